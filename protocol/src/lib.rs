@@ -1,0 +1,424 @@
+//! Wire types shared by the server, the widget and the console: the one place that knows the JSON shape.
+//!
+//! Everything here is plain data with serde derives. WebSocket frames are JSON text frames holding one
+//! tagged enum value (`{"type": "…", …}`). REST bodies use the structs below.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The largest chat message body, in bytes of UTF-8. Longer bodies are rejected with `message_too_large`.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// The largest WebSocket frame the server reads. A frame carries one message plus its envelope.
+pub const MAX_FRAME_BYTES: usize = MAX_MESSAGE_BYTES + 4 * 1024;
+
+/// The largest number of context variables a visitor may pass, and the largest size of one value.
+pub const MAX_CONTEXT_VARIABLES: usize = 64;
+pub const MAX_CONTEXT_VALUE_BYTES: usize = 1024;
+
+/// A conversation's state, as in the spec's section 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationState {
+    Open,
+    Active,
+    WrapUp,
+    Waiting,
+    Closed,
+}
+
+impl ConversationState {
+    pub const ALL: [ConversationState; 5] = [
+        ConversationState::Open,
+        ConversationState::Active,
+        ConversationState::WrapUp,
+        ConversationState::Waiting,
+        ConversationState::Closed,
+    ];
+
+    /// The stable lowercase name used in storage and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationState::Open => "open",
+            ConversationState::Active => "active",
+            ConversationState::WrapUp => "wrap_up",
+            ConversationState::Waiting => "waiting",
+            ConversationState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ConversationState> {
+        ConversationState::ALL.into_iter().find(|state| state.as_str() == text)
+    }
+
+    /// The name users see in the console and the docs.
+    pub fn label(self) -> &'static str {
+        match self {
+            ConversationState::Open => "Open",
+            ConversationState::Active => "Active",
+            ConversationState::WrapUp => "Wrap-up",
+            ConversationState::Waiting => "Waiting",
+            ConversationState::Closed => "Closed",
+        }
+    }
+}
+
+/// An agent's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Available,
+    Busy,
+    BusyDoNotDisturb,
+    Away,
+    Offline,
+}
+
+impl Presence {
+    pub const ALL: [Presence; 5] = [
+        Presence::Available,
+        Presence::Busy,
+        Presence::BusyDoNotDisturb,
+        Presence::Away,
+        Presence::Offline,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Available => "available",
+            Presence::Busy => "busy",
+            Presence::BusyDoNotDisturb => "busy_do_not_disturb",
+            Presence::Away => "away",
+            Presence::Offline => "offline",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Presence> {
+        Presence::ALL.into_iter().find(|presence| presence.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Presence::Available => "Available",
+            Presence::Busy => "Busy",
+            Presence::BusyDoNotDisturb => "Busy – Do not disturb",
+            Presence::Away => "Away",
+            Presence::Offline => "Offline",
+        }
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Visitor,
+    Agent,
+    System,
+}
+
+impl Author {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::Visitor => "visitor",
+            Author::Agent => "agent",
+            Author::System => "system",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Author> {
+        [Author::Visitor, Author::Agent, Author::System]
+            .into_iter()
+            .find(|author| author.as_str() == text)
+    }
+}
+
+/// A context variable's value: what a page's context provider may return.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ContextValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl ContextValue {
+    /// The value as the console shows it.
+    pub fn display(&self) -> String {
+        match self {
+            ContextValue::Bool(value) => value.to_string(),
+            ContextValue::Number(value) => value.to_string(),
+            ContextValue::Text(value) => value.clone(),
+        }
+    }
+}
+
+/// Context variables, ordered by name so every reader sees them the same way.
+pub type ContextVariables = BTreeMap<String, ContextValue>;
+
+/// One stored chat message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Position in the conversation, from 1, without gaps.
+    pub seq: i64,
+    /// The id the sender generated; retries with the same id are stored once.
+    pub client_message_id: String,
+    pub author: Author,
+    /// The agent's display name for agent messages; empty otherwise.
+    pub author_name: String,
+    pub body: String,
+    /// Milliseconds since the Unix epoch, server time.
+    pub sent_at_ms: i64,
+}
+
+/// What the console knows about a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationView {
+    pub conversation_id: String,
+    pub state: ConversationState,
+    pub site_id: String,
+    pub queue_id: String,
+    pub rule_id: String,
+    /// "Visitor 3" for an unauthenticated chat.
+    pub title: String,
+    pub agent_username: Option<String>,
+    pub context: ContextVariables,
+    pub messages: Vec<ChatMessage>,
+    pub created_at_ms: i64,
+}
+
+/// Frames a visitor's widget sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorToServer {
+    /// Accepting an invitation: create (or resume) the visitor's conversation.
+    StartChat {
+        rule_id: String,
+        context: ContextVariables,
+    },
+    /// Resume after a reconnect: send everything after `after_seq`.
+    Resume { after_seq: i64 },
+    Send {
+        client_message_id: String,
+        body: String,
+    },
+    /// The visitor selects End.
+    End,
+}
+
+/// Frames the server sends to a visitor's widget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToVisitor {
+    Conversation {
+        conversation_id: String,
+        state: ConversationState,
+        queue_position: Option<u32>,
+        agent_name: Option<String>,
+    },
+    Message {
+        message: ChatMessage,
+    },
+    /// The message with this client id is stored as `seq`.
+    Ack { client_message_id: String, seq: i64 },
+    Error {
+        code: ErrorCode,
+        message: String,
+        client_message_id: Option<String>,
+    },
+}
+
+/// Frames an agent's console sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentToServer {
+    SetPresence { presence: Presence },
+    AcceptOffer { conversation_id: String },
+    RejectOffer { conversation_id: String },
+    Send {
+        conversation_id: String,
+        client_message_id: String,
+        body: String,
+    },
+    /// The agent selects End: Active goes to Wrap-up.
+    End { conversation_id: String },
+    /// The agent closes the session: Wrap-up goes to Closed.
+    Close { conversation_id: String },
+}
+
+/// Frames the server sends to an agent's console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToAgent {
+    Welcome {
+        username: String,
+        display_name: String,
+        role: Role,
+        presence: Presence,
+        conversations: Vec<ConversationView>,
+    },
+    Presence { presence: Presence },
+    Offer {
+        conversation: ConversationView,
+        expires_at_ms: i64,
+    },
+    OfferWithdrawn { conversation_id: String },
+    Conversation { conversation: ConversationView },
+    Message {
+        conversation_id: String,
+        message: ChatMessage,
+    },
+    Ack {
+        conversation_id: String,
+        client_message_id: String,
+        seq: i64,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
+
+/// A console user's role. Each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        [Role::Agent, Role::Supervisor, Role::Admin]
+            .into_iter()
+            .find(|role| role.as_str() == text)
+    }
+}
+
+/// `POST /api/console/login` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// `GET /api/console/me` and the login answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// `GET /api/sites/{site}/config`: what the widget needs to run on a site.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SiteConfig {
+    pub site_id: String,
+    pub name: String,
+    pub rules: rules::RuleSet,
+}
+
+/// The error body every 4xx/5xx REST answer carries, and the `Error` frames.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Stable error codes. Clients match on these, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    NotFound,
+    MalformedFrame,
+    MessageTooLarge,
+    EmptyMessage,
+    Unauthenticated,
+    Forbidden,
+    OriginNotAllowed,
+    UnknownSite,
+    UnknownConversation,
+    UnknownRule,
+    NotYourConversation,
+    NotOfferedToYou,
+    TransitionNotAllowed,
+    NoConversation,
+    IdConflict,
+    InvalidCredentials,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status for this code: the one table that maps codes to statuses.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest
+            | ErrorCode::MalformedFrame
+            | ErrorCode::EmptyMessage
+            | ErrorCode::UnknownRule => 400,
+            ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => 401,
+            ErrorCode::Forbidden
+            | ErrorCode::OriginNotAllowed
+            | ErrorCode::NotYourConversation
+            | ErrorCode::NotOfferedToYou => 403,
+            ErrorCode::NotFound
+            | ErrorCode::UnknownSite
+            | ErrorCode::UnknownConversation | ErrorCode::NoConversation => {
+                404
+            }
+            ErrorCode::TransitionNotAllowed | ErrorCode::IdConflict => 409,
+            ErrorCode::MessageTooLarge => 413,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_use_snake_case_tags() {
+        let frame = VisitorToServer::Send {
+            client_message_id: "m1".into(),
+            body: "hi".into(),
+        };
+        let text = serde_json::to_string(&frame).unwrap();
+        assert_eq!(text, r#"{"type":"send","client_message_id":"m1","body":"hi"}"#);
+        let back: VisitorToServer = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, frame);
+    }
+
+    #[test]
+    fn states_round_trip_through_their_names() {
+        for state in ConversationState::ALL {
+            assert_eq!(ConversationState::parse(state.as_str()), Some(state));
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+        }
+        for presence in Presence::ALL {
+            assert_eq!(Presence::parse(presence.as_str()), Some(presence));
+        }
+    }
+
+    #[test]
+    fn context_values_keep_their_types() {
+        let vars: ContextVariables =
+            serde_json::from_str(r#"{"plan":"pro","cart_value":42,"vip":true}"#).unwrap();
+        assert_eq!(vars["plan"], ContextValue::Text("pro".into()));
+        assert_eq!(vars["cart_value"], ContextValue::Number(42.0));
+        assert_eq!(vars["vip"], ContextValue::Bool(true));
+        assert_eq!(vars["cart_value"].display(), "42");
+    }
+}

@@ -1,0 +1,89 @@
+//! Wildcard patterns for URLs and paths: `*` matches any run of characters, everything else matches itself.
+
+use serde::{Deserialize, Serialize};
+
+/// A wildcard pattern. Matching is linear in practice and never backtracks exponentially, so a marketer's
+/// pattern cannot hang a visitor's browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Pattern {
+    source: String,
+}
+
+impl Pattern {
+    pub fn new(source: impl Into<String>) -> Pattern {
+        Pattern {
+            source: source.into(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether `text` matches the whole pattern.
+    pub fn matches(&self, text: &str) -> bool {
+        wildcard_match(self.source.as_bytes(), text.as_bytes())
+    }
+}
+
+/// The classic greedy wildcard match with a single resume point: O(pattern × text) in the worst case,
+/// with no recursion.
+fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut resume: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                resume = Some((p, t));
+                p += 1;
+            }
+            Some(&byte) if text.get(t) == Some(&byte) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match resume {
+                Some((star, matched)) => {
+                    p = star + 1;
+                    t = matched + 1;
+                    resume = Some((star, matched + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&byte| byte == b'*'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pattern;
+
+    #[track_caller]
+    fn check(pattern: &str, text: &str, expected: bool) {
+        assert_eq!(Pattern::new(pattern).matches(text), expected, "{pattern} ~ {text}");
+    }
+
+    #[test]
+    fn wildcards() {
+        check("/pricing", "/pricing", true);
+        check("/pricing", "/pricing/", false);
+        check("/pricing*", "/pricing.html", true);
+        check("/pricing*", "/pric", false);
+        check("*", "", true);
+        check("", "", true);
+        check("", "x", false);
+        check("/a*/b*/c", "/a1/b2/c", true);
+        check("/a*/b*/c", "/a1/b2/d", false);
+        check("*checkout*", "https://shop.example/cart/checkout?step=2", true);
+        check("**a", "bbba", true);
+        check("a*", "b", false);
+    }
+
+    #[test]
+    fn pathological_pattern_finishes() {
+        let pattern = "*a".repeat(50) + "b";
+        let text = "a".repeat(5_000);
+        check(&pattern, &text, false);
+    }
+}

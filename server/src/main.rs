@@ -1,0 +1,271 @@
+//! The `beckon` command: run the server, manage agents, inspect conversations, check rule files.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use lexopt::prelude::*;
+use protocol::Role;
+use server::config::Config;
+use server::store::sqlite::SqliteStore;
+use server::store::{Agent, Store};
+
+const DEFAULT_CONFIG: &str = "server/config/demo.toml";
+
+const USAGE: &str = "\
+usage:
+  beckon serve [--config FILE]
+  beckon agent add [--config FILE] --username NAME --display-name NAME --queues a,b --capacity N [--role agent|supervisor|admin]
+      (the password comes from BECKON_PASSWORD, or the first line of standard input)
+  beckon conversations [--config FILE]
+  beckon rules check DIR [--config FILE]
+  beckon hash-password
+      (prints an argon2 hash of BECKON_PASSWORD or the first line of standard input, for `[[agents]]` seeds)
+
+FILE defaults to server/config/demo.toml.";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("beckon: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let mut parser = lexopt::Parser::from_env();
+    let mut words: Vec<String> = Vec::new();
+    let mut options: Vec<(String, String)> = Vec::new();
+    while let Some(argument) = parser.next()? {
+        match argument {
+            Long("help") | Short('h') => {
+                println!("{USAGE}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Long(name) => {
+                let name = name.to_owned();
+                options.push((name, parser.value()?.string()?));
+            }
+            Value(value) => words.push(value.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let option = |name: &str| options.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let known = |allowed: &[&str]| -> anyhow::Result<()> {
+        for (key, _) in &options {
+            if !allowed.contains(&key.as_str()) {
+                bail!("unknown option `--{key}`\n{USAGE}");
+            }
+        }
+        Ok(())
+    };
+    let config_path = || PathBuf::from(option("config").unwrap_or_else(|| DEFAULT_CONFIG.to_owned()));
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["serve"] => {
+            known(&["config"])?;
+            serve(&config_path())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ["agent", "add"] => {
+            known(&["config", "username", "display-name", "queues", "capacity", "role"])?;
+            let config = load(&config_path())?;
+            let required = |name: &str| option(name).with_context(|| format!("`agent add` needs --{name}\n{USAGE}"));
+            let username = required("username")?;
+            let queues: Vec<String> = required("queues")?.split(',').map(|queue| queue.trim().to_owned()).collect();
+            for queue in &queues {
+                if !config.queues.iter().any(|known| &known.id == queue) {
+                    bail!("unknown queue `{queue}`; the configuration defines: {}", queue_list(&config));
+                }
+            }
+            let capacity: u32 = required("capacity")?.parse().context("--capacity must be a whole number")?;
+            if capacity == 0 {
+                bail!("--capacity must be at least 1");
+            }
+            let role_text = option("role").unwrap_or_else(|| "agent".to_owned());
+            let role = Role::parse(&role_text).with_context(|| format!("unknown role `{role_text}`"))?;
+            let password = read_password()?;
+            let password_hash = server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            let agent = Agent {
+                display_name: option("display-name").unwrap_or_else(|| username.clone()),
+                username: username.clone(),
+                password_hash,
+                role,
+                capacity,
+                presence: protocol::Presence::Offline,
+                queues,
+            };
+            block_on(async move {
+                let store = SqliteStore::open(&config.database)?;
+                store.create_agent(agent).await?;
+                anyhow::Ok(())
+            })?;
+            println!("beckon: agent `{username}` created");
+            Ok(ExitCode::SUCCESS)
+        }
+        ["conversations"] => {
+            known(&["config"])?;
+            let config = load(&config_path())?;
+            let conversations = block_on(async move {
+                let store = SqliteStore::open(&config.database)?;
+                anyhow::Ok(store.conversations().await?)
+            })?;
+            let mut stdout = std::io::stdout().lock();
+            for conversation in conversations {
+                let line = serde_json::json!({
+                    "id": conversation.id,
+                    "state": conversation.state,
+                    "site": conversation.site_id,
+                    "queue": conversation.queue_id,
+                    "rule": conversation.rule_id,
+                    "agent": conversation.agent_username,
+                    "title": conversation.title,
+                });
+                writeln!(stdout, "{line}")?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ["rules", "check", folder] => {
+            known(&["config"])?;
+            let queues: Option<BTreeSet<String>> = match option("config") {
+                Some(path) => Some(load(Path::new(&path))?.queues.into_iter().map(|queue| queue.id).collect()),
+                None => None,
+            };
+            Ok(rules_check(Path::new(folder), queues.as_ref()))
+        }
+        ["hash-password"] => {
+            known(&[])?;
+            let password = read_password()?;
+            println!("{}", server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|error| {
+        if !path.exists() && path == Path::new(DEFAULT_CONFIG) {
+            anyhow::anyhow!("{error}\nrun from the repository root, or pass --config FILE")
+        } else {
+            anyhow::anyhow!("{error}")
+        }
+    })
+}
+
+fn queue_list(config: &Config) -> String {
+    config.queues.iter().map(|queue| queue.id.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("BECKON_PASSWORD") {
+        if password.is_empty() {
+            bail!("BECKON_PASSWORD is empty");
+        }
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password: set BECKON_PASSWORD or write it on standard input");
+    }
+    Ok(password)
+}
+
+fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+}
+
+fn rules_check(folder: &Path, queues: Option<&BTreeSet<String>>) -> ExitCode {
+    let paths = match server::runtime::rules::list_rule_files(folder) {
+        Ok(paths) => paths,
+        Err(error) => {
+            eprintln!("{}: cannot read the folder: {error}", folder.display());
+            return ExitCode::from(2);
+        }
+    };
+    let mut files = Vec::new();
+    let mut problems = 0usize;
+    for path in &paths {
+        let name = path.display().to_string();
+        let parsed = match std::fs::read(path) {
+            Ok(bytes) => rules::parse_file(&name, &bytes),
+            Err(error) => {
+                eprintln!("{name}: cannot read: {error}");
+                problems += 1;
+                continue;
+            }
+        };
+        for diagnostic in &parsed.diagnostics {
+            println!("{diagnostic}");
+            problems += 1;
+        }
+        files.push((name, parsed));
+    }
+    let all_queues: BTreeSet<String>;
+    let queues = match queues {
+        Some(queues) => queues,
+        None => {
+            // Without a configuration every queue a rule names is taken as known.
+            all_queues = files.iter().flat_map(|(_, parsed)| parsed.rules.iter().map(|rule| rule.queue.clone())).collect();
+            &all_queues
+        }
+    };
+    for diagnostic in rules::check_rule_set(&files, queues) {
+        println!("{diagnostic}");
+        problems += 1;
+    }
+    let rules: usize = files.iter().map(|(_, parsed)| parsed.rules.len()).sum();
+    if problems == 0 {
+        println!("{} files, {rules} rules, no problems", paths.len());
+        ExitCode::SUCCESS
+    } else {
+        println!("{problems} problem(s) in {} files", paths.len());
+        ExitCode::from(1)
+    }
+}
+
+fn serve(config_path: &Path) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .init();
+    let config = load(config_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let mut running = server::serve::start(config).await?;
+        println!("beckon: listening on http://{}", running.address);
+        if let Some(demo) = running.demo_address {
+            println!("beckon: demo site on http://{demo}");
+        }
+        std::io::stdout().flush()?;
+        let shutdown = running.shutdown_handle();
+        tokio::select! {
+            _ = shutdown_signal() => tracing::info!("shutting down"),
+            () = running.wait() => tracing::error!("a server task ended unexpectedly"),
+        }
+        let _ = shutdown.send(true);
+        running.stop().await;
+        anyhow::Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

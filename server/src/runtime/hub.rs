@@ -1,0 +1,79 @@
+//! Live connections on this node, and fan-out to them.
+//!
+//! Each connection gets a bounded queue. A connection too slow to drain its queue is dropped rather than
+//! letting memory grow: its client reconnects and resumes from its last sequence number.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use protocol::{ServerToAgent, ServerToVisitor};
+use tokio::sync::mpsc;
+
+/// Frames waiting for one connection.
+pub const CONNECTION_QUEUE: usize = 256;
+
+#[derive(Debug, Default)]
+pub struct Hub {
+    next_id: AtomicU64,
+    visitors: Mutex<HashMap<(String, String), Vec<(u64, mpsc::Sender<ServerToVisitor>)>>>,
+    agents: Mutex<HashMap<String, Vec<(u64, mpsc::Sender<ServerToAgent>)>>>,
+}
+
+impl Hub {
+    pub fn add_visitor(&self, site_id: &str, visitor_id: &str) -> (u64, mpsc::Receiver<ServerToVisitor>) {
+        let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.visitors)
+            .entry((site_id.to_owned(), visitor_id.to_owned()))
+            .or_default()
+            .push((id, sender));
+        (id, receiver)
+    }
+
+    pub fn remove_visitor(&self, site_id: &str, visitor_id: &str, id: u64) {
+        let mut visitors = lock(&self.visitors);
+        let key = (site_id.to_owned(), visitor_id.to_owned());
+        if let Some(connections) = visitors.get_mut(&key) {
+            connections.retain(|(existing, _)| *existing != id);
+            if connections.is_empty() {
+                visitors.remove(&key);
+            }
+        }
+    }
+
+    pub fn add_agent(&self, username: &str) -> (u64, mpsc::Receiver<ServerToAgent>) {
+        let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.agents).entry(username.to_owned()).or_default().push((id, sender));
+        (id, receiver)
+    }
+
+    pub fn remove_agent(&self, username: &str, id: u64) {
+        let mut agents = lock(&self.agents);
+        if let Some(connections) = agents.get_mut(username) {
+            connections.retain(|(existing, _)| *existing != id);
+            if connections.is_empty() {
+                agents.remove(username);
+            }
+        }
+    }
+
+    pub fn to_visitor(&self, site_id: &str, visitor_id: &str, frame: &ServerToVisitor) {
+        let mut visitors = lock(&self.visitors);
+        if let Some(connections) = visitors.get_mut(&(site_id.to_owned(), visitor_id.to_owned())) {
+            connections.retain(|(_, sender)| sender.try_send(frame.clone()).is_ok());
+        }
+    }
+
+    pub fn to_agent(&self, username: &str, frame: &ServerToAgent) {
+        let mut agents = lock(&self.agents);
+        if let Some(connections) = agents.get_mut(username) {
+            connections.retain(|(_, sender)| sender.try_send(frame.clone()).is_ok());
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

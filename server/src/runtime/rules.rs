@@ -1,0 +1,125 @@
+//! Each site's rules, loaded from its rules folder and reloaded when the files change.
+//!
+//! A file that fails to parse never replaces that file's last good version: the rules that worked keep
+//! serving, the problem is logged and shown on the status endpoint, and nothing is ever half-loaded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use rules::{Diagnostic, ParsedFile, RuleSet};
+
+/// What a site serves now, and what is wrong with its files.
+#[derive(Debug, Clone, Default)]
+pub struct SiteRules {
+    pub rule_set: Arc<RuleSet>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The rules of every site, swapped whole on reload.
+#[derive(Debug, Default)]
+pub struct RulesRegistry {
+    sites: RwLock<BTreeMap<String, SiteState>>,
+}
+
+#[derive(Debug, Default)]
+struct SiteState {
+    current: SiteRules,
+    /// The last version of each file that parsed cleanly.
+    last_good: BTreeMap<String, ParsedFile>,
+    fingerprint: Vec<(String, Option<SystemTime>, u64)>,
+}
+
+impl RulesRegistry {
+    pub fn get(&self, site_id: &str) -> Option<SiteRules> {
+        let sites = self.sites.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        sites.get(site_id).map(|state| state.current.clone())
+    }
+
+    /// Reads the site's folder if any file changed since the last look. Returns the new diagnostics when
+    /// it reloaded.
+    pub fn refresh(&self, site_id: &str, folder: &Path, known_queues: &BTreeSet<String>) -> Option<Vec<Diagnostic>> {
+        let fingerprint = fingerprint(folder);
+        {
+            let sites = self.sites.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if sites.get(site_id).is_some_and(|state| state.fingerprint == fingerprint) {
+                return None;
+            }
+        }
+        let mut sites = self.sites.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let state = sites.entry(site_id.to_owned()).or_default();
+        let mut diagnostics = Vec::new();
+        let mut files: Vec<(String, ParsedFile)> = Vec::new();
+        match list_rule_files(folder) {
+            Ok(paths) => {
+                for path in paths {
+                    let name = path.display().to_string();
+                    let parsed = match std::fs::read(&path) {
+                        Ok(bytes) => rules::parse_file(&name, &bytes),
+                        Err(error) => {
+                            diagnostics.push(io_diagnostic(&name, &error));
+                            continue;
+                        }
+                    };
+                    if parsed.is_ok() {
+                        state.last_good.insert(name.clone(), parsed.clone());
+                        files.push((name, parsed));
+                    } else {
+                        diagnostics.extend(parsed.diagnostics);
+                        if let Some(previous) = state.last_good.get(&name) {
+                            files.push((name, previous.clone()));
+                        }
+                    }
+                }
+            }
+            Err(error) => diagnostics.push(io_diagnostic(&folder.display().to_string(), &error)),
+        }
+        let present: BTreeSet<&String> = files.iter().map(|(name, _)| name).collect();
+        state.last_good.retain(|name, _| present.contains(name) || fingerprint.iter().any(|(file, _, _)| file == name));
+        let set_diagnostics = rules::check_rule_set(&files, known_queues);
+        let rule_set = RuleSet::from_files(&files, &set_diagnostics);
+        diagnostics.extend(set_diagnostics);
+        state.current = SiteRules {
+            rule_set: Arc::new(rule_set),
+            diagnostics: diagnostics.clone(),
+        };
+        state.fingerprint = fingerprint;
+        Some(diagnostics)
+    }
+}
+
+fn io_diagnostic(name: &str, error: &std::io::Error) -> Diagnostic {
+    Diagnostic {
+        file: name.to_owned(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read: {error}"),
+        help: None,
+    }
+}
+
+/// `*.toml` files directly in the folder, sorted by name so file order is stable.
+pub fn list_rule_files(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|extension| extension == "toml") && path.is_file())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn fingerprint(folder: &Path) -> Vec<(String, Option<SystemTime>, u64)> {
+    list_rule_files(folder)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|path| {
+            let metadata = std::fs::metadata(&path).ok();
+            (
+                path.display().to_string(),
+                metadata.as_ref().and_then(|metadata| metadata.modified().ok()),
+                metadata.map_or(0, |metadata| metadata.len()),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,125 @@
+//! Starting a whole Beckon node: open the store, seed agents, bind the listeners, run until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use protocol::Role;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::runtime::{Clock, Runtime, SystemClock};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{Agent, Store, StoreError};
+
+/// A running node: its addresses, and the handle that stops it.
+#[derive(Debug)]
+pub struct Running {
+    pub address: SocketAddr,
+    pub demo_address: Option<SocketAddr>,
+    pub runtime: Arc<Runtime>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// Stops every listener and background loop and waits for them to end.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Waits until a task ends by itself (it should not), or until shutdown.
+    pub async fn wait(&mut self) {
+        self.tasks.join_next().await;
+    }
+
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Opens the store, seeds the configured agents, binds and starts serving.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
+    start_with(config, store, Arc::new(SystemClock)).await
+}
+
+pub async fn start_with(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    seed_agents(&config, store.as_ref()).await?;
+    let listener = TcpListener::bind(config.listen).await?;
+    let address = listener.local_addr()?;
+    let public_origin = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let (demo_listener, demo_address, extra_origins) = match &config.demo {
+        Some(demo) => {
+            let listener = TcpListener::bind(demo.listen).await?;
+            let demo_address = listener.local_addr()?;
+            let mut origins = vec![(demo.site.clone(), format!("http://{demo_address}"))];
+            if demo_address.ip().is_loopback() {
+                origins.push((demo.site.clone(), format!("http://localhost:{}", demo_address.port())));
+            }
+            (Some(listener), Some(demo_address), origins)
+        }
+        None => (None, None, Vec::new()),
+    };
+    let config = Arc::new(config);
+    let runtime = Runtime::new(store, Arc::clone(&config), clock, public_origin.clone(), extra_origins);
+    let (shutdown, stop) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    runtime.spawn_background(&mut tasks, stop.clone());
+
+    let app = crate::http::app(Arc::clone(&runtime));
+    let mut stop_main = stop.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop_main.wait_for(|stopped| *stopped).await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!("the server stopped: {error}");
+        }
+    });
+    if let (Some(listener), Some(demo)) = (demo_listener, &config.demo) {
+        let app = crate::http::demo::demo_app(demo.root.clone(), public_origin);
+        let mut stop_demo = stop;
+        tasks.spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_demo.wait_for(|stopped| *stopped).await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!("the demo site stopped: {error}");
+            }
+        });
+    }
+    Ok(Running {
+        address,
+        demo_address,
+        runtime,
+        shutdown,
+        tasks,
+    })
+}
+
+async fn seed_agents(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    for seed in &config.agents {
+        let agent = Agent {
+            username: seed.username.clone(),
+            display_name: seed.display_name.clone(),
+            password_hash: seed.password_hash.clone(),
+            role: Role::parse(&seed.role).unwrap_or(Role::Agent),
+            capacity: seed.capacity,
+            presence: protocol::Presence::Offline,
+            queues: seed.queues.clone(),
+        };
+        match store.create_agent(agent).await {
+            Ok(()) => tracing::info!(agent = %seed.username, "seeded agent from the configuration"),
+            Err(StoreError::AgentExists(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! The agent's socket: presence, offers, messages, End and close. Authenticated by the session cookie.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use protocol::{AgentToServer, ErrorCode, ServerToAgent};
+
+use super::{limited, same_origin, send_json};
+use crate::http::auth::agent_from_headers;
+use crate::http::error::AppError;
+use crate::runtime::{Runtime, RuntimeError};
+use crate::store::Agent;
+
+pub async fn upgrade(
+    State(runtime): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    if !same_origin(&runtime, &headers) {
+        return Err(AppError::new(ErrorCode::OriginNotAllowed, "the console connects from its own origin only"));
+    }
+    let agent = agent_from_headers(&runtime, &headers)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "log in first"))?;
+    Ok(limited(upgrade).on_upgrade(move |socket| serve(runtime, agent, socket)).into_response())
+}
+
+async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
+    let (connection_id, mut outgoing) = runtime.hub.add_agent(&agent.username);
+    if !welcome(&runtime, &agent, &mut socket).await {
+        runtime.hub.remove_agent(&agent.username, connection_id);
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
+                        let error = RuntimeError::new(ErrorCode::MalformedFrame, "frames are JSON text");
+                        if !send_json(&mut socket, &error_frame(error)).await { break; }
+                        continue;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                };
+                if let Some(reply) = handle(&runtime, &agent, text.as_str()).await
+                    && !send_json(&mut socket, &reply).await
+                {
+                    break;
+                }
+            }
+            frame = outgoing.recv() => match frame {
+                Some(frame) => if !send_json(&mut socket, &frame).await { break },
+                None => break,
+            },
+        }
+    }
+    runtime.hub.remove_agent(&agent.username, connection_id);
+}
+
+/// The agent's current state, then any offers waiting for them.
+async fn welcome(runtime: &Runtime, agent: &Agent, socket: &mut WebSocket) -> bool {
+    let fresh = runtime.store.agent(&agent.username).await.ok().flatten().unwrap_or_else(|| agent.clone());
+    let mut conversations = Vec::new();
+    for conversation in runtime.store.agent_conversations(&agent.username).await.unwrap_or_default() {
+        if let Ok(view) = runtime.conversation_view(&conversation).await {
+            conversations.push(view);
+        }
+    }
+    let welcome = ServerToAgent::Welcome {
+        username: fresh.username.clone(),
+        display_name: fresh.display_name.clone(),
+        role: fresh.role,
+        presence: fresh.presence,
+        conversations,
+    };
+    if !send_json(socket, &welcome).await {
+        return false;
+    }
+    for offer in runtime.store.offers_for(&agent.username).await.unwrap_or_default() {
+        let Ok(Some(conversation)) = runtime.store.conversation(&offer.conversation_id).await else {
+            continue;
+        };
+        let Ok(view) = runtime.conversation_view(&conversation).await else {
+            continue;
+        };
+        let frame = ServerToAgent::Offer {
+            conversation: view,
+            expires_at_ms: offer.expires_at_ms,
+        };
+        if !send_json(socket, &frame).await {
+            return false;
+        }
+    }
+    true
+}
+
+async fn handle(runtime: &Runtime, agent: &Agent, text: &str) -> Option<ServerToAgent> {
+    let frame: AgentToServer = match serde_json::from_str(text) {
+        Ok(frame) => frame,
+        Err(error) => {
+            return Some(error_frame(RuntimeError::new(ErrorCode::MalformedFrame, format!("malformed frame: {error}"))));
+        }
+    };
+    let result = match frame {
+        AgentToServer::SetPresence { presence } => runtime.set_presence(agent, presence).await.map(|()| None),
+        AgentToServer::AcceptOffer { conversation_id } => runtime.accept_offer(agent, &conversation_id).await.map(|()| None),
+        AgentToServer::RejectOffer { conversation_id } => runtime.reject_offer(agent, &conversation_id).await.map(|()| None),
+        AgentToServer::Send {
+            conversation_id,
+            client_message_id,
+            body,
+        } => runtime
+            .agent_send(agent, &conversation_id, client_message_id.clone(), body)
+            .await
+            .map(|message| {
+                Some(ServerToAgent::Ack {
+                    conversation_id,
+                    client_message_id,
+                    seq: message.seq,
+                })
+            }),
+        AgentToServer::End { conversation_id } => runtime.agent_end(agent, &conversation_id).await.map(|_| None),
+        AgentToServer::Close { conversation_id } => runtime.agent_close(agent, &conversation_id).await.map(|_| None),
+    };
+    result.unwrap_or_else(|error| Some(error_frame(error)))
+}
+
+fn error_frame(error: RuntimeError) -> ServerToAgent {
+    ServerToAgent::Error {
+        code: error.code,
+        message: error.message,
+    }
+}

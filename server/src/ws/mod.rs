@@ -1,0 +1,49 @@
+//! WebSocket endpoints: one for visitors' widgets, one for agents' consoles. Frames are JSON text.
+
+pub mod agent;
+pub mod visitor;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use serde::Serialize;
+
+use crate::runtime::Runtime;
+
+/// Read buffer per connection. Axum's default is 128 KiB; chat frames are small, and idle visitors are
+/// many, so a small buffer keeps memory per connection low.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Applies Beckon's frame limits to an upgrade.
+pub fn limited(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(protocol::MAX_FRAME_BYTES * 64)
+        .max_message_size(protocol::MAX_FRAME_BYTES)
+        .max_frame_size(protocol::MAX_FRAME_BYTES)
+}
+
+/// Whether the upgrade comes from a page of this very origin. Browsers always send `Origin` on WebSocket
+/// handshakes, so this stops other sites from opening sockets with a visitor's or agent's credentials.
+pub fn same_origin(runtime: &Runtime, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    if origin == runtime.public_origin {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
+}
+
+/// Sends one frame; `false` when the socket is gone.
+pub async fn send_json<T: Serialize>(socket: &mut WebSocket, frame: &T) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(error) => {
+            tracing::error!("cannot encode a frame: {error}");
+            false
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The visitor's socket: start a chat, send messages with client ids, resume after a reconnect, end.
+
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use protocol::{ErrorCode, ServerToVisitor, VisitorToServer};
+use serde::Deserialize;
+
+use super::{limited, same_origin, send_json};
+use crate::http::error::AppError;
+use crate::runtime::{Runtime, RuntimeError, validate_context};
+
+#[derive(Deserialize)]
+pub struct VisitorQuery {
+    site: String,
+    /// 32 hex digits the widget generated and keeps; it is the visitor's bearer secret.
+    visitor: String,
+}
+
+pub async fn upgrade(
+    State(runtime): State<Arc<Runtime>>,
+    headers: HeaderMap,
+    Query(query): Query<VisitorQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    if !same_origin(&runtime, &headers) {
+        return Err(AppError::new(ErrorCode::OriginNotAllowed, "the widget connects from its own origin only"));
+    }
+    if !runtime.site_exists(&query.site) {
+        return Err(AppError::new(ErrorCode::UnknownSite, format!("unknown site `{}`", query.site)));
+    }
+    if query.visitor.len() != 32 || !query.visitor.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::new(ErrorCode::BadRequest, "`visitor` must be 32 hex digits"));
+    }
+    Ok(limited(upgrade).on_upgrade(move |socket| serve(runtime, query.site, query.visitor, socket)).into_response())
+}
+
+async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut socket: WebSocket) {
+    let (connection_id, mut outgoing) = runtime.hub.add_visitor(&site_id, &visitor_id);
+    if let Ok(conversation) = runtime.visitor_live_conversation(&site_id, &visitor_id).await {
+        let frame = conversation_frame(&runtime, &conversation).await;
+        if !send_json(&mut socket, &frame).await {
+            runtime.hub.remove_visitor(&site_id, &visitor_id, connection_id);
+            return;
+        }
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) => {
+                        let error = RuntimeError::new(ErrorCode::MalformedFrame, "frames are JSON text");
+                        if !send_json(&mut socket, &error_frame(error, None)).await { break; }
+                        continue;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                };
+                let replies = handle(&runtime, &site_id, &visitor_id, text.as_str()).await;
+                let mut open = true;
+                for reply in replies {
+                    open &= send_json(&mut socket, &reply).await;
+                }
+                if !open { break; }
+            }
+            frame = outgoing.recv() => match frame {
+                Some(frame) => if !send_json(&mut socket, &frame).await { break },
+                // The hub dropped this connection for being too slow; the client will resume.
+                None => break,
+            },
+        }
+    }
+    runtime.hub.remove_visitor(&site_id, &visitor_id, connection_id);
+}
+
+async fn handle(runtime: &Runtime, site_id: &str, visitor_id: &str, text: &str) -> Vec<ServerToVisitor> {
+    let frame: VisitorToServer = match serde_json::from_str(text) {
+        Ok(frame) => frame,
+        Err(error) => {
+            return vec![error_frame(RuntimeError::new(ErrorCode::MalformedFrame, format!("malformed frame: {error}")), None)];
+        }
+    };
+    match frame {
+        VisitorToServer::StartChat { rule_id, context } => {
+            let started = match validate_context(&context) {
+                Ok(()) => runtime.start_chat(site_id, visitor_id, &rule_id, context).await,
+                Err(error) => Err(error),
+            };
+            match started {
+                Ok(conversation) => vec![conversation_frame(runtime, &conversation).await],
+                Err(error) => vec![error_frame(error, None)],
+            }
+        }
+        VisitorToServer::Resume { after_seq } => {
+            let conversation = match runtime.visitor_live_conversation(site_id, visitor_id).await {
+                Ok(conversation) => conversation,
+                Err(error) => return vec![error_frame(error, None)],
+            };
+            match runtime.store.messages_after(&conversation.id, after_seq).await {
+                Ok(messages) => messages.into_iter().map(|message| ServerToVisitor::Message { message }).collect(),
+                Err(error) => vec![error_frame(error.into(), None)],
+            }
+        }
+        VisitorToServer::Send { client_message_id, body } => {
+            match runtime.visitor_send(site_id, visitor_id, client_message_id.clone(), body).await {
+                Ok(message) => vec![ServerToVisitor::Ack {
+                    client_message_id,
+                    seq: message.seq,
+                }],
+                Err(error) => vec![error_frame(error, Some(client_message_id))],
+            }
+        }
+        VisitorToServer::End => match runtime.visitor_end(site_id, visitor_id).await {
+            Ok(_) => Vec::new(),
+            Err(error) => vec![error_frame(error, None)],
+        },
+    }
+}
+
+async fn conversation_frame(runtime: &Runtime, conversation: &crate::store::Conversation) -> ServerToVisitor {
+    let agent_name = match &conversation.agent_username {
+        Some(username) => runtime.store.agent(username).await.ok().flatten().map(|agent| agent.display_name),
+        None => None,
+    };
+    ServerToVisitor::Conversation {
+        conversation_id: conversation.id.clone(),
+        state: conversation.state,
+        queue_position: None,
+        agent_name,
+    }
+}
+
+fn error_frame(error: RuntimeError, client_message_id: Option<String>) -> ServerToVisitor {
+    ServerToVisitor::Error {
+        code: error.code,
+        message: error.message,
+        client_message_id,
+    }
+}

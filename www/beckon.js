@@ -1,0 +1,144 @@
+// Beckon script-tag loader: creates the widget iframe and relays page events to it (protocol in docs/contracts.md).
+(() => {
+  'use strict';
+  // We run on other people's pages: nothing may throw into the host page.
+  const guard = (fn) => (...args) => {
+    try {
+      return fn(...args);
+    } catch (e) {}
+  };
+  const on = (target, type, fn) => target.addEventListener(type, guard(fn));
+  const stub = window.Beckon;
+  const iframe = document.createElement('iframe');
+  const pending = []; // events from before the widget said `ready`
+  let origin;
+  let ready = false;
+  let provider = null;
+  let referrer = document.referrer;
+  let lastHref = location.href;
+
+  // CSSOM writes pass a strict host `style-src`; !important beats host CSS for `iframe`.
+  const css = (name, value) => iframe.style.setProperty(name, value, 'important');
+  const size = (width, height, shown) => {
+    css('width', width + 'px');
+    css('height', height + 'px');
+    css('visibility', shown ? 'visible' : 'hidden');
+  };
+  const isSize = (n) => typeof n === 'number' && n >= 0 && isFinite(n);
+  const visible = () => document.visibilityState === 'visible';
+
+  const send = (message) => {
+    message.beckon = 1;
+    iframe.contentWindow.postMessage(message, origin);
+  };
+  const post = (message) => (ready ? send(message) : pending.push(message));
+  const sendPage = () =>
+    send({
+      type: 'page',
+      url: location.href,
+      path: location.pathname,
+      referrer,
+      title: document.title,
+      visible: visible(),
+      language: navigator.language || '',
+    });
+  // A page view is state, not an event: `ready` sends the current one, so it is never
+  // buffered. One hash change fires popstate and hashchange: compare with the last URL.
+  const navigated = (always) => {
+    if (!always && location.href === lastHref) return;
+    referrer = lastHref;
+    lastHref = location.href;
+    if (ready) sendPage();
+  };
+
+  // Only flat string/number/boolean values may travel on to agents.
+  const sanitize = (value) => {
+    const vars = {};
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, v] of Object.entries(value)) {
+        if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && isFinite(v))) vars[key] = v;
+      }
+    }
+    return vars;
+  };
+  const describe = (error) => {
+    try {
+      return String(error instanceof Error ? error.message : error);
+    } catch (e) {
+      return 'context provider failed';
+    }
+  };
+  // Throwing, rejecting or a throwing getter still answers, so the widget never waits forever.
+  const answerContext = (id) =>
+    new Promise((resolve) => resolve(provider ? provider() : {}))
+      .then(sanitize)
+      .then((vars) => ({ vars }), (error) => ({ vars: {}, error: describe(error) }))
+      .then(guard((answer) => post(Object.assign({ type: 'context', id }, answer))));
+
+  const onMessage = (event) => {
+    const data = event.data;
+    if (event.origin !== origin || event.source !== iframe.contentWindow || !data || data.beckon !== 1) return;
+    const { type, mode, width, height } = data;
+    if (type === 'ready') {
+      ready = true;
+      sendPage();
+      pending.splice(0).forEach(send);
+    } else if (type === 'layout' && mode === 'hidden') {
+      size(0, 0, false);
+    } else if (type === 'layout' && (mode === 'invitation' || mode === 'chat') && isSize(width) && isSize(height)) {
+      size(width, height, true);
+    } else if (type === 'context-request' && typeof data.id === 'number') {
+      answerContext(data.id);
+    }
+  };
+
+  const api = {
+    loaded: true,
+    setContextProvider: guard((fn) => {
+      if (typeof fn === 'function') provider = fn;
+    }),
+    track: guard((name) => {
+      if (typeof name === 'string' && name) post({ type: 'track', name });
+    }),
+  };
+  const run = guard((call) => api[call[0]](...call.slice(1))); // unknown calls throw into guard
+  // Once the stub's queue is replayed, later `Beckon.q.push` calls run at once.
+  api.q = { push: (...calls) => calls.forEach(run) };
+
+  guard(() => {
+    // A second copy of the script tag must not create a second widget.
+    if (stub && stub.loaded === true) return;
+    const script = document.currentScript || document.querySelector('script[data-site][src*="beckon.js"]');
+    const site = script && script.getAttribute('data-site');
+    if (!site) return;
+    origin = new URL(script.src, location.href).origin;
+    window.Beckon = api;
+    if (stub && Array.isArray(stub.q)) stub.q.forEach(run);
+
+    iframe.title = 'Beckon chat';
+    iframe.src = `${origin}/widget/${encodeURIComponent(site)}?parent=${encodeURIComponent(location.origin)}`;
+    const rules =
+      'position:fixed;bottom:16px;right:16px;top:auto;left:auto;border:0;margin:0;padding:0;display:block;z-index:2147483647;' +
+      'max-width:calc(100vw - 32px);max-height:calc(100vh - 32px);color-scheme:normal;background:transparent';
+    for (const rule of rules.split(';')) css(...rule.split(':'));
+    size(0, 0, false);
+
+    on(window, 'message', onMessage);
+    on(document, 'visibilitychange', () => ready && send({ type: 'visibility', visible: visible() }));
+    on(document, 'mouseout', (event) => !event.relatedTarget && event.clientY <= 0 && post({ type: 'exit-intent' }));
+    for (const name of ['pushState', 'replaceState']) {
+      const original = history[name];
+      history[name] = function (...args) {
+        const result = original.apply(this, args);
+        guard(navigated)(name === 'pushState');
+        return result;
+      };
+    }
+    on(window, 'popstate', () => navigated(false));
+    on(window, 'hashchange', () => navigated(false));
+
+    const mount = () => iframe.parentNode || document.body.appendChild(iframe);
+    mount();
+    else on(document, 'DOMContentLoaded', mount);
+  })();
+})();
