@@ -9,12 +9,15 @@ import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs
 
 const LOADER_PATH = fileURLToPath(new URL('../www/beckon.js', import.meta.url));
 const FIXTURES = new URL('./fixtures/', import.meta.url);
+const DEMO = new URL('../www/demo/', import.meta.url);
+const DEMO_TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.svg': 'image/svg+xml' };
 const WAIT_MS = 10_000;
 
 let browser;
 let host; // origin of the customer's site
 let beckon; // origin of the Beckon server
 let evil; // some unrelated origin whose frame speaks Beckon's protocol
+let demo; // www/demo served the way the Beckon demo listener serves it
 const servers = [];
 
 function fixture(name) {
@@ -82,6 +85,23 @@ function hostPage(url) {
   }
 }
 
+// Like the server's demo listener: `{{BECKON_URL}}` becomes the Beckon origin, strict CSP.
+function demoServer(url) {
+  const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+  const extension = name.slice(name.lastIndexOf('.'));
+  if (name.includes('/') || !DEMO_TYPES[extension]) return null;
+  let body;
+  try {
+    body = readFileSync(new URL(name, DEMO), 'utf8');
+  } catch {
+    return null;
+  }
+  return {
+    headers: { 'content-type': DEMO_TYPES[extension], 'content-security-policy': `${hostCsp()}; img-src 'self'` },
+    body: body.replaceAll('{{BECKON_URL}}', beckon),
+  };
+}
+
 function beckonServer(url) {
   if (url.pathname === '/beckon.js') return js(readFileSync(LOADER_PATH, 'utf8'));
   if (url.pathname.startsWith('/widget/')) {
@@ -107,6 +127,7 @@ before(async () => {
   host = await startServer((url) => hostPage(url));
   beckon = await startServer((url) => beckonServer(url));
   evil = await startServer((url) => rogueServer(url));
+  demo = await startServer((url) => demoServer(url));
   browser = await launchBrowser();
 });
 
@@ -119,13 +140,13 @@ after(async () => {
  * Opens a host page in a fresh context and returns the page, the watched problems,
  * and the widget frame once its fixture script is running.
  */
-async function open(t, path, { locale = 'en-US', referer } = {}) {
+async function open(t, path, { locale = 'en-US', referer, origin = host } = {}) {
   const context = await browser.newContext({ locale });
   t.after(() => context.close());
   const problems = await watchContext(context);
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
-  await page.goto(host + path, referer ? { referer } : {});
+  await page.goto(origin + path, referer ? { referer } : {});
   const element = await page.waitForSelector('iframe[title="Beckon chat"]', { state: 'attached' });
   const frame = await element.contentFrame();
   await frame.waitForFunction(() => window.fixture !== undefined);
@@ -504,6 +525,22 @@ test('messages from other windows and origins are ignored', async (t) => {
   });
   await waitForContext(frame, 8);
   assert.deepEqual(await iframeBox(page), { width: 0, height: 0, visibility: 'hidden' });
+
+  // The widget's own window, navigated to another origin, is still the iframe's
+  // contentWindow: only the origin check stops it. A page listener added after the
+  // loader's runs after it, so once it has seen the message the loader has too.
+  await page.evaluate(() => {
+    window.seenFromNavigatedWidget = [];
+    window.addEventListener('message', (event) => window.seenFromNavigatedWidget.push(event.origin));
+  });
+  await frame.evaluate((target) => {
+    location.href = target;
+  }, `${evil}/fixture/rogue.html`);
+  await frame.waitForURL(`${evil}/fixture/rogue.html`);
+  await frame.waitForFunction(() => window.rogue !== undefined);
+  await frame.evaluate(() => window.rogue.post({ beckon: 1, type: 'layout', mode: 'chat', width: 400, height: 500 }));
+  await page.waitForFunction((origin) => window.seenFromNavigatedWidget.includes(origin), evil);
+  assert.deepEqual(await iframeBox(page), { width: 0, height: 0, visibility: 'hidden' });
   assertNoProblems(problems);
 });
 
@@ -519,6 +556,27 @@ test('including the script twice creates one iframe and one page view', async (t
     (await frame.evaluate(() => window.received)).map((m) => m.type),
     ['page', 'context'],
   );
+  assertNoProblems(problems);
+});
+
+test('the demo shop pages load cleanly under a strict CSP and feed the loader', async (t) => {
+  for (const name of ['index.html', 'pricing.html', 'checkout.html']) {
+    const { page, frame, problems } = await open(t, `/${name}`, { origin: demo });
+    const [view] = await receivedAtLeast(frame, 1);
+    assert.equal(view.path, `/${name}`);
+    assert.match(view.title, /Beckon demo shop/);
+    assert.equal(await page.locator('nav a[aria-current="page"]').getAttribute('href'), name);
+    assertNoProblems(problems);
+  }
+
+  const { page, frame, problems } = await open(t, '/product.html', { origin: demo });
+  await receivedAtLeast(frame, 1);
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  const received = await receivedAtLeast(frame, 2);
+  assert.deepEqual(received[1], { beckon: 1, type: 'track', name: 'added_to_cart' });
+  await frame.evaluate(() => window.fixture.requestContext(1));
+  assert.deepEqual((await waitForContext(frame, 1)).vars, { plan: 'pro', cart_value: 42, customer_tier: 'gold' });
+  assert.equal(await page.getByRole('status').textContent(), 'Added to your cart.');
   assertNoProblems(problems);
 });
 

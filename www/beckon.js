@@ -138,7 +138,7 @@
     on(window, 'hashchange', () => navigated(false));
 
     const mount = () => iframe.parentNode || document.body.appendChild(iframe);
-    mount();
+    if (document.body) mount();
     else on(document, 'DOMContentLoaded', mount);
   })();
 })();

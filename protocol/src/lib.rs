@@ -49,7 +49,9 @@ impl ConversationState {
     }
 
     pub fn parse(text: &str) -> Option<ConversationState> {
-        ConversationState::ALL.into_iter().find(|state| state.as_str() == text)
+        ConversationState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
     }
 
     /// The name users see in the console and the docs.
@@ -95,7 +97,9 @@ impl Presence {
     }
 
     pub fn parse(text: &str) -> Option<Presence> {
-        Presence::ALL.into_iter().find(|presence| presence.as_str() == text)
+        Presence::ALL
+            .into_iter()
+            .find(|presence| presence.as_str() == text)
     }
 
     pub fn label(self) -> &'static str {
@@ -221,7 +225,10 @@ pub enum ServerToVisitor {
         message: ChatMessage,
     },
     /// The message with this client id is stored as `seq`.
-    Ack { client_message_id: String, seq: i64 },
+    Ack {
+        client_message_id: String,
+        seq: i64,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -233,18 +240,28 @@ pub enum ServerToVisitor {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentToServer {
-    SetPresence { presence: Presence },
-    AcceptOffer { conversation_id: String },
-    RejectOffer { conversation_id: String },
+    SetPresence {
+        presence: Presence,
+    },
+    AcceptOffer {
+        conversation_id: String,
+    },
+    RejectOffer {
+        conversation_id: String,
+    },
     Send {
         conversation_id: String,
         client_message_id: String,
         body: String,
     },
     /// The agent selects End: Active goes to Wrap-up.
-    End { conversation_id: String },
+    End {
+        conversation_id: String,
+    },
     /// The agent closes the session: Wrap-up goes to Closed.
-    Close { conversation_id: String },
+    Close {
+        conversation_id: String,
+    },
 }
 
 /// Frames the server sends to an agent's console.
@@ -258,13 +275,19 @@ pub enum ServerToAgent {
         presence: Presence,
         conversations: Vec<ConversationView>,
     },
-    Presence { presence: Presence },
+    Presence {
+        presence: Presence,
+    },
     Offer {
         conversation: ConversationView,
         expires_at_ms: i64,
     },
-    OfferWithdrawn { conversation_id: String },
-    Conversation { conversation: ConversationView },
+    OfferWithdrawn {
+        conversation_id: String,
+    },
+    Conversation {
+        conversation: ConversationView,
+    },
     Message {
         conversation_id: String,
         message: ChatMessage,
@@ -374,9 +397,8 @@ impl ErrorCode {
             | ErrorCode::NotOfferedToYou => 403,
             ErrorCode::NotFound
             | ErrorCode::UnknownSite
-            | ErrorCode::UnknownConversation | ErrorCode::NoConversation => {
-                404
-            }
+            | ErrorCode::UnknownConversation
+            | ErrorCode::NoConversation => 404,
             ErrorCode::TransitionNotAllowed | ErrorCode::IdConflict => 409,
             ErrorCode::MessageTooLarge => 413,
             ErrorCode::Internal => 500,
@@ -395,7 +417,10 @@ mod tests {
             body: "hi".into(),
         };
         let text = serde_json::to_string(&frame).unwrap();
-        assert_eq!(text, r#"{"type":"send","client_message_id":"m1","body":"hi"}"#);
+        assert_eq!(
+            text,
+            r#"{"type":"send","client_message_id":"m1","body":"hi"}"#
+        );
         let back: VisitorToServer = serde_json::from_str(&text).unwrap();
         assert_eq!(back, frame);
     }

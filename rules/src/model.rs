@@ -61,7 +61,9 @@ pub enum Condition {
     Any(Vec<Condition>),
     Not(Box<Condition>),
     /// Visible time on the current page, at least this many seconds.
-    TimeOnPage { seconds: u32 },
+    TimeOnPage {
+        seconds: u32,
+    },
     /// The current page's path matches.
     Path(Pattern),
     /// The current page's full URL matches.

@@ -20,7 +20,14 @@ const MAX_CONDITION_DEPTH: usize = 32;
 const MAX_PATTERN_BYTES: usize = 2048;
 const MAX_INVITATION_SECONDS: i64 = 3600;
 
-const RULE_KEYS: &[&str] = &["id", "queue", "priority", "invitation", "invitation_seconds", "when"];
+const RULE_KEYS: &[&str] = &[
+    "id",
+    "queue",
+    "priority",
+    "invitation",
+    "invitation_seconds",
+    "when",
+];
 const CONDITION_KEYS: &[&str] = &["all", "any", "not", "time_on_page", "path", "url"];
 
 /// The result of parsing one file. A file with any diagnostic contributes no rules at all: a half-loaded
@@ -50,7 +57,9 @@ pub fn parse_file(file: &str, bytes: &[u8]) -> ParsedFile {
         parser.report_at(
             0,
             format!("file is too large: {} bytes", bytes.len()),
-            Some(format!("split the rules over files of at most {MAX_FILE_BYTES} bytes")),
+            Some(format!(
+                "split the rules over files of at most {MAX_FILE_BYTES} bytes"
+            )),
         );
         return parser.finish(Vec::new(), Vec::new());
     }
@@ -84,7 +93,10 @@ pub fn parse_file(file: &str, bytes: &[u8]) -> ParsedFile {
 
 /// Checks what no single file can: rule ids unique across files, and queues that exist.
 /// Returns one diagnostic per problem; the caller decides which files to drop.
-pub fn check_rule_set(files: &[(String, ParsedFile)], known_queues: &BTreeSet<String>) -> Vec<Diagnostic> {
+pub fn check_rule_set(
+    files: &[(String, ParsedFile)],
+    known_queues: &BTreeSet<String>,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let mut first_seen: BTreeMap<&str, (&str, u32, u32)> = BTreeMap::new();
     for (file, parsed) in files {
@@ -109,7 +121,10 @@ pub fn check_rule_set(files: &[(String, ParsedFile)], known_queues: &BTreeSet<St
                     file: file.clone(),
                     line,
                     column,
-                    message: format!("rule `{}` routes to unknown queue `{}`", rule.id, rule.queue),
+                    message: format!(
+                        "rule `{}` routes to unknown queue `{}`",
+                        rule.id, rule.queue
+                    ),
                     help: Some(format!("known queues: {}", known.join(", "))),
                 });
             }
@@ -152,8 +167,13 @@ impl<'s> Parser<'s> {
     }
 
     fn report_at(&mut self, offset: usize, message: String, help: Option<String>) {
-        self.diagnostics
-            .push(Diagnostic::at(self.file, self.source, offset, message, help));
+        self.diagnostics.push(Diagnostic::at(
+            self.file,
+            self.source,
+            offset,
+            message,
+            help,
+        ));
     }
 
     fn report(&mut self, span: &Range<usize>, message: String, help: Option<String>) {
@@ -165,7 +185,11 @@ impl<'s> Parser<'s> {
         (diagnostic.line, diagnostic.column)
     }
 
-    fn document(&mut self, table: &DeTable<'_>, span: Range<usize>) -> (Vec<Rule>, Vec<(u32, u32)>) {
+    fn document(
+        &mut self,
+        table: &DeTable<'_>,
+        span: Range<usize>,
+    ) -> (Vec<Rule>, Vec<(u32, u32)>) {
         let mut rules = Vec::new();
         let mut id_positions = Vec::new();
         let mut seen_ids: BTreeMap<String, (u32, u32)> = BTreeMap::new();
@@ -197,7 +221,10 @@ impl<'s> Parser<'s> {
                         self.report(
                             &id_span,
                             format!("duplicate rule id `{}`", rule.id),
-                            Some(format!("`{}` is already defined at {}:{line}:{column}", rule.id, self.file)),
+                            Some(format!(
+                                "`{}` is already defined at {}:{line}:{column}",
+                                rule.id, self.file
+                            )),
                         );
                         continue;
                     }
@@ -211,7 +238,9 @@ impl<'s> Parser<'s> {
             self.report(
                 &span,
                 "file defines no rules".to_owned(),
-                Some("add a `[[rule]]` table with `id`, `queue`, `invitation` and `when`".to_owned()),
+                Some(
+                    "add a `[[rule]]` table with `id`, `queue`, `invitation` and `when`".to_owned(),
+                ),
             );
         }
         (rules, id_positions)
@@ -224,7 +253,9 @@ impl<'s> Parser<'s> {
         if let Some((id, id_span)) = &id {
             let valid = !id.is_empty()
                 && id.len() <= 64
-                && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+                && id.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
             if !valid {
                 self.report(
                     id_span,
@@ -236,24 +267,37 @@ impl<'s> Parser<'s> {
         let queue = self.required_string(table, "queue", &span);
         let priority = match find(table, "priority") {
             None => Some(0),
-            Some((_, value)) => self.integer(value, "priority", i64::from(i32::MIN), i64::from(i32::MAX)),
+            Some((_, value)) => {
+                self.integer(value, "priority", i64::from(i32::MIN), i64::from(i32::MAX))
+            }
         };
         let invitation_seconds = match find(table, "invitation_seconds") {
             None => Some(i64::from(DEFAULT_INVITATION_SECONDS)),
-            Some((_, value)) => self.integer(value, "invitation_seconds", 1, MAX_INVITATION_SECONDS),
+            Some((_, value)) => {
+                self.integer(value, "invitation_seconds", 1, MAX_INVITATION_SECONDS)
+            }
         };
         let invitation = match find(table, "invitation") {
             None => {
-                self.report(&span, "rule is missing `invitation`".to_owned(), Some(
-                    "add `invitation = \"Can we help?\"`".to_owned()));
+                self.report(
+                    &span,
+                    "rule is missing `invitation`".to_owned(),
+                    Some("add `invitation = \"Can we help?\"`".to_owned()),
+                );
                 None
             }
             Some((_, value)) => self.invitation(value),
         };
         let when = match find(table, "when") {
             None => {
-                self.report(&span, "rule is missing `when`".to_owned(), Some(
-                    "add a `[rule.when]` table, e.g. `all = [{ time_on_page = \"30s\" }]`".to_owned()));
+                self.report(
+                    &span,
+                    "rule is missing `when`".to_owned(),
+                    Some(
+                        "add a `[rule.when]` table, e.g. `all = [{ time_on_page = \"30s\" }]`"
+                            .to_owned(),
+                    ),
+                );
                 None
             }
             Some((_, value)) => self.condition(value, 0),
@@ -286,10 +330,15 @@ impl<'s> Parser<'s> {
                 let mut translations = BTreeMap::new();
                 for (key, text) in table {
                     let Some(string) = text.get_ref().as_str() else {
-                        self.report(&text.span(), format!("invitation `{}` must be a string", key.get_ref()), None);
+                        self.report(
+                            &text.span(),
+                            format!("invitation `{}` must be a string", key.get_ref()),
+                            None,
+                        );
                         continue;
                     };
-                    let Some(string) = self.non_empty_text(string, &text.span(), "invitation") else {
+                    let Some(string) = self.non_empty_text(string, &text.span(), "invitation")
+                    else {
                         continue;
                     };
                     if key.get_ref() == "default" {
@@ -298,20 +347,37 @@ impl<'s> Parser<'s> {
                         let language = key.get_ref().to_ascii_lowercase();
                         let valid = !language.is_empty()
                             && language.len() <= 16
-                            && language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                            && language
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
                         if !valid {
-                            self.report(&key.span(), format!("invalid language tag `{}`", key.get_ref()), Some(
-                                "use a language tag such as `fr` or `pt-BR`, or `default`".to_owned()));
+                            self.report(
+                                &key.span(),
+                                format!("invalid language tag `{}`", key.get_ref()),
+                                Some(
+                                    "use a language tag such as `fr` or `pt-BR`, or `default`"
+                                        .to_owned(),
+                                ),
+                            );
                             continue;
                         }
                         translations.insert(language, string);
                     }
                 }
                 match default {
-                    Some(default) => Some(Invitation { default, translations }),
+                    Some(default) => Some(Invitation {
+                        default,
+                        translations,
+                    }),
                     None => {
-                        self.report(&value.span(), "invitation table is missing `default`".to_owned(), Some(
-                            "add `default = \"…\"`: it is shown when no language matches".to_owned()));
+                        self.report(
+                            &value.span(),
+                            "invitation table is missing `default`".to_owned(),
+                            Some(
+                                "add `default = \"…\"`: it is shown when no language matches"
+                                    .to_owned(),
+                            ),
+                        );
                         None
                     }
                 }
@@ -319,7 +385,10 @@ impl<'s> Parser<'s> {
             other => {
                 self.report(
                     &value.span(),
-                    format!("`invitation` must be a string or a table of languages, found {}", other.type_str()),
+                    format!(
+                        "`invitation` must be a string or a table of languages, found {}",
+                        other.type_str()
+                    ),
                     None,
                 );
                 None
@@ -352,7 +421,10 @@ impl<'s> Parser<'s> {
         let Some(table) = value.get_ref().as_table() else {
             self.report(
                 &value.span(),
-                format!("a condition must be a table, found {}", value.get_ref().type_str()),
+                format!(
+                    "a condition must be a table, found {}",
+                    value.get_ref().type_str()
+                ),
                 Some("write a condition as `{ path = \"/pricing\" }`".to_owned()),
             );
             return None;
@@ -362,46 +434,84 @@ impl<'s> Parser<'s> {
             let message = if table.is_empty() {
                 "empty condition".to_owned()
             } else {
-                let keys: Vec<String> = table.keys().map(|key| format!("`{}`", key.get_ref())).collect();
+                let keys: Vec<String> = table
+                    .keys()
+                    .map(|key| format!("`{}`", key.get_ref()))
+                    .collect();
                 format!("a condition has exactly one key, found {}", keys.join(", "))
             };
-            self.report(&value.span(), message, Some("combine conditions with `all = [...]` or `any = [...]`".to_owned()));
+            self.report(
+                &value.span(),
+                message,
+                Some("combine conditions with `all = [...]` or `any = [...]`".to_owned()),
+            );
             return None;
         };
         match key.get_ref().as_ref() {
             "all" | "any" => {
                 let Some(array) = inner.get_ref().as_array() else {
-                    self.report(&inner.span(), format!("`{}` must be an array of conditions", key.get_ref()), None);
+                    self.report(
+                        &inner.span(),
+                        format!("`{}` must be an array of conditions", key.get_ref()),
+                        None,
+                    );
                     return None;
                 };
                 if array.is_empty() {
-                    self.report(&inner.span(), format!("`{}` needs at least one condition", key.get_ref()), None);
+                    self.report(
+                        &inner.span(),
+                        format!("`{}` needs at least one condition", key.get_ref()),
+                        None,
+                    );
                     return None;
                 }
-                let conditions: Vec<Option<Condition>> =
-                    array.iter().map(|item| self.condition(item, depth + 1)).collect();
+                let conditions: Vec<Option<Condition>> = array
+                    .iter()
+                    .map(|item| self.condition(item, depth + 1))
+                    .collect();
                 let conditions: Option<Vec<Condition>> = conditions.into_iter().collect();
                 let conditions = conditions?;
-                Some(if key.get_ref() == "all" { Condition::All(conditions) } else { Condition::Any(conditions) })
+                Some(if key.get_ref() == "all" {
+                    Condition::All(conditions)
+                } else {
+                    Condition::Any(conditions)
+                })
             }
             "not" => Some(Condition::Not(Box::new(self.condition(inner, depth + 1)?))),
-            "time_on_page" => Some(Condition::TimeOnPage { seconds: self.duration_seconds(inner)? }),
+            "time_on_page" => Some(Condition::TimeOnPage {
+                seconds: self.duration_seconds(inner)?,
+            }),
             "path" | "url" => {
                 let Some(text) = inner.get_ref().as_str() else {
-                    self.report(&inner.span(), format!("`{}` must be a string pattern", key.get_ref()), None);
+                    self.report(
+                        &inner.span(),
+                        format!("`{}` must be a string pattern", key.get_ref()),
+                        None,
+                    );
                     return None;
                 };
                 if text.len() > MAX_PATTERN_BYTES {
-                    self.report(&inner.span(), format!("pattern is longer than {MAX_PATTERN_BYTES} bytes"), None);
+                    self.report(
+                        &inner.span(),
+                        format!("pattern is longer than {MAX_PATTERN_BYTES} bytes"),
+                        None,
+                    );
                     return None;
                 }
                 if key.get_ref() == "path" && !text.starts_with('/') && !text.starts_with('*') {
-                    self.report(&inner.span(), format!("path pattern `{text}` must start with `/`"), Some(
-                        "use `url` to match the whole address".to_owned()));
+                    self.report(
+                        &inner.span(),
+                        format!("path pattern `{text}` must start with `/`"),
+                        Some("use `url` to match the whole address".to_owned()),
+                    );
                     return None;
                 }
                 let pattern = Pattern::new(text);
-                Some(if key.get_ref() == "path" { Condition::Path(pattern) } else { Condition::Url(pattern) })
+                Some(if key.get_ref() == "path" {
+                    Condition::Path(pattern)
+                } else {
+                    Condition::Url(pattern)
+                })
             }
             unknown => {
                 self.report(
@@ -418,18 +528,31 @@ impl<'s> Parser<'s> {
     fn duration_seconds(&mut self, value: &Value<'_>) -> Option<u32> {
         let help = Some("write a duration such as `30s`, `2m` or `1m30s`".to_owned());
         let seconds = match value.get_ref() {
-            DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix()).ok(),
+            DeValue::Integer(integer) => {
+                i64::from_str_radix(integer.as_str(), integer.radix()).ok()
+            }
             DeValue::String(text) => parse_duration(text),
             other => {
-                self.report(&value.span(), format!("expected a duration, found {}", other.type_str()), help);
+                self.report(
+                    &value.span(),
+                    format!("expected a duration, found {}", other.type_str()),
+                    help,
+                );
                 return None;
             }
         };
-        match seconds.and_then(|seconds| u32::try_from(seconds).ok()).filter(|&s| s <= 86_400) {
+        match seconds
+            .and_then(|seconds| u32::try_from(seconds).ok())
+            .filter(|&s| s <= 86_400)
+        {
             Some(seconds) => Some(seconds),
             None => {
                 let shown = &self.source.get(value.span()).unwrap_or_default();
-                self.report(&value.span(), format!("invalid duration `{}`", shown.trim_matches('"')), help);
+                self.report(
+                    &value.span(),
+                    format!("invalid duration `{}`", shown.trim_matches('"')),
+                    help,
+                );
                 None
             }
         }
@@ -447,20 +570,34 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn required_string(&mut self, table: &DeTable<'_>, key: &str, rule_span: &Range<usize>) -> Option<(String, Range<usize>)> {
+    fn required_string(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        rule_span: &Range<usize>,
+    ) -> Option<(String, Range<usize>)> {
         match find(table, key) {
             None => {
                 self.report(rule_span, format!("rule is missing `{key}`"), None);
                 None
             }
             Some((_, value)) => match value.get_ref().as_str() {
-                Some(text) if !text.trim().is_empty() => Some((text.trim().to_owned(), value.span())),
+                Some(text) if !text.trim().is_empty() => {
+                    Some((text.trim().to_owned(), value.span()))
+                }
                 Some(_) => {
                     self.report(&value.span(), format!("`{key}` must not be empty"), None);
                     None
                 }
                 None => {
-                    self.report(&value.span(), format!("`{key}` must be a string, found {}", value.get_ref().type_str()), None);
+                    self.report(
+                        &value.span(),
+                        format!(
+                            "`{key}` must be a string, found {}",
+                            value.get_ref().type_str()
+                        ),
+                        None,
+                    );
                     None
                 }
             },
@@ -469,24 +606,39 @@ impl<'s> Parser<'s> {
 
     fn integer(&mut self, value: &Value<'_>, key: &str, min: i64, max: i64) -> Option<i64> {
         let parsed = match value.get_ref() {
-            DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix()).ok(),
+            DeValue::Integer(integer) => {
+                i64::from_str_radix(integer.as_str(), integer.radix()).ok()
+            }
             other => {
-                self.report(&value.span(), format!("`{key}` must be an integer, found {}", other.type_str()), None);
+                self.report(
+                    &value.span(),
+                    format!("`{key}` must be an integer, found {}", other.type_str()),
+                    None,
+                );
                 return None;
             }
         };
         match parsed.filter(|number| (min..=max).contains(number)) {
             Some(number) => Some(number),
             None => {
-                self.report(&value.span(), format!("`{key}` must be between {min} and {max}"), None);
+                self.report(
+                    &value.span(),
+                    format!("`{key}` must be between {min} and {max}"),
+                    None,
+                );
                 None
             }
         }
     }
 }
 
-fn find<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Value<'i>)> {
-    table.iter().find(|(candidate, _)| candidate.get_ref() == key)
+fn find<'t, 'i>(
+    table: &'t DeTable<'i>,
+    key: &str,
+) -> Option<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Value<'i>)> {
+    table
+        .iter()
+        .find(|(candidate, _)| candidate.get_ref() == key)
 }
 
 /// `30s`, `2m`, `1m30s`, `1h`, or a bare number of seconds.
@@ -502,7 +654,12 @@ fn parse_duration(text: &str) -> Option<i64> {
     let mut number: Option<i64> = None;
     for character in text.chars() {
         if let Some(digit) = character.to_digit(10) {
-            number = Some(number.unwrap_or(0).checked_mul(10)?.checked_add(i64::from(digit))?);
+            number = Some(
+                number
+                    .unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(i64::from(digit))?,
+            );
             continue;
         }
         let unit = match character {

@@ -52,7 +52,9 @@ fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
             },
         }
     }
-    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&byte| byte == b'*'))
+    pattern
+        .get(p..)
+        .is_some_and(|rest| rest.iter().all(|&byte| byte == b'*'))
 }
 
 #[cfg(test)]
@@ -61,7 +63,11 @@ mod tests {
 
     #[track_caller]
     fn check(pattern: &str, text: &str, expected: bool) {
-        assert_eq!(Pattern::new(pattern).matches(text), expected, "{pattern} ~ {text}");
+        assert_eq!(
+            Pattern::new(pattern).matches(text),
+            expected,
+            "{pattern} ~ {text}"
+        );
     }
 
     #[test]
@@ -75,7 +81,11 @@ mod tests {
         check("", "x", false);
         check("/a*/b*/c", "/a1/b2/c", true);
         check("/a*/b*/c", "/a1/b2/d", false);
-        check("*checkout*", "https://shop.example/cart/checkout?step=2", true);
+        check(
+            "*checkout*",
+            "https://shop.example/cart/checkout?step=2",
+            true,
+        );
         check("**a", "bbba", true);
         check("a*", "b", false);
     }

@@ -147,7 +147,13 @@ impl Config {
                 .map(|span| {
                     let before = text.get(..span.start).unwrap_or_default();
                     let line = before.matches('\n').count() + 1;
-                    let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+                    let column = before
+                        .rsplit('\n')
+                        .next()
+                        .unwrap_or_default()
+                        .chars()
+                        .count()
+                        + 1;
                     format!("{line}:{column}: ")
                 })
                 .unwrap_or_default();
@@ -156,9 +162,11 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |relative: &str| base.join(relative);
         let address = |key: &str, value: &str| {
-            value
-                .parse::<SocketAddr>()
-                .map_err(|_| invalid(format!("`{key}`: `{value}` is not an address like `127.0.0.1:8080`")))
+            value.parse::<SocketAddr>().map_err(|_| {
+                invalid(format!(
+                    "`{key}`: `{value}` is not an address like `127.0.0.1:8080`"
+                ))
+            })
         };
 
         let queue_ids: BTreeSet<&str> = raw.queues.iter().map(|queue| queue.id.as_str()).collect();
@@ -177,7 +185,10 @@ impl Config {
         }
         for agent in &raw.agents {
             if agent.capacity == 0 {
-                return Err(invalid(format!("`agents.{}.capacity` must be at least 1", agent.username)));
+                return Err(invalid(format!(
+                    "`agents.{}.capacity` must be at least 1",
+                    agent.username
+                )));
             }
             if protocol::Role::parse(&agent.role).is_none() {
                 return Err(invalid(format!(
@@ -187,20 +198,28 @@ impl Config {
             }
             for queue in &agent.queues {
                 if !queue_ids.contains(queue.as_str()) {
-                    return Err(invalid(format!("`agents.{}.queues`: unknown queue `{queue}`", agent.username)));
+                    return Err(invalid(format!(
+                        "`agents.{}.queues`: unknown queue `{queue}`",
+                        agent.username
+                    )));
                 }
             }
         }
         if let Some(public_url) = &raw.public_url
             && !is_origin(public_url)
         {
-            return Err(invalid(format!("`public_url`: `{public_url}` is not an origin like `https://chat.example.com`")));
+            return Err(invalid(format!(
+                "`public_url`: `{public_url}` is not an origin like `https://chat.example.com`"
+            )));
         }
         let demo = match raw.demo {
             None => None,
             Some(demo) => {
                 if !raw.sites.iter().any(|site| site.id == demo.site) {
-                    return Err(invalid(format!("`demo.site`: unknown site `{}`", demo.site)));
+                    return Err(invalid(format!(
+                        "`demo.site`: unknown site `{}`",
+                        demo.site
+                    )));
                 }
                 Some(DemoConfig {
                     listen: address("demo.listen", &demo.listen)?,
@@ -211,7 +230,9 @@ impl Config {
         };
         Ok(Config {
             listen: address("listen", &raw.listen)?,
-            public_url: raw.public_url.map(|url| url.trim_end_matches('/').to_owned()),
+            public_url: raw
+                .public_url
+                .map(|url| url.trim_end_matches('/').to_owned()),
             database: resolve(&raw.database),
             www: raw
                 .www
@@ -269,20 +290,31 @@ name = "Sales"
 
     #[test]
     fn errors_name_the_file_and_the_key() {
-        let error = parse(&format!("{MINIMAL}colour = 1\n")).unwrap_err().to_string();
-        assert_eq!(error, "/etc/beckon/beckon.toml: 7:1: unknown field `colour`, expected `id` or `name`");
+        let error = parse(&format!("{MINIMAL}colour = 1\n"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "/etc/beckon/beckon.toml: 7:1: unknown field `colour`, expected `id` or `name`"
+        );
         let error = parse(&format!(
             "{MINIMAL}[[agents]]\nusername = \"a\"\ndisplay_name = \"A\"\npassword_hash = \"x\"\nqueues = [\"nope\"]\ncapacity = 1\n"
         ))
         .unwrap_err()
         .to_string();
-        assert_eq!(error, "/etc/beckon/beckon.toml: `agents.a.queues`: unknown queue `nope`");
+        assert_eq!(
+            error,
+            "/etc/beckon/beckon.toml: `agents.a.queues`: unknown queue `nope`"
+        );
         let error = parse(&format!(
             "{MINIMAL}[[agents]]\nusername = \"a\"\ndisplay_name = \"A\"\npassword_hash = \"x\"\nqueues = [\"sales\"]\ncapacity = 0\n"
         ))
         .unwrap_err()
         .to_string();
-        assert_eq!(error, "/etc/beckon/beckon.toml: `agents.a.capacity` must be at least 1");
+        assert_eq!(
+            error,
+            "/etc/beckon/beckon.toml: `agents.a.capacity` must be at least 1"
+        );
     }
 
     #[test]
@@ -297,6 +329,9 @@ name = "Sales"
         ))
         .unwrap_err()
         .to_string();
-        assert!(error.contains("`https://a.example/path` is not an origin"), "{error}");
+        assert!(
+            error.contains("`https://a.example/path` is not an origin"),
+            "{error}"
+        );
     }
 }

@@ -54,7 +54,13 @@ fn run() -> anyhow::Result<ExitCode> {
             other => return Err(other.unexpected().into()),
         }
     }
-    let option = |name: &str| options.iter().rev().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let option = |name: &str| {
+        options
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
     let known = |allowed: &[&str]| -> anyhow::Result<()> {
         for (key, _) in &options {
             if !allowed.contains(&key.as_str()) {
@@ -63,7 +69,8 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Ok(())
     };
-    let config_path = || PathBuf::from(option("config").unwrap_or_else(|| DEFAULT_CONFIG.to_owned()));
+    let config_path =
+        || PathBuf::from(option("config").unwrap_or_else(|| DEFAULT_CONFIG.to_owned()));
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["serve"] => {
@@ -72,24 +79,43 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ["agent", "add"] => {
-            known(&["config", "username", "display-name", "queues", "capacity", "role"])?;
+            known(&[
+                "config",
+                "username",
+                "display-name",
+                "queues",
+                "capacity",
+                "role",
+            ])?;
             let config = load(&config_path())?;
-            let required = |name: &str| option(name).with_context(|| format!("`agent add` needs --{name}\n{USAGE}"));
+            let required = |name: &str| {
+                option(name).with_context(|| format!("`agent add` needs --{name}\n{USAGE}"))
+            };
             let username = required("username")?;
-            let queues: Vec<String> = required("queues")?.split(',').map(|queue| queue.trim().to_owned()).collect();
+            let queues: Vec<String> = required("queues")?
+                .split(',')
+                .map(|queue| queue.trim().to_owned())
+                .collect();
             for queue in &queues {
                 if !config.queues.iter().any(|known| &known.id == queue) {
-                    bail!("unknown queue `{queue}`; the configuration defines: {}", queue_list(&config));
+                    bail!(
+                        "unknown queue `{queue}`; the configuration defines: {}",
+                        queue_list(&config)
+                    );
                 }
             }
-            let capacity: u32 = required("capacity")?.parse().context("--capacity must be a whole number")?;
+            let capacity: u32 = required("capacity")?
+                .parse()
+                .context("--capacity must be a whole number")?;
             if capacity == 0 {
                 bail!("--capacity must be at least 1");
             }
             let role_text = option("role").unwrap_or_else(|| "agent".to_owned());
-            let role = Role::parse(&role_text).with_context(|| format!("unknown role `{role_text}`"))?;
+            let role =
+                Role::parse(&role_text).with_context(|| format!("unknown role `{role_text}`"))?;
             let password = read_password()?;
-            let password_hash = server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            let password_hash =
+                server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
             let agent = Agent {
                 display_name: option("display-name").unwrap_or_else(|| username.clone()),
                 username: username.clone(),
@@ -132,7 +158,13 @@ fn run() -> anyhow::Result<ExitCode> {
         ["rules", "check", folder] => {
             known(&["config"])?;
             let queues: Option<BTreeSet<String>> = match option("config") {
-                Some(path) => Some(load(Path::new(&path))?.queues.into_iter().map(|queue| queue.id).collect()),
+                Some(path) => Some(
+                    load(Path::new(&path))?
+                        .queues
+                        .into_iter()
+                        .map(|queue| queue.id)
+                        .collect(),
+                ),
                 None => None,
             };
             Ok(rules_check(Path::new(folder), queues.as_ref()))
@@ -140,7 +172,10 @@ fn run() -> anyhow::Result<ExitCode> {
         ["hash-password"] => {
             known(&[])?;
             let password = read_password()?;
-            println!("{}", server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?);
+            println!(
+                "{}",
+                server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         _ => bail!("{USAGE}"),
@@ -158,7 +193,12 @@ fn load(path: &Path) -> anyhow::Result<Config> {
 }
 
 fn queue_list(config: &Config) -> String {
-    config.queues.iter().map(|queue| queue.id.as_str()).collect::<Vec<_>>().join(", ")
+    config
+        .queues
+        .iter()
+        .map(|queue| queue.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -178,7 +218,10 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(future)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
 }
 
 fn rules_check(folder: &Path, queues: Option<&BTreeSet<String>>) -> ExitCode {
@@ -212,7 +255,10 @@ fn rules_check(folder: &Path, queues: Option<&BTreeSet<String>>) -> ExitCode {
         Some(queues) => queues,
         None => {
             // Without a configuration every queue a rule names is taken as known.
-            all_queues = files.iter().flat_map(|(_, parsed)| parsed.rules.iter().map(|rule| rule.queue.clone())).collect();
+            all_queues = files
+                .iter()
+                .flat_map(|(_, parsed)| parsed.rules.iter().map(|rule| rule.queue.clone()))
+                .collect();
             &all_queues
         }
     };
@@ -236,7 +282,9 @@ fn serve(config_path: &Path) -> anyhow::Result<()> {
         .with_max_level(tracing::Level::INFO)
         .init();
     let config = load(config_path)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let mut running = server::serve::start(config).await?;
         println!("beckon: listening on http://{}", running.address);

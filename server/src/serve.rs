@@ -46,25 +46,41 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     start_with(config, store, Arc::new(SystemClock)).await
 }
 
-pub async fn start_with(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+pub async fn start_with(
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Running> {
     seed_agents(&config, store.as_ref()).await?;
     let listener = TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
-    let public_origin = config.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let public_origin = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
     let (demo_listener, demo_address, extra_origins) = match &config.demo {
         Some(demo) => {
             let listener = TcpListener::bind(demo.listen).await?;
             let demo_address = listener.local_addr()?;
             let mut origins = vec![(demo.site.clone(), format!("http://{demo_address}"))];
             if demo_address.ip().is_loopback() {
-                origins.push((demo.site.clone(), format!("http://localhost:{}", demo_address.port())));
+                origins.push((
+                    demo.site.clone(),
+                    format!("http://localhost:{}", demo_address.port()),
+                ));
             }
             (Some(listener), Some(demo_address), origins)
         }
         None => (None, None, Vec::new()),
     };
     let config = Arc::new(config);
-    let runtime = Runtime::new(store, Arc::clone(&config), clock, public_origin.clone(), extra_origins);
+    let runtime = Runtime::new(
+        store,
+        Arc::clone(&config),
+        clock,
+        public_origin.clone(),
+        extra_origins,
+    );
     let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
     runtime.spawn_background(&mut tasks, stop.clone());

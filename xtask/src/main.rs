@@ -1,1 +1,228 @@
-fn main(){}
+//! Build, run and CI steps for Beckon, in Rust: `cargo xtask build | run | ci | sizes`.
+//!
+//! `build` compiles the browser crates to WebAssembly, runs wasm-bindgen (the library, pinned to exactly
+//! the `wasm-bindgen` version in Cargo.lock) and wasm-opt, and builds the server. `ci` is the one command
+//! that runs every check and test; `.ci/run` calls it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+
+const BROWSER_CRATES: &[&str] = &["widget", "console"];
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() -> anyhow::Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let root = repository_root();
+    std::env::set_current_dir(&root)?;
+    match task.as_str() {
+        "build" => build(&root),
+        "run" => {
+            build(&root)?;
+            run_server(&root)
+        }
+        "ci" => ci(&root),
+        "sizes" => sizes(&root),
+        _ => bail!("usage: cargo xtask build | run | ci | sizes"),
+    }
+}
+
+fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{command:?}");
+    eprintln!("xtask: {shown}");
+    let status = command
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn output(command: &mut Command) -> anyhow::Result<String> {
+    let out = command
+        .output()
+        .with_context(|| format!("cannot start {command:?}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Installs the wasm target when it is missing.
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))?;
+    if !installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    Ok(())
+}
+
+/// Installs the npm packages the build and the browser tests use (wasm-opt, playwright-core).
+fn ensure_npm_packages(root: &Path) -> anyhow::Result<()> {
+    if !root.join("tests/node_modules/.bin/wasm-opt").exists()
+        || !root.join("tests/node_modules/playwright-core").exists()
+    {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(root.join("tests")))?;
+    }
+    Ok(())
+}
+
+fn build(root: &Path) -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    ensure_npm_packages(root)?;
+    let started = Instant::now();
+    let mut wasm_build = cargo();
+    wasm_build.args([
+        "build",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        "wasm-release",
+    ]);
+    for name in BROWSER_CRATES {
+        wasm_build.args(["-p", name]);
+    }
+    run(&mut wasm_build)?;
+    let wasm_dir = target_dir(root).join(WASM_TARGET).join("wasm-release");
+    for name in BROWSER_CRATES {
+        let out_dir = root.join("www/pkg").join(name);
+        std::fs::create_dir_all(&out_dir)?;
+        wasm_bindgen_cli_support::Bindgen::new()
+            .input_path(wasm_dir.join(format!("{name}.wasm")))
+            .web(true)?
+            .typescript(false)
+            .generate(&out_dir)
+            .with_context(|| format!("wasm-bindgen failed for {name}"))?;
+        let wasm = out_dir.join(format!("{name}_bg.wasm"));
+        let before = std::fs::metadata(&wasm)?.len();
+        run(Command::new(root.join("tests/node_modules/.bin/wasm-opt"))
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&wasm))?;
+        let after = std::fs::metadata(&wasm)?.len();
+        eprintln!("xtask: {name}: {before} bytes from rustc, {after} after wasm-opt");
+    }
+    run(cargo().args(["build", "-p", "server", "--bin", "beckon"]))?;
+    eprintln!(
+        "xtask: build finished in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn beckon_binary(root: &Path) -> PathBuf {
+    target_dir(root).join("debug/beckon")
+}
+
+fn run_server(root: &Path) -> anyhow::Result<()> {
+    let binary = beckon_binary(root);
+    let mut command = Command::new(&binary);
+    command.args(["serve", "--config", "server/config/demo.toml"]);
+    eprintln!("xtask: starting {}", binary.display());
+    eprintln!(
+        "xtask: console login: demo / demo   (demo site: http://127.0.0.1:8081, console: http://127.0.0.1:8080/console)"
+    );
+    run(&mut command)
+}
+
+/// Installs Debian's Chromium for the browser tests when it is missing.
+fn ensure_chromium() -> anyhow::Result<()> {
+    if Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args([
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "chromium",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn ci(root: &Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    ensure_chromium()?;
+    ensure_wasm_target()?;
+    run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    let mut wasm_clippy = cargo();
+    wasm_clippy.args(["clippy", "--target", WASM_TARGET]);
+    for name in BROWSER_CRATES {
+        wasm_clippy.args(["-p", name]);
+    }
+    run(wasm_clippy.args(["--", "-D", "warnings"]))?;
+    build(root)?;
+    run(cargo().args(["test", "--workspace"]))?;
+    run(Command::new("node")
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "tests/loader.test.mjs",
+            "tests/e2e.test.mjs",
+        ])
+        .env("BECKON_BIN", beckon_binary(root)))?;
+    sizes(root)?;
+    eprintln!(
+        "xtask: ci passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Prints each browser asset's size raw and brotli-compressed (quality 11, as a CDN would serve it).
+fn sizes(root: &Path) -> anyhow::Result<()> {
+    let files = [
+        "www/beckon.js",
+        "www/widget/index.html",
+        "www/widget/boot.js",
+        "www/widget/widget.css",
+        "www/pkg/widget/widget.js",
+        "www/pkg/widget/widget_bg.wasm",
+        "www/console/index.html",
+        "www/pkg/console/console.js",
+        "www/pkg/console/console_bg.wasm",
+    ];
+    let script = "const z=require('zlib'),fs=require('fs');let t=0;for(const f of process.argv.slice(1)){const b=fs.readFileSync(f);const c=z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length;if(!f.includes('console'))t+=c;console.log(f.padEnd(34),String(b.length).padStart(9),'bytes',String(c).padStart(8),'brotli')}console.log('widget total before interaction'.padEnd(34),String(t).padStart(24),'brotli')";
+    run(Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .args(files)
+        .current_dir(root))
+}

@@ -86,7 +86,13 @@ const fn row(
     applies: Applies,
     effects: &'static [Effect],
 ) -> Transition {
-    Transition { from, event, to, applies, effects }
+    Transition {
+        from,
+        event,
+        to,
+        applies,
+        effects,
+    }
 }
 
 use Applies::{Both, LiveChatOnly, PersistentOnly};
@@ -99,20 +105,92 @@ pub const TRANSITIONS: &[Transition] = &[
     row(Open, Event::CustomerDisconnected, Closed, LiveChatOnly, &[]),
     row(Open, Event::CustomerEnded, Closed, LiveChatOnly, &[]),
     row(Active, Event::AgentEnded, WrapUp, Both, &[StartWrapUp]),
-    row(Active, Event::CustomerEnded, WrapUp, LiveChatOnly, &[StartWrapUp]),
-    row(Active, Event::CustomerDisconnected, WrapUp, LiveChatOnly, &[StartWrapUp]),
-    row(Active, Event::AgentDisconnectTimedOut, Open, Both, &[ReleaseCapacity, Requeue]),
-    row(Active, Event::ReleasedToQueue, Open, Both, &[ReleaseCapacity, Requeue]),
-    row(Active, Event::TransferredToQueue, Open, Both, &[ReleaseCapacity, Requeue]),
-    row(Active, Event::AgentClosedSession, Open, LiveChatOnly, &[ReleaseCapacity, Requeue]),
-    row(Active, Event::AgentClosedSession, Waiting, PersistentOnly, &[ReleaseCapacity]),
-    row(Active, Event::RecordResolved, Closed, Both, &[ReleaseCapacity]),
-    row(Active, Event::TransferredToAgent, Active, Both, &[ReleaseCapacity]),
-    row(WrapUp, Event::AgentClosedSession, Closed, Both, &[ReleaseCapacity]),
+    row(
+        Active,
+        Event::CustomerEnded,
+        WrapUp,
+        LiveChatOnly,
+        &[StartWrapUp],
+    ),
+    row(
+        Active,
+        Event::CustomerDisconnected,
+        WrapUp,
+        LiveChatOnly,
+        &[StartWrapUp],
+    ),
+    row(
+        Active,
+        Event::AgentDisconnectTimedOut,
+        Open,
+        Both,
+        &[ReleaseCapacity, Requeue],
+    ),
+    row(
+        Active,
+        Event::ReleasedToQueue,
+        Open,
+        Both,
+        &[ReleaseCapacity, Requeue],
+    ),
+    row(
+        Active,
+        Event::TransferredToQueue,
+        Open,
+        Both,
+        &[ReleaseCapacity, Requeue],
+    ),
+    row(
+        Active,
+        Event::AgentClosedSession,
+        Open,
+        LiveChatOnly,
+        &[ReleaseCapacity, Requeue],
+    ),
+    row(
+        Active,
+        Event::AgentClosedSession,
+        Waiting,
+        PersistentOnly,
+        &[ReleaseCapacity],
+    ),
+    row(
+        Active,
+        Event::RecordResolved,
+        Closed,
+        Both,
+        &[ReleaseCapacity],
+    ),
+    row(
+        Active,
+        Event::TransferredToAgent,
+        Active,
+        Both,
+        &[ReleaseCapacity],
+    ),
+    row(
+        WrapUp,
+        Event::AgentClosedSession,
+        Closed,
+        Both,
+        &[ReleaseCapacity],
+    ),
     row(WrapUp, Event::AgentEnded, Closed, Both, &[ReleaseCapacity]),
-    row(Waiting, Event::InactivityExpired, Closed, PersistentOnly, &[]),
+    row(
+        Waiting,
+        Event::InactivityExpired,
+        Closed,
+        PersistentOnly,
+        &[],
+    ),
     row(Waiting, Event::AgentReopened, Active, PersistentOnly, &[]),
-    row(Waiting, Event::CustomerReturned, Open, PersistentOnly, &[Requeue]),
+    row(
+        Waiting,
+        Event::CustomerReturned,
+        Open,
+        PersistentOnly,
+        &[Requeue],
+    ),
     row(Open, Event::ForceClosed, Closed, Both, &[]),
     row(Active, Event::ForceClosed, Closed, Both, &[ReleaseCapacity]),
     row(WrapUp, Event::ForceClosed, Closed, Both, &[ReleaseCapacity]),
@@ -138,7 +216,11 @@ pub fn step(
         .iter()
         .find(|row| row.from == from && row.event == event && row.applies.covers(channel))
         .map(|row| (row.to, row.effects))
-        .ok_or(TransitionError { from, event, channel })
+        .ok_or(TransitionError {
+            from,
+            event,
+            channel,
+        })
 }
 
 #[cfg(test)]
@@ -201,7 +283,8 @@ mod tests {
     fn every_row_of_the_spec_table_is_allowed() {
         for &(from, to, event, applies) in SPEC {
             for channel in channels(applies) {
-                let (next, _) = step(from, event, channel).unwrap_or_else(|error| panic!("{error}"));
+                let (next, _) =
+                    step(from, event, channel).unwrap_or_else(|error| panic!("{error}"));
                 assert_eq!(next, to, "{from:?} --{event:?}/{channel:?}-->");
             }
         }
@@ -213,10 +296,16 @@ mod tests {
             for event in EVENTS {
                 for channel in [Channel::LiveChat, Channel::Persistent] {
                     let listed = SPEC.iter().any(|&(spec_from, _, spec_event, applies)| {
-                        spec_from == from && spec_event == event && channels(applies).contains(&channel)
+                        spec_from == from
+                            && spec_event == event
+                            && channels(applies).contains(&channel)
                     });
                     let result = step(from, event, channel);
-                    assert_eq!(result.is_ok(), listed, "{from:?} --{event:?}/{channel:?}--> {result:?}");
+                    assert_eq!(
+                        result.is_ok(),
+                        listed,
+                        "{from:?} --{event:?}/{channel:?}--> {result:?}"
+                    );
                     if let Err(error) = result {
                         assert!(error.to_string().contains(from.label()), "{error}");
                     }

@@ -85,6 +85,9 @@ mod tests {
             declined,
         ];
         assert_eq!(choose_agent(&candidates, 1), None);
-        assert_eq!(choose_agent(&[agent("eve", Presence::Available, 2, 1, 0)], 2), None);
+        assert_eq!(
+            choose_agent(&[agent("eve", Presence::Available, 2, 1, 0)], 2),
+            None
+        );
     }
 }

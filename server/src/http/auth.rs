@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -27,7 +27,10 @@ pub struct AuthenticatedAgent(pub Agent);
 impl FromRequestParts<Arc<Runtime>> for AuthenticatedAgent {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, runtime: &Arc<Runtime>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        runtime: &Arc<Runtime>,
+    ) -> Result<Self, Self::Rejection> {
         agent_from_headers(runtime, &parts.headers)
             .await?
             .map(AuthenticatedAgent)
@@ -35,11 +38,17 @@ impl FromRequestParts<Arc<Runtime>> for AuthenticatedAgent {
     }
 }
 
-pub async fn agent_from_headers(runtime: &Runtime, headers: &HeaderMap) -> Result<Option<Agent>, AppError> {
+pub async fn agent_from_headers(
+    runtime: &Runtime,
+    headers: &HeaderMap,
+) -> Result<Option<Agent>, AppError> {
     let Some(token) = session_token(headers) else {
         return Ok(None);
     };
-    Ok(runtime.store.session_agent(&token_hash(&token), runtime.now_ms()).await?)
+    Ok(runtime
+        .store
+        .session_agent(&token_hash(&token), runtime.now_ms())
+        .await?)
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -68,28 +77,47 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
-pub async fn login(State(runtime): State<Arc<Runtime>>, Json(request): Json<LoginRequest>) -> Result<Response, AppError> {
+pub async fn login(
+    State(runtime): State<Arc<Runtime>>,
+    Json(request): Json<LoginRequest>,
+) -> Result<Response, AppError> {
     let agent = runtime.store.agent(&request.username).await?;
     // Hashing runs off the async threads: argon2 is deliberately slow.
     let password = request.password;
     let verified = match agent {
         Some(agent) => {
             let hash = agent.password_hash.clone();
-            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+            let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false);
             ok.then_some(agent)
         }
         None => None,
     };
     let Some(agent) = verified else {
-        return Err(AppError::new(ErrorCode::InvalidCredentials, "wrong username or password"));
+        return Err(AppError::new(
+            ErrorCode::InvalidCredentials,
+            "wrong username or password",
+        ));
     };
     let token = crate::runtime::new_id() + &crate::runtime::new_id();
     let expires_at_ms = runtime.now_ms() + SESSION_DAYS * 24 * 3600 * 1000;
-    runtime.store.create_session(&token_hash(&token), &agent.username, expires_at_ms).await?;
-    let secure = if runtime.public_origin.starts_with("https://") { "; Secure" } else { "" };
+    runtime
+        .store
+        .create_session(&token_hash(&token), &agent.username, expires_at_ms)
+        .await?;
+    let secure = if runtime.public_origin.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
         "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
         SESSION_DAYS * 24 * 3600
@@ -101,7 +129,10 @@ pub async fn login(State(runtime): State<Arc<Runtime>>, Json(request): Json<Logi
     Ok(response)
 }
 
-pub async fn logout(State(runtime): State<Arc<Runtime>>, headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn logout(
+    State(runtime): State<Arc<Runtime>>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     if let Some(token) = session_token(&headers) {
         runtime.store.delete_session(&token_hash(&token)).await?;
     }

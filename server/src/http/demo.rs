@@ -20,7 +20,10 @@ struct Demo {
 }
 
 pub fn demo_app(root: PathBuf, beckon_origin: String) -> Router {
-    let demo = Arc::new(Demo { root, beckon_origin });
+    let demo = Arc::new(Demo {
+        root,
+        beckon_origin,
+    });
     Router::new()
         .route("/", get(|state: State<Arc<Demo>>| async move { serve(state, "index.html".to_owned()).await }))
         .route("/{*path}", get(|state: State<Arc<Demo>>, Path(path): Path<String>| serve(state, path)))
@@ -35,7 +38,9 @@ async fn serve(State(demo): State<Arc<Demo>>, path: String) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     };
     let body = if path.ends_with(".html") {
-        String::from_utf8_lossy(&bytes).replace("{{BECKON_URL}}", &demo.beckon_origin).into_bytes()
+        String::from_utf8_lossy(&bytes)
+            .replace("{{BECKON_URL}}", &demo.beckon_origin)
+            .into_bytes()
     } else {
         bytes
     };
@@ -45,8 +50,12 @@ async fn serve(State(demo): State<Arc<Demo>>, path: String) -> Response {
         origin = demo.beckon_origin
     );
     if let Ok(value) = HeaderValue::from_str(&csp) {
-        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, value);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

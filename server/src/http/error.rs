@@ -36,9 +36,21 @@ impl From<crate::store::StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         // Clients never see internals of a 5xx; the details were logged where they happened.
-        let message = if status.is_server_error() { "internal error".to_owned() } else { self.message };
-        (status, Json(ErrorBody { code: self.code, message })).into_response()
+        let message = if status.is_server_error() {
+            "internal error".to_owned()
+        } else {
+            self.message
+        };
+        (
+            status,
+            Json(ErrorBody {
+                code: self.code,
+                message,
+            }),
+        )
+            .into_response()
     }
 }

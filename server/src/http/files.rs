@@ -16,9 +16,16 @@ const ASSET_FOLDERS: &[&str] = &["widget", "console", "pkg"];
 
 pub async fn loader(State(runtime): State<Arc<Runtime>>) -> Result<Response, AppError> {
     let body = read_www(&runtime, "beckon.js").await?;
-    let mut response = ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], body).into_response();
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        body,
+    )
+        .into_response();
     // Short: owners expect a fix to reach their pages quickly.
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     Ok(response)
 }
 
@@ -36,20 +43,30 @@ pub async fn console_page(State(runtime): State<Arc<Runtime>>) -> Result<Respons
     Ok(response)
 }
 
-pub async fn asset(State(runtime): State<Arc<Runtime>>, UrlPath(path): UrlPath<String>) -> Result<Response, AppError> {
-    let allowed = path.split('/').next().is_some_and(|folder| ASSET_FOLDERS.contains(&folder));
+pub async fn asset(
+    State(runtime): State<Arc<Runtime>>,
+    UrlPath(path): UrlPath<String>,
+) -> Result<Response, AppError> {
+    let allowed = path
+        .split('/')
+        .next()
+        .is_some_and(|folder| ASSET_FOLDERS.contains(&folder));
     if !allowed {
         return Err(not_found(&path));
     }
     let body = read_www(&runtime, &path).await?;
     let mut response = ([(header::CONTENT_TYPE, content_type(&path))], body).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 
 pub async fn read_www(runtime: &Runtime, relative: &str) -> Result<Vec<u8>, AppError> {
     let path = safe_join(&runtime.config.www, relative).ok_or_else(|| not_found(relative))?;
-    tokio::fs::read(&path).await.map_err(|_| not_found(relative))
+    tokio::fs::read(&path)
+        .await
+        .map_err(|_| not_found(relative))
 }
 
 /// Joins a URL path under `root`, refusing anything that could climb out of it.
@@ -86,9 +103,15 @@ mod tests {
     #[test]
     fn paths_cannot_climb_out() {
         let root = Path::new("/srv/www");
-        assert_eq!(safe_join(root, "widget/index.html"), Some(PathBuf::from("/srv/www/widget/index.html")));
+        assert_eq!(
+            safe_join(root, "widget/index.html"),
+            Some(PathBuf::from("/srv/www/widget/index.html"))
+        );
         assert_eq!(safe_join(root, "../etc/passwd"), None);
         assert_eq!(safe_join(root, "/etc/passwd"), None);
-        assert_eq!(safe_join(root, "pkg/./x"), Some(PathBuf::from("/srv/www/pkg/x")));
+        assert_eq!(
+            safe_join(root, "pkg/./x"),
+            Some(PathBuf::from("/srv/www/pkg/x"))
+        );
     }
 }

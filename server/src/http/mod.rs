@@ -23,7 +23,10 @@ use error::AppError;
 /// The router of the Beckon origin.
 pub fn app(runtime: Arc<Runtime>) -> Router {
     Router::new()
-        .route("/", get(|| async { axum::response::Redirect::to("/console") }))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/console") }),
+        )
         .route("/beckon.js", get(files::loader))
         .route("/widget/{site}", get(widget_page))
         .route("/assets/{*path}", get(files::asset))
@@ -42,7 +45,10 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
 
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers
         .entry(header::REFERRER_POLICY)
         .or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
@@ -62,7 +68,10 @@ async fn widget_page(
     Query(query): Query<WidgetQuery>,
 ) -> Result<Response, AppError> {
     if !runtime.site_exists(&site) {
-        return Err(AppError::new(ErrorCode::UnknownSite, format!("unknown site `{site}`")));
+        return Err(AppError::new(
+            ErrorCode::UnknownSite,
+            format!("unknown site `{site}`"),
+        ));
     }
     let parent = query.parent.unwrap_or_default();
     if !runtime.origin_allowed(&site, &parent) {
@@ -86,7 +95,10 @@ async fn widget_page(
 }
 
 /// What the widget needs: the site's rules, compiled. Served to the iframe (same origin) only.
-async fn site_config(State(runtime): State<Arc<Runtime>>, Path(site): Path<String>) -> Result<Json<SiteConfig>, AppError> {
+async fn site_config(
+    State(runtime): State<Arc<Runtime>>,
+    Path(site): Path<String>,
+) -> Result<Json<SiteConfig>, AppError> {
     let site_config = runtime
         .config
         .sites

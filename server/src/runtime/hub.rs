@@ -21,7 +21,11 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn add_visitor(&self, site_id: &str, visitor_id: &str) -> (u64, mpsc::Receiver<ServerToVisitor>) {
+    pub fn add_visitor(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+    ) -> (u64, mpsc::Receiver<ServerToVisitor>) {
         let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         lock(&self.visitors)
@@ -45,7 +49,10 @@ impl Hub {
     pub fn add_agent(&self, username: &str) -> (u64, mpsc::Receiver<ServerToAgent>) {
         let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        lock(&self.agents).entry(username.to_owned()).or_default().push((id, sender));
+        lock(&self.agents)
+            .entry(username.to_owned())
+            .or_default()
+            .push((id, sender));
         (id, receiver)
     }
 
@@ -75,5 +82,7 @@ impl Hub {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::{
-    Author, ChatMessage, ContextVariables, ConversationState, ConversationView, ErrorCode, Presence,
-    ServerToAgent, ServerToVisitor,
+    Author, ChatMessage, ContextVariables, ConversationState, ConversationView, ErrorCode,
+    Presence, ServerToAgent, ServerToVisitor,
 };
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -32,10 +32,15 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        #[expect(clippy::disallowed_methods, reason = "the runtime is where the wall clock is read")]
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the runtime is where the wall clock is read"
+        )]
         let now = std::time::SystemTime::now();
         now.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+            .map_or(0, |elapsed| {
+                i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+            })
     }
 }
 
@@ -123,7 +128,10 @@ impl Runtime {
             .iter()
             .filter(|site| site.id == site_id)
             .any(|site| site.allowed_origins.iter().any(|allowed| allowed == origin))
-            || self.extra_origins.iter().any(|(site, allowed)| site == site_id && allowed == origin)
+            || self
+                .extra_origins
+                .iter()
+                .any(|(site, allowed)| site == site_id && allowed == origin)
     }
 
     pub fn allowed_origins(&self, site_id: &str) -> Vec<String> {
@@ -134,7 +142,12 @@ impl Runtime {
             .filter(|site| site.id == site_id)
             .flat_map(|site| site.allowed_origins.iter().cloned())
             .collect();
-        origins.extend(self.extra_origins.iter().filter(|(site, _)| site == site_id).map(|(_, origin)| origin.clone()));
+        origins.extend(
+            self.extra_origins
+                .iter()
+                .filter(|(site, _)| site == site_id)
+                .map(|(_, origin)| origin.clone()),
+        );
         origins
     }
 
@@ -144,10 +157,18 @@ impl Runtime {
 
     /// Re-reads every site's rules folder whose files changed.
     pub fn refresh_rules(&self) {
-        let queues: BTreeSet<String> = self.config.queues.iter().map(|queue| queue.id.clone()).collect();
+        let queues: BTreeSet<String> = self
+            .config
+            .queues
+            .iter()
+            .map(|queue| queue.id.clone())
+            .collect();
         for site in &self.config.sites {
             if let Some(diagnostics) = self.rules.refresh(&site.id, &site.rules_dir, &queues) {
-                let count = self.rules.get(&site.id).map_or(0, |rules| rules.rule_set.rules.len());
+                let count = self
+                    .rules
+                    .get(&site.id)
+                    .map_or(0, |rules| rules.rule_set.rules.len());
                 tracing::info!(site = %site.id, rules = count, problems = diagnostics.len(), "rules loaded");
                 for diagnostic in diagnostics {
                     tracing::warn!(site = %site.id, "{diagnostic}");
@@ -157,7 +178,11 @@ impl Runtime {
     }
 
     /// Starts the background loops. They stop when `shutdown` turns true.
-    pub fn spawn_background(self: &Arc<Self>, tasks: &mut JoinSet<()>, shutdown: watch::Receiver<bool>) {
+    pub fn spawn_background(
+        self: &Arc<Self>,
+        tasks: &mut JoinSet<()>,
+        shutdown: watch::Receiver<bool>,
+    ) {
         let runtime = Arc::clone(self);
         let mut stop = shutdown.clone();
         tasks.spawn(async move {
@@ -185,7 +210,10 @@ impl Runtime {
         });
     }
 
-    pub async fn conversation_view(&self, conversation: &Conversation) -> RuntimeResult<ConversationView> {
+    pub async fn conversation_view(
+        &self,
+        conversation: &Conversation,
+    ) -> RuntimeResult<ConversationView> {
         let messages = self.store.messages_after(&conversation.id, 0).await?;
         Ok(view(conversation, messages))
     }
@@ -200,16 +228,17 @@ impl Runtime {
         rule_id: &str,
         context: ContextVariables,
     ) -> RuntimeResult<Conversation> {
-        let rules = self
-            .rules
-            .get(site_id)
-            .ok_or_else(|| RuntimeError::new(ErrorCode::UnknownSite, format!("unknown site `{site_id}`")))?;
+        let rules = self.rules.get(site_id).ok_or_else(|| {
+            RuntimeError::new(ErrorCode::UnknownSite, format!("unknown site `{site_id}`"))
+        })?;
         let rule = rules
             .rule_set
             .rules
             .iter()
             .find(|rule| rule.id == rule_id)
-            .ok_or_else(|| RuntimeError::new(ErrorCode::UnknownRule, format!("unknown rule `{rule_id}`")))?;
+            .ok_or_else(|| {
+                RuntimeError::new(ErrorCode::UnknownRule, format!("unknown rule `{rule_id}`"))
+            })?;
         let (conversation, created) = self
             .store
             .start_conversation(NewConversation {
@@ -237,30 +266,52 @@ impl Runtime {
         body: String,
     ) -> RuntimeResult<ChatMessage> {
         let conversation = self.visitor_live_conversation(site_id, visitor_id).await?;
-        self.append(&conversation, client_message_id, Author::Visitor, String::new(), body).await
+        self.append(
+            &conversation,
+            client_message_id,
+            Author::Visitor,
+            String::new(),
+            body,
+        )
+        .await
     }
 
-    pub async fn visitor_end(&self, site_id: &str, visitor_id: &str) -> RuntimeResult<Conversation> {
+    pub async fn visitor_end(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+    ) -> RuntimeResult<Conversation> {
         let conversation = self.visitor_live_conversation(site_id, visitor_id).await?;
         let actor = Actor::Visitor {
             site_id: site_id.to_owned(),
             visitor_id: visitor_id.to_owned(),
         };
-        self.apply(&conversation.id, Event::CustomerEnded, actor).await
+        self.apply(&conversation.id, Event::CustomerEnded, actor)
+            .await
     }
 
-    pub async fn visitor_live_conversation(&self, site_id: &str, visitor_id: &str) -> RuntimeResult<Conversation> {
+    pub async fn visitor_live_conversation(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+    ) -> RuntimeResult<Conversation> {
         self.store
             .visitor_conversation(site_id, visitor_id)
             .await?
-            .ok_or_else(|| RuntimeError::new(ErrorCode::NoConversation, "no conversation: accept an invitation first"))
+            .ok_or_else(|| {
+                RuntimeError::new(
+                    ErrorCode::NoConversation,
+                    "no conversation: accept an invitation first",
+                )
+            })
     }
 
     // Agents.
 
     pub async fn set_presence(&self, agent: &Agent, presence: Presence) -> RuntimeResult<()> {
         self.store.set_presence(&agent.username, presence).await?;
-        self.hub.to_agent(&agent.username, &ServerToAgent::Presence { presence });
+        self.hub
+            .to_agent(&agent.username, &ServerToAgent::Presence { presence });
         if presence == Presence::Available {
             self.dispatch().await;
         }
@@ -268,13 +319,18 @@ impl Runtime {
     }
 
     pub async fn accept_offer(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<()> {
-        let conversation = self.store.accept_offer(conversation_id, &agent.username, self.now_ms()).await?;
+        let conversation = self
+            .store
+            .accept_offer(conversation_id, &agent.username, self.now_ms())
+            .await?;
         tracing::info!(conversation = %conversation.id, agent = %agent.username, "conversation accepted");
         self.publish_state(&conversation).await
     }
 
     pub async fn reject_offer(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<()> {
-        self.store.decline_offer(conversation_id, &agent.username).await?;
+        self.store
+            .decline_offer(conversation_id, &agent.username)
+            .await?;
         self.hub.to_agent(
             &agent.username,
             &ServerToAgent::OfferWithdrawn {
@@ -296,21 +352,40 @@ impl Runtime {
             .store
             .conversation(conversation_id)
             .await?
-            .ok_or_else(|| RuntimeError::new(ErrorCode::UnknownConversation, "no such conversation"))?;
+            .ok_or_else(|| {
+                RuntimeError::new(ErrorCode::UnknownConversation, "no such conversation")
+            })?;
         if conversation.agent_username.as_deref() != Some(agent.username.as_str()) {
-            return Err(RuntimeError::new(ErrorCode::NotYourConversation, "the conversation belongs to someone else"));
+            return Err(RuntimeError::new(
+                ErrorCode::NotYourConversation,
+                "the conversation belongs to someone else",
+            ));
         }
         if conversation.state != ConversationState::Active {
             return Err(RuntimeError::new(
                 ErrorCode::TransitionNotAllowed,
-                format!("messages can be sent only while Active; the conversation is {}", conversation.state.label()),
+                format!(
+                    "messages can be sent only while Active; the conversation is {}",
+                    conversation.state.label()
+                ),
             ));
         }
-        self.append(&conversation, client_message_id, Author::Agent, agent.display_name.clone(), body).await
+        self.append(
+            &conversation,
+            client_message_id,
+            Author::Agent,
+            agent.display_name.clone(),
+            body,
+        )
+        .await
     }
 
     /// The agent selects End: Active goes to Wrap-up; in Wrap-up it closes.
-    pub async fn agent_end(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<Conversation> {
+    pub async fn agent_end(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
         let actor = Actor::Agent {
             username: agent.username.clone(),
         };
@@ -318,25 +393,41 @@ impl Runtime {
     }
 
     /// The agent closes the session: Wrap-up goes to Closed; an Active live chat goes back to its queue.
-    pub async fn agent_close(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<Conversation> {
+    pub async fn agent_close(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
         let actor = Actor::Agent {
             username: agent.username.clone(),
         };
-        self.apply(conversation_id, Event::AgentClosedSession, actor).await
+        self.apply(conversation_id, Event::AgentClosedSession, actor)
+            .await
     }
 
     // Shared steps.
 
-    async fn apply(&self, conversation_id: &str, event: Event, actor: Actor) -> RuntimeResult<Conversation> {
+    async fn apply(
+        &self,
+        conversation_id: &str,
+        event: Event,
+        actor: Actor,
+    ) -> RuntimeResult<Conversation> {
         let before = self.store.conversation(conversation_id).await?;
-        let conversation = self.store.apply_event(conversation_id, event, actor, self.now_ms()).await?;
+        let conversation = self
+            .store
+            .apply_event(conversation_id, event, actor, self.now_ms())
+            .await?;
         tracing::info!(conversation = %conversation.id, state = conversation.state.as_str(), ?event, "conversation moved");
         // The previous owner must hear about it too, e.g. when the conversation went back to its queue.
         if let Some(previous) = before.and_then(|before| before.agent_username)
             && conversation.agent_username.as_deref() != Some(previous.as_str())
         {
             let view = self.conversation_view(&conversation).await?;
-            self.hub.to_agent(&previous, &ServerToAgent::Conversation { conversation: view });
+            self.hub.to_agent(
+                &previous,
+                &ServerToAgent::Conversation { conversation: view },
+            );
         }
         self.publish_state(&conversation).await?;
         self.dispatch().await;
@@ -353,7 +444,10 @@ impl Runtime {
     ) -> RuntimeResult<ChatMessage> {
         validate_message(&client_message_id, &body)?;
         if conversation.state == ConversationState::Closed {
-            return Err(RuntimeError::new(ErrorCode::TransitionNotAllowed, "the conversation is Closed"));
+            return Err(RuntimeError::new(
+                ErrorCode::TransitionNotAllowed,
+                "the conversation is Closed",
+            ));
         }
         let appended = self
             .store
@@ -392,7 +486,11 @@ impl Runtime {
     /// Tells the visitor and the owning agent where the conversation stands.
     async fn publish_state(&self, conversation: &Conversation) -> RuntimeResult<()> {
         let agent_name = match &conversation.agent_username {
-            Some(username) => self.store.agent(username).await?.map(|agent| agent.display_name),
+            Some(username) => self
+                .store
+                .agent(username)
+                .await?
+                .map(|agent| agent.display_name),
             None => None,
         };
         self.hub.to_visitor(
@@ -407,7 +505,8 @@ impl Runtime {
         );
         if let Some(owner) = &conversation.agent_username {
             let view = self.conversation_view(conversation).await?;
-            self.hub.to_agent(owner, &ServerToAgent::Conversation { conversation: view });
+            self.hub
+                .to_agent(owner, &ServerToAgent::Conversation { conversation: view });
         }
         Ok(())
     }
@@ -424,7 +523,11 @@ impl Runtime {
         let timeout_ms = i64::from(self.config.routing.offer_timeout_seconds) * 1000;
         for conversation_id in waiting {
             let now_ms = self.now_ms();
-            match self.store.offer_next(&conversation_id, now_ms, now_ms + timeout_ms).await {
+            match self
+                .store
+                .offer_next(&conversation_id, now_ms, now_ms + timeout_ms)
+                .await
+            {
                 Ok(Some(offer)) => {
                     let conversation = match self.store.conversation(&conversation_id).await {
                         Ok(Some(conversation)) => conversation,
@@ -445,7 +548,9 @@ impl Runtime {
                     }
                 }
                 Ok(None) => {}
-                Err(error) => tracing::error!(conversation = %conversation_id, "routing failed: {error}"),
+                Err(error) => {
+                    tracing::error!(conversation = %conversation_id, "routing failed: {error}")
+                }
             }
         }
     }
@@ -463,7 +568,12 @@ impl Runtime {
             return;
         }
         for offer in expired {
-            if self.store.decline_offer(&offer.conversation_id, &offer.agent_username).await.is_ok() {
+            if self
+                .store
+                .decline_offer(&offer.conversation_id, &offer.agent_username)
+                .await
+                .is_ok()
+            {
                 tracing::info!(conversation = %offer.conversation_id, agent = %offer.agent_username, "offer expired");
                 self.hub.to_agent(
                     &offer.agent_username,
@@ -495,18 +605,29 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
 fn validate_message(client_message_id: &str, body: &str) -> RuntimeResult<()> {
     let id_ok = !client_message_id.is_empty()
         && client_message_id.len() <= 64
-        && client_message_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && client_message_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !id_ok {
-        return Err(RuntimeError::new(ErrorCode::BadRequest, "client_message_id must be 1 to 64 letters, digits, `-` or `_`"));
+        return Err(RuntimeError::new(
+            ErrorCode::BadRequest,
+            "client_message_id must be 1 to 64 letters, digits, `-` or `_`",
+        ));
     }
     if body.len() > protocol::MAX_MESSAGE_BYTES {
         return Err(RuntimeError::new(
             ErrorCode::MessageTooLarge,
-            format!("a message may hold at most {} bytes", protocol::MAX_MESSAGE_BYTES),
+            format!(
+                "a message may hold at most {} bytes",
+                protocol::MAX_MESSAGE_BYTES
+            ),
         ));
     }
     if body.trim().is_empty() {
-        return Err(RuntimeError::new(ErrorCode::EmptyMessage, "the message is empty"));
+        return Err(RuntimeError::new(
+            ErrorCode::EmptyMessage,
+            "the message is empty",
+        ));
     }
     Ok(())
 }
@@ -516,17 +637,26 @@ pub fn validate_context(context: &ContextVariables) -> RuntimeResult<()> {
     if context.len() > protocol::MAX_CONTEXT_VARIABLES {
         return Err(RuntimeError::new(
             ErrorCode::BadRequest,
-            format!("at most {} context variables", protocol::MAX_CONTEXT_VARIABLES),
+            format!(
+                "at most {} context variables",
+                protocol::MAX_CONTEXT_VARIABLES
+            ),
         ));
     }
     for (name, value) in context {
         if name.is_empty() || name.len() > 64 {
-            return Err(RuntimeError::new(ErrorCode::BadRequest, "context variable names are 1 to 64 bytes"));
+            return Err(RuntimeError::new(
+                ErrorCode::BadRequest,
+                "context variable names are 1 to 64 bytes",
+            ));
         }
         if value.display().len() > protocol::MAX_CONTEXT_VALUE_BYTES {
             return Err(RuntimeError::new(
                 ErrorCode::BadRequest,
-                format!("context variable `{name}` is longer than {} bytes", protocol::MAX_CONTEXT_VALUE_BYTES),
+                format!(
+                    "context variable `{name}` is longer than {} bytes",
+                    protocol::MAX_CONTEXT_VALUE_BYTES
+                ),
             ));
         }
     }
@@ -537,7 +667,8 @@ pub fn validate_context(context: &ContextVariables) -> RuntimeResult<()> {
 pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
     // An unavailable OS random source leaves the process unable to make safe ids at all.
-    getrandom::fill(&mut bytes).unwrap_or_else(|error| panic!("the OS random source failed: {error}"));
+    getrandom::fill(&mut bytes)
+        .unwrap_or_else(|error| panic!("the OS random source failed: {error}"));
     hex(&bytes)
 }
 

@@ -33,21 +33,38 @@ struct SiteState {
 
 impl RulesRegistry {
     pub fn get(&self, site_id: &str) -> Option<SiteRules> {
-        let sites = self.sites.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sites = self
+            .sites
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         sites.get(site_id).map(|state| state.current.clone())
     }
 
     /// Reads the site's folder if any file changed since the last look. Returns the new diagnostics when
     /// it reloaded.
-    pub fn refresh(&self, site_id: &str, folder: &Path, known_queues: &BTreeSet<String>) -> Option<Vec<Diagnostic>> {
+    pub fn refresh(
+        &self,
+        site_id: &str,
+        folder: &Path,
+        known_queues: &BTreeSet<String>,
+    ) -> Option<Vec<Diagnostic>> {
         let fingerprint = fingerprint(folder);
         {
-            let sites = self.sites.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if sites.get(site_id).is_some_and(|state| state.fingerprint == fingerprint) {
+            let sites = self
+                .sites
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if sites
+                .get(site_id)
+                .is_some_and(|state| state.fingerprint == fingerprint)
+            {
                 return None;
             }
         }
-        let mut sites = self.sites.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut sites = self
+            .sites
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let state = sites.entry(site_id.to_owned()).or_default();
         let mut diagnostics = Vec::new();
         let mut files: Vec<(String, ParsedFile)> = Vec::new();
@@ -76,7 +93,9 @@ impl RulesRegistry {
             Err(error) => diagnostics.push(io_diagnostic(&folder.display().to_string(), &error)),
         }
         let present: BTreeSet<&String> = files.iter().map(|(name, _)| name).collect();
-        state.last_good.retain(|name, _| present.contains(name) || fingerprint.iter().any(|(file, _, _)| file == name));
+        state.last_good.retain(|name, _| {
+            present.contains(name) || fingerprint.iter().any(|(file, _, _)| file == name)
+        });
         let set_diagnostics = rules::check_rule_set(&files, known_queues);
         let rule_set = RuleSet::from_files(&files, &set_diagnostics);
         diagnostics.extend(set_diagnostics);
@@ -103,7 +122,11 @@ fn io_diagnostic(name: &str, error: &std::io::Error) -> Diagnostic {
 pub fn list_rule_files(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|extension| extension == "toml") && path.is_file())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "toml")
+                && path.is_file()
+        })
         .collect();
     paths.sort();
     Ok(paths)
@@ -117,7 +140,9 @@ fn fingerprint(folder: &Path) -> Vec<(String, Option<SystemTime>, u64)> {
             let metadata = std::fs::metadata(&path).ok();
             (
                 path.display().to_string(),
-                metadata.as_ref().and_then(|metadata| metadata.modified().ok()),
+                metadata
+                    .as_ref()
+                    .and_then(|metadata| metadata.modified().ok()),
                 metadata.map_or(0, |metadata| metadata.len()),
             )
         })

@@ -78,8 +78,13 @@ pub struct Offer {
 /// Who is acting on a conversation; checked against ownership inside the transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Actor {
-    Visitor { site_id: String, visitor_id: String },
-    Agent { username: String },
+    Visitor {
+        site_id: String,
+        visitor_id: String,
+    },
+    Agent {
+        username: String,
+    },
     /// Timers and the server itself.
     System,
 }
@@ -113,7 +118,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn agent(&self, username: &str) -> StoreResult<Option<Agent>>;
     async fn set_presence(&self, username: &str, presence: Presence) -> StoreResult<()>;
 
-    async fn create_session(&self, token_hash: &str, username: &str, expires_at_ms: i64) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
     async fn session_agent(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Agent>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
 
@@ -122,24 +132,52 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn start_conversation(&self, new: NewConversation) -> StoreResult<(Conversation, bool)>;
     async fn conversation(&self, conversation_id: &str) -> StoreResult<Option<Conversation>>;
     /// The visitor's most recent conversation that is not Closed.
-    async fn visitor_conversation(&self, site_id: &str, visitor_id: &str) -> StoreResult<Option<Conversation>>;
+    async fn visitor_conversation(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+    ) -> StoreResult<Option<Conversation>>;
     async fn conversations(&self) -> StoreResult<Vec<Conversation>>;
     /// Conversations the agent owns that are not Closed.
     async fn agent_conversations(&self, username: &str) -> StoreResult<Vec<Conversation>>;
 
     /// Stores a message with the next sequence number. Idempotent on `client_message_id`.
-    async fn append_message(&self, conversation_id: &str, message: NewMessage) -> StoreResult<Appended>;
-    async fn messages_after(&self, conversation_id: &str, after_seq: i64) -> StoreResult<Vec<ChatMessage>>;
+    async fn append_message(
+        &self,
+        conversation_id: &str,
+        message: NewMessage,
+    ) -> StoreResult<Appended>;
+    async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> StoreResult<Vec<ChatMessage>>;
 
     /// Applies a lifecycle event after checking the actor may cause it; returns the updated conversation.
-    async fn apply_event(&self, conversation_id: &str, event: Event, actor: Actor, now_ms: i64) -> StoreResult<Conversation>;
+    async fn apply_event(
+        &self,
+        conversation_id: &str,
+        event: Event,
+        actor: Actor,
+        now_ms: i64,
+    ) -> StoreResult<Conversation>;
 
     /// Open conversations that are not offered to anyone, oldest first.
     async fn unoffered_open_conversations(&self) -> StoreResult<Vec<String>>;
     /// Picks an agent for an Open conversation and records the offer, or `None` when nobody can take it.
-    async fn offer_next(&self, conversation_id: &str, now_ms: i64, expires_at_ms: i64) -> StoreResult<Option<Offer>>;
+    async fn offer_next(
+        &self,
+        conversation_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<Option<Offer>>;
     /// The offered agent accepts: the conversation becomes Active with them as owner.
-    async fn accept_offer(&self, conversation_id: &str, username: &str, now_ms: i64) -> StoreResult<Conversation>;
+    async fn accept_offer(
+        &self,
+        conversation_id: &str,
+        username: &str,
+        now_ms: i64,
+    ) -> StoreResult<Conversation>;
     /// The offered agent declines, or the offer expired: the agent is not asked again for it.
     async fn decline_offer(&self, conversation_id: &str, username: &str) -> StoreResult<()>;
     async fn expired_offers(&self, now_ms: i64) -> StoreResult<Vec<Offer>>;

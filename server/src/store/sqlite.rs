@@ -15,7 +15,10 @@ use protocol::{Author, ChatMessage, ContextVariables, ConversationState, Presenc
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tokio::sync::oneshot;
 
-use super::{Actor, Agent, Appended, Conversation, NewConversation, NewMessage, Offer, Store, StoreError, StoreResult};
+use super::{
+    Actor, Agent, Appended, Conversation, NewConversation, NewMessage, Offer, Store, StoreError,
+    StoreResult,
+};
 use crate::domain::lifecycle::{self, Channel, Event};
 use crate::domain::routing::{self, Candidate};
 
@@ -112,7 +115,8 @@ impl SqliteStore {
     /// ends when the last handle is dropped.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| StoreError::Database(format!("{}: {error}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|error| StoreError::Database(format!("{}: {error}", parent.display())))?;
         }
         let mut connection = Connection::open(path).map_err(database)?;
         connection
@@ -177,7 +181,11 @@ fn writer_loop(mut connection: Connection, receiver: mpsc::Receiver<Job>) {
         for job in group {
             let savepoint = transaction.execute_batch("SAVEPOINT job");
             let (failed, completion) = job(&transaction);
-            let undo = if failed { "ROLLBACK TO job; RELEASE job" } else { "RELEASE job" };
+            let undo = if failed {
+                "ROLLBACK TO job; RELEASE job"
+            } else {
+                "RELEASE job"
+            };
             let finished = savepoint.and_then(|()| transaction.execute_batch(undo));
             match finished {
                 Ok(()) => completions.push(completion),
@@ -197,12 +205,21 @@ fn migrate(connection: &mut Connection) -> StoreResult<()> {
         .execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
         .map_err(database)?;
     let applied: i64 = transaction
-        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| row.get(0))
+        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |row| {
+            row.get(0)
+        })
         .map_err(database)?;
-    for (version, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(applied).unwrap_or(0)) {
+    for (version, migration) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(applied).unwrap_or(0))
+    {
         transaction.execute_batch(migration).map_err(database)?;
         transaction
-            .execute("INSERT INTO schema_migrations (version) VALUES (?1)", params![version as i64 + 1])
+            .execute(
+                "INSERT INTO schema_migrations (version) VALUES (?1)",
+                params![version as i64 + 1],
+            )
             .map_err(database)?;
     }
     transaction.commit().map_err(database)
@@ -224,7 +241,11 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         visitor_id: row.get(2)?,
         queue_id: row.get(3)?,
         rule_id: row.get(4)?,
-        channel: if channel == "persistent" { Channel::Persistent } else { Channel::LiveChat },
+        channel: if channel == "persistent" {
+            Channel::Persistent
+        } else {
+            Channel::LiveChat
+        },
         state: ConversationState::parse(&state).unwrap_or(ConversationState::Closed),
         agent_username: row.get(7)?,
         title: row.get(8)?,
@@ -246,11 +267,19 @@ fn load_conversation(connection: &Connection, conversation_id: &str) -> StoreRes
         .ok_or(StoreError::UnknownConversation)
 }
 
-fn query_conversations(connection: &Connection, sql_where: &str, args: &[&dyn rusqlite::ToSql]) -> StoreResult<Vec<Conversation>> {
+fn query_conversations(
+    connection: &Connection,
+    sql_where: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Vec<Conversation>> {
     let mut statement = connection
-        .prepare_cached(&format!("SELECT {CONVERSATION_COLUMNS} FROM conversations {sql_where}"))
+        .prepare_cached(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations {sql_where}"
+        ))
         .map_err(database)?;
-    let rows = statement.query_map(args, conversation_from_row).map_err(database)?;
+    let rows = statement
+        .query_map(args, conversation_from_row)
+        .map_err(database)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(database)
 }
 
@@ -258,7 +287,9 @@ fn agent_from_row(connection: &Connection, row: &Row<'_>) -> rusqlite::Result<Ag
     let username: String = row.get(0)?;
     let role: String = row.get(3)?;
     let presence: String = row.get(5)?;
-    let mut statement = connection.prepare_cached("SELECT queue_id FROM agent_queues WHERE username = ?1 ORDER BY queue_id")?;
+    let mut statement = connection.prepare_cached(
+        "SELECT queue_id FROM agent_queues WHERE username = ?1 ORDER BY queue_id",
+    )?;
     let queues = statement
         .query_map(params![username], |row| row.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
@@ -337,14 +368,18 @@ impl Store for SqliteStore {
 
     async fn agent(&self, username: &str) -> StoreResult<Option<Agent>> {
         let username = username.to_owned();
-        self.run(move |connection| load_agent(connection, &username)).await
+        self.run(move |connection| load_agent(connection, &username))
+            .await
     }
 
     async fn set_presence(&self, username: &str, presence: Presence) -> StoreResult<()> {
         let username = username.to_owned();
         self.run(move |connection| {
             let updated = connection
-                .execute("UPDATE agents SET presence = ?2 WHERE username = ?1", params![username, presence.as_str()])
+                .execute(
+                    "UPDATE agents SET presence = ?2 WHERE username = ?1",
+                    params![username, presence.as_str()],
+                )
                 .map_err(database)?;
             if updated == 0 {
                 return Err(StoreError::UnknownAgent(username));
@@ -354,7 +389,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_session(&self, token_hash: &str, username: &str, expires_at_ms: i64) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
         let (token_hash, username) = (token_hash.to_owned(), username.to_owned());
         self.run(move |connection| {
             connection
@@ -391,7 +431,10 @@ impl Store for SqliteStore {
         let token_hash = token_hash.to_owned();
         self.run(move |connection| {
             connection
-                .execute("DELETE FROM sessions WHERE token_hash = ?1", params![token_hash])
+                .execute(
+                    "DELETE FROM sessions WHERE token_hash = ?1",
+                    params![token_hash],
+                )
                 .map_err(database)?;
             Ok(())
         })
@@ -438,15 +481,21 @@ impl Store for SqliteStore {
 
     async fn conversation(&self, conversation_id: &str) -> StoreResult<Option<Conversation>> {
         let conversation_id = conversation_id.to_owned();
-        self.run(move |connection| match load_conversation(connection, &conversation_id) {
-            Ok(conversation) => Ok(Some(conversation)),
-            Err(StoreError::UnknownConversation) => Ok(None),
-            Err(error) => Err(error),
-        })
+        self.run(
+            move |connection| match load_conversation(connection, &conversation_id) {
+                Ok(conversation) => Ok(Some(conversation)),
+                Err(StoreError::UnknownConversation) => Ok(None),
+                Err(error) => Err(error),
+            },
+        )
         .await
     }
 
-    async fn visitor_conversation(&self, site_id: &str, visitor_id: &str) -> StoreResult<Option<Conversation>> {
+    async fn visitor_conversation(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
         let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
         self.run(move |connection| {
             let found = query_conversations(
@@ -460,7 +509,8 @@ impl Store for SqliteStore {
     }
 
     async fn conversations(&self) -> StoreResult<Vec<Conversation>> {
-        self.run(|connection| query_conversations(connection, "ORDER BY created_at_ms, id", &[])).await
+        self.run(|connection| query_conversations(connection, "ORDER BY created_at_ms, id", &[]))
+            .await
     }
 
     async fn agent_conversations(&self, username: &str) -> StoreResult<Vec<Conversation>> {
@@ -475,7 +525,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn append_message(&self, conversation_id: &str, message: NewMessage) -> StoreResult<Appended> {
+    async fn append_message(
+        &self,
+        conversation_id: &str,
+        message: NewMessage,
+    ) -> StoreResult<Appended> {
         let conversation_id = conversation_id.to_owned();
         self.run(move |connection| {
             let existing = connection
@@ -524,7 +578,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn messages_after(&self, conversation_id: &str, after_seq: i64) -> StoreResult<Vec<ChatMessage>> {
+    async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> StoreResult<Vec<ChatMessage>> {
         let conversation_id = conversation_id.to_owned();
         self.run(move |connection| {
             let mut statement = connection
@@ -539,7 +597,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn apply_event(&self, conversation_id: &str, event: Event, actor: Actor, now_ms: i64) -> StoreResult<Conversation> {
+    async fn apply_event(
+        &self,
+        conversation_id: &str,
+        event: Event,
+        actor: Actor,
+        now_ms: i64,
+    ) -> StoreResult<Conversation> {
         let conversation_id = conversation_id.to_owned();
         self.run(move |connection| {
             let conversation = load_conversation(connection, &conversation_id)?;
@@ -579,13 +643,20 @@ impl Store for SqliteStore {
                      AND id NOT IN (SELECT conversation_id FROM offers) ORDER BY created_at_ms, id",
                 )
                 .map_err(database)?;
-            let rows = statement.query_map([], |row| row.get::<_, String>(0)).map_err(database)?;
+            let rows = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(database)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(database)
         })
         .await
     }
 
-    async fn offer_next(&self, conversation_id: &str, now_ms: i64, expires_at_ms: i64) -> StoreResult<Option<Offer>> {
+    async fn offer_next(
+        &self,
+        conversation_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<Option<Offer>> {
         let conversation_id = conversation_id.to_owned();
         self.run(move |connection| {
             let conversation = load_conversation(connection, &conversation_id)?;
@@ -642,7 +713,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn accept_offer(&self, conversation_id: &str, username: &str, now_ms: i64) -> StoreResult<Conversation> {
+    async fn accept_offer(
+        &self,
+        conversation_id: &str,
+        username: &str,
+        now_ms: i64,
+    ) -> StoreResult<Conversation> {
         let (conversation_id, username) = (conversation_id.to_owned(), username.to_owned());
         self.run(move |connection| {
             let conversation = load_conversation(connection, &conversation_id)?;
@@ -691,16 +767,26 @@ impl Store for SqliteStore {
     }
 
     async fn expired_offers(&self, now_ms: i64) -> StoreResult<Vec<Offer>> {
-        self.run(move |connection| offers_where(connection, "WHERE expires_at_ms <= ?1", &[&now_ms])).await
+        self.run(move |connection| {
+            offers_where(connection, "WHERE expires_at_ms <= ?1", &[&now_ms])
+        })
+        .await
     }
 
     async fn offers_for(&self, username: &str) -> StoreResult<Vec<Offer>> {
         let username = username.to_owned();
-        self.run(move |connection| offers_where(connection, "WHERE agent_username = ?1", &[&username])).await
+        self.run(move |connection| {
+            offers_where(connection, "WHERE agent_username = ?1", &[&username])
+        })
+        .await
     }
 }
 
-fn offers_where(connection: &Connection, sql_where: &str, args: &[&dyn rusqlite::ToSql]) -> StoreResult<Vec<Offer>> {
+fn offers_where(
+    connection: &Connection,
+    sql_where: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Vec<Offer>> {
     let mut statement = connection
         .prepare_cached(&format!(
             "SELECT conversation_id, agent_username, expires_at_ms FROM offers {sql_where} ORDER BY offered_at_ms"

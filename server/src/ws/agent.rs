@@ -20,12 +20,17 @@ pub async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     if !same_origin(&runtime, &headers) {
-        return Err(AppError::new(ErrorCode::OriginNotAllowed, "the console connects from its own origin only"));
+        return Err(AppError::new(
+            ErrorCode::OriginNotAllowed,
+            "the console connects from its own origin only",
+        ));
     }
     let agent = agent_from_headers(&runtime, &headers)
         .await?
         .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "log in first"))?;
-    Ok(limited(upgrade).on_upgrade(move |socket| serve(runtime, agent, socket)).into_response())
+    Ok(limited(upgrade)
+        .on_upgrade(move |socket| serve(runtime, agent, socket))
+        .into_response())
 }
 
 async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
@@ -64,9 +69,20 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
 
 /// The agent's current state, then any offers waiting for them.
 async fn welcome(runtime: &Runtime, agent: &Agent, socket: &mut WebSocket) -> bool {
-    let fresh = runtime.store.agent(&agent.username).await.ok().flatten().unwrap_or_else(|| agent.clone());
+    let fresh = runtime
+        .store
+        .agent(&agent.username)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| agent.clone());
     let mut conversations = Vec::new();
-    for conversation in runtime.store.agent_conversations(&agent.username).await.unwrap_or_default() {
+    for conversation in runtime
+        .store
+        .agent_conversations(&agent.username)
+        .await
+        .unwrap_or_default()
+    {
         if let Ok(view) = runtime.conversation_view(&conversation).await {
             conversations.push(view);
         }
@@ -81,8 +97,14 @@ async fn welcome(runtime: &Runtime, agent: &Agent, socket: &mut WebSocket) -> bo
     if !send_json(socket, &welcome).await {
         return false;
     }
-    for offer in runtime.store.offers_for(&agent.username).await.unwrap_or_default() {
-        let Ok(Some(conversation)) = runtime.store.conversation(&offer.conversation_id).await else {
+    for offer in runtime
+        .store
+        .offers_for(&agent.username)
+        .await
+        .unwrap_or_default()
+    {
+        let Ok(Some(conversation)) = runtime.store.conversation(&offer.conversation_id).await
+        else {
             continue;
         };
         let Ok(view) = runtime.conversation_view(&conversation).await else {
@@ -103,13 +125,24 @@ async fn handle(runtime: &Runtime, agent: &Agent, text: &str) -> Option<ServerTo
     let frame: AgentToServer = match serde_json::from_str(text) {
         Ok(frame) => frame,
         Err(error) => {
-            return Some(error_frame(RuntimeError::new(ErrorCode::MalformedFrame, format!("malformed frame: {error}"))));
+            return Some(error_frame(RuntimeError::new(
+                ErrorCode::MalformedFrame,
+                format!("malformed frame: {error}"),
+            )));
         }
     };
     let result = match frame {
-        AgentToServer::SetPresence { presence } => runtime.set_presence(agent, presence).await.map(|()| None),
-        AgentToServer::AcceptOffer { conversation_id } => runtime.accept_offer(agent, &conversation_id).await.map(|()| None),
-        AgentToServer::RejectOffer { conversation_id } => runtime.reject_offer(agent, &conversation_id).await.map(|()| None),
+        AgentToServer::SetPresence { presence } => {
+            runtime.set_presence(agent, presence).await.map(|()| None)
+        }
+        AgentToServer::AcceptOffer { conversation_id } => runtime
+            .accept_offer(agent, &conversation_id)
+            .await
+            .map(|()| None),
+        AgentToServer::RejectOffer { conversation_id } => runtime
+            .reject_offer(agent, &conversation_id)
+            .await
+            .map(|()| None),
         AgentToServer::Send {
             conversation_id,
             client_message_id,
@@ -124,8 +157,14 @@ async fn handle(runtime: &Runtime, agent: &Agent, text: &str) -> Option<ServerTo
                     seq: message.seq,
                 })
             }),
-        AgentToServer::End { conversation_id } => runtime.agent_end(agent, &conversation_id).await.map(|_| None),
-        AgentToServer::Close { conversation_id } => runtime.agent_close(agent, &conversation_id).await.map(|_| None),
+        AgentToServer::End { conversation_id } => runtime
+            .agent_end(agent, &conversation_id)
+            .await
+            .map(|_| None),
+        AgentToServer::Close { conversation_id } => runtime
+            .agent_close(agent, &conversation_id)
+            .await
+            .map(|_| None),
     };
     result.unwrap_or_else(|error| Some(error_frame(error)))
 }

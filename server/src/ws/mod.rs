@@ -27,13 +27,19 @@ pub fn limited(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 /// Whether the upgrade comes from a page of this very origin. Browsers always send `Origin` on WebSocket
 /// handshakes, so this stops other sites from opening sockets with a visitor's or agent's credentials.
 pub fn same_origin(runtime: &Runtime, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+    else {
         return false;
     };
     if origin == runtime.public_origin {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
     !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
 }
 

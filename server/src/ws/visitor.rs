@@ -27,23 +27,39 @@ pub async fn upgrade(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     if !same_origin(&runtime, &headers) {
-        return Err(AppError::new(ErrorCode::OriginNotAllowed, "the widget connects from its own origin only"));
+        return Err(AppError::new(
+            ErrorCode::OriginNotAllowed,
+            "the widget connects from its own origin only",
+        ));
     }
     if !runtime.site_exists(&query.site) {
-        return Err(AppError::new(ErrorCode::UnknownSite, format!("unknown site `{}`", query.site)));
+        return Err(AppError::new(
+            ErrorCode::UnknownSite,
+            format!("unknown site `{}`", query.site),
+        ));
     }
     if query.visitor.len() != 32 || !query.visitor.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AppError::new(ErrorCode::BadRequest, "`visitor` must be 32 hex digits"));
+        return Err(AppError::new(
+            ErrorCode::BadRequest,
+            "`visitor` must be 32 hex digits",
+        ));
     }
-    Ok(limited(upgrade).on_upgrade(move |socket| serve(runtime, query.site, query.visitor, socket)).into_response())
+    Ok(limited(upgrade)
+        .on_upgrade(move |socket| serve(runtime, query.site, query.visitor, socket))
+        .into_response())
 }
 
 async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut socket: WebSocket) {
     let (connection_id, mut outgoing) = runtime.hub.add_visitor(&site_id, &visitor_id);
-    if let Ok(conversation) = runtime.visitor_live_conversation(&site_id, &visitor_id).await {
+    if let Ok(conversation) = runtime
+        .visitor_live_conversation(&site_id, &visitor_id)
+        .await
+    {
         let frame = conversation_frame(&runtime, &conversation).await;
         if !send_json(&mut socket, &frame).await {
-            runtime.hub.remove_visitor(&site_id, &visitor_id, connection_id);
+            runtime
+                .hub
+                .remove_visitor(&site_id, &visitor_id, connection_id);
             return;
         }
     }
@@ -74,20 +90,37 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
             },
         }
     }
-    runtime.hub.remove_visitor(&site_id, &visitor_id, connection_id);
+    runtime
+        .hub
+        .remove_visitor(&site_id, &visitor_id, connection_id);
 }
 
-async fn handle(runtime: &Runtime, site_id: &str, visitor_id: &str, text: &str) -> Vec<ServerToVisitor> {
+async fn handle(
+    runtime: &Runtime,
+    site_id: &str,
+    visitor_id: &str,
+    text: &str,
+) -> Vec<ServerToVisitor> {
     let frame: VisitorToServer = match serde_json::from_str(text) {
         Ok(frame) => frame,
         Err(error) => {
-            return vec![error_frame(RuntimeError::new(ErrorCode::MalformedFrame, format!("malformed frame: {error}")), None)];
+            return vec![error_frame(
+                RuntimeError::new(
+                    ErrorCode::MalformedFrame,
+                    format!("malformed frame: {error}"),
+                ),
+                None,
+            )];
         }
     };
     match frame {
         VisitorToServer::StartChat { rule_id, context } => {
             let started = match validate_context(&context) {
-                Ok(()) => runtime.start_chat(site_id, visitor_id, &rule_id, context).await,
+                Ok(()) => {
+                    runtime
+                        .start_chat(site_id, visitor_id, &rule_id, context)
+                        .await
+                }
                 Err(error) => Err(error),
             };
             match started {
@@ -100,13 +133,26 @@ async fn handle(runtime: &Runtime, site_id: &str, visitor_id: &str, text: &str) 
                 Ok(conversation) => conversation,
                 Err(error) => return vec![error_frame(error, None)],
             };
-            match runtime.store.messages_after(&conversation.id, after_seq).await {
-                Ok(messages) => messages.into_iter().map(|message| ServerToVisitor::Message { message }).collect(),
+            match runtime
+                .store
+                .messages_after(&conversation.id, after_seq)
+                .await
+            {
+                Ok(messages) => messages
+                    .into_iter()
+                    .map(|message| ServerToVisitor::Message { message })
+                    .collect(),
                 Err(error) => vec![error_frame(error.into(), None)],
             }
         }
-        VisitorToServer::Send { client_message_id, body } => {
-            match runtime.visitor_send(site_id, visitor_id, client_message_id.clone(), body).await {
+        VisitorToServer::Send {
+            client_message_id,
+            body,
+        } => {
+            match runtime
+                .visitor_send(site_id, visitor_id, client_message_id.clone(), body)
+                .await
+            {
                 Ok(message) => vec![ServerToVisitor::Ack {
                     client_message_id,
                     seq: message.seq,
@@ -121,9 +167,18 @@ async fn handle(runtime: &Runtime, site_id: &str, visitor_id: &str, text: &str) 
     }
 }
 
-async fn conversation_frame(runtime: &Runtime, conversation: &crate::store::Conversation) -> ServerToVisitor {
+async fn conversation_frame(
+    runtime: &Runtime,
+    conversation: &crate::store::Conversation,
+) -> ServerToVisitor {
     let agent_name = match &conversation.agent_username {
-        Some(username) => runtime.store.agent(username).await.ok().flatten().map(|agent| agent.display_name),
+        Some(username) => runtime
+            .store
+            .agent(username)
+            .await
+            .ok()
+            .flatten()
+            .map(|agent| agent.display_name),
         None => None,
     };
     ServerToVisitor::Conversation {

@@ -1,0 +1,24 @@
+//! The console's root: the login screen until the session cookie is valid, then the workspace.
+
+use leptos::prelude::*;
+use protocol::Me;
+
+use crate::login::Login;
+use crate::sessions::Workspace;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let me: RwSignal<Option<Me>> = RwSignal::new(None);
+    let checked = RwSignal::new(false);
+    leptos::task::spawn_local(async move {
+        me.set(crate::api::me().await);
+        checked.set(true);
+    });
+    view! {
+        <Show when=move || checked.get()>
+            <Show when=move || me.get().is_some() fallback=move || view! { <Login me=me /> }>
+                <Workspace me=me />
+            </Show>
+        </Show>
+    }
+}

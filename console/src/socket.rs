@@ -1,0 +1,306 @@
+//! The console's live state and its WebSocket: every frame from the server updates the signals here.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use protocol::{
+    AgentToServer, ChatMessage, ConversationState, ConversationView, Presence, ServerToAgent,
+};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{MessageEvent, WebSocket};
+
+/// Which tab of a session is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Conversation,
+    Details,
+}
+
+/// One open session in the Sessions pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub view: ConversationView,
+    pub unread: u32,
+    /// What the agent typed and has not sent; kept while they switch sessions.
+    pub draft: String,
+    /// Sent messages not yet acknowledged: (client id, body).
+    pub pending: Vec<(String, String)>,
+    pub tab: Tab,
+}
+
+#[derive(Clone, Copy)]
+pub struct Console {
+    pub presence: RwSignal<Presence>,
+    pub sessions: RwSignal<Vec<Session>>,
+    pub offers: RwSignal<Vec<ConversationView>>,
+    /// The focused session; `None` is Home.
+    pub focused: RwSignal<Option<String>>,
+    pub notice: RwSignal<String>,
+    pub connected: RwSignal<bool>,
+    socket: StoredValue<
+        Option<(WebSocket, Vec<Closure<dyn FnMut(wasm_bindgen::JsValue)>>)>,
+        LocalStorage,
+    >,
+}
+
+impl Console {
+    pub fn new() -> Console {
+        Console {
+            presence: RwSignal::new(Presence::Offline),
+            sessions: RwSignal::new(Vec::new()),
+            offers: RwSignal::new(Vec::new()),
+            focused: RwSignal::new(None),
+            notice: RwSignal::new(String::new()),
+            connected: RwSignal::new(false),
+            socket: StoredValue::new_local(None),
+        }
+    }
+
+    pub fn connect(self) {
+        let Some(location) = web_sys::window().map(|window| window.location()) else {
+            return;
+        };
+        let scheme = if location.protocol().ok().as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
+        let url = format!(
+            "{scheme}://{}/ws/agent",
+            location.host().unwrap_or_default()
+        );
+        let Ok(websocket) = WebSocket::new(&url) else {
+            return;
+        };
+        let on_open =
+            Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_| self.connected.set(true));
+        let on_message = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(
+            move |event: wasm_bindgen::JsValue| {
+                let Some(text) = event
+                    .dyn_ref::<MessageEvent>()
+                    .and_then(|event| event.data().as_string())
+                else {
+                    return;
+                };
+                match serde_json::from_str::<ServerToAgent>(&text) {
+                    Ok(frame) => self.on_frame(frame),
+                    Err(error) => web_sys::console::warn_1(
+                        &format!("beckon: unreadable frame: {error}").into(),
+                    ),
+                }
+            },
+        );
+        let on_close = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_| {
+            self.connected.set(false);
+            self.socket.set_value(None);
+            set_timeout(move || self.connect(), Duration::from_secs(2));
+        });
+        websocket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        websocket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        websocket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.socket
+            .set_value(Some((websocket, vec![on_open, on_message, on_close])));
+    }
+
+    pub fn send(self, frame: &AgentToServer) {
+        let Ok(text) = serde_json::to_string(frame) else {
+            return;
+        };
+        self.socket.with_value(|socket| {
+            if let Some((websocket, _)) = socket {
+                let _ = websocket.send_with_str(&text);
+            }
+        });
+    }
+
+    pub fn focus(self, conversation_id: Option<String>) {
+        if let Some(id) = &conversation_id {
+            self.sessions.update(|sessions| {
+                if let Some(session) = sessions
+                    .iter_mut()
+                    .find(|session| &session.view.conversation_id == id)
+                {
+                    session.unread = 0;
+                }
+            });
+        }
+        self.focused.set(conversation_id);
+    }
+
+    pub fn send_message(self, conversation_id: &str) {
+        let mut outgoing = None;
+        self.sessions.update(|sessions| {
+            if let Some(session) = sessions
+                .iter_mut()
+                .find(|session| session.view.conversation_id == conversation_id)
+            {
+                let body = std::mem::take(&mut session.draft);
+                if body.trim().is_empty() {
+                    return;
+                }
+                let client_message_id = random_hex();
+                session
+                    .pending
+                    .push((client_message_id.clone(), body.clone()));
+                outgoing = Some(AgentToServer::Send {
+                    conversation_id: conversation_id.to_owned(),
+                    client_message_id,
+                    body,
+                });
+            }
+        });
+        if let Some(frame) = outgoing {
+            self.send(&frame);
+        }
+    }
+
+    fn on_frame(self, frame: ServerToAgent) {
+        match frame {
+            ServerToAgent::Welcome {
+                presence,
+                conversations,
+                ..
+            } => {
+                self.presence.set(presence);
+                self.sessions.update(|sessions| {
+                    for view in conversations {
+                        upsert(sessions, view);
+                    }
+                });
+            }
+            ServerToAgent::Presence { presence } => self.presence.set(presence),
+            ServerToAgent::Offer { conversation, .. } => self.offers.update(|offers| {
+                offers.retain(|offer| offer.conversation_id != conversation.conversation_id);
+                offers.push(conversation);
+            }),
+            ServerToAgent::OfferWithdrawn { conversation_id } => {
+                self.offers.update(|offers| {
+                    offers.retain(|offer| offer.conversation_id != conversation_id)
+                });
+            }
+            ServerToAgent::Conversation { conversation } => {
+                let id = conversation.conversation_id.clone();
+                self.offers
+                    .update(|offers| offers.retain(|offer| offer.conversation_id != id));
+                let mine = conversation.state != ConversationState::Open
+                    && conversation.state != ConversationState::Closed;
+                let mut is_new = false;
+                self.sessions.update(|sessions| {
+                    if mine
+                        || sessions
+                            .iter()
+                            .any(|session| session.view.conversation_id == id)
+                    {
+                        is_new = upsert(sessions, conversation.clone());
+                    }
+                    if !mine {
+                        // Closed, or back in its queue: the session is over for this agent.
+                        sessions.retain(|session| session.view.conversation_id != id);
+                    }
+                });
+                if !mine && self.focused.get_untracked().as_deref() == Some(id.as_str()) {
+                    self.focused.set(None);
+                }
+                if is_new && conversation.state == ConversationState::Active {
+                    // Accepting a notification starts a session and loads its Active conversation.
+                    self.focus(Some(id));
+                }
+            }
+            ServerToAgent::Message {
+                conversation_id,
+                message,
+            } => self.on_message(&conversation_id, message),
+            ServerToAgent::Ack {
+                conversation_id,
+                client_message_id,
+                ..
+            } => self.sessions.update(|sessions| {
+                if let Some(session) = sessions
+                    .iter_mut()
+                    .find(|session| session.view.conversation_id == conversation_id)
+                {
+                    session.pending.retain(|(id, _)| *id != client_message_id);
+                }
+            }),
+            ServerToAgent::Error { message, .. } => self.notice.set(message),
+        }
+    }
+
+    fn on_message(self, conversation_id: &str, message: ChatMessage) {
+        let focused = self.focused.get_untracked();
+        self.sessions.update(|sessions| {
+            let Some(session) = sessions
+                .iter_mut()
+                .find(|session| session.view.conversation_id == conversation_id)
+            else {
+                return;
+            };
+            if session
+                .view
+                .messages
+                .iter()
+                .any(|existing| existing.seq == message.seq)
+            {
+                return;
+            }
+            session
+                .pending
+                .retain(|(id, _)| *id != message.client_message_id);
+            if focused.as_deref() != Some(conversation_id) {
+                session.unread += 1;
+            }
+            session.view.messages.push(message);
+            session.view.messages.sort_by_key(|message| message.seq);
+        });
+    }
+}
+
+/// Inserts or refreshes a session; returns whether it was new. Drafts and unread counts survive.
+fn upsert(sessions: &mut Vec<Session>, view: ConversationView) -> bool {
+    if let Some(session) = sessions
+        .iter_mut()
+        .find(|session| session.view.conversation_id == view.conversation_id)
+    {
+        session.view = view;
+        return false;
+    }
+    sessions.push(Session {
+        view,
+        unread: 0,
+        draft: String::new(),
+        pending: Vec::new(),
+        tab: Tab::Conversation,
+    });
+    true
+}
+
+fn random_hex() -> String {
+    let mut buffer = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut buffer);
+    }
+    buffer.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// What the unread badge shows: the count, or `9+` from ten on.
+pub fn unread_badge(unread: u32) -> String {
+    if unread >= 10 {
+        "9+".to_owned()
+    } else {
+        unread.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unread_badge;
+
+    #[test]
+    fn badge_caps_at_nine_plus() {
+        assert_eq!(unread_badge(1), "1");
+        assert_eq!(unread_badge(9), "9");
+        assert_eq!(unread_badge(10), "9+");
+        assert_eq!(unread_badge(250), "9+");
+    }
+}

@@ -1,0 +1,411 @@
+// End-to-end test of Beckon: the real server binary, the demo shop, the widget and the agent console in headless Chromium.
+//
+// Run: BECKON_BIN=target/debug/beckon node --test tests/e2e.test.mjs
+//
+// Visitor page time is driven by Playwright's fake clock (paused from before the first
+// navigation, moved only by `clock.runFor`), so the 10 s rule and the one-minute
+// invitation timeout are checked exactly and without waiting in real time.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
+
+const BECKON_BIN = process.env.BECKON_BIN;
+const DEMO_ROOT = fileURLToPath(new URL('../www/demo', import.meta.url));
+const AGENT = { username: 'alice', password: 's3cret', displayName: 'Alice Agent' };
+const RULE = { id: 'pricing-help', invitation: 'Questions about our plans? Chat with us.' };
+const HOSTILE_TEXT = '<b>hi</b><script>alert(1)</script>';
+const AGENT_REPLY = 'How can I help?';
+const WAIT_MS = 15_000; // real-time limit for any one condition; generous for a busy CI machine
+const STARTUP_MS = 60_000;
+
+let workDir;
+let configPath;
+let server;
+const serverOutput = { stdout: '', stderr: '' };
+let beckon; // the server's public origin
+let demo; // the demo shop's origin
+let browser;
+let failed = false;
+const visitors = {};
+const agent = { dialogs: [] };
+
+// Any failure keeps the server's output and the work directory for the after() hook.
+async function noteFailure(body, t) {
+  try {
+    return await body(t);
+  } catch (error) {
+    failed = true;
+    throw error;
+  }
+}
+
+// Steps share one story: after a failure the later ones are skipped rather than
+// failing for an unrelated-looking reason.
+function step(name, body) {
+  test(name, async (t) => {
+    if (failed) {
+      t.skip('an earlier step failed');
+      return;
+    }
+    await noteFailure(body, t);
+  });
+}
+
+function check(name, body) {
+  test(name, (t) => noteFailure(body, t));
+}
+
+function config() {
+  return `# Written by tests/e2e.test.mjs; paths are relative to this file.
+listen = "127.0.0.1:0"
+database = "beckon.sqlite3"
+
+[demo]
+listen = "127.0.0.1:0"
+site = "demo"
+root = ${JSON.stringify(DEMO_ROOT)}
+
+[[sites]]
+id = "demo"
+name = "Demo shop"
+allowed_origins = []
+rules_dir = "rules"
+
+[[queues]]
+id = "sales"
+name = "Sales"
+
+[[queues]]
+id = "support"
+name = "Support"
+`;
+}
+
+const PRICING_RULE = `# Written by tests/e2e.test.mjs: invite visitors who spend 10 s on the pricing page.
+[[rule]]
+id = "${RULE.id}"
+queue = "sales"
+priority = 10
+invitation = "${RULE.invitation}"
+
+[rule.when]
+all = [ { path = "/pricing*" }, { time_on_page = "10s" } ]
+`;
+
+/** Runs a one-shot `beckon` subcommand; rejects with its output unless it exits 0. */
+function runBeckon(args, env = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(BECKON_BIN, args, { cwd: workDir, env: { ...process.env, ...env }, timeout: STARTUP_MS }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`beckon ${args.join(' ')} failed: ${error.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
+
+/** Spawns `beckon serve` and resolves with both origins once it has printed its listening lines. */
+function startServer() {
+  server = spawn(BECKON_BIN, ['serve', '--config', configPath], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stderr.on('data', (chunk) => {
+    serverOutput.stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    const origins = {};
+    const deadline = setTimeout(() => reject(new Error(`beckon serve printed no listening lines within ${STARTUP_MS} ms`)), STARTUP_MS);
+    const fail = (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    };
+    server.on('error', (error) => fail(new Error(`cannot run ${BECKON_BIN}: ${error.message}`)));
+    server.on('exit', (code, signal) => fail(new Error(`beckon serve exited early (code ${code}, signal ${signal})\nstderr:\n${serverOutput.stderr}`)));
+    createInterface({ input: server.stdout }).on('line', (line) => {
+      serverOutput.stdout += `${line}\n`;
+      const match = /^beckon: (listening on|demo site on) (http:\/\/\S+?)\/?$/.exec(line);
+      if (!match) return;
+      origins[match[1] === 'listening on' ? 'beckon' : 'demo'] = match[2];
+      if (origins.beckon && origins.demo) {
+        clearTimeout(deadline);
+        resolve(origins);
+      }
+    });
+  });
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  server.removeAllListeners('exit');
+  const exited = once(server, 'exit');
+  server.kill('SIGTERM');
+  // A server that ignores SIGTERM must not keep the test run alive.
+  const forceKill = setTimeout(() => server.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(forceKill);
+}
+
+before(() => noteFailure(setUp));
+
+async function setUp() {
+  if (!BECKON_BIN) {
+    throw new Error('BECKON_BIN is not set: build the server and run `BECKON_BIN=target/debug/beckon node --test tests/e2e.test.mjs`');
+  }
+  workDir = mkdtempSync(join(tmpdir(), 'beckon-e2e-'));
+  configPath = join(workDir, 'beckon.toml');
+  writeFileSync(configPath, config());
+  mkdirSync(join(workDir, 'rules'));
+  writeFileSync(join(workDir, 'rules', 'pricing.toml'), PRICING_RULE);
+
+  await runBeckon(
+    ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support', '--capacity', '2', '--role', 'agent'],
+    { BECKON_PASSWORD: AGENT.password },
+  );
+  ({ beckon, demo } = await startServer());
+  browser = await launchBrowser();
+}
+
+after(async () => {
+  await browser?.close();
+  await stopServer();
+  if (failed && server) {
+    process.stderr.write(`\n--- beckon serve stdout ---\n${serverOutput.stdout}\n--- beckon serve stderr ---\n${serverOutput.stderr}\n`);
+    if (workDir) process.stderr.write(`--- kept ${workDir} for inspection ---\n`);
+  } else if (workDir) {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+});
+
+// Runs in every frame; in the host page it records what the widget iframe tells the
+// loader, so the test can wait for `ready` before it starts moving page time.
+function recordWidgetMessages() {
+  if (window !== window.top) return;
+  window.__beckonFromWidget = [];
+  window.addEventListener('message', (event) => {
+    const data = event.data;
+    if (data && data.beckon === 1) window.__beckonFromWidget.push({ origin: event.origin, type: data.type, mode: data.mode });
+  });
+}
+
+/** A visitor on the demo pricing page with a paused page clock and a ready widget. */
+async function openVisitor() {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const problems = await watchContext(context);
+  await context.addInitScript(recordWidgetMessages);
+  // Paused before the page exists: loading takes no page time, and page time then
+  // moves only through `advanceTo`.
+  const start = Date.now();
+  await context.clock.install({ time: start });
+  await context.clock.pauseAt(start + 1_000);
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const dialogs = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    dialog.dismiss().catch(() => {});
+  });
+  await page.goto(`${demo}/pricing.html`);
+  await page
+    .waitForFunction((origin) => window.__beckonFromWidget.some((m) => m.type === 'ready' && m.origin === origin), beckon, { timeout: STARTUP_MS })
+    .catch((error) => {
+      throw new Error(
+        `the widget never sent \`ready\` while the page clock was paused at page time 0 (does it need a timer or requestAnimationFrame to start?): ${error.message}`,
+      );
+    });
+  return { context, page, problems, dialogs, widget: page.frameLocator('iframe[title="Beckon chat"]') };
+}
+
+/** Page time: milliseconds since the host page's navigation started, on the fake clock. */
+function pageTime(page) {
+  return page.evaluate(() => performance.now());
+}
+
+/** Moves the paused page clock to `target` ms of page time, firing every timer on the way. */
+async function advanceTo(page, target) {
+  const now = await pageTime(page);
+  assert.ok(target >= now, `page time is already ${now} ms, past ${target} ms`);
+  await page.clock.runFor(Math.round(target - now));
+}
+
+function invitation(visitor) {
+  return visitor.widget.locator('[data-beckon=invitation]');
+}
+
+function iframeBox(page) {
+  return page.evaluate(() => {
+    const iframe = document.querySelector('iframe[title="Beckon chat"]');
+    const rect = iframe.getBoundingClientRect();
+    return { width: rect.width, height: rect.height, visibility: getComputedStyle(iframe).visibility };
+  });
+}
+
+async function assertIframeShown(page) {
+  const box = await iframeBox(page);
+  assert.ok(box.width > 0 && box.height > 0 && box.visibility === 'visible', `iframe not shown: ${JSON.stringify(box)}`);
+}
+
+check('the widget URL checks the site and the parent origin', async () => {
+  const unknownSite = await fetch(`${beckon}/widget/nosuchsite?parent=${encodeURIComponent(demo)}`);
+  assert.equal(unknownSite.status, 404);
+  const foreignParent = await fetch(`${beckon}/widget/demo?parent=${encodeURIComponent('http://evil.example')}`);
+  assert.equal(foreignParent.status, 403);
+  const allowed = await fetch(`${beckon}/widget/demo?parent=${encodeURIComponent(demo)}`);
+  assert.equal(allowed.status, 200);
+  const csp = allowed.headers.get('content-security-policy') ?? '';
+  assert.match(csp, /frame-ancestors[^;]*/, `widget CSP: ${csp}`);
+  assert.ok(/frame-ancestors[^;]*/.exec(csp)[0].split(/\s+/).includes(demo), `frame-ancestors should list ${demo}: ${csp}`);
+});
+
+step('step 1: the pricing rule invites visitor A after 10 s on the page, not before', async () => {
+  const a = (visitors.a = await openVisitor());
+  await advanceTo(a.page, 9_500);
+  assert.equal(await invitation(a).isVisible(), false, 'invitation shown before 10 s on the page');
+  assert.deepEqual(await iframeBox(a.page), { width: 0, height: 0, visibility: 'hidden' });
+
+  await advanceTo(a.page, 10_500);
+  await invitation(a).waitFor({ state: 'visible' });
+  assert.equal((await a.widget.locator('[data-beckon=invitation-message]').textContent()).trim(), RULE.invitation);
+  await assertIframeShown(a.page);
+});
+
+step('step 2: an invitation left alone closes by itself after one minute', async () => {
+  const b = (visitors.b = await openVisitor());
+  await advanceTo(b.page, 9_900);
+  assert.equal(await invitation(b).isVisible(), false, 'invitation shown before 10 s on the page');
+  // Small steps pin down when the invitation appeared, to within 100 ms.
+  let shownAt;
+  for (let time = 10_000; time <= 12_000 && shownAt === undefined; time += 100) {
+    await advanceTo(b.page, time);
+    if (await invitation(b).isVisible()) shownAt = time;
+  }
+  assert.ok(shownAt !== undefined, 'no invitation by 12 s on the page');
+  await assertIframeShown(b.page);
+
+  await advanceTo(b.page, shownAt + 58_900);
+  assert.equal(await invitation(b).isVisible(), true, 'the invitation closed before one minute had passed');
+
+  await advanceTo(b.page, shownAt + 60_500);
+  await invitation(b).waitFor({ state: 'hidden' });
+  await b.page.waitForFunction(() => {
+    const rect = document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect();
+    return rect.width === 0 && rect.height === 0;
+  });
+  assert.deepEqual(await iframeBox(b.page), { width: 0, height: 0, visibility: 'hidden' });
+});
+
+step('step 3: the agent goes Available, visitor A accepts, the agent accepts the offer', async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  agent.problems = await watchContext(context);
+  const page = (agent.page = await context.newPage());
+  page.setDefaultTimeout(WAIT_MS);
+  page.on('dialog', (dialog) => {
+    agent.dialogs.push(dialog.message());
+    dialog.dismiss().catch(() => {});
+  });
+  await page.goto(`${beckon}/console`);
+  await page.locator('[data-console=username]').fill(AGENT.username);
+  await page.locator('[data-console=password]').fill(AGENT.password);
+  await page.locator('[data-console=login]').click();
+  await page.locator('[data-console=presence]').selectOption('available');
+  assert.equal(await page.locator('[data-console=presence]').inputValue(), 'available');
+
+  // From here on nothing depends on page time, so visitor A's clock runs with real time.
+  const a = visitors.a;
+  await a.context.clock.resume();
+  await a.widget.locator('[data-beckon=accept]').click();
+  await a.widget.locator('[data-beckon=chat]').waitFor({ state: 'visible' });
+  await assertIframeShown(a.page);
+
+  await page.locator('[data-console=offer]').waitFor({ state: 'visible' });
+  await page.locator('[data-console=accept-offer]').click();
+  await page.locator('[data-console=session]').first().waitFor({ state: 'visible' });
+});
+
+step('step 4: the Additional details tab shows the context variables', async () => {
+  const page = agent.page;
+  await page.locator('[data-console=tab-details]').click();
+  const expected = ['page_url', 'time_on_page', 'rule_id', 'plan', 'cart_value', 'customer_tier'];
+  for (const name of expected) {
+    await page.locator(`[data-console=context-var][data-name="${name}"]`).waitFor({ state: 'visible' });
+  }
+  const vars = await page.evaluate(() =>
+    Object.fromEntries([...document.querySelectorAll('[data-console=context-var]')].map((element) => [element.dataset.name, element.textContent.trim()])),
+  );
+  assert.ok(vars.page_url.endsWith('/pricing.html'), `page_url: ${vars.page_url}`);
+  const seconds = Number.parseFloat(vars.time_on_page);
+  assert.ok(seconds >= 10, `time_on_page should be at least 10 s: ${vars.time_on_page}`);
+  assert.equal(vars.rule_id, RULE.id);
+  assert.equal(vars.plan, 'pro');
+  assert.equal(vars.cart_value, '42');
+  assert.equal(vars.customer_tier, 'gold');
+});
+
+step('step 5: messages travel both ways, as text', async () => {
+  const a = visitors.a;
+  const page = agent.page;
+  await page.locator('[data-console=tab-conversation]').click();
+  await a.widget.locator('[data-beckon=composer]').fill(HOSTILE_TEXT);
+  await a.widget.locator('[data-beckon=send]').click();
+
+  const onConsole = page.locator('[data-console=message][data-author=visitor]').filter({ hasText: HOSTILE_TEXT }).last();
+  await onConsole.waitFor({ state: 'visible' });
+  assert.equal((await onConsole.textContent()).trim(), HOSTILE_TEXT);
+  assert.equal(await onConsole.locator('b, script').count(), 0, 'the visitor message was rendered as HTML in the console');
+
+  const inWidget = a.widget.locator('[data-beckon=message][data-author=visitor]').filter({ hasText: HOSTILE_TEXT }).last();
+  await inWidget.waitFor({ state: 'visible' });
+  assert.equal(await inWidget.locator('b, script').count(), 0, 'the visitor message was rendered as HTML in the widget');
+
+  await page.locator('[data-console=composer]').fill(AGENT_REPLY);
+  await page.locator('[data-console=send]').click();
+  const reply = a.widget.locator('[data-beckon=message][data-author=agent]').filter({ hasText: AGENT_REPLY }).last();
+  await reply.waitFor({ state: 'visible' });
+  assert.equal((await reply.textContent()).trim(), AGENT_REPLY);
+  assert.deepEqual(agent.dialogs, [], 'a script in a chat message ran in the console');
+  assert.deepEqual(a.dialogs, [], 'a script in a chat message ran in the widget');
+});
+
+step('step 6: the visitor ends the chat, the agent closes it, the conversation is closed', async () => {
+  const page = agent.page;
+  await visitors.a.widget.locator('[data-beckon=end]').click();
+  await page.locator('[data-console=state]', { hasText: /wrap-up/i }).waitFor({ state: 'visible' });
+  await page.locator('[data-console=close]').click();
+  // The console drops the session or shows it Closed once the server has closed it.
+  await page.waitForFunction(() => {
+    const state = document.querySelector('[data-console=state]');
+    return state === null || /closed/i.test(state.textContent);
+  });
+
+  const { stdout } = await runBeckon(['conversations', '--config', configPath]);
+  const conversations = stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
+  // Visitor B never accepted, so visitor A's is the only conversation.
+  assert.equal(conversations.length, 1, `conversations:\n${stdout}`);
+  const [conversation] = conversations;
+  assert.equal(conversation.state, 'closed', stdout);
+  assert.equal(conversation.queue, 'sales', stdout);
+  assert.ok(conversation.id !== undefined && conversation.agent !== undefined && conversation.agent !== null, stdout);
+});
+
+// These report on everything the story did, so they run even after a failed step.
+check('the demo pages and the widget ran without CSP violations or uncaught errors', (t) => {
+  const watched = Object.entries(visitors);
+  if (watched.length === 0) return t.skip('no visitor page was opened');
+  for (const [name, visitor] of watched) {
+    assert.deepEqual(visitor.problems.violations, [], `visitor ${name}: ${describeProblems(visitor.problems)}`);
+    assert.deepEqual(visitor.problems.pageErrors, [], `visitor ${name}: ${describeProblems(visitor.problems)}`);
+    const refused = visitor.problems.consoleErrors.filter((text) => /Content Security Policy|Refused to/i.test(text));
+    assert.deepEqual(refused, [], `visitor ${name}: ${describeProblems(visitor.problems)}`);
+  }
+});
+
+check('the console ran without CSP violations or uncaught errors', (t) => {
+  if (!agent.problems) return t.skip('the console was not opened');
+  assert.deepEqual(agent.problems.violations, [], describeProblems(agent.problems));
+  assert.deepEqual(agent.problems.pageErrors, [], describeProblems(agent.problems));
+});
