@@ -24,10 +24,11 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops every listener and background loop and waits for them to end.
+    /// Stops every listener, background loop and live socket, and waits for them to end.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
+        self.runtime.connections_ended().await;
     }
 
     /// Waits until a task ends by itself (it should not), or until shutdown.
@@ -74,14 +75,15 @@ pub async fn start_with(
         None => (None, None, Vec::new()),
     };
     let config = Arc::new(config);
+    let (shutdown, stop) = watch::channel(false);
     let runtime = Runtime::new(
         store,
         Arc::clone(&config),
         clock,
         public_origin.clone(),
         extra_origins,
+        stop.clone(),
     );
-    let (shutdown, stop) = watch::channel(false);
     let mut tasks = JoinSet::new();
     runtime.spawn_background(&mut tasks, stop.clone());
 

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use protocol::{Author, ConversationState};
 
-use crate::app::Handle;
+use crate::chat_app::Handle;
 
 #[component]
 pub fn Chat(controller: Handle) -> impl IntoView {

@@ -1,8 +1,15 @@
 //! The visitor's widget: runs in Beckon's iframe, evaluates the site's rules, shows the invitation, and
 //! hosts the chat.
 //!
-//! It never panics: a panic would abort the module on a customer's page. Every browser call that can fail
-//! is handled, and the lints below hold the line outside tests.
+//! The crate builds two WebAssembly modules so that a visitor who never chats downloads as little as
+//! possible:
+//! - without features, the first module (`watch`): the page bridge, the rules and the invitation, in
+//!   plain DOM calls;
+//! - with the `chat` feature, the chat module (`chat_app`, Leptos), loaded only when the visitor accepts
+//!   or comes back to a chat in progress.
+//!
+//! Neither ever panics: a panic would abort the module on a customer's page. Every browser call that can
+//! fail is handled, and the lints below hold the line outside tests.
 
 #![cfg_attr(
     not(test),
@@ -14,16 +21,31 @@
     )
 )]
 
-mod app;
 mod bridge;
+mod browser;
+#[cfg(feature = "chat")]
 mod chat;
-mod invitation;
+#[cfg(feature = "chat")]
+mod chat_app;
+#[cfg(not(feature = "chat"))]
+mod page;
+#[cfg(not(feature = "chat"))]
 mod visit;
+#[cfg(not(feature = "chat"))]
+mod watch;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-/// Entry point, called by the module's generated JS glue.
+/// Entry point of the first module.
+#[cfg(not(feature = "chat"))]
 #[wasm_bindgen(start)]
 pub fn start() {
-    leptos::mount::mount_to_body(app::App);
+    watch::Watcher::boot();
+}
+
+/// Entry point of the chat module.
+#[cfg(feature = "chat")]
+#[wasm_bindgen(start)]
+pub fn start() {
+    leptos::mount::mount_to_body(chat_app::App);
 }

@@ -11,6 +11,32 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 
 const BROWSER_CRATES: &[&str] = &["widget", "console"];
+
+/// One WebAssembly module the browser loads.
+struct Module {
+    krate: &'static str,
+    features: Option<&'static str>,
+    /// The file stem in `www/pkg/<krate>/`.
+    name: &'static str,
+}
+
+const MODULES: &[Module] = &[
+    Module {
+        krate: "widget",
+        features: None,
+        name: "widget",
+    },
+    Module {
+        krate: "widget",
+        features: Some("chat"),
+        name: "chat",
+    },
+    Module {
+        krate: "console",
+        features: None,
+        name: "console",
+    },
+];
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() -> anyhow::Result<()> {
@@ -88,33 +114,40 @@ fn build(root: &Path) -> anyhow::Result<()> {
     ensure_wasm_target()?;
     ensure_npm_packages(root)?;
     let started = Instant::now();
-    let mut wasm_build = cargo();
-    wasm_build.args([
-        "build",
-        "--target",
-        WASM_TARGET,
-        "--profile",
-        "wasm-release",
-    ]);
-    for name in BROWSER_CRATES {
-        wasm_build.args(["-p", name]);
-    }
-    run(&mut wasm_build)?;
     let wasm_dir = target_dir(root).join(WASM_TARGET).join("wasm-release");
-    for name in BROWSER_CRATES {
-        let out_dir = root.join("www/pkg").join(name);
+    // The widget crate builds twice: the small first module, then the chat module with `--features chat`.
+    // Both write `widget.wasm`, so each is bound right after its build.
+    for module in MODULES {
+        let mut wasm_build = cargo();
+        wasm_build.args([
+            "build",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            "wasm-release",
+            "-p",
+            module.krate,
+        ]);
+        if let Some(features) = module.features {
+            wasm_build.args(["--features", features]);
+        }
+        run(&mut wasm_build)?;
+        let out_dir = root.join("www/pkg").join(module.krate);
         std::fs::create_dir_all(&out_dir)?;
         wasm_bindgen_cli_support::Bindgen::new()
-            .input_path(wasm_dir.join(format!("{name}.wasm")))
+            .input_path(wasm_dir.join(format!("{}.wasm", module.krate)))
+            .out_name(module.name)
             .web(true)?
             .typescript(false)
             .generate(&out_dir)
-            .with_context(|| format!("wasm-bindgen failed for {name}"))?;
-        let wasm = out_dir.join(format!("{name}_bg.wasm"));
+            .with_context(|| format!("wasm-bindgen failed for {}", module.name))?;
+        let wasm = out_dir.join(format!("{}_bg.wasm", module.name));
         let before = std::fs::metadata(&wasm)?.len();
         run(Command::new(root.join("tests/node_modules/.bin/wasm-opt"))
             .args([
                 "-Oz",
+                "--strip-debug",
+                "--strip-producers",
                 "--enable-bulk-memory",
                 "--enable-nontrapping-float-to-int",
                 "--enable-sign-ext",
@@ -126,7 +159,10 @@ fn build(root: &Path) -> anyhow::Result<()> {
             .arg("-o")
             .arg(&wasm))?;
         let after = std::fs::metadata(&wasm)?.len();
-        eprintln!("xtask: {name}: {before} bytes from rustc, {after} after wasm-opt");
+        eprintln!(
+            "xtask: {}: {before} bytes from wasm-bindgen, {after} after wasm-opt",
+            module.name
+        );
     }
     run(cargo().args(["build", "-p", "server", "--bin", "beckon"]))?;
     eprintln!(
@@ -168,9 +204,23 @@ fn ensure_chromium() -> anyhow::Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
+/// Starts the machine's PostgreSQL 15 cluster when it is installed and not running; the PostgreSQL store's
+/// tests reach it on 127.0.0.1.
+fn ensure_postgres() -> anyhow::Result<()> {
+    if !Path::new("/usr/bin/pg_ctlcluster").exists() {
+        return Ok(());
+    }
+    let status = output(Command::new("pg_lsclusters").arg("--no-header"))?;
+    if status.lines().any(|line| line.contains(" online")) {
+        return Ok(());
+    }
+    run(Command::new("pg_ctlcluster").args(["15", "main", "start"]))
+}
+
 fn ci(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     ensure_chromium()?;
+    ensure_postgres()?;
     ensure_wasm_target()?;
     run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
@@ -188,6 +238,18 @@ fn ci(root: &Path) -> anyhow::Result<()> {
         wasm_clippy.args(["-p", name]);
     }
     run(wasm_clippy.args(["--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--target",
+        WASM_TARGET,
+        "-p",
+        "widget",
+        "--features",
+        "chat",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     build(root)?;
     run(cargo().args(["test", "--workspace"]))?;
     run(Command::new("node")
@@ -215,11 +277,13 @@ fn sizes(root: &Path) -> anyhow::Result<()> {
         "www/widget/widget.css",
         "www/pkg/widget/widget.js",
         "www/pkg/widget/widget_bg.wasm",
+        "www/pkg/widget/chat.js",
+        "www/pkg/widget/chat_bg.wasm",
         "www/console/index.html",
         "www/pkg/console/console.js",
         "www/pkg/console/console_bg.wasm",
     ];
-    let script = "const z=require('zlib'),fs=require('fs');let t=0;for(const f of process.argv.slice(1)){const b=fs.readFileSync(f);const c=z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length;if(!f.includes('console'))t+=c;console.log(f.padEnd(34),String(b.length).padStart(9),'bytes',String(c).padStart(8),'brotli')}console.log('widget total before interaction'.padEnd(34),String(t).padStart(24),'brotli')";
+    let script = "const z=require('zlib'),fs=require('fs');let t=0;for(const f of process.argv.slice(1)){const b=fs.readFileSync(f);const c=z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length;if(!f.includes('console')&&!f.includes('chat'))t+=c;console.log(f.padEnd(34),String(b.length).padStart(9),'bytes',String(c).padStart(8),'brotli')}console.log('widget total before interaction'.padEnd(34),String(t).padStart(24),'brotli')";
     run(Command::new("node")
         .arg("-e")
         .arg(script)

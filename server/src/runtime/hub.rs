@@ -13,11 +13,16 @@ use tokio::sync::mpsc;
 /// Frames waiting for one connection.
 pub const CONNECTION_QUEUE: usize = 256;
 
+/// A visitor's open sockets, by (site, visitor id).
+type VisitorConnections = HashMap<(String, String), Vec<(u64, mpsc::Sender<ServerToVisitor>)>>;
+/// An agent's open consoles, by username.
+type AgentConnections = HashMap<String, Vec<(u64, mpsc::Sender<ServerToAgent>)>>;
+
 #[derive(Debug, Default)]
 pub struct Hub {
     next_id: AtomicU64,
-    visitors: Mutex<HashMap<(String, String), Vec<(u64, mpsc::Sender<ServerToVisitor>)>>>,
-    agents: Mutex<HashMap<String, Vec<(u64, mpsc::Sender<ServerToAgent>)>>>,
+    visitors: Mutex<VisitorConnections>,
+    agents: Mutex<AgentConnections>,
 }
 
 impl Hub {

@@ -94,6 +94,11 @@ pub struct Runtime {
     pub public_origin: String,
     /// Extra allowed origins per site, such as the demo listener's real address.
     pub extra_origins: Vec<(String, String)>,
+    /// Turns true when the node stops: live sockets watch it and hang up.
+    shutdown: watch::Receiver<bool>,
+    /// Every live socket holds a read guard, so stopping can wait for the last one to end by taking the
+    /// write side. Sockets outlive the listener that accepted them, so nothing else waits for them.
+    connections: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Runtime {
@@ -103,6 +108,7 @@ impl Runtime {
         clock: Arc<dyn Clock>,
         public_origin: String,
         extra_origins: Vec<(String, String)>,
+        shutdown: watch::Receiver<bool>,
     ) -> Arc<Runtime> {
         let runtime = Arc::new(Runtime {
             store,
@@ -112,9 +118,31 @@ impl Runtime {
             hub: Hub::default(),
             public_origin,
             extra_origins,
+            shutdown,
+            connections: Arc::default(),
         });
         runtime.refresh_rules();
         runtime
+    }
+
+    /// Registers a live socket; the node's stop waits until the guard is dropped.
+    pub async fn connection_guard(&self) -> tokio::sync::OwnedRwLockReadGuard<()> {
+        Arc::clone(&self.connections).read_owned().await
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Resolves once the node is stopping (or its stop handle is gone).
+    pub async fn stopping(&self) {
+        let mut shutdown = self.shutdown.clone();
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Waits until every socket registered with `connection_guard` has ended.
+    pub async fn connections_ended(&self) {
+        drop(self.connections.write().await);
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use protocol::{AgentToServer, ErrorCode, ServerToAgent};
 
-use super::{limited, same_origin, send_json};
+use super::{going_away, limited, same_origin, send_json};
 use crate::http::auth::agent_from_headers;
 use crate::http::error::AppError;
 use crate::runtime::{Runtime, RuntimeError};
@@ -34,6 +34,11 @@ pub async fn upgrade(
 }
 
 async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
+    let _connection = runtime.connection_guard().await;
+    if runtime.is_stopping() {
+        going_away(&mut socket).await;
+        return;
+    }
     let (connection_id, mut outgoing) = runtime.hub.add_agent(&agent.username);
     if !welcome(&runtime, &agent, &mut socket).await {
         runtime.hub.remove_agent(&agent.username, connection_id);
@@ -41,6 +46,10 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
     }
     loop {
         tokio::select! {
+            () = runtime.stopping() => {
+                going_away(&mut socket).await;
+                break;
+            }
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text,

@@ -3,7 +3,7 @@
 pub mod agent;
 pub mod visitor;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, header};
 use serde::Serialize;
 
@@ -52,4 +52,18 @@ pub async fn send_json<T: Serialize>(socket: &mut WebSocket, frame: &T) -> bool 
             false
         }
     }
+}
+
+/// Tells the client the node is stopping, so it reconnects and resumes, here once restarted or elsewhere.
+/// Bounded in time: a client that stopped reading must not hold up the node's stop.
+pub async fn going_away(socket: &mut WebSocket) {
+    let close = CloseFrame {
+        code: close_code::AWAY,
+        reason: "the server is stopping".into(),
+    };
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        socket.send(Message::Close(Some(close))),
+    )
+    .await;
 }

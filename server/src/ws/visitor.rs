@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use protocol::{ErrorCode, ServerToVisitor, VisitorToServer};
 use serde::Deserialize;
 
-use super::{limited, same_origin, send_json};
+use super::{going_away, limited, same_origin, send_json};
 use crate::http::error::AppError;
 use crate::runtime::{Runtime, RuntimeError, validate_context};
 
@@ -50,6 +50,11 @@ pub async fn upgrade(
 }
 
 async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut socket: WebSocket) {
+    let _connection = runtime.connection_guard().await;
+    if runtime.is_stopping() {
+        going_away(&mut socket).await;
+        return;
+    }
     let (connection_id, mut outgoing) = runtime.hub.add_visitor(&site_id, &visitor_id);
     if let Ok(conversation) = runtime
         .visitor_live_conversation(&site_id, &visitor_id)
@@ -65,6 +70,10 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
     }
     loop {
         tokio::select! {
+            () = runtime.stopping() => {
+                going_away(&mut socket).await;
+                break;
+            }
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(text))) => text,

@@ -1,0 +1,532 @@
+//! The integration tests' shared fixture: a configured node on a real loopback listener, agents with
+//! sessions, HTTP requests through the router, and typed WebSocket clients.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the fixture"
+)]
+
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::BodyExt;
+use protocol::{
+    AgentToServer, ConversationState, Presence, Role, ServerToAgent, ServerToVisitor,
+    VisitorToServer,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use server::config::Config;
+use server::runtime::Runtime;
+use server::serve::Running;
+use server::store::Agent;
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tower::ServiceExt;
+
+/// A safety net against hangs only: every wait in these tests ends on a real frame or response.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The password of every agent the fixture creates.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The origin the demo site's pages are served from; the only one allowed to embed the widget.
+pub const SHOP_ORIGIN: &str = "http://shop.test";
+
+const RULE_FILE: &str = r#"
+[[rule]]
+id = "pricing-help"
+queue = "sales"
+priority = 10
+invitation = "Questions about our plans? Chat with us."
+
+[rule.when]
+all = [{ path = "/pricing*" }, { time_on_page = "10s" }]
+"#;
+
+/// Awaits `future`, failing the test with `what` if it takes longer than `PATIENCE`.
+pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(PATIENCE, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// A node's folder: configuration, rules and database, kept across restarts.
+pub struct Fixture {
+    pub dir: Arc<TempDir>,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let rules_dir = dir.path().join("rules");
+        std::fs::create_dir(&rules_dir).expect("the rules folder");
+        std::fs::write(rules_dir.join("pricing.toml"), RULE_FILE).expect("the rule file");
+        Fixture { dir: Arc::new(dir) }
+    }
+
+    pub fn config(&self) -> Config {
+        let www = concat!(env!("CARGO_MANIFEST_DIR"), "/../www");
+        let text = format!(
+            r#"
+listen = "127.0.0.1:0"
+database = "beckon.sqlite3"
+www = "{www}"
+
+[[sites]]
+id = "demo"
+name = "Demo shop"
+allowed_origins = ["{SHOP_ORIGIN}"]
+rules_dir = "rules"
+
+[[queues]]
+id = "sales"
+name = "Sales"
+
+[[queues]]
+id = "support"
+name = "Support"
+"#
+        );
+        Config::parse(&self.dir.path().join("beckon.toml"), &text).expect("a valid configuration")
+    }
+
+    pub fn database(&self) -> std::path::PathBuf {
+        self.dir.path().join("beckon.sqlite3")
+    }
+
+    pub async fn start(&self) -> Node {
+        let running = within("the server to start", server::serve::start(self.config()))
+            .await
+            .expect("the server starts");
+        Node {
+            dir: Arc::clone(&self.dir),
+            running,
+        }
+    }
+}
+
+/// A running node.
+pub struct Node {
+    pub dir: Arc<TempDir>,
+    pub running: Running,
+}
+
+/// An HTTP answer, body read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "the body is not JSON ({error}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The `code` of an error body.
+    pub fn error_code(&self) -> String {
+        self.json()["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.json()))
+            .to_owned()
+    }
+
+    pub fn header(&self, name: header::HeaderName) -> String {
+        self.headers
+            .get(&name)
+            .unwrap_or_else(|| panic!("no `{name}` header in {:?}", self.headers))
+            .to_str()
+            .expect("a text header")
+            .to_owned()
+    }
+}
+
+impl Node {
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.running.runtime
+    }
+
+    /// The origin pages of this server have, which is the only one its sockets accept.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.running.address)
+    }
+
+    /// Stops this node and starts a new one on the same folder and database.
+    pub async fn restart(self) -> Node {
+        within("the server to stop", self.running.stop()).await;
+        Fixture { dir: self.dir }.start().await
+    }
+
+    /// Sends one request through the router, as axum's own tests do.
+    pub async fn http(&self, request: Request<Body>) -> Answer {
+        let app = server::http::app(Arc::clone(self.runtime()));
+        let response = within("an HTTP response", app.oneshot(request))
+            .await
+            .expect("the router is infallible");
+        let (parts, body) = response.into_parts();
+        let body = within("an HTTP body", body.collect())
+            .await
+            .expect("a readable body")
+            .to_bytes();
+        Answer {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str, cookie: Option<&str>) -> Answer {
+        let mut request = Request::get(uri);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.http(request.body(Body::empty()).expect("a request"))
+            .await
+    }
+
+    pub async fn post_login(&self, username: &str, password: &str) -> Answer {
+        let body = serde_json::json!({ "username": username, "password": password }).to_string();
+        let request = Request::post("/api/console/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .expect("a request");
+        self.http(request).await
+    }
+
+    /// Creates an agent whose password is `PASSWORD`.
+    pub async fn add_agent(
+        &self,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        capacity: u32,
+        queues: &[&str],
+    ) {
+        self.runtime()
+            .store
+            .create_agent(Agent {
+                username: username.to_owned(),
+                display_name: display_name.to_owned(),
+                password_hash: password_hash().to_owned(),
+                role,
+                capacity,
+                presence: Presence::Offline,
+                queues: queues.iter().map(|queue| (*queue).to_owned()).collect(),
+            })
+            .await
+            .expect("the agent is created");
+    }
+
+    /// Logs in and returns the `Cookie` header value that carries the session.
+    pub async fn login(&self, username: &str) -> String {
+        let answer = self.post_login(username, PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        session_cookie(&answer)
+    }
+
+    /// Opens a socket with this server's own origin; the handshake's status on refusal.
+    pub async fn handshake(
+        &self,
+        path_and_query: &str,
+        origin: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, StatusCode> {
+        let mut request = format!("ws://{}{path_and_query}", self.running.address)
+            .into_client_request()
+            .expect("a WebSocket request");
+        if let Some(origin) = origin {
+            request.headers_mut().insert(
+                header::ORIGIN,
+                HeaderValue::from_str(origin).expect("an origin header"),
+            );
+        }
+        if let Some(cookie) = cookie {
+            request.headers_mut().insert(
+                header::COOKIE,
+                HeaderValue::from_str(cookie).expect("a cookie header"),
+            );
+        }
+        match within(
+            "a WebSocket handshake",
+            tokio_tungstenite::connect_async(request),
+        )
+        .await
+        {
+            Ok((stream, _)) => Ok(stream),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status()),
+            Err(error) => panic!("the handshake failed without an HTTP answer: {error}"),
+        }
+    }
+
+    pub async fn visitor(&self, visitor_id: &str) -> Socket<ServerToVisitor> {
+        let stream = self
+            .handshake(
+                &format!("/ws/visitor?site=demo&visitor={visitor_id}"),
+                Some(&self.origin()),
+                None,
+            )
+            .await
+            .unwrap_or_else(|status| panic!("the visitor socket was refused with {status}"));
+        Socket::new(stream)
+    }
+
+    /// Opens an agent socket and checks its first frame welcomes `username`.
+    pub async fn agent(&self, cookie: &str, username: &str) -> Socket<ServerToAgent> {
+        let stream = self
+            .handshake("/ws/agent", Some(&self.origin()), Some(cookie))
+            .await
+            .unwrap_or_else(|status| panic!("the agent socket was refused with {status}"));
+        let mut socket = Socket::new(stream);
+        match socket.recv().await {
+            ServerToAgent::Welcome {
+                username: welcomed, ..
+            } => assert_eq!(welcomed, username),
+            other => panic!("expected a welcome, got {other:?}"),
+        }
+        socket
+    }
+
+    /// Creates an agent, logs them in, connects them and makes them Available.
+    pub async fn available_agent(
+        &self,
+        username: &str,
+        display_name: &str,
+        capacity: u32,
+        queues: &[&str],
+    ) -> Socket<ServerToAgent> {
+        self.add_agent(username, display_name, Role::Agent, capacity, queues)
+            .await;
+        let cookie = self.login(username).await;
+        let mut socket = self.agent(&cookie, username).await;
+        socket.set_available().await;
+        socket
+    }
+}
+
+/// Hashing is deliberately slow, and every fixture agent shares one password, so it is hashed once.
+pub fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| server::http::auth::hash_password(PASSWORD).expect("a password hash"))
+}
+
+/// `beckon_session=…` from a login answer's `Set-Cookie`.
+pub fn session_cookie(answer: &Answer) -> String {
+    let set_cookie = answer.header(header::SET_COOKIE);
+    let pair = set_cookie
+        .split(';')
+        .next()
+        .expect("a cookie pair")
+        .to_owned();
+    assert!(pair.starts_with("beckon_session="), "{set_cookie}");
+    pair
+}
+
+/// A visitor id: 32 hex digits, distinct per `number`.
+pub fn visitor_id(number: u32) -> String {
+    format!("{number:032x}")
+}
+
+/// How a socket ended when it was expected to end.
+#[derive(Debug, PartialEq)]
+pub enum Ending {
+    /// A close frame, with its code.
+    CloseFrame(Option<u16>),
+    Error,
+    StreamEnded,
+}
+
+/// A WebSocket client that reads frames of type `T`.
+pub struct Socket<T> {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    frames: PhantomData<T>,
+}
+
+impl<T: DeserializeOwned + std::fmt::Debug> Socket<T> {
+    pub fn new(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Socket<T> {
+        Socket {
+            stream,
+            frames: PhantomData,
+        }
+    }
+
+    pub async fn send<F: Serialize>(&mut self, frame: &F) {
+        let text = serde_json::to_string(frame).expect("an encodable frame");
+        self.send_raw(Message::text(text)).await;
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        within("a frame to be sent", self.stream.send(message))
+            .await
+            .expect("the socket accepts the frame");
+    }
+
+    /// Sends a frame the server may refuse by closing: a write error is not a test failure.
+    pub async fn try_send_raw(&mut self, message: Message) -> bool {
+        within("a frame to be sent", self.stream.send(message))
+            .await
+            .is_ok()
+    }
+
+    /// The next JSON frame, skipping pings and pongs.
+    pub async fn recv(&mut self) -> T {
+        loop {
+            let next = within("a frame", self.stream.next()).await;
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(text.as_str())
+                        .unwrap_or_else(|error| panic!("an undecodable frame ({error}): {text}"));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                other => panic!("expected a frame, the socket gave {other:?}"),
+            }
+        }
+    }
+
+    /// The next `count` frames, in arrival order.
+    pub async fn recv_many(&mut self, count: usize) -> Vec<T> {
+        let mut frames = Vec::with_capacity(count);
+        for _ in 0..count {
+            frames.push(self.recv().await);
+        }
+        frames
+    }
+
+    /// Waits for the server to end the connection, failing if a data frame comes first.
+    pub async fn ending(&mut self) -> Ending {
+        loop {
+            let next = within("the socket to end", self.stream.next()).await;
+            match next {
+                Some(Ok(Message::Close(frame))) => {
+                    return Ending::CloseFrame(frame.map(|frame| u16::from(frame.code)));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(other)) => panic!("expected the socket to end, got {other:?}"),
+                Some(Err(_)) => return Ending::Error,
+                None => return Ending::StreamEnded,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = within("the socket to close", self.stream.close(None)).await;
+    }
+}
+
+impl Socket<ServerToVisitor> {
+    pub async fn start_chat(&mut self, rule_id: &str) {
+        self.send(&VisitorToServer::StartChat {
+            rule_id: rule_id.to_owned(),
+            context: Default::default(),
+        })
+        .await;
+    }
+
+    pub async fn send_message(&mut self, client_message_id: &str, body: &str) {
+        self.send(&VisitorToServer::Send {
+            client_message_id: client_message_id.to_owned(),
+            body: body.to_owned(),
+        })
+        .await;
+    }
+
+    /// The next frame must be a `conversation` frame; returns its id, state and agent name.
+    pub async fn conversation(&mut self) -> (String, ConversationState, Option<String>) {
+        match self.recv().await {
+            ServerToVisitor::Conversation {
+                conversation_id,
+                state,
+                agent_name,
+                ..
+            } => (conversation_id, state, agent_name),
+            other => panic!("expected a conversation frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame must be an error; returns its code (as JSON names it) and client message id.
+    pub async fn error(&mut self) -> (String, Option<String>) {
+        match self.recv().await {
+            ServerToVisitor::Error {
+                code,
+                client_message_id,
+                ..
+            } => (code_name(code), client_message_id),
+            other => panic!("expected an error frame, got {other:?}"),
+        }
+    }
+}
+
+impl Socket<ServerToAgent> {
+    pub async fn set_available(&mut self) {
+        self.send(&AgentToServer::SetPresence {
+            presence: Presence::Available,
+        })
+        .await;
+        match self.recv().await {
+            ServerToAgent::Presence {
+                presence: Presence::Available,
+            } => {}
+            other => panic!("expected the presence to be confirmed, got {other:?}"),
+        }
+    }
+
+    /// The next frame must be an offer; returns the offered conversation's id.
+    pub async fn offer(&mut self) -> String {
+        match self.recv().await {
+            ServerToAgent::Offer { conversation, .. } => {
+                assert_eq!(conversation.state, ConversationState::Open);
+                conversation.conversation_id
+            }
+            other => panic!("expected an offer, got {other:?}"),
+        }
+    }
+
+    /// The next frame must be an error; returns its code as JSON names it.
+    pub async fn error(&mut self) -> String {
+        match self.recv().await {
+            ServerToAgent::Error { code, .. } => code_name(code),
+            other => panic!("expected an error frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame must be a conversation update; returns its id, state and owner.
+    pub async fn conversation(&mut self) -> (String, ConversationState, Option<String>) {
+        match self.recv().await {
+            ServerToAgent::Conversation { conversation } => (
+                conversation.conversation_id,
+                conversation.state,
+                conversation.agent_username,
+            ),
+            other => panic!("expected a conversation frame, got {other:?}"),
+        }
+    }
+}
+
+/// An error code's wire name, e.g. `not_offered_to_you`.
+pub fn code_name(code: protocol::ErrorCode) -> String {
+    serde_json::to_value(code)
+        .expect("an encodable code")
+        .as_str()
+        .expect("codes are strings")
+        .to_owned()
+}
+
+/// Whether `path` exists, so a 404 for it proves the server refused rather than missed.
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}

@@ -1,0 +1,120 @@
+//! Small browser helpers both modules share: storage, randomness, the clock, timers, and the hand-off of
+//! a chat from the first module to the chat module.
+
+#[cfg(not(feature = "chat"))]
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
+#[cfg(not(feature = "chat"))]
+use wasm_bindgen::prelude::Closure;
+
+/// Set while the visitor has a chat in progress, so the next page loads the chat module directly.
+pub const CHAT_FLAG: &str = "beckon.chat";
+#[cfg(feature = "chat")]
+const VISITOR_KEY: &str = "beckon.visitor";
+/// The window property through which the first module hands the `start_chat` frame to the chat module.
+pub const START_FRAME: &str = "beckonStartChat";
+
+#[cfg(not(feature = "chat"))]
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+pub fn local_get(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten()
+}
+
+pub fn local_set(key: &str, value: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+#[cfg(feature = "chat")]
+pub fn local_remove(key: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
+#[cfg(feature = "chat")]
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut buffer);
+    }
+    buffer.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(feature = "chat")]
+/// The visitor's id: 32 hex digits kept in the iframe's storage, or for this page only when storage is
+/// blocked.
+pub fn visitor_id() -> String {
+    if let Some(id) = local_get(VISITOR_KEY)
+        .filter(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return id;
+    }
+    let id = random_hex(16);
+    local_set(VISITOR_KEY, &id);
+    id
+}
+
+/// The site id and the validated parent origin, from the iframe's own URL.
+pub fn site_and_parent() -> (String, String) {
+    let location = web_sys::window().map(|window| window.location());
+    let path = location
+        .as_ref()
+        .and_then(|location| location.pathname().ok())
+        .unwrap_or_default();
+    let search = location
+        .as_ref()
+        .and_then(|location| location.search().ok())
+        .unwrap_or_default();
+    let site_id = path.trim_start_matches("/widget/").to_owned();
+    let parent = web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|params| params.get("parent"))
+        .unwrap_or_default();
+    (site_id, parent)
+}
+
+#[cfg(not(feature = "chat"))]
+/// Runs `callback` once after `milliseconds`; returns the handle for `clear_timeout`.
+pub fn set_timeout(callback: impl FnOnce() + 'static, milliseconds: i32) -> Option<i32> {
+    let closure = Closure::once_into_js(callback);
+    web_sys::window()?
+        .set_timeout_with_callback_and_timeout_and_arguments_0(
+            closure.unchecked_ref(),
+            milliseconds,
+        )
+        .ok()
+}
+
+#[cfg(not(feature = "chat"))]
+pub fn clear_timeout(handle: i32) {
+    if let Some(window) = web_sys::window() {
+        window.clear_timeout_with_handle(handle);
+    }
+}
+
+#[cfg(not(feature = "chat"))]
+pub fn set_window_property(name: &str, value: &JsValue) {
+    if let Some(window) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&window, &name.into(), value);
+    }
+}
+
+#[cfg(feature = "chat")]
+/// Reads and deletes a window property.
+pub fn take_window_property(name: &str) -> JsValue {
+    let Some(window) = web_sys::window() else {
+        return JsValue::UNDEFINED;
+    };
+    let value = js_sys::Reflect::get(&window, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let _ = js_sys::Reflect::delete_property(&window, &name.into());
+    value
+}

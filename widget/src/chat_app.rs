@@ -1,0 +1,332 @@
+//! The chat module's controller and root component: it owns the chat socket, sends the `start_chat` the
+//! first module handed over, retries unacknowledged messages, and keeps the UI's signals up to date.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use protocol::{Author, ConversationState, ServerToVisitor, VisitorToServer};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{MessageEvent, WebSocket};
+
+use crate::bridge::{Bridge, Layout};
+use crate::browser::{self, CHAT_FLAG, START_FRAME, random_hex};
+use crate::chat::Chat;
+
+/// The controller as components hold it: a `Copy` handle to a value that stays on this thread.
+pub type Handle = StoredValue<Rc<Controller>, LocalStorage>;
+
+/// One line of the chat transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub client_message_id: String,
+    pub seq: i64,
+    pub author: Author,
+    pub author_name: String,
+    pub body: String,
+    pub pending: bool,
+}
+
+/// The signals the components read.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub lines: RwSignal<Vec<Line>>,
+    pub status: RwSignal<String>,
+    pub state: RwSignal<Option<ConversationState>>,
+}
+
+pub struct Controller {
+    pub ui: Ui,
+    bridge: Bridge,
+    site_id: String,
+    visitor_id: String,
+    socket: RefCell<Option<Socket>>,
+    /// The `start_chat` to send once the socket opens; none when resuming a chat from an earlier page.
+    start_frame: RefCell<Option<VisitorToServer>>,
+    last_seq: Cell<i64>,
+    reconnect_delay_ms: Cell<u64>,
+    /// The visitor left the chat: no reconnecting.
+    left: Cell<bool>,
+}
+
+struct Socket {
+    websocket: WebSocket,
+    // Kept so the callbacks live exactly as long as the socket.
+    _callbacks: Vec<Closure<dyn FnMut(wasm_bindgen::JsValue)>>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let ui = Ui {
+        lines: RwSignal::new(Vec::new()),
+        status: RwSignal::new("Connecting you with an agent…".to_owned()),
+        state: RwSignal::new(None),
+    };
+    let controller: Handle = StoredValue::new_local(Controller::boot(ui));
+    view! { <Chat controller=controller /> }
+}
+
+impl Controller {
+    fn boot(ui: Ui) -> Rc<Controller> {
+        let (site_id, parent) = browser::site_and_parent();
+        let start_frame = browser::take_window_property(START_FRAME)
+            .as_string()
+            .and_then(|json| serde_json::from_str::<VisitorToServer>(&json).ok());
+        let controller = Rc::new(Controller {
+            ui,
+            bridge: Bridge::new(parent),
+            site_id,
+            visitor_id: browser::visitor_id(),
+            socket: RefCell::new(None),
+            start_frame: RefCell::new(start_frame),
+            last_seq: Cell::new(0),
+            reconnect_delay_ms: Cell::new(500),
+            left: Cell::new(false),
+        });
+        controller.bridge.layout(Layout::Chat);
+        controller.connect();
+        controller
+    }
+
+    /// Leaves the chat for good (after the visitor closes an ended chat): the page goes back to watching.
+    pub fn leave_chat(&self) {
+        self.left.set(true);
+        browser::local_remove(CHAT_FLAG);
+        if let Some(socket) = self.socket.take() {
+            let _ = socket.websocket.close();
+        }
+        self.bridge.layout(Layout::Hidden);
+        // A fresh first module watches the rest of the visit.
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    }
+
+    pub fn send_message(self: &Rc<Self>, body: String) {
+        let client_message_id = random_hex(16);
+        self.ui.lines.update(|lines| {
+            lines.push(Line {
+                client_message_id: client_message_id.clone(),
+                seq: 0,
+                author: Author::Visitor,
+                author_name: String::new(),
+                body: body.clone(),
+                pending: true,
+            });
+        });
+        self.send(&VisitorToServer::Send {
+            client_message_id,
+            body,
+        });
+    }
+
+    pub fn end_chat(self: &Rc<Self>) {
+        self.send(&VisitorToServer::End);
+    }
+
+    fn send(&self, frame: &VisitorToServer) {
+        let socket = self.socket.borrow();
+        let Some(socket) = socket
+            .as_ref()
+            .filter(|socket| socket.websocket.ready_state() == WebSocket::OPEN)
+        else {
+            // Unsent messages stay pending and go out when the socket reopens.
+            return;
+        };
+        if let Ok(text) = serde_json::to_string(frame) {
+            let _ = socket.websocket.send_with_str(&text);
+        }
+    }
+
+    fn connect(self: &Rc<Self>) {
+        if self.socket.borrow().is_some() {
+            if let Some(frame) = self.start_frame.take() {
+                self.send(&frame);
+            }
+            return;
+        }
+        let Some(location) = web_sys::window().map(|window| window.location()) else {
+            return;
+        };
+        let scheme = if location.protocol().ok().as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
+        let host = location.host().unwrap_or_default();
+        let url = format!(
+            "{scheme}://{host}/ws/visitor?site={}&visitor={}",
+            self.site_id, self.visitor_id
+        );
+        let Ok(websocket) = WebSocket::new(&url) else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        let on_open = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new({
+            let weak = weak.clone();
+            move |_| {
+                if let Some(controller) = weak.upgrade() {
+                    controller.on_open();
+                }
+            }
+        });
+        let on_message = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new({
+            let weak = weak.clone();
+            move |event: wasm_bindgen::JsValue| {
+                let Some(controller) = weak.upgrade() else {
+                    return;
+                };
+                let Some(text) = event
+                    .dyn_ref::<MessageEvent>()
+                    .and_then(|event| event.data().as_string())
+                else {
+                    return;
+                };
+                if let Ok(frame) = serde_json::from_str::<ServerToVisitor>(&text) {
+                    controller.on_frame(frame);
+                }
+            }
+        });
+        let on_close = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_| {
+            if let Some(controller) = weak.upgrade() {
+                controller.on_close();
+            }
+        });
+        websocket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        websocket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        websocket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.socket.replace(Some(Socket {
+            websocket,
+            _callbacks: vec![on_open, on_message, on_close],
+        }));
+    }
+
+    fn on_open(self: &Rc<Self>) {
+        self.reconnect_delay_ms.set(500);
+        if let Some(frame) = self.start_frame.take() {
+            self.send(&frame);
+        } else {
+            self.send(&VisitorToServer::Resume {
+                after_seq: self.last_seq.get(),
+            });
+        }
+        // Messages never acknowledged go again with the same ids; the server stores each once.
+        let unacknowledged: Vec<Line> = self
+            .ui
+            .lines
+            .get_untracked()
+            .into_iter()
+            .filter(|line| line.pending)
+            .collect();
+        for line in unacknowledged {
+            self.send(&VisitorToServer::Send {
+                client_message_id: line.client_message_id,
+                body: line.body,
+            });
+        }
+    }
+
+    fn on_close(self: &Rc<Self>) {
+        self.socket.replace(None);
+        if self.left.get() || self.ui.state.get_untracked() == Some(ConversationState::Closed) {
+            return;
+        }
+        self.ui.status.set("Reconnecting…".to_owned());
+        let delay = self.reconnect_delay_ms.get();
+        self.reconnect_delay_ms.set((delay * 2).min(10_000));
+        let reconnecting = Rc::clone(self);
+        set_timeout(move || reconnecting.connect(), Duration::from_millis(delay));
+    }
+
+    fn on_frame(self: &Rc<Self>, frame: ServerToVisitor) {
+        match frame {
+            ServerToVisitor::Conversation {
+                state,
+                agent_name,
+                queue_position,
+                ..
+            } => {
+                self.ui.state.set(Some(state));
+                let status = match state {
+                    ConversationState::Open => match queue_position {
+                        Some(position) => {
+                            format!("Waiting for an agent… you are number {position} in the queue.")
+                        }
+                        None => "Waiting for an agent…".to_owned(),
+                    },
+                    ConversationState::Active => match agent_name {
+                        Some(name) => format!("You are chatting with {name}."),
+                        None => "You are chatting with an agent.".to_owned(),
+                    },
+                    ConversationState::Waiting => "We'll get back to you here.".to_owned(),
+                    ConversationState::WrapUp | ConversationState::Closed => {
+                        "This chat has ended.".to_owned()
+                    }
+                };
+                self.ui.status.set(status);
+            }
+            ServerToVisitor::Message { message } => {
+                self.last_seq.set(self.last_seq.get().max(message.seq));
+                self.ui.lines.update(|lines| {
+                    let existing = lines.iter_mut().find(|line| {
+                        line.client_message_id == message.client_message_id
+                            && line.author == message.author
+                    });
+                    match existing {
+                        Some(line) => {
+                            line.seq = message.seq;
+                            line.pending = false;
+                        }
+                        None => lines.push(Line {
+                            client_message_id: message.client_message_id,
+                            seq: message.seq,
+                            author: message.author,
+                            author_name: message.author_name,
+                            body: message.body,
+                            pending: false,
+                        }),
+                    }
+                    lines.sort_by_key(|line| if line.pending { i64::MAX } else { line.seq });
+                });
+            }
+            ServerToVisitor::Ack {
+                client_message_id,
+                seq,
+            } => {
+                self.last_seq.set(self.last_seq.get().max(seq));
+                self.ui.lines.update(|lines| {
+                    if let Some(line) = lines.iter_mut().find(|line| {
+                        line.client_message_id == client_message_id
+                            && line.author == Author::Visitor
+                    }) {
+                        line.seq = seq;
+                        line.pending = false;
+                    }
+                    lines.sort_by_key(|line| if line.pending { i64::MAX } else { line.seq });
+                });
+            }
+            ServerToVisitor::Error {
+                code,
+                message,
+                client_message_id,
+            } => {
+                if code == protocol::ErrorCode::NoConversation
+                    && self.ui.state.get_untracked().is_none()
+                {
+                    // The chat this browser remembered is gone.
+                    self.leave_chat();
+                    return;
+                }
+                if let Some(client_message_id) = client_message_id {
+                    // A refused message will never be accepted as it is: stop retrying it.
+                    self.ui.lines.update(|lines| {
+                        lines.retain(|line| line.client_message_id != client_message_id)
+                    });
+                }
+                self.ui.status.set(message);
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Messages from the host page's loader (docs/contracts.md), accepted only from the parent window at the
+//! origin the server validated. Used by the first module only.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use protocol::{ContextValue, ContextVariables};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::Closure;
+use web_sys::MessageEvent;
+
+use crate::bridge::Bridge;
+
+/// What the loader tells the widget.
+#[derive(Debug, Clone)]
+pub enum FromPage {
+    Page {
+        url: String,
+        path: String,
+        language: String,
+        visible: bool,
+    },
+    Visibility {
+        visible: bool,
+    },
+    Context {
+        id: u32,
+        vars: ContextVariables,
+    },
+}
+
+/// Starts listening. `handler` receives every valid message from the page.
+pub fn listen(bridge: &Bridge, handler: impl Fn(FromPage) + 'static) {
+    let expected = Rc::clone(&bridge.parent_origin);
+    let listener = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        if event.origin() != *expected || !from_parent(&event) {
+            return;
+        }
+        if let Some(message) = decode(&event.data()) {
+            handler(message);
+        }
+    });
+    if let Some(window) = web_sys::window() {
+        let _ =
+            window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
+    }
+    // The listener lives as long as the page.
+    listener.forget();
+}
+
+fn from_parent(event: &MessageEvent) -> bool {
+    let parent = web_sys::window().and_then(|window| window.parent().ok().flatten());
+    match (event.source(), parent) {
+        (Some(source), Some(parent)) => JsValue::from(source) == JsValue::from(parent),
+        _ => false,
+    }
+}
+
+fn get(object: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn text(object: &JsValue, key: &str) -> String {
+    get(object, key).as_string().unwrap_or_default()
+}
+
+fn decode(data: &JsValue) -> Option<FromPage> {
+    if get(data, "beckon").as_f64() != Some(1.0) {
+        return None;
+    }
+    match text(data, "type").as_str() {
+        "page" => Some(FromPage::Page {
+            url: text(data, "url"),
+            path: text(data, "path"),
+            language: text(data, "language"),
+            visible: get(data, "visible").as_bool().unwrap_or(true),
+        }),
+        "visibility" => Some(FromPage::Visibility {
+            visible: get(data, "visible").as_bool().unwrap_or(true),
+        }),
+        "context" => {
+            let id = get(data, "id").as_f64()? as u32;
+            let vars_value = get(data, "vars");
+            let mut vars = ContextVariables::new();
+            if vars_value.is_object() {
+                let entries = js_sys::Object::entries(vars_value.unchecked_ref());
+                for entry in entries.iter() {
+                    let pair: js_sys::Array = entry.unchecked_into();
+                    let Some(name) = pair.get(0).as_string() else {
+                        continue;
+                    };
+                    let value = pair.get(1);
+                    let value = if let Some(flag) = value.as_bool() {
+                        ContextValue::Bool(flag)
+                    } else if let Some(number) = value.as_f64() {
+                        ContextValue::Number(number)
+                    } else if let Some(string) = value.as_string() {
+                        ContextValue::Text(string)
+                    } else {
+                        continue;
+                    };
+                    vars.insert(name, value);
+                }
+            }
+            Some(FromPage::Context { id, vars })
+        }
+        _ => None,
+    }
+}
+
+/// Pending context requests, answered by the page.
+#[derive(Default)]
+pub struct ContextRequests {
+    next_id: u32,
+    waiting: Vec<(u32, Box<dyn FnOnce(ContextVariables)>)>,
+}
+
+impl ContextRequests {
+    pub fn ask(
+        requests: &Rc<RefCell<ContextRequests>>,
+        bridge: &Bridge,
+        answer: impl FnOnce(ContextVariables) + 'static,
+    ) -> u32 {
+        let id = {
+            let mut requests = requests.borrow_mut();
+            requests.next_id += 1;
+            let id = requests.next_id;
+            requests.waiting.push((id, Box::new(answer)));
+            id
+        };
+        bridge.request_context(id);
+        id
+    }
+
+    /// Calls the waiting callback for `id`, once. Unknown ids are ignored.
+    pub fn answer(requests: &Rc<RefCell<ContextRequests>>, id: u32, vars: ContextVariables) {
+        let callback = {
+            let mut requests = requests.borrow_mut();
+            let position = requests
+                .waiting
+                .iter()
+                .position(|(waiting, _)| *waiting == id);
+            position.map(|position| requests.waiting.remove(position).1)
+        };
+        if let Some(callback) = callback {
+            callback(vars);
+        }
+    }
+}
