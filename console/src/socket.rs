@@ -29,6 +29,9 @@ pub struct Session {
     pub tab: Tab,
 }
 
+/// The open socket and the callbacks that must live as long as it does.
+type LiveSocket = (WebSocket, Vec<Closure<dyn FnMut(wasm_bindgen::JsValue)>>);
+
 #[derive(Clone, Copy)]
 pub struct Console {
     pub presence: RwSignal<Presence>,
@@ -38,10 +41,7 @@ pub struct Console {
     pub focused: RwSignal<Option<String>>,
     pub notice: RwSignal<String>,
     pub connected: RwSignal<bool>,
-    socket: StoredValue<
-        Option<(WebSocket, Vec<Closure<dyn FnMut(wasm_bindgen::JsValue)>>)>,
-        LocalStorage,
-    >,
+    socket: StoredValue<Option<LiveSocket>, LocalStorage>,
 }
 
 impl Console {

@@ -109,11 +109,14 @@ fn decode(data: &JsValue) -> Option<FromPage> {
     }
 }
 
+/// What to do with the page's context variables once they arrive.
+type ContextCallback = Box<dyn FnOnce(ContextVariables)>;
+
 /// Pending context requests, answered by the page.
 #[derive(Default)]
 pub struct ContextRequests {
     next_id: u32,
-    waiting: Vec<(u32, Box<dyn FnOnce(ContextVariables)>)>,
+    waiting: Vec<(u32, ContextCallback)>,
 }
 
 impl ContextRequests {
