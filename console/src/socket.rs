@@ -42,6 +42,8 @@ pub struct Console {
     pub notice: RwSignal<String>,
     pub connected: RwSignal<bool>,
     socket: StoredValue<Option<LiveSocket>, LocalStorage>,
+    /// Frames the agent sent while the socket was not open yet; they go out, in order, when it opens.
+    outbox: StoredValue<Vec<String>, LocalStorage>,
 }
 
 impl Console {
@@ -54,6 +56,7 @@ impl Console {
             notice: RwSignal::new(String::new()),
             connected: RwSignal::new(false),
             socket: StoredValue::new_local(None),
+            outbox: StoredValue::new_local(Vec::new()),
         }
     }
 
@@ -103,15 +106,24 @@ impl Console {
             .set_value(Some((websocket, vec![on_open, on_message, on_close])));
     }
 
+    /// Sends a frame now, or as soon as the socket opens: a presence change or an Accept made while the
+    /// console is still connecting must not be lost.
     pub fn send(self, frame: &AgentToServer) {
-        let Ok(text) = serde_json::to_string(frame) else {
-            return;
-        };
-        self.socket.with_value(|socket| {
-            if let Some((websocket, _)) = socket {
-                let _ = websocket.send_with_str(&text);
+        if let Ok(text) = serde_json::to_string(frame) {
+            self.send_text(text);
+        }
+    }
+
+    fn send_text(self, text: String) {
+        let sent = self.socket.with_value(|socket| match socket {
+            Some((websocket, _)) if websocket.ready_state() == WebSocket::OPEN => {
+                websocket.send_with_str(&text).is_ok()
             }
+            _ => false,
         });
+        if !sent {
+            self.outbox.update_value(|outbox| outbox.push(text));
+        }
     }
 
     pub fn focus(self, conversation_id: Option<String>) {

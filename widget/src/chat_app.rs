@@ -49,6 +49,8 @@ pub struct Controller {
     reconnect_delay_ms: Cell<u64>,
     /// The visitor left the chat: no reconnecting.
     left: Cell<bool>,
+    /// The visitor selected End while the socket was not open.
+    end_requested: Cell<bool>,
 }
 
 struct Socket {
@@ -84,6 +86,7 @@ impl Controller {
             last_seq: Cell::new(0),
             reconnect_delay_ms: Cell::new(500),
             left: Cell::new(false),
+            end_requested: Cell::new(false),
         });
         controller.bridge.layout(Layout::Chat);
         controller.connect();
@@ -128,15 +131,16 @@ impl Controller {
 
     fn send(&self, frame: &VisitorToServer) {
         let socket = self.socket.borrow();
-        let Some(socket) = socket
+        let open = socket
             .as_ref()
-            .filter(|socket| socket.websocket.ready_state() == WebSocket::OPEN)
-        else {
-            // Unsent messages stay pending and go out when the socket reopens.
-            return;
+            .filter(|socket| socket.websocket.ready_state() == WebSocket::OPEN);
+        let sent = match (open, serde_json::to_string(frame)) {
+            (Some(socket), Ok(text)) => socket.websocket.send_with_str(&text).is_ok(),
+            _ => false,
         };
-        if let Ok(text) = serde_json::to_string(frame) {
-            let _ = socket.websocket.send_with_str(&text);
+        // Unsent chat messages stay pending and go out again when the socket opens; an End waits too.
+        if !sent && matches!(frame, VisitorToServer::End) {
+            self.end_requested.set(true);
         }
     }
 
@@ -225,6 +229,9 @@ impl Controller {
                 client_message_id: line.client_message_id,
                 body: line.body,
             });
+        }
+        if self.end_requested.replace(false) {
+            self.send(&VisitorToServer::End);
         }
     }
 

@@ -187,6 +187,20 @@ fn run_server(root: &Path) -> anyhow::Result<()> {
     run(&mut command)
 }
 
+/// Installs rustfmt and clippy only when missing; rustup's default profile already has them.
+fn ensure_components() -> anyhow::Result<()> {
+    let have = |tool: &str| {
+        cargo()
+            .args([tool, "--version"])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    if !have("fmt") || !have("clippy") {
+        run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))?;
+    }
+    Ok(())
+}
+
 /// Installs Debian's Chromium for the browser tests when it is missing.
 fn ensure_chromium() -> anyhow::Result<()> {
     if Path::new("/usr/bin/chromium").exists() {
@@ -222,7 +236,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
     ensure_chromium()?;
     ensure_postgres()?;
     ensure_wasm_target()?;
-    run(Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))?;
+    ensure_components()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([
         "clippy",
