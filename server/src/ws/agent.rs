@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use protocol::{AgentToServer, ErrorCode, ServerToAgent};
 
-use super::{going_away, limited, same_origin, send_json};
+use super::{going_away, limited, pump, same_origin, send_json};
 use crate::http::auth::agent_from_headers;
 use crate::http::error::AppError;
 use crate::runtime::{Runtime, RuntimeError};
@@ -44,35 +44,17 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
         runtime.hub.remove_agent(&agent.username, connection_id);
         return;
     }
-    loop {
-        tokio::select! {
-            () = runtime.stopping() => {
-                going_away(&mut socket).await;
-                break;
-            }
-            incoming = socket.recv() => {
-                let text = match incoming {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Binary(_))) => {
-                        let error = RuntimeError::new(ErrorCode::MalformedFrame, "frames are JSON text");
-                        if !send_json(&mut socket, &error_frame(error)).await { break; }
-                        continue;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-                };
-                if let Some(reply) = handle(&runtime, &agent, text.as_str()).await
-                    && !send_json(&mut socket, &reply).await
-                {
-                    break;
-                }
-            }
-            frame = outgoing.recv() => match frame {
-                Some(frame) => if !send_json(&mut socket, &frame).await { break },
-                None => break,
-            },
-        }
-    }
+    let malformed = || {
+        error_frame(RuntimeError::new(
+            ErrorCode::MalformedFrame,
+            "frames are JSON text",
+        ))
+    };
+    pump(&runtime, &mut socket, &mut outgoing, malformed, |text| {
+        let (runtime, agent) = (&runtime, &agent);
+        async move { handle(runtime, agent, &text).await.into_iter().collect() }
+    })
+    .await;
     runtime.hub.remove_agent(&agent.username, connection_id);
 }
 

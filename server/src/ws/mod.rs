@@ -43,6 +43,48 @@ pub fn same_origin(runtime: &Runtime, headers: &HeaderMap) -> bool {
     !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
 }
 
+/// Runs a socket until the client leaves, the hub drops it, or the node stops. Each text frame goes to
+/// `handle`, whose replies go back in order; frames queued for this connection by the hub go out as they
+/// come. A binary frame gets the `malformed` reply.
+pub async fn pump<Out, Handle, Reply>(
+    runtime: &Runtime,
+    socket: &mut WebSocket,
+    outgoing: &mut tokio::sync::mpsc::Receiver<Out>,
+    malformed: impl Fn() -> Out,
+    mut handle: Handle,
+) where
+    Out: Serialize,
+    Handle: FnMut(String) -> Reply,
+    Reply: Future<Output = Vec<Out>>,
+{
+    loop {
+        tokio::select! {
+            () = runtime.stopping() => {
+                going_away(socket).await;
+                return;
+            }
+            incoming = socket.recv() => {
+                let replies = match incoming {
+                    Some(Ok(Message::Text(text))) => handle(text.as_str().to_owned()).await,
+                    Some(Ok(Message::Binary(_))) => vec![malformed()],
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                };
+                for reply in replies {
+                    if !send_json(socket, &reply).await {
+                        return;
+                    }
+                }
+            }
+            frame = outgoing.recv() => match frame {
+                Some(frame) => if !send_json(socket, &frame).await { return },
+                // The hub dropped this connection for being too slow; the client will resume.
+                None => return,
+            },
+        }
+    }
+}
+
 /// Sends one frame; `false` when the socket is gone.
 pub async fn send_json<T: Serialize>(socket: &mut WebSocket, frame: &T) -> bool {
     match serde_json::to_string(frame) {

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use protocol::{ErrorCode, ServerToVisitor, VisitorToServer};
 use serde::Deserialize;
 
-use super::{going_away, limited, same_origin, send_json};
+use super::{going_away, limited, pump, same_origin, send_json};
 use crate::http::error::AppError;
 use crate::runtime::{Runtime, RuntimeError, validate_context};
 
@@ -68,37 +68,17 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
             return;
         }
     }
-    loop {
-        tokio::select! {
-            () = runtime.stopping() => {
-                going_away(&mut socket).await;
-                break;
-            }
-            incoming = socket.recv() => {
-                let text = match incoming {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Binary(_))) => {
-                        let error = RuntimeError::new(ErrorCode::MalformedFrame, "frames are JSON text");
-                        if !send_json(&mut socket, &error_frame(error, None)).await { break; }
-                        continue;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-                };
-                let replies = handle(&runtime, &site_id, &visitor_id, text.as_str()).await;
-                let mut open = true;
-                for reply in replies {
-                    open &= send_json(&mut socket, &reply).await;
-                }
-                if !open { break; }
-            }
-            frame = outgoing.recv() => match frame {
-                Some(frame) => if !send_json(&mut socket, &frame).await { break },
-                // The hub dropped this connection for being too slow; the client will resume.
-                None => break,
-            },
-        }
-    }
+    let malformed = || {
+        error_frame(
+            RuntimeError::new(ErrorCode::MalformedFrame, "frames are JSON text"),
+            None,
+        )
+    };
+    pump(&runtime, &mut socket, &mut outgoing, malformed, |text| {
+        let (runtime, site_id, visitor_id) = (&runtime, &site_id, &visitor_id);
+        async move { handle(runtime, site_id, visitor_id, &text).await }
+    })
+    .await;
     runtime
         .hub
         .remove_visitor(&site_id, &visitor_id, connection_id);
