@@ -8,15 +8,7 @@ use crate::socket::{Console, Tab};
 
 #[component]
 pub fn ConversationPanel(console: Console, conversation_id: String) -> impl IntoView {
-    let id = conversation_id.clone();
-    let session = Memo::new(move |_| {
-        console.sessions.with(|sessions| {
-            sessions
-                .iter()
-                .find(|session| session.view.conversation_id == id)
-                .cloned()
-        })
-    });
+    let session = console.session(conversation_id.clone());
     let state = move || session.get().map(|session| session.view.state);
     let tab = move || {
         session

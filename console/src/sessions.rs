@@ -87,15 +87,7 @@ pub fn Workspace(me: RwSignal<Option<Me>>) -> impl IntoView {
 
 #[component]
 fn SessionEntry(console: Console, conversation_id: String) -> impl IntoView {
-    let id = conversation_id.clone();
-    let session = Memo::new(move |_| {
-        console.sessions.with(|sessions| {
-            sessions
-                .iter()
-                .find(|session| session.view.conversation_id == id)
-                .cloned()
-        })
-    });
+    let session = console.session(conversation_id.clone());
     let title = move || {
         session
             .get()

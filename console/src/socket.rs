@@ -126,6 +126,18 @@ impl Console {
         }
     }
 
+    /// The session of one conversation, recomputed only when it changes.
+    pub fn session(self, conversation_id: String) -> Memo<Option<Session>> {
+        Memo::new(move |_| {
+            self.sessions.with(|sessions| {
+                sessions
+                    .iter()
+                    .find(|session| session.view.conversation_id == conversation_id)
+                    .cloned()
+            })
+        })
+    }
+
     pub fn focus(self, conversation_id: Option<String>) {
         if let Some(id) = &conversation_id {
             self.sessions.update(|sessions| {
