@@ -9,10 +9,12 @@ use crate::pattern::Pattern;
 /// How long an invitation stays on screen when a rule does not say: one minute, the documented standard.
 pub const DEFAULT_INVITATION_SECONDS: u32 = 60;
 
-/// Every rule of one site, in file order.
+/// Every rule of one site, in file order, and the budget they share.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub budget: Budget,
 }
 
 /// One trigger rule.
@@ -26,7 +28,42 @@ pub struct Rule {
     pub invitation: Invitation,
     /// How long the invitation stays on screen before it closes by itself.
     pub invitation_seconds: u32,
+    pub limits: Limits,
     pub when: Condition,
+}
+
+/// How often one rule may invite the same visitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Invitations per visit; `None` is unlimited. Defaults to 1.
+    pub per_visit: Option<u32>,
+    /// Invitations over the visitor's whole history.
+    pub per_visitor: Option<u32>,
+    /// Invitations in any 24 hours.
+    pub per_day: Option<u32>,
+    /// After the visitor closes this rule's invitation, it stays quiet this many seconds.
+    pub cooldown_seconds: Option<u32>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_visit: Some(1),
+            per_visitor: None,
+            per_day: None,
+            cooldown_seconds: None,
+        }
+    }
+}
+
+/// Limits shared by every rule of a site: one visitor's invitation budget.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    pub per_visit: Option<u32>,
+    pub per_visitor: Option<u32>,
+    pub per_day: Option<u32>,
+    /// After the visitor closes any invitation, no rule invites for this many seconds.
+    pub cooldown_seconds: Option<u32>,
 }
 
 /// The invitation text, with per-language variants.
@@ -53,6 +90,126 @@ impl Invitation {
     }
 }
 
+/// A value the page's context provider may set, and a rule may compare with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ContextValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl ContextValue {
+    /// The value as people read it.
+    pub fn display(&self) -> String {
+        match self {
+            ContextValue::Bool(value) => value.to_string(),
+            ContextValue::Number(value) => value.to_string(),
+            ContextValue::Text(value) => value.clone(),
+        }
+    }
+
+    /// The value as a number: numbers, and text that reads as one.
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            ContextValue::Number(number) => Some(*number),
+            ContextValue::Text(text) => text.trim().parse().ok().filter(|n: &f64| n.is_finite()),
+            ContextValue::Bool(_) => None,
+        }
+    }
+}
+
+/// A count that must lie in a range: `at_least ≤ n ≤ at_most`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub at_least: u32,
+    pub at_most: Option<u32>,
+}
+
+impl Count {
+    pub fn admits(&self, n: u32) -> bool {
+        n >= self.at_least && self.at_most.is_none_or(|most| n <= most)
+    }
+}
+
+/// The visitor's kind of device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Device {
+    Desktop,
+    Tablet,
+    Mobile,
+}
+
+impl Device {
+    pub const ALL: [Device; 3] = [Device::Desktop, Device::Tablet, Device::Mobile];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Desktop => "desktop",
+            Device::Tablet => "tablet",
+            Device::Mobile => "mobile",
+        }
+    }
+}
+
+/// What a `context` condition asks of one variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextTest {
+    Equals(ContextValue),
+    In(Vec<ContextValue>),
+    /// Text containing this, case-sensitively.
+    Contains(String),
+    AtLeast(f64),
+    AtMost(f64),
+    GreaterThan(f64),
+    LessThan(f64),
+    /// Whether the variable is set at all.
+    Exists(bool),
+}
+
+impl ContextTest {
+    pub const NAMES: [&'static str; 8] = [
+        "equals",
+        "in",
+        "contains",
+        "at_least",
+        "at_most",
+        "greater_than",
+        "less_than",
+        "exists",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            ContextTest::Equals(_) => "equals",
+            ContextTest::In(_) => "in",
+            ContextTest::Contains(_) => "contains",
+            ContextTest::AtLeast(_) => "at_least",
+            ContextTest::AtMost(_) => "at_most",
+            ContextTest::GreaterThan(_) => "greater_than",
+            ContextTest::LessThan(_) => "less_than",
+            ContextTest::Exists(_) => "exists",
+        }
+    }
+}
+
+/// A local-time window in a named time zone. Every part that is present must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    /// An IANA zone such as `Europe/Paris`.
+    pub zone: String,
+    /// First and last local day, inclusive, as days since 1970-01-01.
+    pub from: Option<i32>,
+    pub until: Option<i32>,
+    /// Bit `d` set for weekday `d`, Monday = 0. `None` is every day.
+    pub days: Option<u8>,
+    /// Local minute-of-day ranges `[start, end)`; an end before the start runs past midnight.
+    /// Empty is all day.
+    pub hours: Vec<(u16, u16)>,
+}
+
 /// A rule's condition tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,12 +217,107 @@ pub enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
     Not(Box<Condition>),
-    /// Visible time on the current page, at least this many seconds.
-    TimeOnPage {
-        seconds: u32,
-    },
-    /// The current page's path matches.
+    /// Visible seconds on the current page, at least.
+    TimeOnPage(u32),
+    /// Visible seconds on the site this visit, at least.
+    TimeOnSite(u32),
     Path(Pattern),
-    /// The current page's full URL matches.
     Url(Pattern),
+    Title(Pattern),
+    /// The page the visitor came from; empty for a direct visit.
+    Referrer(Pattern),
+    /// A query parameter of the current URL.
+    Query {
+        param: String,
+        pattern: Pattern,
+    },
+    /// Pages viewed this visit, the current one included.
+    PagesViewed(Count),
+    /// Some page this visit matched.
+    Visited(Pattern),
+    /// How many page views this visit matched.
+    PageViews {
+        pattern: Pattern,
+        count: Count,
+    },
+    /// Pages viewed in this order this visit (others may come between), the first to the last within
+    /// `within` seconds when given.
+    Sequence {
+        pages: Vec<Pattern>,
+        within: Option<u32>,
+    },
+    /// The first page of this visit.
+    EntryPage(Pattern),
+    /// The page viewed just before the current one this visit.
+    PreviousPage(Pattern),
+    Returning(bool),
+    /// This visit's number: 1 for a first visit.
+    Visits(Count),
+    ChattedBefore(bool),
+    /// The context variable `authenticated` is `true`.
+    Authenticated(bool),
+    /// The browser's language: a listed tag matches exactly or by primary language.
+    Language(Vec<String>),
+    Device(Vec<Device>),
+    /// ISO 3166-1 alpha-2, uppercase.
+    Country(Vec<String>),
+    /// ISO 3166-2, uppercase, e.g. `FR-IDF`.
+    Region(Vec<String>),
+    TimeWindow(TimeWindow),
+    Context {
+        name: String,
+        test: ContextTest,
+    },
+    /// A named event the page tracked this visit.
+    Event {
+        name: String,
+        count: Count,
+        within: Option<u32>,
+    },
+    /// The pointer left the window towards the top, on a desktop.
+    ExitIntent(bool),
+    /// The rule's queue has an agent with free capacity.
+    AgentsAvailable(bool),
+}
+
+impl Condition {
+    /// Whether this condition or any inside it satisfies `predicate`.
+    pub fn any_leaf(&self, predicate: &impl Fn(&Condition) -> bool) -> bool {
+        match self {
+            Condition::All(inner) | Condition::Any(inner) => {
+                inner.iter().any(|c| c.any_leaf(predicate))
+            }
+            Condition::Not(inner) => inner.any_leaf(predicate),
+            leaf => predicate(leaf),
+        }
+    }
+}
+
+impl RuleSet {
+    /// Whether any rule uses a condition for which `predicate` holds.
+    pub fn uses(&self, predicate: impl Fn(&Condition) -> bool) -> bool {
+        self.rules.iter().any(|rule| rule.when.any_leaf(&predicate))
+    }
+
+    /// The time zones the rules' time windows name, each once.
+    pub fn zones(&self) -> std::collections::BTreeSet<String> {
+        let mut zones = std::collections::BTreeSet::new();
+        for rule in &self.rules {
+            collect_zones(&rule.when, &mut zones);
+        }
+        zones
+    }
+}
+
+fn collect_zones(condition: &Condition, zones: &mut std::collections::BTreeSet<String>) {
+    match condition {
+        Condition::All(inner) | Condition::Any(inner) => {
+            inner.iter().for_each(|c| collect_zones(c, zones))
+        }
+        Condition::Not(inner) => collect_zones(inner, zones),
+        Condition::TimeWindow(window) => {
+            zones.insert(window.zone.clone());
+        }
+        _ => {}
+    }
 }

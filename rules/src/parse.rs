@@ -10,8 +10,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Condition, DEFAULT_INVITATION_SECONDS, Invitation, Rule, RuleSet};
-use crate::pattern::Pattern;
+use crate::model::{Budget, DEFAULT_INVITATION_SECONDS, Invitation, Limits, Rule, RuleSet};
+
+mod condition;
+
+pub use condition::CONDITION_KEYS;
 
 /// Rule files larger than this are refused unread: no marketer writes a megabyte of rules.
 const MAX_FILE_BYTES: usize = 1024 * 1024;
@@ -26,9 +29,12 @@ const RULE_KEYS: &[&str] = &[
     "priority",
     "invitation",
     "invitation_seconds",
+    "limits",
     "when",
 ];
-const CONDITION_KEYS: &[&str] = &["all", "any", "not", "time_on_page", "path", "url"];
+const LIMIT_KEYS: &[&str] = &["per_visit", "per_visitor", "per_day", "cooldown"];
+/// Invitation counts above this are refused as typos.
+const MAX_LIMIT: i64 = 1000;
 
 /// The result of parsing one file. A file with any diagnostic contributes no rules at all: a half-loaded
 /// file would fire rules its author did not finish.
@@ -36,8 +42,13 @@ const CONDITION_KEYS: &[&str] = &["all", "any", "not", "time_on_page", "path", "
 pub struct ParsedFile {
     pub rules: Vec<Rule>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The file's `[budget]` table, if it has one.
+    pub budget: Option<Budget>,
     /// Where each rule's `id` value is, for diagnostics that span files.
     id_positions: Vec<(u32, u32)>,
+    budget_position: Option<(u32, u32)>,
+    /// Every time zone a time window names, and where.
+    zones: Vec<(String, (u32, u32))>,
 }
 
 impl ParsedFile {
@@ -52,6 +63,8 @@ pub fn parse_file(file: &str, bytes: &[u8]) -> ParsedFile {
         file,
         source: "",
         diagnostics: Vec::new(),
+        zones: Vec::new(),
+        budget: None,
     };
     if bytes.len() > MAX_FILE_BYTES {
         parser.report_at(
@@ -91,42 +104,69 @@ pub fn parse_file(file: &str, bytes: &[u8]) -> ParsedFile {
     parser.finish(rules, id_positions)
 }
 
-/// Checks what no single file can: rule ids unique across files, and queues that exist.
-/// Returns one diagnostic per problem; the caller decides which files to drop.
+/// Checks what no single file can: rule ids unique across files, queues and time zones that exist, and
+/// at most one budget. Returns one diagnostic per problem; the caller decides which files to drop.
 pub fn check_rule_set(
     files: &[(String, ParsedFile)],
     known_queues: &BTreeSet<String>,
+    known_zone: &dyn Fn(&str) -> bool,
 ) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
+    let at = |file: &str, (line, column): (u32, u32), message: String, help: Option<String>| {
+        Diagnostic {
+            file: file.to_owned(),
+            line,
+            column,
+            message,
+            help,
+        }
+    };
     let mut first_seen: BTreeMap<&str, (&str, u32, u32)> = BTreeMap::new();
+    let mut budget_seen: Option<(&str, (u32, u32))> = None;
     for (file, parsed) in files {
         for (rule, &(line, column)) in parsed.rules.iter().zip(&parsed.id_positions) {
             if let Some((other_file, other_line, other_column)) = first_seen.get(rule.id.as_str()) {
-                diagnostics.push(Diagnostic {
-                    file: file.clone(),
-                    line,
-                    column,
-                    message: format!("duplicate rule id `{}`", rule.id),
-                    help: Some(format!(
+                diagnostics.push(at(
+                    file,
+                    (line, column),
+                    format!("duplicate rule id `{}`", rule.id),
+                    Some(format!(
                         "`{}` is already defined at {other_file}:{other_line}:{other_column}",
                         rule.id
                     )),
-                });
+                ));
             } else {
                 first_seen.insert(&rule.id, (file, line, column));
             }
             if !known_queues.contains(&rule.queue) {
                 let known: Vec<&str> = known_queues.iter().map(String::as_str).collect();
-                diagnostics.push(Diagnostic {
-                    file: file.clone(),
-                    line,
-                    column,
-                    message: format!(
-                        "rule `{}` routes to unknown queue `{}`",
-                        rule.id, rule.queue
-                    ),
-                    help: Some(format!("known queues: {}", known.join(", "))),
-                });
+                diagnostics.push(at(
+                    file,
+                    (line, column),
+                    format!("rule `{}` routes to unknown queue `{}`", rule.id, rule.queue),
+                    Some(format!("known queues: {}", known.join(", "))),
+                ));
+            }
+        }
+        for (zone, position) in &parsed.zones {
+            if !known_zone(zone) {
+                diagnostics.push(at(
+                    file,
+                    *position,
+                    format!("unknown time zone `{zone}`"),
+                    Some("use an IANA zone name such as `Europe/Paris` or `UTC`".to_owned()),
+                ));
+            }
+        }
+        if let Some(position) = parsed.budget_position {
+            match budget_seen {
+                Some((other, (line, column))) => diagnostics.push(at(
+                    file,
+                    position,
+                    "a second `[budget]` table".to_owned(),
+                    Some(format!("the budget is already set at {other}:{line}:{column}")),
+                )),
+                None => budget_seen = Some((file, position)),
             }
         }
     }
@@ -137,12 +177,18 @@ impl RuleSet {
     /// The rules of every file that parsed cleanly and passed the set-wide checks, in file order.
     pub fn from_files(files: &[(String, ParsedFile)], set_diagnostics: &[Diagnostic]) -> RuleSet {
         let broken: BTreeSet<&str> = set_diagnostics.iter().map(|d| d.file.as_str()).collect();
-        RuleSet {
-            rules: files
+        let good = || {
+            files
                 .iter()
                 .filter(|(file, parsed)| parsed.is_ok() && !broken.contains(file.as_str()))
+        };
+        RuleSet {
+            rules: good()
                 .flat_map(|(_, parsed)| parsed.rules.iter().cloned())
                 .collect(),
+            budget: good()
+                .find_map(|(_, parsed)| parsed.budget.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -151,6 +197,8 @@ struct Parser<'s> {
     file: &'s str,
     source: &'s str,
     diagnostics: Vec<Diagnostic>,
+    zones: Vec<(String, (u32, u32))>,
+    budget: Option<(Budget, (u32, u32))>,
 }
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -158,10 +206,19 @@ type Value<'i> = Spanned<DeValue<'i>>;
 impl<'s> Parser<'s> {
     fn finish(mut self, rules: Vec<Rule>, id_positions: Vec<(u32, u32)>) -> ParsedFile {
         self.diagnostics.sort_by_key(|d| (d.line, d.column));
-        let ok = self.diagnostics.is_empty();
+        if !self.diagnostics.is_empty() {
+            return ParsedFile {
+                diagnostics: self.diagnostics,
+                ..ParsedFile::default()
+            };
+        }
+        let (budget, budget_position) = self.budget.unzip();
         ParsedFile {
-            rules: if ok { rules } else { Vec::new() },
-            id_positions: if ok { id_positions } else { Vec::new() },
+            rules,
+            budget,
+            id_positions,
+            budget_position,
+            zones: self.zones,
             diagnostics: self.diagnostics,
         }
     }
@@ -194,11 +251,18 @@ impl<'s> Parser<'s> {
         let mut id_positions = Vec::new();
         let mut seen_ids: BTreeMap<String, (u32, u32)> = BTreeMap::new();
         for (key, value) in table {
+            if key.get_ref() == "budget" {
+                let position = self.position(&key.span());
+                if let Some(budget) = self.budget(value) {
+                    self.budget = Some((budget, position));
+                }
+                continue;
+            }
             if key.get_ref() != "rule" {
                 self.report(
                     &key.span(),
                     format!("unknown top-level key `{}`", key.get_ref()),
-                    Some("a rule file holds `[[rule]]` tables only".to_owned()),
+                    Some("a rule file holds `[[rule]]` tables and one `[budget]` table".to_owned()),
                 );
                 continue;
             }
@@ -234,7 +298,7 @@ impl<'s> Parser<'s> {
                 }
             }
         }
-        if rules.is_empty() && self.diagnostics.is_empty() {
+        if rules.is_empty() && self.budget.is_none() && self.diagnostics.is_empty() {
             self.report(
                 &span,
                 "file defines no rules".to_owned(),
@@ -288,6 +352,10 @@ impl<'s> Parser<'s> {
             }
             Some((_, value)) => self.invitation(value),
         };
+        let limits = match find(table, "limits") {
+            None => Some(Limits::default()),
+            Some((_, value)) => self.limits(value),
+        };
         let when = match find(table, "when") {
             None => {
                 self.report(
@@ -313,6 +381,7 @@ impl<'s> Parser<'s> {
                 priority: i32::try_from(priority?).ok()?,
                 invitation: invitation?,
                 invitation_seconds: u32::try_from(invitation_seconds?).ok()?,
+                limits: limits?,
                 when: when?,
             },
             id_span,
@@ -409,124 +478,84 @@ impl<'s> Parser<'s> {
         Some(trimmed.to_owned())
     }
 
-    fn condition(&mut self, value: &Value<'_>, depth: usize) -> Option<Condition> {
-        if depth >= MAX_CONDITION_DEPTH {
-            self.report(
-                &value.span(),
-                format!("conditions are nested more than {MAX_CONDITION_DEPTH} levels deep"),
-                Some("flatten the condition with `all` or `any`".to_owned()),
-            );
-            return None;
-        }
+    /// A duration: an integer number of seconds, or text such as `30s`, `2m`, `1m30s`, `1h`.
+    fn duration_seconds(&mut self, value: &Value<'_>) -> Option<u32> {
+        self.duration_up_to(value, 86_400)
+    }
+
+    /// The limits of one rule: `[rule.limits]`.
+    fn limits(&mut self, value: &Value<'_>) -> Option<Limits> {
+        let (counts, cooldown_seconds) = self.limit_table(value, "limits")?;
+        let [per_visit, per_visitor, per_day] = counts;
+        Some(Limits {
+            per_visit: per_visit.unwrap_or(Limits::default().per_visit),
+            per_visitor: per_visitor.flatten(),
+            per_day: per_day.flatten(),
+            cooldown_seconds,
+        })
+    }
+
+    /// The site-wide budget: the top-level `[budget]` table.
+    fn budget(&mut self, value: &Value<'_>) -> Option<Budget> {
+        let (counts, cooldown_seconds) = self.limit_table(value, "budget")?;
+        let [per_visit, per_visitor, per_day] = counts.map(Option::flatten);
+        Some(Budget {
+            per_visit,
+            per_visitor,
+            per_day,
+            cooldown_seconds,
+        })
+    }
+
+    /// `per_visit`, `per_visitor` and `per_day` (each absent, `"unlimited"` or a count) and `cooldown`.
+    #[allow(clippy::type_complexity)]
+    fn limit_table(
+        &mut self,
+        value: &Value<'_>,
+        what: &str,
+    ) -> Option<([Option<Option<u32>>; 3], Option<u32>)> {
         let Some(table) = value.get_ref().as_table() else {
             self.report(
                 &value.span(),
-                format!(
-                    "a condition must be a table, found {}",
-                    value.get_ref().type_str()
-                ),
-                Some("write a condition as `{ path = \"/pricing\" }`".to_owned()),
+                format!("`{what}` must be a table, found {}", value.get_ref().type_str()),
+                Some(format!("write it as `[{what}]` with `per_visit = 1`")),
             );
             return None;
         };
-        let mut entries = table.iter();
-        let (Some((key, inner)), None) = (entries.next(), entries.next()) else {
-            let message = if table.is_empty() {
-                "empty condition".to_owned()
-            } else {
-                let keys: Vec<String> = table
-                    .keys()
-                    .map(|key| format!("`{}`", key.get_ref()))
-                    .collect();
-                format!("a condition has exactly one key, found {}", keys.join(", "))
+        let before = self.diagnostics.len();
+        self.reject_unknown_keys(table, LIMIT_KEYS, &format!("`{what}`"));
+        let mut counts = [None, None, None];
+        for (slot, key) in counts.iter_mut().zip(["per_visit", "per_visitor", "per_day"]) {
+            let Some((_, limit)) = find(table, key) else {
+                continue;
             };
-            self.report(
-                &value.span(),
-                message,
-                Some("combine conditions with `all = [...]` or `any = [...]`".to_owned()),
-            );
-            return None;
-        };
-        match key.get_ref().as_ref() {
-            "all" | "any" => {
-                let Some(array) = inner.get_ref().as_array() else {
-                    self.report(
-                        &inner.span(),
-                        format!("`{}` must be an array of conditions", key.get_ref()),
-                        None,
-                    );
-                    return None;
-                };
-                if array.is_empty() {
-                    self.report(
-                        &inner.span(),
-                        format!("`{}` needs at least one condition", key.get_ref()),
-                        None,
-                    );
-                    return None;
-                }
-                let conditions: Vec<Option<Condition>> = array
-                    .iter()
-                    .map(|item| self.condition(item, depth + 1))
-                    .collect();
-                let conditions: Option<Vec<Condition>> = conditions.into_iter().collect();
-                let conditions = conditions?;
-                Some(if key.get_ref() == "all" {
-                    Condition::All(conditions)
-                } else {
-                    Condition::Any(conditions)
-                })
-            }
-            "not" => Some(Condition::Not(Box::new(self.condition(inner, depth + 1)?))),
-            "time_on_page" => Some(Condition::TimeOnPage {
-                seconds: self.duration_seconds(inner)?,
-            }),
-            "path" | "url" => {
-                let Some(text) = inner.get_ref().as_str() else {
-                    self.report(
-                        &inner.span(),
-                        format!("`{}` must be a string pattern", key.get_ref()),
-                        None,
-                    );
-                    return None;
-                };
-                if text.len() > MAX_PATTERN_BYTES {
-                    self.report(
-                        &inner.span(),
-                        format!("pattern is longer than {MAX_PATTERN_BYTES} bytes"),
-                        None,
-                    );
-                    return None;
-                }
-                if key.get_ref() == "path" && !text.starts_with('/') && !text.starts_with('*') {
-                    self.report(
-                        &inner.span(),
-                        format!("path pattern `{text}` must start with `/`"),
-                        Some("use `url` to match the whole address".to_owned()),
-                    );
-                    return None;
-                }
-                let pattern = Pattern::new(text);
-                Some(if key.get_ref() == "path" {
-                    Condition::Path(pattern)
-                } else {
-                    Condition::Url(pattern)
-                })
-            }
-            unknown => {
+            *slot = if limit.get_ref().as_str() == Some("unlimited") {
+                Some(None)
+            } else if let DeValue::Integer(_) = limit.get_ref() {
+                self.integer(limit, key, 0, MAX_LIMIT)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .map(Some)
+            } else {
                 self.report(
-                    &key.span(),
-                    format!("unknown condition `{unknown}`"),
-                    Some(format!("known conditions: {}", CONDITION_KEYS.join(", "))),
+                    &limit.span(),
+                    format!("`{key}` must be a count or \"unlimited\""),
+                    None,
                 );
                 None
-            }
+            };
         }
+        let cooldown = match find(table, "cooldown") {
+            Some((_, inner)) => self.duration_up_to(inner, 90 * 86_400),
+            None => None,
+        };
+        (self.diagnostics.len() == before).then_some((counts, cooldown))
     }
 
-    /// A duration: an integer number of seconds, or text such as `30s`, `2m`, `1m30s`, `1h`.
-    fn duration_seconds(&mut self, value: &Value<'_>) -> Option<u32> {
-        let help = Some("write a duration such as `30s`, `2m` or `1m30s`".to_owned());
+    fn duration_up_to(&mut self, value: &Value<'_>, max: u32) -> Option<u32> {
+        let help = Some(format!(
+            "write a duration such as `30s`, `2m` or `1m30s`, at most {}",
+            crate::describe::duration(max)
+        ));
         let seconds = match value.get_ref() {
             DeValue::Integer(integer) => {
                 i64::from_str_radix(integer.as_str(), integer.radix()).ok()
@@ -543,7 +572,7 @@ impl<'s> Parser<'s> {
         };
         match seconds
             .and_then(|seconds| u32::try_from(seconds).ok())
-            .filter(|&s| s <= 86_400)
+            .filter(|&s| s <= max)
         {
             Some(seconds) => Some(seconds),
             None => {
@@ -642,7 +671,7 @@ fn find<'t, 'i>(
 }
 
 /// `30s`, `2m`, `1m30s`, `1h`, or a bare number of seconds.
-fn parse_duration(text: &str) -> Option<i64> {
+pub(crate) fn parse_duration(text: &str) -> Option<i64> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -666,6 +695,7 @@ fn parse_duration(text: &str) -> Option<i64> {
             's' => 1,
             'm' => 60,
             'h' => 3600,
+            'd' => 86_400,
             _ => return None,
         };
         total = total.checked_add(number.take()?.checked_mul(unit)?)?;

@@ -3,23 +3,26 @@
 
 use std::collections::BTreeSet;
 
-use rules::{RuleSet, VisitState, first_firing, parse_file};
+use rules::{RuleSet, Tracker, parse_file};
 
-/// Parses `source` as `t.toml` and evaluates it at `path` after `seconds` visible; returns the id of the
-/// rule that fires, or `-`.
-#[track_caller]
-fn check(source: &str, path: &str, seconds: u64, expected: &str) {
+fn rule_set(source: &str) -> RuleSet {
     let parsed = parse_file("t.toml", source.as_bytes());
     assert!(parsed.is_ok(), "{:#?}", parsed.diagnostics);
-    let rule_set = RuleSet {
-        rules: parsed.rules,
-    };
-    let visit = VisitState {
-        url: format!("https://shop.example{path}"),
-        path: path.to_owned(),
-        visible_ms_on_page: seconds * 1000,
-    };
-    let fired = first_firing(&rule_set, &visit).map_or("-", |rule| rule.id.as_str());
+    RuleSet::from_files(&[("t.toml".to_owned(), parsed)], &[])
+}
+
+/// Which rule of `rule_set` fires at `path` after `seconds` visible, or `-`.
+fn fired(rule_set: &RuleSet, origin: &str, path: &str, seconds: i64) -> String {
+    let mut tracker = Tracker::default();
+    tracker.page_view(0, &format!("{origin}{path}"), "", "", true);
+    let fired = tracker.choose(rule_set, seconds * 1000);
+    fired.map_or("-".to_owned(), |rule| rule.id.clone())
+}
+
+/// Parses `source` as `t.toml` and evaluates it at `path` after `seconds` visible.
+#[track_caller]
+fn check(source: &str, path: &str, seconds: i64, expected: &str) {
+    let fired = fired(&rule_set(source), "https://shop.example", path, seconds);
     assert_eq!(fired, expected, "{path} after {seconds}s");
 }
 
@@ -130,14 +133,14 @@ all = [{ path = "pricing" }, { time_on_page = "10 parsecs" }, { sparkle = true }
 t.toml:3:6: error: invalid rule id `Bad Id`
   help: use 1 to 64 lowercase letters, digits, `-` or `_`
 t.toml:5:1: error: unknown key `colour` in rule
-  help: known keys: id, queue, priority, invitation, invitation_seconds, when
+  help: known keys: id, queue, priority, invitation, invitation_seconds, limits, when
 t.toml:6:14: error: `invitation` must not be empty
 t.toml:8:17: error: path pattern `pricing` must start with `/`
   help: use `url` to match the whole address
 t.toml:8:47: error: invalid duration `10 parsecs`
-  help: write a duration such as `30s`, `2m` or `1m30s`
+  help: write a duration such as `30s`, `2m` or `1m30s`, at most 24h
 t.toml:8:65: error: unknown condition `sparkle`
-  help: known conditions: all, any, not, time_on_page, path, url
+  help: known conditions: all, any, not, time_on_page, time_on_site, path, url, title, query, referrer, pages_viewed, visited, page_views, sequence, entry_page, previous_page, returning, visits, chatted_before, authenticated, language, device, country, region, time_window, context, event, exit_intent, agents_available
 t.toml:8:83: error: a condition has exactly one key, found `path`, `url`
   help: combine conditions with `all = [...]` or `any = [...]`"
     );
@@ -198,7 +201,7 @@ fn duplicate_ids_and_unknown_queues_across_files() {
     let second = parse_file("b.toml", PRICING.replace("sales", "billing").as_bytes());
     let files = vec![("a.toml".to_owned(), first), ("b.toml".to_owned(), second)];
     let queues: BTreeSet<String> = ["sales".to_owned()].into();
-    let problems = rules::check_rule_set(&files, &queues);
+    let problems = rules::check_rule_set(&files, &queues, &|_| true);
     let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert_eq!(
         text,
@@ -228,26 +231,19 @@ fn the_shipped_examples_parse_cleanly_and_fire() {
         assert!(parsed.is_ok(), "{:#?}", parsed.diagnostics);
         rules.extend(parsed.rules);
     }
-    let rule_set = RuleSet { rules };
-    let at = |path: &str, seconds: u64| {
-        let visit = VisitState {
-            url: format!("http://127.0.0.1:8081{path}"),
-            path: path.to_owned(),
-            visible_ms_on_page: seconds * 1000,
-        };
-        first_firing(&rule_set, &visit).map(|rule| rule.id.clone())
+    let rule_set = RuleSet {
+        rules,
+        ..RuleSet::default()
     };
-    assert_eq!(at("/pricing.html", 10).as_deref(), Some("pricing-help"));
-    assert_eq!(at("/checkout.html", 20).as_deref(), Some("checkout-stuck"));
-    assert_eq!(at("/index.html", 600), None);
+    let at = |path: &str, seconds: i64| fired(&rule_set, "http://127.0.0.1:8081", path, seconds);
+    assert_eq!(at("/pricing.html", 10), "pricing-help");
+    assert_eq!(at("/checkout.html", 20), "checkout-stuck");
+    assert_eq!(at("/index.html", 600), "-");
 }
 
 #[test]
 fn the_wire_form_round_trips() {
-    let parsed = parse_file("t.toml", PRICING.as_bytes());
-    let rule_set = RuleSet {
-        rules: parsed.rules,
-    };
+    let rule_set = rule_set(PRICING);
     let json = serde_json::to_string(&rule_set).unwrap();
     let back: RuleSet = serde_json::from_str(&json).unwrap();
     assert_eq!(back, rule_set);
