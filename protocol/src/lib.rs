@@ -138,25 +138,9 @@ impl Author {
     }
 }
 
-/// A context variable's value: what a page's context provider may return.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum ContextValue {
-    Bool(bool),
-    Number(f64),
-    Text(String),
-}
-
-impl ContextValue {
-    /// The value as the console shows it.
-    pub fn display(&self) -> String {
-        match self {
-            ContextValue::Bool(value) => value.to_string(),
-            ContextValue::Number(value) => value.to_string(),
-            ContextValue::Text(value) => value.clone(),
-        }
-    }
-}
+/// A context variable's value: what a page's context provider may return. The rules compare the same
+/// values, so the type lives in the `rules` crate.
+pub use rules::ContextValue;
 
 /// Context variables, ordered by name so every reader sees them the same way.
 pub type ContextVariables = BTreeMap<String, ContextValue>;
@@ -349,6 +333,77 @@ pub struct SiteConfig {
     pub site_id: String,
     pub name: String,
     pub rules: rules::RuleSet,
+    /// UTC offsets of the zones the rules' time windows name, for the next days: the widget carries no
+    /// time-zone database.
+    #[serde(default)]
+    pub zones: BTreeMap<String, rules::ZoneTable>,
+    /// Where the visitor is, as the server resolved it from their address; `None` without a location
+    /// database. The address itself never leaves the server.
+    #[serde(default)]
+    pub location: Option<rules::Location>,
+    /// Queues with an agent free to chat now.
+    #[serde(default)]
+    pub available_queues: Vec<String>,
+}
+
+/// `GET /api/sites/{site}/availability`: the queues with an agent free to chat now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Availability {
+    pub queues: Vec<String>,
+}
+
+/// What happened to an invitation, as the widget reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationEventKind {
+    Shown,
+    Accepted,
+    Closed,
+    Expired,
+}
+
+impl InvitationEventKind {
+    pub const ALL: [InvitationEventKind; 4] = [
+        InvitationEventKind::Shown,
+        InvitationEventKind::Accepted,
+        InvitationEventKind::Closed,
+        InvitationEventKind::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationEventKind::Shown => "shown",
+            InvitationEventKind::Accepted => "accepted",
+            InvitationEventKind::Closed => "closed",
+            InvitationEventKind::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<InvitationEventKind> {
+        InvitationEventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// `POST /api/sites/{site}/invitation-events`. The id is the widget's; a retry with the same id is
+/// counted once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationEvent {
+    pub id: String,
+    pub rule_id: String,
+    pub kind: InvitationEventKind,
+}
+
+/// How one rule's invitations fared, for marketers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleStats {
+    pub rule_id: String,
+    pub shown: u64,
+    pub accepted: u64,
+    pub closed: u64,
+    pub expired: u64,
 }
 
 /// The error body every 4xx/5xx REST answer carries, and the `Error` frames.

@@ -29,7 +29,7 @@ pub use model::{
 };
 pub use pattern::Pattern;
 pub use track::{
-    EventRecord, InvitationRecord, Location, Page, PageRecord, Tracker, VISIT_TIMEOUT_MS,
+    Environment, EventRecord, InvitationRecord, Location, Page, PageRecord, Tracker, VISIT_TIMEOUT_MS,
     VisitRecord, VisitorRecord, path_of, query_of,
 };
 

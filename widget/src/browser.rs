@@ -40,7 +40,6 @@ pub fn local_remove(key: &str) {
     }
 }
 
-#[cfg(feature = "chat")]
 pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
@@ -83,6 +82,46 @@ pub fn site_and_parent() -> (String, String) {
 }
 
 #[cfg(not(feature = "chat"))]
+/// The kind of device, from the primary pointer and the screen: a coarse pointer on a small screen is a
+/// phone, on a larger one a tablet; a fine pointer is a desktop.
+pub fn device() -> rules::Device {
+    let Some(window) = web_sys::window() else {
+        return rules::Device::Desktop;
+    };
+    let coarse = window
+        .match_media("(pointer: coarse)")
+        .ok()
+        .flatten()
+        .is_some_and(|query| query.matches());
+    if !coarse {
+        return rules::Device::Desktop;
+    }
+    let smaller_side = window
+        .screen()
+        .ok()
+        .and_then(|screen| Some(screen.width().ok()?.min(screen.height().ok()?)))
+        .unwrap_or(0);
+    if smaller_side >= 600 {
+        rules::Device::Tablet
+    } else {
+        rules::Device::Mobile
+    }
+}
+
+#[cfg(not(feature = "chat"))]
+/// Runs `callback` every `milliseconds` for the life of the page.
+pub fn set_interval(callback: impl FnMut() + 'static, milliseconds: i32) {
+    let closure = Closure::<dyn FnMut()>::new(callback);
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
+            closure.as_ref().unchecked_ref(),
+            milliseconds,
+        );
+    }
+    closure.forget();
+}
+
+#[cfg(not(feature = "chat"))]
 /// Runs `callback` once after `milliseconds`; returns the handle for `clear_timeout`.
 pub fn set_timeout(callback: impl FnOnce() + 'static, milliseconds: i32) -> Option<i32> {
     let closure = Closure::once_into_js(callback);
@@ -117,4 +156,24 @@ pub fn take_window_property(name: &str) -> JsValue {
     let value = js_sys::Reflect::get(&window, &name.into()).unwrap_or(JsValue::UNDEFINED);
     let _ = js_sys::Reflect::delete_property(&window, &name.into());
     value
+}
+
+#[cfg(not(feature = "chat"))]
+/// POSTs a JSON body to the Beckon origin without waiting for the answer. `keepalive` lets the request
+/// finish when the visitor is already leaving the page.
+pub fn post_json(url: &str, body: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
+    let Ok(headers) = web_sys::Headers::new() else {
+        return;
+    };
+    let _ = headers.set("content-type", "application/json");
+    init.set_headers(&headers);
+    // A report that fails is lost, never retried in a loop: the counts are statistics.
+    let _ = window.fetch_with_str_and_init(url, &init);
 }

@@ -30,8 +30,6 @@ mod chat_app;
 #[cfg(not(feature = "chat"))]
 mod page;
 #[cfg(not(feature = "chat"))]
-mod visit;
-#[cfg(not(feature = "chat"))]
 mod watch;
 
 use wasm_bindgen::prelude::wasm_bindgen;

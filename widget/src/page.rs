@@ -17,13 +17,18 @@ use crate::bridge::Bridge;
 pub enum FromPage {
     Page {
         url: String,
-        path: String,
+        title: String,
+        referrer: String,
         language: String,
         visible: bool,
     },
     Visibility {
         visible: bool,
     },
+    Track {
+        name: String,
+    },
+    ExitIntent,
     Context {
         id: u32,
         vars: ContextVariables,
@@ -65,17 +70,36 @@ fn text(object: &JsValue, key: &str) -> String {
     get(object, key).as_string().unwrap_or_default()
 }
 
+/// Page-supplied text is cut to a sane length before the rules see it.
+fn bounded(mut text: String) -> String {
+    const MAX: usize = 4096;
+    if text.len() > MAX {
+        let mut end = MAX;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 fn decode(data: &JsValue) -> Option<FromPage> {
     if get(data, "beckon").as_f64() != Some(1.0) {
         return None;
     }
     match text(data, "type").as_str() {
         "page" => Some(FromPage::Page {
-            url: text(data, "url"),
-            path: text(data, "path"),
-            language: text(data, "language"),
+            url: bounded(text(data, "url")),
+            title: bounded(text(data, "title")),
+            referrer: bounded(text(data, "referrer")),
+            language: bounded(text(data, "language")),
             visible: get(data, "visible").as_bool().unwrap_or(true),
         }),
+        "track" => {
+            let name = text(data, "name");
+            (!name.is_empty() && name.len() <= 128).then_some(FromPage::Track { name })
+        }
+        "exit-intent" => Some(FromPage::ExitIntent),
         "visibility" => Some(FromPage::Visibility {
             visible: get(data, "visible").as_bool().unwrap_or(true),
         }),

@@ -2,25 +2,34 @@
 //! over to the chat module.
 //!
 //! It is written with plain DOM calls instead of Leptos because every visitor downloads it, chatting or
-//! not; the invitation is two lines of text and two buttons.
+//! not; the invitation is two lines of text and two buttons. What it knows about the visit lives in a
+//! `rules::Tracker`, the same one `beckon rules simulate` drives, and what must outlive the page (visits,
+//! journey, invitation history) is kept in the iframe's local storage.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use protocol::{ContextValue, ContextVariables, SiteConfig, VisitorToServer};
-use rules::RuleSet;
+use protocol::{
+    Availability, ContextValue, ContextVariables, InvitationEvent, InvitationEventKind,
+    SiteConfig, VisitorToServer,
+};
+use rules::{Condition, Environment, RuleSet, Tracker, VisitorRecord};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::{Closure, wasm_bindgen};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::bridge::{Bridge, Layout};
-use crate::browser::{self, CHAT_FLAG, START_FRAME, now_ms};
+use crate::browser::{self, CHAT_FLAG, START_FRAME};
 use crate::page::{self, ContextRequests, FromPage};
-use crate::visit::Visit;
 
 /// How long the page's context provider may take before the chat starts without its variables.
 const CONTEXT_TIMEOUT_MS: i32 = 1500;
+/// How often the widget asks the page for its context when rules look at it.
+const CONTEXT_REFRESH_MS: i32 = 10_000;
+/// How often the widget asks the server which queues have a free agent, when rules care.
+const AVAILABILITY_REFRESH_MS: i32 = 30_000;
+/// The visit history is written back at least this often (in ticks of one second).
+const SAVE_EVERY_TICKS: u32 = 5;
 
 #[wasm_bindgen(inline_js = "export function load_chat() {\
     return import('/assets/pkg/widget/chat.js').then((chat) => chat.default({ module_or_path: '/assets/pkg/widget/chat_bg.wasm' }));\
@@ -28,6 +37,10 @@ const CONTEXT_TIMEOUT_MS: i32 = 1500;
 extern "C" {
     /// Loads and starts the chat module (a second WebAssembly module, with the Leptos chat UI).
     fn load_chat() -> js_sys::Promise;
+}
+
+fn now_ms() -> i64 {
+    browser::now_ms() as i64
 }
 
 /// The invitation on screen.
@@ -42,27 +55,33 @@ pub struct Watcher {
     bridge: Bridge,
     site_id: String,
     rules: RefCell<Option<RuleSet>>,
-    visit: RefCell<Option<Visit>>,
-    /// Rules whose invitation this page already showed.
-    shown_rules: RefCell<BTreeSet<String>>,
+    tracker: RefCell<Tracker>,
     invitation: RefCell<Option<Shown>>,
     context_requests: Rc<RefCell<ContextRequests>>,
     /// The chat module took over; the watcher stops inviting.
     chatting: Cell<bool>,
+    ticks: Cell<u32>,
 }
 
 impl Watcher {
     pub fn boot() {
         let (site_id, parent) = browser::site_and_parent();
+        let record = browser::local_get(&history_key(&site_id))
+            .and_then(|json| serde_json::from_str::<VisitorRecord>(&json).ok())
+            .unwrap_or_default();
+        let environment = Environment {
+            device: browser::device(),
+            ..Environment::default()
+        };
         let watcher = Rc::new(Watcher {
             bridge: Bridge::new(parent),
             site_id,
             rules: RefCell::new(None),
-            visit: RefCell::new(None),
-            shown_rules: RefCell::new(BTreeSet::new()),
+            tracker: RefCell::new(Tracker::resume(record, environment)),
             invitation: RefCell::new(None),
             context_requests: Rc::new(RefCell::new(ContextRequests::default())),
             chatting: Cell::new(false),
+            ticks: Cell::new(0),
         });
         let weak = Rc::downgrade(&watcher);
         page::listen(&watcher.bridge, move |message| {
@@ -78,49 +97,130 @@ impl Watcher {
         }
         let loading = Rc::clone(&watcher);
         wasm_bindgen_futures::spawn_local(async move {
-            match fetch_config(&loading.site_id).await {
-                Some(config) => {
-                    loading.rules.replace(Some(config.rules));
-                    loading.tick();
-                }
+            let url = format!("/api/sites/{}/config", loading.site_id);
+            match fetch_json::<SiteConfig>(&url).await {
+                Some(config) => loading.configure(config),
                 None => {
                     web_sys::console::warn_1(&"beckon: cannot load the site configuration".into())
                 }
             }
         });
-        let ticking = Rc::clone(&watcher);
-        let tick = Closure::<dyn FnMut()>::new(move || ticking.tick());
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
-                tick.as_ref().unchecked_ref(),
-                1000,
+        let ticking = Rc::downgrade(&watcher);
+        browser::set_interval(
+            move || {
+                if let Some(watcher) = ticking.upgrade() {
+                    watcher.tick();
+                }
+            },
+            1000,
+        );
+    }
+
+    fn configure(self: &Rc<Self>, config: SiteConfig) {
+        let uses = |predicate: fn(&Condition) -> bool| config.rules.uses(predicate);
+        let wants_context = uses(|c| {
+            matches!(c, Condition::Context { .. } | Condition::Authenticated(_))
+        });
+        let wants_availability = uses(|c| matches!(c, Condition::AgentsAvailable(_)));
+        {
+            let mut tracker = self.tracker.borrow_mut();
+            tracker.env.zones = config.zones;
+            tracker.env.location = config.location;
+            tracker.env.available_queues = Some(config.available_queues.into_iter().collect());
+        }
+        self.rules.replace(Some(config.rules));
+        if wants_context {
+            self.refresh_context();
+            let weak = Rc::downgrade(self);
+            browser::set_interval(
+                move || {
+                    if let Some(watcher) = weak.upgrade() {
+                        watcher.refresh_context();
+                    }
+                },
+                CONTEXT_REFRESH_MS,
             );
         }
-        // The interval runs for the life of the page.
-        tick.forget();
+        if wants_availability {
+            let weak = Rc::downgrade(self);
+            browser::set_interval(
+                move || {
+                    if let Some(watcher) = weak.upgrade() {
+                        watcher.refresh_availability();
+                    }
+                },
+                AVAILABILITY_REFRESH_MS,
+            );
+        }
+        self.tick();
+    }
+
+    /// Asks the page for its context variables; the rules see them once the page answers.
+    fn refresh_context(self: &Rc<Self>) {
+        let uses_context = self.rules.borrow().as_ref().is_some_and(|rules| {
+            rules.uses(|c| matches!(c, Condition::Context { .. } | Condition::Authenticated(_)))
+        });
+        if !uses_context || self.chatting.get() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        ContextRequests::ask(&self.context_requests, &self.bridge, move |vars| {
+            if let Some(watcher) = weak.upgrade() {
+                watcher.tracker.borrow_mut().env.context = vars;
+                watcher.tick();
+            }
+        });
+    }
+
+    fn refresh_availability(self: &Rc<Self>) {
+        if self.chatting.get() {
+            return;
+        }
+        let weak = Rc::downgrade(self);
+        let url = format!("/api/sites/{}/availability", self.site_id);
+        wasm_bindgen_futures::spawn_local(async move {
+            let availability = fetch_json::<Availability>(&url).await;
+            if let (Some(watcher), Some(availability)) = (weak.upgrade(), availability) {
+                watcher.tracker.borrow_mut().env.available_queues =
+                    Some(availability.queues.into_iter().collect());
+                watcher.tick();
+            }
+        });
     }
 
     fn on_page_message(self: &Rc<Self>, message: FromPage) {
+        let now = now_ms();
         match message {
             FromPage::Page {
                 url,
-                path,
+                title,
+                referrer,
                 language,
                 visible,
             } => {
-                self.visit.replace(Some(Visit::page_view(
-                    url,
-                    path,
-                    language,
-                    visible,
-                    now_ms(),
-                )));
+                {
+                    let mut tracker = self.tracker.borrow_mut();
+                    tracker.env.language = language;
+                    tracker.page_view(now, &url, &title, &referrer, visible);
+                }
+                self.save();
+                self.refresh_context();
                 self.tick();
             }
             FromPage::Visibility { visible } => {
-                if let Some(visit) = self.visit.borrow_mut().as_mut() {
-                    visit.set_visible(visible, now_ms());
-                }
+                self.tracker.borrow_mut().visibility(now, visible);
+                self.save();
+                self.tick();
+            }
+            FromPage::Track { name } => {
+                self.tracker.borrow_mut().event(now, &name);
+                self.save();
+                self.refresh_context();
+                self.tick();
+            }
+            FromPage::ExitIntent => {
+                self.tracker.borrow_mut().exit_intent(now);
+                self.tick();
             }
             FromPage::Context { id, vars } => {
                 ContextRequests::answer(&self.context_requests, id, vars)
@@ -128,37 +228,64 @@ impl Watcher {
         }
     }
 
-    /// Evaluates the rules and shows an invitation when one fires.
+    /// Writes what must outlive this page to local storage.
+    fn save(&self) {
+        if let Ok(json) = serde_json::to_string(&self.tracker.borrow().visitor) {
+            browser::local_set(&history_key(&self.site_id), &json);
+        }
+    }
+
+    /// Once a second and after every signal: evaluates the rules and shows an invitation when one fires.
     fn tick(self: &Rc<Self>) {
+        let now = now_ms();
+        let visible = {
+            let mut tracker = self.tracker.borrow_mut();
+            let visible = tracker.page.as_ref().is_some_and(rules::Page::is_visible);
+            if visible {
+                tracker.touch(now);
+            }
+            visible
+        };
+        let ticks = self.ticks.get().wrapping_add(1);
+        self.ticks.set(ticks);
+        if visible && ticks.is_multiple_of(SAVE_EVERY_TICKS) {
+            self.save();
+        }
         if self.chatting.get() || self.invitation.borrow().is_some() {
             return;
         }
         let fired = {
             let rules = self.rules.borrow();
-            let visit = self.visit.borrow();
-            let (Some(rule_set), Some(visit)) = (rules.as_ref(), visit.as_ref()) else {
+            let tracker = self.tracker.borrow();
+            let Some(rule_set) = rules.as_ref() else {
                 return;
             };
-            let shown = self.shown_rules.borrow();
-            let unshown = RuleSet {
-                rules: rule_set
-                    .rules
-                    .iter()
-                    .filter(|rule| !shown.contains(&rule.id))
-                    .cloned()
-                    .collect(),
-            };
-            rules::first_firing(&unshown, &visit.state(now_ms())).map(|rule| {
+            tracker.choose(rule_set, now).map(|rule| {
                 (
                     rule.id.clone(),
-                    rule.invitation.for_language(&visit.language).to_owned(),
+                    rule.invitation.for_language(&tracker.env.language).to_owned(),
                     rule.invitation_seconds,
                 )
             })
         };
         if let Some((rule_id, text, seconds)) = fired {
-            self.shown_rules.borrow_mut().insert(rule_id.clone());
+            self.tracker.borrow_mut().invitation_shown(now, &rule_id);
+            self.save();
+            self.report(&rule_id, InvitationEventKind::Shown);
             self.show_invitation(rule_id, &text, seconds);
+        }
+    }
+
+    /// Tells the server what happened to an invitation, so marketers can count it per rule.
+    fn report(&self, rule_id: &str, kind: InvitationEventKind) {
+        let event = InvitationEvent {
+            id: browser::random_hex(16),
+            rule_id: rule_id.to_owned(),
+            kind,
+        };
+        let url = format!("/api/sites/{}/invitation-events", self.site_id);
+        if let Ok(body) = serde_json::to_string(&event) {
+            browser::post_json(&url, &body);
         }
     }
 
@@ -207,7 +334,7 @@ impl Watcher {
             let weak = weak.clone();
             move || {
                 if let Some(watcher) = weak.upgrade() {
-                    watcher.dismiss();
+                    watcher.dismiss(InvitationEventKind::Closed);
                 }
             }
         });
@@ -218,7 +345,7 @@ impl Watcher {
         let timer = browser::set_timeout(
             move || {
                 if let Some(watcher) = weak.upgrade() {
-                    watcher.dismiss();
+                    watcher.dismiss(InvitationEventKind::Expired);
                 }
             },
             milliseconds,
@@ -232,10 +359,16 @@ impl Watcher {
         self.bridge.layout(Layout::Invitation);
     }
 
-    /// Closes the invitation (the visitor's Close, or its own timer).
-    fn dismiss(&self) {
+    /// Closes the invitation: the visitor's Close, or its own timer (`Expired`), which starts no cooldown.
+    fn dismiss(&self, kind: InvitationEventKind) {
         if let Some(shown) = self.take_invitation() {
-            drop(shown);
+            if kind == InvitationEventKind::Closed {
+                self.tracker
+                    .borrow_mut()
+                    .invitation_closed(now_ms(), &shown.rule_id);
+                self.save();
+            }
+            self.report(&shown.rule_id, kind);
             self.bridge.layout(Layout::Hidden);
         }
     }
@@ -255,18 +388,17 @@ impl Watcher {
         };
         self.chatting.set(true);
         self.bridge.layout(Layout::Chat);
+        self.report(&shown.rule_id, InvitationEventKind::Accepted);
         let (page_url, time_on_page) = {
-            let visit = self.visit.borrow();
-            visit
+            let mut tracker = self.tracker.borrow_mut();
+            tracker.chatted();
+            tracker
+                .page
                 .as_ref()
-                .map(|visit| {
-                    (
-                        visit.url.clone(),
-                        (visit.visible_ms(now_ms()) / 1000.0).floor(),
-                    )
-                })
+                .map(|page| (page.url.clone(), (page.visible_ms(now_ms()) / 1000) as f64))
                 .unwrap_or_default()
         };
+        self.save();
         let rule_id = shown.rule_id.clone();
         let starting = Rc::clone(self);
         let start = Rc::new(RefCell::new(Some(move |mut context: ContextVariables| {
@@ -327,11 +459,14 @@ fn element(
     Some(element)
 }
 
-async fn fetch_config(site_id: &str) -> Option<SiteConfig> {
+fn history_key(site_id: &str) -> String {
+    format!("beckon.history.{site_id}")
+}
+
+/// GETs `url` on the Beckon origin and decodes its JSON.
+async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
     let window = web_sys::window()?;
-    let response = JsFuture::from(window.fetch_with_str(&format!("/api/sites/{site_id}/config")))
-        .await
-        .ok()?;
+    let response = JsFuture::from(window.fetch_with_str(url)).await.ok()?;
     let response: web_sys::Response = response.dyn_into().ok()?;
     if !response.ok() {
         return None;
