@@ -3,8 +3,8 @@
 //!
 //! Modules form a one-way stack; each uses only those listed before it:
 //! `domain` (pure decisions) → `store` (persistence) → `runtime` (connections, timers, fan-out) →
-//! `http` and `ws` (the edge) → `serve` and the `beckon` binary. `config` and `geo` (visitor location
-//! from the IP address) are leaves that any of them may use.
+//! `http` and `ws` (the edge) → `serve` and the `beckon` binary. `config`, `geo` (visitor location from
+//! the IP address) and `zones` (UTC offset tables) are leaves that any of them may use.
 
 pub mod config;
 pub mod domain;
@@ -14,3 +14,4 @@ pub mod runtime;
 pub mod serve;
 pub mod store;
 pub mod ws;
+pub mod zones;
