@@ -161,14 +161,16 @@ pub fn parse_instant(text: &str) -> Option<i64> {
     if [hours, minutes, seconds].iter().any(|part| part.len() != 2) {
         return None;
     }
-    let (hours, minutes, seconds): (i64, i64, i64) =
-        (hours.parse().ok()?, minutes.parse().ok()?, seconds.parse().ok()?);
+    let (hours, minutes, seconds): (i64, i64, i64) = (
+        hours.parse().ok()?,
+        minutes.parse().ok()?,
+        seconds.parse().ok()?,
+    );
     if hours > 23 || minutes > 59 || seconds > 60 {
         return None;
     }
-    let local = i64::from(day) * MS_PER_DAY
-        + ((hours * 60 + minutes) * 60 + seconds) * 1000
-        + fraction_ms;
+    let local =
+        i64::from(day) * MS_PER_DAY + ((hours * 60 + minutes) * 60 + seconds) * 1000 + fraction_ms;
     Some(local - offset_seconds * 1000)
 }
 

@@ -122,7 +122,10 @@ fn time_window(window: &TimeWindow) -> String {
             .iter()
             .map(|&(start, end)| format!("{}-{}", format_clock(start), format_clock(end)))
             .collect();
-        fields.push(format!("hours = {}", strings(ranges.iter().map(String::as_str))));
+        fields.push(format!(
+            "hours = {}",
+            strings(ranges.iter().map(String::as_str))
+        ));
     }
     format!("{{ {} }}", fields.join(", "))
 }

@@ -157,9 +157,9 @@ impl Tracker {
                 Truth::from(count.admits(u32::try_from(views).unwrap_or(u32::MAX)))
             }
             Condition::Sequence { pages, within } => Truth::from(self.sequence(pages, *within)),
-            Condition::EntryPage(pattern) => Truth::from(
-                visit.page_count > 0 && pattern.matches(&visit.entry_path),
-            ),
+            Condition::EntryPage(pattern) => {
+                Truth::from(visit.page_count > 0 && pattern.matches(&visit.entry_path))
+            }
             Condition::PreviousPage(pattern) => {
                 let previous = visit
                     .pages
@@ -172,8 +172,8 @@ impl Tracker {
             Condition::Visits(count) => Truth::from(count.admits(self.visitor.visits)),
             Condition::ChattedBefore(expected) => Truth::from(self.visitor.chatted == *expected),
             Condition::Authenticated(expected) => {
-                let signed_in = self.env.context.get("authenticated")
-                    == Some(&ContextValue::Bool(true));
+                let signed_in =
+                    self.env.context.get("authenticated") == Some(&ContextValue::Bool(true));
                 Truth::from(signed_in == *expected)
             }
             Condition::Language(tags) => Truth::from(language_matches(&self.env.language, tags)),
@@ -208,8 +208,8 @@ impl Tracker {
                 Truth::from(count.admits(u32::try_from(seen).unwrap_or(u32::MAX)))
             }
             Condition::ExitIntent(expected) => {
-                let exiting = self.env.device == Device::Desktop
-                    && page.is_some_and(|page| page.exit_intent);
+                let exiting =
+                    self.env.device == Device::Desktop && page.is_some_and(|page| page.exit_intent);
                 Truth::from(exiting == *expected)
             }
             Condition::AgentsAvailable(expected) => match &self.env.available_queues {

@@ -29,8 +29,8 @@ pub use model::{
 };
 pub use pattern::Pattern;
 pub use track::{
-    Environment, EventRecord, InvitationRecord, Location, Page, PageRecord, Tracker, VISIT_TIMEOUT_MS,
-    VisitRecord, VisitorRecord, path_of, query_of,
+    Environment, EventRecord, InvitationRecord, Location, Page, PageRecord, Tracker,
+    VISIT_TIMEOUT_MS, VisitRecord, VisitorRecord, path_of, query_of,
 };
 
 #[cfg(feature = "parse")]

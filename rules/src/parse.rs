@@ -143,7 +143,10 @@ pub fn check_rule_set(
                 diagnostics.push(at(
                     file,
                     (line, column),
-                    format!("rule `{}` routes to unknown queue `{}`", rule.id, rule.queue),
+                    format!(
+                        "rule `{}` routes to unknown queue `{}`",
+                        rule.id, rule.queue
+                    ),
                     Some(format!("known queues: {}", known.join(", "))),
                 ));
             }
@@ -164,7 +167,9 @@ pub fn check_rule_set(
                     file,
                     position,
                     "a second `[budget]` table".to_owned(),
-                    Some(format!("the budget is already set at {other}:{line}:{column}")),
+                    Some(format!(
+                        "the budget is already set at {other}:{line}:{column}"
+                    )),
                 )),
                 None => budget_seen = Some((file, position)),
             }
@@ -517,7 +522,10 @@ impl<'s> Parser<'s> {
         let Some(table) = value.get_ref().as_table() else {
             self.report(
                 &value.span(),
-                format!("`{what}` must be a table, found {}", value.get_ref().type_str()),
+                format!(
+                    "`{what}` must be a table, found {}",
+                    value.get_ref().type_str()
+                ),
                 Some(format!("write it as `[{what}]` with `per_visit = 1`")),
             );
             return None;
@@ -525,7 +533,10 @@ impl<'s> Parser<'s> {
         let before = self.diagnostics.len();
         self.reject_unknown_keys(table, LIMIT_KEYS, &format!("`{what}`"));
         let mut counts = [None, None, None];
-        for (slot, key) in counts.iter_mut().zip(["per_visit", "per_visitor", "per_day"]) {
+        for (slot, key) in counts
+            .iter_mut()
+            .zip(["per_visit", "per_visitor", "per_day"])
+        {
             let Some((_, limit)) = find(table, key) else {
                 continue;
             };

@@ -165,7 +165,14 @@ pub fn replay(
                 }
                 Action::Visible(visible) => {
                     tracker.visibility(now, *visible);
-                    lines.push(if *visible { "page shown" } else { "page hidden" }.to_owned());
+                    lines.push(
+                        if *visible {
+                            "page shown"
+                        } else {
+                            "page hidden"
+                        }
+                        .to_owned(),
+                    );
                 }
                 Action::Event(name) => {
                     tracker.event(now, name);
@@ -214,18 +221,18 @@ pub fn replay(
             && second >= *until
         {
             lines.push(format!("{rule} closes by itself"));
-            replay.happenings.push((
-                second,
-                Happening::Expired {
-                    rule: rule.clone(),
-                },
-            ));
+            replay
+                .happenings
+                .push((second, Happening::Expired { rule: rule.clone() }));
             on_screen = None;
         }
         let mut block = String::new();
         if !chatting && on_screen.is_none() {
             if let Some(rule) = tracker.choose(rule_set, now) {
-                let text = rule.invitation.for_language(&tracker.env.language).to_owned();
+                let text = rule
+                    .invitation
+                    .for_language(&tracker.env.language)
+                    .to_owned();
                 lines.push(format!("shows {}: {text:?}", rule.id));
                 tracker.invitation_shown(now, &rule.id);
                 on_screen = Some((rule.id.clone(), second + rule.invitation_seconds));
@@ -340,7 +347,10 @@ impl Timeline {
         let start_ms = parse_instant(&raw.start).ok_or_else(|| {
             fail(
                 "start",
-                format!("invalid `start` `{}`: use RFC 3339, e.g. 2026-06-01T09:00:00Z", raw.start),
+                format!(
+                    "invalid `start` `{}`: use RFC 3339, e.g. 2026-06-01T09:00:00Z",
+                    raw.start
+                ),
             )
         })?;
         let seconds_of = |duration: &DurationText, key: &str| match duration {

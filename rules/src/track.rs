@@ -94,9 +94,9 @@ impl Page {
 
     /// Milliseconds this page has been visible.
     pub fn visible_ms(&self, now_ms: i64) -> u64 {
-        let running = self
-            .visible_since_ms
-            .map_or(0, |since| u64::try_from(now_ms.saturating_sub(since)).unwrap_or(0));
+        let running = self.visible_since_ms.map_or(0, |since| {
+            u64::try_from(now_ms.saturating_sub(since)).unwrap_or(0)
+        });
         self.banked_ms.saturating_add(running)
     }
 }
@@ -154,7 +154,14 @@ impl Tracker {
     }
 
     /// A new page view. Starts a new visit when the last activity is older than [`VISIT_TIMEOUT_MS`].
-    pub fn page_view(&mut self, now_ms: i64, url: &str, title: &str, referrer: &str, visible: bool) {
+    pub fn page_view(
+        &mut self,
+        now_ms: i64,
+        url: &str,
+        title: &str,
+        referrer: &str,
+        visible: bool,
+    ) {
         if let Some(page) = self.page.take() {
             self.visitor.visit.earlier_visible_ms = self
                 .visitor
@@ -259,9 +266,7 @@ impl Tracker {
 
     /// The visitor closed `rule`'s invitation (expiry is not a close).
     pub fn invitation_closed(&mut self, now_ms: i64, rule: &str) {
-        self.visitor
-            .closed_per_rule
-            .insert(rule.to_owned(), now_ms);
+        self.visitor.closed_per_rule.insert(rule.to_owned(), now_ms);
         self.visitor.last_closed_ms = Some(now_ms);
     }
 
@@ -290,10 +295,7 @@ pub fn path_of(url: &str) -> String {
         }
         None => url,
     };
-    let path = after_scheme
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default();
+    let path = after_scheme.split(['?', '#']).next().unwrap_or_default();
     if path.starts_with('/') {
         path.to_owned()
     } else {
@@ -356,7 +358,10 @@ mod tests {
                 ("y".into(), "a b".into())
             ]
         );
-        assert_eq!(query_of("https://s/?bad=%zz%"), vec![("bad".into(), "%zz%".into())]);
+        assert_eq!(
+            query_of("https://s/?bad=%zz%"),
+            vec![("bad".into(), "%zz%".into())]
+        );
     }
 
     #[test]

@@ -44,12 +44,16 @@ fn timeline(text: &str) -> Timeline {
                         .unwrap()
                 }
                 "country" => {
-                    timeline.location.get_or_insert_with(Location::default).country =
-                        Some(rest.to_owned())
+                    timeline
+                        .location
+                        .get_or_insert_with(Location::default)
+                        .country = Some(rest.to_owned())
                 }
                 "region" => {
-                    timeline.location.get_or_insert_with(Location::default).region =
-                        Some(rest.to_owned())
+                    timeline
+                        .location
+                        .get_or_insert_with(Location::default)
+                        .region = Some(rest.to_owned())
                 }
                 "previous" => timeline.previous_visits = rest.parse().unwrap(),
                 "agents" => {
@@ -111,9 +115,7 @@ fn timeline(text: &str) -> Timeline {
         timeline.steps.push(Step { at, action });
     }
     timeline.steps.sort_by_key(|step| step.at);
-    timeline.seconds = seconds.unwrap_or_else(|| {
-        timeline.steps.last().map_or(0, |s| s.at) + 120
-    });
+    timeline.seconds = seconds.unwrap_or_else(|| timeline.steps.last().map_or(0, |s| s.at) + 120);
     timeline
 }
 
@@ -156,7 +158,11 @@ fn run(rule: &str, visit: &str) -> String {
     };
     let parsed = parse_file("case.toml", file.as_bytes());
     if !parsed.is_ok() {
-        let errors: Vec<String> = parsed.diagnostics.iter().map(|d| d.message.clone()).collect();
+        let errors: Vec<String> = parsed
+            .diagnostics
+            .iter()
+            .map(|d| d.message.clone())
+            .collect();
         return format!("error: {}", errors.join(" / "));
     }
     let rule_set = RuleSet::from_files(&[("case.toml".to_owned(), parsed)], &[]);
@@ -195,17 +201,37 @@ fn time() {
         (r#"time_on_page = "1m30s""#, "0 page /a; for=89", "-"),
         (r#"time_on_page = "10s""#, "5 page /a", "r@15"),
         (r#"time_on_page = "10s""#, "for=30", "-"),
-        (r#"time_on_page = "10s""#, "0 page /a; 5 hide; 65 show", "r@70"),
+        (
+            r#"time_on_page = "10s""#,
+            "0 page /a; 5 hide; 65 show",
+            "r@70",
+        ),
         (r#"time_on_page = "10s""#, "0 page /a; 0 hide; for=100", "-"),
         (r#"time_on_page = "10s""#, "0 page /a; 9 page /b", "r@19"),
-        (r#"time_on_page = "10s""#, "0 page /a; 3 hide; 4 show; 5 hide; 6 show", "r@12"),
+        (
+            r#"time_on_page = "10s""#,
+            "0 page /a; 3 hide; 4 show; 5 hide; 6 show",
+            "r@12",
+        ),
         (r#"time_on_site = "20s""#, "0 page /a; 15 page /b", "r@20"),
-        (r#"time_on_site = "20s""#, "0 page /a; 5 hide; 50 page /b", "r@65"),
-        (r#"time_on_site = "20s""#, "0 page /a; 10 page /b; 15 page /c", "r@20"),
+        (
+            r#"time_on_site = "20s""#,
+            "0 page /a; 5 hide; 50 page /b",
+            "r@65",
+        ),
+        (
+            r#"time_on_site = "20s""#,
+            "0 page /a; 10 page /b; 15 page /c",
+            "r@20",
+        ),
         (r#"time_on_site = "2m""#, "0 page /a; for=119", "-"),
         (r#"time_on_site = "2m""#, "0 page /a; for=120", "r@120"),
         (r#"not = { time_on_page = "30s" }"#, "0 page /a", "r@0"),
-        (r#"all = [{ time_on_page = "5s" }, { not = { time_on_page = "8s" } }]"#, "0 page /a", "r@5"),
+        (
+            r#"all = [{ time_on_page = "5s" }, { not = { time_on_page = "8s" } }]"#,
+            "0 page /a",
+            "r@5",
+        ),
         (r#"time_on_page = "1h""#, "0 page /a; for=3600", "r@3600"),
     ]);
 }
@@ -216,39 +242,103 @@ fn page() {
         (r#"path = "/pricing""#, "0 page /pricing", "r@0"),
         (r#"path = "/pricing""#, "0 page /pricing/", "-"),
         (r#"path = "/pricing*""#, "0 page /pricing/team", "r@0"),
-        (r#"path = "/pricing*""#, "0 page /about; 30 page /pricing", "r@30"),
+        (
+            r#"path = "/pricing*""#,
+            "0 page /about; 30 page /pricing",
+            "r@30",
+        ),
         (r#"path = "/pricing""#, "0 page /pricing?plan=pro", "r@0"),
         (r#"path = "*/buy""#, "0 page /en/shoes/buy", "r@0"),
         (r#"path = "/a*/c""#, "0 page /a/b/c", "r@0"),
         (r#"path = "/a*/c""#, "0 page /a/b/d", "-"),
         (r#"url = "https://shop.example/*""#, "0 page /x", "r@0"),
-        (r#"url = "*utm_source=mail*""#, "0 page /x?utm_source=mail", "r@0"),
-        (r#"url = "*utm_source=mail*""#, "0 page /x?utm_source=web", "-"),
+        (
+            r#"url = "*utm_source=mail*""#,
+            "0 page /x?utm_source=mail",
+            "r@0",
+        ),
+        (
+            r#"url = "*utm_source=mail*""#,
+            "0 page /x?utm_source=web",
+            "-",
+        ),
         (r#"url = "http://*""#, "0 page /x", "-"),
-        (r#"title = "*Pricing*""#, "0 page /p titled Pricing plans", "r@0"),
+        (
+            r#"title = "*Pricing*""#,
+            "0 page /p titled Pricing plans",
+            "r@0",
+        ),
         (r#"title = "*Pricing*""#, "0 page /p titled Plans", "-"),
         (r#"title = "Checkout""#, "0 page /c titled Checkout", "r@0"),
         (r#"title = """#, "0 page /c", "r@0"),
-        (r#"referrer = "*google.*""#, "0 page /a from https://www.google.com/", "r@0"),
-        (r#"referrer = "*google.*""#, "0 page /a from https://bing.com/", "-"),
+        (
+            r#"referrer = "*google.*""#,
+            "0 page /a from https://www.google.com/",
+            "r@0",
+        ),
+        (
+            r#"referrer = "*google.*""#,
+            "0 page /a from https://bing.com/",
+            "-",
+        ),
         (r#"referrer = "*google.*""#, "0 page /a", "-"),
         (r#"referrer = """#, "0 page /a", "r@0"),
         (r#"referrer = """#, "0 page /a from https://x.example/", "-"),
-        (r#"query = { utm_campaign = "spring*" }"#, "0 page /a?utm_campaign=spring-sale", "r@0"),
-        (r#"query = { utm_campaign = "spring*" }"#, "0 page /a?utm_campaign=winter", "-"),
+        (
+            r#"query = { utm_campaign = "spring*" }"#,
+            "0 page /a?utm_campaign=spring-sale",
+            "r@0",
+        ),
+        (
+            r#"query = { utm_campaign = "spring*" }"#,
+            "0 page /a?utm_campaign=winter",
+            "-",
+        ),
         (r#"query = { utm_campaign = "spring*" }"#, "0 page /a", "-"),
-        (r#"query = { utm_campaign = "spring sale" }"#, "0 page /a?utm_campaign=spring%20sale", "r@0"),
-        (r#"query = { utm_campaign = "spring sale" }"#, "0 page /a?utm_campaign=spring+sale", "r@0"),
-        (r#"query = { a = "1", b = "2" }"#, "0 page /x?a=1&b=2", "r@0"),
+        (
+            r#"query = { utm_campaign = "spring sale" }"#,
+            "0 page /a?utm_campaign=spring%20sale",
+            "r@0",
+        ),
+        (
+            r#"query = { utm_campaign = "spring sale" }"#,
+            "0 page /a?utm_campaign=spring+sale",
+            "r@0",
+        ),
+        (
+            r#"query = { a = "1", b = "2" }"#,
+            "0 page /x?a=1&b=2",
+            "r@0",
+        ),
         (r#"query = { a = "1", b = "2" }"#, "0 page /x?a=1&b=3", "-"),
         (r#"query = { ref = "*" }"#, "0 page /x?ref", "r@0"),
         (r#"query = { ref = "*" }"#, "0 page /x?other=1", "-"),
-        (r#"query = { "utm campaign" = "x" }"#, "0 page /x?utm%20campaign=x", "r@0"),
+        (
+            r#"query = { "utm campaign" = "x" }"#,
+            "0 page /x?utm%20campaign=x",
+            "r@0",
+        ),
         (r#"path = "/a""#, "0 page /a#section", "r@0"),
-        (r#"any = [{ path = "/a" }, { path = "/b" }]"#, "0 page /b", "r@0"),
-        (r#"any = [{ path = "/a" }, { path = "/b" }]"#, "0 page /c", "-"),
-        (r#"all = [{ path = "/a" }, { title = "A" }]"#, "0 page /a titled A", "r@0"),
-        (r#"all = [{ path = "/a" }, { title = "A" }]"#, "0 page /a titled B", "-"),
+        (
+            r#"any = [{ path = "/a" }, { path = "/b" }]"#,
+            "0 page /b",
+            "r@0",
+        ),
+        (
+            r#"any = [{ path = "/a" }, { path = "/b" }]"#,
+            "0 page /c",
+            "-",
+        ),
+        (
+            r#"all = [{ path = "/a" }, { title = "A" }]"#,
+            "0 page /a titled A",
+            "r@0",
+        ),
+        (
+            r#"all = [{ path = "/a" }, { title = "A" }]"#,
+            "0 page /a titled B",
+            "-",
+        ),
         (r#"not = { path = "/a*" }"#, "0 page /about", "-"),
         (r#"not = { path = "/a*" }"#, "0 page /b", "r@0"),
     ]);
@@ -257,40 +347,148 @@ fn page() {
 #[test]
 fn journey() {
     check(&[
-        (r#"pages_viewed = 3"#, "0 page /a; 5 page /b; 9 page /c", "r@9"),
+        (
+            r#"pages_viewed = 3"#,
+            "0 page /a; 5 page /b; 9 page /c",
+            "r@9",
+        ),
         (r#"pages_viewed = 3"#, "0 page /a; 5 page /b", "-"),
         (r#"pages_viewed = 2"#, "0 page /a; 5 page /a", "r@5"),
-        (r#"pages_viewed = { at_least = 2, at_most = 3 }"#, "0 page /a; 5 page /b", "r@5"),
+        (
+            r#"pages_viewed = { at_least = 2, at_most = 3 }"#,
+            "0 page /a; 5 page /b",
+            "r@5",
+        ),
         (r#"pages_viewed = { at_most = 1 }"#, "0 page /a", "r@0"),
-        (r#"pages_viewed = { at_most = 1 }"#, "0 page /a; 0 page /b", "-"),
-        (r#"visited = "/pricing*""#, "0 page /pricing; 5 page /about", "r@0"),
-        (r#"all = [{ visited = "/pricing*" }, { path = "/about" }]"#, "0 page /pricing; 5 page /about", "r@5"),
-        (r#"all = [{ visited = "/pricing*" }, { path = "/about" }]"#, "0 page /about; 5 page /home", "-"),
+        (
+            r#"pages_viewed = { at_most = 1 }"#,
+            "0 page /a; 0 page /b",
+            "-",
+        ),
+        (
+            r#"visited = "/pricing*""#,
+            "0 page /pricing; 5 page /about",
+            "r@0",
+        ),
+        (
+            r#"all = [{ visited = "/pricing*" }, { path = "/about" }]"#,
+            "0 page /pricing; 5 page /about",
+            "r@5",
+        ),
+        (
+            r#"all = [{ visited = "/pricing*" }, { path = "/about" }]"#,
+            "0 page /about; 5 page /home",
+            "-",
+        ),
         (r#"visited = "/x""#, "0 page /a; 5 page /b", "-"),
-        (r#"page_views = { path = "/pricing", at_least = 3 }"#, "0 page /pricing; 5 page /a; 10 page /pricing; 15 page /pricing", "r@15"),
-        (r#"page_views = { path = "/pricing", at_least = 3 }"#, "0 page /pricing; 5 page /a; 10 page /pricing", "-"),
-        (r#"page_views = { path = "/pricing" }"#, "0 page /a; 5 page /pricing", "r@5"),
-        (r#"page_views = { path = "/pricing", at_least = 2, at_most = 2 }"#, "0 page /pricing; 5 page /pricing", "r@5"),
-        (r#"page_views = { path = "/p*", at_least = 2 }"#, "0 page /pa; 5 page /pb", "r@5"),
-        (r#"sequence = { pages = ["/pricing", "/checkout"] }"#, "0 page /pricing; 5 page /checkout", "r@5"),
-        (r#"sequence = { pages = ["/pricing", "/checkout"] }"#, "0 page /checkout; 5 page /pricing", "-"),
-        (r#"sequence = { pages = ["/pricing", "/checkout"] }"#, "0 page /pricing; 5 page /faq; 9 page /checkout", "r@9"),
-        (r#"sequence = { pages = ["/pricing", "/checkout"], within = "10m" }"#, "0 page /pricing; 599 page /checkout", "r@599"),
-        (r#"sequence = { pages = ["/pricing", "/checkout"], within = "10m" }"#, "0 page /pricing; 601 page /checkout", "-"),
-        (r#"sequence = { pages = ["/pricing", "/checkout"], within = "10m" }"#, "0 page /pricing; 601 page /pricing; 700 page /checkout", "r@700"),
-        (r#"sequence = { pages = ["/a", "/b", "/c"] }"#, "0 page /a; 1 page /c; 2 page /b", "-"),
-        (r#"sequence = { pages = ["/a", "/b", "/c"] }"#, "0 page /a; 1 page /c; 2 page /b; 3 page /c", "r@3"),
+        (
+            r#"page_views = { path = "/pricing", at_least = 3 }"#,
+            "0 page /pricing; 5 page /a; 10 page /pricing; 15 page /pricing",
+            "r@15",
+        ),
+        (
+            r#"page_views = { path = "/pricing", at_least = 3 }"#,
+            "0 page /pricing; 5 page /a; 10 page /pricing",
+            "-",
+        ),
+        (
+            r#"page_views = { path = "/pricing" }"#,
+            "0 page /a; 5 page /pricing",
+            "r@5",
+        ),
+        (
+            r#"page_views = { path = "/pricing", at_least = 2, at_most = 2 }"#,
+            "0 page /pricing; 5 page /pricing",
+            "r@5",
+        ),
+        (
+            r#"page_views = { path = "/p*", at_least = 2 }"#,
+            "0 page /pa; 5 page /pb",
+            "r@5",
+        ),
+        (
+            r#"sequence = { pages = ["/pricing", "/checkout"] }"#,
+            "0 page /pricing; 5 page /checkout",
+            "r@5",
+        ),
+        (
+            r#"sequence = { pages = ["/pricing", "/checkout"] }"#,
+            "0 page /checkout; 5 page /pricing",
+            "-",
+        ),
+        (
+            r#"sequence = { pages = ["/pricing", "/checkout"] }"#,
+            "0 page /pricing; 5 page /faq; 9 page /checkout",
+            "r@9",
+        ),
+        (
+            r#"sequence = { pages = ["/pricing", "/checkout"], within = "10m" }"#,
+            "0 page /pricing; 599 page /checkout",
+            "r@599",
+        ),
+        (
+            r#"sequence = { pages = ["/pricing", "/checkout"], within = "10m" }"#,
+            "0 page /pricing; 601 page /checkout",
+            "-",
+        ),
+        (
+            r#"sequence = { pages = ["/pricing", "/checkout"], within = "10m" }"#,
+            "0 page /pricing; 601 page /pricing; 700 page /checkout",
+            "r@700",
+        ),
+        (
+            r#"sequence = { pages = ["/a", "/b", "/c"] }"#,
+            "0 page /a; 1 page /c; 2 page /b",
+            "-",
+        ),
+        (
+            r#"sequence = { pages = ["/a", "/b", "/c"] }"#,
+            "0 page /a; 1 page /c; 2 page /b; 3 page /c",
+            "r@3",
+        ),
         (r#"sequence = { pages = ["/a", "/a"] }"#, "0 page /a", "-"),
-        (r#"sequence = { pages = ["/a", "/a"] }"#, "0 page /a; 4 page /a", "r@4"),
+        (
+            r#"sequence = { pages = ["/a", "/a"] }"#,
+            "0 page /a; 4 page /a",
+            "r@4",
+        ),
         (r#"sequence = { pages = ["/a*"] }"#, "0 page /about", "r@0"),
-        (r#"entry_page = "/blog/*""#, "0 page /blog/post; 5 page /pricing", "r@0"),
-        (r#"all = [{ entry_page = "/blog/*" }, { path = "/pricing" }]"#, "0 page /blog/post; 5 page /pricing", "r@5"),
-        (r#"entry_page = "/blog/*""#, "0 page /home; 5 page /blog/post", "-"),
-        (r#"previous_page = "/pricing""#, "0 page /pricing; 5 page /checkout", "r@5"),
+        (
+            r#"entry_page = "/blog/*""#,
+            "0 page /blog/post; 5 page /pricing",
+            "r@0",
+        ),
+        (
+            r#"all = [{ entry_page = "/blog/*" }, { path = "/pricing" }]"#,
+            "0 page /blog/post; 5 page /pricing",
+            "r@5",
+        ),
+        (
+            r#"entry_page = "/blog/*""#,
+            "0 page /home; 5 page /blog/post",
+            "-",
+        ),
+        (
+            r#"previous_page = "/pricing""#,
+            "0 page /pricing; 5 page /checkout",
+            "r@5",
+        ),
         (r#"previous_page = "/pricing""#, "0 page /pricing", "-"),
-        (r#"previous_page = "/pricing""#, "0 page /pricing; 5 page /a; 9 page /b", "r@5"),
-        (r#"all = [{ previous_page = "/pricing" }, { time_on_page = "10s" }]"#, "0 page /pricing; 5 page /checkout", "r@15"),
-        (r#"all = [{ previous_page = "/pricing" }, { time_on_page = "10s" }]"#, "0 page /pricing; 5 page /checkout; 10 page /x", "-"),
+        (
+            r#"previous_page = "/pricing""#,
+            "0 page /pricing; 5 page /a; 9 page /b",
+            "r@5",
+        ),
+        (
+            r#"all = [{ previous_page = "/pricing" }, { time_on_page = "10s" }]"#,
+            "0 page /pricing; 5 page /checkout",
+            "r@15",
+        ),
+        (
+            r#"all = [{ previous_page = "/pricing" }, { time_on_page = "10s" }]"#,
+            "0 page /pricing; 5 page /checkout; 10 page /x",
+            "-",
+        ),
     ]);
 }
 
@@ -303,17 +501,41 @@ fn visitor() {
         (r#"returning = false"#, "previous=4; 0 page /a", "-"),
         (r#"visits = 3"#, "previous=2; 0 page /a", "r@0"),
         (r#"visits = 3"#, "previous=1; 0 page /a", "-"),
-        (r#"visits = { at_least = 2, at_most = 5 }"#, "previous=5; 0 page /a", "-"),
-        (r#"visits = { at_least = 2, at_most = 5 }"#, "previous=4; 0 page /a", "r@0"),
+        (
+            r#"visits = { at_least = 2, at_most = 5 }"#,
+            "previous=5; 0 page /a",
+            "-",
+        ),
+        (
+            r#"visits = { at_least = 2, at_most = 5 }"#,
+            "previous=4; 0 page /a",
+            "r@0",
+        ),
         (r#"chatted_before = true"#, "chatted; 0 page /a", "r@0"),
         (r#"chatted_before = true"#, "0 page /a", "-"),
         (r#"chatted_before = false"#, "0 page /a", "r@0"),
-        (r#"authenticated = true"#, "ctx:authenticated=true; 0 page /a", "r@0"),
-        (r#"authenticated = true"#, "ctx:authenticated=false; 0 page /a", "-"),
+        (
+            r#"authenticated = true"#,
+            "ctx:authenticated=true; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"authenticated = true"#,
+            "ctx:authenticated=false; 0 page /a",
+            "-",
+        ),
         (r#"authenticated = true"#, "0 page /a", "-"),
-        (r#"authenticated = true"#, "ctx:authenticated=yes; 0 page /a", "-"),
+        (
+            r#"authenticated = true"#,
+            "ctx:authenticated=yes; 0 page /a",
+            "-",
+        ),
         (r#"authenticated = false"#, "0 page /a", "r@0"),
-        (r#"authenticated = true"#, "0 page /a; 5 ctx authenticated=true", "r@5"),
+        (
+            r#"authenticated = true"#,
+            "0 page /a; 5 ctx authenticated=true",
+            "r@5",
+        ),
         (r#"language = "fr""#, "lang=fr-CA; 0 page /a", "r@0"),
         (r#"language = "fr""#, "lang=FR; 0 page /a", "r@0"),
         (r#"language = "fr""#, "lang=en-US; 0 page /a", "-"),
@@ -323,10 +545,18 @@ fn visitor() {
         (r#"language = ["de", "fr"]"#, "lang=it; 0 page /a", "-"),
         (r#"device = "mobile""#, "device=mobile; 0 page /a", "r@0"),
         (r#"device = "mobile""#, "0 page /a", "-"),
-        (r#"device = ["tablet", "mobile"]"#, "device=tablet; 0 page /a", "r@0"),
+        (
+            r#"device = ["tablet", "mobile"]"#,
+            "device=tablet; 0 page /a",
+            "r@0",
+        ),
         (r#"device = "desktop""#, "0 page /a", "r@0"),
         (r#"device = "Desktop""#, "0 page /a", "r@0"),
-        (r#"not = { device = "desktop" }"#, "device=mobile; 0 page /a", "r@0"),
+        (
+            r#"not = { device = "desktop" }"#,
+            "device=mobile; 0 page /a",
+            "r@0",
+        ),
     ]);
 }
 
@@ -341,16 +571,52 @@ fn location() {
         // its negation.
         (r#"country = "FR""#, "0 page /a", "-"),
         (r#"not = { country = "FR" }"#, "0 page /a", "-"),
-        (r#"not = { country = "FR" }"#, "country=DE; 0 page /a", "r@0"),
-        (r#"any = [{ country = "FR" }, { path = "/a" }]"#, "0 page /a", "r@0"),
-        (r#"any = [{ country = "FR" }, { path = "/b" }]"#, "0 page /a", "-"),
-        (r#"all = [{ country = "FR" }, { path = "/b" }]"#, "0 page /a", "-"),
-        (r#"region = "FR-IDF""#, "country=FR; region=FR-IDF; 0 page /a", "r@0"),
-        (r#"region = "fr-idf""#, "country=FR; region=FR-IDF; 0 page /a", "r@0"),
-        (r#"region = "FR-IDF""#, "country=FR; region=FR-ARA; 0 page /a", "-"),
+        (
+            r#"not = { country = "FR" }"#,
+            "country=DE; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"any = [{ country = "FR" }, { path = "/a" }]"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"any = [{ country = "FR" }, { path = "/b" }]"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"all = [{ country = "FR" }, { path = "/b" }]"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"region = "FR-IDF""#,
+            "country=FR; region=FR-IDF; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"region = "fr-idf""#,
+            "country=FR; region=FR-IDF; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"region = "FR-IDF""#,
+            "country=FR; region=FR-ARA; 0 page /a",
+            "-",
+        ),
         (r#"region = "FR-IDF""#, "country=FR; 0 page /a", "-"),
-        (r#"not = { region = "FR-IDF" }"#, "country=FR; 0 page /a", "-"),
-        (r#"region = ["US-CA", "US-NY"]"#, "country=US; region=US-NY; 0 page /a", "r@0"),
+        (
+            r#"not = { region = "FR-IDF" }"#,
+            "country=FR; 0 page /a",
+            "-",
+        ),
+        (
+            r#"region = ["US-CA", "US-NY"]"#,
+            "country=US; region=US-NY; 0 page /a",
+            "r@0",
+        ),
     ]);
 }
 
@@ -358,47 +624,187 @@ fn location() {
 fn time_windows() {
     // The default start is Wednesday 2026-06-03 10:00 UTC, 12:00 in Paris (summer time), 06:00 in New York.
     check(&[
-        (r#"time_window = { zone = "Europe/Paris", hours = "09:00-18:00" }"#, "0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "12:01-18:00" }"#, "0 page /a", "r@60"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "13:00-18:00" }"#, "0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "08:00-12:00" }"#, "0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "08:00-12:01" }"#, "0 page /a", "r@0"),
-        (r#"time_window = { zone = "America/New_York", hours = "09:00-17:00" }"#, "0 page /a", "-"),
-        (r#"time_window = { zone = "America/New_York", hours = "06:00-07:00" }"#, "0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", days = ["wed"] }"#, "0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", days = ["mon-fri"] }"#, "0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", days = ["sat", "sun"] }"#, "0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", days = "fri-tue" }"#, "0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", days = "fri-wed" }"#, "0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", from = "2026-06-03" }"#, "0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", from = "2026-06-04" }"#, "0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", until = "2026-06-03" }"#, "0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", until = "2026-06-02" }"#, "0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", from = "2026-06-01", until = "2026-06-30", days = "mon-fri", hours = ["09:00-12:00", "14:00-18:00"] }"#, "0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", from = "2026-06-01", until = "2026-06-30", days = "mon-fri", hours = ["09:00-12:30", "14:00-18:00"] }"#, "0 page /a", "r@0"),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "09:00-18:00" }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "12:01-18:00" }"#,
+            "0 page /a",
+            "r@60",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "13:00-18:00" }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "08:00-12:00" }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "08:00-12:01" }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "America/New_York", hours = "09:00-17:00" }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "America/New_York", hours = "06:00-07:00" }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = ["wed"] }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = ["mon-fri"] }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = ["sat", "sun"] }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = "fri-tue" }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = "fri-wed" }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", from = "2026-06-03" }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", from = "2026-06-04" }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", until = "2026-06-03" }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", until = "2026-06-02" }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", from = "2026-06-01", until = "2026-06-30", days = "mon-fri", hours = ["09:00-12:00", "14:00-18:00"] }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", from = "2026-06-01", until = "2026-06-30", days = "mon-fri", hours = ["09:00-12:30", "14:00-18:00"] }"#,
+            "0 page /a",
+            "r@0",
+        ),
         // Local midnight: 21:59:59 UTC on 2026-06-03 is 23:59:59 in Paris, still Wednesday.
-        (r#"time_window = { zone = "Europe/Paris", days = "thu" }"#, "start=2026-06-03T21:59:00Z; 0 page /a; for=120", "r@60"),
-        (r#"time_window = { zone = "Europe/Paris", until = "2026-06-03" }"#, "start=2026-06-03T21:59:00Z; 0 page /a; 0 hide; 59 show; 61 hide; 62 show; for=120", "r@59"),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = "thu" }"#,
+            "start=2026-06-03T21:59:00Z; 0 page /a; for=120",
+            "r@60",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", until = "2026-06-03" }"#,
+            "start=2026-06-03T21:59:00Z; 0 page /a; 0 hide; 59 show; 61 hide; 62 show; for=120",
+            "r@59",
+        ),
         // Overnight ranges belong to the day they start on.
-        (r#"time_window = { zone = "Europe/Paris", days = "fri", hours = "22:00-02:00" }"#, "start=2026-06-05T23:30:00Z; 0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", days = "sat", hours = "22:00-02:00" }"#, "start=2026-06-05T23:30:00Z; 0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "22:00-02:00" }"#, "start=2026-06-05T19:30:00Z; 0 page /a", "-"),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = "fri", hours = "22:00-02:00" }"#,
+            "start=2026-06-05T23:30:00Z; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = "sat", hours = "22:00-02:00" }"#,
+            "start=2026-06-05T23:30:00Z; 0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "22:00-02:00" }"#,
+            "start=2026-06-05T19:30:00Z; 0 page /a",
+            "-",
+        ),
         // DST: Paris moved to +02:00 at 2026-03-29 01:00 UTC. 08:30 UTC is 09:30 before and 10:30 after.
-        (r#"time_window = { zone = "Europe/Paris", hours = "09:00-10:00" }"#, "start=2026-03-28T08:30:00Z; 0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "09:00-10:00" }"#, "start=2026-03-29T08:30:00Z; 0 page /a", "-"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "10:00-11:00" }"#, "start=2026-03-29T08:30:00Z; 0 page /a", "r@0"),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "09:00-10:00" }"#,
+            "start=2026-03-28T08:30:00Z; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "09:00-10:00" }"#,
+            "start=2026-03-29T08:30:00Z; 0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "10:00-11:00" }"#,
+            "start=2026-03-29T08:30:00Z; 0 page /a",
+            "r@0",
+        ),
         // The change itself: 00:59 UTC is 01:59 CET; one minute later it is 03:00 CEST.
-        (r#"time_window = { zone = "Europe/Paris", hours = "03:00-04:00" }"#, "start=2026-03-29T00:59:00Z; 0 page /a", "r@60"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "02:00-03:00" }"#, "start=2026-03-29T00:59:00Z; 0 page /a", "-"),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "03:00-04:00" }"#,
+            "start=2026-03-29T00:59:00Z; 0 page /a",
+            "r@60",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "02:00-03:00" }"#,
+            "start=2026-03-29T00:59:00Z; 0 page /a",
+            "-",
+        ),
         // Back to +01:00 on 2026-10-25 at 01:00 UTC: 02:30 local happens twice.
-        (r#"time_window = { zone = "Europe/Paris", hours = "02:00-03:00" }"#, "start=2026-10-25T00:30:00Z; 0 page /a", "r@0"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "02:00-03:00" }"#, "start=2026-10-25T01:30:00Z; 0 page /a", "r@0"),
-        (r#"time_window = { zone = "America/New_York", hours = "09:00-10:00" }"#, "start=2026-03-07T14:30:00Z; 0 page /a", "r@0"),
-        (r#"time_window = { zone = "America/New_York", hours = "09:00-10:00" }"#, "start=2026-03-09T14:30:00Z; 0 page /a", "-"),
-        (r#"time_window = { zone = "America/New_York", hours = "10:00-11:00" }"#, "start=2026-03-09T14:30:00Z; 0 page /a", "r@0"),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "02:00-03:00" }"#,
+            "start=2026-10-25T00:30:00Z; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "02:00-03:00" }"#,
+            "start=2026-10-25T01:30:00Z; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "America/New_York", hours = "09:00-10:00" }"#,
+            "start=2026-03-07T14:30:00Z; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"time_window = { zone = "America/New_York", hours = "09:00-10:00" }"#,
+            "start=2026-03-09T14:30:00Z; 0 page /a",
+            "-",
+        ),
+        (
+            r#"time_window = { zone = "America/New_York", hours = "10:00-11:00" }"#,
+            "start=2026-03-09T14:30:00Z; 0 page /a",
+            "r@0",
+        ),
         // Outside the table, or a zone the server did not send, the window is unknown and never fires.
-        (r#"time_window = { zone = "Europe/Paris" }"#, "start=2027-06-01T10:00:00Z; 0 page /a", "-"),
-        (r#"not = { time_window = { zone = "Europe/Paris" } }"#, "start=2027-06-01T10:00:00Z; 0 page /a", "-"),
+        (
+            r#"time_window = { zone = "Europe/Paris" }"#,
+            "start=2027-06-01T10:00:00Z; 0 page /a",
+            "-",
+        ),
+        (
+            r#"not = { time_window = { zone = "Europe/Paris" } }"#,
+            "start=2027-06-01T10:00:00Z; 0 page /a",
+            "-",
+        ),
         (r#"time_window = { zone = "Asia/Tokyo" }"#, "0 page /a", "-"),
     ]);
 }
@@ -406,49 +812,221 @@ fn time_windows() {
 #[test]
 fn context_and_events() {
     check(&[
-        (r#"context = { name = "plan", equals = "pro" }"#, "ctx:plan=pro; 0 page /a", "r@0"),
-        (r#"context = { name = "plan", equals = "pro" }"#, "ctx:plan=free; 0 page /a", "-"),
-        (r#"context = { name = "plan", equals = "pro" }"#, "0 page /a", "-"),
-        (r#"context = { name = "plan", equals = "pro" }"#, "0 page /a; 7 ctx plan=pro", "r@7"),
-        (r#"context = { name = "plan", equals = "pro" }"#, "ctx:plan=pro; 0 page /a; 0 unctx plan", "-"),
-        (r#"context = { name = "vip", equals = true }"#, "ctx:vip=true; 0 page /a", "r@0"),
-        (r#"context = { name = "vip", equals = true }"#, "ctx:vip=\"true\"; 0 page /a", "-"),
-        (r#"context = { name = "items", equals = 3 }"#, "ctx:items=3; 0 page /a", "r@0"),
-        (r#"context = { name = "items", equals = 3 }"#, "ctx:items=3.0; 0 page /a", "r@0"),
-        (r#"context = { name = "plan", in = ["pro", "team"] }"#, "ctx:plan=team; 0 page /a", "r@0"),
-        (r#"context = { name = "plan", in = ["pro", "team"] }"#, "ctx:plan=free; 0 page /a", "-"),
-        (r#"context = { name = "tier", in = [1, 2] }"#, "ctx:tier=2; 0 page /a", "r@0"),
-        (r#"context = { name = "tags", contains = "vip" }"#, "ctx:tags=gold,vip; 0 page /a", "r@0"),
-        (r#"context = { name = "tags", contains = "vip" }"#, "ctx:tags=gold; 0 page /a", "-"),
-        (r#"context = { name = "tags", contains = "VIP" }"#, "ctx:tags=vip; 0 page /a", "-"),
-        (r#"context = { name = "cart_value", at_least = 100 }"#, "ctx:cart_value=100; 0 page /a", "r@0"),
-        (r#"context = { name = "cart_value", at_least = 100 }"#, "ctx:cart_value=99.99; 0 page /a", "-"),
-        (r#"context = { name = "cart_value", at_least = 100 }"#, "ctx:cart_value=\"150\"; 0 page /a", "r@0"),
-        (r#"context = { name = "cart_value", at_least = 100 }"#, "ctx:cart_value=\"lots\"; 0 page /a", "-"),
-        (r#"context = { name = "cart_value", greater_than = 100 }"#, "ctx:cart_value=100; 0 page /a", "-"),
-        (r#"context = { name = "cart_value", greater_than = 100 }"#, "ctx:cart_value=100.5; 0 page /a", "r@0"),
-        (r#"context = { name = "cart_value", at_most = 10 }"#, "ctx:cart_value=10; 0 page /a", "r@0"),
-        (r#"context = { name = "cart_value", less_than = 10 }"#, "ctx:cart_value=10; 0 page /a", "-"),
-        (r#"context = { name = "cart_value", less_than = 10.5 }"#, "ctx:cart_value=-3; 0 page /a", "r@0"),
-        (r#"context = { name = "cart_value", at_least = 1 }"#, "ctx:cart_value=true; 0 page /a", "-"),
-        (r#"context = { name = "cart_value", at_least = 1 }"#, "0 page /a", "-"),
-        (r#"context = { name = "coupon", exists = true }"#, "ctx:coupon=X; 0 page /a", "r@0"),
-        (r#"context = { name = "coupon", exists = true }"#, "0 page /a", "-"),
-        (r#"context = { name = "coupon", exists = false }"#, "0 page /a", "r@0"),
-        (r#"not = { context = { name = "plan", equals = "pro" } }"#, "0 page /a", "r@0"),
-        (r#"event = "added_to_cart""#, "0 page /a; 12 event added_to_cart", "r@12"),
-        (r#"event = "added_to_cart""#, "0 page /a; 12 event viewed", "-"),
-        (r#"event = "added_to_cart""#, "0 page /a; 3 event added_to_cart; 5 page /b", "r@3"),
-        (r#"all = [{ event = "added_to_cart" }, { path = "/b" }]"#, "0 page /a; 3 event added_to_cart; 5 page /b", "r@5"),
-        (r#"event = { name = "error", at_most = 1 }"#, "0 page /a; 0 event error; 0 event error", "-"),
-        (r#"event = { name = "added_to_cart", at_least = 2 }"#, "0 page /a; 5 event added_to_cart; 9 event added_to_cart", "r@9"),
-        (r#"event = { name = "added_to_cart", at_least = 2 }"#, "0 page /a; 5 event added_to_cart", "-"),
-        (r#"event = { name = "added_to_cart", at_least = 2, within = "1m" }"#, "0 page /a; 5 event added_to_cart; 70 event added_to_cart", "-"),
-        (r#"event = { name = "added_to_cart", at_least = 2, within = "1m" }"#, "0 page /a; 5 event added_to_cart; 60 event added_to_cart", "r@60"),
-        (r#"event = { name = "error", at_most = 0 }"#, "0 page /a", "r@0"),
-        (r#"all = [{ event = "added_to_cart" }, { path = "/checkout" }, { time_on_page = "20s" }]"#, "0 page /cart; 3 event added_to_cart; 10 page /checkout", "r@30"),
-        (r#"all = [{ event = "added_to_cart" }, { not = { event = "purchased" } }]"#, "0 page /a; 3 event added_to_cart; 3 event purchased", "-"),
-        (r#"all = [{ event = "added_to_cart" }, { not = { event = "purchased" } }]"#, "0 page /a; 3 event added_to_cart", "r@3"),
+        (
+            r#"context = { name = "plan", equals = "pro" }"#,
+            "ctx:plan=pro; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "plan", equals = "pro" }"#,
+            "ctx:plan=free; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "plan", equals = "pro" }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "plan", equals = "pro" }"#,
+            "0 page /a; 7 ctx plan=pro",
+            "r@7",
+        ),
+        (
+            r#"context = { name = "plan", equals = "pro" }"#,
+            "ctx:plan=pro; 0 page /a; 0 unctx plan",
+            "-",
+        ),
+        (
+            r#"context = { name = "vip", equals = true }"#,
+            "ctx:vip=true; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "vip", equals = true }"#,
+            "ctx:vip=\"true\"; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "items", equals = 3 }"#,
+            "ctx:items=3; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "items", equals = 3 }"#,
+            "ctx:items=3.0; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "plan", in = ["pro", "team"] }"#,
+            "ctx:plan=team; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "plan", in = ["pro", "team"] }"#,
+            "ctx:plan=free; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "tier", in = [1, 2] }"#,
+            "ctx:tier=2; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "tags", contains = "vip" }"#,
+            "ctx:tags=gold,vip; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "tags", contains = "vip" }"#,
+            "ctx:tags=gold; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "tags", contains = "VIP" }"#,
+            "ctx:tags=vip; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "cart_value", at_least = 100 }"#,
+            "ctx:cart_value=100; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "cart_value", at_least = 100 }"#,
+            "ctx:cart_value=99.99; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "cart_value", at_least = 100 }"#,
+            "ctx:cart_value=\"150\"; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "cart_value", at_least = 100 }"#,
+            "ctx:cart_value=\"lots\"; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "cart_value", greater_than = 100 }"#,
+            "ctx:cart_value=100; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "cart_value", greater_than = 100 }"#,
+            "ctx:cart_value=100.5; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "cart_value", at_most = 10 }"#,
+            "ctx:cart_value=10; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "cart_value", less_than = 10 }"#,
+            "ctx:cart_value=10; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "cart_value", less_than = 10.5 }"#,
+            "ctx:cart_value=-3; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "cart_value", at_least = 1 }"#,
+            "ctx:cart_value=true; 0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "cart_value", at_least = 1 }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "coupon", exists = true }"#,
+            "ctx:coupon=X; 0 page /a",
+            "r@0",
+        ),
+        (
+            r#"context = { name = "coupon", exists = true }"#,
+            "0 page /a",
+            "-",
+        ),
+        (
+            r#"context = { name = "coupon", exists = false }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"not = { context = { name = "plan", equals = "pro" } }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"event = "added_to_cart""#,
+            "0 page /a; 12 event added_to_cart",
+            "r@12",
+        ),
+        (
+            r#"event = "added_to_cart""#,
+            "0 page /a; 12 event viewed",
+            "-",
+        ),
+        (
+            r#"event = "added_to_cart""#,
+            "0 page /a; 3 event added_to_cart; 5 page /b",
+            "r@3",
+        ),
+        (
+            r#"all = [{ event = "added_to_cart" }, { path = "/b" }]"#,
+            "0 page /a; 3 event added_to_cart; 5 page /b",
+            "r@5",
+        ),
+        (
+            r#"event = { name = "error", at_most = 1 }"#,
+            "0 page /a; 0 event error; 0 event error",
+            "-",
+        ),
+        (
+            r#"event = { name = "added_to_cart", at_least = 2 }"#,
+            "0 page /a; 5 event added_to_cart; 9 event added_to_cart",
+            "r@9",
+        ),
+        (
+            r#"event = { name = "added_to_cart", at_least = 2 }"#,
+            "0 page /a; 5 event added_to_cart",
+            "-",
+        ),
+        (
+            r#"event = { name = "added_to_cart", at_least = 2, within = "1m" }"#,
+            "0 page /a; 5 event added_to_cart; 70 event added_to_cart",
+            "-",
+        ),
+        (
+            r#"event = { name = "added_to_cart", at_least = 2, within = "1m" }"#,
+            "0 page /a; 5 event added_to_cart; 60 event added_to_cart",
+            "r@60",
+        ),
+        (
+            r#"event = { name = "error", at_most = 0 }"#,
+            "0 page /a",
+            "r@0",
+        ),
+        (
+            r#"all = [{ event = "added_to_cart" }, { path = "/checkout" }, { time_on_page = "20s" }]"#,
+            "0 page /cart; 3 event added_to_cart; 10 page /checkout",
+            "r@30",
+        ),
+        (
+            r#"all = [{ event = "added_to_cart" }, { not = { event = "purchased" } }]"#,
+            "0 page /a; 3 event added_to_cart; 3 event purchased",
+            "-",
+        ),
+        (
+            r#"all = [{ event = "added_to_cart" }, { not = { event = "purchased" } }]"#,
+            "0 page /a; 3 event added_to_cart",
+            "r@3",
+        ),
     ]);
 }
 
@@ -457,17 +1035,41 @@ fn exit_intent_and_availability() {
     check(&[
         (r#"exit_intent = true"#, "0 page /a; 20 exit", "r@20"),
         (r#"exit_intent = true"#, "0 page /a", "-"),
-        (r#"exit_intent = true"#, "device=mobile; 0 page /a; 20 exit", "-"),
-        (r#"exit_intent = true"#, "device=tablet; 0 page /a; 20 exit", "-"),
-        (r#"exit_intent = true"#, "0 page /a; 20 exit; 30 page /b", "r@20"),
-        (r#"all = [{ exit_intent = true }, { path = "/checkout" }]"#, "0 page /a; 5 exit; 9 page /checkout", "-"),
-        (r#"all = [{ exit_intent = true }, { path = "/checkout" }]"#, "0 page /checkout; 9 exit", "r@9"),
+        (
+            r#"exit_intent = true"#,
+            "device=mobile; 0 page /a; 20 exit",
+            "-",
+        ),
+        (
+            r#"exit_intent = true"#,
+            "device=tablet; 0 page /a; 20 exit",
+            "-",
+        ),
+        (
+            r#"exit_intent = true"#,
+            "0 page /a; 20 exit; 30 page /b",
+            "r@20",
+        ),
+        (
+            r#"all = [{ exit_intent = true }, { path = "/checkout" }]"#,
+            "0 page /a; 5 exit; 9 page /checkout",
+            "-",
+        ),
+        (
+            r#"all = [{ exit_intent = true }, { path = "/checkout" }]"#,
+            "0 page /checkout; 9 exit",
+            "r@9",
+        ),
         (r#"exit_intent = false"#, "0 page /a", "r@0"),
         (r#"agents_available = true"#, "agents=q; 0 page /a", "r@0"),
         (r#"agents_available = true"#, "agents=other; 0 page /a", "-"),
         (r#"agents_available = true"#, "agents=; 0 page /a", "-"),
         (r#"agents_available = true"#, "0 page /a", "-"),
-        (r#"agents_available = true"#, "agents=; 0 page /a; 30 agents q", "r@30"),
+        (
+            r#"agents_available = true"#,
+            "agents=; 0 page /a; 30 agents q",
+            "r@30",
+        ),
         (r#"agents_available = false"#, "agents=; 0 page /a", "r@0"),
         (r#"agents_available = false"#, "0 page /a", "-"),
     ]);
@@ -503,7 +1105,10 @@ fn invitations_and_limits() {
     let budget = format!("[budget]\nper_visit = 1\n{TWO}");
     let budget_cooldown = format!(
         "[budget]\ncooldown = \"30s\"\n{}",
-        TWO.replace("[[rule]]\nid = \"high\"", "[[rule]]\nlimits = { per_visit = 3 }\nid = \"high\"")
+        TWO.replace(
+            "[[rule]]\nid = \"high\"",
+            "[[rule]]\nlimits = { per_visit = 3 }\nid = \"high\""
+        )
     );
     let sixty = "[[rule]]\nid = \"r\"\nqueue = \"q\"\ninvitation = \"Hi\"\nwhen = { time_on_page = \"5s\" }\n";
     let two_same = TWO.replace("10s", "5s");
@@ -524,15 +1129,31 @@ fn invitations_and_limits() {
         // The default is once per visit.
         (&with_limits(""), "0 page /a; 30 page /b", "r@5"),
         (&twice, "0 page /a; 30 page /b; 60 page /c", "r@5,r@15"),
-        (&twice, "0 page /a; 2000 page /b; 2100 page /c", "r@5,r@15,r@2005,r@2015"),
+        (
+            &twice,
+            "0 page /a; 2000 page /b; 2100 page /c",
+            "r@5,r@15,r@2005,r@2015",
+        ),
         // A close starts the cooldown; an expiry does not.
-        (&cooldown, "0 page /a; 6 close; for=100", "r@5,r@66,r@76,r@86,r@96"),
+        (
+            &cooldown,
+            "0 page /a; 6 close; for=100",
+            "r@5,r@66,r@76,r@86,r@96",
+        ),
         (&cooldown, "0 page /a; for=30", "r@5,r@15,r@25"),
         (&per_day, "0 page /a; for=100", "r@5,r@15"),
         (&per_visitor, "0 page /a; 2000 page /b; for=3000", "r@5"),
         (&budget, "0 page /a; 6 close", "low@5"),
-        (&budget_cooldown, "0 page /a; 6 close", "low@5,high@36,high@96"),
-        (&budget_cooldown, "0 page /a; 6 close; 37 close; for=100", "low@5,high@36,high@67"),
+        (
+            &budget_cooldown,
+            "0 page /a; 6 close",
+            "low@5,high@36,high@96",
+        ),
+        (
+            &budget_cooldown,
+            "0 page /a; 6 close; 37 close; for=100",
+            "low@5,high@36,high@67",
+        ),
         // Accepting starts the chat: no more invitations.
         (TWO, "0 page /a; 6 accept", "low@5"),
     ];
@@ -543,47 +1164,191 @@ fn invitations_and_limits() {
 #[test]
 fn bad_conditions_are_refused() {
     check(&[
-        (r#"time_on_page = "ten""#, "", "error: invalid duration `ten`"),
+        (
+            r#"time_on_page = "ten""#,
+            "",
+            "error: invalid duration `ten`",
+        ),
         (r#"time_on_page = "2d""#, "", "error: invalid duration `2d`"),
         (r#"time_on_page = -1"#, "", "error: invalid duration `-1`"),
-        (r#"time_on_page = true"#, "", "error: expected a duration, found boolean"),
-        (r#"path = "pricing""#, "", "error: path pattern `pricing` must start with `/`"),
-        (r#"visited = "pricing""#, "", "error: path pattern `pricing` must start with `/`"),
-        (r#"path = 3"#, "", "error: `path` must be a string, found integer"),
-        (r#"pages_viewed = "three""#, "", "error: `pages_viewed` must be an integer, found string"),
-        (r#"pages_viewed = { at_least = 5, at_most = 2 }"#, "", "error: `pages_viewed` can never hold: `at_most` is below `at_least`"),
-        (r#"pages_viewed = { minimum = 5 }"#, "", "error: unknown key `minimum` in `pages_viewed`"),
-        (r#"page_views = { at_least = 2 }"#, "", "error: `page_views` is missing `path`"),
-        (r#"sequence = { pages = [] }"#, "", "error: `pages` must not be empty"),
-        (r#"sequence = { pages = ["/a"], within = "soon" }"#, "", "error: invalid duration `soon`"),
-        (r#"returning = "yes""#, "", "error: `returning` must be `true` or `false`, found string"),
-        (r#"language = "français""#, "", "error: invalid language `français`"),
+        (
+            r#"time_on_page = true"#,
+            "",
+            "error: expected a duration, found boolean",
+        ),
+        (
+            r#"path = "pricing""#,
+            "",
+            "error: path pattern `pricing` must start with `/`",
+        ),
+        (
+            r#"visited = "pricing""#,
+            "",
+            "error: path pattern `pricing` must start with `/`",
+        ),
+        (
+            r#"path = 3"#,
+            "",
+            "error: `path` must be a string, found integer",
+        ),
+        (
+            r#"pages_viewed = "three""#,
+            "",
+            "error: `pages_viewed` must be an integer, found string",
+        ),
+        (
+            r#"pages_viewed = { at_least = 5, at_most = 2 }"#,
+            "",
+            "error: `pages_viewed` can never hold: `at_most` is below `at_least`",
+        ),
+        (
+            r#"pages_viewed = { minimum = 5 }"#,
+            "",
+            "error: unknown key `minimum` in `pages_viewed`",
+        ),
+        (
+            r#"page_views = { at_least = 2 }"#,
+            "",
+            "error: `page_views` is missing `path`",
+        ),
+        (
+            r#"sequence = { pages = [] }"#,
+            "",
+            "error: `pages` must not be empty",
+        ),
+        (
+            r#"sequence = { pages = ["/a"], within = "soon" }"#,
+            "",
+            "error: invalid duration `soon`",
+        ),
+        (
+            r#"returning = "yes""#,
+            "",
+            "error: `returning` must be `true` or `false`, found string",
+        ),
+        (
+            r#"language = "français""#,
+            "",
+            "error: invalid language `français`",
+        ),
         (r#"device = "phone""#, "", "error: invalid device `phone`"),
-        (r#"country = "France""#, "", "error: invalid country `France`"),
+        (
+            r#"country = "France""#,
+            "",
+            "error: invalid country `France`",
+        ),
         (r#"country = []"#, "", "error: `country` must not be empty"),
         (r#"region = "IDF""#, "", "error: invalid region `IDF`"),
-        (r#"time_window = { hours = "09:00-18:00" }"#, "", "error: `time_window` is missing `zone`"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "9-18" }"#, "", "error: invalid hours `9-18`"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "09:00-09:00" }"#, "", "error: invalid hours `09:00-09:00`"),
-        (r#"time_window = { zone = "Europe/Paris", hours = "09:00-24:01" }"#, "", "error: invalid hours `09:00-24:01`"),
-        (r#"time_window = { zone = "Europe/Paris", days = "weekdays" }"#, "", "error: invalid days `weekdays`"),
-        (r#"time_window = { zone = "Europe/Paris", from = "2026-02-30" }"#, "", "error: invalid date `2026-02-30`"),
-        (r#"time_window = { zone = "Europe/Paris", from = "2026-03-01", until = "2026-02-01" }"#, "", "error: `time_window` can never hold: `until` is before `from`"),
-        (r#"time_window = { zone = "Paris time" }"#, "", "error: invalid time zone `Paris time`"),
-        (r#"time_window = { zone = "UTC", weekdays = "mon" }"#, "", "error: unknown key `weekdays` in `time_window`"),
-        (r#"context = { name = "plan" }"#, "", "error: `context` needs exactly one test besides `name`"),
-        (r#"context = { name = "plan", equals = "a", in = ["b"] }"#, "", "error: `context` needs exactly one test besides `name`"),
-        (r#"context = { equals = "a" }"#, "", "error: `context` is missing `name`"),
-        (r#"context = { name = "n", at_least = "ten" }"#, "", "error: `at_least` must be a number, found string"),
-        (r#"context = { name = "n", at_least = nan }"#, "", "error: `at_least` must be a finite number"),
-        (r#"context = { name = "n", equals = [1] }"#, "", "error: `equals` must be a string, a number or a boolean, found array"),
-        (r#"context = { name = "n", like = "x" }"#, "", "error: unknown key `like` in `context`"),
-        (r#"event = """#, "", "error: `event` must be 1 to 128 bytes long"),
-        (r#"event = { at_least = 2 }"#, "", "error: `event` is missing `name`"),
-        (r#"query = {}"#, "", "error: `query` must be a table of parameter patterns"),
-        (r#"exit_intent = 1"#, "", "error: `exit_intent` must be `true` or `false`, found integer"),
+        (
+            r#"time_window = { hours = "09:00-18:00" }"#,
+            "",
+            "error: `time_window` is missing `zone`",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "9-18" }"#,
+            "",
+            "error: invalid hours `9-18`",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "09:00-09:00" }"#,
+            "",
+            "error: invalid hours `09:00-09:00`",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", hours = "09:00-24:01" }"#,
+            "",
+            "error: invalid hours `09:00-24:01`",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", days = "weekdays" }"#,
+            "",
+            "error: invalid days `weekdays`",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", from = "2026-02-30" }"#,
+            "",
+            "error: invalid date `2026-02-30`",
+        ),
+        (
+            r#"time_window = { zone = "Europe/Paris", from = "2026-03-01", until = "2026-02-01" }"#,
+            "",
+            "error: `time_window` can never hold: `until` is before `from`",
+        ),
+        (
+            r#"time_window = { zone = "Paris time" }"#,
+            "",
+            "error: invalid time zone `Paris time`",
+        ),
+        (
+            r#"time_window = { zone = "UTC", weekdays = "mon" }"#,
+            "",
+            "error: unknown key `weekdays` in `time_window`",
+        ),
+        (
+            r#"context = { name = "plan" }"#,
+            "",
+            "error: `context` needs exactly one test besides `name`",
+        ),
+        (
+            r#"context = { name = "plan", equals = "a", in = ["b"] }"#,
+            "",
+            "error: `context` needs exactly one test besides `name`",
+        ),
+        (
+            r#"context = { equals = "a" }"#,
+            "",
+            "error: `context` is missing `name`",
+        ),
+        (
+            r#"context = { name = "n", at_least = "ten" }"#,
+            "",
+            "error: `at_least` must be a number, found string",
+        ),
+        (
+            r#"context = { name = "n", at_least = nan }"#,
+            "",
+            "error: `at_least` must be a finite number",
+        ),
+        (
+            r#"context = { name = "n", equals = [1] }"#,
+            "",
+            "error: `equals` must be a string, a number or a boolean, found array",
+        ),
+        (
+            r#"context = { name = "n", like = "x" }"#,
+            "",
+            "error: unknown key `like` in `context`",
+        ),
+        (
+            r#"event = """#,
+            "",
+            "error: `event` must be 1 to 128 bytes long",
+        ),
+        (
+            r#"event = { at_least = 2 }"#,
+            "",
+            "error: `event` is missing `name`",
+        ),
+        (
+            r#"query = {}"#,
+            "",
+            "error: `query` must be a table of parameter patterns",
+        ),
+        (
+            r#"exit_intent = 1"#,
+            "",
+            "error: `exit_intent` must be `true` or `false`, found integer",
+        ),
         (r#"all = []"#, "", "error: `all` must not be empty"),
-        (r#"all = { path = "/a" }"#, "", "error: `all` must be an array, found table"),
-        (r#"time_on_pgae = "10s""#, "", "error: unknown condition `time_on_pgae`"),
+        (
+            r#"all = { path = "/a" }"#,
+            "",
+            "error: `all` must be an array, found table",
+        ),
+        (
+            r#"time_on_pgae = "10s""#,
+            "",
+            "error: unknown condition `time_on_pgae`",
+        ),
     ]);
 }

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use rules::{
-    Budget, Condition, ContextTest, ContextValue, Count, Device, Invitation, Limits, Pattern,
-    Rule, RuleSet, TimeWindow, parse_file,
+    Budget, Condition, ContextTest, ContextValue, Count, Device, Invitation, Limits, Pattern, Rule,
+    RuleSet, TimeWindow, parse_file,
 };
 
 /// xorshift64*: deterministic, good enough to explore shapes.
@@ -35,8 +35,8 @@ impl Random {
 
     fn text(&mut self, min: usize, max: usize) -> String {
         const PIECES: &[&str] = &[
-            "a", "b", "Z", "0", " ", "-", "_", "/", "*", "?", "=", "&", "\"", "\\", "\n", "\t", "é",
-            "😀", "\u{1}", "\u{7f}", "'", "#", "[", "}", ".", "%20",
+            "a", "b", "Z", "0", " ", "-", "_", "/", "*", "?", "=", "&", "\"", "\\", "\n", "\t",
+            "é", "😀", "\u{1}", "\u{7f}", "'", "#", "[", "}", ".", "%20",
         ];
         let length = min + self.below((max - min + 1) as u64) as usize;
         (0..length).map(|_| *self.pick(PIECES)).collect()
@@ -116,13 +116,21 @@ impl Random {
             16 => Condition::Authenticated(self.chance(50)),
             17 => Condition::Language(self.list(|r| {
                 let primary = r.word(2, 3).replace(['-', '_'], "x");
-                if r.chance(50) { primary } else { format!("{primary}-{}", r.pick(&["ca", "br", "419"])) }
+                if r.chance(50) {
+                    primary
+                } else {
+                    format!("{primary}-{}", r.pick(&["ca", "br", "419"]))
+                }
             })),
             18 => Condition::Device(
-                (0..1 + self.below(3)).map(|_| *self.pick(&Device::ALL)).collect(),
+                (0..1 + self.below(3))
+                    .map(|_| *self.pick(&Device::ALL))
+                    .collect(),
             ),
             19 => Condition::Country(self.list(|r| r.pick(&["FR", "US", "DE", "BE"]).to_string())),
-            20 => Condition::Region(self.list(|r| r.pick(&["FR-IDF", "US-CA", "DE-BY", "GB-ENG"]).to_string())),
+            20 => Condition::Region(
+                self.list(|r| r.pick(&["FR-IDF", "US-CA", "DE-BY", "GB-ENG"]).to_string()),
+            ),
             21 => {
                 let from = self.chance(50).then(|| 20_000 + self.below(400) as i32);
                 let until = self
@@ -139,7 +147,9 @@ impl Random {
                     })
                     .collect();
                 Condition::TimeWindow(TimeWindow {
-                    zone: self.pick(&["Europe/Paris", "UTC", "America/New_York", "Etc/GMT+5"]).to_string(),
+                    zone: self
+                        .pick(&["Europe/Paris", "UTC", "America/New_York", "Etc/GMT+5"])
+                        .to_string(),
                     from,
                     until,
                     days: self.chance(50).then(|| 1 + self.below(127) as u8),
@@ -162,13 +172,28 @@ impl Random {
             }
             23 => Condition::Event {
                 name: format!("e{}", self.text(0, 6)),
-                count: if self.chance(50) { Count { at_least: 1, at_most: None } } else { self.count() },
+                count: if self.chance(50) {
+                    Count {
+                        at_least: 1,
+                        at_most: None,
+                    }
+                } else {
+                    self.count()
+                },
                 within: self.chance(30).then(|| self.duration(86_400)),
             },
             24 => Condition::ExitIntent(self.chance(50)),
             25 => Condition::AgentsAvailable(self.chance(50)),
-            26 => Condition::All((0..1 + self.below(3)).map(|_| self.condition(depth + 1)).collect()),
-            27 => Condition::Any((0..1 + self.below(3)).map(|_| self.condition(depth + 1)).collect()),
+            26 => Condition::All(
+                (0..1 + self.below(3))
+                    .map(|_| self.condition(depth + 1))
+                    .collect(),
+            ),
+            27 => Condition::Any(
+                (0..1 + self.below(3))
+                    .map(|_| self.condition(depth + 1))
+                    .collect(),
+            ),
             _ => Condition::Not(Box::new(self.condition(depth + 1))),
         }
     }
@@ -185,13 +210,19 @@ impl Random {
         let mut translations = BTreeMap::new();
         for _ in 0..self.below(3) {
             let text = format!("x{}x", self.text(0, 10));
-            translations.insert(self.pick(&["fr", "pt-br", "de", "es-419"]).to_string(), text);
+            translations.insert(
+                self.pick(&["fr", "pt-br", "de", "es-419"]).to_string(),
+                text,
+            );
         }
         Rule {
             id: format!("r{index}-{}", self.word(0, 10)),
             queue: format!("q{}", self.word(0, 5)),
             priority: self.next() as i32,
-            invitation: Invitation { default, translations },
+            invitation: Invitation {
+                default,
+                translations,
+            },
             invitation_seconds: 1 + self.below(3600) as u32,
             limits: Limits {
                 per_visit: self.limit(),
@@ -215,7 +246,9 @@ impl Random {
             Budget::default()
         };
         RuleSet {
-            rules: (0..1 + self.below(4) as usize).map(|i| self.rule(i)).collect(),
+            rules: (0..1 + self.below(4) as usize)
+                .map(|i| self.rule(i))
+                .collect(),
             budget,
         }
     }

@@ -21,6 +21,8 @@ usage:
       (the password comes from BECKON_PASSWORD, or the first line of standard input)
   beckon conversations [--config FILE]
   beckon rules check DIR [--config FILE]
+  beckon rules simulate DIR VISIT-FILE [--config FILE]
+      (replays a visit second by second: which rule fires, and why the others do not)
   beckon hash-password
       (prints an argon2 hash of BECKON_PASSWORD or the first line of standard input, for `[[agents]]` seeds)
 
@@ -169,6 +171,20 @@ fn run() -> anyhow::Result<ExitCode> {
             };
             Ok(rules_check(Path::new(folder), queues.as_ref()))
         }
+        ["rules", "simulate", folder, visit] => {
+            known(&["config"])?;
+            let queues: Option<BTreeSet<String>> = match option("config") {
+                Some(path) => Some(
+                    load(Path::new(&path))?
+                        .queues
+                        .into_iter()
+                        .map(|queue| queue.id)
+                        .collect(),
+                ),
+                None => None,
+            };
+            rules_simulate(Path::new(folder), Path::new(visit), queues.as_ref())
+        }
         ["hash-password"] => {
             known(&[])?;
             let password = read_password()?;
@@ -224,30 +240,28 @@ fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Resul
         .block_on(future)
 }
 
-fn rules_check(folder: &Path, queues: Option<&BTreeSet<String>>) -> ExitCode {
-    let paths = match server::runtime::rules::list_rule_files(folder) {
-        Ok(paths) => paths,
-        Err(error) => {
-            eprintln!("{}: cannot read the folder: {error}", folder.display());
-            return ExitCode::from(2);
-        }
-    };
+/// A rules folder read and checked: the usable rule set, and every problem as text.
+struct Folder {
+    files: usize,
+    rule_set: rules::RuleSet,
+    problems: Vec<String>,
+}
+
+fn read_rules(folder: &Path, queues: Option<&BTreeSet<String>>) -> anyhow::Result<Folder> {
+    let paths = server::runtime::rules::list_rule_files(folder)
+        .with_context(|| format!("{}: cannot read the folder", folder.display()))?;
     let mut files = Vec::new();
-    let mut problems = 0usize;
+    let mut problems = Vec::new();
     for path in &paths {
         let name = path.display().to_string();
         let parsed = match std::fs::read(path) {
             Ok(bytes) => rules::parse_file(&name, &bytes),
             Err(error) => {
-                eprintln!("{name}: cannot read: {error}");
-                problems += 1;
+                problems.push(format!("{name}: cannot read: {error}"));
                 continue;
             }
         };
-        for diagnostic in &parsed.diagnostics {
-            println!("{diagnostic}");
-            problems += 1;
-        }
+        problems.extend(parsed.diagnostics.iter().map(ToString::to_string));
         files.push((name, parsed));
     }
     let all_queues: BTreeSet<String>;
@@ -262,18 +276,74 @@ fn rules_check(folder: &Path, queues: Option<&BTreeSet<String>>) -> ExitCode {
             &all_queues
         }
     };
-    for diagnostic in rules::check_rule_set(&files, queues) {
-        println!("{diagnostic}");
-        problems += 1;
+    let set_problems = rules::check_rule_set(&files, queues, &server::zones::is_known_zone);
+    problems.extend(set_problems.iter().map(ToString::to_string));
+    Ok(Folder {
+        files: paths.len(),
+        rule_set: rules::RuleSet::from_files(&files, &set_problems),
+        problems,
+    })
+}
+
+fn rules_check(folder: &Path, queues: Option<&BTreeSet<String>>) -> ExitCode {
+    let folder = match read_rules(folder, queues) {
+        Ok(folder) => folder,
+        Err(error) => {
+            eprintln!("{error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    for problem in &folder.problems {
+        println!("{problem}");
     }
-    let rules: usize = files.iter().map(|(_, parsed)| parsed.rules.len()).sum();
-    if problems == 0 {
-        println!("{} files, {rules} rules, no problems", paths.len());
+    if folder.problems.is_empty() {
+        println!(
+            "{} files, {} rules, no problems",
+            folder.files,
+            folder.rule_set.rules.len()
+        );
         ExitCode::SUCCESS
     } else {
-        println!("{problems} problem(s) in {} files", paths.len());
+        println!(
+            "{} problem(s) in {} files",
+            folder.problems.len(),
+            folder.files
+        );
         ExitCode::from(1)
     }
+}
+
+fn rules_simulate(
+    folder: &Path,
+    visit: &Path,
+    queues: Option<&BTreeSet<String>>,
+) -> anyhow::Result<ExitCode> {
+    let folder = read_rules(folder, queues)?;
+    let text = std::fs::read_to_string(visit)
+        .with_context(|| format!("{}: cannot read the visit file", visit.display()))?;
+    let timeline = match rules::simulate::Timeline::parse(&visit.display().to_string(), &text) {
+        Ok(timeline) => timeline,
+        Err(diagnostic) => {
+            eprintln!("{diagnostic}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    // Broken files sit out, as on a live server; say so before the replay.
+    for problem in &folder.problems {
+        eprintln!("{problem}");
+    }
+    if !folder.problems.is_empty() {
+        eprintln!("(the replay uses the rules of the files without problems)");
+    }
+    let day = 86_400_000;
+    let zones = server::runtime::zone_tables(
+        &folder.rule_set,
+        timeline.start_ms - day,
+        timeline.start_ms + i64::from(timeline.seconds) * 1000 + day,
+    );
+    let replay = rules::simulate::replay(&folder.rule_set, &timeline, &zones);
+    print!("{}", replay.report);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve(config_path: &Path) -> anyhow::Result<()> {

@@ -74,6 +74,10 @@ pub async fn start_with(
         }
         None => (None, None, Vec::new()),
     };
+    let geo = match &config.geo.database {
+        Some(path) => Some(crate::geo::Geo::open(path)?),
+        None => None,
+    };
     let config = Arc::new(config);
     let (shutdown, stop) = watch::channel(false);
     let runtime = Runtime::new(
@@ -82,12 +86,15 @@ pub async fn start_with(
         clock,
         public_origin.clone(),
         extra_origins,
+        geo,
         stop.clone(),
     );
     let mut tasks = JoinSet::new();
     runtime.spawn_background(&mut tasks, stop.clone());
 
-    let app = crate::http::app(Arc::clone(&runtime));
+    // Handlers see the TCP peer, from which (through trusted proxies) the visitor's location is resolved.
+    let app =
+        crate::http::app(Arc::clone(&runtime)).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop_main = stop.clone();
     tasks.spawn(async move {
         let served = axum::serve(listener, app)

@@ -93,10 +93,7 @@ async fn site_config_serves_the_rule_from_the_rules_folder_and_404s_unknown_site
     let Condition::All(parts) = &rule.when else {
         panic!("expected an `all` condition, got {:?}", rule.when);
     };
-    assert!(
-        parts.contains(&Condition::TimeOnPage { seconds: 10 }),
-        "{parts:?}"
-    );
+    assert!(parts.contains(&Condition::TimeOnPage(10)), "{parts:?}");
     assert!(
         parts.iter().any(|part| matches!(part, Condition::Path(_))),
         "{parts:?}"

@@ -10,8 +10,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use protocol::{
-    Availability, ContextValue, ContextVariables, InvitationEvent, InvitationEventKind,
-    SiteConfig, VisitorToServer,
+    Availability, ContextValue, ContextVariables, InvitationEvent, InvitationEventKind, SiteConfig,
+    VisitorToServer,
 };
 use rules::{Condition, Environment, RuleSet, Tracker, VisitorRecord};
 use wasm_bindgen::JsCast;
@@ -118,9 +118,8 @@ impl Watcher {
 
     fn configure(self: &Rc<Self>, config: SiteConfig) {
         let uses = |predicate: fn(&Condition) -> bool| config.rules.uses(predicate);
-        let wants_context = uses(|c| {
-            matches!(c, Condition::Context { .. } | Condition::Authenticated(_))
-        });
+        let wants_context =
+            uses(|c| matches!(c, Condition::Context { .. } | Condition::Authenticated(_)));
         let wants_availability = uses(|c| matches!(c, Condition::AgentsAvailable(_)));
         {
             let mut tracker = self.tracker.borrow_mut();
@@ -263,7 +262,9 @@ impl Watcher {
             tracker.choose(rule_set, now).map(|rule| {
                 (
                     rule.id.clone(),
-                    rule.invitation.for_language(&tracker.env.language).to_owned(),
+                    rule.invitation
+                        .for_language(&tracker.env.language)
+                        .to_owned(),
                     rule.invitation_seconds,
                 )
             })

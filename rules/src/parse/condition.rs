@@ -143,7 +143,11 @@ impl Parser<'_> {
                 name,
                 country_code,
             )?)),
-            "region" => Some(Condition::Region(self.string_list(inner, name, region_code)?)),
+            "region" => Some(Condition::Region(self.string_list(
+                inner,
+                name,
+                region_code,
+            )?)),
             "time_window" => self.time_window(inner),
             "context" => self.context(inner),
             "event" => self.event(inner),
@@ -289,7 +293,10 @@ impl Parser<'_> {
             other => {
                 self.report(
                     &value.span(),
-                    format!("`{key}` must be `true` or `false`, found {}", other.type_str()),
+                    format!(
+                        "`{key}` must be `true` or `false`, found {}",
+                        other.type_str()
+                    ),
                     None,
                 );
                 None
@@ -376,11 +383,7 @@ impl Parser<'_> {
             match check(text) {
                 Ok(canonical) => out.push(canonical),
                 Err(hint) => {
-                    self.report(
-                        &item.span(),
-                        format!("invalid {key} `{text}`"),
-                        Some(hint),
-                    );
+                    self.report(&item.span(), format!("invalid {key} `{text}`"), Some(hint));
                     ok = false;
                 }
             }
@@ -456,7 +459,12 @@ impl Parser<'_> {
     fn time_window(&mut self, value: &Value<'_>) -> Option<Condition> {
         let key = "time_window";
         let example = "{ zone = \"Europe/Paris\", days = [\"mon-fri\"], hours = \"09:00-18:00\" }";
-        let table = self.fields(value, key, &["zone", "from", "until", "days", "hours"], example)?;
+        let table = self.fields(
+            value,
+            key,
+            &["zone", "from", "until", "days", "hours"],
+            example,
+        )?;
         let zone_value = self.required(table, value, key, "zone")?;
         let zone = self.text(zone_value, "zone")?.to_owned();
         let valid_zone = !zone.is_empty()
@@ -507,11 +515,14 @@ impl Parser<'_> {
                 let names = self.string_list(inner, "days", |text| {
                     weekday_mask(text)
                         .map(|_| text.to_ascii_lowercase())
-                        .ok_or_else(|| {
-                            "use `mon` … `sun`, or a range such as `mon-fri`".to_owned()
-                        })
+                        .ok_or_else(|| "use `mon` … `sun`, or a range such as `mon-fri`".to_owned())
                 })?;
-                Some(names.iter().filter_map(|n| weekday_mask(n)).fold(0, |a, b| a | b))
+                Some(
+                    names
+                        .iter()
+                        .filter_map(|n| weekday_mask(n))
+                        .fold(0, |a, b| a | b),
+                )
             }
             None => None,
         };
@@ -583,9 +594,9 @@ impl Parser<'_> {
 
     fn number(&mut self, value: &Value<'_>, key: &str) -> Option<f64> {
         let number = match value.get_ref() {
-            DeValue::Integer(integer) => {
-                i64::from_str_radix(integer.as_str(), integer.radix()).ok().map(|n| n as f64)
-            }
+            DeValue::Integer(integer) => i64::from_str_radix(integer.as_str(), integer.radix())
+                .ok()
+                .map(|n| n as f64),
             DeValue::Float(float) => float.as_str().replace('_', "").parse::<f64>().ok(),
             other => {
                 self.report(
@@ -599,7 +610,11 @@ impl Parser<'_> {
         match number.filter(|n| n.is_finite()) {
             Some(number) => Some(number),
             None => {
-                self.report(&value.span(), format!("`{key}` must be a finite number"), None);
+                self.report(
+                    &value.span(),
+                    format!("`{key}` must be a finite number"),
+                    None,
+                );
                 None
             }
         }
@@ -660,9 +675,9 @@ fn language_tag(text: &str) -> Result<String, String> {
     let tag = text.to_ascii_lowercase();
     let valid = !tag.is_empty()
         && tag.len() <= 16
-        && tag.split('-').all(|part| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric())
-        });
+        && tag
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
     valid
         .then_some(tag)
         .ok_or_else(|| "use a language tag such as `fr` or `pt-BR`".to_owned())

@@ -10,11 +10,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use protocol::{ErrorCode, SiteConfig};
+use protocol::{Availability, ErrorCode, InvitationEvent, RuleStats, SiteConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::runtime::Runtime;
@@ -32,6 +33,11 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
         .route("/assets/{*path}", get(files::asset))
         .route("/console", get(files::console_page))
         .route("/api/sites/{site}/config", get(site_config))
+        .route("/api/sites/{site}/availability", get(availability))
+        .route(
+            "/api/sites/{site}/invitation-events",
+            post(invitation_event),
+        )
         .route("/api/sites/{site}/rules/status", get(rules_status))
         .route("/api/console/login", post(auth::login))
         .route("/api/console/logout", post(auth::logout))
@@ -40,6 +46,9 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
         .route("/ws/visitor", get(crate::ws::visitor::upgrade))
         .route("/ws/agent", get(crate::ws::agent::upgrade))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::Extension(TrustedProxies(Arc::new(
+            runtime.config.geo.trusted_proxies.clone(),
+        ))))
         .with_state(runtime)
 }
 
@@ -94,11 +103,56 @@ async fn widget_page(
     Ok(response)
 }
 
-/// What the widget needs: the site's rules, compiled. Served to the iframe (same origin) only.
+/// How many days of time-zone offsets the widget gets: it fetches the configuration on every page load.
+const ZONE_DAYS: i64 = 14;
+
+/// The visitor's address: the TCP peer, or through trusted proxies the `X-Forwarded-For` client.
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        Ok(ClientAddress(peer.map(|peer| {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|value| value.to_str().ok());
+            let trusted = parts
+                .extensions
+                .get::<TrustedProxies>()
+                .map_or(&[][..], |proxies| &proxies.0[..]);
+            crate::geo::client_ip(peer, forwarded, trusted)
+        })))
+    }
+}
+
+/// The configured trusted proxies, put in each request's extensions by the router.
+#[derive(Clone)]
+struct TrustedProxies(Arc<Vec<std::net::IpAddr>>);
+
+fn known_site(runtime: &Runtime, site: &str) -> Result<(), AppError> {
+    if runtime.site_exists(site) {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::UnknownSite,
+            format!("unknown site `{site}`"),
+        ))
+    }
+}
+
+/// What the widget needs: the site's rules, the offsets of the zones they name, the visitor's location
+/// (never their address) and which queues can chat now. Served to the iframe (same origin).
 async fn site_config(
     State(runtime): State<Arc<Runtime>>,
     Path(site): Path<String>,
-) -> Result<Json<SiteConfig>, AppError> {
+    ClientAddress(address): ClientAddress,
+) -> Result<Response, AppError> {
     let site_config = runtime
         .config
         .sites
@@ -106,11 +160,77 @@ async fn site_config(
         .find(|candidate| candidate.id == site)
         .ok_or_else(|| AppError::new(ErrorCode::UnknownSite, format!("unknown site `{site}`")))?;
     let rules = runtime.rules.get(&site).unwrap_or_default();
-    Ok(Json(SiteConfig {
+    let body = SiteConfig {
         site_id: site_config.id.clone(),
         name: site_config.name.clone(),
+        zones: runtime.zone_tables(&rules.rule_set, ZONE_DAYS),
         rules: (*rules.rule_set).clone(),
-    }))
+        location: address.and_then(|address| runtime.locate(address)),
+        available_queues: runtime.available_queues(),
+    };
+    // Per visitor (location) and per moment (availability): never cached.
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Which queues have an agent free to chat, for rules with `agents_available`.
+async fn availability(
+    State(runtime): State<Arc<Runtime>>,
+    Path(site): Path<String>,
+) -> Result<Response, AppError> {
+    known_site(&runtime, &site)?;
+    let mut response = Json(Availability {
+        queues: runtime.available_queues(),
+    })
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+fn valid_token(text: &str, max: usize) -> bool {
+    !text.is_empty()
+        && text.len() <= max
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The widget reports what happened to an invitation. Only the widget's own pages (this origin) may.
+async fn invitation_event(
+    State(runtime): State<Arc<Runtime>>,
+    Path(site): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<InvitationEvent>, axum::extract::rejection::JsonRejection>,
+) -> Result<axum::http::StatusCode, AppError> {
+    known_site(&runtime, &site)?;
+    if !crate::ws::same_origin(&runtime, &headers) {
+        return Err(AppError::new(
+            ErrorCode::OriginNotAllowed,
+            "invitation events come from the widget's own origin",
+        ));
+    }
+    let Json(event) = body.map_err(|rejection| {
+        AppError::new(
+            ErrorCode::BadRequest,
+            format!("invalid invitation event: {}", rejection.body_text()),
+        )
+    })?;
+    if !valid_token(&event.id, 64) || !valid_token(&event.rule_id, 64) {
+        return Err(AppError::new(
+            ErrorCode::BadRequest,
+            "`id` and `rule_id` are 1 to 64 letters, digits, `-` or `_`",
+        ));
+    }
+    runtime
+        .store
+        .record_invitation_event(&site, event, runtime.now_ms())
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize)]
@@ -118,9 +238,12 @@ struct RulesStatus {
     site_id: String,
     rules: usize,
     problems: Vec<String>,
+    /// Every rule's invitations so far, shown/accepted/closed/expired.
+    stats: Vec<RuleStats>,
 }
 
-/// Whether the site's rule files are healthy. For the console, so agents only.
+/// Whether the site's rule files are healthy, and how their invitations fare. For the console, so agents
+/// only.
 async fn rules_status(
     State(runtime): State<Arc<Runtime>>,
     _agent: auth::AuthenticatedAgent,
@@ -130,10 +253,12 @@ async fn rules_status(
         .rules
         .get(&site)
         .ok_or_else(|| AppError::new(ErrorCode::UnknownSite, format!("unknown site `{site}`")))?;
+    let stats = runtime.store.invitation_stats(&site).await?;
     Ok(Json(RulesStatus {
         site_id: site,
         rules: rules.rule_set.rules.len(),
         problems: rules.diagnostics.iter().map(ToString::to_string).collect(),
+        stats,
     }))
 }
 

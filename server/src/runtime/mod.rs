@@ -94,6 +94,10 @@ pub struct Runtime {
     pub public_origin: String,
     /// Extra allowed origins per site, such as the demo listener's real address.
     pub extra_origins: Vec<(String, String)>,
+    /// The location database, when one is configured.
+    pub geo: Option<crate::geo::Geo>,
+    /// Queues with a free agent, refreshed in the background so widgets asking never touch the store.
+    available: std::sync::RwLock<BTreeSet<String>>,
     /// Turns true when the node stops: live sockets watch it and hang up.
     shutdown: watch::Receiver<bool>,
     /// Every live socket holds a read guard, so stopping can wait for the last one to end by taking the
@@ -108,6 +112,7 @@ impl Runtime {
         clock: Arc<dyn Clock>,
         public_origin: String,
         extra_origins: Vec<(String, String)>,
+        geo: Option<crate::geo::Geo>,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Runtime> {
         let runtime = Arc::new(Runtime {
@@ -118,6 +123,8 @@ impl Runtime {
             hub: Hub::default(),
             public_origin,
             extra_origins,
+            geo,
+            available: std::sync::RwLock::default(),
             shutdown,
             connections: Arc::default(),
         });
@@ -192,7 +199,13 @@ impl Runtime {
             .map(|queue| queue.id.clone())
             .collect();
         for site in &self.config.sites {
-            if let Some(diagnostics) = self.rules.refresh(&site.id, &site.rules_dir, &queues) {
+            let refreshed = self.rules.refresh(
+                &site.id,
+                &site.rules_dir,
+                &queues,
+                &crate::zones::is_known_zone,
+            );
+            if let Some(diagnostics) = refreshed {
                 let count = self
                     .rules
                     .get(&site.id)
@@ -203,6 +216,46 @@ impl Runtime {
                 }
             }
         }
+    }
+
+    /// Queues with an Available agent who has free capacity, as of the last refresh (every 2 seconds).
+    pub fn available_queues(&self) -> Vec<String> {
+        let available = self
+            .available
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        available.iter().cloned().collect()
+    }
+
+    pub async fn refresh_availability(&self) {
+        match self.store.available_queues().await {
+            Ok(queues) => {
+                *self
+                    .available
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = queues;
+            }
+            Err(error) => tracing::warn!("cannot read agent availability: {error}"),
+        }
+    }
+
+    /// The visitor's location, from their address. `None` without a database; the address is not kept.
+    pub fn locate(&self, ip: std::net::IpAddr) -> Option<::rules::Location> {
+        let located = self.geo.as_ref()?.locate(ip);
+        Some(::rules::Location {
+            country: located.country,
+            region: located.region,
+        })
+    }
+
+    /// Offsets for every zone the site's rules name, from a day ago to `days` days ahead.
+    pub fn zone_tables(
+        &self,
+        rule_set: &::rules::RuleSet,
+        days: i64,
+    ) -> std::collections::BTreeMap<String, ::rules::ZoneTable> {
+        let now = self.now_ms();
+        zone_tables(rule_set, now - DAY_MS, now + days * DAY_MS)
     }
 
     /// Starts the background loops. They stop when `shutdown` turns true.
@@ -229,6 +282,7 @@ impl Runtime {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
+                        runtime.refresh_availability().await;
                         let runtime = Arc::clone(&runtime);
                         let _ = tokio::task::spawn_blocking(move || runtime.refresh_rules()).await;
                     }
@@ -613,6 +667,25 @@ impl Runtime {
         }
         self.dispatch().await;
     }
+}
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Offsets for every zone `rule_set` names, between two instants. Unknown zones are left out, so their
+/// windows stay unknown and never fire.
+pub fn zone_tables(
+    rule_set: &::rules::RuleSet,
+    from_ms: i64,
+    until_ms: i64,
+) -> std::collections::BTreeMap<String, ::rules::ZoneTable> {
+    rule_set
+        .zones()
+        .into_iter()
+        .filter_map(|zone| {
+            let spans = crate::zones::offsets(&zone, from_ms, until_ms)?;
+            Some((zone, ::rules::ZoneTable { spans, until_ms }))
+        })
+        .collect()
 }
 
 pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> ConversationView {

@@ -47,6 +47,7 @@ impl RulesRegistry {
         site_id: &str,
         folder: &Path,
         known_queues: &BTreeSet<String>,
+        known_zone: &dyn Fn(&str) -> bool,
     ) -> Option<Vec<Diagnostic>> {
         let fingerprint = fingerprint(folder);
         {
@@ -96,7 +97,7 @@ impl RulesRegistry {
         state.last_good.retain(|name, _| {
             present.contains(name) || fingerprint.iter().any(|(file, _, _)| file == name)
         });
-        let set_diagnostics = rules::check_rule_set(&files, known_queues);
+        let set_diagnostics = rules::check_rule_set(&files, known_queues, known_zone);
         let rule_set = RuleSet::from_files(&files, &set_diagnostics);
         diagnostics.extend(set_diagnostics);
         state.current = SiteRules {

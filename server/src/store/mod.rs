@@ -182,4 +182,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn decline_offer(&self, conversation_id: &str, username: &str) -> StoreResult<()>;
     async fn expired_offers(&self, now_ms: i64) -> StoreResult<Vec<Offer>>;
     async fn offers_for(&self, username: &str) -> StoreResult<Vec<Offer>>;
+
+    /// Queues with at least one Available agent who has free capacity.
+    async fn available_queues(&self) -> StoreResult<std::collections::BTreeSet<String>>;
+
+    /// Counts one invitation event; a retry with the same id counts once.
+    async fn record_invitation_event(
+        &self,
+        site_id: &str,
+        event: protocol::InvitationEvent,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// Shown, accepted, closed and expired counts per rule of a site, by rule id.
+    async fn invitation_stats(&self, site_id: &str) -> StoreResult<Vec<protocol::RuleStats>>;
 }

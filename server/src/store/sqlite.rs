@@ -7,6 +7,7 @@
 //! a failed commit fails every job of the group. One fsync thus acknowledges a whole group of messages.
 //! Running every job on one thread also serialises routing decisions, so capacity checks can never race.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::mpsc;
 
@@ -25,7 +26,8 @@ use crate::domain::routing::{self, Candidate};
 /// The most jobs one transaction takes, so one slow group cannot starve the channel for long.
 const MAX_GROUP: usize = 512;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE agents (
     username TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
@@ -93,7 +95,19 @@ CREATE TABLE offer_declines (
     agent_username TEXT NOT NULL,
     PRIMARY KEY (conversation_id, agent_username)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE invitation_events (
+    site_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('shown', 'accepted', 'closed', 'expired')),
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (site_id, event_id)
+);
+CREATE INDEX invitation_events_by_rule ON invitation_events (site_id, rule_id, kind);
+"#,
+];
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
@@ -777,6 +791,83 @@ impl Store for SqliteStore {
         let username = username.to_owned();
         self.run(move |connection| {
             offers_where(connection, "WHERE agent_username = ?1", &[&username])
+        })
+        .await
+    }
+
+    async fn available_queues(&self) -> StoreResult<BTreeSet<String>> {
+        self.run(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT q.queue_id, a.username, a.capacity FROM agents a JOIN agent_queues q ON q.username = a.username
+                     WHERE a.presence = 'available'",
+                )
+                .map_err(database)?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, u32>(2)?)))
+                .map_err(database)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(database)?;
+            let mut queues = BTreeSet::new();
+            for (queue, username, capacity) in rows {
+                if !queues.contains(&queue) && used_capacity(connection, &username)? < capacity {
+                    queues.insert(queue);
+                }
+            }
+            Ok(queues)
+        })
+        .await
+    }
+
+    async fn record_invitation_event(
+        &self,
+        site_id: &str,
+        event: protocol::InvitationEvent,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let site_id = site_id.to_owned();
+        self.run(move |connection| {
+            connection
+                .execute(
+                    "INSERT INTO invitation_events (site_id, event_id, rule_id, kind, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (site_id, event_id) DO NOTHING",
+                    params![site_id, event.id, event.rule_id, event.kind.as_str(), now_ms],
+                )
+                .map_err(database)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn invitation_stats(&self, site_id: &str) -> StoreResult<Vec<protocol::RuleStats>> {
+        let site_id = site_id.to_owned();
+        self.run(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT rule_id, kind, COUNT(*) FROM invitation_events WHERE site_id = ?1 GROUP BY rule_id, kind ORDER BY rule_id",
+                )
+                .map_err(database)?;
+            let rows = statement
+                .query_map(params![site_id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, u64>(2)?)))
+                .map_err(database)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(database)?;
+            let mut stats: Vec<protocol::RuleStats> = Vec::new();
+            for (rule_id, kind, count) in rows {
+                if stats.last().is_none_or(|last| last.rule_id != rule_id) {
+                    stats.push(protocol::RuleStats { rule_id: rule_id.clone(), ..protocol::RuleStats::default() });
+                }
+                if let Some(entry) = stats.last_mut() {
+                    match protocol::InvitationEventKind::parse(&kind) {
+                        Some(protocol::InvitationEventKind::Shown) => entry.shown = count,
+                        Some(protocol::InvitationEventKind::Accepted) => entry.accepted = count,
+                        Some(protocol::InvitationEventKind::Closed) => entry.closed = count,
+                        Some(protocol::InvitationEventKind::Expired) => entry.expired = count,
+                        None => {}
+                    }
+                }
+            }
+            Ok(stats)
         })
         .await
     }

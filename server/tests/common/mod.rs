@@ -63,6 +63,8 @@ pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
 /// A node's folder: configuration, rules and database, kept across restarts.
 pub struct Fixture {
     pub dir: Arc<TempDir>,
+    /// Tables appended to the configuration, e.g. `[geo]`.
+    pub extra_config: String,
 }
 
 impl Fixture {
@@ -71,7 +73,14 @@ impl Fixture {
         let rules_dir = dir.path().join("rules");
         std::fs::create_dir(&rules_dir).expect("the rules folder");
         std::fs::write(rules_dir.join("pricing.toml"), RULE_FILE).expect("the rule file");
-        Fixture { dir: Arc::new(dir) }
+        Fixture {
+            dir: Arc::new(dir),
+            extra_config: String::new(),
+        }
+    }
+
+    pub fn rules_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("rules")
     }
 
     pub fn config(&self) -> Config {
@@ -95,7 +104,9 @@ name = "Sales"
 [[queues]]
 id = "support"
 name = "Support"
-"#
+{extra}
+"#,
+            extra = self.extra_config
         );
         Config::parse(&self.dir.path().join("beckon.toml"), &text).expect("a valid configuration")
     }
@@ -170,7 +181,12 @@ impl Node {
     /// Stops this node and starts a new one on the same folder and database.
     pub async fn restart(self) -> Node {
         within("the server to stop", self.running.stop()).await;
-        Fixture { dir: self.dir }.start().await
+        Fixture {
+            dir: self.dir,
+            extra_config: String::new(),
+        }
+        .start()
+        .await
     }
 
     /// Sends one request through the router, as axum's own tests do.
