@@ -56,8 +56,9 @@ impl Tracker {
             if best.is_some_and(|current| rule.priority <= current.priority) {
                 continue;
             }
-            if self.limit_blocks(rule, now_ms).is_none()
-                && self.truth(&rule.when, rule, now_ms) == Truth::True
+            // Conditions first: most rules fail them, and limits only matter for rules that hold.
+            if self.truth(&rule.when, rule, now_ms) == Truth::True
+                && self.limit_blocks(rule, now_ms).is_none()
             {
                 best = Some(rule);
             }
@@ -171,6 +172,9 @@ impl Tracker {
             Condition::Returning(expected) => Truth::from((self.visitor.visits > 1) == *expected),
             Condition::Visits(count) => Truth::from(count.admits(self.visitor.visits)),
             Condition::ChattedBefore(expected) => Truth::from(self.visitor.chatted == *expected),
+            Condition::Authenticated(_) | Condition::Context { .. } if !self.env.context_known => {
+                Truth::Unknown
+            }
             Condition::Authenticated(expected) => {
                 let signed_in =
                     self.env.context.get("authenticated") == Some(&ContextValue::Bool(true));

@@ -65,6 +65,7 @@ pub fn parse_file(file: &str, bytes: &[u8]) -> ParsedFile {
         diagnostics: Vec::new(),
         zones: Vec::new(),
         budget: None,
+        line_starts: Vec::new(),
     };
     if bytes.len() > MAX_FILE_BYTES {
         parser.report_at(
@@ -204,6 +205,8 @@ struct Parser<'s> {
     diagnostics: Vec<Diagnostic>,
     zones: Vec<(String, (u32, u32))>,
     budget: Option<(Budget, (u32, u32))>,
+    /// Byte offsets where lines start, built on first use.
+    line_starts: Vec<usize>,
 }
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -242,9 +245,30 @@ impl<'s> Parser<'s> {
         self.report_at(span.start, message, help);
     }
 
-    fn position(&self, span: &Range<usize>) -> (u32, u32) {
-        let diagnostic = Diagnostic::at(self.file, self.source, span.start, String::new(), None);
-        (diagnostic.line, diagnostic.column)
+    /// The 1-based line and column of a span's start. Uses the line index, so recording where each of
+    /// thousands of rules starts stays linear.
+    fn position(&mut self, span: &Range<usize>) -> (u32, u32) {
+        if self.line_starts.is_empty() {
+            self.line_starts = std::iter::once(0)
+                .chain(self.source.match_indices('\n').map(|(index, _)| index + 1))
+                .collect();
+        }
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= span.start);
+        let start = self
+            .line_starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let column = self
+            .source
+            .get(start..span.start)
+            .map_or(0, |text| text.chars().count());
+        (
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(column + 1).unwrap_or(u32::MAX),
+        )
     }
 
     fn document(

@@ -5,16 +5,44 @@ use serde::{Deserialize, Serialize};
 /// A wildcard pattern. Matching is linear in practice and never backtracks exponentially, so a marketer's
 /// pattern cannot hang a visitor's browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(from = "String", into = "String")]
 pub struct Pattern {
     source: String,
+    /// The common shapes, recognised once so matching them is a single comparison.
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// No `*`: the text must equal the pattern.
+    Exact,
+    /// One `*`, at the end: the text must start with the rest.
+    Prefix,
+    /// Anything else.
+    General,
+}
+
+impl From<String> for Pattern {
+    fn from(source: String) -> Pattern {
+        let stars = source.bytes().filter(|&b| b == b'*').count();
+        let shape = match stars {
+            0 => Shape::Exact,
+            1 if source.ends_with('*') => Shape::Prefix,
+            _ => Shape::General,
+        };
+        Pattern { source, shape }
+    }
+}
+
+impl From<Pattern> for String {
+    fn from(pattern: Pattern) -> String {
+        pattern.source
+    }
 }
 
 impl Pattern {
     pub fn new(source: impl Into<String>) -> Pattern {
-        Pattern {
-            source: source.into(),
-        }
+        Pattern::from(source.into())
     }
 
     pub fn as_str(&self) -> &str {
@@ -23,7 +51,14 @@ impl Pattern {
 
     /// Whether `text` matches the whole pattern.
     pub fn matches(&self, text: &str) -> bool {
-        wildcard_match(self.source.as_bytes(), text.as_bytes())
+        match self.shape {
+            Shape::Exact => self.source == text,
+            Shape::Prefix => self
+                .source
+                .strip_suffix('*')
+                .is_some_and(|prefix| text.starts_with(prefix)),
+            Shape::General => wildcard_match(self.source.as_bytes(), text.as_bytes()),
+        }
     }
 }
 

@@ -131,6 +131,7 @@ pub fn replay(
         language: timeline.language.clone(),
         device: timeline.device,
         context: timeline.context.clone(),
+        context_known: true,
         location: timeline.location.clone(),
         zones: zones.clone(),
         available_queues: timeline.available_queues.clone(),
@@ -160,6 +161,10 @@ pub fn replay(
                     title,
                     referrer,
                 } => {
+                    // A page load takes the invitation on screen with it, as in a browser.
+                    if let Some((rule, _)) = on_screen.take() {
+                        lines.push(format!("{rule} leaves with the page"));
+                    }
                     tracker.page_view(now, url, title, referrer, true);
                     lines.push(format!("page {url}"));
                 }

@@ -115,6 +115,9 @@ pub struct Environment {
     pub device: Device,
     /// The page's context variables, as its provider last returned them.
     pub context: BTreeMap<String, ContextValue>,
+    /// Whether the page has answered yet: until it does, context conditions are unknown, so a rule on
+    /// `authenticated = false` cannot fire for a signed-in visitor in the moment before the answer.
+    pub context_known: bool,
     /// `None` when the server has no location database or found nothing.
     pub location: Option<Location>,
     pub zones: BTreeMap<String, ZoneTable>,
@@ -128,6 +131,7 @@ impl Default for Environment {
             language: String::new(),
             device: Device::Desktop,
             context: BTreeMap::new(),
+            context_known: false,
             location: None,
             zones: BTreeMap::new(),
             available_queues: None,

@@ -222,6 +222,7 @@ fn the_shipped_examples_parse_cleanly_and_fire() {
     let mut names: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
         .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
         .collect();
     names.sort();
     assert!(!names.is_empty());
@@ -247,4 +248,35 @@ fn the_wire_form_round_trips() {
     let json = serde_json::to_string(&rule_set).unwrap();
     let back: RuleSet = serde_json::from_str(&json).unwrap();
     assert_eq!(back, rule_set);
+}
+
+#[test]
+fn context_conditions_wait_for_the_page_to_answer() {
+    let rule_set = rule_set(
+        r#"
+[[rule]]
+id = "guest"
+queue = "q"
+invitation = "Sign up?"
+when = { authenticated = false }
+"#,
+    );
+    let mut tracker = Tracker::default();
+    tracker.page_view(0, "https://shop.example/", "", "", true);
+    assert!(
+        tracker.choose(&rule_set, 1_000).is_none(),
+        "unknown until the page answers"
+    );
+    let explanation = tracker.explain(&rule_set, &rule_set.rules[0], 1_000);
+    assert_eq!(explanation.failed, ["authenticated = false (unknown)"]);
+    tracker.env.context_known = true;
+    assert_eq!(
+        tracker.choose(&rule_set, 1_000).map(|r| r.id.as_str()),
+        Some("guest")
+    );
+    tracker
+        .env
+        .context
+        .insert("authenticated".into(), rules::ContextValue::Bool(true));
+    assert!(tracker.choose(&rule_set, 1_000).is_none());
 }

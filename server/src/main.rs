@@ -21,12 +21,13 @@ usage:
       (the password comes from BECKON_PASSWORD, or the first line of standard input)
   beckon conversations [--config FILE]
   beckon rules check DIR [--config FILE]
-  beckon rules simulate DIR VISIT-FILE [--config FILE]
+  beckon rules simulate DIR VISIT-FILE [--config FILE] [--format text|json]
       (replays a visit second by second: which rule fires, and why the others do not)
   beckon hash-password
       (prints an argon2 hash of BECKON_PASSWORD or the first line of standard input, for `[[agents]]` seeds)
 
-FILE defaults to server/config/demo.toml.";
+For serve, agent and conversations, FILE defaults to server/config/demo.toml. The rules commands read a
+configuration only when given --config, and then also check that every queue a rule names exists.";
 
 fn main() -> ExitCode {
     match run() {
@@ -172,7 +173,12 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(rules_check(Path::new(folder), queues.as_ref()))
         }
         ["rules", "simulate", folder, visit] => {
-            known(&["config"])?;
+            known(&["config", "format"])?;
+            let json = match option("format").as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => bail!("unknown format `{other}`: use text or json"),
+            };
             let queues: Option<BTreeSet<String>> = match option("config") {
                 Some(path) => Some(
                     load(Path::new(&path))?
@@ -183,7 +189,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 ),
                 None => None,
             };
-            rules_simulate(Path::new(folder), Path::new(visit), queues.as_ref())
+            rules_simulate(Path::new(folder), Path::new(visit), queues.as_ref(), json)
         }
         ["hash-password"] => {
             known(&[])?;
@@ -304,10 +310,11 @@ fn rules_check(folder: &Path, queues: Option<&BTreeSet<String>>) -> ExitCode {
         );
         ExitCode::SUCCESS
     } else {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         println!(
-            "{} problem(s) in {} files",
-            folder.problems.len(),
-            folder.files
+            "{} in {}",
+            plural(folder.problems.len(), "problem"),
+            plural(folder.files, "file")
         );
         ExitCode::from(1)
     }
@@ -317,6 +324,7 @@ fn rules_simulate(
     folder: &Path,
     visit: &Path,
     queues: Option<&BTreeSet<String>>,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     let folder = read_rules(folder, queues)?;
     let text = std::fs::read_to_string(visit)
@@ -342,7 +350,17 @@ fn rules_simulate(
         timeline.start_ms + i64::from(timeline.seconds) * 1000 + day,
     );
     let replay = rules::simulate::replay(&folder.rule_set, &timeline, &zones);
-    print!("{}", replay.report);
+    if json {
+        // For tools: the same replay, with the zone offsets it used, so another build can replay it too.
+        let value = serde_json::json!({
+            "shown": replay.shown(),
+            "report": replay.report,
+            "zones": zones,
+        });
+        println!("{value}");
+    } else {
+        print!("{}", replay.report);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

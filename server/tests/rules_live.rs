@@ -269,18 +269,50 @@ async fn rule_files_reload_and_a_broken_file_keeps_serving_its_last_good_version
         .await;
     assert_eq!(status.json()["problems"], serde_json::json!([]));
 
-    // A rule routed to a queue that does not exist takes its whole file out, not the others.
+    // A version that parses but routes to a queue that does not exist fails the checks across files: the
+    // last good version keeps serving, and the problem is reported.
     std::fs::write(
         &second,
-        "[[rule]]\nid = \"exit\"\nqueue = \"billing\"\ninvitation = \"Changed\"\nwhen = { exit_intent = true }\n",
+        "[[rule]]\nid = \"exit\"\nqueue = \"billing\"\ninvitation = \"Billing\"\nwhen = { exit_intent = true }\n",
     )
     .expect("a rule file");
     node.runtime().refresh_rules();
-    assert_eq!(rule_ids(&served(&node).await), ["pricing-help"]);
+    let config = served(&node).await;
+    assert_eq!(rule_ids(&config), ["exit", "pricing-help"]);
+    assert_eq!(config.rules.rules[0].queue, "sales");
+    assert_eq!(config.rules.rules[0].invitation.default, "Changed");
+    let status = node
+        .get("/api/sites/demo/rules/status", Some(&cookie))
+        .await;
+    assert!(
+        status.json()["problems"][0]
+            .as_str()
+            .is_some_and(|p| p
+                .contains("exit.toml:2:6: error: rule `exit` routes to unknown queue `billing`")),
+        "{}",
+        status.json()
+    );
+
+    // A new file that takes an id already in use sits out whole; the file that had it keeps it.
+    let third = rules_dir.join("zz-copy.toml");
+    std::fs::write(
+        &third,
+        "[[rule]]\nid = \"pricing-help\"\nqueue = \"sales\"\ninvitation = \"Copy\"\nwhen = { exit_intent = true }\n",
+    )
+    .expect("a rule file");
+    node.runtime().refresh_rules();
+    let config = served(&node).await;
+    assert_eq!(rule_ids(&config), ["exit", "pricing-help"]);
+    assert_ne!(config.rules.rules[1].invitation.default, "Copy");
+    std::fs::remove_file(&third).expect("the copy is removed");
 
     std::fs::remove_file(&second).expect("the file is removed");
     node.runtime().refresh_rules();
-    assert_eq!(rule_ids(&served(&node).await), ["pricing-help"]);
+    assert_eq!(
+        rule_ids(&served(&node).await),
+        ["pricing-help"],
+        "a deleted file stops serving"
+    );
     let status = node.get("/api/sites/demo/rules/status", None).await;
     assert_eq!(status.status, StatusCode::UNAUTHORIZED, "agents only");
     node.running.stop().await;

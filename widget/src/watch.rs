@@ -105,15 +105,9 @@ impl Watcher {
                 }
             }
         });
-        let ticking = Rc::downgrade(&watcher);
-        browser::set_interval(
-            move || {
-                if let Some(watcher) = ticking.upgrade() {
-                    watcher.tick();
-                }
-            },
-            1000,
-        );
+        // The ticking interval owns the watcher: it lives as long as the page.
+        let ticking = Rc::clone(&watcher);
+        browser::set_interval(move || ticking.tick(), 1000);
     }
 
     fn configure(self: &Rc<Self>, config: SiteConfig) {
@@ -128,6 +122,13 @@ impl Watcher {
             tracker.env.available_queues = Some(config.available_queues.into_iter().collect());
         }
         self.rules.replace(Some(config.rules));
+        // A DOM hook (docs/contracts.md): tests wait for it before moving page time.
+        if let Some(body) = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.body())
+        {
+            let _ = body.set_attribute("data-beckon-rules", "loaded");
+        }
         if wants_context {
             self.refresh_context();
             let weak = Rc::downgrade(self);
@@ -165,7 +166,10 @@ impl Watcher {
         let weak = Rc::downgrade(self);
         ContextRequests::ask(&self.context_requests, &self.bridge, move |vars| {
             if let Some(watcher) = weak.upgrade() {
-                watcher.tracker.borrow_mut().env.context = vars;
+                let mut tracker = watcher.tracker.borrow_mut();
+                tracker.env.context = vars;
+                tracker.env.context_known = true;
+                drop(tracker);
                 watcher.tick();
             }
         });

@@ -10,14 +10,16 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 
-const BROWSER_CRATES: &[&str] = &["widget", "console"];
+const BROWSER_CRATES: &[&str] = &["widget", "console", "rules-probe"];
 
 /// One WebAssembly module the browser loads.
 struct Module {
     krate: &'static str,
     features: Option<&'static str>,
-    /// The file stem in `www/pkg/<krate>/`.
+    /// The file stem of the bound module.
     name: &'static str,
+    /// Where it goes, from the repository root.
+    out: &'static str,
 }
 
 const MODULES: &[Module] = &[
@@ -25,16 +27,27 @@ const MODULES: &[Module] = &[
         krate: "widget",
         features: None,
         name: "widget",
+        out: "www/pkg/widget",
     },
     Module {
         krate: "widget",
         features: Some("chat"),
         name: "chat",
+        out: "www/pkg/widget",
     },
     Module {
         krate: "console",
         features: None,
         name: "console",
+        out: "www/pkg/console",
+    },
+    // The rules behind a test surface, for the WebAssembly-versus-native test and the benchmark. It is
+    // built like the widget but never served to visitors.
+    Module {
+        krate: "rules-probe",
+        features: None,
+        name: "probe",
+        out: "tests/.probe",
     },
 ];
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -51,7 +64,8 @@ fn main() -> anyhow::Result<()> {
         }
         "ci" => ci(&root),
         "sizes" => sizes(&root),
-        _ => bail!("usage: cargo xtask build | run | ci | sizes"),
+        "bench" => bench(&root),
+        _ => bail!("usage: cargo xtask build | run | ci | sizes | bench"),
     }
 }
 
@@ -136,10 +150,10 @@ fn build(root: &Path) -> anyhow::Result<()> {
             wasm_build.args(["--features", features]);
         }
         run(&mut wasm_build)?;
-        let out_dir = root.join("www/pkg").join(module.krate);
+        let out_dir = root.join(module.out);
         std::fs::create_dir_all(&out_dir)?;
         wasm_bindgen_cli_support::Bindgen::new()
-            .input_path(wasm_dir.join(format!("{}.wasm", module.krate)))
+            .input_path(wasm_dir.join(format!("{}.wasm", module.krate.replace('-', "_"))))
             .out_name(module.name)
             .web(true)?
             .typescript(false)
@@ -275,6 +289,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
             "--test",
             "--test-concurrency=1",
             "tests/loader.test.mjs",
+            "tests/rules.test.mjs",
             "tests/e2e.test.mjs",
         ])
         .env("BECKON_BIN", beckon_binary(root)))?;
@@ -284,6 +299,14 @@ fn ci(root: &Path) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The benchmarks, reported as numbers (none of them is a test): rule evaluation natively, in WebAssembly
+/// in Chromium and in Node, and json-rules-engine on the same workload.
+fn bench(root: &Path) -> anyhow::Result<()> {
+    build(root)?;
+    run(cargo().args(["bench", "-p", "rules-probe"]))?;
+    run(Command::new("node").arg("tests/bench/rules.mjs"))
 }
 
 /// Prints each browser asset's size raw and brotli-compressed (quality 11, as a CDN would serve it).

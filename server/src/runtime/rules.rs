@@ -68,7 +68,9 @@ impl RulesRegistry {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let state = sites.entry(site_id.to_owned()).or_default();
         let mut diagnostics = Vec::new();
+        // Each file's candidate: its new version when it parses, else its last good version.
         let mut files: Vec<(String, ParsedFile)> = Vec::new();
+        let mut fresh: BTreeSet<String> = BTreeSet::new();
         match list_rule_files(folder) {
             Ok(paths) => {
                 for path in paths {
@@ -77,11 +79,14 @@ impl RulesRegistry {
                         Ok(bytes) => rules::parse_file(&name, &bytes),
                         Err(error) => {
                             diagnostics.push(io_diagnostic(&name, &error));
+                            if let Some(previous) = state.last_good.get(&name) {
+                                files.push((name, previous.clone()));
+                            }
                             continue;
                         }
                     };
                     if parsed.is_ok() {
-                        state.last_good.insert(name.clone(), parsed.clone());
+                        fresh.insert(name.clone());
                         files.push((name, parsed));
                     } else {
                         diagnostics.extend(parsed.diagnostics);
@@ -93,12 +98,42 @@ impl RulesRegistry {
             }
             Err(error) => diagnostics.push(io_diagnostic(&folder.display().to_string(), &error)),
         }
+        // A new version that parses but fails a check across files (a duplicate id, an unknown queue or
+        // zone, a second budget) gives way to its last good version too, and the checks run again.
+        let mut set_diagnostics = rules::check_rule_set(&files, known_queues, known_zone);
+        let failing: BTreeSet<String> = set_diagnostics.iter().map(|d| d.file.clone()).collect();
+        let mut swapped = false;
+        for (name, parsed) in &mut files {
+            if failing.contains(name.as_str())
+                && fresh.remove(name.as_str())
+                && let Some(previous) = state.last_good.get(name.as_str())
+            {
+                *parsed = previous.clone();
+                swapped = true;
+            }
+        }
+        // What serves: the candidates after the swap, minus any file that still fails.
+        let serving = if swapped {
+            rules::check_rule_set(&files, known_queues, known_zone)
+        } else {
+            set_diagnostics.clone()
+        };
+        for diagnostic in &serving {
+            if !set_diagnostics.contains(diagnostic) {
+                set_diagnostics.push(diagnostic.clone());
+            }
+        }
+        let still_failing: BTreeSet<&str> = serving.iter().map(|d| d.file.as_str()).collect();
+        for (name, parsed) in &files {
+            if !still_failing.contains(name.as_str()) {
+                state.last_good.insert(name.clone(), parsed.clone());
+            }
+        }
         let present: BTreeSet<&String> = files.iter().map(|(name, _)| name).collect();
         state.last_good.retain(|name, _| {
             present.contains(name) || fingerprint.iter().any(|(file, _, _)| file == name)
         });
-        let set_diagnostics = rules::check_rule_set(&files, known_queues, known_zone);
-        let rule_set = RuleSet::from_files(&files, &set_diagnostics);
+        let rule_set = RuleSet::from_files(&files, &serving);
         diagnostics.extend(set_diagnostics);
         state.current = SiteRules {
             rule_set: Arc::new(rule_set),
