@@ -90,24 +90,30 @@ impl Tracker {
     /// The verdict of one condition of `rule`.
     pub fn truth(&self, condition: &Condition, rule: &Rule, now_ms: i64) -> Truth {
         match condition {
+            // Kleene's `all` and `any` do not depend on the order of their parts, so the cheap parts (a
+            // number or a flag to compare) go first and can settle the answer before any text is matched.
             Condition::All(conditions) => {
                 let mut verdict = Truth::True;
-                for inner in conditions {
-                    match self.truth(inner, rule, now_ms) {
-                        Truth::False => return Truth::False,
-                        Truth::Unknown => verdict = Truth::Unknown,
-                        Truth::True => {}
+                for cheap in [true, false] {
+                    for inner in conditions.iter().filter(|c| is_cheap(c) == cheap) {
+                        match self.truth(inner, rule, now_ms) {
+                            Truth::False => return Truth::False,
+                            Truth::Unknown => verdict = Truth::Unknown,
+                            Truth::True => {}
+                        }
                     }
                 }
                 verdict
             }
             Condition::Any(conditions) => {
                 let mut verdict = Truth::False;
-                for inner in conditions {
-                    match self.truth(inner, rule, now_ms) {
-                        Truth::True => return Truth::True,
-                        Truth::Unknown => verdict = Truth::Unknown,
-                        Truth::False => {}
+                for cheap in [true, false] {
+                    for inner in conditions.iter().filter(|c| is_cheap(c) == cheap) {
+                        match self.truth(inner, rule, now_ms) {
+                            Truth::True => return Truth::True,
+                            Truth::Unknown => verdict = Truth::Unknown,
+                            Truth::False => {}
+                        }
                     }
                 }
                 verdict
@@ -366,6 +372,21 @@ impl Tracker {
             }
         }
     }
+}
+
+/// Conditions decided by comparing a number or a flag, with no text to match and no list to walk.
+fn is_cheap(condition: &Condition) -> bool {
+    matches!(
+        condition,
+        Condition::TimeOnPage(_)
+            | Condition::TimeOnSite(_)
+            | Condition::PagesViewed(_)
+            | Condition::Returning(_)
+            | Condition::Visits(_)
+            | Condition::ChattedBefore(_)
+            | Condition::Device(_)
+            | Condition::ExitIntent(_)
+    )
 }
 
 fn reached(name: &str, limit: Option<u32>, count: usize) -> Option<String> {

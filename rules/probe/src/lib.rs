@@ -93,6 +93,10 @@ when = {{ all = [{{ any = [{{ path = "/products/{index}*" }}, {{ page_views = {{
     (rule_set, tracker)
 }
 
+/// Moments of the benchmark visit: while every rule still waits for time on the page, and after.
+pub const WAITING_MS: i64 = 40_000;
+pub const DWELLING_MS: i64 = 60_000;
+
 /// A workload kept between calls, so the benchmark times evaluation only.
 #[wasm_bindgen]
 pub struct Bench {
@@ -113,11 +117,22 @@ impl Bench {
         self.rule_set.rules.len()
     }
 
-    /// Evaluates every rule `times` times; returns how many evaluations chose a rule (0 for this workload).
+    /// Evaluates every rule `times` times 20 s into the page, while every rule still waits for its 30 s;
+    /// returns how many evaluations chose a rule (0 for this workload).
     pub fn run(&self, times: u32) -> u32 {
+        self.run_at(times, WAITING_MS)
+    }
+
+    /// The same 40 s into the page: time is no longer the answer, so every rule's page patterns are
+    /// matched.
+    pub fn run_dwelling(&self, times: u32) -> u32 {
+        self.run_at(times, DWELLING_MS)
+    }
+
+    fn run_at(&self, times: u32, now_ms: i64) -> u32 {
         let mut fired = 0;
         for step in 0..times {
-            let now = 40_000 + i64::from(step);
+            let now = now_ms + i64::from(step % 1000);
             fired += u32::from(self.tracker.choose(&self.rule_set, now).is_some());
         }
         fired
