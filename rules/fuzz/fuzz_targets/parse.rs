@@ -1,6 +1,7 @@
 //! Fuzzes the rule-file parser: any bytes give diagnostics or rules, never a panic, and whatever parses
 //! prints back to a file that parses to the same rules, which then evaluate without panicking.
-//! Run: `cd rules/fuzz && cargo +nightly fuzz run parse -- -max_total_time=600`.
+//! Run: `cd rules/fuzz && cargo +nightly fuzz run parse corpus/parse ../examples -- -max_total_time=600`
+//! (new inputs go to `corpus/parse`; the shipped examples seed it).
 
 #![no_main]
 
