@@ -327,7 +327,12 @@ impl<'s> Parser<'s> {
                 }
             }
         }
-        if rules.is_empty() && self.budget.is_none() && self.diagnostics.is_empty() {
+        // An empty `[budget]` limits nothing: a file holding only that defines nothing either.
+        let defines_budget = self
+            .budget
+            .as_ref()
+            .is_some_and(|(budget, _)| *budget != Budget::default());
+        if rules.is_empty() && !defines_budget && self.diagnostics.is_empty() {
             self.report(
                 &span,
                 "file defines no rules".to_owned(),

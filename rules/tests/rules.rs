@@ -280,3 +280,17 @@ when = { authenticated = false }
         .insert("authenticated".into(), rules::ContextValue::Bool(true));
     assert!(tracker.choose(&rule_set, 1_000).is_none());
 }
+
+#[test]
+fn a_file_with_only_an_empty_budget_defines_nothing() {
+    // Found by the fuzz target: it parsed, but printed back as an empty file.
+    assert_eq!(
+        diagnostics(b"# a comment\n[budget]\n"),
+        "t.toml:1:1: error: file defines no rules\n  help: add a `[[rule]]` table with `id`, `queue`, `invitation` and `when`"
+    );
+    let parsed = parse_file("t.toml", b"[budget]\nper_visit = 2\n");
+    assert!(parsed.is_ok(), "{:?}", parsed.diagnostics);
+    let rule_set = RuleSet::from_files(&[("t.toml".to_owned(), parsed)], &[]);
+    let again = parse_file("again.toml", rule_set.to_toml().as_bytes());
+    assert!(again.is_ok(), "{:?}", again.diagnostics);
+}
