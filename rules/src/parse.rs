@@ -548,19 +548,8 @@ impl<'s> Parser<'s> {
         value: &Value<'_>,
         what: &str,
     ) -> Option<([Option<Option<u32>>; 3], Option<u32>)> {
-        let Some(table) = value.get_ref().as_table() else {
-            self.report(
-                &value.span(),
-                format!(
-                    "`{what}` must be a table, found {}",
-                    value.get_ref().type_str()
-                ),
-                Some(format!("write it as `[{what}]` with `per_visit = 1`")),
-            );
-            return None;
-        };
+        let table = self.fields(value, what, LIMIT_KEYS, "{ per_visit = 1 }")?;
         let before = self.diagnostics.len();
-        self.reject_unknown_keys(table, LIMIT_KEYS, &format!("`{what}`"));
         let mut counts = [None, None, None];
         for (slot, key) in counts
             .iter_mut()

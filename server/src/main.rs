@@ -160,16 +160,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         ["rules", "check", folder] => {
             known(&["config"])?;
-            let queues: Option<BTreeSet<String>> = match option("config") {
-                Some(path) => Some(
-                    load(Path::new(&path))?
-                        .queues
-                        .into_iter()
-                        .map(|queue| queue.id)
-                        .collect(),
-                ),
-                None => None,
-            };
+            let queues = configured_queues(option("config"))?;
             Ok(rules_check(Path::new(folder), queues.as_ref()))
         }
         ["rules", "simulate", folder, visit] => {
@@ -179,16 +170,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 Some("json") => true,
                 Some(other) => bail!("unknown format `{other}`: use text or json"),
             };
-            let queues: Option<BTreeSet<String>> = match option("config") {
-                Some(path) => Some(
-                    load(Path::new(&path))?
-                        .queues
-                        .into_iter()
-                        .map(|queue| queue.id)
-                        .collect(),
-                ),
-                None => None,
-            };
+            let queues = configured_queues(option("config"))?;
             rules_simulate(Path::new(folder), Path::new(visit), queues.as_ref(), json)
         }
         ["hash-password"] => {
@@ -202,6 +184,17 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         _ => bail!("{USAGE}"),
     }
+}
+
+/// The queues of the configuration at `path`, when one is given: the rules commands then check them.
+fn configured_queues(path: Option<String>) -> anyhow::Result<Option<BTreeSet<String>>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let config = load(Path::new(&path))?;
+    Ok(Some(
+        config.queues.into_iter().map(|queue| queue.id).collect(),
+    ))
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {

@@ -199,7 +199,7 @@ impl Parser<'_> {
     }
 
     /// A table whose keys must all be known; reports the others.
-    fn fields<'v, 'i>(
+    pub(super) fn fields<'v, 'i>(
         &mut self,
         value: &'v Value<'i>,
         key: &str,
