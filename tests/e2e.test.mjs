@@ -7,14 +7,13 @@
 // invitation timeout are checked exactly and without waiting in real time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
+import { startBeckon, stopBeckon } from './lib/beckon.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
 const DEMO_ROOT = fileURLToPath(new URL('../www/demo', import.meta.url));
@@ -28,7 +27,7 @@ const STARTUP_MS = 60_000;
 let workDir;
 let configPath;
 let server;
-const serverOutput = { stdout: '', stderr: '' };
+let serverOutput = { stdout: '', stderr: '' };
 let beckon; // the server's public origin
 let demo; // the demo shop's origin
 let browser;
@@ -109,45 +108,6 @@ function runBeckon(args, env = {}) {
   });
 }
 
-/** Spawns `beckon serve` and resolves with both origins once it has printed its listening lines. */
-function startServer() {
-  server = spawn(BECKON_BIN, ['serve', '--config', configPath], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stderr.on('data', (chunk) => {
-    serverOutput.stderr += chunk;
-  });
-  return new Promise((resolve, reject) => {
-    const origins = {};
-    const deadline = setTimeout(() => reject(new Error(`beckon serve printed no listening lines within ${STARTUP_MS} ms`)), STARTUP_MS);
-    const fail = (error) => {
-      clearTimeout(deadline);
-      reject(error);
-    };
-    server.on('error', (error) => fail(new Error(`cannot run ${BECKON_BIN}: ${error.message}`)));
-    server.on('exit', (code, signal) => fail(new Error(`beckon serve exited early (code ${code}, signal ${signal})\nstderr:\n${serverOutput.stderr}`)));
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      serverOutput.stdout += `${line}\n`;
-      const match = /^beckon: (listening on|demo site on) (http:\/\/\S+?)\/?$/.exec(line);
-      if (!match) return;
-      origins[match[1] === 'listening on' ? 'beckon' : 'demo'] = match[2];
-      if (origins.beckon && origins.demo) {
-        clearTimeout(deadline);
-        resolve(origins);
-      }
-    });
-  });
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  server.removeAllListeners('exit');
-  const exited = once(server, 'exit');
-  server.kill('SIGTERM');
-  // A server that ignores SIGTERM must not keep the test run alive.
-  const forceKill = setTimeout(() => server.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(forceKill);
-}
-
 before(() => noteFailure(setUp));
 
 async function setUp() {
@@ -164,13 +124,15 @@ async function setUp() {
     ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support', '--capacity', '2', '--role', 'agent'],
     { BECKON_PASSWORD: AGENT.password },
   );
-  ({ beckon, demo } = await startServer());
+  let origins;
+  ({ server, origins, output: serverOutput } = await startBeckon(BECKON_BIN, configPath, workDir, STARTUP_MS));
+  ({ beckon, demo } = origins);
   browser = await launchBrowser();
 }
 
 after(async () => {
   await browser?.close();
-  await stopServer();
+  await stopBeckon(server);
   if (failed && server) {
     process.stderr.write(`\n--- beckon serve stdout ---\n${serverOutput.stdout}\n--- beckon serve stderr ---\n${serverOutput.stderr}\n`);
     if (workDir) process.stderr.write(`--- kept ${workDir} for inspection ---\n`);

@@ -5,14 +5,13 @@
 // Run: BECKON_BIN=target/debug/beckon node --test tests/rules.test.mjs (after `cargo xtask build`).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
+import { startBeckon, stopBeckon } from './lib/beckon.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -38,7 +37,6 @@ when = { all = [{ path = "/checkout*" }, { exit_intent = true }] }
 
 let workDir;
 let server;
-let serverLog = '';
 let beckon;
 let demo;
 let browser;
@@ -77,25 +75,6 @@ function beckonCommand(args, env = {}) {
   });
 }
 
-function startServer(configPath) {
-  server = spawn(BECKON_BIN, ['serve', '--config', configPath], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stderr.on('data', (chunk) => (serverLog += chunk));
-  return new Promise((resolve, reject) => {
-    const origins = {};
-    const deadline = setTimeout(() => reject(new Error('beckon serve did not start')), STARTUP_MS);
-    server.on('exit', (code) => reject(new Error(`beckon serve exited (${code}):\n${serverLog}`)));
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      const match = /^beckon: (listening on|demo site on) (http:\/\/\S+?)\/?$/.exec(line);
-      if (!match) return;
-      origins[match[1] === 'listening on' ? 'beckon' : 'demo'] = match[2];
-      if (origins.beckon && origins.demo) {
-        clearTimeout(deadline);
-        resolve(origins);
-      }
-    });
-  });
-}
-
 before(async () => {
   assert.ok(BECKON_BIN, 'BECKON_BIN is not set: run `cargo xtask build` and BECKON_BIN=target/debug/beckon');
   workDir = mkdtempSync(join(tmpdir(), 'beckon-rules-'));
@@ -107,18 +86,15 @@ before(async () => {
     ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', 'Rita', '--queues', 'sales', '--capacity', '1'],
     { BECKON_PASSWORD: AGENT.password },
   );
-  ({ beckon, demo } = await startServer(configPath));
+  let origins;
+  ({ server, origins } = await startBeckon(BECKON_BIN, configPath, workDir, STARTUP_MS));
+  ({ beckon, demo } = origins);
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.removeAllListeners('exit');
-    const exited = once(server, 'exit');
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await stopBeckon(server);
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });
 

@@ -639,26 +639,14 @@ impl<'s> Parser<'s> {
                 self.report(rule_span, format!("rule is missing `{key}`"), None);
                 None
             }
-            Some((_, value)) => match value.get_ref().as_str() {
-                Some(text) if !text.trim().is_empty() => {
-                    Some((text.trim().to_owned(), value.span()))
-                }
-                Some(_) => {
+            Some((_, value)) => {
+                let text = self.text(value, key)?.trim();
+                if text.is_empty() {
                     self.report(&value.span(), format!("`{key}` must not be empty"), None);
-                    None
+                    return None;
                 }
-                None => {
-                    self.report(
-                        &value.span(),
-                        format!(
-                            "`{key}` must be a string, found {}",
-                            value.get_ref().type_str()
-                        ),
-                        None,
-                    );
-                    None
-                }
-            },
+                Some((text.to_owned(), value.span()))
+            }
         }
     }
 

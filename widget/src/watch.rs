@@ -60,6 +60,8 @@ pub struct Watcher {
     context_requests: Rc<RefCell<ContextRequests>>,
     /// The chat module took over; the watcher stops inviting.
     chatting: Cell<bool>,
+    /// Some rule looks at the page's context, so the widget keeps asking for it.
+    wants_context: Cell<bool>,
     ticks: Cell<u32>,
 }
 
@@ -81,6 +83,7 @@ impl Watcher {
             invitation: RefCell::new(None),
             context_requests: Rc::new(RefCell::new(ContextRequests::default())),
             chatting: Cell::new(false),
+            wants_context: Cell::new(false),
             ticks: Cell::new(0),
         });
         let weak = Rc::downgrade(&watcher);
@@ -122,6 +125,7 @@ impl Watcher {
             tracker.env.available_queues = Some(config.available_queues.into_iter().collect());
         }
         self.rules.replace(Some(config.rules));
+        self.wants_context.set(wants_context);
         // A DOM hook (docs/contracts.md): tests wait for it before moving page time.
         if let Some(body) = web_sys::window()
             .and_then(|window| window.document())
@@ -157,10 +161,7 @@ impl Watcher {
 
     /// Asks the page for its context variables; the rules see them once the page answers.
     fn refresh_context(self: &Rc<Self>) {
-        let uses_context = self.rules.borrow().as_ref().is_some_and(|rules| {
-            rules.uses(|c| matches!(c, Condition::Context { .. } | Condition::Authenticated(_)))
-        });
-        if !uses_context || self.chatting.get() {
+        if !self.wants_context.get() || self.chatting.get() {
             return;
         }
         let weak = Rc::downgrade(self);

@@ -222,7 +222,7 @@ impl Parser<'_> {
         (self.diagnostics.len() == before).then_some(table)
     }
 
-    fn text<'v>(&mut self, value: &'v Value<'_>, key: &str) -> Option<&'v str> {
+    pub(super) fn text<'v>(&mut self, value: &'v Value<'_>, key: &str) -> Option<&'v str> {
         match value.get_ref().as_str() {
             Some(text) => Some(text),
             None => {

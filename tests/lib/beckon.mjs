@@ -1,0 +1,49 @@
+// Starting and stopping a real `beckon serve` for the browser tests, shared by every suite.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/**
+ * Spawns `beckon serve --config <configPath>` in `cwd` and resolves once it has printed both listening
+ * lines, with `{ server, origins: { beckon, demo }, output: { stdout, stderr } }`. `output` keeps
+ * filling while the server runs, for a suite that prints it after a failure.
+ */
+export function startBeckon(bin, configPath, cwd, timeoutMs) {
+  const server = spawn(bin, ['serve', '--config', configPath], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  server.stderr.on('data', (chunk) => {
+    output.stderr += chunk;
+  });
+  return new Promise((resolve, reject) => {
+    const origins = {};
+    const deadline = setTimeout(() => reject(new Error(`beckon serve printed no listening lines within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (error) => {
+      clearTimeout(deadline);
+      reject(error);
+    };
+    server.on('error', (error) => fail(new Error(`cannot run ${bin}: ${error.message}`)));
+    server.on('exit', (code, signal) => fail(new Error(`beckon serve exited early (code ${code}, signal ${signal})\nstderr:\n${output.stderr}`)));
+    createInterface({ input: server.stdout }).on('line', (line) => {
+      output.stdout += `${line}\n`;
+      const match = /^beckon: (listening on|demo site on) (http:\/\/\S+?)\/?$/.exec(line);
+      if (!match) return;
+      origins[match[1] === 'listening on' ? 'beckon' : 'demo'] = match[2];
+      if (origins.beckon && origins.demo) {
+        clearTimeout(deadline);
+        resolve({ server, origins, output });
+      }
+    });
+  });
+}
+
+/** Stops a server from `startBeckon` (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. */
+export async function stopBeckon(server) {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  server.removeAllListeners('exit');
+  const exited = once(server, 'exit');
+  server.kill('SIGTERM');
+  // A server that ignores SIGTERM must not keep the test run alive.
+  const forceKill = setTimeout(() => server.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(forceKill);
+}
