@@ -38,6 +38,14 @@ pub fn Workspace(me: RwSignal<Option<Me>>) -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
+                <span class="shown-presence" data-console="shown-presence">{move || {
+                    let shown = console.shown_presence.get();
+                    if shown == console.presence.get() {
+                        String::new()
+                    } else {
+                        format!("Shown as {}: capacity full", shown.label())
+                    }
+                }}</span>
                 <span class="connection">{move || if console.connected.get() { "" } else { "Reconnecting…" }}</span>
                 <button class="secondary" on:click=logout>"Log out"</button>
             </header>

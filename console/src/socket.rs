@@ -34,7 +34,10 @@ type LiveSocket = (WebSocket, Vec<Closure<dyn FnMut(wasm_bindgen::JsValue)>>);
 
 #[derive(Clone, Copy)]
 pub struct Console {
+    pub username: RwSignal<String>,
     pub presence: RwSignal<Presence>,
+    /// What others see: Busy while capacity is full, when the automatic rule is on.
+    pub shown_presence: RwSignal<Presence>,
     pub sessions: RwSignal<Vec<Session>>,
     pub offers: RwSignal<Vec<ConversationView>>,
     /// The focused session; `None` is Home.
@@ -49,7 +52,9 @@ pub struct Console {
 impl Console {
     pub fn new() -> Console {
         Console {
+            username: RwSignal::new(String::new()),
             presence: RwSignal::new(Presence::Offline),
+            shown_presence: RwSignal::new(Presence::Offline),
             sessions: RwSignal::new(Vec::new()),
             offers: RwSignal::new(Vec::new()),
             focused: RwSignal::new(None),
@@ -182,18 +187,35 @@ impl Console {
     fn on_frame(self, frame: ServerToAgent) {
         match frame {
             ServerToAgent::Welcome {
+                username,
                 presence,
                 conversations,
                 ..
             } => {
+                self.username.set(username);
                 self.presence.set(presence);
+                self.shown_presence.set(presence);
                 self.sessions.update(|sessions| {
                     for view in conversations {
                         upsert(sessions, view);
                     }
                 });
             }
-            ServerToAgent::Presence { presence } => self.presence.set(presence),
+            ServerToAgent::Presence { presence, shown } => {
+                self.presence.set(presence);
+                self.shown_presence.set(shown);
+            }
+            ServerToAgent::TransferAnswered {
+                to_username,
+                accepted,
+                ..
+            } => self.notice.set(if accepted {
+                format!("{to_username} accepted the transfer.")
+            } else {
+                format!("{to_username} did not accept the transfer.")
+            }),
+            // The Ongoing conversations dashboard reads these; the agent workspace does not.
+            ServerToAgent::Ongoing { .. } => {}
             ServerToAgent::Offer { conversation, .. } => self.offers.update(|offers| {
                 offers.retain(|offer| offer.conversation_id != conversation.conversation_id);
                 offers.push(conversation);
@@ -208,7 +230,9 @@ impl Console {
                 self.offers
                     .update(|offers| offers.retain(|offer| offer.conversation_id != id));
                 let mine = conversation.state != ConversationState::Open
-                    && conversation.state != ConversationState::Closed;
+                    && conversation.state != ConversationState::Closed
+                    && conversation.agent_username.as_deref()
+                        == Some(self.username.get_untracked().as_str());
                 let mut is_new = false;
                 self.sessions.update(|sessions| {
                     if mine

@@ -66,6 +66,29 @@ impl ConversationState {
     }
 }
 
+/// How the customer talks to us: the synchronous website chat, or asynchronous persistent messaging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    LiveChat,
+    Persistent,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::LiveChat => "live_chat",
+            Channel::Persistent => "persistent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        [Channel::LiveChat, Channel::Persistent]
+            .into_iter()
+            .find(|channel| channel.as_str() == text)
+    }
+}
+
 /// An agent's presence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -171,9 +194,15 @@ pub struct ConversationView {
     /// "Visitor 3" for an unauthenticated chat.
     pub title: String,
     pub agent_username: Option<String>,
+    pub channel: Channel,
+    /// Capacity units it uses while it holds its owner's capacity.
+    pub units: u32,
+    pub holds_capacity: bool,
     pub context: ContextVariables,
+    /// Empty in lists; the whole conversation when one conversation is asked for.
     pub messages: Vec<ChatMessage>,
     pub created_at_ms: i64,
+    pub updated_at_ms: i64,
 }
 
 /// Frames a visitor's widget sends.
@@ -259,15 +288,30 @@ pub enum ServerToAgent {
         presence: Presence,
         conversations: Vec<ConversationView>,
     },
+    /// `presence` is what the agent chose; `shown` is what others see, Busy while capacity is full when
+    /// the automatic rule is on.
     Presence {
         presence: Presence,
+        shown: Presence,
     },
+    /// A notification to accept or reject: routing's (`transfer_from` empty) or a transfer's.
     Offer {
         conversation: ConversationView,
         expires_at_ms: i64,
+        transfer_from: Option<String>,
     },
     OfferWithdrawn {
         conversation_id: String,
+    },
+    /// The agent a transfer was offered to answered it (or let it expire): sent to who asked for it.
+    TransferAnswered {
+        conversation_id: String,
+        to_username: String,
+        accepted: bool,
+    },
+    /// For supervisors: a conversation of the Ongoing conversations dashboard changed.
+    Ongoing {
+        conversation: ConversationView,
     },
     Conversation {
         conversation: ConversationView,
@@ -325,6 +369,116 @@ pub struct Me {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+}
+
+/// `PUT /api/agents/{username}/presence`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceRequest {
+    pub presence: Presence,
+}
+
+/// An agent with their load: `GET /api/agents`, `GET /api/agents/{username}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSummary {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The presence the agent chose.
+    pub presence: Presence,
+    /// What the dashboard shows: Busy while capacity is full, when the automatic rule is on.
+    pub shown_presence: Presence,
+    pub capacity: u32,
+    pub used: u32,
+    pub queues: Vec<String>,
+}
+
+/// `POST /api/agents` (admin).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgentRequest {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: Role,
+    pub capacity: u32,
+    pub queues: Vec<String>,
+}
+
+/// `PATCH /api/agents/{username}` (admin): absent fields keep their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentPatch {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub capacity: Option<u32>,
+    pub queues: Option<Vec<String>>,
+}
+
+/// A queue as the console sees it: `GET /api/queues`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueSummary {
+    pub id: String,
+    pub name: String,
+    pub workstream: String,
+    pub channel: Channel,
+    /// 1 is served first.
+    pub priority: u32,
+    pub assignment: String,
+    /// Within operating hours now (always true without hours).
+    pub open_now: bool,
+    /// Open conversations waiting in it.
+    pub waiting: u32,
+    pub members: Vec<String>,
+}
+
+/// `POST /api/conversations/{id}/transfer`: exactly one of `queue_id` and `username`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    pub queue_id: Option<String>,
+    pub username: Option<String>,
+}
+
+/// `POST /api/conversations/{id}/assign` (supervisor): exactly one of `queue_id` and `username`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub queue_id: Option<String>,
+    pub username: Option<String>,
+    /// Assign even though the agent's presence is not one the workstream routes to.
+    #[serde(default)]
+    pub override_presence: bool,
+    /// Assign even past the agent's capacity.
+    #[serde(default)]
+    pub override_capacity: bool,
+}
+
+/// The answer to an assignment: the conversation, and by how many units the agent now exceeds their
+/// capacity (0 without an override).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignAnswer {
+    pub conversation: ConversationView,
+    pub over_capacity_by: u32,
+}
+
+/// A transfer waiting for the other agent's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransferOffered {
+    pub conversation_id: String,
+    pub to_username: String,
+    pub expires_at_ms: i64,
+}
+
+/// One lifecycle event of a conversation: `GET /api/conversations/{id}/history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub event: String,
+    pub from: ConversationState,
+    pub to: ConversationState,
+    pub actor: String,
+    pub agent_username: Option<String>,
+    pub at_ms: i64,
 }
 
 /// `GET /api/sites/{site}/config`: what the widget needs to run on a site.
@@ -434,6 +588,15 @@ pub enum ErrorCode {
     NoConversation,
     IdConflict,
     InvalidCredentials,
+    UnknownAgent,
+    UnknownQueue,
+    /// The agent has no room for the conversation; a supervisor may override.
+    OverCapacity,
+    /// A transfer of the conversation is already waiting for an answer.
+    TransferPending,
+    /// A routing rule refuses: not a member of the queue, a presence the workstream does not route to,
+    /// the queue it is already in.
+    NotAllowed,
     Internal,
 }
 
@@ -449,12 +612,18 @@ impl ErrorCode {
             ErrorCode::Forbidden
             | ErrorCode::OriginNotAllowed
             | ErrorCode::NotYourConversation
-            | ErrorCode::NotOfferedToYou => 403,
+            | ErrorCode::NotOfferedToYou
+            | ErrorCode::NotAllowed => 403,
             ErrorCode::NotFound
             | ErrorCode::UnknownSite
             | ErrorCode::UnknownConversation
-            | ErrorCode::NoConversation => 404,
-            ErrorCode::TransitionNotAllowed | ErrorCode::IdConflict => 409,
+            | ErrorCode::NoConversation
+            | ErrorCode::UnknownAgent
+            | ErrorCode::UnknownQueue => 404,
+            ErrorCode::TransitionNotAllowed
+            | ErrorCode::IdConflict
+            | ErrorCode::OverCapacity
+            | ErrorCode::TransferPending => 409,
             ErrorCode::MessageTooLarge => 413,
             ErrorCode::Internal => 500,
         }

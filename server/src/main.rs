@@ -129,7 +129,10 @@ fn run() -> anyhow::Result<ExitCode> {
                 queues,
             };
             block_on(async move {
-                let store = SqliteStore::open(&config.database)?;
+                let store = SqliteStore::open(
+                    &config.database,
+                    std::sync::Arc::new(config.routing_model.clone()),
+                )?;
                 store.create_agent(agent).await?;
                 anyhow::Ok(())
             })?;
@@ -140,7 +143,10 @@ fn run() -> anyhow::Result<ExitCode> {
             known(&["config"])?;
             let config = load(&config_path())?;
             let conversations = block_on(async move {
-                let store = SqliteStore::open(&config.database)?;
+                let store = SqliteStore::open(
+                    &config.database,
+                    std::sync::Arc::new(config.routing_model.clone()),
+                )?;
                 anyhow::Ok(store.conversations().await?)
             })?;
             let mut stdout = std::io::stdout().lock();

@@ -43,7 +43,10 @@ impl Running {
 
 /// Opens the store, seeds the configured agents, binds and starts serving.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
+        &config.database,
+        Arc::new(config.routing_model.clone()),
+    )?);
     start_with(config, store, Arc::new(SystemClock)).await
 }
 
@@ -53,6 +56,15 @@ pub async fn start_with(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Running> {
     seed_agents(&config, store.as_ref()).await?;
+    // Connections died with the previous process: whoever does not come back within the grace period
+    // is treated as disconnected, exactly as if their socket had closed now.
+    store
+        .recover_connections(
+            clock.now_ms(),
+            i64::from(config.routing.agent_disconnect_grace_seconds) * 1000,
+            i64::from(config.routing.visitor_disconnect_grace_seconds) * 1000,
+        )
+        .await?;
     let listener = TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
     let public_origin = config

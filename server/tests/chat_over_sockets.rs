@@ -330,10 +330,23 @@ async fn a_rejected_offer_goes_to_the_other_available_agent_and_never_back() {
     assert!(store.offers_for("ann").await.expect("offers").is_empty());
     assert!(store.offers_for("bob").await.expect("offers").is_empty());
     let waiting = store
-        .unoffered_open_conversations()
+        .work_items(server::store::Stream::Open, "ann", protocol::Role::Agent)
         .await
         .expect("open conversations");
-    assert_eq!(waiting, vec![conversation_id]);
+    assert_eq!(
+        waiting
+            .iter()
+            .map(|conversation| conversation.id.clone())
+            .collect::<Vec<_>>(),
+        vec![conversation_id]
+    );
+    assert_eq!(
+        store
+            .route_waiting(node.runtime().now_ms())
+            .await
+            .expect("routing"),
+        []
+    );
 }
 
 #[tokio::test]

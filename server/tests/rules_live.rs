@@ -190,9 +190,10 @@ async fn an_away_agent_makes_no_queue_available() {
         })
         .await;
     assert!(matches!(
-        agent.recv().await,
+        agent.recv_any().await,
         protocol::ServerToAgent::Presence {
-            presence: Presence::Away
+            presence: Presence::Away,
+            shown: Presence::Away,
         }
     ));
     node.runtime().refresh_availability().await;

@@ -185,13 +185,20 @@ async fn fifty_visitors_over_five_agents_of_capacity_two_never_exceed_capacity()
         "{active_per_agent:?}"
     );
     assert_eq!(open, VISITORS as usize - AGENTS * CAPACITY);
+    // Nobody has room: routing offers nothing more.
     assert_eq!(
         store
-            .unoffered_open_conversations()
+            .route_waiting(node.runtime().now_ms())
             .await
-            .expect("open conversations")
-            .len(),
-        open
+            .expect("routing"),
+        []
+    );
+    assert!(
+        store
+            .expired_offers(i64::MAX)
+            .await
+            .expect("offers")
+            .is_empty()
     );
     drop(visitor_sockets);
 }

@@ -1,10 +1,12 @@
 //! HTTP routes: static files, the widget's iframe page, the site configuration, console login, and the
 //! WebSocket upgrades. The only code that knows status codes.
 
+pub mod api;
 pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod files;
+pub mod openapi;
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use protocol::{Availability, ErrorCode, InvitationEvent, RuleStats, SiteConfig};
 use serde::{Deserialize, Serialize};
 
@@ -42,14 +44,71 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
         .route("/api/console/login", post(auth::login))
         .route("/api/console/logout", post(auth::logout))
         .route("/api/console/me", get(auth::me))
-        .route("/api/conversations", get(conversations))
+        .route("/api/openapi.json", get(openapi::serve))
+        .route("/api/agents", get(api::agents).post(api::create_agent))
+        .route(
+            "/api/agents/{username}",
+            get(api::agent).patch(api::update_agent),
+        )
+        .route("/api/agents/{username}/presence", put(api::set_presence))
+        .route("/api/queues", get(api::queues))
+        .route("/api/work-items/{stream}", get(api::work_items))
+        .route("/api/conversations", get(api::ongoing))
+        .route("/api/conversations/{id}", get(api::conversation))
+        .route("/api/conversations/{id}/history", get(api::history))
+        .route("/api/conversations/{id}/monitor", get(api::monitor))
+        .route("/api/conversations/{id}/accept", post(api::accept))
+        .route("/api/conversations/{id}/reject", post(api::reject))
+        .route("/api/conversations/{id}/pick", post(api::pick))
+        .route("/api/conversations/{id}/release", post(api::release))
+        .route("/api/conversations/{id}/end", post(api::end))
+        .route("/api/conversations/{id}/close", post(api::close))
+        .route("/api/conversations/{id}/reopen", post(api::reopen))
+        .route("/api/conversations/{id}/transfer", post(api::transfer))
+        .route("/api/conversations/{id}/assign", post(api::assign))
+        .route(
+            "/api/conversations/{id}/force-close",
+            post(api::force_close),
+        )
         .route("/ws/visitor", get(crate::ws::visitor::upgrade))
         .route("/ws/agent", get(crate::ws::agent::upgrade))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&runtime),
+            console_writes_same_origin,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .layer(axum::Extension(TrustedProxies(Arc::new(
             runtime.config.geo.trusted_proxies.clone(),
         ))))
         .with_state(runtime)
+}
+
+/// A browser that sends the console's cookie with a write from another origin is being used by that
+/// origin: refuse it. (The cookie is SameSite=Strict too; this also covers same-site origins.) Requests
+/// without an `Origin` (command-line clients) rely on the cookie alone.
+async fn console_writes_same_origin(
+    State(runtime): State<Arc<Runtime>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let console = request.uri().path().starts_with("/api/")
+        && !request.uri().path().starts_with("/api/sites/");
+    if writes
+        && console
+        && request.headers().contains_key(header::ORIGIN)
+        && !crate::ws::same_origin(&runtime, request.headers())
+    {
+        return AppError::new(
+            ErrorCode::OriginNotAllowed,
+            "console requests come from Beckon's own origin",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 async fn security_headers(mut response: Response) -> Response {
@@ -260,19 +319,4 @@ async fn rules_status(
         problems: rules.diagnostics.iter().map(ToString::to_string).collect(),
         stats,
     }))
-}
-
-/// Every conversation, for supervisors.
-async fn conversations(
-    State(runtime): State<Arc<Runtime>>,
-    agent: auth::AuthenticatedAgent,
-) -> Result<Json<Vec<protocol::ConversationView>>, AppError> {
-    if agent.0.role < protocol::Role::Supervisor {
-        return Err(AppError::new(ErrorCode::Forbidden, "supervisors only"));
-    }
-    let mut views = Vec::new();
-    for conversation in runtime.store.conversations().await? {
-        views.push(crate::runtime::view(&conversation, Vec::new()));
-    }
-    Ok(Json(views))
 }

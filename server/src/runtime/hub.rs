@@ -15,8 +15,8 @@ pub const CONNECTION_QUEUE: usize = 256;
 
 /// A visitor's open sockets, by (site, visitor id).
 type VisitorConnections = HashMap<(String, String), Vec<(u64, mpsc::Sender<ServerToVisitor>)>>;
-/// An agent's open consoles, by username.
-type AgentConnections = HashMap<String, Vec<(u64, mpsc::Sender<ServerToAgent>)>>;
+/// An agent's open consoles, by username, with whether they watch the supervisors' dashboard.
+type AgentConnections = HashMap<String, Vec<(u64, bool, mpsc::Sender<ServerToAgent>)>>;
 
 #[derive(Debug, Default)]
 pub struct Hub {
@@ -40,34 +40,57 @@ impl Hub {
         (id, receiver)
     }
 
-    pub fn remove_visitor(&self, site_id: &str, visitor_id: &str, id: u64) {
+    /// Unregisters a visitor's socket; true when it was their last one on this node.
+    pub fn remove_visitor(&self, site_id: &str, visitor_id: &str, id: u64) -> bool {
         let mut visitors = lock(&self.visitors);
         let key = (site_id.to_owned(), visitor_id.to_owned());
         if let Some(connections) = visitors.get_mut(&key) {
             connections.retain(|(existing, _)| *existing != id);
             if connections.is_empty() {
                 visitors.remove(&key);
+                return true;
             }
+            return false;
         }
+        true
     }
 
-    pub fn add_agent(&self, username: &str) -> (u64, mpsc::Receiver<ServerToAgent>) {
+    /// Registers an agent's console; `supervising` consoles also receive the Ongoing dashboard's updates.
+    pub fn add_agent(
+        &self,
+        username: &str,
+        supervising: bool,
+    ) -> (u64, mpsc::Receiver<ServerToAgent>) {
         let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         lock(&self.agents)
             .entry(username.to_owned())
             .or_default()
-            .push((id, sender));
+            .push((id, supervising, sender));
         (id, receiver)
     }
 
-    pub fn remove_agent(&self, username: &str, id: u64) {
+    /// Unregisters a console; true when it was the agent's last one on this node.
+    pub fn remove_agent(&self, username: &str, id: u64) -> bool {
         let mut agents = lock(&self.agents);
         if let Some(connections) = agents.get_mut(username) {
-            connections.retain(|(existing, _)| *existing != id);
+            connections.retain(|(existing, _, _)| *existing != id);
             if connections.is_empty() {
                 agents.remove(username);
+                return true;
             }
+            return false;
+        }
+        true
+    }
+
+    /// Sends `frame` to every supervising console.
+    pub fn to_supervisors(&self, frame: &ServerToAgent) {
+        let mut agents = lock(&self.agents);
+        for connections in agents.values_mut() {
+            connections.retain(|(_, supervising, sender)| {
+                !*supervising || sender.try_send(frame.clone()).is_ok()
+            });
         }
     }
 
@@ -81,7 +104,7 @@ impl Hub {
     pub fn to_agent(&self, username: &str, frame: &ServerToAgent) {
         let mut agents = lock(&self.agents);
         if let Some(connections) = agents.get_mut(username) {
-            connections.retain(|(_, sender)| sender.try_send(frame.clone()).is_ok());
+            connections.retain(|(_, _, sender)| sender.try_send(frame.clone()).is_ok());
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The runtime: carries out what the domain decides. It owns the live connections, fans events out to
 //! them, routes conversations to agents, and runs the background loops (offer expiry, rule reloads).
 
+mod conversations;
+pub use conversations::SupervisorAction;
 pub mod hub;
 pub mod rules;
 
@@ -8,22 +10,38 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::{
-    Author, ChatMessage, ContextVariables, ConversationState, ConversationView, ErrorCode,
-    Presence, ServerToAgent, ServerToVisitor,
-};
+use protocol::{ChatMessage, ContextVariables, ConversationView, ErrorCode, Presence};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::domain::lifecycle::Event;
-use crate::store::{Actor, Agent, Conversation, NewConversation, NewMessage, Store, StoreError};
+use crate::store::{Conversation, Store, StoreError};
 use hub::Hub;
 use rules::RulesRegistry;
 
 /// The source of the current time. Tests pass a clock they move by hand.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now_ms(&self) -> i64;
+}
+
+/// A clock tests move by hand, so timers fire when the test says, without sleeping.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn new(now_ms: i64) -> ManualClock {
+        ManualClock(std::sync::atomic::AtomicI64::new(now_ms))
+    }
+
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// The wall clock.
@@ -65,12 +83,16 @@ impl From<StoreError> for RuntimeError {
     fn from(error: StoreError) -> RuntimeError {
         let code = match &error {
             StoreError::UnknownConversation => ErrorCode::UnknownConversation,
-            StoreError::UnknownAgent(_) => ErrorCode::BadRequest,
+            StoreError::UnknownAgent(_) => ErrorCode::UnknownAgent,
             StoreError::AgentExists(_) => ErrorCode::IdConflict,
             StoreError::NotYourConversation => ErrorCode::NotYourConversation,
             StoreError::NotOfferedToYou => ErrorCode::NotOfferedToYou,
             StoreError::IdConflict(_) => ErrorCode::IdConflict,
             StoreError::Transition(_) => ErrorCode::TransitionNotAllowed,
+            StoreError::UnknownQueue(_) => ErrorCode::UnknownQueue,
+            StoreError::NotAllowed(_) => ErrorCode::NotAllowed,
+            StoreError::OverCapacity { .. } => ErrorCode::OverCapacity,
+            StoreError::TransferPending => ErrorCode::TransferPending,
             StoreError::Database(detail) => {
                 tracing::error!("storage failed: {detail}");
                 return RuntimeError::new(ErrorCode::Internal, "internal error");
@@ -98,6 +120,10 @@ pub struct Runtime {
     pub geo: Option<crate::geo::Geo>,
     /// Queues with a free agent, refreshed in the background so widgets asking never touch the store.
     available: std::sync::RwLock<BTreeSet<String>>,
+    /// The presence each agent's consoles last heard, so a change is sent once.
+    shown_presence: std::sync::Mutex<std::collections::HashMap<String, Presence>>,
+    /// The queue position each waiting visitor last heard.
+    positions: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// Turns true when the node stops: live sockets watch it and hang up.
     shutdown: watch::Receiver<bool>,
     /// Every live socket holds a read guard, so stopping can wait for the last one to end by taking the
@@ -125,6 +151,8 @@ impl Runtime {
             extra_origins,
             geo,
             available: std::sync::RwLock::default(),
+            shown_presence: std::sync::Mutex::default(),
+            positions: std::sync::Mutex::default(),
             shutdown,
             connections: Arc::default(),
         });
@@ -270,7 +298,7 @@ impl Runtime {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => runtime.expire_offers().await,
+                    _ = tick.tick() => runtime.tick().await,
                     _ = stop.changed() => break,
                 }
             }
@@ -298,374 +326,6 @@ impl Runtime {
     ) -> RuntimeResult<ConversationView> {
         let messages = self.store.messages_after(&conversation.id, 0).await?;
         Ok(view(conversation, messages))
-    }
-
-    // Visitors.
-
-    /// The visitor accepted an invitation: create their conversation (or return the live one) and route it.
-    pub async fn start_chat(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-        rule_id: &str,
-        context: ContextVariables,
-    ) -> RuntimeResult<Conversation> {
-        let rules = self.rules.get(site_id).ok_or_else(|| {
-            RuntimeError::new(ErrorCode::UnknownSite, format!("unknown site `{site_id}`"))
-        })?;
-        let rule = rules
-            .rule_set
-            .rules
-            .iter()
-            .find(|rule| rule.id == rule_id)
-            .ok_or_else(|| {
-                RuntimeError::new(ErrorCode::UnknownRule, format!("unknown rule `{rule_id}`"))
-            })?;
-        let (conversation, created) = self
-            .store
-            .start_conversation(NewConversation {
-                id: new_id(),
-                site_id: site_id.to_owned(),
-                visitor_id: visitor_id.to_owned(),
-                queue_id: rule.queue.clone(),
-                rule_id: rule_id.to_owned(),
-                context,
-                now_ms: self.now_ms(),
-            })
-            .await?;
-        if created {
-            tracing::info!(conversation = %conversation.id, queue = %conversation.queue_id, "conversation opened");
-            self.dispatch().await;
-        }
-        Ok(conversation)
-    }
-
-    pub async fn visitor_send(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-        client_message_id: String,
-        body: String,
-    ) -> RuntimeResult<ChatMessage> {
-        let conversation = self.visitor_live_conversation(site_id, visitor_id).await?;
-        self.append(
-            &conversation,
-            client_message_id,
-            Author::Visitor,
-            String::new(),
-            body,
-        )
-        .await
-    }
-
-    pub async fn visitor_end(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        let conversation = self.visitor_live_conversation(site_id, visitor_id).await?;
-        let actor = Actor::Visitor {
-            site_id: site_id.to_owned(),
-            visitor_id: visitor_id.to_owned(),
-        };
-        self.apply(&conversation.id, Event::CustomerEnded, actor)
-            .await
-    }
-
-    pub async fn visitor_live_conversation(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        self.store
-            .visitor_conversation(site_id, visitor_id)
-            .await?
-            .ok_or_else(|| {
-                RuntimeError::new(
-                    ErrorCode::NoConversation,
-                    "no conversation: accept an invitation first",
-                )
-            })
-    }
-
-    // Agents.
-
-    pub async fn set_presence(&self, agent: &Agent, presence: Presence) -> RuntimeResult<()> {
-        self.store.set_presence(&agent.username, presence).await?;
-        self.hub
-            .to_agent(&agent.username, &ServerToAgent::Presence { presence });
-        if presence == Presence::Available {
-            self.dispatch().await;
-        }
-        Ok(())
-    }
-
-    pub async fn accept_offer(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<()> {
-        let conversation = self
-            .store
-            .accept_offer(conversation_id, &agent.username, self.now_ms())
-            .await?;
-        tracing::info!(conversation = %conversation.id, agent = %agent.username, "conversation accepted");
-        self.publish_state(&conversation).await
-    }
-
-    pub async fn reject_offer(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<()> {
-        self.store
-            .decline_offer(conversation_id, &agent.username)
-            .await?;
-        self.hub.to_agent(
-            &agent.username,
-            &ServerToAgent::OfferWithdrawn {
-                conversation_id: conversation_id.to_owned(),
-            },
-        );
-        self.dispatch().await;
-        Ok(())
-    }
-
-    pub async fn agent_send(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-        client_message_id: String,
-        body: String,
-    ) -> RuntimeResult<ChatMessage> {
-        let conversation = self
-            .store
-            .conversation(conversation_id)
-            .await?
-            .ok_or_else(|| {
-                RuntimeError::new(ErrorCode::UnknownConversation, "no such conversation")
-            })?;
-        if conversation.agent_username.as_deref() != Some(agent.username.as_str()) {
-            return Err(RuntimeError::new(
-                ErrorCode::NotYourConversation,
-                "the conversation belongs to someone else",
-            ));
-        }
-        if conversation.state != ConversationState::Active {
-            return Err(RuntimeError::new(
-                ErrorCode::TransitionNotAllowed,
-                format!(
-                    "messages can be sent only while Active; the conversation is {}",
-                    conversation.state.label()
-                ),
-            ));
-        }
-        self.append(
-            &conversation,
-            client_message_id,
-            Author::Agent,
-            agent.display_name.clone(),
-            body,
-        )
-        .await
-    }
-
-    /// The agent selects End: Active goes to Wrap-up; in Wrap-up it closes.
-    pub async fn agent_end(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        let actor = Actor::Agent {
-            username: agent.username.clone(),
-        };
-        self.apply(conversation_id, Event::AgentEnded, actor).await
-    }
-
-    /// The agent closes the session: Wrap-up goes to Closed; an Active live chat goes back to its queue.
-    pub async fn agent_close(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        let actor = Actor::Agent {
-            username: agent.username.clone(),
-        };
-        self.apply(conversation_id, Event::AgentClosedSession, actor)
-            .await
-    }
-
-    // Shared steps.
-
-    async fn apply(
-        &self,
-        conversation_id: &str,
-        event: Event,
-        actor: Actor,
-    ) -> RuntimeResult<Conversation> {
-        let before = self.store.conversation(conversation_id).await?;
-        let conversation = self
-            .store
-            .apply_event(conversation_id, event, actor, self.now_ms())
-            .await?;
-        tracing::info!(conversation = %conversation.id, state = conversation.state.as_str(), ?event, "conversation moved");
-        // The previous owner must hear about it too, e.g. when the conversation went back to its queue.
-        if let Some(previous) = before.and_then(|before| before.agent_username)
-            && conversation.agent_username.as_deref() != Some(previous.as_str())
-        {
-            let view = self.conversation_view(&conversation).await?;
-            self.hub.to_agent(
-                &previous,
-                &ServerToAgent::Conversation { conversation: view },
-            );
-        }
-        self.publish_state(&conversation).await?;
-        self.dispatch().await;
-        Ok(conversation)
-    }
-
-    async fn append(
-        &self,
-        conversation: &Conversation,
-        client_message_id: String,
-        author: Author,
-        author_name: String,
-        body: String,
-    ) -> RuntimeResult<ChatMessage> {
-        validate_message(&client_message_id, &body)?;
-        if conversation.state == ConversationState::Closed {
-            return Err(RuntimeError::new(
-                ErrorCode::TransitionNotAllowed,
-                "the conversation is Closed",
-            ));
-        }
-        let appended = self
-            .store
-            .append_message(
-                &conversation.id,
-                NewMessage {
-                    client_message_id,
-                    author,
-                    author_name,
-                    body,
-                    now_ms: self.now_ms(),
-                },
-            )
-            .await?;
-        if !appended.duplicate {
-            self.hub.to_visitor(
-                &conversation.site_id,
-                &conversation.visitor_id,
-                &ServerToVisitor::Message {
-                    message: appended.message.clone(),
-                },
-            );
-            if let Some(owner) = &conversation.agent_username {
-                self.hub.to_agent(
-                    owner,
-                    &ServerToAgent::Message {
-                        conversation_id: conversation.id.clone(),
-                        message: appended.message.clone(),
-                    },
-                );
-            }
-        }
-        Ok(appended.message)
-    }
-
-    /// Tells the visitor and the owning agent where the conversation stands.
-    async fn publish_state(&self, conversation: &Conversation) -> RuntimeResult<()> {
-        let agent_name = match &conversation.agent_username {
-            Some(username) => self
-                .store
-                .agent(username)
-                .await?
-                .map(|agent| agent.display_name),
-            None => None,
-        };
-        self.hub.to_visitor(
-            &conversation.site_id,
-            &conversation.visitor_id,
-            &ServerToVisitor::Conversation {
-                conversation_id: conversation.id.clone(),
-                state: conversation.state,
-                queue_position: None,
-                agent_name,
-            },
-        );
-        if let Some(owner) = &conversation.agent_username {
-            let view = self.conversation_view(conversation).await?;
-            self.hub
-                .to_agent(owner, &ServerToAgent::Conversation { conversation: view });
-        }
-        Ok(())
-    }
-
-    /// Offers every unoffered Open conversation, oldest first, to an agent who can take it.
-    pub async fn dispatch(&self) {
-        let waiting = match self.store.unoffered_open_conversations().await {
-            Ok(waiting) => waiting,
-            Err(error) => {
-                tracing::error!("cannot list waiting conversations: {error}");
-                return;
-            }
-        };
-        let timeout_ms = i64::from(self.config.routing.offer_timeout_seconds) * 1000;
-        for conversation_id in waiting {
-            let now_ms = self.now_ms();
-            match self
-                .store
-                .offer_next(&conversation_id, now_ms, now_ms + timeout_ms)
-                .await
-            {
-                Ok(Some(offer)) => {
-                    let conversation = match self.store.conversation(&conversation_id).await {
-                        Ok(Some(conversation)) => conversation,
-                        _ => continue,
-                    };
-                    match self.conversation_view(&conversation).await {
-                        Ok(view) => {
-                            tracing::info!(conversation = %conversation_id, agent = %offer.agent_username, "offered");
-                            self.hub.to_agent(
-                                &offer.agent_username,
-                                &ServerToAgent::Offer {
-                                    conversation: view,
-                                    expires_at_ms: offer.expires_at_ms,
-                                },
-                            );
-                        }
-                        Err(error) => tracing::error!("cannot load offered conversation: {error}"),
-                    }
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::error!(conversation = %conversation_id, "routing failed: {error}")
-                }
-            }
-        }
-    }
-
-    /// Offers nobody answered in time go to the next agent.
-    pub async fn expire_offers(&self) {
-        let expired = match self.store.expired_offers(self.now_ms()).await {
-            Ok(expired) => expired,
-            Err(error) => {
-                tracing::error!("cannot list expired offers: {error}");
-                return;
-            }
-        };
-        if expired.is_empty() {
-            return;
-        }
-        for offer in expired {
-            if self
-                .store
-                .decline_offer(&offer.conversation_id, &offer.agent_username)
-                .await
-                .is_ok()
-            {
-                tracing::info!(conversation = %offer.conversation_id, agent = %offer.agent_username, "offer expired");
-                self.hub.to_agent(
-                    &offer.agent_username,
-                    &ServerToAgent::OfferWithdrawn {
-                        conversation_id: offer.conversation_id,
-                    },
-                );
-            }
-        }
-        self.dispatch().await;
     }
 }
 
@@ -697,9 +357,13 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         rule_id: conversation.rule_id.clone(),
         title: conversation.title.clone(),
         agent_username: conversation.agent_username.clone(),
+        channel: conversation.channel,
+        units: conversation.units,
+        holds_capacity: conversation.holds_capacity,
         context: conversation.context.clone(),
         messages,
         created_at_ms: conversation.created_at_ms,
+        updated_at_ms: conversation.updated_at_ms,
     }
 }
 

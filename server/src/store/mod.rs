@@ -9,6 +9,19 @@ use async_trait::async_trait;
 use protocol::{Author, ChatMessage, ContextVariables, ConversationState, Presence, Role};
 
 use crate::domain::lifecycle::{Channel, Event, TransitionError};
+use crate::domain::routing::OverflowReason;
+
+/// One lifecycle event in a conversation's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub event: String,
+    pub from: ConversationState,
+    pub to: ConversationState,
+    /// `visitor`, `system`, or the acting agent's username.
+    pub actor: String,
+    pub agent_username: Option<String>,
+    pub at_ms: i64,
+}
 
 /// A console user.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,9 +45,14 @@ pub struct Conversation {
     pub rule_id: String,
     pub channel: Channel,
     pub state: ConversationState,
+    /// The owner in Active, Wrap-up and Waiting; the last owner once Closed; nobody while Open.
     pub agent_username: Option<String>,
     pub title: String,
     pub context: ContextVariables,
+    /// Capacity units it uses while it holds the owner's capacity (from its workstream).
+    pub units: u32,
+    /// Whether it counts against the owner's capacity now: Active, and Wrap-up while blocked.
+    pub holds_capacity: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -73,6 +91,96 @@ pub struct Offer {
     pub conversation_id: String,
     pub agent_username: String,
     pub expires_at_ms: i64,
+    /// `None` for routing's offer of an Open conversation; the requester for a transfer.
+    pub transfer_from: Option<String>,
+}
+
+/// A conversation after a change, with who else must hear about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Moved {
+    pub conversation: Conversation,
+    /// The owner before the change, when it had one.
+    pub previous_owner: Option<String>,
+    /// An offer the change withdrew (a pick or an assignment of an offered conversation).
+    pub withdrawn: Option<Offer>,
+}
+
+/// What routing did with one waiting conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Routed {
+    Offered(Offer),
+    /// Overflow moved it to another queue or ended it.
+    Overflowed {
+        moved: Moved,
+        reason: OverflowReason,
+    },
+}
+
+/// An Open conversation's place in its queue, for its visitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuePosition {
+    pub conversation_id: String,
+    pub site_id: String,
+    pub visitor_id: String,
+    pub position: u32,
+}
+
+/// An agent with their load, for routing dashboards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentLoad {
+    pub agent: Agent,
+    /// Units in use: conversations holding capacity and pending offers.
+    pub used: u32,
+}
+
+/// Persisted timers that are not a conversation state's own (those come from `lifecycle::step`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionTimer {
+    /// Subject: the agent's username.
+    AgentDisconnect,
+    /// Subject: the conversation id.
+    VisitorDisconnect,
+}
+
+/// A timer that fired, and what it changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fired {
+    pub kind: &'static str,
+    pub subject: String,
+    pub moved: Vec<Moved>,
+    /// Offers withdrawn from an agent who did not come back.
+    pub withdrawn: Vec<Offer>,
+    /// An agent whose capacity changed without a transition (a wrap-up's blocking ended).
+    pub capacity_freed_for: Option<String>,
+}
+
+/// The three work-item streams of the agent dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Conversations the agent owns in Active, Wrap-up or Waiting.
+    Mine,
+    /// Open conversations in the agent's queues (every queue for supervisors).
+    Open,
+    /// Closed conversations the agent owned (every one for supervisors), newest first.
+    Closed,
+}
+
+/// A supervisor's assignment of an Open conversation to an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Overrides {
+    /// Assign even though the agent's presence is not one the workstream allows.
+    pub presence: bool,
+    /// Assign even past the agent's capacity; the amount is recorded.
+    pub capacity: bool,
+}
+
+/// Changes an admin makes to an agent; `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentUpdate {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub capacity: Option<u32>,
+    pub queues: Option<Vec<String>>,
 }
 
 /// Who is acting on a conversation; checked against ownership inside the transaction.
@@ -83,6 +191,11 @@ pub enum Actor {
         visitor_id: String,
     },
     Agent {
+        username: String,
+    },
+    /// A supervisor or admin acting on someone else's conversation; the runtime checks the action is
+    /// enabled.
+    Supervisor {
         username: String,
     },
     /// Timers and the server itself.
@@ -101,6 +214,18 @@ pub enum StoreError {
     NotYourConversation,
     #[error("the conversation is not offered to you")]
     NotOfferedToYou,
+    #[error("no such queue `{0}`")]
+    UnknownQueue(String),
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("agent `{username}` has {free} free units; the conversation needs {needed}")]
+    OverCapacity {
+        username: String,
+        free: u32,
+        needed: u32,
+    },
+    #[error("a transfer of this conversation is already waiting for an answer")]
+    TransferPending,
     #[error("message id `{0}` was already used for a different message")]
     IdConflict(String),
     #[error(transparent)]
@@ -137,11 +262,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         site_id: &str,
         visitor_id: &str,
     ) -> StoreResult<Option<Conversation>>;
+    /// Every conversation, oldest first.
     async fn conversations(&self) -> StoreResult<Vec<Conversation>>;
+    /// Every conversation that is not Closed, oldest first: the supervisors' Ongoing conversations.
+    async fn ongoing_conversations(&self) -> StoreResult<Vec<Conversation>>;
     /// Conversations the agent owns that are not Closed.
     async fn agent_conversations(&self, username: &str) -> StoreResult<Vec<Conversation>>;
+    /// One work-item stream as `username` sees it.
+    async fn work_items(
+        &self,
+        stream: Stream,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<Conversation>>;
+    /// The lifecycle events a conversation went through, oldest first: (event, from, to, actor, at).
+    async fn history(&self, conversation_id: &str) -> StoreResult<Vec<HistoryEntry>>;
 
-    /// Stores a message with the next sequence number. Idempotent on `client_message_id`.
+    /// Stores a message with the next sequence number, and pushes the conversation's inactivity timer
+    /// back. Idempotent on `client_message_id`.
     async fn append_message(
         &self,
         conversation_id: &str,
@@ -153,35 +291,88 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         after_seq: i64,
     ) -> StoreResult<Vec<ChatMessage>>;
 
-    /// Applies a lifecycle event after checking the actor may cause it; returns the updated conversation.
+    /// Applies a lifecycle event after checking the actor may cause it.
     async fn apply_event(
         &self,
         conversation_id: &str,
         event: Event,
         actor: Actor,
         now_ms: i64,
-    ) -> StoreResult<Conversation>;
-
-    /// Open conversations that are not offered to anyone, oldest first.
-    async fn unoffered_open_conversations(&self) -> StoreResult<Vec<String>>;
-    /// Picks an agent for an Open conversation and records the offer, or `None` when nobody can take it.
-    async fn offer_next(
+    ) -> StoreResult<Moved>;
+    /// An agent picks an Open conversation from Open work items: it must be in one of their queues (any
+    /// queue for supervisors) and fit their capacity.
+    async fn pick(&self, conversation_id: &str, username: &str, now_ms: i64) -> StoreResult<Moved>;
+    /// Moves a conversation to another queue: an Active one by its owner or a supervisor (it becomes
+    /// Open there), an Open one by a supervisor.
+    async fn move_to_queue(
         &self,
         conversation_id: &str,
+        queue_id: &str,
+        actor: Actor,
         now_ms: i64,
-        expires_at_ms: i64,
-    ) -> StoreResult<Option<Offer>>;
-    /// The offered agent accepts: the conversation becomes Active with them as owner.
+    ) -> StoreResult<Moved>;
+    /// A supervisor assigns an Open, unowned conversation to an agent. Returns by how many units the
+    /// agent now exceeds their capacity (0 without an override), which is recorded.
+    async fn assign(
+        &self,
+        conversation_id: &str,
+        username: &str,
+        supervisor: &str,
+        overrides: Overrides,
+        now_ms: i64,
+    ) -> StoreResult<(Moved, u32)>;
+    /// Offers an Active or Waiting conversation to another agent of its queue; the owner keeps it until
+    /// they accept.
+    async fn offer_transfer(
+        &self,
+        conversation_id: &str,
+        to_username: &str,
+        actor: Actor,
+        now_ms: i64,
+    ) -> StoreResult<Offer>;
+
+    /// Offers every unoffered Open conversation, in queue priority order and then oldest first, to the
+    /// agent its queue's assignment method picks, or hands it to overflow.
+    async fn route_waiting(&self, now_ms: i64) -> StoreResult<Vec<Routed>>;
+    /// The offered agent accepts: routing's offer makes it Active with them as owner; a transfer makes
+    /// them the owner and the previous owner a consultant.
     async fn accept_offer(
         &self,
         conversation_id: &str,
         username: &str,
         now_ms: i64,
-    ) -> StoreResult<Conversation>;
-    /// The offered agent declines, or the offer expired: the agent is not asked again for it.
-    async fn decline_offer(&self, conversation_id: &str, username: &str) -> StoreResult<()>;
+    ) -> StoreResult<Moved>;
+    /// The offered agent declines, or the offer expired: routing will not ask them again for it.
+    async fn decline_offer(&self, conversation_id: &str, username: &str) -> StoreResult<Offer>;
     async fn expired_offers(&self, now_ms: i64) -> StoreResult<Vec<Offer>>;
     async fn offers_for(&self, username: &str) -> StoreResult<Vec<Offer>>;
+    /// Where each Open conversation stands in its queue.
+    async fn queue_positions(&self) -> StoreResult<Vec<QueuePosition>>;
+
+    /// Sets (or moves) a connection timer.
+    async fn schedule_timer(
+        &self,
+        timer: ConnectionTimer,
+        subject: &str,
+        due_at_ms: i64,
+    ) -> StoreResult<()>;
+    async fn cancel_timer(&self, timer: ConnectionTimer, subject: &str) -> StoreResult<()>;
+    /// Fires every timer due at `now_ms`, each in the same transaction as its effect, so each fires once.
+    async fn fire_due_timers(&self, now_ms: i64) -> StoreResult<Vec<Fired>>;
+    /// After a start: every agent still marked present and every live-chat visitor with a live
+    /// conversation gets a disconnect timer, since their connections died with the previous process.
+    /// Reconnecting cancels it.
+    async fn recover_connections(
+        &self,
+        now_ms: i64,
+        agent_grace_ms: i64,
+        visitor_grace_ms: i64,
+    ) -> StoreResult<()>;
+
+    /// Every agent with their load.
+    async fn agents(&self) -> StoreResult<Vec<AgentLoad>>;
+    async fn agent_load(&self, username: &str) -> StoreResult<Option<AgentLoad>>;
+    async fn update_agent(&self, username: &str, update: AgentUpdate) -> StoreResult<Agent>;
 
     /// Queues with at least one Available agent who has free capacity.
     async fn available_queues(&self) -> StoreResult<std::collections::BTreeSet<String>>;

@@ -39,9 +39,13 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
         going_away(&mut socket).await;
         return;
     }
-    let (connection_id, mut outgoing) = runtime.hub.add_agent(&agent.username);
+    let supervising = agent.role >= protocol::Role::Supervisor;
+    let (connection_id, mut outgoing) = runtime.hub.add_agent(&agent.username, supervising);
+    runtime.agent_connected(&agent.username).await;
     if !welcome(&runtime, &agent, &mut socket).await {
-        runtime.hub.remove_agent(&agent.username, connection_id);
+        if runtime.hub.remove_agent(&agent.username, connection_id) {
+            runtime.agent_disconnected(&agent.username).await;
+        }
         return;
     }
     let malformed = || {
@@ -55,7 +59,10 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
         async move { handle(runtime, agent, &text).await.into_iter().collect() }
     })
     .await;
-    runtime.hub.remove_agent(&agent.username, connection_id);
+    // A node that is stopping is not the agent leaving: the next start recovers their timers.
+    if runtime.hub.remove_agent(&agent.username, connection_id) && !runtime.is_stopping() {
+        runtime.agent_disconnected(&agent.username).await;
+    }
 }
 
 /// The agent's current state, then any offers waiting for them.
@@ -85,6 +92,7 @@ async fn welcome(runtime: &Runtime, agent: &Agent, socket: &mut WebSocket) -> bo
         presence: fresh.presence,
         conversations,
     };
+    runtime.forget_shown_presence(&agent.username);
     if !send_json(socket, &welcome).await {
         return false;
     }
@@ -104,6 +112,7 @@ async fn welcome(runtime: &Runtime, agent: &Agent, socket: &mut WebSocket) -> bo
         let frame = ServerToAgent::Offer {
             conversation: view,
             expires_at_ms: offer.expires_at_ms,
+            transfer_from: offer.transfer_from.clone(),
         };
         if !send_json(socket, &frame).await {
             return false;

@@ -56,15 +56,20 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
         return;
     }
     let (connection_id, mut outgoing) = runtime.hub.add_visitor(&site_id, &visitor_id);
+    runtime.visitor_connected(&site_id, &visitor_id).await;
     if let Ok(conversation) = runtime
         .visitor_live_conversation(&site_id, &visitor_id)
         .await
     {
         let frame = conversation_frame(&runtime, &conversation).await;
         if !send_json(&mut socket, &frame).await {
-            runtime
+            if runtime
                 .hub
-                .remove_visitor(&site_id, &visitor_id, connection_id);
+                .remove_visitor(&site_id, &visitor_id, connection_id)
+                && !runtime.is_stopping()
+            {
+                runtime.visitor_disconnected(&site_id, &visitor_id).await;
+            }
             return;
         }
     }
@@ -79,9 +84,14 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
         async move { handle(runtime, site_id, visitor_id, &text).await }
     })
     .await;
-    runtime
+    // A node that is stopping is not the visitor leaving: the next start recovers their timers.
+    if runtime
         .hub
-        .remove_visitor(&site_id, &visitor_id, connection_id);
+        .remove_visitor(&site_id, &visitor_id, connection_id)
+        && !runtime.is_stopping()
+    {
+        runtime.visitor_disconnected(&site_id, &visitor_id).await;
+    }
 }
 
 async fn handle(
@@ -173,7 +183,7 @@ async fn conversation_frame(
     ServerToVisitor::Conversation {
         conversation_id: conversation.id.clone(),
         state: conversation.state,
-        queue_position: None,
+        queue_position: runtime.queue_position(conversation).await,
         agent_name,
     }
 }

@@ -104,8 +104,18 @@ name = "Sales"
 [[queues]]
 id = "support"
 name = "Support"
+
+# Every queue needs a member; this one stays Offline unless a test logs in as `lead`.
+[[agents]]
+username = "lead"
+display_name = "Team Lead"
+password_hash = "{hash}"
+queues = ["sales", "support"]
+capacity = 1
+role = "supervisor"
 {extra}
 "#,
+            hash = password_hash(),
             extra = self.extra_config
         );
         Config::parse(&self.dir.path().join("beckon.toml"), &text).expect("a valid configuration")
@@ -121,6 +131,30 @@ name = "Support"
             .expect("the server starts");
         Node {
             dir: Arc::clone(&self.dir),
+            extra_config: self.extra_config.clone(),
+            running,
+        }
+    }
+
+    /// Starts a node whose clock only moves when the test moves it.
+    pub async fn start_with_clock(&self, clock: Arc<server::runtime::ManualClock>) -> Node {
+        let config = self.config();
+        let store = Arc::new(
+            server::store::sqlite::SqliteStore::open(
+                &config.database,
+                Arc::new(config.routing_model.clone()),
+            )
+            .expect("the store opens"),
+        );
+        let running = within(
+            "the server to start",
+            server::serve::start_with(config, store, clock),
+        )
+        .await
+        .expect("the server starts");
+        Node {
+            dir: Arc::clone(&self.dir),
+            extra_config: self.extra_config.clone(),
             running,
         }
     }
@@ -129,6 +163,7 @@ name = "Support"
 /// A running node.
 pub struct Node {
     pub dir: Arc<TempDir>,
+    pub extra_config: String,
     pub running: Running,
 }
 
@@ -183,7 +218,7 @@ impl Node {
         within("the server to stop", self.running.stop()).await;
         Fixture {
             dir: self.dir,
-            extra_config: String::new(),
+            extra_config: self.extra_config,
         }
         .start()
         .await
@@ -309,6 +344,12 @@ impl Node {
             .await
             .unwrap_or_else(|status| panic!("the agent socket was refused with {status}"));
         let mut socket = Socket::new(stream);
+        socket.skip = |frame| {
+            matches!(
+                frame,
+                ServerToAgent::Presence { .. } | ServerToAgent::Ongoing { .. }
+            )
+        };
         match socket.recv().await {
             ServerToAgent::Welcome {
                 username: welcomed, ..
@@ -370,6 +411,9 @@ pub enum Ending {
 /// A WebSocket client that reads frames of type `T`.
 pub struct Socket<T> {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames `recv` passes over: agents' presence echoes and supervisors' dashboard updates, which
+    /// arrive between the frames a test is about. `recv_any` sees them.
+    skip: fn(&T) -> bool,
     frames: PhantomData<T>,
 }
 
@@ -377,6 +421,7 @@ impl<T: DeserializeOwned + std::fmt::Debug> Socket<T> {
     pub fn new(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Socket<T> {
         Socket {
             stream,
+            skip: |_| false,
             frames: PhantomData,
         }
     }
@@ -399,8 +444,18 @@ impl<T: DeserializeOwned + std::fmt::Debug> Socket<T> {
             .is_ok()
     }
 
-    /// The next JSON frame, skipping pings and pongs.
+    /// The next JSON frame the test is about, skipping pings, pongs and the frames `skip` names.
     pub async fn recv(&mut self) -> T {
+        loop {
+            let frame = self.recv_any().await;
+            if !(self.skip)(&frame) {
+                return frame;
+            }
+        }
+    }
+
+    /// The next JSON frame, whatever it is, skipping pings and pongs.
+    pub async fn recv_any(&mut self) -> T {
         loop {
             let next = within("a frame", self.stream.next()).await;
             match next {
@@ -493,11 +548,15 @@ impl Socket<ServerToAgent> {
             presence: Presence::Available,
         })
         .await;
-        match self.recv().await {
-            ServerToAgent::Presence {
-                presence: Presence::Available,
-            } => {}
-            other => panic!("expected the presence to be confirmed, got {other:?}"),
+        loop {
+            match self.recv_any().await {
+                ServerToAgent::Presence {
+                    presence: Presence::Available,
+                    ..
+                } => return,
+                ServerToAgent::Ongoing { .. } => {}
+                other => panic!("expected the presence to be confirmed, got {other:?}"),
+            }
         }
     }
 

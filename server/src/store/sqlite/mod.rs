@@ -16,12 +16,17 @@ use protocol::{Author, ChatMessage, ContextVariables, ConversationState, Presenc
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tokio::sync::oneshot;
 
+mod work;
+
+use std::sync::Arc;
+
 use super::{
-    Actor, Agent, Appended, Conversation, NewConversation, NewMessage, Offer, Store, StoreError,
-    StoreResult,
+    Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionTimer, Conversation, Fired,
+    HistoryEntry, Moved, NewConversation, NewMessage, Offer, Overrides, QueuePosition, Routed,
+    Store, StoreError, StoreResult, Stream,
 };
-use crate::domain::lifecycle::{self, Channel, Event};
-use crate::domain::routing::{self, Candidate};
+use crate::domain::lifecycle::{Channel, Event};
+use crate::domain::routing::Routing;
 
 /// The most jobs one transaction takes, so one slow group cannot starve the channel for long.
 const MAX_GROUP: usize = 512;
@@ -107,6 +112,50 @@ CREATE TABLE invitation_events (
 );
 CREATE INDEX invitation_events_by_rule ON invitation_events (site_id, rule_id, kind);
 "#,
+    r#"
+ALTER TABLE conversations ADD COLUMN units INTEGER NOT NULL DEFAULT 1 CHECK (units >= 0);
+ALTER TABLE conversations ADD COLUMN holds_capacity INTEGER NOT NULL DEFAULT 0 CHECK (holds_capacity IN (0, 1));
+ALTER TABLE conversations ADD COLUMN overflow_moves INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN offline_message_allowed INTEGER NOT NULL DEFAULT 0;
+UPDATE conversations SET holds_capacity = 1 WHERE state IN ('active', 'wrap_up');
+CREATE INDEX conversations_holding ON conversations (agent_username) WHERE holds_capacity = 1;
+ALTER TABLE offers ADD COLUMN units INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE offers ADD COLUMN kind TEXT NOT NULL DEFAULT 'route' CHECK (kind IN ('route', 'transfer'));
+ALTER TABLE offers ADD COLUMN requested_by TEXT;
+CREATE INDEX offers_by_agent ON offers (agent_username);
+CREATE INDEX offers_by_expiry ON offers (expires_at_ms);
+CREATE TABLE timers (
+    kind TEXT NOT NULL CHECK (kind IN ('inactivity', 'wrap_up_release', 'agent_disconnect', 'visitor_disconnect')),
+    subject TEXT NOT NULL,
+    due_at_ms INTEGER NOT NULL,
+    period_ms INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (kind, subject)
+);
+CREATE INDEX timers_by_due ON timers (due_at_ms);
+CREATE TABLE participants (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    username TEXT NOT NULL REFERENCES agents (username),
+    role TEXT NOT NULL CHECK (role IN ('consultant', 'supervisor')),
+    PRIMARY KEY (conversation_id, username)
+);
+CREATE TABLE capacity_overrides (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    agent_username TEXT NOT NULL REFERENCES agents (username),
+    supervisor_username TEXT NOT NULL,
+    over_by INTEGER NOT NULL CHECK (over_by > 0),
+    at_ms INTEGER NOT NULL
+);
+CREATE TABLE conversation_events (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    event TEXT NOT NULL,
+    from_state TEXT NOT NULL,
+    to_state TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    agent_username TEXT,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX conversation_events_by_conversation ON conversation_events (conversation_id);
+"#,
 ];
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -116,6 +165,7 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 #[derive(Clone)]
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
+    routing: Arc<Routing>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -127,7 +177,7 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread
     /// ends when the last handle is dropped.
-    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+    pub fn open(path: &Path, routing: Arc<Routing>) -> StoreResult<SqliteStore> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|error| StoreError::Database(format!("{}: {error}", parent.display())))?;
@@ -144,7 +194,7 @@ impl SqliteStore {
             .name("beckon-sqlite".to_owned())
             .spawn(move || writer_loop(connection, receiver))
             .map_err(|error| StoreError::Database(error.to_string()))?;
-        Ok(SqliteStore { jobs })
+        Ok(SqliteStore { jobs, routing })
     }
 
     /// Runs `work` inside the next group transaction and answers once that transaction committed.
@@ -239,11 +289,11 @@ fn migrate(connection: &mut Connection) -> StoreResult<()> {
     transaction.commit().map_err(database)
 }
 
-fn database(error: rusqlite::Error) -> StoreError {
+pub(super) fn database(error: rusqlite::Error) -> StoreError {
     StoreError::Database(error.to_string())
 }
 
-const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms";
+const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity";
 
 fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
     let channel: String = row.get(5)?;
@@ -266,10 +316,15 @@ fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
         context: serde_json::from_str::<ContextVariables>(&context_json).unwrap_or_default(),
         created_at_ms: row.get(10)?,
         updated_at_ms: row.get(11)?,
+        units: row.get(12)?,
+        holds_capacity: row.get(13)?,
     })
 }
 
-fn load_conversation(connection: &Connection, conversation_id: &str) -> StoreResult<Conversation> {
+pub(super) fn load_conversation(
+    connection: &Connection,
+    conversation_id: &str,
+) -> StoreResult<Conversation> {
     connection
         .query_row(
             &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"),
@@ -281,7 +336,7 @@ fn load_conversation(connection: &Connection, conversation_id: &str) -> StoreRes
         .ok_or(StoreError::UnknownConversation)
 }
 
-fn query_conversations(
+pub(super) fn query_conversations(
     connection: &Connection,
     sql_where: &str,
     args: &[&dyn rusqlite::ToSql],
@@ -320,7 +375,7 @@ fn agent_from_row(connection: &Connection, row: &Row<'_>) -> rusqlite::Result<Ag
 
 const AGENT_COLUMNS: &str = "username, display_name, password_hash, role, capacity, presence";
 
-fn load_agent(connection: &Connection, username: &str) -> StoreResult<Option<Agent>> {
+pub(super) fn load_agent(connection: &Connection, username: &str) -> StoreResult<Option<Agent>> {
     connection
         .query_row(
             &format!("SELECT {AGENT_COLUMNS} FROM agents WHERE username = ?1"),
@@ -341,19 +396,6 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<ChatMessage> {
         body: row.get(4)?,
         sent_at_ms: row.get(5)?,
     })
-}
-
-/// Units an agent has in use: Active conversations, Wrap-ups (capacity stays blocked until the agent closes
-/// the session), and pending offers.
-fn used_capacity(connection: &Connection, username: &str) -> StoreResult<u32> {
-    connection
-        .query_row(
-            "SELECT (SELECT COUNT(*) FROM conversations WHERE agent_username = ?1 AND state IN ('active', 'wrap_up'))
-                  + (SELECT COUNT(*) FROM offers WHERE agent_username = ?1)",
-            params![username],
-            |row| row.get(0),
-        )
-        .map_err(database)
 }
 
 #[async_trait]
@@ -456,6 +498,7 @@ impl Store for SqliteStore {
     }
 
     async fn start_conversation(&self, new: NewConversation) -> StoreResult<(Conversation, bool)> {
+        let routing = Arc::clone(&self.routing);
         self.run(move |connection| {
             let existing = query_conversations(
                 connection,
@@ -481,14 +524,17 @@ impl Store for SqliteStore {
                 )
                 .map_err(database)?;
             let context_json = serde_json::to_string(&new.context).map_err(|error| StoreError::Database(error.to_string()))?;
+            let workstream = routing.workstream(&new.queue_id);
             connection
                 .execute(
-                    "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'live_chat', 'open', ?6, ?7, ?8, ?8)",
-                    params![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, format!("Visitor {number}"), context_json, new.now_ms],
+                    "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms, units)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9, ?10)",
+                    params![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, workstream.channel.as_str(), format!("Visitor {number}"), context_json, new.now_ms, workstream.units],
                 )
                 .map_err(database)?;
-            Ok((load_conversation(connection, &new.id)?, true))
+            let conversation = load_conversation(connection, &new.id)?;
+            work::created(connection, &routing, &conversation, new.now_ms)?;
+            Ok((conversation, true))
         })
         .await
     }
@@ -527,6 +573,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn ongoing_conversations(&self) -> StoreResult<Vec<Conversation>> {
+        self.run(|connection| {
+            query_conversations(
+                connection,
+                "WHERE state <> 'closed' ORDER BY created_at_ms, id",
+                &[],
+            )
+        })
+        .await
+    }
+
     async fn agent_conversations(&self, username: &str) -> StoreResult<Vec<Conversation>> {
         let username = username.to_owned();
         self.run(move |connection| {
@@ -537,6 +594,23 @@ impl Store for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn work_items(
+        &self,
+        stream: Stream,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<Conversation>> {
+        let username = username.to_owned();
+        self.run(move |connection| work::work_items(connection, stream, &username, role))
+            .await
+    }
+
+    async fn history(&self, conversation_id: &str) -> StoreResult<Vec<HistoryEntry>> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |connection| work::history(connection, &conversation_id))
+            .await
     }
 
     async fn append_message(
@@ -575,6 +649,13 @@ impl Store for SqliteStore {
                     "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![conversation_id, seq, message.client_message_id, message.author.as_str(), message.author_name, message.body, message.now_ms],
+                )
+                .map_err(database)?;
+            // Activity pushes the state's inactivity timer back.
+            connection
+                .execute(
+                    "UPDATE timers SET due_at_ms = ?2 + period_ms WHERE kind = 'inactivity' AND subject = ?1 AND period_ms > 0",
+                    params![conversation_id, message.now_ms],
                 )
                 .map_err(database)?;
             Ok(Appended {
@@ -617,114 +698,106 @@ impl Store for SqliteStore {
         event: Event,
         actor: Actor,
         now_ms: i64,
-    ) -> StoreResult<Conversation> {
-        let conversation_id = conversation_id.to_owned();
+    ) -> StoreResult<Moved> {
+        let (routing, conversation_id) = (Arc::clone(&self.routing), conversation_id.to_owned());
         self.run(move |connection| {
-            let conversation = load_conversation(connection, &conversation_id)?;
-            let allowed = match &actor {
-                Actor::System => true,
-                Actor::Visitor { site_id, visitor_id } => {
-                    &conversation.site_id == site_id && &conversation.visitor_id == visitor_id
-                }
-                Actor::Agent { username } => conversation.agent_username.as_deref() == Some(username.as_str()),
-            };
-            if !allowed {
-                return Err(StoreError::NotYourConversation);
-            }
-            let (next, _effects) = lifecycle::step(conversation.state, event, conversation.channel)?;
-            // An Open conversation has no owner; every other state keeps the last owner for the record
-            // (capacity counts only Active and Wrap-up, so a kept owner costs nothing).
-            let owner = if next == ConversationState::Open { None } else { conversation.agent_username.clone() };
-            connection
-                .execute(
-                    "UPDATE conversations SET state = ?2, agent_username = ?3, updated_at_ms = ?4 WHERE id = ?1",
-                    params![conversation_id, next.as_str(), owner, now_ms],
-                )
-                .map_err(database)?;
-            if next != ConversationState::Open {
-                connection.execute("DELETE FROM offers WHERE conversation_id = ?1", params![conversation_id]).map_err(database)?;
-            }
-            load_conversation(connection, &conversation_id)
+            work::apply_event(
+                connection,
+                &routing,
+                &conversation_id,
+                event,
+                &actor,
+                now_ms,
+            )
         })
         .await
     }
 
-    async fn unoffered_open_conversations(&self) -> StoreResult<Vec<String>> {
-        self.run(|connection| {
-            let mut statement = connection
-                .prepare_cached(
-                    "SELECT id FROM conversations WHERE state = 'open'
-                     AND id NOT IN (SELECT conversation_id FROM offers) ORDER BY created_at_ms, id",
-                )
-                .map_err(database)?;
-            let rows = statement
-                .query_map([], |row| row.get::<_, String>(0))
-                .map_err(database)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(database)
+    async fn pick(&self, conversation_id: &str, username: &str, now_ms: i64) -> StoreResult<Moved> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, username) = (conversation_id.to_owned(), username.to_owned());
+        self.run(move |connection| {
+            work::pick(connection, &routing, &conversation_id, &username, now_ms)
         })
         .await
     }
 
-    async fn offer_next(
+    async fn move_to_queue(
         &self,
         conversation_id: &str,
+        queue_id: &str,
+        actor: Actor,
         now_ms: i64,
-        expires_at_ms: i64,
-    ) -> StoreResult<Option<Offer>> {
-        let conversation_id = conversation_id.to_owned();
+    ) -> StoreResult<Moved> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, queue_id) = (conversation_id.to_owned(), queue_id.to_owned());
         self.run(move |connection| {
-            let conversation = load_conversation(connection, &conversation_id)?;
-            let already_offered: bool = connection
-                .query_row("SELECT EXISTS (SELECT 1 FROM offers WHERE conversation_id = ?1)", params![conversation_id], |row| row.get(0))
-                .map_err(database)?;
-            if conversation.state != ConversationState::Open || already_offered {
-                return Ok(None);
-            }
-            let mut statement = connection
-                .prepare_cached(
-                    "SELECT a.username, a.presence, a.capacity, a.last_offered_at_ms,
-                            EXISTS (SELECT 1 FROM offer_declines d WHERE d.conversation_id = ?2 AND d.agent_username = a.username)
-                     FROM agents a JOIN agent_queues q ON q.username = a.username WHERE q.queue_id = ?1",
-                )
-                .map_err(database)?;
-            let rows = statement
-                .query_map(params![conversation.queue_id, conversation_id], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, u32>(2)?, row.get::<_, i64>(3)?, row.get::<_, bool>(4)?))
-                })
-                .map_err(database)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(database)?;
-            let mut candidates = Vec::with_capacity(rows.len());
-            for (username, presence, capacity, last_offered_at_ms, declined) in rows {
-                let used = used_capacity(connection, &username)?;
-                candidates.push(Candidate {
-                    presence: Presence::parse(&presence).unwrap_or(Presence::Offline),
-                    username,
-                    capacity,
-                    used,
-                    last_offered_at_ms,
-                    declined,
-                });
-            }
-            let Some(chosen) = routing::choose_agent(&candidates, 1) else {
-                return Ok(None);
-            };
-            connection
-                .execute(
-                    "INSERT INTO offers (conversation_id, agent_username, offered_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                    params![conversation_id, chosen.username, now_ms, expires_at_ms],
-                )
-                .map_err(database)?;
-            connection
-                .execute("UPDATE agents SET last_offered_at_ms = ?2 WHERE username = ?1", params![chosen.username, now_ms])
-                .map_err(database)?;
-            Ok(Some(Offer {
-                conversation_id,
-                agent_username: chosen.username.clone(),
-                expires_at_ms,
-            }))
+            work::move_to_queue(
+                connection,
+                &routing,
+                &conversation_id,
+                &queue_id,
+                &actor,
+                now_ms,
+            )
         })
         .await
+    }
+
+    async fn assign(
+        &self,
+        conversation_id: &str,
+        username: &str,
+        supervisor: &str,
+        overrides: Overrides,
+        now_ms: i64,
+    ) -> StoreResult<(Moved, u32)> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, username, supervisor) = (
+            conversation_id.to_owned(),
+            username.to_owned(),
+            supervisor.to_owned(),
+        );
+        self.run(move |connection| {
+            work::assign(
+                connection,
+                &routing,
+                &conversation_id,
+                &username,
+                &supervisor,
+                overrides,
+                now_ms,
+            )
+        })
+        .await
+    }
+
+    async fn offer_transfer(
+        &self,
+        conversation_id: &str,
+        to_username: &str,
+        actor: Actor,
+        now_ms: i64,
+    ) -> StoreResult<Offer> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, to_username) = (conversation_id.to_owned(), to_username.to_owned());
+        self.run(move |connection| {
+            work::offer_transfer(
+                connection,
+                &routing,
+                &conversation_id,
+                &to_username,
+                &actor,
+                now_ms,
+            )
+        })
+        .await
+    }
+
+    async fn route_waiting(&self, now_ms: i64) -> StoreResult<Vec<Routed>> {
+        let routing = Arc::clone(&self.routing);
+        self.run(move |connection| work::route_waiting(connection, &routing, now_ms))
+            .await
     }
 
     async fn accept_offer(
@@ -732,57 +805,24 @@ impl Store for SqliteStore {
         conversation_id: &str,
         username: &str,
         now_ms: i64,
-    ) -> StoreResult<Conversation> {
+    ) -> StoreResult<Moved> {
+        let routing = Arc::clone(&self.routing);
         let (conversation_id, username) = (conversation_id.to_owned(), username.to_owned());
         self.run(move |connection| {
-            let conversation = load_conversation(connection, &conversation_id)?;
-            let removed = connection
-                .execute(
-                    "DELETE FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
-                    params![conversation_id, username],
-                )
-                .map_err(database)?;
-            if removed == 0 {
-                return Err(StoreError::NotOfferedToYou);
-            }
-            let (next, _) = lifecycle::step(conversation.state, Event::AgentAccepted, conversation.channel)?;
-            connection
-                .execute(
-                    "UPDATE conversations SET state = ?2, agent_username = ?3, updated_at_ms = ?4 WHERE id = ?1",
-                    params![conversation_id, next.as_str(), username, now_ms],
-                )
-                .map_err(database)?;
-            load_conversation(connection, &conversation_id)
+            work::accept_offer(connection, &routing, &conversation_id, &username, now_ms)
         })
         .await
     }
 
-    async fn decline_offer(&self, conversation_id: &str, username: &str) -> StoreResult<()> {
+    async fn decline_offer(&self, conversation_id: &str, username: &str) -> StoreResult<Offer> {
         let (conversation_id, username) = (conversation_id.to_owned(), username.to_owned());
-        self.run(move |connection| {
-            let removed = connection
-                .execute(
-                    "DELETE FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
-                    params![conversation_id, username],
-                )
-                .map_err(database)?;
-            if removed == 0 {
-                return Err(StoreError::NotOfferedToYou);
-            }
-            connection
-                .execute(
-                    "INSERT INTO offer_declines (conversation_id, agent_username) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    params![conversation_id, username],
-                )
-                .map_err(database)?;
-            Ok(())
-        })
-        .await
+        self.run(move |connection| work::decline_offer(connection, &conversation_id, &username))
+            .await
     }
 
     async fn expired_offers(&self, now_ms: i64) -> StoreResult<Vec<Offer>> {
         self.run(move |connection| {
-            offers_where(connection, "WHERE expires_at_ms <= ?1", &[&now_ms])
+            work::offers_where(connection, "WHERE expires_at_ms <= ?1", &[&now_ms])
         })
         .await
     }
@@ -790,33 +830,81 @@ impl Store for SqliteStore {
     async fn offers_for(&self, username: &str) -> StoreResult<Vec<Offer>> {
         let username = username.to_owned();
         self.run(move |connection| {
-            offers_where(connection, "WHERE agent_username = ?1", &[&username])
+            work::offers_where(connection, "WHERE agent_username = ?1", &[&username])
         })
         .await
     }
 
-    async fn available_queues(&self) -> StoreResult<BTreeSet<String>> {
+    async fn queue_positions(&self) -> StoreResult<Vec<QueuePosition>> {
+        self.run(work::queue_positions).await
+    }
+
+    async fn schedule_timer(
+        &self,
+        timer: ConnectionTimer,
+        subject: &str,
+        due_at_ms: i64,
+    ) -> StoreResult<()> {
+        let subject = subject.to_owned();
         self.run(move |connection| {
-            let mut statement = connection
-                .prepare_cached(
-                    "SELECT q.queue_id, a.username, a.capacity FROM agents a JOIN agent_queues q ON q.username = a.username
-                     WHERE a.presence = 'available'",
-                )
-                .map_err(database)?;
-            let rows = statement
-                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, u32>(2)?)))
-                .map_err(database)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(database)?;
-            let mut queues = BTreeSet::new();
-            for (queue, username, capacity) in rows {
-                if !queues.contains(&queue) && used_capacity(connection, &username)? < capacity {
-                    queues.insert(queue);
-                }
-            }
-            Ok(queues)
+            work::schedule_connection_timer(connection, timer, &subject, due_at_ms)
         })
         .await
+    }
+
+    async fn cancel_timer(&self, timer: ConnectionTimer, subject: &str) -> StoreResult<()> {
+        let subject = subject.to_owned();
+        self.run(move |connection| {
+            connection
+                .execute(
+                    "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
+                    params![work::connection_timer_name(timer), subject],
+                )
+                .map_err(database)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn fire_due_timers(&self, now_ms: i64) -> StoreResult<Vec<Fired>> {
+        let routing = Arc::clone(&self.routing);
+        self.run(move |connection| work::fire_due_timers(connection, &routing, now_ms))
+            .await
+    }
+
+    async fn recover_connections(
+        &self,
+        now_ms: i64,
+        agent_grace_ms: i64,
+        visitor_grace_ms: i64,
+    ) -> StoreResult<()> {
+        self.run(move |connection| {
+            work::recover_connections(connection, now_ms, agent_grace_ms, visitor_grace_ms)
+        })
+        .await
+    }
+
+    async fn agents(&self) -> StoreResult<Vec<AgentLoad>> {
+        self.run(work::agents).await
+    }
+
+    async fn agent_load(&self, username: &str) -> StoreResult<Option<AgentLoad>> {
+        let username = username.to_owned();
+        self.run(move |connection| work::agent_load(connection, &username))
+            .await
+    }
+
+    async fn update_agent(&self, username: &str, update: AgentUpdate) -> StoreResult<Agent> {
+        let routing = Arc::clone(&self.routing);
+        let username = username.to_owned();
+        self.run(move |connection| work::update_agent(connection, &routing, &username, update))
+            .await
+    }
+
+    async fn available_queues(&self) -> StoreResult<BTreeSet<String>> {
+        let routing = Arc::clone(&self.routing);
+        self.run(move |connection| work::available_queues(connection, &routing))
+            .await
     }
 
     async fn record_invitation_event(
@@ -871,26 +959,4 @@ impl Store for SqliteStore {
         })
         .await
     }
-}
-
-fn offers_where(
-    connection: &Connection,
-    sql_where: &str,
-    args: &[&dyn rusqlite::ToSql],
-) -> StoreResult<Vec<Offer>> {
-    let mut statement = connection
-        .prepare_cached(&format!(
-            "SELECT conversation_id, agent_username, expires_at_ms FROM offers {sql_where} ORDER BY offered_at_ms"
-        ))
-        .map_err(database)?;
-    let rows = statement
-        .query_map(args, |row| {
-            Ok(Offer {
-                conversation_id: row.get(0)?,
-                agent_username: row.get(1)?,
-                expires_at_ms: row.get(2)?,
-            })
-        })
-        .map_err(database)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(database)
 }

@@ -1,0 +1,557 @@
+//! The console and admin REST API: agents, presence, queues, conversations, the work-item streams, and
+//! the lifecycle and supervisor actions. Every handler authenticates the caller; the runtime and the
+//! store check role and ownership. `openapi` documents each route here.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use protocol::{
+    AgentPatch, AgentSummary, AssignAnswer, AssignRequest, ConversationView, ErrorCode,
+    HistoryEntry, NewAgentRequest, PresenceRequest, QueueSummary, Role, TransferOffered,
+    TransferRequest,
+};
+use serde::de::DeserializeOwned;
+
+use super::auth::AuthenticatedAgent;
+use super::error::AppError;
+use crate::domain::routing;
+use crate::runtime::{Runtime, view};
+use crate::store::{Agent, AgentLoad, AgentUpdate, Overrides, Stream};
+
+type Answer<T> = Result<Json<T>, AppError>;
+
+/// A JSON body, or a `bad_request` naming what is wrong with it.
+fn body<T: DeserializeOwned>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
+    body.map(|Json(value)| value).map_err(|rejection| {
+        AppError::new(
+            ErrorCode::BadRequest,
+            format!("invalid body: {}", rejection.body_text()),
+        )
+    })
+}
+
+fn require(agent: &Agent, role: Role) -> Result<(), AppError> {
+    if agent.role >= role {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorCode::Forbidden,
+            format!("only {}s may do this", role.as_str()),
+        ))
+    }
+}
+
+fn summary(runtime: &Runtime, load: AgentLoad) -> AgentSummary {
+    let shown_presence = routing::shown_presence(
+        load.agent.presence,
+        load.used,
+        load.agent.capacity,
+        runtime.config.routing.auto_busy,
+    );
+    AgentSummary {
+        username: load.agent.username,
+        display_name: load.agent.display_name,
+        role: load.agent.role,
+        presence: load.agent.presence,
+        shown_presence,
+        capacity: load.agent.capacity,
+        used: load.used,
+        queues: load.agent.queues,
+    }
+}
+
+/// `GET /api/agents`: every agent with presence and load. Supervisors and admins.
+pub async fn agents(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+) -> Answer<Vec<AgentSummary>> {
+    require(&agent, Role::Supervisor)?;
+    let loads = runtime.store.agents().await?;
+    Ok(Json(
+        loads
+            .into_iter()
+            .map(|load| summary(&runtime, load))
+            .collect(),
+    ))
+}
+
+/// `GET /api/agents/{username}`: yourself, or anyone for supervisors and admins.
+pub async fn agent(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(username): Path<String>,
+) -> Answer<AgentSummary> {
+    if username != agent.username {
+        require(&agent, Role::Supervisor)?;
+    }
+    let load = runtime.store.agent_load(&username).await?.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::UnknownAgent,
+            format!("no such agent `{username}`"),
+        )
+    })?;
+    Ok(Json(summary(&runtime, load)))
+}
+
+/// `POST /api/agents`: creates an agent. Admins.
+pub async fn create_agent(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    request: Result<Json<NewAgentRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<AgentSummary>), AppError> {
+    require(&agent, Role::Admin)?;
+    let request = body(request)?;
+    let valid_name = !request.username.is_empty()
+        && request.username.len() <= 64
+        && request
+            .username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !valid_name {
+        return Err(AppError::new(
+            ErrorCode::BadRequest,
+            "`username` is 1 to 64 letters, digits, `-`, `_` or `.`",
+        ));
+    }
+    if request.capacity == 0 {
+        return Err(AppError::new(
+            ErrorCode::BadRequest,
+            "`capacity` must be at least 1",
+        ));
+    }
+    if request.password.chars().count() < 8 {
+        return Err(AppError::new(
+            ErrorCode::BadRequest,
+            "`password` needs at least 8 characters",
+        ));
+    }
+    if let Some(unknown) = request
+        .queues
+        .iter()
+        .find(|queue| !runtime.config.routing_model.queues.contains_key(*queue))
+    {
+        return Err(AppError::new(
+            ErrorCode::UnknownQueue,
+            format!("no such queue `{unknown}`"),
+        ));
+    }
+    let password_hash = super::auth::hash_password(&request.password)
+        .map_err(|error| AppError::new(ErrorCode::Internal, error))?;
+    runtime
+        .store
+        .create_agent(Agent {
+            username: request.username.clone(),
+            display_name: request.display_name,
+            password_hash,
+            role: request.role,
+            capacity: request.capacity,
+            presence: protocol::Presence::Offline,
+            queues: request.queues,
+        })
+        .await?;
+    let load = runtime
+        .store
+        .agent_load(&request.username)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::Internal, "the new agent vanished"))?;
+    Ok((StatusCode::CREATED, Json(summary(&runtime, load))))
+}
+
+/// `PATCH /api/agents/{username}`: display name, role, capacity, queues. Admins.
+pub async fn update_agent(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(username): Path<String>,
+    request: Result<Json<AgentPatch>, JsonRejection>,
+) -> Answer<AgentSummary> {
+    require(&agent, Role::Admin)?;
+    let patch = body(request)?;
+    runtime
+        .store
+        .update_agent(
+            &username,
+            AgentUpdate {
+                display_name: patch.display_name,
+                role: patch.role,
+                capacity: patch.capacity,
+                queues: patch.queues,
+            },
+        )
+        .await?;
+    runtime.refresh_presence(&username).await;
+    runtime.dispatch().await;
+    let load = runtime.store.agent_load(&username).await?.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::UnknownAgent,
+            format!("no such agent `{username}`"),
+        )
+    })?;
+    Ok(Json(summary(&runtime, load)))
+}
+
+/// `PUT /api/agents/{username}/presence`: your own presence; admins may set anyone's.
+pub async fn set_presence(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(username): Path<String>,
+    request: Result<Json<PresenceRequest>, JsonRejection>,
+) -> Answer<AgentSummary> {
+    if username != agent.username {
+        require(&agent, Role::Admin)?;
+    }
+    let request = body(request)?;
+    let target = runtime.store.agent(&username).await?.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::UnknownAgent,
+            format!("no such agent `{username}`"),
+        )
+    })?;
+    runtime.set_presence(&target, request.presence).await?;
+    let load = runtime.store.agent_load(&username).await?.ok_or_else(|| {
+        AppError::new(
+            ErrorCode::UnknownAgent,
+            format!("no such agent `{username}`"),
+        )
+    })?;
+    Ok(Json(summary(&runtime, load)))
+}
+
+/// `GET /api/queues`: every queue, whether it is open now and how many wait in it. Any console user.
+pub async fn queues(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(_agent): AuthenticatedAgent,
+) -> Answer<Vec<QueueSummary>> {
+    let now_ms = runtime.now_ms();
+    let positions = runtime.store.queue_positions().await?;
+    let open = runtime
+        .store
+        .work_items(Stream::Open, "", Role::Admin)
+        .await?;
+    let agents = runtime.store.agents().await?;
+    let model = &runtime.config.routing_model;
+    Ok(Json(
+        model
+            .queues
+            .values()
+            .map(|queue| {
+                let workstream = model.workstream(&queue.id);
+                QueueSummary {
+                    id: queue.id.clone(),
+                    name: queue.name.clone(),
+                    workstream: workstream.id.clone(),
+                    channel: workstream.channel,
+                    priority: queue.priority,
+                    assignment: queue.assignment.as_str().to_owned(),
+                    open_now: queue
+                        .hours
+                        .as_ref()
+                        .is_none_or(|hours| hours.is_open(now_ms)),
+                    waiting: u32::try_from(
+                        open.iter()
+                            .filter(|conversation| conversation.queue_id == queue.id)
+                            .filter(|conversation| {
+                                positions
+                                    .iter()
+                                    .any(|position| position.conversation_id == conversation.id)
+                            })
+                            .count(),
+                    )
+                    .unwrap_or(u32::MAX),
+                    members: agents
+                        .iter()
+                        .filter(|load| load.agent.queues.contains(&queue.id))
+                        .map(|load| load.agent.username.clone())
+                        .collect(),
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /api/conversations`: the Ongoing conversations dashboard. Supervisors and admins.
+pub async fn ongoing(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+) -> Answer<Vec<ConversationView>> {
+    require(&agent, Role::Supervisor)?;
+    let conversations = runtime.store.ongoing_conversations().await?;
+    Ok(Json(
+        conversations
+            .iter()
+            .map(|conversation| view(conversation, Vec::new()))
+            .collect(),
+    ))
+}
+
+/// `GET /api/work-items/{stream}`: `mine`, `open` or `closed`, as the caller may see them.
+pub async fn work_items(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(stream): Path<String>,
+) -> Answer<Vec<ConversationView>> {
+    let stream = match stream.as_str() {
+        "mine" => Stream::Mine,
+        "open" => Stream::Open,
+        "closed" => Stream::Closed,
+        other => {
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                format!("no stream `{other}`: use mine, open or closed"),
+            ));
+        }
+    };
+    let conversations = runtime
+        .store
+        .work_items(stream, &agent.username, agent.role)
+        .await?;
+    Ok(Json(
+        conversations
+            .iter()
+            .map(|conversation| view(conversation, Vec::new()))
+            .collect(),
+    ))
+}
+
+/// `GET /api/conversations/{id}`: the whole conversation, for whoever may read it.
+pub async fn conversation(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime
+        .readable_conversation(&agent, &conversation_id)
+        .await?;
+    Ok(Json(runtime.conversation_view(&conversation).await?))
+}
+
+/// `GET /api/conversations/{id}/history`: its lifecycle events, for whoever may read it.
+pub async fn history(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<Vec<HistoryEntry>> {
+    runtime
+        .readable_conversation(&agent, &conversation_id)
+        .await?;
+    let entries = runtime.store.history(&conversation_id).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|entry| HistoryEntry {
+                event: entry.event,
+                from: entry.from,
+                to: entry.to,
+                actor: entry.actor,
+                agent_username: entry.agent_username,
+                at_ms: entry.at_ms,
+            })
+            .collect(),
+    ))
+}
+
+/// `GET /api/conversations/{id}/monitor`: a supervisor opens someone else's Active or Wrap-up
+/// conversation.
+pub async fn monitor(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.monitor(&agent, &conversation_id).await?;
+    Ok(Json(runtime.conversation_view(&conversation).await?))
+}
+
+async fn viewed(
+    runtime: &Runtime,
+    conversation: crate::store::Conversation,
+) -> Answer<ConversationView> {
+    Ok(Json(runtime.conversation_view(&conversation).await?))
+}
+
+/// `POST /api/conversations/{id}/accept`: the offered agent accepts routing's or a transfer's offer.
+pub async fn accept(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    runtime.accept_offer(&agent, &conversation_id).await?;
+    let conversation = runtime
+        .readable_conversation(&agent, &conversation_id)
+        .await?;
+    viewed(&runtime, conversation).await
+}
+
+/// `POST /api/conversations/{id}/reject`: the offered agent declines; it goes to the next agent.
+pub async fn reject(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    runtime.reject_offer(&agent, &conversation_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/conversations/{id}/pick`: take an Open conversation from Open work items.
+pub async fn pick(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.pick(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}
+
+/// `POST /api/conversations/{id}/release`: the owner puts it back in its queue.
+pub async fn release(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.release(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}
+
+/// `POST /api/conversations/{id}/end`: End (Active to Wrap-up, Wrap-up to Closed).
+pub async fn end(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.agent_end(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}
+
+/// `POST /api/conversations/{id}/close`: the owner closes the session.
+pub async fn close(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.agent_close(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}
+
+/// `POST /api/conversations/{id}/reopen`: the owner reopens a Waiting conversation.
+pub async fn reopen(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.reopen(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}
+
+/// `POST /api/conversations/{id}/transfer`: to a queue (it becomes Open there) or to an agent (who must
+/// accept). The owner, or a supervisor with the transfer action.
+pub async fn transfer(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+    request: Result<Json<TransferRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), AppError> {
+    match body(request)? {
+        TransferRequest {
+            queue_id: Some(queue_id),
+            username: None,
+        } => {
+            let conversation = runtime
+                .transfer_to_queue(&agent, &conversation_id, &queue_id)
+                .await?;
+            let view = runtime.conversation_view(&conversation).await?;
+            Ok((
+                StatusCode::OK,
+                Json(serde_json::to_value(view).unwrap_or_default()),
+            ))
+        }
+        TransferRequest {
+            queue_id: None,
+            username: Some(username),
+        } => {
+            let offer = runtime
+                .transfer_to_agent(&agent, &conversation_id, &username)
+                .await?;
+            let answer = TransferOffered {
+                conversation_id: offer.conversation_id,
+                to_username: offer.agent_username,
+                expires_at_ms: offer.expires_at_ms,
+            };
+            Ok((
+                StatusCode::ACCEPTED,
+                Json(serde_json::to_value(answer).unwrap_or_default()),
+            ))
+        }
+        _ => Err(AppError::new(
+            ErrorCode::BadRequest,
+            "give exactly one of `queue_id` and `username`",
+        )),
+    }
+}
+
+/// `POST /api/conversations/{id}/assign`: a supervisor assigns an Open conversation to an agent (with
+/// optional presence and capacity overrides) or to another queue.
+pub async fn assign(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+    request: Result<Json<AssignRequest>, JsonRejection>,
+) -> Answer<AssignAnswer> {
+    let request = body(request)?;
+    let (conversation, over_capacity_by) = match (request.queue_id, request.username) {
+        (None, Some(username)) => {
+            runtime
+                .assign(
+                    &agent,
+                    &conversation_id,
+                    &username,
+                    Overrides {
+                        presence: request.override_presence,
+                        capacity: request.override_capacity,
+                    },
+                )
+                .await?
+        }
+        (Some(queue_id), None) => {
+            runtime.supervising(&agent, crate::runtime::SupervisorAction::Assign)?;
+            let current = runtime
+                .readable_conversation(&agent, &conversation_id)
+                .await?;
+            if current.state != protocol::ConversationState::Open {
+                return Err(AppError::new(
+                    ErrorCode::TransitionNotAllowed,
+                    format!(
+                        "only Open conversations can be assigned; this one is {}",
+                        current.state.label()
+                    ),
+                ));
+            }
+            (
+                runtime
+                    .transfer_to_queue(&agent, &conversation_id, &queue_id)
+                    .await?,
+                0,
+            )
+        }
+        _ => {
+            return Err(AppError::new(
+                ErrorCode::BadRequest,
+                "give exactly one of `queue_id` and `username`",
+            ));
+        }
+    };
+    Ok(Json(AssignAnswer {
+        conversation: runtime.conversation_view(&conversation).await?,
+        over_capacity_by,
+    }))
+}
+
+/// `POST /api/conversations/{id}/force-close`: a supervisor closes any ongoing conversation.
+pub async fn force_close(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.force_close(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}

@@ -1,0 +1,1270 @@
+//! The SQLite store's lifecycle and routing transactions. Each function runs on the writer thread inside
+//! its own savepoint of the group transaction: it does all of its work or none of it, and every routing
+//! decision sees the effects of the decisions before it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use protocol::{Author, ConversationState, Presence, Role};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{database, load_agent, load_conversation, query_conversations};
+use crate::domain::lifecycle::{self, Channel, Effect, Event, TimerKind};
+use crate::domain::routing::{self, Candidate, OverflowAction, Routing};
+use crate::store::{
+    Actor, AgentLoad, AgentUpdate, ConnectionTimer, Conversation, Fired, HistoryEntry, Moved,
+    Offer, Overrides, QueuePosition, Routed, StoreError, StoreResult, Stream,
+};
+
+/// The most timers one transaction fires; the rest fire on the next tick.
+const TIMERS_PER_TICK: usize = 256;
+
+/// How many times overflow may move one conversation, so two queues that overflow into each other
+/// cannot bounce it forever.
+const MAX_OVERFLOW_MOVES: i64 = 3;
+
+/// What a transition changes besides the state.
+#[derive(Debug, Default)]
+struct Target {
+    /// The new owner, for an accept or a transfer.
+    owner: Option<String>,
+    /// The new queue, for a move.
+    queue: Option<String>,
+}
+
+fn timer_kind_name(kind: TimerKind) -> &'static str {
+    match kind {
+        TimerKind::Inactivity => "inactivity",
+        TimerKind::WrapUpRelease => "wrap_up_release",
+    }
+}
+
+pub(super) fn connection_timer_name(kind: ConnectionTimer) -> &'static str {
+    match kind {
+        ConnectionTimer::AgentDisconnect => "agent_disconnect",
+        ConnectionTimer::VisitorDisconnect => "visitor_disconnect",
+    }
+}
+
+/// Who is acting, as the history records it, after checking they may act on `conversation` at all.
+fn actor_label(conversation: &Conversation, actor: &Actor) -> StoreResult<String> {
+    match actor {
+        Actor::System => Ok("system".to_owned()),
+        Actor::Visitor {
+            site_id,
+            visitor_id,
+        } => {
+            if &conversation.site_id == site_id && &conversation.visitor_id == visitor_id {
+                Ok("visitor".to_owned())
+            } else {
+                Err(StoreError::NotYourConversation)
+            }
+        }
+        Actor::Agent { username } => {
+            if conversation.agent_username.as_deref() == Some(username.as_str()) {
+                Ok(username.clone())
+            } else {
+                Err(StoreError::NotYourConversation)
+            }
+        }
+        Actor::Supervisor { username } => Ok(username.clone()),
+    }
+}
+
+fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
+    Ok(Offer {
+        conversation_id: row.get(0)?,
+        agent_username: row.get(1)?,
+        expires_at_ms: row.get(2)?,
+        transfer_from: row.get(3)?,
+    })
+}
+
+const OFFER_COLUMNS: &str = "conversation_id, agent_username, expires_at_ms, requested_by";
+
+pub(super) fn offers_where(
+    connection: &Connection,
+    sql_where: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> StoreResult<Vec<Offer>> {
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {OFFER_COLUMNS} FROM offers {sql_where} ORDER BY offered_at_ms, conversation_id"
+        ))
+        .map_err(database)?;
+    let rows = statement
+        .query_map(args, offer_from_row)
+        .map_err(database)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(database)
+}
+
+/// Units an agent has in use: conversations holding capacity (Active, and Wrap-up while blocked) and
+/// pending offers, counted from the rows themselves.
+pub(super) fn used_capacity(connection: &Connection, username: &str) -> StoreResult<u32> {
+    connection
+        .query_row(
+            "SELECT COALESCE((SELECT SUM(units) FROM conversations WHERE agent_username = ?1 AND holds_capacity = 1), 0)
+                  + COALESCE((SELECT SUM(units) FROM offers WHERE agent_username = ?1), 0)",
+            params![username],
+            |row| row.get(0),
+        )
+        .map_err(database)
+}
+
+/// The units of a pending offer of this conversation to this agent: already counted in their load.
+fn own_offer_units(
+    connection: &Connection,
+    conversation_id: &str,
+    username: &str,
+) -> StoreResult<u32> {
+    connection
+        .query_row(
+            "SELECT COALESCE(SUM(units), 0) FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
+            params![conversation_id, username],
+            |row| row.get(0),
+        )
+        .map_err(database)
+}
+
+fn policy_of(routing: &Routing, conversation: &Conversation) -> lifecycle::Policy {
+    lifecycle::Policy {
+        channel: conversation.channel,
+        ..routing.workstream(&conversation.queue_id).policy()
+    }
+}
+
+/// Applies `event` to `conversation`: the table's step, every effect it names, the history line. Any
+/// offer of the conversation is dropped; the one for someone other than the new owner is returned as
+/// withdrawn.
+fn transition(
+    connection: &Connection,
+    routing: &Routing,
+    conversation: &Conversation,
+    event: Event,
+    actor: &str,
+    now_ms: i64,
+    target: Target,
+) -> StoreResult<Moved> {
+    let step = lifecycle::step(
+        conversation.state,
+        event,
+        now_ms,
+        &policy_of(routing, conversation),
+    )?;
+    let mut owner = conversation.agent_username.clone();
+    let mut holds = conversation.holds_capacity;
+    let queue = target
+        .queue
+        .clone()
+        .unwrap_or_else(|| conversation.queue_id.clone());
+    let mut units = conversation.units;
+    if event == Event::AgentAccepted || event == Event::AgentReopened {
+        if let Some(new_owner) = &target.owner {
+            owner = Some(new_owner.clone());
+        }
+        units = routing.workstream(&queue).units;
+    }
+    for effect in &step.effects {
+        match effect {
+            Effect::HoldCapacity => holds = true,
+            Effect::ReleaseCapacity => holds = false,
+            Effect::Requeue => {
+                owner = None;
+                holds = false;
+            }
+            Effect::ChangeOwner => {
+                let new_owner = target.owner.clone().ok_or_else(|| {
+                    StoreError::Database("a transfer without a new owner".to_owned())
+                })?;
+                if let Some(previous) = &conversation.agent_username {
+                    connection
+                        .execute(
+                            "INSERT INTO participants (conversation_id, username, role) VALUES (?1, ?2, 'consultant')
+                             ON CONFLICT (conversation_id, username) DO UPDATE SET role = 'consultant'",
+                            params![conversation.id, previous],
+                        )
+                        .map_err(database)?;
+                }
+                connection
+                    .execute(
+                        "DELETE FROM participants WHERE conversation_id = ?1 AND username = ?2",
+                        params![conversation.id, new_owner],
+                    )
+                    .map_err(database)?;
+                owner = Some(new_owner);
+            }
+            Effect::CancelTimers => {
+                connection
+                    .execute(
+                        "DELETE FROM timers WHERE subject = ?1 AND kind IN ('inactivity', 'wrap_up_release')",
+                        params![conversation.id],
+                    )
+                    .map_err(database)?;
+            }
+            Effect::Schedule {
+                kind,
+                due_at_ms,
+                period_ms,
+            } => schedule(
+                connection,
+                timer_kind_name(*kind),
+                &conversation.id,
+                *due_at_ms,
+                *period_ms,
+            )?,
+        }
+    }
+    if step.to == ConversationState::Closed {
+        holds = false;
+    }
+    let withdrawn = offers_where(
+        connection,
+        "WHERE conversation_id = ?1",
+        &[&conversation.id],
+    )?
+    .into_iter()
+    .find(|offer| Some(&offer.agent_username) != owner.as_ref());
+    connection
+        .execute(
+            "DELETE FROM offers WHERE conversation_id = ?1",
+            params![conversation.id],
+        )
+        .map_err(database)?;
+    if queue != conversation.queue_id {
+        connection
+            .execute(
+                "DELETE FROM offer_declines WHERE conversation_id = ?1",
+                params![conversation.id],
+            )
+            .map_err(database)?;
+    }
+    connection
+        .execute(
+            "UPDATE conversations SET state = ?2, agent_username = ?3, queue_id = ?4, holds_capacity = ?5, units = ?6, updated_at_ms = ?7
+             WHERE id = ?1",
+            params![conversation.id, step.to.as_str(), owner, queue, holds, units, now_ms],
+        )
+        .map_err(database)?;
+    connection
+        .execute(
+            "INSERT INTO conversation_events (conversation_id, event, from_state, to_state, actor, agent_username, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![conversation.id, format!("{event:?}"), conversation.state.as_str(), step.to.as_str(), actor, owner, now_ms],
+        )
+        .map_err(database)?;
+    Ok(Moved {
+        conversation: load_conversation(connection, &conversation.id)?,
+        previous_owner: conversation.agent_username.clone(),
+        withdrawn,
+    })
+}
+
+fn schedule(
+    connection: &Connection,
+    kind: &str,
+    subject: &str,
+    due_at_ms: i64,
+    period_ms: i64,
+) -> StoreResult<()> {
+    connection
+        .execute(
+            "INSERT INTO timers (kind, subject, due_at_ms, period_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (kind, subject) DO UPDATE SET due_at_ms = excluded.due_at_ms, period_ms = excluded.period_ms",
+            params![kind, subject, due_at_ms, period_ms],
+        )
+        .map_err(database)?;
+    Ok(())
+}
+
+pub(super) fn schedule_connection_timer(
+    connection: &Connection,
+    kind: ConnectionTimer,
+    subject: &str,
+    due_at_ms: i64,
+) -> StoreResult<()> {
+    schedule(
+        connection,
+        connection_timer_name(kind),
+        subject,
+        due_at_ms,
+        0,
+    )
+}
+
+/// Timers a new conversation starts with, and its first history line.
+pub(super) fn created(
+    connection: &Connection,
+    routing: &Routing,
+    conversation: &Conversation,
+    now_ms: i64,
+) -> StoreResult<()> {
+    for effect in lifecycle::initial_effects(now_ms, &policy_of(routing, conversation)) {
+        if let Effect::Schedule {
+            kind,
+            due_at_ms,
+            period_ms,
+        } = effect
+        {
+            schedule(
+                connection,
+                timer_kind_name(kind),
+                &conversation.id,
+                due_at_ms,
+                period_ms,
+            )?;
+        }
+    }
+    connection
+        .execute(
+            "INSERT INTO conversation_events (conversation_id, event, from_state, to_state, actor, agent_username, at_ms)
+             VALUES (?1, 'Created', 'open', 'open', 'visitor', NULL, ?2)",
+            params![conversation.id, now_ms],
+        )
+        .map_err(database)?;
+    Ok(())
+}
+
+pub(super) fn apply_event(
+    connection: &Connection,
+    routing: &Routing,
+    conversation_id: &str,
+    event: Event,
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<Moved> {
+    let conversation = load_conversation(connection, conversation_id)?;
+    let label = actor_label(&conversation, actor)?;
+    transition(
+        connection,
+        routing,
+        &conversation,
+        event,
+        &label,
+        now_ms,
+        Target::default(),
+    )
+}
+
+fn member_of(connection: &Connection, username: &str, queue_id: &str) -> StoreResult<bool> {
+    connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM agent_queues WHERE username = ?1 AND queue_id = ?2)",
+            params![username, queue_id],
+            |row| row.get(0),
+        )
+        .map_err(database)
+}
+
+fn free_units(
+    connection: &Connection,
+    conversation_id: &str,
+    username: &str,
+    capacity: u32,
+) -> StoreResult<(u32, u32)> {
+    let used = used_capacity(connection, username)?.saturating_sub(own_offer_units(
+        connection,
+        conversation_id,
+        username,
+    )?);
+    Ok((used, capacity.saturating_sub(used)))
+}
+
+pub(super) fn pick(
+    connection: &Connection,
+    routing: &Routing,
+    conversation_id: &str,
+    username: &str,
+    now_ms: i64,
+) -> StoreResult<Moved> {
+    let conversation = load_conversation(connection, conversation_id)?;
+    let agent = load_agent(connection, username)?
+        .ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
+    if conversation.state != ConversationState::Open {
+        lifecycle::step(
+            conversation.state,
+            Event::AgentAccepted,
+            now_ms,
+            &policy_of(routing, &conversation),
+        )?;
+    }
+    if agent.role < Role::Supervisor && !member_of(connection, username, &conversation.queue_id)? {
+        return Err(StoreError::NotAllowed(format!(
+            "you are not a member of queue `{}`",
+            conversation.queue_id
+        )));
+    }
+    let needed = routing.workstream(&conversation.queue_id).units;
+    let (_, free) = free_units(connection, conversation_id, username, agent.capacity)?;
+    if needed > free {
+        return Err(StoreError::OverCapacity {
+            username: username.to_owned(),
+            free,
+            needed,
+        });
+    }
+    transition(
+        connection,
+        routing,
+        &conversation,
+        Event::AgentAccepted,
+        username,
+        now_ms,
+        Target {
+            owner: Some(username.to_owned()),
+            queue: None,
+        },
+    )
+}
+
+pub(super) fn move_to_queue(
+    connection: &Connection,
+    routing: &Routing,
+    conversation_id: &str,
+    queue_id: &str,
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<Moved> {
+    let conversation = load_conversation(connection, conversation_id)?;
+    let label = actor_label(&conversation, actor)?;
+    if !routing.queues.contains_key(queue_id) {
+        return Err(StoreError::UnknownQueue(queue_id.to_owned()));
+    }
+    if conversation.queue_id == queue_id {
+        return Err(StoreError::NotAllowed(format!(
+            "the conversation is already in queue `{queue_id}`"
+        )));
+    }
+    transition(
+        connection,
+        routing,
+        &conversation,
+        Event::TransferredToQueue,
+        &label,
+        now_ms,
+        Target {
+            owner: None,
+            queue: Some(queue_id.to_owned()),
+        },
+    )
+}
+
+pub(super) fn assign(
+    connection: &Connection,
+    routing: &Routing,
+    conversation_id: &str,
+    username: &str,
+    supervisor: &str,
+    overrides: Overrides,
+    now_ms: i64,
+) -> StoreResult<(Moved, u32)> {
+    let conversation = load_conversation(connection, conversation_id)?;
+    if conversation.state != ConversationState::Open {
+        lifecycle::step(
+            conversation.state,
+            Event::AgentAccepted,
+            now_ms,
+            &policy_of(routing, &conversation),
+        )?;
+    }
+    let agent = load_agent(connection, username)?
+        .ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
+    let workstream = routing.workstream(&conversation.queue_id);
+    let presence_allowed = if workstream.allowed_presences.is_empty() {
+        routing::default_presence_allows(agent.presence)
+    } else {
+        workstream.allows(agent.presence)
+    };
+    if !presence_allowed && !overrides.presence {
+        return Err(StoreError::NotAllowed(format!(
+            "agent `{username}` is {}, which the workstream does not route to; override the presence to assign anyway",
+            agent.presence.label()
+        )));
+    }
+    let (used, free) = free_units(connection, conversation_id, username, agent.capacity)?;
+    let over_by = (used + workstream.units).saturating_sub(agent.capacity);
+    if over_by > 0 && !overrides.capacity {
+        return Err(StoreError::OverCapacity {
+            username: username.to_owned(),
+            free,
+            needed: workstream.units,
+        });
+    }
+    let moved = transition(
+        connection,
+        routing,
+        &conversation,
+        Event::AgentAccepted,
+        supervisor,
+        now_ms,
+        Target {
+            owner: Some(username.to_owned()),
+            queue: None,
+        },
+    )?;
+    if over_by > 0 {
+        connection
+            .execute(
+                "INSERT INTO capacity_overrides (conversation_id, agent_username, supervisor_username, over_by, at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![conversation_id, username, supervisor, over_by, now_ms],
+            )
+            .map_err(database)?;
+    }
+    Ok((moved, over_by))
+}
+
+pub(super) fn offer_transfer(
+    connection: &Connection,
+    routing: &Routing,
+    conversation_id: &str,
+    to_username: &str,
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<Offer> {
+    let conversation = load_conversation(connection, conversation_id)?;
+    let label = actor_label(&conversation, actor)?;
+    lifecycle::step(
+        conversation.state,
+        Event::TransferredToAgent,
+        now_ms,
+        &policy_of(routing, &conversation),
+    )?;
+    let target = load_agent(connection, to_username)?
+        .ok_or_else(|| StoreError::UnknownAgent(to_username.to_owned()))?;
+    if conversation.agent_username.as_deref() == Some(to_username) {
+        return Err(StoreError::NotAllowed(format!(
+            "`{to_username}` already owns the conversation"
+        )));
+    }
+    if !member_of(connection, to_username, &conversation.queue_id)? {
+        return Err(StoreError::NotAllowed(format!(
+            "`{to_username}` is not a member of queue `{}`",
+            conversation.queue_id
+        )));
+    }
+    let workstream = routing.workstream(&conversation.queue_id);
+    let presence_allowed = if workstream.allowed_presences.is_empty() {
+        routing::default_presence_allows(target.presence)
+    } else {
+        workstream.allows(target.presence)
+    };
+    if !presence_allowed {
+        return Err(StoreError::NotAllowed(format!(
+            "`{to_username}` is {}, which the workstream does not route to",
+            target.presence.label()
+        )));
+    }
+    let units = if conversation.state == ConversationState::Active {
+        conversation.units
+    } else {
+        0
+    };
+    let (_, free) = free_units(connection, conversation_id, to_username, target.capacity)?;
+    if units > free {
+        return Err(StoreError::OverCapacity {
+            username: to_username.to_owned(),
+            free,
+            needed: units,
+        });
+    }
+    let pending: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM offers WHERE conversation_id = ?1)",
+            params![conversation_id],
+            |row| row.get(0),
+        )
+        .map_err(database)?;
+    if pending {
+        return Err(StoreError::TransferPending);
+    }
+    let expires_at_ms = now_ms + workstream.notification_timeout_ms;
+    connection
+        .execute(
+            "INSERT INTO offers (conversation_id, agent_username, offered_at_ms, expires_at_ms, units, kind, requested_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'transfer', ?6)",
+            params![conversation_id, to_username, now_ms, expires_at_ms, units, label],
+        )
+        .map_err(database)?;
+    Ok(Offer {
+        conversation_id: conversation_id.to_owned(),
+        agent_username: to_username.to_owned(),
+        expires_at_ms,
+        transfer_from: Some(label),
+    })
+}
+
+pub(super) fn accept_offer(
+    connection: &Connection,
+    routing: &Routing,
+    conversation_id: &str,
+    username: &str,
+    now_ms: i64,
+) -> StoreResult<Moved> {
+    let conversation = load_conversation(connection, conversation_id)?;
+    let offer = offers_where(
+        connection,
+        "WHERE conversation_id = ?1 AND agent_username = ?2",
+        &[&conversation_id, &username],
+    )?
+    .into_iter()
+    .next()
+    .ok_or(StoreError::NotOfferedToYou)?;
+    connection
+        .execute(
+            "DELETE FROM offers WHERE conversation_id = ?1",
+            params![conversation_id],
+        )
+        .map_err(database)?;
+    let event = if offer.transfer_from.is_some() {
+        Event::TransferredToAgent
+    } else {
+        Event::AgentAccepted
+    };
+    transition(
+        connection,
+        routing,
+        &conversation,
+        event,
+        username,
+        now_ms,
+        Target {
+            owner: Some(username.to_owned()),
+            queue: None,
+        },
+    )
+}
+
+pub(super) fn decline_offer(
+    connection: &Connection,
+    conversation_id: &str,
+    username: &str,
+) -> StoreResult<Offer> {
+    let offer = offers_where(
+        connection,
+        "WHERE conversation_id = ?1 AND agent_username = ?2",
+        &[&conversation_id, &username],
+    )?
+    .into_iter()
+    .next()
+    .ok_or(StoreError::NotOfferedToYou)?;
+    connection
+        .execute(
+            "DELETE FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
+            params![conversation_id, username],
+        )
+        .map_err(database)?;
+    if offer.transfer_from.is_none() {
+        connection
+            .execute(
+                "INSERT INTO offer_declines (conversation_id, agent_username) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![conversation_id, username],
+            )
+            .map_err(database)?;
+    }
+    Ok(offer)
+}
+
+/// Members of every queue with their load, read once per routing pass and updated as offers are made.
+fn queue_candidates(connection: &Connection) -> StoreResult<HashMap<String, Vec<Candidate>>> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT q.queue_id, a.username, a.presence, a.capacity, a.last_offered_at_ms
+             FROM agents a JOIN agent_queues q ON q.username = a.username ORDER BY a.username",
+        )
+        .map_err(database)?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, u32>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(database)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(database)?;
+    let mut used: HashMap<String, u32> = HashMap::new();
+    let mut queues: HashMap<String, Vec<Candidate>> = HashMap::new();
+    for (queue, username, presence, capacity, last_offered_at_ms) in rows {
+        let used = match used.get(&username) {
+            Some(used) => *used,
+            None => {
+                let value = used_capacity(connection, &username)?;
+                used.insert(username.clone(), value);
+                value
+            }
+        };
+        queues.entry(queue).or_default().push(Candidate {
+            presence: Presence::parse(&presence).unwrap_or(Presence::Offline),
+            username,
+            capacity,
+            used,
+            last_offered_at_ms,
+            declined: false,
+        });
+    }
+    Ok(queues)
+}
+
+pub(super) fn route_waiting(
+    connection: &Connection,
+    routing: &Routing,
+    now_ms: i64,
+) -> StoreResult<Vec<Routed>> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT c.id, c.queue_id, c.created_at_ms, c.overflow_moves, EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id)
+             FROM conversations c WHERE c.state = 'open' ORDER BY c.created_at_ms, c.id",
+        )
+        .map_err(database)?;
+    let open = statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+                row.get::<_, bool>(4)?,
+            ))
+        })
+        .map_err(database)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(database)?;
+    drop(statement);
+    // How many wait ahead of each conversation in its own queue.
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    let mut waiting = Vec::new();
+    for (id, queue_id, created_at_ms, overflow_moves, offered) in &open {
+        let ahead = counts.entry(queue_id.as_str()).or_default();
+        if !offered {
+            waiting.push((id, queue_id, *created_at_ms, *overflow_moves, *ahead));
+        }
+        *ahead += 1;
+    }
+    if waiting.is_empty() {
+        return Ok(Vec::new());
+    }
+    waiting.sort_by(|a, b| {
+        routing
+            .priority(a.1)
+            .cmp(&routing.priority(b.1))
+            .then(a.2.cmp(&b.2))
+            .then(a.0.cmp(b.0))
+    });
+    let mut candidates = queue_candidates(connection)?;
+    let mut routed = Vec::new();
+    let mut declines = connection
+        .prepare_cached("SELECT agent_username FROM offer_declines WHERE conversation_id = ?1")
+        .map_err(database)?;
+    for (conversation_id, queue_id, _, overflow_moves, ahead) in waiting {
+        let workstream = routing.workstream(queue_id);
+        let queue = routing.queues.get(queue_id);
+        let declined: BTreeSet<String> = declines
+            .query_map(params![conversation_id], |row| row.get::<_, String>(0))
+            .map_err(database)?
+            .collect::<Result<_, _>>()
+            .map_err(database)?;
+        let members = candidates.entry(queue_id.clone()).or_default();
+        for member in members.iter_mut() {
+            member.declined = declined.contains(&member.username);
+        }
+        if overflow_moves < MAX_OVERFLOW_MOVES
+            && let Some(reason) =
+                routing::overflow_reason(queue, workstream, members, ahead, now_ms)
+        {
+            let conversation = load_conversation(connection, conversation_id)?;
+            let moved = match &workstream.overflow.action {
+                OverflowAction::MoveTo(target) if target != queue_id => {
+                    connection
+                        .execute(
+                            "UPDATE conversations SET overflow_moves = overflow_moves + 1 WHERE id = ?1",
+                            params![conversation_id],
+                        )
+                        .map_err(database)?;
+                    transition(
+                        connection,
+                        routing,
+                        &conversation,
+                        Event::TransferredToQueue,
+                        "overflow",
+                        now_ms,
+                        Target {
+                            owner: None,
+                            queue: Some(target.clone()),
+                        },
+                    )?
+                }
+                OverflowAction::End {
+                    message,
+                    offline_message,
+                } => {
+                    append_system_message(
+                        connection,
+                        conversation_id,
+                        &format!("overflow-{conversation_id}"),
+                        message,
+                        now_ms,
+                    )?;
+                    connection
+                        .execute(
+                            "UPDATE conversations SET offline_message_allowed = ?2 WHERE id = ?1",
+                            params![conversation_id, offline_message],
+                        )
+                        .map_err(database)?;
+                    transition(
+                        connection,
+                        routing,
+                        &conversation,
+                        Event::Overflowed,
+                        "overflow",
+                        now_ms,
+                        Target::default(),
+                    )?
+                }
+                OverflowAction::MoveTo(_) | OverflowAction::Wait => continue,
+            };
+            routed.push(Routed::Overflowed { moved, reason });
+            continue;
+        }
+        let assignment = queue.map_or(routing::Assignment::HighestCapacity, |queue| {
+            queue.assignment
+        });
+        let Some(chosen) = routing::choose_agent(members, workstream, assignment)
+            .map(|chosen| chosen.username.clone())
+        else {
+            continue;
+        };
+        let expires_at_ms = now_ms + workstream.notification_timeout_ms;
+        connection
+            .execute(
+                "INSERT INTO offers (conversation_id, agent_username, offered_at_ms, expires_at_ms, units, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'route')",
+                params![conversation_id, chosen, now_ms, expires_at_ms, workstream.units],
+            )
+            .map_err(database)?;
+        connection
+            .execute(
+                "UPDATE agents SET last_offered_at_ms = ?2 WHERE username = ?1",
+                params![chosen, now_ms],
+            )
+            .map_err(database)?;
+        // The same agent may be a member of several queues: their load and turn change in all of them.
+        for members in candidates.values_mut() {
+            for member in members
+                .iter_mut()
+                .filter(|member| member.username == chosen)
+            {
+                member.used += workstream.units;
+                member.last_offered_at_ms = now_ms;
+            }
+        }
+        routed.push(Routed::Offered(Offer {
+            conversation_id: conversation_id.clone(),
+            agent_username: chosen,
+            expires_at_ms,
+            transfer_from: None,
+        }));
+    }
+    Ok(routed)
+}
+
+/// Stores a message from the system; idempotent on its id like every message.
+pub(super) fn append_system_message(
+    connection: &Connection,
+    conversation_id: &str,
+    client_message_id: &str,
+    body: &str,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let exists: bool = connection
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND client_message_id = ?2)",
+            params![conversation_id, client_message_id],
+            |row| row.get(0),
+        )
+        .map_err(database)?;
+    if exists {
+        return Ok(());
+    }
+    let seq: i64 = connection
+        .query_row(
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+            params![conversation_id],
+            |row| row.get(0),
+        )
+        .map_err(database)?;
+    connection
+        .execute(
+            "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms)
+             VALUES (?1, ?2, ?3, ?4, '', ?5, ?6)",
+            params![conversation_id, seq, client_message_id, Author::System.as_str(), body, now_ms],
+        )
+        .map_err(database)?;
+    Ok(())
+}
+
+pub(super) fn queue_positions(connection: &Connection) -> StoreResult<Vec<QueuePosition>> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT id, site_id, visitor_id, queue_id FROM conversations WHERE state = 'open' ORDER BY created_at_ms, id",
+        )
+        .map_err(database)?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(database)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(database)?;
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    Ok(rows
+        .into_iter()
+        .map(|(conversation_id, site_id, visitor_id, queue_id)| {
+            let position = counts.entry(queue_id).or_default();
+            *position += 1;
+            QueuePosition {
+                conversation_id,
+                site_id,
+                visitor_id,
+                position: *position,
+            }
+        })
+        .collect())
+}
+
+pub(super) fn fire_due_timers(
+    connection: &Connection,
+    routing: &Routing,
+    now_ms: i64,
+) -> StoreResult<Vec<Fired>> {
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT kind, subject FROM timers WHERE due_at_ms <= ?1 ORDER BY due_at_ms, kind, subject LIMIT ?2",
+        )
+        .map_err(database)?;
+    let due = statement
+        .query_map(params![now_ms, TIMERS_PER_TICK as i64], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .map_err(database)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(database)?;
+    drop(statement);
+    let mut fired = Vec::with_capacity(due.len());
+    for (kind, subject) in due {
+        connection
+            .execute(
+                "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
+                params![kind, subject],
+            )
+            .map_err(database)?;
+        let mut outcome = Fired {
+            kind: "",
+            subject: subject.clone(),
+            moved: Vec::new(),
+            withdrawn: Vec::new(),
+            capacity_freed_for: None,
+        };
+        match kind.as_str() {
+            "inactivity" => {
+                outcome.kind = "inactivity";
+                if let Some(moved) = event_if_allowed(
+                    connection,
+                    routing,
+                    &subject,
+                    Event::InactivityExpired,
+                    now_ms,
+                )? {
+                    outcome.moved.push(moved);
+                }
+            }
+            "wrap_up_release" => {
+                outcome.kind = "wrap_up_release";
+                let owner: Option<Option<String>> = connection
+                    .query_row(
+                        "UPDATE conversations SET holds_capacity = 0 WHERE id = ?1 AND state = 'wrap_up' AND holds_capacity = 1
+                         RETURNING agent_username",
+                        params![subject],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(database)?;
+                outcome.capacity_freed_for = owner.flatten();
+            }
+            "visitor_disconnect" => {
+                outcome.kind = "visitor_disconnect";
+                let live = load_conversation(connection, &subject)
+                    .ok()
+                    .is_some_and(|conversation| conversation.channel == Channel::LiveChat);
+                if live
+                    && let Some(moved) = event_if_allowed(
+                        connection,
+                        routing,
+                        &subject,
+                        Event::CustomerDisconnected,
+                        now_ms,
+                    )?
+                {
+                    outcome.moved.push(moved);
+                }
+            }
+            "agent_disconnect" => {
+                outcome.kind = "agent_disconnect";
+                let active = query_conversations(
+                    connection,
+                    "WHERE agent_username = ?1 AND state = 'active' ORDER BY created_at_ms, id",
+                    &[&subject],
+                )?;
+                for conversation in active {
+                    outcome.moved.push(transition(
+                        connection,
+                        routing,
+                        &conversation,
+                        Event::AgentDisconnectTimedOut,
+                        "system",
+                        now_ms,
+                        Target::default(),
+                    )?);
+                }
+                for offer in offers_where(connection, "WHERE agent_username = ?1", &[&subject])? {
+                    outcome.withdrawn.push(decline_offer(
+                        connection,
+                        &offer.conversation_id,
+                        &subject,
+                    )?);
+                }
+                connection
+                    .execute(
+                        "UPDATE agents SET presence = 'offline' WHERE username = ?1",
+                        params![subject],
+                    )
+                    .map_err(database)?;
+            }
+            _ => continue,
+        }
+        fired.push(outcome);
+    }
+    Ok(fired)
+}
+
+/// Applies a timer's event unless the conversation already moved on to a state that refuses it.
+fn event_if_allowed(
+    connection: &Connection,
+    routing: &Routing,
+    conversation_id: &str,
+    event: Event,
+    now_ms: i64,
+) -> StoreResult<Option<Moved>> {
+    let conversation = match load_conversation(connection, conversation_id) {
+        Ok(conversation) => conversation,
+        Err(StoreError::UnknownConversation) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    match transition(
+        connection,
+        routing,
+        &conversation,
+        event,
+        "system",
+        now_ms,
+        Target::default(),
+    ) {
+        Ok(moved) => Ok(Some(moved)),
+        Err(StoreError::Transition(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+pub(super) fn recover_connections(
+    connection: &Connection,
+    now_ms: i64,
+    agent_grace_ms: i64,
+    visitor_grace_ms: i64,
+) -> StoreResult<()> {
+    connection
+        .execute(
+            "INSERT INTO timers (kind, subject, due_at_ms, period_ms)
+             SELECT 'agent_disconnect', username, ?1, 0 FROM agents
+             WHERE presence <> 'offline'
+                OR username IN (SELECT agent_username FROM conversations WHERE state = 'active')
+                OR username IN (SELECT agent_username FROM offers)
+             ON CONFLICT (kind, subject) DO NOTHING",
+            params![now_ms + agent_grace_ms],
+        )
+        .map_err(database)?;
+    connection
+        .execute(
+            "INSERT INTO timers (kind, subject, due_at_ms, period_ms)
+             SELECT 'visitor_disconnect', id, ?1, 0 FROM conversations
+             WHERE channel = 'live_chat' AND state IN ('open', 'active')
+             ON CONFLICT (kind, subject) DO NOTHING",
+            params![now_ms + visitor_grace_ms],
+        )
+        .map_err(database)?;
+    Ok(())
+}
+
+pub(super) fn work_items(
+    connection: &Connection,
+    stream: Stream,
+    username: &str,
+    role: Role,
+) -> StoreResult<Vec<Conversation>> {
+    let everything = role >= Role::Supervisor;
+    match (stream, everything) {
+        (Stream::Mine, _) => query_conversations(
+            connection,
+            "WHERE agent_username = ?1 AND state IN ('active', 'wrap_up', 'waiting') ORDER BY updated_at_ms DESC, id",
+            &[&username],
+        ),
+        (Stream::Open, true) => {
+            query_conversations(connection, "WHERE state = 'open' ORDER BY created_at_ms, id", &[])
+        }
+        (Stream::Open, false) => query_conversations(
+            connection,
+            "WHERE state = 'open' AND queue_id IN (SELECT queue_id FROM agent_queues WHERE username = ?1)
+             ORDER BY created_at_ms, id",
+            &[&username],
+        ),
+        (Stream::Closed, true) => query_conversations(
+            connection,
+            "WHERE state = 'closed' ORDER BY updated_at_ms DESC, id LIMIT 200",
+            &[],
+        ),
+        (Stream::Closed, false) => query_conversations(
+            connection,
+            "WHERE state = 'closed' AND (agent_username = ?1
+                OR id IN (SELECT conversation_id FROM participants WHERE username = ?1))
+             ORDER BY updated_at_ms DESC, id LIMIT 200",
+            &[&username],
+        ),
+    }
+}
+
+pub(super) fn history(
+    connection: &Connection,
+    conversation_id: &str,
+) -> StoreResult<Vec<HistoryEntry>> {
+    load_conversation(connection, conversation_id)?;
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT event, from_state, to_state, actor, agent_username, at_ms FROM conversation_events
+             WHERE conversation_id = ?1 ORDER BY rowid",
+        )
+        .map_err(database)?;
+    let rows = statement
+        .query_map(params![conversation_id], |row| {
+            let from: String = row.get(1)?;
+            let to: String = row.get(2)?;
+            Ok(HistoryEntry {
+                event: row.get(0)?,
+                from: ConversationState::parse(&from).unwrap_or(ConversationState::Closed),
+                to: ConversationState::parse(&to).unwrap_or(ConversationState::Closed),
+                actor: row.get(3)?,
+                agent_username: row.get(4)?,
+                at_ms: row.get(5)?,
+            })
+        })
+        .map_err(database)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(database)
+}
+
+pub(super) fn agent_load(
+    connection: &Connection,
+    username: &str,
+) -> StoreResult<Option<AgentLoad>> {
+    let Some(agent) = load_agent(connection, username)? else {
+        return Ok(None);
+    };
+    let used = used_capacity(connection, username)?;
+    Ok(Some(AgentLoad { agent, used }))
+}
+
+pub(super) fn agents(connection: &Connection) -> StoreResult<Vec<AgentLoad>> {
+    let usernames: Vec<String> = connection
+        .prepare_cached("SELECT username FROM agents ORDER BY username")
+        .map_err(database)?
+        .query_map([], |row| row.get(0))
+        .map_err(database)?
+        .collect::<Result<_, _>>()
+        .map_err(database)?;
+    let mut loads = Vec::with_capacity(usernames.len());
+    for username in usernames {
+        if let Some(load) = agent_load(connection, &username)? {
+            loads.push(load);
+        }
+    }
+    Ok(loads)
+}
+
+pub(super) fn update_agent(
+    connection: &Connection,
+    routing: &Routing,
+    username: &str,
+    update: AgentUpdate,
+) -> StoreResult<crate::store::Agent> {
+    let agent = load_agent(connection, username)?
+        .ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
+    if update.capacity == Some(0) {
+        return Err(StoreError::NotAllowed(
+            "capacity must be at least 1".to_owned(),
+        ));
+    }
+    if let Some(queues) = &update.queues {
+        if let Some(unknown) = queues
+            .iter()
+            .find(|queue| !routing.queues.contains_key(*queue))
+        {
+            return Err(StoreError::UnknownQueue(unknown.clone()));
+        }
+        connection
+            .execute(
+                "DELETE FROM agent_queues WHERE username = ?1",
+                params![username],
+            )
+            .map_err(database)?;
+        for queue in queues {
+            connection
+                .execute(
+                    "INSERT INTO agent_queues (username, queue_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![username, queue],
+                )
+                .map_err(database)?;
+        }
+    }
+    connection
+        .execute(
+            "UPDATE agents SET display_name = ?2, role = ?3, capacity = ?4 WHERE username = ?1",
+            params![
+                username,
+                update.display_name.unwrap_or(agent.display_name),
+                update.role.unwrap_or(agent.role).as_str(),
+                update.capacity.unwrap_or(agent.capacity)
+            ],
+        )
+        .map_err(database)?;
+    load_agent(connection, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))
+}
+
+/// Queues where a member with a presence the workstream routes to has room for one more conversation.
+pub(super) fn available_queues(
+    connection: &Connection,
+    routing: &Routing,
+) -> StoreResult<BTreeSet<String>> {
+    let candidates = queue_candidates(connection)?;
+    Ok(candidates
+        .into_iter()
+        .filter(|(queue, members)| {
+            let workstream = routing.workstream(queue);
+            routing::choose_agent(members, workstream, routing::Assignment::HighestCapacity)
+                .is_some()
+        })
+        .map(|(queue, _)| queue)
+        .collect())
+}
