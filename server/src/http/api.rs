@@ -443,6 +443,17 @@ pub async fn reopen(
     viewed(&runtime, conversation).await
 }
 
+/// `POST /api/conversations/{id}/resolve`: the owner marks the issue resolved and closes the session,
+/// skipping wrap-up.
+pub async fn resolve(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.resolve(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}
+
 /// `POST /api/conversations/{id}/transfer`: to a queue (it becomes Open there) or to an agent (who must
 /// accept). The owner, or a supervisor with the transfer action.
 pub async fn transfer(

@@ -64,6 +64,7 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
         .route("/api/conversations/{id}/end", post(api::end))
         .route("/api/conversations/{id}/close", post(api::close))
         .route("/api/conversations/{id}/reopen", post(api::reopen))
+        .route("/api/conversations/{id}/resolve", post(api::resolve))
         .route("/api/conversations/{id}/transfer", post(api::transfer))
         .route("/api/conversations/{id}/assign", post(api::assign))
         .route(

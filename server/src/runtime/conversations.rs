@@ -74,12 +74,18 @@ impl Runtime {
                 now_ms: self.now_ms(),
             })
             .await?;
-        if created {
-            tracing::info!(conversation = %conversation.id, queue = %conversation.queue_id, "conversation opened");
-            self.to_supervisors(&conversation).await;
-            self.dispatch().await;
+        if !created {
+            return Ok(conversation);
         }
-        Ok(conversation)
+        tracing::info!(conversation = %conversation.id, queue = %conversation.queue_id, "conversation opened");
+        self.to_supervisors(&conversation).await;
+        self.dispatch().await;
+        // Routing may already have moved it (overflow): answer with where it stands now.
+        Ok(self
+            .store
+            .conversation(&conversation.id)
+            .await?
+            .unwrap_or(conversation))
     }
 
     /// A visitor's message. In a Waiting conversation it brings the conversation back to its queue first.
@@ -165,6 +171,7 @@ impl Runtime {
     /// A visitor's last socket closed: a live chat in Open or Active moves on unless they come back within
     /// the grace period.
     pub async fn visitor_disconnected(&self, site_id: &str, visitor_id: &str) {
+        let _handled = Handled(&self.disconnects_handled);
         let Ok(Some(conversation)) = self.store.visitor_conversation(site_id, visitor_id).await
         else {
             return;
@@ -207,6 +214,7 @@ impl Runtime {
     /// An agent's last console closed: their Active conversations go back to the queue unless they come
     /// back within the grace period.
     pub async fn agent_disconnected(&self, username: &str) {
+        let _handled = Handled(&self.disconnects_handled);
         let grace_ms = i64::from(self.config.routing.agent_disconnect_grace_seconds) * 1000;
         if let Err(error) = self
             .store
@@ -362,6 +370,16 @@ impl Runtime {
         conversation_id: &str,
     ) -> RuntimeResult<Conversation> {
         self.apply(conversation_id, Event::AgentReopened, owner(agent))
+            .await
+    }
+
+    /// The owner resolves the customer's issue and closes the session at once: Active to Closed.
+    pub async fn resolve(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.apply(conversation_id, Event::RecordResolved, owner(agent))
             .await
     }
 
@@ -926,6 +944,15 @@ impl Runtime {
         self.positions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Counts a handled disconnect when dropped, whichever way the handler returned.
+struct Handled<'a>(&'a tokio::sync::watch::Sender<u64>);
+
+impl Drop for Handled<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count += 1);
     }
 }
 

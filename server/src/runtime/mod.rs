@@ -124,6 +124,8 @@ pub struct Runtime {
     shown_presence: std::sync::Mutex<std::collections::HashMap<String, Presence>>,
     /// The queue position each waiting visitor last heard.
     positions: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// Counts disconnects whose timers are recorded, so tests can wait for one instead of sleeping.
+    pub disconnects_handled: watch::Sender<u64>,
     /// Turns true when the node stops: live sockets watch it and hang up.
     shutdown: watch::Receiver<bool>,
     /// Every live socket holds a read guard, so stopping can wait for the last one to end by taking the
@@ -153,6 +155,7 @@ impl Runtime {
             available: std::sync::RwLock::default(),
             shown_presence: std::sync::Mutex::default(),
             positions: std::sync::Mutex::default(),
+            disconnects_handled: watch::Sender::new(0),
             shutdown,
             connections: Arc::default(),
         });

@@ -569,7 +569,7 @@ impl Store for SqliteStore {
     }
 
     async fn conversations(&self) -> StoreResult<Vec<Conversation>> {
-        self.run(|connection| query_conversations(connection, "ORDER BY created_at_ms, id", &[]))
+        self.run(|connection| query_conversations(connection, "ORDER BY created_at_ms, rowid", &[]))
             .await
     }
 
@@ -577,7 +577,7 @@ impl Store for SqliteStore {
         self.run(|connection| {
             query_conversations(
                 connection,
-                "WHERE state <> 'closed' ORDER BY created_at_ms, id",
+                "WHERE state <> 'closed' ORDER BY created_at_ms, rowid",
                 &[],
             )
         })

@@ -715,7 +715,7 @@ pub(super) fn route_waiting(
     let mut statement = connection
         .prepare_cached(
             "SELECT c.id, c.queue_id, c.created_at_ms, c.overflow_moves, EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id)
-             FROM conversations c WHERE c.state = 'open' ORDER BY c.created_at_ms, c.id",
+             FROM conversations c WHERE c.state = 'open' ORDER BY c.created_at_ms, c.rowid",
         )
         .map_err(database)?;
     let open = statement
@@ -735,23 +735,18 @@ pub(super) fn route_waiting(
     // How many wait ahead of each conversation in its own queue.
     let mut counts: HashMap<&str, u32> = HashMap::new();
     let mut waiting = Vec::new();
-    for (id, queue_id, created_at_ms, overflow_moves, offered) in &open {
+    // `open` is in arrival order (time, then insertion), so its index breaks ties within a millisecond.
+    for (arrival, (id, queue_id, _, overflow_moves, offered)) in open.iter().enumerate() {
         let ahead = counts.entry(queue_id.as_str()).or_default();
         if !offered {
-            waiting.push((id, queue_id, *created_at_ms, *overflow_moves, *ahead));
+            waiting.push((id, queue_id, arrival, *overflow_moves, *ahead));
         }
         *ahead += 1;
     }
     if waiting.is_empty() {
         return Ok(Vec::new());
     }
-    waiting.sort_by(|a, b| {
-        routing
-            .priority(a.1)
-            .cmp(&routing.priority(b.1))
-            .then(a.2.cmp(&b.2))
-            .then(a.0.cmp(b.0))
-    });
+    waiting.sort_by_key(|(_, queue_id, arrival, _, _)| (routing.priority(queue_id), *arrival));
     let mut candidates = queue_candidates(connection)?;
     let mut routed = Vec::new();
     let mut declines = connection
@@ -907,7 +902,7 @@ pub(super) fn append_system_message(
 pub(super) fn queue_positions(connection: &Connection) -> StoreResult<Vec<QueuePosition>> {
     let mut statement = connection
         .prepare_cached(
-            "SELECT id, site_id, visitor_id, queue_id FROM conversations WHERE state = 'open' ORDER BY created_at_ms, id",
+            "SELECT id, site_id, visitor_id, queue_id FROM conversations WHERE state = 'open' ORDER BY created_at_ms, rowid",
         )
         .map_err(database)?;
     let rows = statement
@@ -1018,7 +1013,7 @@ pub(super) fn fire_due_timers(
                 outcome.kind = "agent_disconnect";
                 let active = query_conversations(
                     connection,
-                    "WHERE agent_username = ?1 AND state = 'active' ORDER BY created_at_ms, id",
+                    "WHERE agent_username = ?1 AND state = 'active' ORDER BY created_at_ms, rowid",
                     &[&subject],
                 )?;
                 for conversation in active {
@@ -1124,12 +1119,12 @@ pub(super) fn work_items(
             &[&username],
         ),
         (Stream::Open, true) => {
-            query_conversations(connection, "WHERE state = 'open' ORDER BY created_at_ms, id", &[])
+            query_conversations(connection, "WHERE state = 'open' ORDER BY created_at_ms, rowid", &[])
         }
         (Stream::Open, false) => query_conversations(
             connection,
             "WHERE state = 'open' AND queue_id IN (SELECT queue_id FROM agent_queues WHERE username = ?1)
-             ORDER BY created_at_ms, id",
+             ORDER BY created_at_ms, rowid",
             &[&username],
         ),
         (Stream::Closed, true) => query_conversations(

@@ -1,0 +1,976 @@
+//! The conversation lifecycle through the public API, on a real node with a SQLite file and a clock the
+//! tests move by hand: every row of the spec's state table, the timers (grace periods, wrap-up blocking,
+//! auto-close, notification timeout), capacity, presence, queue positions, overflow, supervisor actions,
+//! refusals that change nothing, and a restart with timers pending.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{Answer, Fixture, Node, Socket, visitor_id};
+use protocol::{
+    AgentToServer, ConversationState, Presence, Role, ServerToAgent, ServerToVisitor,
+    VisitorToServer,
+};
+use server::runtime::ManualClock;
+use server::store::ConnectionTimer;
+
+/// Monday 30 March 2026, 10:00 UTC: noon in Paris.
+const MONDAY_NOON_PARIS_MS: i64 = 1_774_864_800_000;
+const SECOND: i64 = 1_000;
+const MINUTE: i64 = 60 * SECOND;
+const DAY: i64 = 24 * 60 * MINUTE;
+
+/// Queues beyond the fixture's `sales` (default live chat) and `support`: `inbox` is persistent messaging,
+/// `timed` is live chat whose wrap-up blocks capacity for 5 minutes and whose Open conversations close
+/// after 10 minutes, `office` keeps Paris office hours and overflows to `support`, `tiny` ends chats
+/// beyond one waiting.
+const EXTRA: &str = r#"
+[[queues]]
+id = "inbox"
+name = "Inbox"
+workstream = "messaging"
+
+[[queues]]
+id = "timed"
+name = "Timed"
+workstream = "timed-chat"
+assignment = "round_robin"
+
+[[queues]]
+id = "office"
+name = "Office"
+workstream = "office-chat"
+hours = { zone = "Europe/Paris", days = ["mon", "tue", "wed", "thu", "fri"], open = "09:00", close = "18:00" }
+
+[[queues]]
+id = "tiny"
+name = "Tiny"
+workstream = "tiny-chat"
+
+[[workstreams]]
+id = "messaging"
+channel = "persistent"
+
+[[workstreams]]
+id = "timed-chat"
+block_capacity_for_wrap_up = 5
+notification_timeout_seconds = 20
+[workstreams.auto_close]
+open = "10m"
+
+[[workstreams]]
+id = "office-chat"
+[workstreams.overflow]
+when = ["outside_hours", "no_agents"]
+action = "move"
+queue = "support"
+
+[[workstreams]]
+id = "tiny-chat"
+[workstreams.overflow]
+queue_longer_than = 1
+action = "end"
+message = "Our team is busy. Leave us a message and we will write back."
+offline_message = true
+
+[[agents]]
+username = "night"
+display_name = "Night Shift"
+password_hash = "x"
+queues = ["inbox", "timed", "office", "tiny"]
+capacity = 1
+"#;
+
+const RULES: &str = r#"
+[[rule]]
+id = "inbox-help"
+queue = "inbox"
+invitation = "Write to us"
+[rule.when]
+all = [{ path = "/contact*" }]
+
+[[rule]]
+id = "timed-help"
+queue = "timed"
+invitation = "Chat now"
+[rule.when]
+all = [{ path = "/timed*" }]
+
+[[rule]]
+id = "office-help"
+queue = "office"
+invitation = "Talk to the office"
+[rule.when]
+all = [{ path = "/office*" }]
+
+[[rule]]
+id = "tiny-help"
+queue = "tiny"
+invitation = "Talk to the tiny team"
+[rule.when]
+all = [{ path = "/tiny*" }]
+"#;
+
+struct World {
+    node: Node,
+    clock: Arc<ManualClock>,
+}
+
+async fn world_at(now_ms: i64) -> World {
+    let fixture = Fixture {
+        extra_config: EXTRA.to_owned(),
+        ..Fixture::new()
+    };
+    std::fs::write(fixture.rules_dir().join("more.toml"), RULES).expect("the rule file");
+    let clock = Arc::new(ManualClock::new(now_ms));
+    let node = fixture.start_with_clock(Arc::clone(&clock)).await;
+    World { node, clock }
+}
+
+async fn world() -> World {
+    world_at(MONDAY_NOON_PARIS_MS).await
+}
+
+impl World {
+    fn store(&self) -> &Arc<dyn server::store::Store> {
+        &self.node.runtime().store
+    }
+
+    async fn post(&self, path: &str, cookie: &str, body: serde_json::Value) -> Answer {
+        let request = Request::post(path)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("a request");
+        self.node.http(request).await
+    }
+
+    async fn action(&self, id: &str, action: &str, cookie: &str) -> Answer {
+        self.post(
+            &format!("/api/conversations/{id}/{action}"),
+            cookie,
+            serde_json::json!({}),
+        )
+        .await
+    }
+
+    async fn state(&self, id: &str) -> (ConversationState, Option<String>) {
+        let conversation = self
+            .store()
+            .conversation(id)
+            .await
+            .expect("the store answers")
+            .expect("the conversation exists");
+        (conversation.state, conversation.agent_username)
+    }
+
+    async fn events(&self, id: &str) -> Vec<String> {
+        self.store()
+            .history(id)
+            .await
+            .expect("the history")
+            .into_iter()
+            .map(|entry| entry.event)
+            .collect()
+    }
+
+    async fn advance(&self, ms: i64) {
+        self.clock.advance(ms);
+        self.node.runtime().tick().await;
+    }
+
+    /// An agent with a session cookie, connected and Available.
+    async fn agent(
+        &self,
+        username: &str,
+        capacity: u32,
+        queues: &[&str],
+    ) -> (Socket<ServerToAgent>, String) {
+        let socket = self
+            .node
+            .available_agent(username, username, capacity, queues)
+            .await;
+        let cookie = self.node.login(username).await;
+        (socket, cookie)
+    }
+
+    /// A visitor who accepted `rule_id`'s invitation; returns their socket and conversation id.
+    async fn visitor(&self, number: u32, rule_id: &str) -> (Socket<ServerToVisitor>, String) {
+        let mut socket = self.node.visitor(&visitor_id(number)).await;
+        socket.start_chat(rule_id).await;
+        let (conversation_id, state, _) = socket.conversation().await;
+        assert_eq!(state, ConversationState::Open);
+        (socket, conversation_id)
+    }
+
+    /// A conversation in Active owned by the agent behind `socket`, through routing's offer and accept.
+    async fn active(
+        &self,
+        agent: &mut Socket<ServerToAgent>,
+        number: u32,
+        rule_id: &str,
+    ) -> (Socket<ServerToVisitor>, String) {
+        let (visitor, id) = self.visitor(number, rule_id).await;
+        assert_eq!(next_offer(agent).await, id);
+        agent
+            .send(&AgentToServer::AcceptOffer {
+                conversation_id: id.clone(),
+            })
+            .await;
+        until_state(agent, &id, ConversationState::Active).await;
+        (visitor, id)
+    }
+
+    /// Waits until the node recorded a socket's disconnect (its grace timer is stored).
+    async fn disconnect_recorded(&self, before: u64) {
+        let mut handled = self.node.runtime().disconnects_handled.subscribe();
+        common::within(
+            "the disconnect to be handled",
+            handled.wait_for(|count| *count > before),
+        )
+        .await
+        .expect("the runtime is alive");
+    }
+
+    fn disconnects(&self) -> u64 {
+        *self.node.runtime().disconnects_handled.borrow()
+    }
+}
+
+/// The next offer's conversation id, passing over updates of conversations the agent already has.
+async fn next_offer(agent: &mut Socket<ServerToAgent>) -> String {
+    loop {
+        if let ServerToAgent::Offer { conversation, .. } = agent.recv().await {
+            return conversation.conversation_id;
+        }
+    }
+}
+
+/// Reads until the agent hears that conversation `id` is in `state`.
+async fn until_state(agent: &mut Socket<ServerToAgent>, id: &str, state: ConversationState) {
+    loop {
+        if let ServerToAgent::Conversation { conversation } = agent.recv().await
+            && conversation.conversation_id == id
+            && conversation.state == state
+        {
+            return;
+        }
+    }
+}
+
+// The spec's table, row by row, through the API.
+
+#[tokio::test]
+async fn open_to_active_by_pick_and_by_accepting_routing_s_offer() {
+    let world = world().await;
+    // Nobody is Available: the conversation waits, and an agent of its queue picks it.
+    let (_visitor, picked) = world.visitor(1, "pricing-help").await;
+    world
+        .node
+        .add_agent("pia", "Pia", Role::Agent, 2, &["sales"])
+        .await;
+    let cookie = world.node.login("pia").await;
+    let answer = world.action(&picked, "pick", &cookie).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.json()["state"], "active");
+    assert_eq!(
+        world.state(&picked).await,
+        (ConversationState::Active, Some("pia".into()))
+    );
+    // Routing offers the next one to an Available agent, who accepts.
+    let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
+    let (_visitor, routed) = world.active(&mut ann, 2, "pricing-help").await;
+    assert_eq!(
+        world.state(&routed).await,
+        (ConversationState::Active, Some("ann".into()))
+    );
+    assert_eq!(world.events(&routed).await, ["Created", "AgentAccepted"]);
+}
+
+#[tokio::test]
+async fn open_to_closed_when_the_live_chat_visitor_ends_or_stays_away() {
+    let world = world().await;
+    let (mut ending, ended) = world.visitor(1, "pricing-help").await;
+    ending.send(&VisitorToServer::End).await;
+    assert_eq!(ending.conversation().await.1, ConversationState::Closed);
+    assert_eq!(world.state(&ended).await.0, ConversationState::Closed);
+
+    let (leaving, left) = world.visitor(2, "pricing-help").await;
+    let before = world.disconnects();
+    leaving.close().await;
+    world.disconnect_recorded(before).await;
+    world.advance(59 * SECOND).await;
+    assert_eq!(world.state(&left).await.0, ConversationState::Open);
+    world.advance(SECOND).await;
+    assert_eq!(world.state(&left).await.0, ConversationState::Closed);
+    assert_eq!(
+        world.events(&left).await,
+        ["Created", "CustomerDisconnected"]
+    );
+}
+
+#[tokio::test]
+async fn active_to_wrap_up_by_agent_end_customer_end_and_customer_disconnect() {
+    let world = world().await;
+    let (mut ann, cookie) = world.agent("ann", 3, &["sales"]).await;
+    let (_v1, by_agent) = world.active(&mut ann, 1, "pricing-help").await;
+    let answer = world.action(&by_agent, "end", &cookie).await;
+    assert_eq!(answer.json()["state"], "wrap_up", "{answer:?}");
+
+    let (mut v2, by_customer) = world.active(&mut ann, 2, "pricing-help").await;
+    v2.send(&VisitorToServer::End).await;
+    loop {
+        if let (id, ConversationState::WrapUp, _) = v2.conversation().await {
+            assert_eq!(id, by_customer);
+            break;
+        }
+    }
+
+    let (v3, by_disconnect) = world.active(&mut ann, 3, "pricing-help").await;
+    let before = world.disconnects();
+    v3.close().await;
+    world.disconnect_recorded(before).await;
+    world.advance(60 * SECOND).await;
+    assert_eq!(
+        world.state(&by_disconnect).await.0,
+        ConversationState::WrapUp
+    );
+    assert_eq!(
+        world.events(&by_disconnect).await,
+        ["Created", "AgentAccepted", "CustomerDisconnected"]
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_back_within_the_grace_period_keeps_the_chat() {
+    let world = world().await;
+    let (mut ann, _) = world.agent("ann", 1, &["sales"]).await;
+    let (visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let before = world.disconnects();
+    visitor.close().await;
+    world.disconnect_recorded(before).await;
+    world.advance(30 * SECOND).await;
+    let mut back = world.node.visitor(&visitor_id(1)).await;
+    assert_eq!(back.conversation().await.1, ConversationState::Active);
+    world.advance(10 * MINUTE).await;
+    assert_eq!(world.state(&id).await.0, ConversationState::Active);
+}
+
+#[tokio::test]
+async fn an_agent_gone_past_the_grace_period_loses_each_active_chat_to_the_queue_exactly_once() {
+    let world = world().await;
+    let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
+    let (_v1, first) = world.active(&mut ann, 1, "pricing-help").await;
+    let (_v2, second) = world.active(&mut ann, 2, "pricing-help").await;
+    let before = world.disconnects();
+    ann.close().await;
+    world.disconnect_recorded(before).await;
+    world.advance(59 * SECOND).await;
+    assert_eq!(world.state(&first).await.0, ConversationState::Active);
+    // Bob is Available when Ann's grace period ends: each conversation is re-queued and offered to him.
+    let (mut bob, _) = world.agent("bob", 2, &["sales"]).await;
+    world.advance(SECOND).await;
+    for id in [&first, &second] {
+        assert_eq!(world.state(id).await, (ConversationState::Open, None));
+        assert_eq!(
+            world.events(id).await,
+            ["Created", "AgentAccepted", "AgentDisconnectTimedOut"]
+        );
+    }
+    let mut offered = vec![next_offer(&mut bob).await, next_offer(&mut bob).await];
+    offered.sort();
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort();
+    assert_eq!(offered, expected);
+    // The timer is gone: more ticks re-queue nothing again.
+    world.advance(10 * MINUTE).await;
+    for id in [&first, &second] {
+        let requeues = world
+            .events(id)
+            .await
+            .iter()
+            .filter(|event| *event == "AgentDisconnectTimedOut")
+            .count();
+        assert_eq!(requeues, 1);
+    }
+    let ann = world.store().agent("ann").await.unwrap().unwrap();
+    assert_eq!(ann.presence, Presence::Offline);
+}
+
+#[tokio::test]
+async fn an_agent_back_within_the_grace_period_keeps_their_chats() {
+    let world = world().await;
+    let (mut ann, cookie) = world.agent("ann", 1, &["sales"]).await;
+    let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let before = world.disconnects();
+    ann.close().await;
+    world.disconnect_recorded(before).await;
+    world.advance(45 * SECOND).await;
+    let _back = world.node.agent(&cookie, "ann").await;
+    world.advance(5 * MINUTE).await;
+    assert_eq!(
+        world.state(&id).await,
+        (ConversationState::Active, Some("ann".into()))
+    );
+}
+
+#[tokio::test]
+async fn active_to_open_by_release_transfer_to_queue_and_closing_a_live_session() {
+    let world = world().await;
+    let (mut ann, cookie) = world.agent("ann", 3, &["sales"]).await;
+    let (_v1, released) = world.active(&mut ann, 1, "pricing-help").await;
+    let answer = world.action(&released, "release", &cookie).await;
+    assert_eq!(answer.json()["state"], "open", "{answer:?}");
+    // Ann declined nothing, so routing offers it to her again.
+    assert_eq!(next_offer(&mut ann).await, released);
+
+    let (_v2, moved) = world.active(&mut ann, 2, "pricing-help").await;
+    let answer = world
+        .post(
+            &format!("/api/conversations/{moved}/transfer"),
+            &cookie,
+            serde_json::json!({ "queue_id": "support" }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(
+        (
+            answer.json()["state"].as_str(),
+            answer.json()["queue_id"].as_str()
+        ),
+        (Some("open"), Some("support"))
+    );
+
+    let (_v3, closed_session) = world.active(&mut ann, 3, "pricing-help").await;
+    let answer = world.action(&closed_session, "close", &cookie).await;
+    assert_eq!(answer.json()["state"], "open", "{answer:?}");
+    assert_eq!(
+        world
+            .events(&closed_session)
+            .await
+            .last()
+            .map(String::as_str),
+        Some("AgentClosedSession")
+    );
+}
+
+#[tokio::test]
+async fn persistent_chat_waits_comes_back_reopens_and_closes_after_28_days() {
+    let world = world().await;
+    let (mut nia, cookie) = world.agent("nia", 2, &["inbox"]).await;
+    let (mut visitor, id) = world.active(&mut nia, 1, "inbox-help").await;
+    // Active → Waiting: closing the session without End. Waiting uses no capacity.
+    let answer = world.action(&id, "close", &cookie).await;
+    assert_eq!(answer.json()["state"], "waiting", "{answer:?}");
+    assert_eq!(answer.json()["holds_capacity"], false);
+    // Waiting → Active: the owner reopens it from My work items.
+    let mine = world
+        .node
+        .get("/api/work-items/mine", Some(&cookie))
+        .await
+        .json();
+    assert_eq!(mine[0]["conversation_id"], id.as_str());
+    let answer = world.action(&id, "reopen", &cookie).await;
+    assert_eq!(answer.json()["state"], "active", "{answer:?}");
+    world.action(&id, "close", &cookie).await;
+    // Waiting → Open: the customer comes back and writes.
+    visitor.send_message("m-back", "It happened again").await;
+    let mut states = Vec::new();
+    while states.last() != Some(&ConversationState::Open) {
+        if let ServerToVisitor::Conversation { state, .. } = visitor.recv().await {
+            states.push(state);
+        }
+    }
+    assert_eq!(world.state(&id).await, (ConversationState::Open, None));
+    assert_eq!(next_offer(&mut nia).await, id);
+    nia.send(&AgentToServer::AcceptOffer {
+        conversation_id: id.clone(),
+    })
+    .await;
+    until_state(&mut nia, &id, ConversationState::Active).await;
+    world.action(&id, "close", &cookie).await;
+    // Waiting → Closed: nothing for 28 days.
+    world.advance(28 * DAY - SECOND).await;
+    assert_eq!(world.state(&id).await.0, ConversationState::Waiting);
+    world.advance(SECOND).await;
+    assert_eq!(world.state(&id).await.0, ConversationState::Closed);
+    assert_eq!(
+        world.events(&id).await,
+        [
+            "Created",
+            "AgentAccepted",
+            "AgentClosedSession",
+            "AgentReopened",
+            "AgentClosedSession",
+            "CustomerReturned",
+            "AgentAccepted",
+            "AgentClosedSession",
+            "InactivityExpired"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn active_to_closed_by_resolving_and_wrap_up_to_closed_by_end_or_close() {
+    let world = world().await;
+    let (mut ann, cookie) = world.agent("ann", 3, &["sales"]).await;
+    let (_v1, resolved) = world.active(&mut ann, 1, "pricing-help").await;
+    assert_eq!(
+        world.action(&resolved, "resolve", &cookie).await.json()["state"],
+        "closed"
+    );
+    let (_v2, ended) = world.active(&mut ann, 2, "pricing-help").await;
+    world.action(&ended, "end", &cookie).await;
+    assert_eq!(
+        world.action(&ended, "end", &cookie).await.json()["state"],
+        "closed"
+    );
+    let (_v3, closed) = world.active(&mut ann, 3, "pricing-help").await;
+    world.action(&closed, "end", &cookie).await;
+    assert_eq!(
+        world.action(&closed, "close", &cookie).await.json()["state"],
+        "closed"
+    );
+    // Closed is final: nothing reopens it.
+    for action in ["pick", "reopen", "end", "close", "release", "resolve"] {
+        let answer = world.action(&closed, action, &cookie).await;
+        assert!(answer.status.is_client_error(), "{action}: {answer:?}");
+    }
+    assert_eq!(world.state(&closed).await.0, ConversationState::Closed);
+}
+
+// Capacity, transfers, presence.
+
+#[tokio::test]
+async fn a_transfer_to_an_agent_waits_for_their_accept_and_frees_the_first_agent_at_once() {
+    let world = world().await;
+    let (mut ann, ann_cookie) = world.agent("ann", 1, &["sales"]).await;
+    let (mut bob, bob_cookie) = world.agent("bob", 1, &["sales"]).await;
+    let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let answer = world
+        .post(
+            &format!("/api/conversations/{id}/transfer"),
+            &ann_cookie,
+            serde_json::json!({ "username": "bob" }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{answer:?}");
+    // Until Bob answers, Ann owns it.
+    assert_eq!(
+        world.state(&id).await,
+        (ConversationState::Active, Some("ann".into()))
+    );
+    match bob.recv().await {
+        ServerToAgent::Offer {
+            conversation,
+            transfer_from,
+            ..
+        } => {
+            assert_eq!(
+                (
+                    conversation.conversation_id.as_str(),
+                    transfer_from.as_deref()
+                ),
+                (id.as_str(), Some("ann"))
+            );
+        }
+        other => panic!("expected the transfer's offer, got {other:?}"),
+    }
+    let answer = world.action(&id, "accept", &bob_cookie).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(
+        world.state(&id).await,
+        (ConversationState::Active, Some("bob".into()))
+    );
+    let store = world.store();
+    let ann_used = store.agent_load("ann").await.unwrap().unwrap().used;
+    let bob_used = store.agent_load("bob").await.unwrap().unwrap().used;
+    assert_eq!((ann_used, bob_used), (0, 1));
+    // Ann hears the outcome without asking.
+    loop {
+        if let ServerToAgent::TransferAnswered {
+            to_username,
+            accepted,
+            ..
+        } = ann.recv().await
+        {
+            assert_eq!((to_username.as_str(), accepted), ("bob", true));
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn wrap_up_blocks_capacity_for_five_minutes_then_frees_it() {
+    let world = world().await;
+    let (mut tia, cookie) = world.agent("tia", 1, &["timed"]).await;
+    let (_v1, first) = world.active(&mut tia, 1, "timed-help").await;
+    world.action(&first, "end", &cookie).await;
+    let (_v2, second) = world.visitor(2, "timed-help").await;
+    world.advance(5 * MINUTE - SECOND).await;
+    assert!(world.store().offers_for("tia").await.unwrap().is_empty());
+    world.advance(SECOND).await;
+    assert_eq!(next_offer(&mut tia).await, second);
+    assert_eq!(world.state(&first).await.0, ConversationState::WrapUp);
+}
+
+#[tokio::test]
+async fn a_notification_nobody_answers_goes_to_the_next_agent_and_open_chats_auto_close() {
+    let world = world().await;
+    let (mut tia, _) = world.agent("tia", 1, &["timed"]).await;
+    let (mut tom, _) = world.agent("tom", 1, &["timed"]).await;
+    let (_visitor, id) = world.visitor(1, "timed-help").await;
+    // Round robin: Tia was offered work least recently (never, and first by name).
+    assert_eq!(next_offer(&mut tia).await, id);
+    world.advance(20 * SECOND).await;
+    loop {
+        if let ServerToAgent::OfferWithdrawn { conversation_id } = tia.recv().await {
+            assert_eq!(conversation_id, id);
+            break;
+        }
+    }
+    assert_eq!(next_offer(&mut tom).await, id);
+    world.advance(20 * SECOND).await;
+    // Both let it expire: it waits, and after 10 minutes Open it closes by itself.
+    assert_eq!(world.state(&id).await, (ConversationState::Open, None));
+    world.advance(10 * MINUTE - 40 * SECOND).await;
+    assert_eq!(world.state(&id).await.0, ConversationState::Closed);
+    assert_eq!(world.events(&id).await, ["Created", "InactivityExpired"]);
+}
+
+#[tokio::test]
+async fn a_full_agent_shows_busy_and_available_again_when_capacity_frees() {
+    let world = world().await;
+    let (mut ann, cookie) = world.agent("ann", 1, &["sales"]).await;
+    let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let shown = |frame| match frame {
+        ServerToAgent::Presence { presence, shown } => Some((presence, shown)),
+        _ => None,
+    };
+    let summary = world
+        .node
+        .get("/api/agents/ann", Some(&cookie))
+        .await
+        .json();
+    assert_eq!(
+        (
+            summary["presence"].as_str(),
+            summary["shown_presence"].as_str()
+        ),
+        (Some("available"), Some("busy"))
+    );
+    world.action(&id, "resolve", &cookie).await;
+    let mut last = None;
+    while last != Some((Presence::Available, Presence::Available)) {
+        if let Some(frame) = shown(ann.recv_any().await) {
+            last = Some(frame);
+        }
+    }
+    let summary = world
+        .node
+        .get("/api/agents/ann", Some(&cookie))
+        .await
+        .json();
+    assert_eq!(summary["shown_presence"], "available");
+}
+
+#[tokio::test]
+async fn visitors_see_their_place_in_the_queue_move_up() {
+    let world = world().await;
+    let (_first, first_id) = world.visitor(1, "pricing-help").await;
+    let mut second = world.node.visitor(&visitor_id(2)).await;
+    second.start_chat("pricing-help").await;
+    match second.recv().await {
+        ServerToVisitor::Conversation { queue_position, .. } => assert_eq!(queue_position, Some(2)),
+        other => panic!("expected the conversation, got {other:?}"),
+    }
+    world
+        .node
+        .add_agent("pia", "Pia", Role::Agent, 1, &["sales"])
+        .await;
+    let cookie = world.node.login("pia").await;
+    world.action(&first_id, "pick", &cookie).await;
+    match second.recv().await {
+        ServerToVisitor::Conversation {
+            queue_position,
+            state,
+            ..
+        } => {
+            assert_eq!((state, queue_position), (ConversationState::Open, Some(1)));
+        }
+        other => panic!("expected the new position, got {other:?}"),
+    }
+}
+
+// Overflow.
+
+#[tokio::test]
+async fn outside_office_hours_a_conversation_overflows_to_the_other_queue() {
+    // Saturday 28 March 2026, noon in Paris.
+    let world = world_at(MONDAY_NOON_PARIS_MS - 2 * DAY).await;
+    let (mut sam, _) = world.agent("sam", 1, &["support"]).await;
+    let (_visitor, id) = world.visitor(1, "office-help").await;
+    assert_eq!(next_offer(&mut sam).await, id);
+    let conversation = world.store().conversation(&id).await.unwrap().unwrap();
+    assert_eq!(conversation.queue_id, "support");
+    assert_eq!(world.events(&id).await, ["Created", "TransferredToQueue"]);
+}
+
+#[tokio::test]
+async fn within_office_hours_nobody_available_also_overflows_but_an_available_member_gets_it() {
+    let world = world().await;
+    let (_visitor, moved) = world.visitor(1, "office-help").await;
+    assert_eq!(
+        world
+            .store()
+            .conversation(&moved)
+            .await
+            .unwrap()
+            .unwrap()
+            .queue_id,
+        "support"
+    );
+    let (mut oli, _) = world.agent("oli", 1, &["office"]).await;
+    let (_visitor, kept) = world.visitor(2, "office-help").await;
+    assert_eq!(next_offer(&mut oli).await, kept);
+}
+
+#[tokio::test]
+async fn a_queue_longer_than_its_limit_ends_the_chat_with_the_workstream_s_message() {
+    let world = world().await;
+    let (_first, first) = world.visitor(1, "tiny-help").await;
+    let mut second = world.node.visitor(&visitor_id(2)).await;
+    second.start_chat("tiny-help").await;
+    let mut closed = None;
+    let mut told = None;
+    while closed.is_none() || told.is_none() {
+        match second.recv().await {
+            ServerToVisitor::Conversation {
+                conversation_id,
+                state: ConversationState::Closed,
+                ..
+            } => closed = Some(conversation_id),
+            ServerToVisitor::Message { message } => told = Some(message),
+            ServerToVisitor::Conversation { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let message = told.unwrap();
+    assert_eq!(message.author, protocol::Author::System);
+    assert_eq!(
+        message.body,
+        "Our team is busy. Leave us a message and we will write back."
+    );
+    assert_eq!(world.state(&first).await.0, ConversationState::Open);
+    assert_eq!(
+        world.events(&closed.unwrap()).await,
+        ["Created", "Overflowed"]
+    );
+}
+
+// Supervisors.
+
+#[tokio::test]
+async fn a_supervisor_assigns_past_capacity_and_the_excess_is_recorded() {
+    let world = world().await;
+    let (mut ann, _) = world.agent("ann", 1, &["sales"]).await;
+    let (_v1, _busy) = world.active(&mut ann, 1, "pricing-help").await;
+    let (_v2, id) = world.visitor(2, "pricing-help").await;
+    let lead = world.node.login("lead").await;
+    let refused = world
+        .post(
+            &format!("/api/conversations/{id}/assign"),
+            &lead,
+            serde_json::json!({ "username": "ann" }),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.error_code().as_str()),
+        (StatusCode::CONFLICT, "over_capacity")
+    );
+    assert_eq!(world.state(&id).await, (ConversationState::Open, None));
+    let answer = world
+        .post(
+            &format!("/api/conversations/{id}/assign"),
+            &lead,
+            serde_json::json!({ "username": "ann", "override_capacity": true }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.json()["over_capacity_by"], 1);
+    assert_eq!(
+        world.state(&id).await,
+        (ConversationState::Active, Some("ann".into()))
+    );
+    assert_eq!(
+        world.store().agent_load("ann").await.unwrap().unwrap().used,
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_supervisor_monitors_transfers_to_a_queue_and_force_closes() {
+    let world = world().await;
+    let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
+    let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let lead = world.node.login("lead").await;
+    let monitored = world
+        .node
+        .get(&format!("/api/conversations/{id}/monitor"), Some(&lead))
+        .await;
+    assert_eq!(monitored.status, StatusCode::OK, "{monitored:?}");
+    let answer = world.action(&id, "force-close", &lead).await;
+    assert_eq!(answer.json()["state"], "closed", "{answer:?}");
+    let mut told = false;
+    let mut closed = false;
+    while !(told && closed) {
+        match visitor.recv().await {
+            ServerToVisitor::Message { message } => {
+                told |= message.body == "A supervisor ended this conversation."
+            }
+            ServerToVisitor::Conversation { state, .. } => {
+                closed |= state == ConversationState::Closed
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        world.events(&id).await.last().map(String::as_str),
+        Some("ForceClosed")
+    );
+    assert_eq!(
+        world.store().agent_load("ann").await.unwrap().unwrap().used,
+        0
+    );
+}
+
+// Refusals change nothing.
+
+#[tokio::test]
+async fn refused_requests_have_stable_codes_and_change_no_state() {
+    let world = world().await;
+    let (mut ann, ann_cookie) = world.agent("ann", 2, &["sales"]).await;
+    let (_bob, bob_cookie) = world.agent("bob", 2, &["sales"]).await;
+    let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let before = world.events(&id).await;
+    let cases = [
+        (
+            "reopen",
+            &ann_cookie,
+            StatusCode::CONFLICT,
+            "transition_not_allowed",
+        ),
+        (
+            "end",
+            &bob_cookie,
+            StatusCode::FORBIDDEN,
+            "not_your_conversation",
+        ),
+        (
+            "release",
+            &bob_cookie,
+            StatusCode::FORBIDDEN,
+            "not_your_conversation",
+        ),
+        (
+            "accept",
+            &bob_cookie,
+            StatusCode::FORBIDDEN,
+            "not_offered_to_you",
+        ),
+        (
+            "pick",
+            &bob_cookie,
+            StatusCode::CONFLICT,
+            "transition_not_allowed",
+        ),
+    ];
+    for (action, cookie, status, code) in cases {
+        let answer = world.action(&id, action, cookie).await;
+        assert_eq!(
+            (answer.status, answer.error_code().as_str()),
+            (status, code),
+            "{action}"
+        );
+    }
+    let unknown = world
+        .action("0123456789abcdef0123456789abcdef", "end", &ann_cookie)
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.error_code().as_str()),
+        (StatusCode::NOT_FOUND, "unknown_conversation")
+    );
+    assert_eq!(world.events(&id).await, before);
+    assert_eq!(
+        world.state(&id).await,
+        (ConversationState::Active, Some("ann".into()))
+    );
+}
+
+// Restart.
+
+#[tokio::test]
+async fn after_a_restart_state_messages_and_pending_timers_are_all_there() {
+    let world = world().await;
+    let (mut nia, cookie) = world.agent("nia", 2, &["inbox"]).await;
+    let (mut visitor, id) = world.active(&mut nia, 1, "inbox-help").await;
+    visitor.send_message("m-1", "Hello").await;
+    while !matches!(visitor.recv().await, ServerToVisitor::Ack { .. }) {}
+    world.action(&id, "close", &cookie).await;
+    world.advance(DAY).await;
+    drop(visitor);
+    drop(nia);
+    let World { node, clock } = world;
+    let fixture = Fixture {
+        dir: Arc::clone(&node.dir),
+        extra_config: node.extra_config.clone(),
+    };
+    common::within("the node to stop", node.running.stop()).await;
+    let node = fixture.start_with_clock(Arc::clone(&clock)).await;
+    let world = World { node, clock };
+    assert_eq!(
+        world.state(&id).await,
+        (ConversationState::Waiting, Some("nia".into()))
+    );
+    let messages = world.store().messages_after(&id, 0).await.unwrap();
+    assert_eq!(
+        messages
+            .iter()
+            .map(|message| message.body.as_str())
+            .collect::<Vec<_>>(),
+        ["Hello"]
+    );
+    // Nia's console died with the old process: her grace period runs from the restart.
+    world.advance(59 * SECOND).await;
+    assert_eq!(
+        world.store().agent("nia").await.unwrap().unwrap().presence,
+        Presence::Available
+    );
+    world.advance(SECOND).await;
+    assert_eq!(
+        world.store().agent("nia").await.unwrap().unwrap().presence,
+        Presence::Offline
+    );
+    // The 28-day timer started before the restart and fires once, on time.
+    world.advance(27 * DAY - MINUTE - SECOND).await;
+    assert_eq!(world.state(&id).await.0, ConversationState::Waiting);
+    world.advance(SECOND).await;
+    assert_eq!(world.state(&id).await.0, ConversationState::Closed);
+    world.advance(DAY).await;
+    let expiries = world
+        .events(&id)
+        .await
+        .iter()
+        .filter(|event| *event == "InactivityExpired")
+        .count();
+    assert_eq!(expiries, 1);
+    // Timers the store knows nothing about cannot be cancelled into existence.
+    world
+        .store()
+        .cancel_timer(ConnectionTimer::AgentDisconnect, "nobody")
+        .await
+        .unwrap();
+}
