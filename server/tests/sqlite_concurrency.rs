@@ -1,5 +1,6 @@
 //! Concurrency against the SQLite store through real sockets: racing `start_chat`s of one visitor make one
-//! conversation, and a burst of visitors never pushes an agent past their capacity.
+//! conversation, a thousand racing accepts and picks make one owner, and bursts of visitors never push
+//! an agent past their capacity.
 
 mod common;
 
@@ -201,4 +202,208 @@ async fn fifty_visitors_over_five_agents_of_capacity_two_never_exceed_capacity()
             .is_empty()
     );
     drop(visitor_sockets);
+}
+
+/// One raw HTTP/1.1 POST over a fresh loopback connection; returns the status code.
+async fn post_status(address: std::net::SocketAddr, path: &str, cookie: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("a loopback connection");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nCookie: {cookie}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("the request is sent");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .expect("the answer is read");
+    let text = String::from_utf8_lossy(&answer);
+    text.split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_accepts_and_picks_of_one_conversation_make_exactly_one_owner() {
+    const PICKERS: usize = 20;
+    const PICKS: usize = 700;
+    const ACCEPTS: usize = 300;
+    let node = Fixture::new().start().await;
+    // Ann is Available, so routing offers her the conversation; twenty others race to pick it.
+    let mut ann = node.available_agent("ann", "Ann", 5, &["sales"]).await;
+    let mut cookies = Vec::new();
+    for index in 0..PICKERS {
+        let username = format!("picker-{index}");
+        node.add_agent(&username, &username, protocol::Role::Agent, 5, &["sales"])
+            .await;
+        cookies.push(node.login(&username).await);
+    }
+    let mut visitor = node.visitor(&visitor_id(1)).await;
+    visitor.start_chat("pricing-help").await;
+    let (conversation_id, _, _) = visitor.conversation().await;
+    assert_eq!(ann.offer().await, conversation_id);
+
+    let address = node.running.address;
+    let path = format!("/api/conversations/{conversation_id}/pick");
+    let picks = (0..PICKS).map(|index| {
+        let (cookie, path) = (cookies[index % PICKERS].clone(), path.clone());
+        tokio::spawn(async move { post_status(address, &path, &cookie).await })
+    });
+    let ann_cookie = node.login("ann").await;
+    let accept_path = format!("/api/conversations/{conversation_id}/accept");
+    let accepts = (0..ACCEPTS).map(|_| {
+        let (cookie, path) = (ann_cookie.clone(), accept_path.clone());
+        tokio::spawn(async move { post_status(address, &path, &cookie).await })
+    });
+    let tasks: Vec<_> = picks.chain(accepts).collect();
+    let statuses: Vec<u16> = within("a thousand requests", join_all(tasks))
+        .await
+        .into_iter()
+        .map(|status| status.expect("the request task"))
+        .collect();
+    let successes = statuses.iter().filter(|status| **status == 200).count();
+    let refused: BTreeSet<u16> = statuses
+        .iter()
+        .copied()
+        .filter(|status| *status != 200)
+        .collect();
+    assert_eq!(successes, 1, "{statuses:?}");
+    // Losers hear the conversation moved on (409) or is no longer offered to them (403).
+    assert!(
+        refused.is_subset(&BTreeSet::from([403, 409])),
+        "{refused:?}"
+    );
+
+    let store = &node.runtime().store;
+    let conversation = store
+        .conversation(&conversation_id)
+        .await
+        .expect("the store")
+        .expect("the conversation");
+    assert_eq!(conversation.state, ConversationState::Active);
+    let owner = conversation.agent_username.expect("an owner");
+    let history = store.history(&conversation_id).await.expect("the history");
+    let accepted: Vec<_> = history
+        .iter()
+        .filter(|entry| entry.event == "AgentAccepted")
+        .collect();
+    assert_eq!(accepted.len(), 1, "{history:?}");
+    assert_eq!(accepted[0].agent_username.as_deref(), Some(owner.as_str()));
+    assert!(store.offers_for("ann").await.expect("offers").is_empty());
+    let holding: u32 = store
+        .agents()
+        .await
+        .expect("agents")
+        .iter()
+        .map(|load| load.used)
+        .sum();
+    assert_eq!(holding, 1, "one unit of capacity is held, by the owner");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capacity() {
+    const AGENTS: usize = 20;
+    const VISITORS: u32 = 200;
+    let node = Fixture::new().start().await;
+    let mut agents = Vec::new();
+    for index in 0..AGENTS {
+        let username = format!("agent-{index:02}");
+        // Capacities 1 to 4: 50 units for 200 conversations, so routing is capacity-bound throughout.
+        let capacity = 1 + (index % 4) as u32;
+        let socket = node
+            .available_agent(&username, &username, capacity, &["sales"])
+            .await;
+        agents.push((username, capacity, socket));
+    }
+    let runtime = std::sync::Arc::clone(node.runtime());
+    let (resolved, mut resolved_count) = tokio::sync::watch::channel(0u32);
+    // Every agent accepts each offer (checking their load, offer included, is within capacity) and
+    // resolves each chat once it is theirs, which frees the unit: 200 conversations churn through 50.
+    let workers: Vec<_> = agents
+        .into_iter()
+        .map(|(username, capacity, mut socket)| {
+            let runtime = std::sync::Arc::clone(&runtime);
+            let resolved = resolved.clone();
+            tokio::spawn(async move {
+                let agent = runtime
+                    .store
+                    .agent(&username)
+                    .await
+                    .expect("the store")
+                    .expect("the agent");
+                loop {
+                    match socket.recv().await {
+                        ServerToAgent::Offer { conversation, .. } => {
+                            let load = runtime
+                                .store
+                                .agent_load(&username)
+                                .await
+                                .expect("the load")
+                                .expect("the agent");
+                            assert!(
+                                load.used <= capacity,
+                                "{username} holds {} of {capacity}",
+                                load.used
+                            );
+                            socket
+                                .send(&AgentToServer::AcceptOffer {
+                                    conversation_id: conversation.conversation_id,
+                                })
+                                .await;
+                        }
+                        ServerToAgent::Conversation { conversation }
+                            if conversation.state == ConversationState::Active =>
+                        {
+                            runtime
+                                .resolve(&agent, &conversation.conversation_id)
+                                .await
+                                .unwrap_or_else(|error| panic!("{username}: {error}"));
+                            resolved.send_modify(|count| *count += 1);
+                        }
+                        ServerToAgent::Error { code, message } => {
+                            panic!("{username}: {code:?} {message}")
+                        }
+                        _ => {}
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let node = &node;
+    let visitors: Vec<Socket<ServerToVisitor>> = join_all((0..VISITORS).map(|number| async move {
+        let mut socket = node.visitor(&visitor_id(1000 + number)).await;
+        socket.start_chat("pricing-help").await;
+        socket
+    }))
+    .await;
+    within(
+        "two hundred conversations to be resolved",
+        resolved_count.wait_for(|count| *count == VISITORS),
+    )
+    .await
+    .expect("the workers run");
+    for worker in workers {
+        assert!(!worker.is_finished(), "a worker stopped early");
+        worker.abort();
+    }
+    drop(visitors);
+    let store = &node.runtime().store;
+    let conversations = store.conversations().await.expect("conversations");
+    assert_eq!(conversations.len(), VISITORS as usize);
+    for conversation in &conversations {
+        assert_eq!(conversation.state, ConversationState::Closed);
+        let history = store.history(&conversation.id).await.expect("history");
+        let events: Vec<&str> = history.iter().map(|entry| entry.event.as_str()).collect();
+        assert_eq!(events, ["Created", "AgentAccepted", "RecordResolved"]);
+    }
+    for load in store.agents().await.expect("agents") {
+        assert_eq!(load.used, 0, "{} still holds capacity", load.agent.username);
+    }
 }
