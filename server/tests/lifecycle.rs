@@ -693,6 +693,8 @@ async fn visitors_see_their_place_in_the_queue_move_up() {
         .await;
     let cookie = world.node.login("pia").await;
     world.action(&first_id, "pick", &cookie).await;
+    // Positions go out with the next tick.
+    world.advance(0).await;
     match second.recv().await {
         ServerToVisitor::Conversation {
             queue_position,

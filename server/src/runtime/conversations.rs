@@ -552,7 +552,11 @@ impl Runtime {
                 .await?
                 .iter()
                 .any(|closed| closed.id == conversation_id);
-        if owns || queued_for_them || offered || closed_by_them || agent.role >= Role::Supervisor {
+        if owns || queued_for_them || offered || closed_by_them {
+            Ok(conversation)
+        } else if agent.role >= Role::Supervisor {
+            // Reading someone else's conversation is monitoring it: the action must be enabled.
+            self.supervising(agent, SupervisorAction::Monitor)?;
             Ok(conversation)
         } else {
             Err(RuntimeError::new(
@@ -815,7 +819,6 @@ impl Runtime {
             // A conversation that overflowed into another queue is routed there straight away.
             Box::pin(self.dispatch()).await;
         }
-        self.send_positions().await;
     }
 
     /// An Open conversation's place in its queue, remembered as what its visitor was told.
@@ -872,6 +875,9 @@ impl Runtime {
         self.expire_offers().await;
         self.fire_timers().await;
         self.dispatch().await;
+        // Positions go out once per tick, not on every change: with a long queue, each assignment moves
+        // everyone behind it, and one update a second is what a waiting visitor needs.
+        self.send_positions().await;
     }
 
     /// Offers nobody answered in time go to the next agent.

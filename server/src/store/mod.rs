@@ -111,7 +111,7 @@ pub enum Routed {
     Offered(Offer),
     /// Overflow moved it to another queue or ended it.
     Overflowed {
-        moved: Moved,
+        moved: Box<Moved>,
         reason: OverflowReason,
     },
 }

@@ -638,6 +638,7 @@ pub(super) fn decline_offer(
     conversation_id: &str,
     username: &str,
 ) -> StoreResult<Offer> {
+    load_conversation(connection, conversation_id)?;
     let offer = offers_where(
         connection,
         "WHERE conversation_id = ?1 AND agent_username = ?2",
@@ -819,7 +820,10 @@ pub(super) fn route_waiting(
                 }
                 OverflowAction::MoveTo(_) | OverflowAction::Wait => continue,
             };
-            routed.push(Routed::Overflowed { moved, reason });
+            routed.push(Routed::Overflowed {
+                moved: Box::new(moved),
+                reason,
+            });
             continue;
         }
         let assignment = queue.map_or(routing::Assignment::HighestCapacity, |queue| {

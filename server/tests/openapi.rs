@@ -1,0 +1,321 @@
+//! The OpenAPI document and the router agree both ways: every documented operation is served, with
+//! resolvable schemas, and every API route the router registers is documented.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{Answer, Fixture};
+use protocol::Role;
+use serde_json::Value;
+use server::http::openapi::{Access, ENDPOINTS, Endpoint};
+
+/// The router's source: its `.route(…)` calls are the list of what is served.
+const ROUTER_SOURCE: &str = include_str!("../src/http/mod.rs");
+
+/// Routes that are not JSON API and are described in `docs/contracts.md` instead: the console redirect,
+/// the loader, the widget page, static files, the console page and the WebSocket upgrades.
+const UNDOCUMENTED: &[(&str, &str)] = &[
+    ("get", "/"),
+    ("get", "/beckon.js"),
+    ("get", "/widget/{site}"),
+    ("get", "/assets/{*path}"),
+    ("get", "/console"),
+    ("get", "/ws/visitor"),
+    ("get", "/ws/agent"),
+];
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn documented() -> BTreeSet<(String, String)> {
+    ENDPOINTS
+        .iter()
+        .map(|endpoint| (endpoint.method.to_owned(), endpoint.path.to_owned()))
+        .collect()
+}
+
+/// Every `$ref` anywhere under `value`.
+fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match (key.as_str(), inner) {
+                    ("$ref", Value::String(target)) => found.push(target),
+                    _ => refs(inner, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
+        _ => {}
+    }
+}
+
+/// What follows the parenthesised group `text` starts with, skipping nested groups and string literals.
+fn after_group(text: &str) -> &str {
+    assert!(text.starts_with('('), "expected a group at {text:.40}");
+    let mut depth = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (index, character) in text.char_indices() {
+        if in_string {
+            match character {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match character {
+            '"' => in_string = true,
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[index + 1..];
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("an unclosed group at {text:.40}")
+}
+
+/// Each (method, path) the router's `.route("PATH", get(…).post(…))` calls register. Comment lines go
+/// first, then all whitespace, so however rustfmt splits a call it reads the same.
+fn routed() -> BTreeSet<(String, String)> {
+    let code: String = ROUTER_SOURCE
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .flat_map(str::chars)
+        .filter(|character| !character.is_whitespace())
+        .collect();
+    // Routes added any other way would be invisible to this reading, and a fallback would answer the
+    // requests that show a route is missing.
+    for other in [
+        ".route_service(",
+        ".nest(",
+        ".nest_service(",
+        ".merge(",
+        ".fallback(",
+        ".fallback_service(",
+    ] {
+        assert!(
+            !code.contains(other),
+            "the router uses `{other}`: teach this test to read it"
+        );
+    }
+    let mut routes = BTreeSet::new();
+    for (start, call) in code.match_indices(".route(") {
+        let arguments = &code[start + call.len()..];
+        let (path, rest) = arguments
+            .strip_prefix('"')
+            .and_then(|rest| rest.split_once('"'))
+            .unwrap_or_else(|| {
+                panic!("a route path that is not a string literal: {arguments:.60}")
+            });
+        let mut rest = rest
+            .strip_prefix(',')
+            .unwrap_or_else(|| panic!("no method router after `{path}`"));
+        loop {
+            let name_end = rest.find('(').expect("a method router call");
+            let method = &rest[..name_end];
+            assert!(
+                METHODS.contains(&method),
+                "`{path}` is routed with `{method}`, which is not an HTTP method"
+            );
+            assert!(
+                routes.insert((method.to_owned(), path.to_owned())),
+                "`{method} {path}` is routed twice"
+            );
+            rest = after_group(&rest[name_end..]);
+            match rest.strip_prefix('.') {
+                Some(chained) => rest = chained,
+                None => break,
+            }
+        }
+        let rest = rest.strip_prefix(',').unwrap_or(rest);
+        assert!(
+            rest.starts_with(')'),
+            "unexpected text after the routes of `{path}`: {rest:.40}"
+        );
+    }
+    routes
+}
+
+/// The path with each `{name}` parameter filled with a value no resource has.
+fn dummy_uri(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "dummy"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn method(endpoint: &Endpoint) -> Method {
+    Method::from_bytes(endpoint.method.to_ascii_uppercase().as_bytes()).expect("an HTTP method")
+}
+
+async fn send(node: &common::Node, method: Method, uri: &str, cookie: &str) -> Answer {
+    let mut request = Request::builder()
+        .method(method.clone())
+        .uri(uri)
+        .header(header::COOKIE, cookie);
+    let body = if method == Method::GET {
+        Body::empty()
+    } else {
+        request = request.header(header::CONTENT_TYPE, "application/json");
+        Body::from("{}")
+    };
+    node.http(request.body(body).expect("a request")).await
+}
+
+#[tokio::test]
+async fn the_served_document_is_openapi_3_1_with_every_endpoint_and_resolvable_schemas() {
+    let node = Fixture::new().start().await;
+    let answer = node.get("/api/openapi.json", None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert!(
+        answer
+            .header(header::CONTENT_TYPE)
+            .starts_with("application/json")
+    );
+    let document = answer.json();
+    assert_eq!(document["openapi"], "3.1.0");
+
+    // Two entries for one operation would silently keep only the last.
+    assert_eq!(documented().len(), ENDPOINTS.len(), "duplicate endpoints");
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().expect("a `paths` object") {
+        let item = item.as_object().expect("a path item");
+        operations += item.len();
+        for method in item.keys() {
+            assert!(
+                ENDPOINTS
+                    .iter()
+                    .any(|endpoint| endpoint.method == method && endpoint.path == path),
+                "{method} {path} is in the document but not in ENDPOINTS"
+            );
+        }
+    }
+    assert_eq!(operations, ENDPOINTS.len());
+    for endpoint in ENDPOINTS {
+        assert!(
+            METHODS.contains(&endpoint.method),
+            "{} is not a lowercase HTTP method",
+            endpoint.method
+        );
+        let operation = &document["paths"][endpoint.path][endpoint.method];
+        assert!(
+            operation.is_object(),
+            "{} {} is missing from the document",
+            endpoint.method,
+            endpoint.path
+        );
+        let success = endpoint.success.to_string();
+        assert!(
+            operation["responses"][success.as_str()].is_object(),
+            "{} {} documents no {success} answer",
+            endpoint.method,
+            endpoint.path
+        );
+        // Routes behind the console's login say so, and public ones do not.
+        let needs_session = matches!(
+            endpoint.access,
+            Access::Agent | Access::Supervisor | Access::Admin
+        );
+        assert_eq!(
+            operation.get("security").is_some(),
+            needs_session,
+            "{} {}",
+            endpoint.method,
+            endpoint.path
+        );
+    }
+
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("a `components.schemas` object");
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    assert!(!found.is_empty(), "the document references no schema");
+    for target in found {
+        let name = target
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("`{target}` does not point into components.schemas"));
+        assert!(schemas.contains_key(name), "`{target}` resolves to nothing");
+    }
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_answered_by_a_handler() {
+    let node = Fixture::new().start().await;
+    node.add_agent("ada", "Ada Admin", Role::Admin, 1, &[])
+        .await;
+    let cookie = node.login("ada").await;
+
+    // What "no route" looks like: the router's own 404 and 405 have empty bodies, unlike a handler's.
+    let missing = send(&node, Method::GET, "/api/no-such-route", &cookie).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.is_empty(), "{missing:?}");
+    let wrong_method = send(&node, Method::DELETE, "/api/console/me", &cookie).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong_method.body.is_empty(), "{wrong_method:?}");
+
+    // Logging out ends the admin's session, so it goes last; an answer to a request without a session
+    // would prove the route exists all the same.
+    let logout = |endpoint: &&Endpoint| endpoint.path == "/api/console/logout";
+    let ordered = ENDPOINTS
+        .iter()
+        .filter(|endpoint| !logout(endpoint))
+        .chain(ENDPOINTS.iter().filter(logout));
+    for endpoint in ordered {
+        let uri = dummy_uri(endpoint.path);
+        let answer = send(&node, method(endpoint), &uri, &cookie).await;
+        let what = format!("{} {uri}: {answer:?}", endpoint.method);
+        assert_ne!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{what}");
+        if answer.status == StatusCode::NOT_FOUND {
+            // A handler's 404 names what it did not find; the router's has no body at all.
+            assert!(!answer.error_code().is_empty(), "{what}");
+        }
+    }
+}
+
+#[test]
+fn every_api_route_is_documented_and_every_other_route_is_a_known_page_or_socket() {
+    let routed = routed();
+    let documented = documented();
+    let undocumented: BTreeSet<(String, String)> =
+        routed.difference(&documented).cloned().collect();
+    let api_undocumented: Vec<&(String, String)> = undocumented
+        .iter()
+        .filter(|(_, path)| path.starts_with("/api/"))
+        .collect();
+    assert!(
+        api_undocumented.is_empty(),
+        "routed but missing from openapi::ENDPOINTS: {api_undocumented:?}"
+    );
+    let expected: BTreeSet<(String, String)> = UNDOCUMENTED
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(
+        undocumented, expected,
+        "a route outside /api/ is new or gone: document it or list it in UNDOCUMENTED"
+    );
+    // The reverse, read from the source too: nothing is documented that the router does not serve.
+    let unrouted: Vec<&(String, String)> = documented.difference(&routed).collect();
+    assert!(
+        unrouted.is_empty(),
+        "documented but not routed: {unrouted:?}"
+    );
+}
