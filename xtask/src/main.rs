@@ -306,6 +306,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
 fn bench(root: &Path) -> anyhow::Result<()> {
     build(root)?;
     run(cargo().args(["bench", "-p", "rules-probe"]))?;
+    run(cargo().args(["bench", "-p", "server", "--bench", "routing"]))?;
     run(Command::new("node").arg("tests/bench/rules.mjs"))
 }
 
