@@ -11,8 +11,12 @@ use rules::{CONDITION_KEYS, parse_file};
 
 /// The reference, read from the repository.
 fn reference() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md");
-    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("cannot read {path}: {error}"))
+    let path = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../docs/rules.md");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 /// One fenced block: the line its opening fence is on (1-based), its info string and its text.

@@ -218,7 +218,10 @@ fn duplicate_ids_and_unknown_queues_across_files() {
 
 #[test]
 fn the_shipped_examples_parse_cleanly_and_fire() {
-    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+    let folder = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("examples");
     let mut names: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
         .map(|entry| entry.unwrap().path())

@@ -911,7 +911,11 @@ name = "Sales"
 
     #[test]
     fn the_demo_configuration_documents_working_geo_keys() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo.toml"));
+        let path = &std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("config/demo.toml");
         let text = std::fs::read_to_string(path).unwrap();
         assert_eq!(
             Config::parse(path, &text).unwrap().geo,

@@ -70,10 +70,13 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    // Read when run, not when built: a build cached from another checkout must not point back at it.
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .parent()
+    .map(Path::to_path_buf)
+    .unwrap_or_default()
 }
 
 fn target_dir(root: &Path) -> PathBuf {

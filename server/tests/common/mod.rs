@@ -84,7 +84,12 @@ impl Fixture {
     }
 
     pub fn config(&self) -> Config {
-        let www = concat!(env!("CARGO_MANIFEST_DIR"), "/../www");
+        let www = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../www");
+        let www = www.display();
         let text = format!(
             r#"
 listen = "127.0.0.1:0"
