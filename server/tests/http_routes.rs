@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{Fixture, Node, SHOP_ORIGIN, exists};
