@@ -322,5 +322,6 @@ async fn agent_commands_on_conversations_they_do_not_hold_are_refused_with_codes
             conversation_id: "nosuch".to_owned(),
         })
         .await;
-    assert_eq!(agent.error().await, "not_offered_to_you");
+    // Rejecting names the missing conversation just as accepting does.
+    assert_eq!(agent.error().await, "unknown_conversation");
 }
