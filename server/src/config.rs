@@ -15,6 +15,8 @@ use crate::domain::routing::{
 /// The whole configuration, with every relative path already resolved against the file's folder.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The file this configuration came from, for messages.
+    pub source: PathBuf,
     pub listen: SocketAddr,
     /// The origin browsers use to reach this server, e.g. `https://chat.example.com`. When absent it is
     /// derived from the address the server actually listens on.
@@ -311,18 +313,6 @@ impl Config {
                 }
             }
         }
-        for queue in &raw.queues {
-            if !raw
-                .agents
-                .iter()
-                .any(|agent| agent.queues.contains(&queue.id))
-            {
-                return Err(invalid(format!(
-                    "`queues.{}`: the queue has no members; list it in the `queues` of an `[[agents]]` entry",
-                    queue.id
-                )));
-            }
-        }
         let routing_model =
             routing_model(&raw.queues, &raw.workstreams, raw.routing.auto_busy).map_err(invalid)?;
         for agent in &raw.agents {
@@ -388,6 +378,7 @@ impl Config {
             },
         };
         Ok(Config {
+            source: path.to_path_buf(),
             listen: address("listen", &raw.listen)?,
             public_url: raw
                 .public_url
@@ -768,10 +759,6 @@ name = "Sales"
     #[test]
     fn routing_problems_name_the_key() {
         let cases = [
-            (
-                "[[queues]]\nid = \"empty\"\nname = \"Nobody\"\n",
-                "`queues.empty`: the queue has no members; list it in the `queues` of an `[[agents]]` entry",
-            ),
             (
                 "[[workstreams]]\nid = \"chat\"\nallowed_presences = [\"available\", \"bussy\"]\n",
                 "`workstreams.chat.allowed_presences`: unknown presence `bussy`; expected one of available, busy, busy_do_not_disturb, away, offline",

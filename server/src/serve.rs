@@ -56,6 +56,7 @@ pub async fn start_with(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Running> {
     seed_agents(&config, store.as_ref()).await?;
+    check_members(&config, store.as_ref()).await?;
     // Connections died with the previous process: whoever does not come back within the grace period
     // is treated as disconnected, exactly as if their socket had closed now.
     store
@@ -139,6 +140,25 @@ pub async fn start_with(
         shutdown,
         tasks,
     })
+}
+
+/// Every queue needs a member: an agent seeded from the file, or one created with `beckon agent add` or
+/// the admin API. A queue nobody can ever serve is a configuration mistake.
+async fn check_members(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    let agents = store.agents().await?;
+    for queue in &config.queues {
+        if !agents
+            .iter()
+            .any(|load| load.agent.queues.contains(&queue.id))
+        {
+            anyhow::bail!(
+                "{}: `queues.{}`: the queue has no members; list it in the `queues` of an `[[agents]]` entry or add one with `beckon agent add`",
+                config.source.display(),
+                queue.id
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn seed_agents(config: &Config, store: &dyn Store) -> anyhow::Result<()> {

@@ -912,6 +912,23 @@ async fn refused_requests_have_stable_codes_and_change_no_state() {
     );
 }
 
+#[tokio::test]
+async fn a_queue_without_members_stops_the_start_with_the_file_and_key() {
+    let fixture = Fixture {
+        extra_config: "[[queues]]\nid = \"empty\"\nname = \"Nobody\"\n".to_owned(),
+        ..Fixture::new()
+    };
+    let config = fixture.config();
+    let source = config.source.display().to_string();
+    let error = server::serve::start(config).await.unwrap_err().to_string();
+    assert_eq!(
+        error,
+        format!(
+            "{source}: `queues.empty`: the queue has no members; list it in the `queues` of an `[[agents]]` entry or add one with `beckon agent add`"
+        )
+    );
+}
+
 // Restart.
 
 #[tokio::test]
