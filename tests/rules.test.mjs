@@ -83,7 +83,7 @@ before(async () => {
   mkdirSync(join(workDir, 'rules'));
   writeFileSync(join(workDir, 'rules', 'widget.toml'), RULES);
   await beckonCommand(
-    ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', 'Rita', '--queues', 'sales', '--capacity', '1'],
+    ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', 'Rita', '--queues', 'sales,support', '--capacity', '1'],
     { BECKON_PASSWORD: AGENT.password },
   );
   let origins;
