@@ -15,7 +15,6 @@ use protocol::{
     VisitorToServer,
 };
 use server::runtime::ManualClock;
-use server::store::ConnectionTimer;
 
 /// Monday 30 March 2026, 10:00 UTC: noon in Paris.
 const MONDAY_NOON_PARIS_MS: i64 = 1_774_864_800_000;
@@ -986,10 +985,4 @@ async fn after_a_restart_state_messages_and_pending_timers_are_all_there() {
         .filter(|event| *event == "InactivityExpired")
         .count();
     assert_eq!(expiries, 1);
-    // Timers the store knows nothing about cannot be cancelled into existence.
-    world
-        .store()
-        .cancel_timer(ConnectionTimer::AgentDisconnect, "nobody")
-        .await
-        .unwrap();
 }

@@ -106,8 +106,14 @@ impl Workstream {
         }
     }
 
+    /// Whether routing may give this workstream's work to an agent in `presence`. A workstream that
+    /// lists no presences (the built-in one) routes to Available agents only.
     pub fn allows(&self, presence: Presence) -> bool {
-        self.allowed_presences.contains(&presence)
+        if self.allowed_presences.is_empty() {
+            presence == Presence::Available
+        } else {
+            self.allowed_presences.contains(&presence)
+        }
     }
 }
 
@@ -216,19 +222,6 @@ pub struct Candidate {
     pub declined: bool,
 }
 
-/// Presences that may receive work when a workstream lists none.
-pub fn default_presence_allows(presence: Presence) -> bool {
-    matches!(presence, Presence::Available)
-}
-
-fn allowed(workstream: &Workstream, presence: Presence) -> bool {
-    if workstream.allowed_presences.is_empty() {
-        default_presence_allows(presence)
-    } else {
-        workstream.allows(presence)
-    }
-}
-
 /// The agent a conversation is offered to, by the queue's assignment method. Never exceeds capacity,
 /// never picks a presence the workstream does not allow, never asks an agent who declined.
 pub fn choose_agent<'a>(
@@ -238,7 +231,7 @@ pub fn choose_agent<'a>(
 ) -> Option<&'a Candidate> {
     let units = workstream.units;
     let eligible = candidates.iter().filter(|candidate| {
-        allowed(workstream, candidate.presence)
+        workstream.allows(candidate.presence)
             && !candidate.declined
             && candidate.used.saturating_add(units) <= candidate.capacity
     });
@@ -282,7 +275,7 @@ pub fn overflow_reason(
     if overflow.no_agents
         && !candidates
             .iter()
-            .any(|candidate| allowed(workstream, candidate.presence) && !candidate.declined)
+            .any(|candidate| workstream.allows(candidate.presence) && !candidate.declined)
     {
         return Some(OverflowReason::NoAgents);
     }

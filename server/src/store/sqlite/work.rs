@@ -468,11 +468,7 @@ pub(super) fn assign(
     let agent = load_agent(connection, username)?
         .ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
     let workstream = routing.workstream(&conversation.queue_id);
-    let presence_allowed = if workstream.allowed_presences.is_empty() {
-        routing::default_presence_allows(agent.presence)
-    } else {
-        workstream.allows(agent.presence)
-    };
+    let presence_allowed = workstream.allows(agent.presence);
     if !presence_allowed && !overrides.presence {
         return Err(StoreError::NotAllowed(format!(
             "agent `{username}` is {}, which the workstream does not route to; override the presence to assign anyway",
@@ -542,11 +538,7 @@ pub(super) fn offer_transfer(
         )));
     }
     let workstream = routing.workstream(&conversation.queue_id);
-    let presence_allowed = if workstream.allowed_presences.is_empty() {
-        routing::default_presence_allows(target.presence)
-    } else {
-        workstream.allows(target.presence)
-    };
+    let presence_allowed = workstream.allows(target.presence);
     if !presence_allowed {
         return Err(StoreError::NotAllowed(format!(
             "`{to_username}` is {}, which the workstream does not route to",
@@ -592,6 +584,18 @@ pub(super) fn offer_transfer(
     })
 }
 
+/// The pending offer of this conversation to this agent.
+fn offer_to(connection: &Connection, conversation_id: &str, username: &str) -> StoreResult<Offer> {
+    offers_where(
+        connection,
+        "WHERE conversation_id = ?1 AND agent_username = ?2",
+        &[&conversation_id, &username],
+    )?
+    .into_iter()
+    .next()
+    .ok_or(StoreError::NotOfferedToYou)
+}
+
 pub(super) fn accept_offer(
     connection: &Connection,
     routing: &Routing,
@@ -600,14 +604,7 @@ pub(super) fn accept_offer(
     now_ms: i64,
 ) -> StoreResult<Moved> {
     let conversation = load_conversation(connection, conversation_id)?;
-    let offer = offers_where(
-        connection,
-        "WHERE conversation_id = ?1 AND agent_username = ?2",
-        &[&conversation_id, &username],
-    )?
-    .into_iter()
-    .next()
-    .ok_or(StoreError::NotOfferedToYou)?;
+    let offer = offer_to(connection, conversation_id, username)?;
     connection
         .execute(
             "DELETE FROM offers WHERE conversation_id = ?1",
@@ -639,14 +636,7 @@ pub(super) fn decline_offer(
     username: &str,
 ) -> StoreResult<Offer> {
     load_conversation(connection, conversation_id)?;
-    let offer = offers_where(
-        connection,
-        "WHERE conversation_id = ?1 AND agent_username = ?2",
-        &[&conversation_id, &username],
-    )?
-    .into_iter()
-    .next()
-    .ok_or(StoreError::NotOfferedToYou)?;
+    let offer = offer_to(connection, conversation_id, username)?;
     connection
         .execute(
             "DELETE FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
