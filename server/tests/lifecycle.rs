@@ -609,6 +609,12 @@ async fn wrap_up_blocks_capacity_for_five_minutes_then_frees_it() {
     let (_v1, first) = world.active(&mut tia, 1, "timed-help").await;
     world.action(&first, "end", &cookie).await;
     let (_v2, second) = world.visitor(2, "timed-help").await;
+    // Wrap-up still holds Tia's one unit: routing offers her nothing.
+    assert!(world.store().offers_for("tia").await.unwrap().is_empty());
+    assert_eq!(
+        world.store().agent_load("tia").await.unwrap().unwrap().used,
+        1
+    );
     world.advance(5 * MINUTE - SECOND).await;
     assert!(world.store().offers_for("tia").await.unwrap().is_empty());
     world.advance(SECOND).await;
