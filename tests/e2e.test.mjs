@@ -21,6 +21,8 @@ const AGENT = { username: 'alice', password: 's3cret', displayName: 'Alice Agent
 const RULE = { id: 'pricing-help', invitation: 'Questions about our plans? Chat with us.' };
 const HOSTILE_TEXT = '<b>hi</b><script>alert(1)</script>';
 const AGENT_REPLY = 'How can I help?';
+const DESK_RULE = { id: 'desk-help', invitation: 'Need help choosing? Ask our desk.' };
+const DESK_MESSAGE = 'Nobody is at the desk right now. Leave us a message and we will write back.';
 const WAIT_MS = 15_000; // real-time limit for any one condition; generous for a busy CI machine
 const STARTUP_MS = 60_000;
 
@@ -84,8 +86,33 @@ name = "Sales"
 [[queues]]
 id = "support"
 name = "Support"
+
+# Nobody Available in the desk ends the chat and invites an offline message.
+[[queues]]
+id = "desk"
+name = "Help desk"
+workstream = "desk-chat"
+
+[[workstreams]]
+id = "desk-chat"
+[workstreams.overflow]
+when = ["no_agents"]
+action = "end"
+message = "${DESK_MESSAGE}"
+offline_message = true
 `;
 }
+
+const DESK_RULE_FILE = `# Written by tests/e2e.test.mjs: invite visitors who spend 10 s on a product page to the desk.
+[[rule]]
+id = "${DESK_RULE.id}"
+queue = "desk"
+priority = 20
+invitation = "${DESK_RULE.invitation}"
+
+[rule.when]
+all = [ { path = "/product*" }, { time_on_page = "10s" } ]
+`;
 
 const PRICING_RULE = `# Written by tests/e2e.test.mjs: invite visitors who spend 10 s on the pricing page.
 [[rule]]
@@ -119,9 +146,10 @@ async function setUp() {
   writeFileSync(configPath, config());
   mkdirSync(join(workDir, 'rules'));
   writeFileSync(join(workDir, 'rules', 'pricing.toml'), PRICING_RULE);
+  writeFileSync(join(workDir, 'rules', 'desk.toml'), DESK_RULE_FILE);
 
   await runBeckon(
-    ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support', '--capacity', '2', '--role', 'agent'],
+    ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support,desk', '--capacity', '2', '--role', 'agent'],
     { BECKON_PASSWORD: AGENT.password },
   );
   let origins;
@@ -153,7 +181,7 @@ function recordWidgetMessages() {
 }
 
 /** A visitor on the demo pricing page with a paused page clock and a ready widget. */
-async function openVisitor() {
+async function openVisitor(path = '/pricing.html') {
   const context = await browser.newContext({ locale: 'en-US' });
   const problems = await watchContext(context);
   await context.addInitScript(recordWidgetMessages);
@@ -169,7 +197,7 @@ async function openVisitor() {
     dialogs.push(dialog.message());
     dialog.dismiss().catch(() => {});
   });
-  await page.goto(`${demo}/pricing.html`);
+  await page.goto(`${demo}${path}`);
   await page
     .waitForFunction((origin) => window.__beckonFromWidget.some((m) => m.type === 'ready' && m.origin === origin), beckon, { timeout: STARTUP_MS })
     .catch((error) => {
@@ -352,6 +380,49 @@ step('step 6: the visitor ends the chat, the agent closes it, the conversation i
   assert.equal(conversation.state, 'closed', stdout);
   assert.equal(conversation.queue, 'sales', stdout);
   assert.ok(conversation.id !== undefined && conversation.agent !== undefined && conversation.agent !== null, stdout);
+});
+
+step('step 7: with nobody at the desk, overflow ends the chat and the visitor leaves an offline message', async () => {
+  const page = agent.page;
+  await page.locator('[data-console=presence]').selectOption('offline');
+  const c = (visitors.c = await openVisitor('/product.html'));
+  await advanceTo(c.page, 10_500);
+  await invitation(c).waitFor({ state: 'visible' });
+  assert.equal((await c.widget.locator('[data-beckon=invitation-message]').textContent()).trim(), DESK_RULE.invitation);
+  await c.context.clock.resume();
+  await c.widget.locator('[data-beckon=accept]').click();
+
+  const form = c.widget.locator('[data-beckon=offline]');
+  await form.waitFor({ state: 'visible' });
+  assert.equal((await form.locator('.offline-prompt').textContent()).trim(), DESK_MESSAGE);
+  assert.equal(await c.widget.locator('[data-beckon=composer]').isVisible(), false, 'the chat composer is still shown');
+  await c.widget.locator('[data-beckon=offline-name]').fill('Grace');
+  await c.widget.locator('[data-beckon=offline-email]').fill('grace@example.com');
+  await c.widget.locator('[data-beckon=offline-body]').fill(HOSTILE_TEXT);
+  await c.widget.locator('[data-beckon=offline-send]').click();
+  const stored = c.widget.locator('[data-beckon=offline-stored]');
+  await stored.waitFor({ state: 'visible' });
+  assert.equal((await stored.textContent()).trim(), 'Thank you. We will write back to grace@example.com.');
+
+  // The desk's member reads it, as the visitor typed it, with the context the chat started with.
+  const messages = await page.evaluate(() => fetch('/api/offline-messages').then((response) => response.json()));
+  assert.equal(messages.length, 1, JSON.stringify(messages));
+  const [message] = messages;
+  assert.equal(message.queue_id, 'desk');
+  assert.equal(message.name, 'Grace');
+  assert.equal(message.email, 'grace@example.com');
+  assert.equal(message.body, HOSTILE_TEXT);
+  assert.ok(message.context.page_url.endsWith('/product.html'), JSON.stringify(message.context));
+  assert.deepEqual(c.dialogs, [], 'a script in the offline message ran in the widget');
+
+  // The console's Home lists it, as text.
+  await page.locator('button.session.home').click();
+  await page.locator('[data-console=refresh-offline]').click();
+  const entry = page.locator('[data-console=offline-message]');
+  await entry.waitFor({ state: 'visible' });
+  assert.equal((await entry.locator('[data-console=offline-from]').textContent()).trim(), 'Grace <grace@example.com>');
+  assert.equal((await entry.locator('[data-console=offline-body]').textContent()).trim(), HOSTILE_TEXT);
+  assert.equal(await entry.locator('b, script').count(), 0, 'the offline message was rendered as HTML in the console');
 });
 
 // These report on everything the story did, so they run even after a failed step.

@@ -1,4 +1,4 @@
-//! REST calls to the Beckon server: login, logout, who am I.
+//! REST calls to the Beckon server: login, logout, who am I, offline messages.
 
 use protocol::{LoginRequest, Me};
 use wasm_bindgen::JsCast;
@@ -53,4 +53,15 @@ pub async fn login(username: String, password: String) -> Result<Me, String> {
 
 pub async fn logout() {
     let _ = request("POST", "/api/console/logout", None).await;
+}
+
+/// The offline messages this agent may read, newest first.
+pub async fn offline_messages() -> Result<Vec<protocol::OfflineMessage>, String> {
+    let (status, text) = request("GET", "/api/offline-messages", None).await?;
+    if status == 200 {
+        return serde_json::from_str(&text).map_err(|error| error.to_string());
+    }
+    Err(serde_json::from_str::<protocol::ErrorBody>(&text)
+        .map(|error| error.message)
+        .unwrap_or_else(|_| format!("offline messages unavailable ({status})")))
 }

@@ -15,6 +15,7 @@ mod api;
 mod app;
 mod conversation;
 mod login;
+mod offline;
 mod sessions;
 mod socket;
 

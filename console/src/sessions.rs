@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use protocol::{AgentToServer, Me, Presence};
 
 use crate::conversation::ConversationPanel;
+use crate::offline::OfflineMessages;
 use crate::socket::{Console, unread_badge};
 
 #[component]
@@ -149,6 +150,7 @@ fn Home(console: Console) -> impl IntoView {
                 fallback=move || view! { <p>"Select a session on the left."</p> }>
                 <p>"No conversations yet. Set your presence to Available to receive chats."</p>
             </Show>
+            <OfflineMessages />
         </section>
     }
 }

@@ -16,6 +16,8 @@ pub const MAX_FRAME_BYTES: usize = MAX_MESSAGE_BYTES + 4 * 1024;
 /// The largest number of context variables a visitor may pass, and the largest size of one value.
 pub const MAX_CONTEXT_VARIABLES: usize = 64;
 pub const MAX_CONTEXT_VALUE_BYTES: usize = 1024;
+/// The longest name or email address an offline message may carry.
+pub const MAX_CONTACT_BYTES: usize = 254;
 
 /// A conversation's state, as in the spec's section 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -222,6 +224,16 @@ pub enum VisitorToServer {
     },
     /// The visitor selects End.
     End,
+    /// After overflow ended their chat with an invitation to do so, the visitor leaves a message for the
+    /// team to answer later. Idempotent on `client_message_id`, like chat messages.
+    LeaveOfflineMessage {
+        client_message_id: String,
+        /// How the visitor signs; may be empty.
+        name: String,
+        /// Where the team answers; required.
+        email: String,
+        body: String,
+    },
 }
 
 /// Frames the server sends to a visitor's widget.
@@ -246,6 +258,16 @@ pub enum ServerToVisitor {
         code: ErrorCode,
         message: String,
         client_message_id: Option<String>,
+    },
+    /// Overflow ended the visitor's chat and they may leave an offline message for it; `prompt` is the
+    /// message overflow ended the chat with.
+    OfflineMessageInvited {
+        conversation_id: String,
+        prompt: String,
+    },
+    /// The offline message with this client id is stored.
+    OfflineMessageStored {
+        client_message_id: String,
     },
 }
 
@@ -479,6 +501,20 @@ pub struct HistoryEntry {
     pub actor: String,
     pub agent_username: Option<String>,
     pub at_ms: i64,
+}
+
+/// A message a visitor left after overflow ended their chat: `GET /api/offline-messages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfflineMessage {
+    pub conversation_id: String,
+    pub queue_id: String,
+    pub site_id: String,
+    pub name: String,
+    pub email: String,
+    pub body: String,
+    /// The context variables the chat started with: page URL, time on page, the site's own.
+    pub context: ContextVariables,
+    pub left_at_ms: i64,
 }
 
 /// `GET /api/sites/{site}/config`: what the widget needs to run on a site.

@@ -753,7 +753,8 @@ async fn a_queue_longer_than_its_limit_ends_the_chat_with_the_workstream_s_messa
     second.start_chat("tiny-help").await;
     let mut closed = None;
     let mut told = None;
-    while closed.is_none() || told.is_none() {
+    let mut invited = None;
+    while closed.is_none() || told.is_none() || invited.is_none() {
         match second.recv().await {
             ServerToVisitor::Conversation {
                 conversation_id,
@@ -761,21 +762,237 @@ async fn a_queue_longer_than_its_limit_ends_the_chat_with_the_workstream_s_messa
                 ..
             } => closed = Some(conversation_id),
             ServerToVisitor::Message { message } => told = Some(message),
+            ServerToVisitor::OfflineMessageInvited {
+                conversation_id,
+                prompt,
+            } => invited = Some((conversation_id, prompt)),
             ServerToVisitor::Conversation { .. } => {}
             other => panic!("unexpected {other:?}"),
         }
     }
     let message = told.unwrap();
     assert_eq!(message.author, protocol::Author::System);
-    assert_eq!(
-        message.body,
-        "Our team is busy. Leave us a message and we will write back."
-    );
+    assert_eq!(message.body, BUSY);
     assert_eq!(world.state(&first).await.0, ConversationState::Open);
+    let closed = closed.unwrap();
+    assert_eq!(world.events(&closed).await, ["Created", "Overflowed"]);
+    assert_eq!(invited, Some((closed, BUSY.to_owned())));
+}
+
+const BUSY: &str = "Our team is busy. Leave us a message and we will write back.";
+
+fn offline_message(client_message_id: &str, email: &str, body: &str) -> VisitorToServer {
+    VisitorToServer::LeaveOfflineMessage {
+        client_message_id: client_message_id.to_owned(),
+        name: " Grace ".to_owned(),
+        email: email.to_owned(),
+        body: body.to_owned(),
+    }
+}
+
+/// The second visitor of `tiny`, whose chat overflow ended with an invitation; returns their socket
+/// (past the invitation) and the ended conversation's id.
+async fn overflowed_visitor(world: &World) -> (Socket<ServerToVisitor>, String) {
+    let (first, _) = world.visitor(1, "tiny-help").await;
+    drop(first);
+    let mut second = world.node.visitor(&visitor_id(2)).await;
+    second.start_chat("tiny-help").await;
+    let (mut invited, mut closed) = (None, false);
+    while invited.is_none() || !closed {
+        match second.recv().await {
+            ServerToVisitor::OfflineMessageInvited {
+                conversation_id, ..
+            } => invited = Some(conversation_id),
+            ServerToVisitor::Conversation { state, .. } => {
+                closed = state == ConversationState::Closed;
+            }
+            _ => {}
+        }
+    }
+    (second, invited.unwrap())
+}
+
+/// The next frame that answers the visitor, past the updates the end of their chat still sends.
+async fn answer(socket: &mut Socket<ServerToVisitor>) -> ServerToVisitor {
+    loop {
+        match socket.recv().await {
+            ServerToVisitor::Conversation { .. } | ServerToVisitor::Message { .. } => {}
+            frame => return frame,
+        }
+    }
+}
+
+async fn refusal(socket: &mut Socket<ServerToVisitor>) -> (String, Option<String>) {
+    match answer(socket).await {
+        ServerToVisitor::Error {
+            code,
+            client_message_id,
+            ..
+        } => (common::code_name(code), client_message_id),
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+}
+
+async fn offline_messages(world: &World, cookie: &str) -> Vec<protocol::OfflineMessage> {
+    let answer = world.node.get("/api/offline-messages", Some(cookie)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    serde_json::from_value(answer.json()).expect("offline messages")
+}
+
+#[tokio::test]
+async fn after_overflow_ends_a_chat_the_visitor_leaves_an_offline_message_the_queue_reads() {
+    let world = world().await;
+    let (mut visitor, conversation_id) = overflowed_visitor(&world).await;
+
+    // Bad contact details are refused, naming the problem, and store nothing.
+    visitor
+        .send(&offline_message("m1", "not an address", "Call me back"))
+        .await;
     assert_eq!(
-        world.events(&closed.unwrap()).await,
-        ["Created", "Overflowed"]
+        refusal(&mut visitor).await,
+        ("bad_request".to_owned(), Some("m1".to_owned()))
     );
+    visitor
+        .send(&offline_message("m1", "grace@example.com", "  "))
+        .await;
+    assert_eq!(
+        refusal(&mut visitor).await,
+        ("empty_message".to_owned(), Some("m1".to_owned()))
+    );
+
+    visitor
+        .send(&offline_message(
+            "m1",
+            "grace@example.com",
+            "Call me back about pricing",
+        ))
+        .await;
+    assert_eq!(
+        answer(&mut visitor).await,
+        ServerToVisitor::OfflineMessageStored {
+            client_message_id: "m1".to_owned()
+        }
+    );
+    // A retry with the same id and content is answered again and stored once; the same id with other
+    // content is a conflict; a second message for the chat is refused.
+    visitor
+        .send(&offline_message(
+            "m1",
+            "grace@example.com",
+            "Call me back about pricing",
+        ))
+        .await;
+    assert_eq!(
+        answer(&mut visitor).await,
+        ServerToVisitor::OfflineMessageStored {
+            client_message_id: "m1".to_owned()
+        }
+    );
+    visitor
+        .send(&offline_message(
+            "m1",
+            "grace@example.com",
+            "Something else",
+        ))
+        .await;
+    assert_eq!(
+        refusal(&mut visitor).await,
+        ("id_conflict".to_owned(), Some("m1".to_owned()))
+    );
+    visitor
+        .send(&offline_message(
+            "m2",
+            "grace@example.com",
+            "And one more thing",
+        ))
+        .await;
+    assert_eq!(
+        refusal(&mut visitor).await,
+        ("not_allowed".to_owned(), Some("m2".to_owned()))
+    );
+
+    // The queue's members and supervisors read it, as the visitor wrote it; other agents do not.
+    let (_tina_socket, tina) = world.agent("tina", 1, &["tiny"]).await;
+    let (_ann_socket, ann) = world.agent("ann", 1, &["sales"]).await;
+    let lead = world.node.login("lead").await;
+    let read = offline_messages(&world, &tina).await;
+    assert_eq!(read.len(), 1, "{read:?}");
+    let message = &read[0];
+    assert_eq!(
+        (
+            message.conversation_id.as_str(),
+            message.queue_id.as_str(),
+            message.name.as_str(),
+            message.email.as_str(),
+            message.body.as_str(),
+            message.left_at_ms,
+        ),
+        (
+            conversation_id.as_str(),
+            "tiny",
+            "Grace",
+            "grace@example.com",
+            "Call me back about pricing",
+            MONDAY_NOON_PARIS_MS,
+        )
+    );
+    assert_eq!(offline_messages(&world, &lead).await, read);
+    assert_eq!(offline_messages(&world, &ann).await, []);
+
+    // Once left, a new connection is not invited again.
+    visitor.close().await;
+    let mut again = world.node.visitor(&visitor_id(2)).await;
+    again.send(&VisitorToServer::Resume { after_seq: 0 }).await;
+    assert_eq!(again.error().await.0, "no_conversation");
+}
+
+#[tokio::test]
+async fn the_invitation_follows_the_visitor_to_other_pages_for_an_hour_only() {
+    let world = world().await;
+    let (visitor, _) = overflowed_visitor(&world).await;
+    visitor.close().await;
+    // Another page of the visit: the first frame is the invitation again.
+    let mut page = world.node.visitor(&visitor_id(2)).await;
+    assert!(
+        matches!(page.recv().await, ServerToVisitor::OfflineMessageInvited { prompt, .. } if prompt == BUSY)
+    );
+    page.close().await;
+    world.advance(61 * MINUTE).await;
+    let mut later = world.node.visitor(&visitor_id(2)).await;
+    later
+        .send(&offline_message(
+            "late",
+            "grace@example.com",
+            "Still there?",
+        ))
+        .await;
+    assert_eq!(
+        refusal(&mut later).await,
+        ("not_allowed".to_owned(), Some("late".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_whose_chat_did_not_overflow_cannot_leave_an_offline_message() {
+    let world = world().await;
+    let (mut visitor, _) = world.visitor(1, "pricing-help").await;
+    visitor
+        .send(&offline_message("m1", "grace@example.com", "Hello"))
+        .await;
+    assert_eq!(
+        visitor.error().await,
+        ("not_allowed".to_owned(), Some("m1".to_owned()))
+    );
+    let mut stranger = world.node.visitor(&visitor_id(9)).await;
+    stranger
+        .send(&offline_message("m1", "grace@example.com", "Hello"))
+        .await;
+    assert_eq!(
+        stranger.error().await,
+        ("not_allowed".to_owned(), Some("m1".to_owned()))
+    );
+    let lead = world.node.login("lead").await;
+    assert_eq!(offline_messages(&world, &lead).await, []);
 }
 
 // Supervisors.

@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use protocol::{Author, ConversationState};
 
-use crate::chat_app::Handle;
+use crate::chat_app::{Handle, Offline};
+use crate::offline::OfflineMessage;
 
 #[component]
 pub fn Chat(controller: Handle) -> impl IntoView {
@@ -60,7 +61,8 @@ pub fn Chat(controller: Handle) -> impl IntoView {
                     }
                 />
             </ol>
-            <form class="composer" on:submit=move |event| { event.prevent_default(); send(); }>
+            <OfflineMessage controller=controller />
+            <form class="composer" class:hidden=move || ui.offline.get() != Offline::NotInvited on:submit=move |event| { event.prevent_default(); send(); }>
                 <textarea
                     data-beckon="composer"
                     rows="2"

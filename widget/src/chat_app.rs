@@ -29,12 +29,38 @@ pub struct Line {
     pub pending: bool,
 }
 
+/// Where the visitor stands with an offline message, after overflow ended their chat.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Offline {
+    /// No invitation to leave one.
+    NotInvited,
+    /// Overflow ended the chat and invites a message; `refusal` is why the last attempt was refused.
+    Invited {
+        prompt: String,
+        refusal: Option<String>,
+    },
+    /// Sent, not yet stored.
+    Sending { prompt: String },
+    /// Stored: the team will answer at this address.
+    Stored { email: String },
+}
+
+impl Offline {
+    fn prompt(&self) -> String {
+        match self {
+            Offline::Invited { prompt, .. } | Offline::Sending { prompt } => prompt.clone(),
+            Offline::NotInvited | Offline::Stored { .. } => String::new(),
+        }
+    }
+}
+
 /// The signals the components read.
 #[derive(Clone, Copy)]
 pub struct Ui {
     pub lines: RwSignal<Vec<Line>>,
     pub status: RwSignal<String>,
     pub state: RwSignal<Option<ConversationState>>,
+    pub offline: RwSignal<Offline>,
 }
 
 pub struct Controller {
@@ -51,6 +77,8 @@ pub struct Controller {
     left: Cell<bool>,
     /// The visitor selected End while the socket was not open.
     end_requested: Cell<bool>,
+    /// The offline message sent and not yet stored; it goes again, with the same id, after a reconnect.
+    pending_offline: RefCell<Option<VisitorToServer>>,
 }
 
 struct Socket {
@@ -65,6 +93,7 @@ pub fn App() -> impl IntoView {
         lines: RwSignal::new(Vec::new()),
         status: RwSignal::new("Connecting you with an agent…".to_owned()),
         state: RwSignal::new(None),
+        offline: RwSignal::new(Offline::NotInvited),
     };
     let controller: Handle = StoredValue::new_local(Controller::boot(ui));
     view! { <Chat controller=controller /> }
@@ -87,6 +116,7 @@ impl Controller {
             reconnect_delay_ms: Cell::new(500),
             left: Cell::new(false),
             end_requested: Cell::new(false),
+            pending_offline: RefCell::new(None),
         });
         controller.bridge.layout(Layout::Chat);
         controller.connect();
@@ -123,6 +153,23 @@ impl Controller {
             client_message_id,
             body,
         });
+    }
+
+    /// Leaves the offline message the ended chat invites; it is stored once however often it is sent.
+    pub fn leave_offline_message(self: &Rc<Self>, name: String, email: String, body: String) {
+        let frame = VisitorToServer::LeaveOfflineMessage {
+            client_message_id: random_hex(16),
+            name,
+            email,
+            body,
+        };
+        let prompt = self.ui.offline.with_untracked(Offline::prompt);
+        self.ui.offline.set(Offline::Sending { prompt });
+        self.send(&frame);
+        self.pending_offline.replace(Some(frame));
+        if self.socket.borrow().is_none() {
+            self.connect();
+        }
     }
 
     pub fn end_chat(self: &Rc<Self>) {
@@ -211,7 +258,7 @@ impl Controller {
         self.reconnect_delay_ms.set(500);
         if let Some(frame) = self.start_frame.take() {
             self.send(&frame);
-        } else {
+        } else if self.ui.offline.get_untracked() == Offline::NotInvited {
             self.send(&VisitorToServer::Resume {
                 after_seq: self.last_seq.get(),
             });
@@ -233,11 +280,15 @@ impl Controller {
         if self.end_requested.replace(false) {
             self.send(&VisitorToServer::End);
         }
+        if let Some(frame) = self.pending_offline.borrow().as_ref() {
+            self.send(frame);
+        }
     }
 
     fn on_close(self: &Rc<Self>) {
         self.socket.replace(None);
-        if self.left.get() || self.ui.state.get_untracked() == Some(ConversationState::Closed) {
+        let ended = self.ui.state.get_untracked() == Some(ConversationState::Closed);
+        if self.left.get() || (ended && self.pending_offline.borrow().is_none()) {
             return;
         }
         self.ui.status.set("Reconnecting…".to_owned());
@@ -314,11 +365,58 @@ impl Controller {
                     lines.sort_by_key(|line| if line.pending { i64::MAX } else { line.seq });
                 });
             }
+            ServerToVisitor::OfflineMessageInvited { prompt, .. } => {
+                self.ui.state.set(Some(ConversationState::Closed));
+                self.ui.status.set("This chat has ended.".to_owned());
+                if self.pending_offline.borrow().is_none() {
+                    self.ui.offline.set(Offline::Invited {
+                        prompt,
+                        refusal: None,
+                    });
+                }
+            }
+            ServerToVisitor::OfflineMessageStored { client_message_id } => {
+                let stored = self
+                    .pending_offline
+                    .borrow()
+                    .as_ref()
+                    .and_then(|frame| match frame {
+                        VisitorToServer::LeaveOfflineMessage {
+                            client_message_id: pending,
+                            email,
+                            ..
+                        } if *pending == client_message_id => Some(email.trim().to_owned()),
+                        _ => None,
+                    });
+                if let Some(email) = stored {
+                    self.pending_offline.replace(None);
+                    self.ui.offline.set(Offline::Stored { email });
+                }
+            }
             ServerToVisitor::Error {
                 code,
                 message,
                 client_message_id,
             } => {
+                if code == protocol::ErrorCode::NoConversation
+                    && self.ui.offline.get_untracked() != Offline::NotInvited
+                {
+                    // Nothing to resume: the chat ended and only the offline message remains.
+                    return;
+                }
+                let offline_refused = self.pending_offline.borrow().as_ref().is_some_and(|frame| {
+                    matches!(frame, VisitorToServer::LeaveOfflineMessage { client_message_id: pending, .. }
+                        if Some(pending) == client_message_id.as_ref())
+                });
+                if offline_refused {
+                    self.pending_offline.replace(None);
+                    let prompt = self.ui.offline.with_untracked(Offline::prompt);
+                    self.ui.offline.set(Offline::Invited {
+                        prompt,
+                        refusal: Some(message),
+                    });
+                    return;
+                }
                 if code == protocol::ErrorCode::NoConversation
                     && self.ui.state.get_untracked().is_none()
                 {

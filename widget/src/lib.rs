@@ -27,6 +27,8 @@ mod browser;
 mod chat;
 #[cfg(feature = "chat")]
 mod chat_app;
+#[cfg(feature = "chat")]
+mod offline;
 #[cfg(not(feature = "chat"))]
 mod page;
 #[cfg(not(feature = "chat"))]

@@ -286,6 +286,19 @@ pub async fn ongoing(
     ))
 }
 
+/// `GET /api/offline-messages`: what visitors left after overflow ended their chat, as text for the
+/// console to show as text.
+pub async fn offline_messages(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+) -> Answer<Vec<protocol::OfflineMessage>> {
+    Ok(Json(
+        runtime
+            .offline_messages(&agent.username, agent.role)
+            .await?,
+    ))
+}
+
 /// `GET /api/work-items/{stream}`: `mine`, `open` or `closed`, as the caller may see them.
 pub async fn work_items(
     State(runtime): State<Arc<Runtime>>,

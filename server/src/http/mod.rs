@@ -53,6 +53,7 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
         .route("/api/agents/{username}/presence", put(api::set_presence))
         .route("/api/queues", get(api::queues))
         .route("/api/work-items/{stream}", get(api::work_items))
+        .route("/api/offline-messages", get(api::offline_messages))
         .route("/api/conversations", get(api::ongoing))
         .route("/api/conversations/{id}", get(api::conversation))
         .route("/api/conversations/{id}/history", get(api::history))

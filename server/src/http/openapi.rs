@@ -207,6 +207,15 @@ pub const ENDPOINTS: &[Endpoint] = &[
     ),
     endpoint(
         "get",
+        "/api/offline-messages",
+        Agent,
+        "Offline messages visitors left after overflow ended their chat: your queues' (every queue's for supervisors), newest first.",
+        None,
+        Some("[OfflineMessage]"),
+        200,
+    ),
+    endpoint(
+        "get",
         "/api/conversations",
         Supervisor,
         "Ongoing conversations: every conversation that is not Closed.",

@@ -811,6 +811,18 @@ impl Runtime {
                             },
                         );
                     }
+                    if moved.conversation.state == ConversationState::Closed {
+                        let (site_id, visitor_id) =
+                            (&moved.conversation.site_id, &moved.conversation.visitor_id);
+                        match self.offline_message_invitation(site_id, visitor_id).await {
+                            Ok(Some(frame)) => self.hub.to_visitor(site_id, visitor_id, &frame),
+                            Ok(None) => {}
+                            Err(error) => tracing::error!(
+                                "cannot invite an offline message: {}",
+                                error.message
+                            ),
+                        }
+                    }
                     self.publish(moved).await;
                 }
             }

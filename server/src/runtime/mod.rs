@@ -2,9 +2,12 @@
 //! them, routes conversations to agents, and runs the background loops (offer expiry, rule reloads).
 
 mod conversations;
+mod offline;
 pub use conversations::SupervisorAction;
 pub mod hub;
 pub mod rules;
+
+pub use offline::{OFFLINE_MESSAGE_WINDOW_MS, OfflineMessageRequest};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

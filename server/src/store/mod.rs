@@ -77,6 +77,16 @@ pub struct NewMessage {
     pub now_ms: i64,
 }
 
+/// An offline message as the visitor sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOfflineMessage {
+    pub client_message_id: String,
+    pub name: String,
+    pub email: String,
+    pub body: String,
+    pub now_ms: i64,
+}
+
 /// The outcome of storing a message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Appended {
@@ -376,6 +386,33 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Queues with at least one Available agent who has free capacity.
     async fn available_queues(&self) -> StoreResult<std::collections::BTreeSet<String>>;
+
+    /// The visitor's most recent conversation when overflow ended it at or after `since_ms` with an
+    /// invitation to leave an offline message, and none is left yet.
+    async fn offline_message_invitation(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<Option<Conversation>>;
+    /// Stores the offline message for the visitor's most recent conversation, which overflow must have
+    /// ended with an invitation at or after `since_ms`. One per conversation: a retry with the same id and
+    /// content answers the stored message, the same id with other content is `IdConflict`, and a second
+    /// message is refused.
+    async fn leave_offline_message(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        message: NewOfflineMessage,
+        since_ms: i64,
+    ) -> StoreResult<protocol::OfflineMessage>;
+    /// Offline messages left in the agent's queues (every queue for supervisors and admins), newest
+    /// first.
+    async fn offline_messages(
+        &self,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<protocol::OfflineMessage>>;
 
     /// Counts one invitation event; a retry with the same id counts once.
     async fn record_invitation_event(

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{going_away, limited, pump, same_origin, send_json};
 use crate::http::error::AppError;
-use crate::runtime::{Runtime, RuntimeError, validate_context};
+use crate::runtime::{OfflineMessageRequest, Runtime, RuntimeError, validate_context};
 
 #[derive(Deserialize)]
 pub struct VisitorQuery {
@@ -57,21 +57,29 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
     }
     let (connection_id, mut outgoing) = runtime.hub.add_visitor(&site_id, &visitor_id);
     runtime.visitor_connected(&site_id, &visitor_id).await;
-    if let Ok(conversation) = runtime
+    let greeting = match runtime
         .visitor_live_conversation(&site_id, &visitor_id)
         .await
     {
-        let frame = conversation_frame(&runtime, &conversation).await;
-        if !send_json(&mut socket, &frame).await {
-            if runtime
-                .hub
-                .remove_visitor(&site_id, &visitor_id, connection_id)
-                && !runtime.is_stopping()
-            {
-                runtime.visitor_disconnected(&site_id, &visitor_id).await;
-            }
-            return;
+        Ok(conversation) => Some(conversation_frame(&runtime, &conversation).await),
+        // A chat overflow ended may still take an offline message, from any page of the visit.
+        Err(_) => runtime
+            .offline_message_invitation(&site_id, &visitor_id)
+            .await
+            .ok()
+            .flatten(),
+    };
+    if let Some(frame) = greeting
+        && !send_json(&mut socket, &frame).await
+    {
+        if runtime
+            .hub
+            .remove_visitor(&site_id, &visitor_id, connection_id)
+            && !runtime.is_stopping()
+        {
+            runtime.visitor_disconnected(&site_id, &visitor_id).await;
         }
+        return;
     }
     let malformed = || {
         error_frame(
@@ -156,6 +164,26 @@ async fn handle(
                     client_message_id,
                     seq: message.seq,
                 }],
+                Err(error) => vec![error_frame(error, Some(client_message_id))],
+            }
+        }
+        VisitorToServer::LeaveOfflineMessage {
+            client_message_id,
+            name,
+            email,
+            body,
+        } => {
+            let request = OfflineMessageRequest {
+                client_message_id: client_message_id.clone(),
+                name,
+                email,
+                body,
+            };
+            match runtime
+                .leave_offline_message(site_id, visitor_id, request)
+                .await
+            {
+                Ok(_) => vec![ServerToVisitor::OfflineMessageStored { client_message_id }],
                 Err(error) => vec![error_frame(error, Some(client_message_id))],
             }
         }

@@ -16,14 +16,15 @@ use protocol::{Author, ChatMessage, ContextVariables, ConversationState, Presenc
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tokio::sync::oneshot;
 
+mod offline;
 mod work;
 
 use std::sync::Arc;
 
 use super::{
     Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionTimer, Conversation, Fired,
-    HistoryEntry, Moved, NewConversation, NewMessage, Offer, Overrides, QueuePosition, Routed,
-    Store, StoreError, StoreResult, Stream,
+    HistoryEntry, Moved, NewConversation, NewMessage, NewOfflineMessage, Offer, Overrides,
+    QueuePosition, Routed, Store, StoreError, StoreResult, Stream,
 };
 use crate::domain::lifecycle::{Channel, Event};
 use crate::domain::routing::Routing;
@@ -155,6 +156,18 @@ CREATE TABLE conversation_events (
     at_ms INTEGER NOT NULL
 );
 CREATE INDEX conversation_events_by_conversation ON conversation_events (conversation_id);
+"#,
+    r#"
+CREATE TABLE offline_messages (
+    conversation_id TEXT PRIMARY KEY REFERENCES conversations (id),
+    client_message_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    body TEXT NOT NULL,
+    left_at_ms INTEGER NOT NULL
+);
+CREATE INDEX offline_messages_by_time ON offline_messages (left_at_ms);
+CREATE INDEX conversations_by_visitor ON conversations (site_id, visitor_id, created_at_ms);
 "#,
 ];
 
@@ -904,6 +917,41 @@ impl Store for SqliteStore {
     async fn available_queues(&self) -> StoreResult<BTreeSet<String>> {
         let routing = Arc::clone(&self.routing);
         self.run(move |connection| work::available_queues(connection, &routing))
+            .await
+    }
+
+    async fn offline_message_invitation(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<Option<Conversation>> {
+        let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
+        self.run(move |connection| offline::invitation(connection, &site_id, &visitor_id, since_ms))
+            .await
+    }
+
+    async fn leave_offline_message(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        message: NewOfflineMessage,
+        since_ms: i64,
+    ) -> StoreResult<protocol::OfflineMessage> {
+        let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
+        self.run(move |connection| {
+            offline::leave(connection, &site_id, &visitor_id, message, since_ms)
+        })
+        .await
+    }
+
+    async fn offline_messages(
+        &self,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<protocol::OfflineMessage>> {
+        let username = username.to_owned();
+        self.run(move |connection| offline::list(connection, &username, role))
             .await
     }
 

@@ -1,0 +1,54 @@
+//! The offline message form: when overflow ended the chat with an invitation, the visitor leaves a
+//! message and an address for the team to answer. Everything shown is text.
+
+use leptos::prelude::*;
+
+use crate::chat_app::{Handle, Offline};
+
+#[component]
+pub fn OfflineMessage(controller: Handle) -> impl IntoView {
+    let ui = controller.with_value(|controller| controller.ui);
+    let name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let submit = move || {
+        if body.get_untracked().trim().is_empty() || email.get_untracked().trim().is_empty() {
+            return;
+        }
+        controller.with_value(|controller| {
+            controller.leave_offline_message(
+                name.get_untracked(),
+                email.get_untracked(),
+                body.get_untracked(),
+            )
+        });
+    };
+    let sending = move || matches!(ui.offline.get(), Offline::Sending { .. });
+    let form = move |prompt: String, refusal: Option<String>| {
+        view! {
+            <form class="offline" data-beckon="offline" on:submit=move |event| { event.prevent_default(); submit(); }>
+                <p class="offline-prompt">{prompt}</p>
+                <input data-beckon="offline-name" type="text" autocomplete="name" placeholder="Your name (optional)" aria-label="Your name"
+                    maxlength="254" prop:value=move || name.get() on:input=move |event| name.set(event_target_value(&event)) />
+                <input data-beckon="offline-email" type="email" autocomplete="email" placeholder="Your email" aria-label="Your email" required
+                    maxlength="254" prop:value=move || email.get() on:input=move |event| email.set(event_target_value(&event)) />
+                <textarea data-beckon="offline-body" rows="3" placeholder="Your message" aria-label="Your message" required
+                    maxlength="16000" prop:value=move || body.get() on:input=move |event| body.set(event_target_value(&event))></textarea>
+                <p class="offline-refusal" data-beckon="offline-refusal" role="alert">{refusal.unwrap_or_default()}</p>
+                <button class="primary" type="submit" data-beckon="offline-send" disabled=sending>"Leave a message"</button>
+            </form>
+        }
+        .into_any()
+    };
+    move || match ui.offline.get() {
+        Offline::NotInvited => ().into_any(),
+        Offline::Stored { email } => view! {
+            <p class="offline-stored" data-beckon="offline-stored" role="status">
+                {format!("Thank you. We will write back to {email}.")}
+            </p>
+        }
+        .into_any(),
+        Offline::Invited { prompt, refusal } => form(prompt, refusal),
+        Offline::Sending { prompt } => form(prompt, None),
+    }
+}
