@@ -1,14 +1,16 @@
-//! Live connections on this node, and fan-out to them.
+//! Live connections on this node, and fan-out to them and, through the bus, to the other nodes'.
 //!
 //! Each connection gets a bounded queue. A connection too slow to drain its queue is dropped rather than
 //! letting memory grow: its client reconnects and resumes from its last sequence number.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use protocol::{ServerToAgent, ServerToVisitor};
 use tokio::sync::mpsc;
+
+use super::bus::{Envelope, Relay};
 
 /// Frames waiting for one connection.
 pub const CONNECTION_QUEUE: usize = 256;
@@ -23,6 +25,8 @@ pub struct Hub {
     next_id: AtomicU64,
     visitors: Mutex<VisitorConnections>,
     agents: Mutex<AgentConnections>,
+    /// Set once when the store is shared by several nodes.
+    relay: OnceLock<Relay>,
 }
 
 impl Hub {
@@ -84,8 +88,63 @@ impl Hub {
         true
     }
 
-    /// Sends `frame` to every supervising console.
+    /// From now on every frame also goes to the other nodes; the first relay set stays.
+    pub fn set_relay(&self, relay: Relay) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Sends `frame` to every supervising console, on every node.
     pub fn to_supervisors(&self, frame: &ServerToAgent) {
+        self.supervisors_here(frame);
+        self.relay(|| Envelope::Supervisors {
+            frame: frame.clone(),
+        });
+    }
+
+    pub fn to_visitor(&self, site_id: &str, visitor_id: &str, frame: &ServerToVisitor) {
+        self.visitor_here(site_id, visitor_id, frame);
+        self.relay(|| Envelope::Visitor {
+            site_id: site_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+            frame: frame.clone(),
+        });
+    }
+
+    pub fn to_agent(&self, username: &str, frame: &ServerToAgent) {
+        self.agent_here(username, frame);
+        self.relay(|| Envelope::Agent {
+            username: username.to_owned(),
+            frame: frame.clone(),
+        });
+    }
+
+    /// Delivers another node's event to this node's connections.
+    pub fn deliver(&self, envelope: Envelope) {
+        match envelope {
+            Envelope::Visitor {
+                site_id,
+                visitor_id,
+                frame,
+            } => self.visitor_here(&site_id, &visitor_id, &frame),
+            Envelope::Agent { username, frame } => self.agent_here(&username, &frame),
+            Envelope::Supervisors { frame } => self.supervisors_here(&frame),
+        }
+    }
+
+    /// Drops every connection's queue: each socket ends, and its client reconnects and resumes from the
+    /// store. Used when this node may have missed events.
+    pub fn hang_up_everyone(&self) {
+        lock(&self.visitors).clear();
+        lock(&self.agents).clear();
+    }
+
+    fn relay(&self, envelope: impl FnOnce() -> Envelope) {
+        if let Some(relay) = self.relay.get() {
+            relay.publish(envelope());
+        }
+    }
+
+    fn supervisors_here(&self, frame: &ServerToAgent) {
         let mut agents = lock(&self.agents);
         for connections in agents.values_mut() {
             connections.retain(|(_, supervising, sender)| {
@@ -94,14 +153,14 @@ impl Hub {
         }
     }
 
-    pub fn to_visitor(&self, site_id: &str, visitor_id: &str, frame: &ServerToVisitor) {
+    fn visitor_here(&self, site_id: &str, visitor_id: &str, frame: &ServerToVisitor) {
         let mut visitors = lock(&self.visitors);
         if let Some(connections) = visitors.get_mut(&(site_id.to_owned(), visitor_id.to_owned())) {
             connections.retain(|(_, sender)| sender.try_send(frame.clone()).is_ok());
         }
     }
 
-    pub fn to_agent(&self, username: &str, frame: &ServerToAgent) {
+    fn agent_here(&self, username: &str, frame: &ServerToAgent) {
         let mut agents = lock(&self.agents);
         if let Some(connections) = agents.get_mut(username) {
             connections.retain(|(_, _, sender)| sender.try_send(frame.clone()).is_ok());

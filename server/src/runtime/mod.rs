@@ -1,6 +1,7 @@
 //! The runtime: carries out what the domain decides. It owns the live connections, fans events out to
 //! them, routes conversations to agents, and runs the background loops (offer expiry, rule reloads).
 
+mod bus;
 mod conversations;
 mod offline;
 pub use conversations::SupervisorAction;
@@ -110,6 +111,8 @@ pub type RuntimeResult<T> = Result<T, RuntimeError>;
 /// Shared by every handler and background loop.
 #[derive(Debug)]
 pub struct Runtime {
+    /// This process's id among the nodes sharing the store; new at every start.
+    pub node_id: String,
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
@@ -146,12 +149,21 @@ impl Runtime {
         geo: Option<crate::geo::Geo>,
         shutdown: watch::Receiver<bool>,
     ) -> Arc<Runtime> {
+        let node_id = new_id();
+        let hub = Hub::default();
+        if let Some(bus) = store.bus() {
+            hub.set_relay(bus::Relay {
+                node_id: node_id.clone(),
+                bus,
+            });
+        }
         let runtime = Arc::new(Runtime {
+            node_id,
             store,
             config,
             clock,
             rules: RulesRegistry::default(),
-            hub: Hub::default(),
+            hub,
             public_origin,
             extra_origins,
             geo,
@@ -298,6 +310,9 @@ impl Runtime {
         tasks: &mut JoinSet<()>,
         shutdown: watch::Receiver<bool>,
     ) {
+        if let Some(events) = self.store.bus().and_then(|bus| bus.subscribe()) {
+            tasks.spawn(Arc::clone(self).listen_to_bus(events, self.node_id.clone()));
+        }
         let runtime = Arc::clone(self);
         let mut stop = shutdown.clone();
         tasks.spawn(async move {

@@ -3,6 +3,7 @@
 //! Every method that changes state does it in one transaction and returns only after that transaction is
 //! durably committed, so whatever the caller acknowledges to a client is on disk.
 
+pub mod bus;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -423,4 +424,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<()>;
     /// Shown, accepted, closed and expired counts per rule of a site, by rule id.
     async fn invitation_stats(&self, site_id: &str) -> StoreResult<Vec<protocol::RuleStats>>;
+
+    /// The bus to the other nodes sharing this store; none for a store only one node can open.
+    fn bus(&self) -> Option<std::sync::Arc<dyn bus::EventBus>> {
+        None
+    }
 }
