@@ -1,0 +1,1297 @@
+//! Kill -9 durability: 10,000 messages from 50 visitors over real WebSockets while the real `beckon`
+//! binary is killed with SIGKILL at 20 seeded moments and restarted on the same database. Visitors retry
+//! every unacknowledged message with the same id; afterwards no acknowledged message is lost, none is
+//! stored or shown twice, and every conversation's sequence numbers run from 1 without gaps.
+//!
+//! A killed process leaves the kernel's page cache behind, so this proves that acknowledgements follow
+//! commits, that a commit is atomic and that retries are idempotent across crashes; whether commits
+//! reach the disk (`synchronous=FULL`) only a power cut would tell.
+//!
+//! The kill moments are counts of acknowledgements received, drawn from a seeded generator. The seed is
+//! printed; `BECKON_DURABILITY_SEED=<seed>` replays the same kill points, ids and bodies.
+//!
+//! The database is a parameter (`Backend`): the server is configured with its location and the test
+//! reads what was stored straight from it once the last server is dead. SQLite runs today; a PostgreSQL
+//! store adds a `Backend` whose `database` is its URL and whose `read` queries the same two tables.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map};
+use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{
+    Author, ChatMessage, ConversationState, ErrorCode, ServerToVisitor, VisitorToServer,
+};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const VISITORS: usize = 50;
+const MESSAGES_PER_VISITOR: usize = 200;
+const TOTAL_MESSAGES: usize = VISITORS * MESSAGES_PER_VISITOR;
+const KILLS: usize = 20;
+/// Messages a visitor has sent and not yet seen acknowledged, at most: its pipeline depth.
+const WINDOW: usize = 8;
+/// A safety net against hangs only: every wait ends on a real event (a frame, a line, a process exit).
+const PATIENCE: Duration = Duration::from_secs(30);
+/// More connections than kills allow means the server drops live sockets, which is a finding too.
+const MAX_CONNECTIONS_PER_VISITOR: usize = 4 * KILLS;
+const SEED_VARIABLE: &str = "BECKON_DURABILITY_SEED";
+const SITE: &str = "durability";
+const RULE: &str = "durability-help";
+const RULE_FILE: &str = r#"
+[[rule]]
+id = "durability-help"
+queue = "sales"
+invitation = "Questions? Chat with us."
+
+[rule.when]
+all = [{ path = "/durability*" }]
+"#;
+
+#[test]
+fn no_acknowledged_message_is_lost_or_duplicated_across_twenty_kill_9_restarts_on_sqlite() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let backend = SqliteFile {
+        path: folder.path().join("beckon.sqlite3"),
+    };
+    survive_kills(folder.path(), &backend);
+}
+
+// The backend.
+
+/// Where a node keeps its data, and how the test reads it back without going through the server.
+trait Backend {
+    /// For messages: `sqlite /tmp/…/beckon.sqlite3`.
+    fn describe(&self) -> String;
+    /// The value of the configuration's `database` key. The backend starts empty.
+    fn database(&self) -> String;
+    /// Every stored conversation and message, read after the last server died.
+    fn read(&self) -> anyhow::Result<Stored>;
+}
+
+/// What the backend holds at the end.
+#[derive(Debug)]
+struct Stored {
+    conversations: Vec<StoredConversation>,
+    messages: Vec<StoredMessage>,
+}
+
+#[derive(Debug)]
+struct StoredConversation {
+    id: String,
+    visitor_id: String,
+    state: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct StoredMessage {
+    conversation_id: String,
+    seq: i64,
+    client_message_id: String,
+    author: String,
+    body: String,
+}
+
+/// The SQLite file the server writes in WAL mode, opened read-only once the server is gone.
+struct SqliteFile {
+    path: PathBuf,
+}
+
+impl Backend for SqliteFile {
+    fn describe(&self) -> String {
+        format!("sqlite {}", self.path.display())
+    }
+
+    fn database(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn read(&self) -> anyhow::Result<Stored> {
+        use rusqlite::{Connection, OpenFlags};
+        let connection = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening {}", self.path.display()))?;
+        // Twenty crashes in, the file itself must still be sound.
+        let integrity: String =
+            connection.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        anyhow::ensure!(integrity == "ok", "integrity_check: {integrity}");
+        let mut statement =
+            connection.prepare("SELECT id, visitor_id, state FROM conversations ORDER BY rowid")?;
+        let conversations = statement
+            .query_map([], |row| {
+                Ok(StoredConversation {
+                    id: row.get(0)?,
+                    visitor_id: row.get(1)?,
+                    state: row.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut statement = connection.prepare(
+            "SELECT conversation_id, seq, client_message_id, author, body FROM messages
+             ORDER BY conversation_id, seq",
+        )?;
+        let messages = statement
+            .query_map([], |row| {
+                Ok(StoredMessage {
+                    conversation_id: row.get(0)?,
+                    seq: row.get(1)?,
+                    client_message_id: row.get(2)?,
+                    author: row.get(3)?,
+                    body: row.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Stored {
+            conversations,
+            messages,
+        })
+    }
+}
+
+// The plan: who sends what, and when the server dies.
+
+struct Plan {
+    seed: u64,
+    visitors: Vec<VisitorPlan>,
+    /// Ascending counts of acknowledgements at which the server is killed.
+    kill_points: Vec<usize>,
+}
+
+#[derive(Clone)]
+struct VisitorPlan {
+    number: usize,
+    visitor_id: String,
+    messages: Vec<Planned>,
+}
+
+#[derive(Clone)]
+struct Planned {
+    client_message_id: String,
+    body: String,
+}
+
+impl Plan {
+    fn new(seed: u64) -> Plan {
+        let mut random = SplitMix64(seed);
+        // Quotes, backslashes, newlines, markup and characters beyond ASCII, so a body that comes back
+        // altered by any encoding step is noticed.
+        const WORDS: &[&str] = &[
+            "hello",
+            "pricing",
+            "plan",
+            "café",
+            "naïve",
+            "日本語",
+            "🙂",
+            "\"quoted\"",
+            "<b>bold</b>",
+            "line\nbreak",
+            "tab\there",
+            "back\\slash",
+            "1,000.50",
+            "'single'",
+        ];
+        let visitors = (0..VISITORS)
+            .map(|number| VisitorPlan {
+                number,
+                visitor_id: format!("{seed:016x}{number:016x}"),
+                messages: (0..MESSAGES_PER_VISITOR)
+                    .map(|index| {
+                        let mut body = format!("visitor {number} message {index}:");
+                        for _ in 0..=random.below(12) {
+                            body.push(' ');
+                            body.push_str(WORDS[random.below(WORDS.len())]);
+                        }
+                        // Now and then a long one, a few kilobytes.
+                        if random.below(50) == 0 {
+                            body.push_str(&" lorem ipsum".repeat(200 + random.below(200)));
+                        }
+                        Planned {
+                            client_message_id: format!("{seed:016x}-{number:03}-{index:04}"),
+                            body,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut kill_points = BTreeSet::new();
+        while kill_points.len() < KILLS {
+            kill_points.insert(1 + random.below(TOTAL_MESSAGES - 1));
+        }
+        Plan {
+            seed,
+            visitors,
+            kill_points: kill_points.into_iter().collect(),
+        }
+    }
+}
+
+/// SplitMix64: small, seeded, and the same everywhere, so a seed replays the same plan.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, bound: usize) -> usize {
+        (self.next() % bound as u64) as usize
+    }
+}
+
+fn seed() -> u64 {
+    match std::env::var(SEED_VARIABLE) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{SEED_VARIABLE}=`{text}` is not a whole number")),
+        Err(_) => getrandom::u64().expect("the OS random source"),
+    }
+}
+
+// The server process.
+
+/// The real `beckon serve`, as a child process with its standard error appended to a log file.
+struct ServerProcess {
+    child: Child,
+    address: SocketAddr,
+    stdout_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerProcess {
+    /// Starts the server and waits for the line that names the address it listens on, which it prints
+    /// once the store is open and the listener bound.
+    fn start(config: &Path, log: &Path) -> anyhow::Result<ServerProcess> {
+        let stderr = OpenOptions::new().create(true).append(true).open(log)?;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_beckon"))
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .context("spawning beckon")?;
+        let stdout = child.stdout.take().context("the server's stdout")?;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        // Reads to the end, so the server never writes into a closed pipe; the end comes when it dies.
+        let stdout_reader = std::thread::spawn(move || {
+            let mut sender = Some(sender);
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(address) = line.strip_prefix("beckon: listening on http://")
+                    && let Some(sender) = sender.take()
+                {
+                    let _ = sender.send(address.to_owned());
+                }
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stdout_reader: Some(stdout_reader),
+        };
+        match receiver.recv_timeout(PATIENCE) {
+            Ok(address) => {
+                server.address = address
+                    .parse()
+                    .with_context(|| format!("the listening address `{address}`"))?;
+                Ok(server)
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                let status = server.child.wait()?;
+                anyhow::bail!(
+                    "the server exited ({status}) before listening:\n{}",
+                    log_tail(log)
+                )
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                anyhow::bail!(
+                    "the server did not listen within {PATIENCE:?}:\n{}",
+                    log_tail(log)
+                )
+            }
+        }
+    }
+
+    /// SIGKILL: no shutdown of any kind, as a power cut or the OOM killer would do it.
+    fn kill(mut self) -> ExitStatus {
+        self.child.kill().expect("the server can be killed");
+        let status = self.child.wait().expect("the killed server is reaped");
+        if let Some(reader) = self.stdout_reader.take() {
+            reader.join().expect("the stdout reader");
+        }
+        status
+    }
+}
+
+impl Drop for ServerProcess {
+    /// A failing test leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+async fn start_server(config: &Path, log: &Path) -> ServerProcess {
+    let (config, log) = (config.to_owned(), log.to_owned());
+    tokio::task::spawn_blocking(move || ServerProcess::start(&config, &log))
+        .await
+        .expect("the start task")
+        .unwrap_or_else(|error| panic!("the server starts: {error:#}"))
+}
+
+async fn kill_server(server: ServerProcess) -> ExitStatus {
+    tokio::task::spawn_blocking(move || server.kill())
+        .await
+        .expect("the kill task")
+}
+
+// The run.
+
+/// The server visitors should use now. `generation` counts starts, from 1.
+#[derive(Debug, Clone, Copy)]
+struct Endpoint {
+    generation: u64,
+    address: SocketAddr,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Progress {
+    acknowledged: usize,
+    finished_visitors: usize,
+}
+
+struct Kill {
+    at_acknowledged: usize,
+    target: usize,
+    status: ExitStatus,
+}
+
+/// Everything the run observed, for the checks.
+struct Observed {
+    visitors: Vec<VisitorReport>,
+    /// Per visitor, what a fresh connection resuming from 0 was shown.
+    transcripts: Vec<Transcript>,
+    kills: Vec<Kill>,
+    final_status: ExitStatus,
+    /// Lines the servers logged at WARN or ERROR.
+    server_complaints: Vec<String>,
+    timings: String,
+}
+
+fn survive_kills(folder: &Path, backend: &dyn Backend) {
+    let seed = seed();
+    println!("durability: seed {seed} (set {SEED_VARIABLE}={seed} to replay)");
+    let plan = Plan::new(seed);
+    println!("durability: kill points {:?}", plan.kill_points);
+    let rules = folder.join("rules");
+    std::fs::create_dir_all(&rules).expect("the rules folder");
+    std::fs::write(rules.join("durability.toml"), RULE_FILE).expect("the rule file");
+    let config = folder.join("beckon.toml");
+    std::fs::write(&config, config_text(&backend.database())).expect("the configuration");
+    let log = folder.join("server.log");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let observed = runtime.block_on(run(&plan, &config, &log));
+    drop(runtime);
+
+    let stored = backend
+        .read()
+        .unwrap_or_else(|error| panic!("reading {}: {error:#}", backend.describe()));
+    verify(&plan, &observed, &stored, &backend.describe());
+}
+
+fn config_text(database: &str) -> String {
+    // JSON string escapes are valid TOML basic-string escapes.
+    let database = serde_json::to_string(database).expect("an encodable string");
+    format!(
+        r#"
+listen = "127.0.0.1:0"
+database = {database}
+
+# Visitors finish at different times; their chats must stay open for the final check.
+[routing]
+visitor_disconnect_grace_seconds = 3600
+
+[[sites]]
+id = "{SITE}"
+name = "Durability"
+rules_dir = "rules"
+
+[[queues]]
+id = "sales"
+name = "Sales"
+
+# Every queue needs a member. Nobody logs in, so conversations stay Open and visitors talk alone.
+[[agents]]
+username = "nobody"
+display_name = "Nobody"
+password_hash = "x"
+queues = ["sales"]
+capacity = 1
+"#
+    )
+}
+
+async fn run(plan: &Plan, config: &Path, log: &Path) -> Observed {
+    let started = Instant::now();
+    let mut server = start_server(config, log).await;
+    let (endpoint_sender, endpoint) = watch::channel(Endpoint {
+        generation: 1,
+        address: server.address,
+    });
+    let (progress_sender, mut progress) = watch::channel(Progress::default());
+    let mut visitors = Vec::new();
+    for visitor in &plan.visitors {
+        visitors.push(tokio::spawn(visit(
+            VisitorRun::new(visitor.clone()),
+            endpoint.clone(),
+            progress_sender.clone(),
+        )));
+    }
+
+    let mut kills = Vec::new();
+    for (number, &target) in plan.kill_points.iter().enumerate() {
+        let reached = within(
+            &format!("{target} acknowledgements (kill {})", number + 1),
+            progress
+                .wait_for(|now| now.acknowledged >= target || now.finished_visitors == VISITORS),
+        )
+        .await
+        .expect("visitors report progress")
+        .acknowledged;
+        assert!(
+            reached >= target,
+            "every visitor finished at {reached} acknowledgements, before kill point {target}"
+        );
+        let status = kill_server(server).await;
+        kills.push(Kill {
+            at_acknowledged: progress.borrow().acknowledged,
+            target,
+            status,
+        });
+        server = start_server(config, log).await;
+        endpoint_sender.send_modify(|endpoint| {
+            endpoint.generation += 1;
+            endpoint.address = server.address;
+        });
+    }
+    let killing = started.elapsed();
+
+    let mut reports = Vec::new();
+    for visitor in visitors {
+        let report = within("the visitors to finish", visitor).await;
+        reports.push(report.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic())));
+    }
+    let sending = started.elapsed();
+
+    // What a visitor is shown: a fresh connection per visitor, resuming from 0.
+    let transcripts = within(
+        "the transcripts",
+        futures_util::future::join_all(
+            plan.visitors
+                .iter()
+                .map(|visitor| transcript(server.address, visitor)),
+        ),
+    )
+    .await;
+    let final_status = kill_server(server).await;
+    let timings = format!(
+        "last kill at {:.1?}, all acknowledged at {:.1?}, transcripts read at {:.1?}",
+        killing,
+        sending,
+        started.elapsed()
+    );
+    Observed {
+        visitors: reports,
+        transcripts,
+        kills,
+        final_status,
+        server_complaints: std::fs::read_to_string(log)
+            .expect("the server log")
+            .lines()
+            .filter(|line| line.contains("ERROR") || line.contains("WARN"))
+            .map(str::to_owned)
+            .collect(),
+        timings,
+    }
+}
+
+async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(PATIENCE, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out after {PATIENCE:?} waiting for {what}"),
+    }
+}
+
+// A visitor.
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// One visitor's widget, reduced to what durability needs: it pipelines its messages, and on every
+/// reconnect resumes and sends again each message not yet acknowledged, with the same id and body.
+struct VisitorRun {
+    plan: VisitorPlan,
+    index_of: HashMap<String, usize>,
+    next_unsent: usize,
+    /// Sent and not acknowledged yet: message index → the connection that first sent it.
+    unacknowledged: BTreeMap<usize, usize>,
+    acknowledged: HashMap<String, i64>,
+    /// Messages the server answered with an error: they will never be acknowledged.
+    failed: BTreeSet<usize>,
+    /// Whether a `conversation` frame arrived, so the next connection resumes instead of starting.
+    started: bool,
+    connections: usize,
+    /// Until the first ack on a connection, `message` frames are the reply to the opening frame (the
+    /// server answers each frame in order and acks before the echo), not echoes of this connection.
+    opening: bool,
+    report: VisitorReport,
+}
+
+#[derive(Debug, Default)]
+struct VisitorReport {
+    number: usize,
+    /// Every conversation a `conversation` frame named.
+    conversation_ids: BTreeSet<String>,
+    acknowledged: HashMap<String, i64>,
+    /// Messages as `message` frames showed them, by seq.
+    shown: BTreeMap<i64, ChatMessage>,
+    connections: usize,
+    /// Messages sent again on a later connection.
+    retries: usize,
+    /// Unacknowledged messages a resume showed already stored: committed, with the ack lost in a kill.
+    committed_unacknowledged: usize,
+    problems: Vec<String>,
+}
+
+impl VisitorRun {
+    fn new(plan: VisitorPlan) -> VisitorRun {
+        let index_of = plan
+            .messages
+            .iter()
+            .enumerate()
+            .map(|(index, message)| (message.client_message_id.clone(), index))
+            .collect();
+        VisitorRun {
+            report: VisitorReport {
+                number: plan.number,
+                ..VisitorReport::default()
+            },
+            plan,
+            index_of,
+            next_unsent: 0,
+            unacknowledged: BTreeMap::new(),
+            acknowledged: HashMap::new(),
+            failed: BTreeSet::new(),
+            started: false,
+            connections: 0,
+            opening: true,
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.next_unsent == self.plan.messages.len() && self.unacknowledged.is_empty()
+    }
+
+    fn problem(&mut self, text: String) {
+        self.report
+            .problems
+            .push(format!("visitor {}: {text}", self.plan.number));
+    }
+
+    fn send_frame(&self, index: usize) -> VisitorToServer {
+        let message = &self.plan.messages[index];
+        VisitorToServer::Send {
+            client_message_id: message.client_message_id.clone(),
+            body: message.body.clone(),
+        }
+    }
+
+    /// One connection: open it, resume, retry, then keep the pipeline full until every message is
+    /// acknowledged or the connection dies.
+    async fn converse(&mut self, mut socket: Socket, progress: &watch::Sender<Progress>) {
+        self.opening = true;
+        let opening = if self.started {
+            VisitorToServer::Resume {
+                after_seq: self.report.shown.keys().next_back().copied().unwrap_or(0),
+            }
+        } else {
+            VisitorToServer::StartChat {
+                rule_id: RULE.to_owned(),
+                context: Default::default(),
+            }
+        };
+        if !send(&mut socket, &opening).await {
+            return;
+        }
+        let retries: Vec<usize> = self.unacknowledged.keys().copied().collect();
+        for index in retries {
+            self.report.retries += 1;
+            if !send(&mut socket, &self.send_frame(index)).await {
+                return;
+            }
+        }
+        loop {
+            while self.unacknowledged.len() < WINDOW && self.next_unsent < self.plan.messages.len()
+            {
+                let index = self.next_unsent;
+                self.next_unsent += 1;
+                self.unacknowledged.insert(index, self.connections);
+                if !send(&mut socket, &self.send_frame(index)).await {
+                    return;
+                }
+            }
+            if self.finished() {
+                let _ = socket.close(None).await;
+                return;
+            }
+            let text = match within("a frame", socket.next()).await {
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Ok(Message::Binary(_))) => {
+                    self.problem("a binary frame".to_owned());
+                    continue;
+                }
+                // The server died (or closed): reconnect.
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+            };
+            match serde_json::from_str::<ServerToVisitor>(text.as_str()) {
+                Ok(frame) => self.handle(frame, progress),
+                Err(error) => self.problem(format!("an undecodable frame ({error}): {text}")),
+            }
+        }
+    }
+
+    fn handle(&mut self, frame: ServerToVisitor, progress: &watch::Sender<Progress>) {
+        match frame {
+            ServerToVisitor::Ack {
+                client_message_id,
+                seq,
+            } => {
+                self.opening = false;
+                let Some(&index) = self.index_of.get(&client_message_id) else {
+                    self.problem(format!("an ack for `{client_message_id}`, never sent"));
+                    return;
+                };
+                if self.unacknowledged.remove(&index).is_some() {
+                    self.acknowledged.insert(client_message_id, seq);
+                    progress.send_modify(|progress| progress.acknowledged += 1);
+                } else {
+                    let earlier = self.acknowledged.get(&client_message_id).copied();
+                    self.problem(format!(
+                        "an ack for `{client_message_id}` as seq {seq}, not in flight (acknowledged before as {earlier:?})"
+                    ));
+                }
+            }
+            ServerToVisitor::Message { message } => {
+                if self.opening
+                    && let Some(index) = self.index_of.get(&message.client_message_id)
+                    && self
+                        .unacknowledged
+                        .get(index)
+                        .is_some_and(|&first| first < self.connections)
+                {
+                    self.report.committed_unacknowledged += 1;
+                }
+                match self.report.shown.entry(message.seq) {
+                    btree_map::Entry::Vacant(entry) => {
+                        entry.insert(message);
+                    }
+                    btree_map::Entry::Occupied(entry) => {
+                        if entry.get() != &message {
+                            let text = format!(
+                                "seq {} shown as {:?}, then as {message:?}",
+                                message.seq,
+                                entry.get()
+                            );
+                            self.problem(text);
+                        }
+                    }
+                }
+            }
+            ServerToVisitor::Conversation {
+                conversation_id,
+                state,
+                ..
+            } => {
+                self.started = true;
+                if state == ConversationState::Closed {
+                    self.problem(format!("conversation {conversation_id} is Closed"));
+                }
+                self.report.conversation_ids.insert(conversation_id);
+            }
+            ServerToVisitor::Error {
+                code,
+                message,
+                client_message_id,
+            } => {
+                self.problem(format!(
+                    "error {code:?} for {client_message_id:?}: {message}"
+                ));
+                // A refused message is never acknowledged; stop waiting for it so the run ends and the
+                // problem is reported.
+                if let Some(&index) = client_message_id
+                    .as_ref()
+                    .and_then(|id| self.index_of.get(id))
+                    && self.unacknowledged.remove(&index).is_some()
+                {
+                    self.failed.insert(index);
+                }
+            }
+            other => self.problem(format!("an unexpected frame {other:?}")),
+        }
+    }
+
+    fn into_report(mut self) -> VisitorReport {
+        if !self.failed.is_empty() {
+            let count = self.failed.len();
+            self.problem(format!("{count} messages refused"));
+        }
+        self.report.acknowledged = self.acknowledged;
+        self.report.connections = self.connections;
+        self.report
+    }
+}
+
+async fn visit(
+    mut run: VisitorRun,
+    mut endpoint: watch::Receiver<Endpoint>,
+    progress: watch::Sender<Progress>,
+) -> VisitorReport {
+    // The newest server generation a connection was refused by: only a newer one is worth trying.
+    let mut refused_by = 0;
+    while !run.finished() {
+        let current = *within(
+            "a restarted server",
+            endpoint.wait_for(|endpoint| endpoint.generation > refused_by),
+        )
+        .await
+        .expect("the endpoint is published");
+        let Some(socket) = connect(current.address, &run.plan.visitor_id).await else {
+            refused_by = current.generation;
+            continue;
+        };
+        run.connections += 1;
+        if run.connections > MAX_CONNECTIONS_PER_VISITOR {
+            run.problem(format!(
+                "{} connections for {KILLS} kills: the server drops live sockets",
+                run.connections
+            ));
+            break;
+        }
+        run.converse(socket, &progress).await;
+    }
+    progress.send_modify(|progress| progress.finished_visitors += 1);
+    run.into_report()
+}
+
+/// A visitor socket with the server's own origin; `None` when nothing accepts connections there (the
+/// server is dead).
+async fn connect(address: SocketAddr, visitor_id: &str) -> Option<Socket> {
+    let mut request = format!("ws://{address}/ws/visitor?site={SITE}&visitor={visitor_id}")
+        .into_client_request()
+        .expect("a WebSocket request");
+    request.headers_mut().insert(
+        header::ORIGIN,
+        HeaderValue::from_str(&format!("http://{address}")).expect("an origin"),
+    );
+    // Without TCP_NODELAY a frame written right after another waits for the server's delayed ACK.
+    match within(
+        "a WebSocket handshake",
+        tokio_tungstenite::connect_async_with_config(request, None, true),
+    )
+    .await
+    {
+        Ok((socket, _)) => Some(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            panic!(
+                "the server refused the visitor socket: {}",
+                response.status()
+            )
+        }
+        Err(_) => None,
+    }
+}
+
+/// Sends one frame; `false` when the connection is gone.
+async fn send(socket: &mut Socket, frame: &VisitorToServer) -> bool {
+    let text = serde_json::to_string(frame).expect("an encodable frame");
+    within("a frame to be sent", socket.send(Message::text(text)))
+        .await
+        .is_ok()
+}
+
+/// What a fresh connection resuming from seq 0 shows a visitor.
+#[derive(Debug, Default)]
+struct Transcript {
+    conversation_id: Option<String>,
+    messages: Vec<ChatMessage>,
+    problems: Vec<String>,
+}
+
+/// Connects, waits for the greeting (the live conversation), resumes from 0 and then starts the chat
+/// again. The server answers frames in order and a start of a live chat writes nothing, so its
+/// `conversation` reply marks the end of the transcript. Then it reuses an id with another body.
+async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
+    let number = visitor.number;
+    let mut socket = connect(address, &visitor.visitor_id)
+        .await
+        .expect("the last server accepts connections");
+    let mut transcript = Transcript::default();
+    match next_frame(&mut socket).await {
+        ServerToVisitor::Conversation {
+            conversation_id, ..
+        } => transcript.conversation_id = Some(conversation_id),
+        other => {
+            transcript.problems.push(format!(
+                "visitor {number}: a fresh connection was greeted with {other:?}, not the live conversation"
+            ));
+            return transcript;
+        }
+    }
+    assert!(send(&mut socket, &VisitorToServer::Resume { after_seq: 0 }).await);
+    let start = VisitorToServer::StartChat {
+        rule_id: RULE.to_owned(),
+        context: Default::default(),
+    };
+    assert!(send(&mut socket, &start).await);
+    loop {
+        match next_frame(&mut socket).await {
+            ServerToVisitor::Message { message } => transcript.messages.push(message),
+            ServerToVisitor::Conversation {
+                conversation_id, ..
+            } => {
+                if transcript.conversation_id.as_ref() != Some(&conversation_id) {
+                    transcript.problems.push(format!(
+                        "visitor {number}: greeted with {:?}, started {conversation_id}",
+                        transcript.conversation_id
+                    ));
+                }
+                break;
+            }
+            other => transcript
+                .problems
+                .push(format!("visitor {number}: {other:?} while resuming from 0")),
+        }
+    }
+    // The same id with another body is a conflict, and stores nothing: the checks that follow read the
+    // database after this.
+    let first = &visitor.messages[0];
+    let conflicting = VisitorToServer::Send {
+        client_message_id: first.client_message_id.clone(),
+        body: format!("{} (edited)", first.body),
+    };
+    assert!(send(&mut socket, &conflicting).await);
+    match next_frame(&mut socket).await {
+        ServerToVisitor::Error {
+            code: ErrorCode::IdConflict,
+            client_message_id: Some(id),
+            ..
+        } if id == first.client_message_id => {}
+        other => transcript.problems.push(format!(
+            "visitor {number}: a reused id with another body was answered with {other:?}, not id_conflict"
+        )),
+    }
+    let _ = socket.close(None).await;
+    transcript
+}
+
+async fn next_frame(socket: &mut Socket) -> ServerToVisitor {
+    loop {
+        match within("a frame", socket.next()).await {
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(text.as_str())
+                    .unwrap_or_else(|error| panic!("an undecodable frame ({error}): {text}"));
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a frame, the socket gave {other:?}"),
+        }
+    }
+}
+
+// The checks.
+
+fn verify(plan: &Plan, observed: &Observed, stored: &Stored, backend: &str) {
+    let sent: HashMap<&str, (usize, &str)> = plan
+        .visitors
+        .iter()
+        .flat_map(|visitor| {
+            visitor.messages.iter().map(move |message| {
+                (
+                    message.client_message_id.as_str(),
+                    (visitor.number, message.body.as_str()),
+                )
+            })
+        })
+        .collect();
+    let acknowledged: HashMap<&str, i64> = observed
+        .visitors
+        .iter()
+        .flat_map(|visitor| {
+            visitor
+                .acknowledged
+                .iter()
+                .map(|(id, &seq)| (id.as_str(), seq))
+        })
+        .collect();
+    let visitor_of_conversation: HashMap<&str, &str> = stored
+        .conversations
+        .iter()
+        .map(|conversation| (conversation.id.as_str(), conversation.visitor_id.as_str()))
+        .collect();
+
+    // Stored rows by client id, and each conversation's seqs.
+    let mut rows_by_id: HashMap<&str, Vec<&StoredMessage>> = HashMap::new();
+    let mut seqs_by_conversation: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for message in &stored.messages {
+        rows_by_id
+            .entry(message.client_message_id.as_str())
+            .or_default()
+            .push(message);
+        seqs_by_conversation
+            .entry(message.conversation_id.as_str())
+            .or_default()
+            .push(message.seq);
+    }
+    let stored_twice: Vec<String> = rows_by_id
+        .iter()
+        .filter(|(_, rows)| rows.len() > 1)
+        .map(|(id, rows)| format!("`{id}` ×{}", rows.len()))
+        .collect();
+    let never_sent: Vec<&str> = rows_by_id
+        .keys()
+        .filter(|id| !sent.contains_key(*id))
+        .copied()
+        .collect();
+    let mut wrong_body = Vec::new();
+    let mut wrong_place = Vec::new();
+    for (id, rows) in &rows_by_id {
+        let Some(&(number, body)) = sent.get(id) else {
+            continue;
+        };
+        let visitor_id = &plan.visitors[number].visitor_id;
+        for row in rows {
+            if row.body != body || row.author != Author::Visitor.as_str() {
+                wrong_body.push(format!(
+                    "`{id}` stored by {} as {:?}, sent as {body:?}",
+                    row.author, row.body
+                ));
+            }
+            if visitor_of_conversation.get(row.conversation_id.as_str())
+                != Some(&visitor_id.as_str())
+            {
+                wrong_place.push(format!(
+                    "`{id}` of visitor {number} stored in conversation {}",
+                    row.conversation_id
+                ));
+            }
+        }
+    }
+    let lost_acknowledged: Vec<&str> = acknowledged
+        .keys()
+        .filter(|id| !rows_by_id.contains_key(*id))
+        .copied()
+        .collect();
+    let acknowledged_elsewhere: Vec<String> = acknowledged
+        .iter()
+        .filter_map(|(id, &seq)| {
+            let rows = rows_by_id.get(id)?;
+            (rows.len() == 1 && rows[0].seq != seq).then(|| {
+                format!(
+                    "`{id}` acknowledged as seq {seq}, stored as {}",
+                    rows[0].seq
+                )
+            })
+        })
+        .collect();
+    let never_stored = sent
+        .keys()
+        .filter(|id| !rows_by_id.contains_key(*id))
+        .count();
+    let gaps: Vec<String> = seqs_by_conversation
+        .iter()
+        .filter(|(_, seqs)| !seqs.iter().copied().eq(1..=seqs.len() as i64))
+        .map(|(conversation, seqs)| {
+            format!(
+                "conversation {conversation}: {} messages, seqs {}..={}",
+                seqs.len(),
+                seqs.first().unwrap_or(&0),
+                seqs.last().unwrap_or(&0)
+            )
+        })
+        .collect();
+
+    // Conversations: one per visitor, the one its frames named, still live.
+    let mut conversation_problems = Vec::new();
+    for report in &observed.visitors {
+        let visitor_id = &plan.visitors[report.number].visitor_id;
+        let stored_ids: BTreeSet<&str> = stored
+            .conversations
+            .iter()
+            .filter(|conversation| &conversation.visitor_id == visitor_id)
+            .map(|conversation| conversation.id.as_str())
+            .collect();
+        let named: BTreeSet<&str> = report.conversation_ids.iter().map(String::as_str).collect();
+        if stored_ids.len() != 1 || named != stored_ids {
+            conversation_problems.push(format!(
+                "visitor {}: stored conversations {stored_ids:?}, frames named {named:?}",
+                report.number
+            ));
+        }
+    }
+    for conversation in &stored.conversations {
+        if conversation.state != ConversationState::Open.as_str() {
+            conversation_problems.push(format!(
+                "conversation {} is {}, not open",
+                conversation.id, conversation.state
+            ));
+        }
+    }
+
+    // What visitors were shown: the fresh transcripts equal the stored conversations, and what the run
+    // showed live agrees with what is stored.
+    let stored_by_conversation: HashMap<&str, Vec<&StoredMessage>> =
+        stored
+            .messages
+            .iter()
+            .fold(HashMap::new(), |mut conversations, message| {
+                conversations
+                    .entry(message.conversation_id.as_str())
+                    .or_insert_with(Vec::new)
+                    .push(message);
+                conversations
+            });
+    let mut transcript_problems = Vec::new();
+    let mut shown_twice = Vec::new();
+    let mut shown_messages = 0;
+    for (visitor, transcript) in plan.visitors.iter().zip(&observed.transcripts) {
+        transcript_problems.extend(transcript.problems.iter().cloned());
+        shown_messages += transcript.messages.len();
+        let mut ids = BTreeSet::new();
+        for message in &transcript.messages {
+            if !ids.insert(message.client_message_id.as_str()) {
+                shown_twice.push(format!(
+                    "visitor {}: `{}` shown twice on resume",
+                    visitor.number, message.client_message_id
+                ));
+            }
+        }
+        let expected: Vec<(i64, &str, &str)> = transcript
+            .conversation_id
+            .as_deref()
+            .and_then(|id| stored_by_conversation.get(id))
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| (row.seq, row.client_message_id.as_str(), row.body.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let shown: Vec<(i64, &str, &str)> = transcript
+            .messages
+            .iter()
+            .map(|message| {
+                (
+                    message.seq,
+                    message.client_message_id.as_str(),
+                    message.body.as_str(),
+                )
+            })
+            .collect();
+        if shown != expected {
+            transcript_problems.push(format!(
+                "visitor {}: a resume from 0 showed {} messages, {} are stored; first difference at {:?}",
+                visitor.number,
+                shown.len(),
+                expected.len(),
+                shown
+                    .iter()
+                    .zip(&expected)
+                    .find(|(shown, expected)| shown != expected)
+            ));
+        }
+    }
+    let stored_at: HashMap<(&str, i64), &StoredMessage> = stored
+        .messages
+        .iter()
+        .map(|message| ((message.conversation_id.as_str(), message.seq), message))
+        .collect();
+    let mut shown_live = 0;
+    for (report, transcript) in observed.visitors.iter().zip(&observed.transcripts) {
+        let conversation = transcript.conversation_id.as_deref().unwrap_or_default();
+        let mut ids = BTreeSet::new();
+        for message in report.shown.values() {
+            shown_live += 1;
+            if !ids.insert(message.client_message_id.as_str()) {
+                shown_twice.push(format!(
+                    "visitor {}: `{}` shown live at two seqs",
+                    report.number, message.client_message_id
+                ));
+            }
+            let agrees = stored_at
+                .get(&(conversation, message.seq))
+                .is_some_and(|row| {
+                    row.client_message_id == message.client_message_id && row.body == message.body
+                });
+            if !agrees {
+                transcript_problems.push(format!(
+                    "visitor {}: seq {} was shown live as `{}`, which is not what is stored there",
+                    report.number, message.seq, message.client_message_id
+                ));
+            }
+        }
+    }
+
+    let problems: Vec<&String> = observed
+        .visitors
+        .iter()
+        .flat_map(|report| &report.problems)
+        .collect();
+    let not_sigkilled: Vec<String> = observed
+        .kills
+        .iter()
+        .map(|kill| kill.status)
+        .chain([observed.final_status])
+        .filter(|status| status.signal() != Some(9))
+        .map(|status| status.to_string())
+        .collect();
+
+    let connections: usize = observed.visitors.iter().map(|v| v.connections).sum();
+    let retries: usize = observed.visitors.iter().map(|v| v.retries).sum();
+    let committed_unacknowledged: usize = observed
+        .visitors
+        .iter()
+        .map(|v| v.committed_unacknowledged)
+        .sum();
+    let mut summary = format!(
+        "seed {seed} on {backend}: {TOTAL_MESSAGES} sent by {VISITORS} visitors, {acknowledged} acknowledged, \
+         {rows} rows stored ({distinct} distinct ids) in {conversations} conversations; \
+         {kills} kills at acknowledgements [",
+        seed = plan.seed,
+        acknowledged = acknowledged.len(),
+        rows = stored.messages.len(),
+        distinct = rows_by_id.len(),
+        conversations = stored.conversations.len(),
+        kills = observed.kills.len(),
+    );
+    for (number, kill) in observed.kills.iter().enumerate() {
+        let separator = if number == 0 { "" } else { ", " };
+        let _ = write!(
+            summary,
+            "{separator}{}≥{}",
+            kill.at_acknowledged, kill.target
+        );
+    }
+    let _ = write!(
+        summary,
+        "]; {connections} connections, {retries} retried sends, {committed_unacknowledged} of them \
+         already committed when the server died; {shown_messages} messages shown on resume from 0, \
+         {shown_live} shown live; {}",
+        observed.timings
+    );
+    println!("durability: {summary}");
+
+    let examples = |list: &[String]| -> String {
+        let shown: Vec<&str> = list.iter().take(5).map(String::as_str).collect();
+        format!("{} (first {}: {shown:#?})", list.len(), shown.len())
+    };
+    let strings = |list: &[&str]| -> Vec<String> {
+        let mut list: Vec<String> = list.iter().map(|id| (*id).to_owned()).collect();
+        list.sort();
+        list
+    };
+    assert_eq!(
+        observed.kills.len(),
+        KILLS,
+        "{summary}\nnot every kill happened"
+    );
+    assert!(
+        not_sigkilled.is_empty(),
+        "{summary}\nserver processes that did not die of SIGKILL (they exited by themselves): {not_sigkilled:?}"
+    );
+    assert!(
+        lost_acknowledged.is_empty(),
+        "{summary}\nacknowledged messages lost: {}",
+        examples(&strings(&lost_acknowledged))
+    );
+    assert!(
+        stored_twice.is_empty(),
+        "{summary}\nclient ids stored more than once: {}",
+        examples(&stored_twice)
+    );
+    assert!(
+        shown_twice.is_empty(),
+        "{summary}\nmessages shown twice: {}",
+        examples(&shown_twice)
+    );
+    assert!(
+        acknowledged_elsewhere.is_empty(),
+        "{summary}\nacknowledged with one seq, stored with another: {}",
+        examples(&acknowledged_elsewhere)
+    );
+    assert!(
+        gaps.is_empty(),
+        "{summary}\nconversations whose seqs are not 1..=n: {}",
+        examples(&gaps)
+    );
+    assert!(
+        wrong_body.is_empty(),
+        "{summary}\nmessages stored with another body or author: {}",
+        examples(&wrong_body)
+    );
+    assert!(
+        never_sent.is_empty() && wrong_place.is_empty(),
+        "{summary}\nrows nobody sent: {}; rows in another visitor's conversation: {}",
+        examples(&strings(&never_sent)),
+        examples(&wrong_place)
+    );
+    assert!(
+        conversation_problems.is_empty(),
+        "{summary}\nconversations: {}",
+        examples(&conversation_problems)
+    );
+    assert!(
+        problems.is_empty(),
+        "{summary}\nwhat visitors saw go wrong: {}",
+        examples(&problems.into_iter().cloned().collect::<Vec<_>>())
+    );
+    assert!(
+        observed.server_complaints.is_empty(),
+        "{summary}\nthe servers logged: {}",
+        examples(&observed.server_complaints)
+    );
+    assert!(
+        transcript_problems.is_empty(),
+        "{summary}\nwhat visitors are shown differs from what is stored: {}",
+        examples(&transcript_problems)
+    );
+    assert_eq!(
+        (acknowledged.len(), never_stored, stored.messages.len()),
+        (TOTAL_MESSAGES, 0, TOTAL_MESSAGES),
+        "{summary}\nvisitors retried until acknowledged, so every message sent is stored, once"
+    );
+}
