@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use protocol::Role;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -110,6 +111,13 @@ pub async fn start_with(
         crate::http::app(Arc::clone(&runtime)).into_make_service_with_connect_info::<SocketAddr>();
     let mut stop_main = stop.clone();
     tasks.spawn(async move {
+        // Chat frames are small and often go out back to back (an ack, then its echo): without
+        // TCP_NODELAY the second waits for the client's delayed ACK, some 40 ms.
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {error}");
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stop_main.wait_for(|stopped| *stopped).await;
