@@ -11,6 +11,7 @@ use crate::domain::lifecycle::{AutoClose, Channel, WrapUpBlocking};
 use crate::domain::routing::{
     Assignment, Hours, Overflow, OverflowAction, Queue, Routing, Workstream,
 };
+use crate::store::{DEFAULT_POSTGRES_CONNECTIONS, DatabaseLocation};
 
 /// The whole configuration, with every relative path already resolved against the file's folder.
 #[derive(Debug, Clone)]
@@ -21,7 +22,8 @@ pub struct Config {
     /// The origin browsers use to reach this server, e.g. `https://chat.example.com`. When absent it is
     /// derived from the address the server actually listens on.
     pub public_url: Option<String>,
-    pub database: PathBuf,
+    /// A SQLite file, or a `postgres://` URL (see `store::DatabaseLocation`).
+    pub database: DatabaseLocation,
     /// The folder of static files: the loader, the HTML shells and the built WebAssembly in `pkg/`.
     pub www: PathBuf,
     pub demo: Option<DemoConfig>,
@@ -213,6 +215,8 @@ struct RawConfig {
     listen: String,
     public_url: Option<String>,
     database: String,
+    /// Connections to PostgreSQL; ignored for SQLite, which has one writer.
+    database_connections: Option<u32>,
     www: Option<String>,
     demo: Option<RawDemo>,
     #[serde(default)]
@@ -383,7 +387,21 @@ impl Config {
             public_url: raw
                 .public_url
                 .map(|url| url.trim_end_matches('/').to_owned()),
-            database: resolve(&raw.database),
+            database: match DatabaseLocation::parse(&raw.database, resolve) {
+                DatabaseLocation::Postgres { url, .. } => DatabaseLocation::Postgres {
+                    url,
+                    connections: match raw.database_connections {
+                        None => DEFAULT_POSTGRES_CONNECTIONS,
+                        Some(count @ 1..=64) => count as usize,
+                        Some(count) => {
+                            return Err(invalid(format!(
+                                "`database_connections`: `{count}` is not from 1 to 64"
+                            )));
+                        }
+                    },
+                },
+                sqlite => sqlite,
+            },
             www: raw
                 .www
                 .map(|www| resolve(&www))
@@ -723,7 +741,10 @@ name = "Sales"
     #[test]
     fn relative_paths_resolve_against_the_file() {
         let config = parse(MINIMAL).unwrap();
-        assert_eq!(config.database, Path::new("/etc/beckon/beckon.sqlite3"));
+        assert_eq!(
+            config.database,
+            DatabaseLocation::Sqlite(PathBuf::from("/etc/beckon/beckon.sqlite3"))
+        );
     }
 
     #[test]

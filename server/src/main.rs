@@ -9,8 +9,7 @@ use anyhow::{Context, bail};
 use lexopt::prelude::*;
 use protocol::Role;
 use server::config::Config;
-use server::store::sqlite::SqliteStore;
-use server::store::{Agent, Store};
+use server::store::Agent;
 
 const DEFAULT_CONFIG: &str = "server/config/demo.toml";
 
@@ -129,7 +128,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 queues,
             };
             block_on(async move {
-                let store = SqliteStore::open(
+                let store = server::store::open(
                     &config.database,
                     std::sync::Arc::new(config.routing_model.clone()),
                 )?;
@@ -143,7 +142,7 @@ fn run() -> anyhow::Result<ExitCode> {
             known(&["config"])?;
             let config = load(&config_path())?;
             let conversations = block_on(async move {
-                let store = SqliteStore::open(
+                let store = server::store::open(
                     &config.database,
                     std::sync::Arc::new(config.routing_model.clone()),
                 )?;

@@ -11,7 +11,6 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::runtime::{Clock, Runtime, SystemClock};
-use crate::store::sqlite::SqliteStore;
 use crate::store::{Agent, Store, StoreError};
 
 /// A running node: its addresses, and the handle that stops it.
@@ -44,10 +43,7 @@ impl Running {
 
 /// Opens the store, seeds the configured agents, binds and starts serving.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
-        &config.database,
-        Arc::new(config.routing_model.clone()),
-    )?);
+    let store = crate::store::open(&config.database, Arc::new(config.routing_model.clone()))?;
     start_with(config, store, Arc::new(SystemClock)).await
 }
 

@@ -4,13 +4,77 @@
 //! durably committed, so whatever the caller acknowledges to a client is on disk.
 
 pub mod bus;
+pub mod postgres;
+pub mod sql;
 pub mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use protocol::{Author, ChatMessage, ContextVariables, ConversationState, Presence, Role};
 
 use crate::domain::lifecycle::{Channel, Event, TransitionError};
-use crate::domain::routing::OverflowReason;
+use crate::domain::routing::{OverflowReason, Routing};
+
+/// Where the store keeps its data: the `database` setting.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server, reached by `connections` connections.
+    Postgres { url: String, connections: usize },
+}
+
+/// How many connections a node opens to PostgreSQL unless `database_connections` says otherwise.
+pub const DEFAULT_POSTGRES_CONNECTIONS: usize = 4;
+
+impl DatabaseLocation {
+    /// A `postgres://` or `postgresql://` URL names a PostgreSQL database; anything else is a SQLite
+    /// file, relative paths resolved by `resolve`.
+    pub fn parse(setting: &str, resolve: impl FnOnce(&str) -> PathBuf) -> DatabaseLocation {
+        if setting.starts_with("postgres://") || setting.starts_with("postgresql://") {
+            DatabaseLocation::Postgres {
+                url: setting.to_owned(),
+                connections: DEFAULT_POSTGRES_CONNECTIONS,
+            }
+        } else {
+            DatabaseLocation::Sqlite(resolve(setting))
+        }
+    }
+}
+
+/// Paths as they are; URLs with their password replaced by `***`, so the location can be logged.
+impl std::fmt::Display for DatabaseLocation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseLocation::Sqlite(path) => write!(formatter, "{}", path.display()),
+            DatabaseLocation::Postgres { url, .. } => formatter.write_str(&postgres::redacted(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseLocation {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseLocation::Sqlite(path) => write!(formatter, "Sqlite({})", path.display()),
+            DatabaseLocation::Postgres { connections, .. } => {
+                write!(formatter, "Postgres({self}, {connections} connections)")
+            }
+        }
+    }
+}
+
+/// Opens the store the location names, migrated and ready.
+pub fn open(location: &DatabaseLocation, routing: Arc<Routing>) -> StoreResult<Arc<dyn Store>> {
+    let store = match location {
+        DatabaseLocation::Sqlite(path) => sqlite::open(path, routing)?,
+        DatabaseLocation::Postgres { url, connections } => {
+            postgres::open(url, *connections, routing)?
+        }
+    };
+    Ok(Arc::new(store))
+}
 
 /// One lifecycle event in a conversation's history.
 #[derive(Debug, Clone, PartialEq, Eq)]

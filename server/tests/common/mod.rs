@@ -144,13 +144,8 @@ role = "supervisor"
     /// Starts a node whose clock only moves when the test moves it.
     pub async fn start_with_clock(&self, clock: Arc<server::runtime::ManualClock>) -> Node {
         let config = self.config();
-        let store = Arc::new(
-            server::store::sqlite::SqliteStore::open(
-                &config.database,
-                Arc::new(config.routing_model.clone()),
-            )
-            .expect("the store opens"),
-        );
+        let store = server::store::open(&config.database, Arc::new(config.routing_model.clone()))
+            .expect("the store opens");
         let running = within(
             "the server to start",
             server::serve::start_with(config, store, clock),

@@ -1,13 +1,17 @@
-//! The SQLite store's lifecycle and routing transactions. Each function runs on the writer thread inside
-//! its own savepoint of the group transaction: it does all of its work or none of it, and every routing
-//! decision sees the effects of the decisions before it.
+//! The store's lifecycle and routing transactions, for every backend. Each function runs on a writer
+//! thread inside its own savepoint of a group transaction: it does all of its work or none of it, and
+//! every routing decision sees the effects of the decisions before it.
+//!
+//! Several PostgreSQL nodes may run these at once, so each takes its row locks before it reads what it
+//! will change: the agents first, in username order, then the conversation. On SQLite the locks are
+//! no-ops, since one writer thread runs everything.
 
 use std::collections::{BTreeSet, HashMap};
 
 use protocol::{Author, ConversationState, Presence, Role};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{database, load_agent, load_conversation, query_conversations};
+use super::store::{load_agent, load_conversation, query_conversations};
+use super::{DbError, Row, Tx, Value, args};
 use crate::domain::lifecycle::{self, Channel, Effect, Event, TimerKind};
 use crate::domain::routing::{self, Candidate, OverflowAction, Routing};
 use crate::store::{
@@ -70,7 +74,7 @@ fn actor_label(conversation: &Conversation, actor: &Actor) -> StoreResult<String
     }
 }
 
-fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
+fn offer_from_row(row: &Row) -> Result<Offer, DbError> {
     Ok(Offer {
         conversation_id: row.get(0)?,
         agent_username: row.get(1)?,
@@ -82,47 +86,40 @@ fn offer_from_row(row: &Row<'_>) -> rusqlite::Result<Offer> {
 const OFFER_COLUMNS: &str = "conversation_id, agent_username, expires_at_ms, requested_by";
 
 pub(super) fn offers_where(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     sql_where: &str,
-    args: &[&dyn rusqlite::ToSql],
+    args: &[Value],
 ) -> StoreResult<Vec<Offer>> {
-    let mut statement = connection
-        .prepare_cached(&format!(
+    let rows = tx.query(
+        &format!(
             "SELECT {OFFER_COLUMNS} FROM offers {sql_where} ORDER BY offered_at_ms, conversation_id"
-        ))
-        .map_err(database)?;
-    let rows = statement
-        .query_map(args, offer_from_row)
-        .map_err(database)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(database)
+        ),
+        args,
+    )?;
+    Ok(rows.iter().map(offer_from_row).collect::<Result<_, _>>()?)
 }
 
 /// Units an agent has in use: conversations holding capacity (Active, and Wrap-up while blocked) and
 /// pending offers, counted from the rows themselves.
-pub(super) fn used_capacity(connection: &Connection, username: &str) -> StoreResult<u32> {
-    connection
-        .query_row(
-            "SELECT COALESCE((SELECT SUM(units) FROM conversations WHERE agent_username = ?1 AND holds_capacity = 1), 0)
-                  + COALESCE((SELECT SUM(units) FROM offers WHERE agent_username = ?1), 0)",
-            params![username],
-            |row| row.get(0),
-        )
-        .map_err(database)
+pub(super) fn used_capacity(tx: &mut dyn Tx, username: &str) -> StoreResult<u32> {
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: the cast keeps it an integer on both backends.
+    Ok(tx
+        .query_one(
+            "SELECT CAST(COALESCE((SELECT SUM(units) FROM conversations WHERE agent_username = ?1 AND holds_capacity = 1), 0)
+                  + COALESCE((SELECT SUM(units) FROM offers WHERE agent_username = ?1), 0) AS BIGINT)",
+            args![username],
+        )?
+        .get(0)?)
 }
 
 /// The units of a pending offer of this conversation to this agent: already counted in their load.
-fn own_offer_units(
-    connection: &Connection,
-    conversation_id: &str,
-    username: &str,
-) -> StoreResult<u32> {
-    connection
-        .query_row(
-            "SELECT COALESCE(SUM(units), 0) FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
-            params![conversation_id, username],
-            |row| row.get(0),
-        )
-        .map_err(database)
+fn own_offer_units(tx: &mut dyn Tx, conversation_id: &str, username: &str) -> StoreResult<u32> {
+    Ok(tx
+        .query_one(
+            "SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
+            args![conversation_id, username],
+        )?
+        .get(0)?)
 }
 
 fn policy_of(routing: &Routing, conversation: &Conversation) -> lifecycle::Policy {
@@ -136,7 +133,7 @@ fn policy_of(routing: &Routing, conversation: &Conversation) -> lifecycle::Polic
 /// offer of the conversation is dropped; the one for someone other than the new owner is returned as
 /// withdrawn.
 fn transition(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation: &Conversation,
     event: Event,
@@ -176,36 +173,32 @@ fn transition(
                     StoreError::Database("a transfer without a new owner".to_owned())
                 })?;
                 if let Some(previous) = &conversation.agent_username {
-                    connection
+                    tx
                         .execute(
                             "INSERT INTO participants (conversation_id, username, role) VALUES (?1, ?2, 'consultant')
                              ON CONFLICT (conversation_id, username) DO UPDATE SET role = 'consultant'",
-                            params![conversation.id, previous],
-                        )
-                        .map_err(database)?;
+                            args![conversation.id, previous],
+                        )?;
                 }
-                connection
-                    .execute(
-                        "DELETE FROM participants WHERE conversation_id = ?1 AND username = ?2",
-                        params![conversation.id, new_owner],
-                    )
-                    .map_err(database)?;
+                tx.execute(
+                    "DELETE FROM participants WHERE conversation_id = ?1 AND username = ?2",
+                    args![conversation.id, new_owner],
+                )?;
                 owner = Some(new_owner);
             }
             Effect::CancelTimers => {
-                connection
+                tx
                     .execute(
                         "DELETE FROM timers WHERE subject = ?1 AND kind IN ('inactivity', 'wrap_up_release')",
-                        params![conversation.id],
-                    )
-                    .map_err(database)?;
+                        args![conversation.id],
+                    )?;
             }
             Effect::Schedule {
                 kind,
                 due_at_ms,
                 period_ms,
             } => schedule(
-                connection,
+                tx,
                 timer_kind_name(*kind),
                 &conversation.id,
                 *due_at_ms,
@@ -216,83 +209,66 @@ fn transition(
     if step.to == ConversationState::Closed {
         holds = false;
     }
-    let withdrawn = offers_where(
-        connection,
-        "WHERE conversation_id = ?1",
-        &[&conversation.id],
-    )?
-    .into_iter()
-    .find(|offer| Some(&offer.agent_username) != owner.as_ref());
-    connection
-        .execute(
-            "DELETE FROM offers WHERE conversation_id = ?1",
-            params![conversation.id],
-        )
-        .map_err(database)?;
+    let withdrawn = offers_where(tx, "WHERE conversation_id = ?1", args![conversation.id])?
+        .into_iter()
+        .find(|offer| Some(&offer.agent_username) != owner.as_ref());
+    tx.execute(
+        "DELETE FROM offers WHERE conversation_id = ?1",
+        args![conversation.id],
+    )?;
     if queue != conversation.queue_id {
-        connection
-            .execute(
-                "DELETE FROM offer_declines WHERE conversation_id = ?1",
-                params![conversation.id],
-            )
-            .map_err(database)?;
+        tx.execute(
+            "DELETE FROM offer_declines WHERE conversation_id = ?1",
+            args![conversation.id],
+        )?;
     }
-    connection
+    tx
         .execute(
             "UPDATE conversations SET state = ?2, agent_username = ?3, queue_id = ?4, holds_capacity = ?5, units = ?6, updated_at_ms = ?7
              WHERE id = ?1",
-            params![conversation.id, step.to.as_str(), owner, queue, holds, units, now_ms],
-        )
-        .map_err(database)?;
-    connection
+            args![conversation.id, step.to.as_str(), owner, queue, holds, units, now_ms],
+        )?;
+    tx
         .execute(
             "INSERT INTO conversation_events (conversation_id, event, from_state, to_state, actor, agent_username, at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![conversation.id, format!("{event:?}"), conversation.state.as_str(), step.to.as_str(), actor, owner, now_ms],
-        )
-        .map_err(database)?;
+            args![conversation.id, format!("{event:?}"), conversation.state.as_str(), step.to.as_str(), actor, owner, now_ms],
+        )?;
     Ok(Moved {
-        conversation: load_conversation(connection, &conversation.id)?,
+        conversation: load_conversation(tx, &conversation.id)?,
         previous_owner: conversation.agent_username.clone(),
         withdrawn,
     })
 }
 
 fn schedule(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     kind: &str,
     subject: &str,
     due_at_ms: i64,
     period_ms: i64,
 ) -> StoreResult<()> {
-    connection
+    tx
         .execute(
             "INSERT INTO timers (kind, subject, due_at_ms, period_ms) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (kind, subject) DO UPDATE SET due_at_ms = excluded.due_at_ms, period_ms = excluded.period_ms",
-            params![kind, subject, due_at_ms, period_ms],
-        )
-        .map_err(database)?;
+            args![kind, subject, due_at_ms, period_ms],
+        )?;
     Ok(())
 }
 
 pub(super) fn schedule_connection_timer(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     kind: ConnectionTimer,
     subject: &str,
     due_at_ms: i64,
 ) -> StoreResult<()> {
-    schedule(
-        connection,
-        connection_timer_name(kind),
-        subject,
-        due_at_ms,
-        0,
-    )
+    schedule(tx, connection_timer_name(kind), subject, due_at_ms, 0)
 }
 
 /// Timers a new conversation starts with, and its first history line.
 pub(super) fn created(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation: &Conversation,
     now_ms: i64,
@@ -305,7 +281,7 @@ pub(super) fn created(
         } = effect
         {
             schedule(
-                connection,
+                tx,
                 timer_kind_name(kind),
                 &conversation.id,
                 due_at_ms,
@@ -313,28 +289,28 @@ pub(super) fn created(
             )?;
         }
     }
-    connection
+    tx
         .execute(
             "INSERT INTO conversation_events (conversation_id, event, from_state, to_state, actor, agent_username, at_ms)
              VALUES (?1, 'Created', 'open', 'open', 'visitor', NULL, ?2)",
-            params![conversation.id, now_ms],
-        )
-        .map_err(database)?;
+            args![conversation.id, now_ms],
+        )?;
     Ok(())
 }
 
 pub(super) fn apply_event(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation_id: &str,
     event: Event,
     actor: &Actor,
     now_ms: i64,
 ) -> StoreResult<Moved> {
-    let conversation = load_conversation(connection, conversation_id)?;
+    tx.lock_conversation(conversation_id)?;
+    let conversation = load_conversation(tx, conversation_id)?;
     let label = actor_label(&conversation, actor)?;
     transition(
-        connection,
+        tx,
         routing,
         &conversation,
         event,
@@ -344,24 +320,23 @@ pub(super) fn apply_event(
     )
 }
 
-fn member_of(connection: &Connection, username: &str, queue_id: &str) -> StoreResult<bool> {
-    connection
-        .query_row(
+fn member_of(tx: &mut dyn Tx, username: &str, queue_id: &str) -> StoreResult<bool> {
+    Ok(tx
+        .query_one(
             "SELECT EXISTS (SELECT 1 FROM agent_queues WHERE username = ?1 AND queue_id = ?2)",
-            params![username, queue_id],
-            |row| row.get(0),
-        )
-        .map_err(database)
+            args![username, queue_id],
+        )?
+        .get(0)?)
 }
 
 fn free_units(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     conversation_id: &str,
     username: &str,
     capacity: u32,
 ) -> StoreResult<(u32, u32)> {
-    let used = used_capacity(connection, username)?.saturating_sub(own_offer_units(
-        connection,
+    let used = used_capacity(tx, username)?.saturating_sub(own_offer_units(
+        tx,
         conversation_id,
         username,
     )?);
@@ -369,15 +344,17 @@ fn free_units(
 }
 
 pub(super) fn pick(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation_id: &str,
     username: &str,
     now_ms: i64,
 ) -> StoreResult<Moved> {
-    let conversation = load_conversation(connection, conversation_id)?;
-    let agent = load_agent(connection, username)?
-        .ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
+    tx.lock_agents(&[username])?;
+    tx.lock_conversation(conversation_id)?;
+    let conversation = load_conversation(tx, conversation_id)?;
+    let agent =
+        load_agent(tx, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
     if conversation.state != ConversationState::Open {
         lifecycle::step(
             conversation.state,
@@ -386,14 +363,14 @@ pub(super) fn pick(
             &policy_of(routing, &conversation),
         )?;
     }
-    if agent.role < Role::Supervisor && !member_of(connection, username, &conversation.queue_id)? {
+    if agent.role < Role::Supervisor && !member_of(tx, username, &conversation.queue_id)? {
         return Err(StoreError::NotAllowed(format!(
             "you are not a member of queue `{}`",
             conversation.queue_id
         )));
     }
     let needed = routing.workstream(&conversation.queue_id).units;
-    let (_, free) = free_units(connection, conversation_id, username, agent.capacity)?;
+    let (_, free) = free_units(tx, conversation_id, username, agent.capacity)?;
     if needed > free {
         return Err(StoreError::OverCapacity {
             username: username.to_owned(),
@@ -402,7 +379,7 @@ pub(super) fn pick(
         });
     }
     transition(
-        connection,
+        tx,
         routing,
         &conversation,
         Event::AgentAccepted,
@@ -416,14 +393,15 @@ pub(super) fn pick(
 }
 
 pub(super) fn move_to_queue(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation_id: &str,
     queue_id: &str,
     actor: &Actor,
     now_ms: i64,
 ) -> StoreResult<Moved> {
-    let conversation = load_conversation(connection, conversation_id)?;
+    tx.lock_conversation(conversation_id)?;
+    let conversation = load_conversation(tx, conversation_id)?;
     let label = actor_label(&conversation, actor)?;
     if !routing.queues.contains_key(queue_id) {
         return Err(StoreError::UnknownQueue(queue_id.to_owned()));
@@ -434,7 +412,7 @@ pub(super) fn move_to_queue(
         )));
     }
     transition(
-        connection,
+        tx,
         routing,
         &conversation,
         Event::TransferredToQueue,
@@ -448,7 +426,7 @@ pub(super) fn move_to_queue(
 }
 
 pub(super) fn assign(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation_id: &str,
     username: &str,
@@ -456,7 +434,9 @@ pub(super) fn assign(
     overrides: Overrides,
     now_ms: i64,
 ) -> StoreResult<(Moved, u32)> {
-    let conversation = load_conversation(connection, conversation_id)?;
+    tx.lock_agents(&[username])?;
+    tx.lock_conversation(conversation_id)?;
+    let conversation = load_conversation(tx, conversation_id)?;
     if conversation.state != ConversationState::Open {
         lifecycle::step(
             conversation.state,
@@ -465,8 +445,8 @@ pub(super) fn assign(
             &policy_of(routing, &conversation),
         )?;
     }
-    let agent = load_agent(connection, username)?
-        .ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
+    let agent =
+        load_agent(tx, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
     let workstream = routing.workstream(&conversation.queue_id);
     let presence_allowed = workstream.allows(agent.presence);
     if !presence_allowed && !overrides.presence {
@@ -475,7 +455,7 @@ pub(super) fn assign(
             agent.presence.label()
         )));
     }
-    let (used, free) = free_units(connection, conversation_id, username, agent.capacity)?;
+    let (used, free) = free_units(tx, conversation_id, username, agent.capacity)?;
     let over_by = (used + workstream.units).saturating_sub(agent.capacity);
     if over_by > 0 && !overrides.capacity {
         return Err(StoreError::OverCapacity {
@@ -485,7 +465,7 @@ pub(super) fn assign(
         });
     }
     let moved = transition(
-        connection,
+        tx,
         routing,
         &conversation,
         Event::AgentAccepted,
@@ -497,26 +477,27 @@ pub(super) fn assign(
         },
     )?;
     if over_by > 0 {
-        connection
+        tx
             .execute(
                 "INSERT INTO capacity_overrides (conversation_id, agent_username, supervisor_username, over_by, at_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![conversation_id, username, supervisor, over_by, now_ms],
-            )
-            .map_err(database)?;
+                args![conversation_id, username, supervisor, over_by, now_ms],
+            )?;
     }
     Ok((moved, over_by))
 }
 
 pub(super) fn offer_transfer(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation_id: &str,
     to_username: &str,
     actor: &Actor,
     now_ms: i64,
 ) -> StoreResult<Offer> {
-    let conversation = load_conversation(connection, conversation_id)?;
+    tx.lock_agents(&[to_username])?;
+    tx.lock_conversation(conversation_id)?;
+    let conversation = load_conversation(tx, conversation_id)?;
     let label = actor_label(&conversation, actor)?;
     lifecycle::step(
         conversation.state,
@@ -524,14 +505,14 @@ pub(super) fn offer_transfer(
         now_ms,
         &policy_of(routing, &conversation),
     )?;
-    let target = load_agent(connection, to_username)?
+    let target = load_agent(tx, to_username)?
         .ok_or_else(|| StoreError::UnknownAgent(to_username.to_owned()))?;
     if conversation.agent_username.as_deref() == Some(to_username) {
         return Err(StoreError::NotAllowed(format!(
             "`{to_username}` already owns the conversation"
         )));
     }
-    if !member_of(connection, to_username, &conversation.queue_id)? {
+    if !member_of(tx, to_username, &conversation.queue_id)? {
         return Err(StoreError::NotAllowed(format!(
             "`{to_username}` is not a member of queue `{}`",
             conversation.queue_id
@@ -550,7 +531,7 @@ pub(super) fn offer_transfer(
     } else {
         0
     };
-    let (_, free) = free_units(connection, conversation_id, to_username, target.capacity)?;
+    let (_, free) = free_units(tx, conversation_id, to_username, target.capacity)?;
     if units > free {
         return Err(StoreError::OverCapacity {
             username: to_username.to_owned(),
@@ -558,24 +539,22 @@ pub(super) fn offer_transfer(
             needed: units,
         });
     }
-    let pending: bool = connection
-        .query_row(
+    let pending: bool = tx
+        .query_one(
             "SELECT EXISTS (SELECT 1 FROM offers WHERE conversation_id = ?1)",
-            params![conversation_id],
-            |row| row.get(0),
-        )
-        .map_err(database)?;
+            args![conversation_id],
+        )?
+        .get(0)?;
     if pending {
         return Err(StoreError::TransferPending);
     }
     let expires_at_ms = now_ms + workstream.notification_timeout_ms;
-    connection
+    tx
         .execute(
             "INSERT INTO offers (conversation_id, agent_username, offered_at_ms, expires_at_ms, units, kind, requested_by)
              VALUES (?1, ?2, ?3, ?4, ?5, 'transfer', ?6)",
-            params![conversation_id, to_username, now_ms, expires_at_ms, units, label],
-        )
-        .map_err(database)?;
+            args![conversation_id, to_username, now_ms, expires_at_ms, units, label],
+        )?;
     Ok(Offer {
         conversation_id: conversation_id.to_owned(),
         agent_username: to_username.to_owned(),
@@ -585,11 +564,11 @@ pub(super) fn offer_transfer(
 }
 
 /// The pending offer of this conversation to this agent.
-fn offer_to(connection: &Connection, conversation_id: &str, username: &str) -> StoreResult<Offer> {
+fn offer_to(tx: &mut dyn Tx, conversation_id: &str, username: &str) -> StoreResult<Offer> {
     offers_where(
-        connection,
+        tx,
         "WHERE conversation_id = ?1 AND agent_username = ?2",
-        &[&conversation_id, &username],
+        args![conversation_id, username],
     )?
     .into_iter()
     .next()
@@ -597,27 +576,27 @@ fn offer_to(connection: &Connection, conversation_id: &str, username: &str) -> S
 }
 
 pub(super) fn accept_offer(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation_id: &str,
     username: &str,
     now_ms: i64,
 ) -> StoreResult<Moved> {
-    let conversation = load_conversation(connection, conversation_id)?;
-    let offer = offer_to(connection, conversation_id, username)?;
-    connection
-        .execute(
-            "DELETE FROM offers WHERE conversation_id = ?1",
-            params![conversation_id],
-        )
-        .map_err(database)?;
+    tx.lock_agents(&[username])?;
+    tx.lock_conversation(conversation_id)?;
+    let conversation = load_conversation(tx, conversation_id)?;
+    let offer = offer_to(tx, conversation_id, username)?;
+    tx.execute(
+        "DELETE FROM offers WHERE conversation_id = ?1",
+        args![conversation_id],
+    )?;
     let event = if offer.transfer_from.is_some() {
         Event::TransferredToAgent
     } else {
         Event::AgentAccepted
     };
     transition(
-        connection,
+        tx,
         routing,
         &conversation,
         event,
@@ -631,57 +610,53 @@ pub(super) fn accept_offer(
 }
 
 pub(super) fn decline_offer(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     conversation_id: &str,
     username: &str,
 ) -> StoreResult<Offer> {
-    load_conversation(connection, conversation_id)?;
-    let offer = offer_to(connection, conversation_id, username)?;
-    connection
-        .execute(
-            "DELETE FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
-            params![conversation_id, username],
-        )
-        .map_err(database)?;
+    tx.lock_conversation(conversation_id)?;
+    load_conversation(tx, conversation_id)?;
+    let offer = offer_to(tx, conversation_id, username)?;
+    tx.execute(
+        "DELETE FROM offers WHERE conversation_id = ?1 AND agent_username = ?2",
+        args![conversation_id, username],
+    )?;
     if offer.transfer_from.is_none() {
-        connection
+        tx
             .execute(
                 "INSERT INTO offer_declines (conversation_id, agent_username) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![conversation_id, username],
-            )
-            .map_err(database)?;
+                args![conversation_id, username],
+            )?;
     }
     Ok(offer)
 }
 
 /// Members of every queue with their load, read once per routing pass and updated as offers are made.
-fn queue_candidates(connection: &Connection) -> StoreResult<HashMap<String, Vec<Candidate>>> {
-    let mut statement = connection
-        .prepare_cached(
+fn queue_candidates(tx: &mut dyn Tx) -> StoreResult<HashMap<String, Vec<Candidate>>> {
+    let rows = tx
+        .query(
             "SELECT q.queue_id, a.username, a.presence, a.capacity, a.last_offered_at_ms
              FROM agents a JOIN agent_queues q ON q.username = a.username ORDER BY a.username",
-        )
-        .map_err(database)?;
-    let rows = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, u32>(3)?,
-                row.get::<_, i64>(4)?,
+            args![],
+        )?
+        .iter()
+        .map(|row| {
+            Ok::<_, DbError>((
+                row.get::<String>(0)?,
+                row.get::<String>(1)?,
+                row.get::<String>(2)?,
+                row.get::<u32>(3)?,
+                row.get::<i64>(4)?,
             ))
         })
-        .map_err(database)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(database)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut used: HashMap<String, u32> = HashMap::new();
     let mut queues: HashMap<String, Vec<Candidate>> = HashMap::new();
     for (queue, username, presence, capacity, last_offered_at_ms) in rows {
         let used = match used.get(&username) {
             Some(used) => *used,
             None => {
-                let value = used_capacity(connection, &username)?;
+                let value = used_capacity(tx, &username)?;
                 used.insert(username.clone(), value);
                 value
             }
@@ -698,36 +673,69 @@ fn queue_candidates(connection: &Connection) -> StoreResult<HashMap<String, Vec<
     Ok(queues)
 }
 
+/// An Open conversation as routing sees it: id, queue, overflow moves so far, and whether it is offered.
+type OpenConversation = (String, String, i64, bool);
+
+/// Every Open conversation in arrival order (time, then insertion).
+fn open_conversations(tx: &mut dyn Tx) -> StoreResult<Vec<OpenConversation>> {
+    Ok(tx
+        .query(
+            "SELECT c.id, c.queue_id, c.overflow_moves, EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id)
+             FROM conversations c WHERE c.state = 'open' ORDER BY c.created_at_ms, c.rowid",
+            args![],
+        )?
+        .iter()
+        .map(|row| Ok::<_, DbError>((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Locks the conversation and returns it if it still waits unoffered in `queue_id`: another node may
+/// have moved it since this pass read it.
+fn still_waiting(
+    tx: &mut dyn Tx,
+    conversation_id: &str,
+    queue_id: &str,
+) -> StoreResult<Option<Conversation>> {
+    tx.lock_conversation(conversation_id)?;
+    let conversation = load_conversation(tx, conversation_id)?;
+    let offered: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM offers WHERE conversation_id = ?1)",
+            args![conversation_id],
+        )?
+        .get(0)?;
+    let waiting =
+        conversation.state == ConversationState::Open && conversation.queue_id == queue_id;
+    Ok((waiting && !offered).then_some(conversation))
+}
+
 pub(super) fn route_waiting(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     now_ms: i64,
 ) -> StoreResult<Vec<Routed>> {
-    let mut statement = connection
-        .prepare_cached(
-            "SELECT c.id, c.queue_id, c.created_at_ms, c.overflow_moves, EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id)
-             FROM conversations c WHERE c.state = 'open' ORDER BY c.created_at_ms, c.rowid",
-        )
-        .map_err(database)?;
-    let open = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, i64>(3)?,
-                row.get::<_, bool>(4)?,
-            ))
-        })
-        .map_err(database)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(database)?;
-    drop(statement);
+    if open_conversations(tx)?
+        .iter()
+        .all(|(_, _, _, offered)| *offered)
+    {
+        return Ok(Vec::new());
+    }
+    // Every member's load may change: lock them all, then read again what the locks now protect.
+    let members: Vec<String> = tx
+        .query(
+            "SELECT DISTINCT username FROM agent_queues ORDER BY username",
+            args![],
+        )?
+        .iter()
+        .map(|row| row.get(0))
+        .collect::<Result<_, _>>()?;
+    tx.lock_agents(&members.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let open = open_conversations(tx)?;
     // How many wait ahead of each conversation in its own queue.
     let mut counts: HashMap<&str, u32> = HashMap::new();
     let mut waiting = Vec::new();
     // `open` is in arrival order (time, then insertion), so its index breaks ties within a millisecond.
-    for (arrival, (id, queue_id, _, overflow_moves, offered)) in open.iter().enumerate() {
+    for (arrival, (id, queue_id, overflow_moves, offered)) in open.iter().enumerate() {
         let ahead = counts.entry(queue_id.as_str()).or_default();
         if !offered {
             waiting.push((id, queue_id, arrival, *overflow_moves, *ahead));
@@ -738,19 +746,19 @@ pub(super) fn route_waiting(
         return Ok(Vec::new());
     }
     waiting.sort_by_key(|(_, queue_id, arrival, _, _)| (routing.priority(queue_id), *arrival));
-    let mut candidates = queue_candidates(connection)?;
+    let mut candidates = queue_candidates(tx)?;
     let mut routed = Vec::new();
-    let mut declines = connection
-        .prepare_cached("SELECT agent_username FROM offer_declines WHERE conversation_id = ?1")
-        .map_err(database)?;
     for (conversation_id, queue_id, _, overflow_moves, ahead) in waiting {
         let workstream = routing.workstream(queue_id);
         let queue = routing.queues.get(queue_id);
-        let declined: BTreeSet<String> = declines
-            .query_map(params![conversation_id], |row| row.get::<_, String>(0))
-            .map_err(database)?
-            .collect::<Result<_, _>>()
-            .map_err(database)?;
+        let declined: BTreeSet<String> = tx
+            .query(
+                "SELECT agent_username FROM offer_declines WHERE conversation_id = ?1",
+                args![conversation_id],
+            )?
+            .iter()
+            .map(|row| row.get(0))
+            .collect::<Result<_, _>>()?;
         let members = candidates.entry(queue_id.clone()).or_default();
         for member in members.iter_mut() {
             member.declined = declined.contains(&member.username);
@@ -759,17 +767,18 @@ pub(super) fn route_waiting(
             && let Some(reason) =
                 routing::overflow_reason(queue, workstream, members, ahead, now_ms)
         {
-            let conversation = load_conversation(connection, conversation_id)?;
+            let Some(conversation) = still_waiting(tx, conversation_id, queue_id)? else {
+                continue;
+            };
             let moved = match &workstream.overflow.action {
                 OverflowAction::MoveTo(target) if target != queue_id => {
-                    connection
+                    tx
                         .execute(
                             "UPDATE conversations SET overflow_moves = overflow_moves + 1 WHERE id = ?1",
-                            params![conversation_id],
-                        )
-                        .map_err(database)?;
+                            args![conversation_id],
+                        )?;
                     transition(
-                        connection,
+                        tx,
                         routing,
                         &conversation,
                         Event::TransferredToQueue,
@@ -786,20 +795,18 @@ pub(super) fn route_waiting(
                     offline_message,
                 } => {
                     append_system_message(
-                        connection,
+                        tx,
                         conversation_id,
                         &format!("overflow-{conversation_id}"),
                         message,
                         now_ms,
                     )?;
-                    connection
-                        .execute(
-                            "UPDATE conversations SET offline_message_allowed = ?2 WHERE id = ?1",
-                            params![conversation_id, offline_message],
-                        )
-                        .map_err(database)?;
+                    tx.execute(
+                        "UPDATE conversations SET offline_message_allowed = ?2 WHERE id = ?1",
+                        args![conversation_id, offline_message],
+                    )?;
                     transition(
-                        connection,
+                        tx,
                         routing,
                         &conversation,
                         Event::Overflowed,
@@ -824,20 +831,19 @@ pub(super) fn route_waiting(
         else {
             continue;
         };
+        if still_waiting(tx, conversation_id, queue_id)?.is_none() {
+            continue;
+        }
         let expires_at_ms = now_ms + workstream.notification_timeout_ms;
-        connection
-            .execute(
-                "INSERT INTO offers (conversation_id, agent_username, offered_at_ms, expires_at_ms, units, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'route')",
-                params![conversation_id, chosen, now_ms, expires_at_ms, workstream.units],
-            )
-            .map_err(database)?;
-        connection
-            .execute(
-                "UPDATE agents SET last_offered_at_ms = ?2 WHERE username = ?1",
-                params![chosen, now_ms],
-            )
-            .map_err(database)?;
+        tx.execute(
+            "INSERT INTO offers (conversation_id, agent_username, offered_at_ms, expires_at_ms, units, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'route')",
+            args![conversation_id, chosen, now_ms, expires_at_ms, workstream.units],
+        )?;
+        tx.execute(
+            "UPDATE agents SET last_offered_at_ms = ?2 WHERE username = ?1",
+            args![chosen, now_ms],
+        )?;
         // The same agent may be a member of several queues: their load and turn change in all of them.
         for members in candidates.values_mut() {
             for member in members
@@ -860,57 +866,52 @@ pub(super) fn route_waiting(
 
 /// Stores a message from the system; idempotent on its id like every message.
 pub(super) fn append_system_message(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     conversation_id: &str,
     client_message_id: &str,
     body: &str,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let exists: bool = connection
-        .query_row(
+    let exists: bool = tx
+        .query_one(
             "SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1 AND client_message_id = ?2)",
-            params![conversation_id, client_message_id],
-            |row| row.get(0),
-        )
-        .map_err(database)?;
+            args![conversation_id, client_message_id],
+        )?
+        .get(0)?;
     if exists {
         return Ok(());
     }
-    let seq: i64 = connection
-        .query_row(
+    let seq: i64 = tx
+        .query_one(
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
-            params![conversation_id],
-            |row| row.get(0),
-        )
-        .map_err(database)?;
-    connection
+            args![conversation_id],
+        )?
+        .get(0)?;
+    tx
         .execute(
             "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms)
              VALUES (?1, ?2, ?3, ?4, '', ?5, ?6)",
-            params![conversation_id, seq, client_message_id, Author::System.as_str(), body, now_ms],
-        )
-        .map_err(database)?;
+            args![conversation_id, seq, client_message_id, Author::System.as_str(), body, now_ms],
+        )?;
     Ok(())
 }
 
-pub(super) fn queue_positions(connection: &Connection) -> StoreResult<Vec<QueuePosition>> {
-    let mut statement = connection
-        .prepare_cached(
+pub(super) fn queue_positions(tx: &mut dyn Tx) -> StoreResult<Vec<QueuePosition>> {
+    let rows = tx
+        .query(
             "SELECT id, site_id, visitor_id, queue_id FROM conversations WHERE state = 'open' ORDER BY created_at_ms, rowid",
-        )
-        .map_err(database)?;
-    let rows = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
+            args![],
+        )?
+        .iter()
+        .map(|row| {
+            Ok::<_, DbError>((
+                row.get::<String>(0)?,
+                row.get::<String>(1)?,
+                row.get::<String>(2)?,
+                row.get::<String>(3)?,
             ))
         })
-        .map_err(database)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(database)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let mut counts: HashMap<String, u32> = HashMap::new();
     Ok(rows
         .into_iter()
@@ -928,31 +929,26 @@ pub(super) fn queue_positions(connection: &Connection) -> StoreResult<Vec<QueueP
 }
 
 pub(super) fn fire_due_timers(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     now_ms: i64,
 ) -> StoreResult<Vec<Fired>> {
-    let mut statement = connection
-        .prepare_cached(
+    // Claimed: another node firing timers at the same time skips these, and firing one deletes it in this
+    // transaction, so each fires once.
+    let due = tx
+        .claim(
             "SELECT kind, subject FROM timers WHERE due_at_ms <= ?1 ORDER BY due_at_ms, kind, subject LIMIT ?2",
-        )
-        .map_err(database)?;
-    let due = statement
-        .query_map(params![now_ms, TIMERS_PER_TICK as i64], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })
-        .map_err(database)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(database)?;
-    drop(statement);
+            args![now_ms, TIMERS_PER_TICK as i64],
+        )?
+        .iter()
+        .map(|row| Ok::<_, DbError>((row.get::<String>(0)?, row.get::<String>(1)?)))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut fired = Vec::with_capacity(due.len());
     for (kind, subject) in due {
-        connection
-            .execute(
-                "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
-                params![kind, subject],
-            )
-            .map_err(database)?;
+        tx.execute(
+            "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
+            args![kind, subject],
+        )?;
         let mut outcome = Fired {
             kind: "",
             subject: subject.clone(),
@@ -963,37 +959,37 @@ pub(super) fn fire_due_timers(
         match kind.as_str() {
             "inactivity" => {
                 outcome.kind = "inactivity";
-                if let Some(moved) = event_if_allowed(
-                    connection,
-                    routing,
-                    &subject,
-                    Event::InactivityExpired,
-                    now_ms,
-                )? {
+                tx.lock_conversation(&subject)?;
+                if let Some(moved) =
+                    event_if_allowed(tx, routing, &subject, Event::InactivityExpired, now_ms)?
+                {
                     outcome.moved.push(moved);
                 }
             }
             "wrap_up_release" => {
                 outcome.kind = "wrap_up_release";
-                let owner: Option<Option<String>> = connection
-                    .query_row(
+                tx.lock_conversation(&subject)?;
+                let owner: Option<Option<String>> = tx
+                    .query_opt(
                         "UPDATE conversations SET holds_capacity = 0 WHERE id = ?1 AND state = 'wrap_up' AND holds_capacity = 1
                          RETURNING agent_username",
-                        params![subject],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(database)?;
+                        args![subject],
+                    )?
+                    .map(|row| row.get(0))
+                    .transpose()?;
                 outcome.capacity_freed_for = owner.flatten();
             }
             "visitor_disconnect" => {
                 outcome.kind = "visitor_disconnect";
-                let live = load_conversation(connection, &subject)
-                    .ok()
-                    .is_some_and(|conversation| conversation.channel == Channel::LiveChat);
+                tx.lock_conversation(&subject)?;
+                let live = match load_conversation(tx, &subject) {
+                    Ok(conversation) => conversation.channel == Channel::LiveChat,
+                    Err(StoreError::UnknownConversation) => false,
+                    Err(error) => return Err(error),
+                };
                 if live
                     && let Some(moved) = event_if_allowed(
-                        connection,
+                        tx,
                         routing,
                         &subject,
                         Event::CustomerDisconnected,
@@ -1005,14 +1001,23 @@ pub(super) fn fire_due_timers(
             }
             "agent_disconnect" => {
                 outcome.kind = "agent_disconnect";
+                tx.lock_agents(&[subject.as_str()])?;
                 let active = query_conversations(
-                    connection,
+                    tx,
                     "WHERE agent_username = ?1 AND state = 'active' ORDER BY created_at_ms, rowid",
-                    &[&subject],
+                    args![subject],
                 )?;
-                for conversation in active {
+                for listed in active {
+                    // Read again under its lock: it may have moved on since the list was read.
+                    tx.lock_conversation(&listed.id)?;
+                    let conversation = load_conversation(tx, &listed.id)?;
+                    if conversation.state != ConversationState::Active
+                        || conversation.agent_username.as_deref() != Some(subject.as_str())
+                    {
+                        continue;
+                    }
                     outcome.moved.push(transition(
-                        connection,
+                        tx,
                         routing,
                         &conversation,
                         Event::AgentDisconnectTimedOut,
@@ -1021,19 +1026,18 @@ pub(super) fn fire_due_timers(
                         Target::default(),
                     )?);
                 }
-                for offer in offers_where(connection, "WHERE agent_username = ?1", &[&subject])? {
-                    outcome.withdrawn.push(decline_offer(
-                        connection,
-                        &offer.conversation_id,
-                        &subject,
-                    )?);
+                for offer in offers_where(tx, "WHERE agent_username = ?1", args![subject])? {
+                    match decline_offer(tx, &offer.conversation_id, &subject) {
+                        Ok(withdrawn) => outcome.withdrawn.push(withdrawn),
+                        // Withdrawn meanwhile by a change to its conversation.
+                        Err(StoreError::NotOfferedToYou) => {}
+                        Err(error) => return Err(error),
+                    }
                 }
-                connection
-                    .execute(
-                        "UPDATE agents SET presence = 'offline' WHERE username = ?1",
-                        params![subject],
-                    )
-                    .map_err(database)?;
+                tx.execute(
+                    "UPDATE agents SET presence = 'offline' WHERE username = ?1",
+                    args![subject],
+                )?;
             }
             _ => continue,
         }
@@ -1044,19 +1048,19 @@ pub(super) fn fire_due_timers(
 
 /// Applies a timer's event unless the conversation already moved on to a state that refuses it.
 fn event_if_allowed(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     conversation_id: &str,
     event: Event,
     now_ms: i64,
 ) -> StoreResult<Option<Moved>> {
-    let conversation = match load_conversation(connection, conversation_id) {
+    let conversation = match load_conversation(tx, conversation_id) {
         Ok(conversation) => conversation,
         Err(StoreError::UnknownConversation) => return Ok(None),
         Err(error) => return Err(error),
     };
     match transition(
-        connection,
+        tx,
         routing,
         &conversation,
         event,
@@ -1071,36 +1075,32 @@ fn event_if_allowed(
 }
 
 pub(super) fn recover_connections(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     now_ms: i64,
     agent_grace_ms: i64,
     visitor_grace_ms: i64,
 ) -> StoreResult<()> {
-    connection
-        .execute(
-            "INSERT INTO timers (kind, subject, due_at_ms, period_ms)
-             SELECT 'agent_disconnect', username, ?1, 0 FROM agents
+    tx.execute(
+        "INSERT INTO timers (kind, subject, due_at_ms, period_ms)
+             SELECT 'agent_disconnect', username, CAST(?1 AS BIGINT), 0 FROM agents
              WHERE presence <> 'offline'
                 OR username IN (SELECT agent_username FROM conversations WHERE state = 'active')
                 OR username IN (SELECT agent_username FROM offers)
              ON CONFLICT (kind, subject) DO NOTHING",
-            params![now_ms + agent_grace_ms],
-        )
-        .map_err(database)?;
-    connection
-        .execute(
-            "INSERT INTO timers (kind, subject, due_at_ms, period_ms)
-             SELECT 'visitor_disconnect', id, ?1, 0 FROM conversations
+        args![now_ms + agent_grace_ms],
+    )?;
+    tx.execute(
+        "INSERT INTO timers (kind, subject, due_at_ms, period_ms)
+             SELECT 'visitor_disconnect', id, CAST(?1 AS BIGINT), 0 FROM conversations
              WHERE channel = 'live_chat' AND state IN ('open', 'active')
              ON CONFLICT (kind, subject) DO NOTHING",
-            params![now_ms + visitor_grace_ms],
-        )
-        .map_err(database)?;
+        args![now_ms + visitor_grace_ms],
+    )?;
     Ok(())
 }
 
 pub(super) fn work_items(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     stream: Stream,
     username: &str,
     role: Role,
@@ -1108,50 +1108,47 @@ pub(super) fn work_items(
     let everything = role >= Role::Supervisor;
     match (stream, everything) {
         (Stream::Mine, _) => query_conversations(
-            connection,
+            tx,
             "WHERE agent_username = ?1 AND state IN ('active', 'wrap_up', 'waiting') ORDER BY updated_at_ms DESC, id",
-            &[&username],
+            args![username],
         ),
         (Stream::Open, true) => {
-            query_conversations(connection, "WHERE state = 'open' ORDER BY created_at_ms, rowid", &[])
+            query_conversations(tx, "WHERE state = 'open' ORDER BY created_at_ms, rowid", args![])
         }
         (Stream::Open, false) => query_conversations(
-            connection,
+            tx,
             "WHERE state = 'open' AND queue_id IN (SELECT queue_id FROM agent_queues WHERE username = ?1)
              ORDER BY created_at_ms, rowid",
-            &[&username],
+            args![username],
         ),
         (Stream::Closed, true) => query_conversations(
-            connection,
+            tx,
             "WHERE state = 'closed' ORDER BY updated_at_ms DESC, id LIMIT 200",
-            &[],
+            args![],
         ),
         (Stream::Closed, false) => query_conversations(
-            connection,
+            tx,
             "WHERE state = 'closed' AND (agent_username = ?1
                 OR id IN (SELECT conversation_id FROM participants WHERE username = ?1))
              ORDER BY updated_at_ms DESC, id LIMIT 200",
-            &[&username],
+            args![username],
         ),
     }
 }
 
-pub(super) fn history(
-    connection: &Connection,
-    conversation_id: &str,
-) -> StoreResult<Vec<HistoryEntry>> {
-    load_conversation(connection, conversation_id)?;
-    let mut statement = connection
-        .prepare_cached(
-            "SELECT event, from_state, to_state, actor, agent_username, at_ms FROM conversation_events
-             WHERE conversation_id = ?1 ORDER BY rowid",
-        )
-        .map_err(database)?;
-    let rows = statement
-        .query_map(params![conversation_id], |row| {
+pub(super) fn history(tx: &mut dyn Tx, conversation_id: &str) -> StoreResult<Vec<HistoryEntry>> {
+    load_conversation(tx, conversation_id)?;
+    let rows = tx.query(
+        "SELECT event, from_state, to_state, actor, agent_username, at_ms FROM conversation_events
+         WHERE conversation_id = ?1 ORDER BY rowid",
+        args![conversation_id],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
             let from: String = row.get(1)?;
             let to: String = row.get(2)?;
-            Ok(HistoryEntry {
+            Ok::<_, DbError>(HistoryEntry {
                 event: row.get(0)?,
                 from: ConversationState::parse(&from).unwrap_or(ConversationState::Closed),
                 to: ConversationState::parse(&to).unwrap_or(ConversationState::Closed),
@@ -1160,32 +1157,26 @@ pub(super) fn history(
                 at_ms: row.get(5)?,
             })
         })
-        .map_err(database)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(database)
+        .collect::<Result<_, _>>()?)
 }
 
-pub(super) fn agent_load(
-    connection: &Connection,
-    username: &str,
-) -> StoreResult<Option<AgentLoad>> {
-    let Some(agent) = load_agent(connection, username)? else {
+pub(super) fn agent_load(tx: &mut dyn Tx, username: &str) -> StoreResult<Option<AgentLoad>> {
+    let Some(agent) = load_agent(tx, username)? else {
         return Ok(None);
     };
-    let used = used_capacity(connection, username)?;
+    let used = used_capacity(tx, username)?;
     Ok(Some(AgentLoad { agent, used }))
 }
 
-pub(super) fn agents(connection: &Connection) -> StoreResult<Vec<AgentLoad>> {
-    let usernames: Vec<String> = connection
-        .prepare_cached("SELECT username FROM agents ORDER BY username")
-        .map_err(database)?
-        .query_map([], |row| row.get(0))
-        .map_err(database)?
-        .collect::<Result<_, _>>()
-        .map_err(database)?;
+pub(super) fn agents(tx: &mut dyn Tx) -> StoreResult<Vec<AgentLoad>> {
+    let usernames: Vec<String> = tx
+        .query("SELECT username FROM agents ORDER BY username", args![])?
+        .iter()
+        .map(|row| row.get(0))
+        .collect::<Result<_, _>>()?;
     let mut loads = Vec::with_capacity(usernames.len());
     for username in usernames {
-        if let Some(load) = agent_load(connection, &username)? {
+        if let Some(load) = agent_load(tx, &username)? {
             loads.push(load);
         }
     }
@@ -1193,13 +1184,14 @@ pub(super) fn agents(connection: &Connection) -> StoreResult<Vec<AgentLoad>> {
 }
 
 pub(super) fn update_agent(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
     username: &str,
     update: AgentUpdate,
 ) -> StoreResult<crate::store::Agent> {
-    let agent = load_agent(connection, username)?
-        .ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
+    tx.lock_agents(&[username])?;
+    let agent =
+        load_agent(tx, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
     if update.capacity == Some(0) {
         return Err(StoreError::NotAllowed(
             "capacity must be at least 1".to_owned(),
@@ -1212,41 +1204,36 @@ pub(super) fn update_agent(
         {
             return Err(StoreError::UnknownQueue(unknown.clone()));
         }
-        connection
-            .execute(
-                "DELETE FROM agent_queues WHERE username = ?1",
-                params![username],
-            )
-            .map_err(database)?;
+        tx.execute(
+            "DELETE FROM agent_queues WHERE username = ?1",
+            args![username],
+        )?;
         for queue in queues {
-            connection
+            tx
                 .execute(
                     "INSERT INTO agent_queues (username, queue_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    params![username, queue],
-                )
-                .map_err(database)?;
+                    args![username, queue],
+                )?;
         }
     }
-    connection
-        .execute(
-            "UPDATE agents SET display_name = ?2, role = ?3, capacity = ?4 WHERE username = ?1",
-            params![
-                username,
-                update.display_name.unwrap_or(agent.display_name),
-                update.role.unwrap_or(agent.role).as_str(),
-                update.capacity.unwrap_or(agent.capacity)
-            ],
-        )
-        .map_err(database)?;
-    load_agent(connection, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))
+    tx.execute(
+        "UPDATE agents SET display_name = ?2, role = ?3, capacity = ?4 WHERE username = ?1",
+        args![
+            username,
+            update.display_name.unwrap_or(agent.display_name),
+            update.role.unwrap_or(agent.role).as_str(),
+            update.capacity.unwrap_or(agent.capacity)
+        ],
+    )?;
+    load_agent(tx, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))
 }
 
 /// Queues where a member with a presence the workstream routes to has room for one more conversation.
 pub(super) fn available_queues(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     routing: &Routing,
 ) -> StoreResult<BTreeSet<String>> {
-    let candidates = queue_candidates(connection)?;
+    let candidates = queue_candidates(tx)?;
     Ok(candidates
         .into_iter()
         .filter(|(queue, members)| {

@@ -1,82 +1,81 @@
 //! Offline messages: what a visitor leaves after overflow ended their chat, one per conversation.
 
 use protocol::{ConversationState, OfflineMessage, Role};
-use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{database, query_conversations};
+use super::store::query_conversations;
+use super::{Tx, args};
 use crate::store::{Conversation, NewOfflineMessage, StoreError, StoreResult};
 
 /// The visitor's most recent conversation, whatever its state.
 fn latest_conversation(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     site_id: &str,
     visitor_id: &str,
 ) -> StoreResult<Option<Conversation>> {
     Ok(query_conversations(
-        connection,
+        tx,
         "WHERE site_id = ?1 AND visitor_id = ?2 ORDER BY created_at_ms DESC, rowid DESC LIMIT 1",
-        &[&site_id, &visitor_id],
+        args![site_id, visitor_id],
     )?
     .pop())
 }
 
 /// Whether overflow ended `conversation` with an invitation to leave an offline message.
 fn invites(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     conversation: &Conversation,
     since_ms: i64,
 ) -> StoreResult<bool> {
     if conversation.state != ConversationState::Closed || conversation.updated_at_ms < since_ms {
         return Ok(false);
     }
-    connection
-        .query_row(
+    let allowed = tx
+        .query_opt(
             "SELECT offline_message_allowed FROM conversations WHERE id = ?1",
-            params![conversation.id],
-            |row| row.get::<_, bool>(0),
-        )
-        .map_err(database)
+            args![conversation.id],
+        )?
+        .map(|row| row.get::<i64>(0))
+        .transpose()?;
+    Ok(allowed == Some(1))
 }
 
 fn stored(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     conversation: &Conversation,
 ) -> StoreResult<Option<(String, OfflineMessage)>> {
-    connection
-        .query_row(
-            "SELECT client_message_id, name, email, body, left_at_ms FROM offline_messages WHERE conversation_id = ?1",
-            params![conversation.id],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    OfflineMessage {
-                        conversation_id: conversation.id.clone(),
-                        queue_id: conversation.queue_id.clone(),
-                        site_id: conversation.site_id.clone(),
-                        name: row.get(1)?,
-                        email: row.get(2)?,
-                        body: row.get(3)?,
-                        context: conversation.context.clone(),
-                        left_at_ms: row.get(4)?,
-                    },
-                ))
-            },
-        )
-        .optional()
-        .map_err(database)
+    let Some(row) = tx.query_opt(
+        "SELECT client_message_id, name, email, body, left_at_ms FROM offline_messages WHERE conversation_id = ?1",
+        args![conversation.id],
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        row.get(0)?,
+        OfflineMessage {
+            conversation_id: conversation.id.clone(),
+            queue_id: conversation.queue_id.clone(),
+            site_id: conversation.site_id.clone(),
+            name: row.get(1)?,
+            email: row.get(2)?,
+            body: row.get(3)?,
+            context: conversation.context.clone(),
+            left_at_ms: row.get(4)?,
+        },
+    )))
 }
 
 pub(super) fn invitation(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     site_id: &str,
     visitor_id: &str,
     since_ms: i64,
 ) -> StoreResult<Option<Conversation>> {
-    let Some(conversation) = latest_conversation(connection, site_id, visitor_id)? else {
+    let Some(conversation) = latest_conversation(tx, site_id, visitor_id)? else {
         return Ok(None);
     };
-    if !invites(connection, &conversation, since_ms)?
-        || stored(connection, &conversation)?.is_some()
+    if !invites(tx, &conversation, since_ms)?
+        || stored(tx, &conversation)?.is_some()
     {
         return Ok(None);
     }
@@ -84,7 +83,7 @@ pub(super) fn invitation(
 }
 
 pub(super) fn leave(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     site_id: &str,
     visitor_id: &str,
     message: NewOfflineMessage,
@@ -93,9 +92,9 @@ pub(super) fn leave(
     let not_invited =
         || StoreError::NotAllowed("no chat of yours invites an offline message".to_owned());
     let conversation =
-        latest_conversation(connection, site_id, visitor_id)?.ok_or_else(not_invited)?;
+        latest_conversation(tx, site_id, visitor_id)?.ok_or_else(not_invited)?;
     // A retry is answered whenever it comes; a first message only while the invitation stands.
-    if let Some((client_message_id, existing)) = stored(connection, &conversation)? {
+    if let Some((client_message_id, existing)) = stored(tx, &conversation)? {
         if client_message_id != message.client_message_id {
             return Err(StoreError::NotAllowed(
                 "an offline message was already left for this chat".to_owned(),
@@ -114,16 +113,14 @@ pub(super) fn leave(
         }
         return Ok(existing);
     }
-    if !invites(connection, &conversation, since_ms)? {
+    if !invites(tx, &conversation, since_ms)? {
         return Err(not_invited());
     }
-    connection
-        .execute(
-            "INSERT INTO offline_messages (conversation_id, client_message_id, name, email, body, left_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![conversation.id, message.client_message_id, message.name, message.email, message.body, message.now_ms],
-        )
-        .map_err(database)?;
+    tx.execute(
+        "INSERT INTO offline_messages (conversation_id, client_message_id, name, email, body, left_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        args![conversation.id, message.client_message_id, message.name, message.email, message.body, message.now_ms],
+    )?;
     Ok(OfflineMessage {
         conversation_id: conversation.id,
         queue_id: conversation.queue_id,
@@ -137,23 +134,24 @@ pub(super) fn leave(
 }
 
 pub(super) fn list(
-    connection: &Connection,
+    tx: &mut dyn Tx,
     username: &str,
     role: Role,
 ) -> StoreResult<Vec<OfflineMessage>> {
     let everything = role >= Role::Supervisor;
+    let everything = i64::from(everything);
     let conversations = query_conversations(
-        connection,
+        tx,
         "WHERE id IN (
              SELECT offline.conversation_id FROM offline_messages offline
              JOIN conversations inner_conversation ON inner_conversation.id = offline.conversation_id
-             WHERE ?2 OR inner_conversation.queue_id IN (SELECT queue_id FROM agent_queues WHERE username = ?1)
+             WHERE ?2 = 1 OR inner_conversation.queue_id IN (SELECT queue_id FROM agent_queues WHERE username = ?1)
              ORDER BY offline.left_at_ms DESC LIMIT 200)",
-        &[&username, &everything],
+        args![username, everything],
     )?;
     let mut messages = Vec::with_capacity(conversations.len());
     for conversation in &conversations {
-        if let Some((_, message)) = stored(connection, conversation)? {
+        if let Some((_, message)) = stored(tx, conversation)? {
             messages.push(message);
         }
     }

@@ -1,0 +1,673 @@
+//! The `Store` trait over SQL, once for every backend: each method is a job for the writer threads, and
+//! the row mapping and small queries live here; the lifecycle and routing transactions are in `work`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use protocol::{Author, ChatMessage, ContextVariables, ConversationState, Presence, Role};
+
+use super::{DbError, Row, SqlStore, Tx, args, offline, work};
+use crate::domain::lifecycle::{Channel, Event};
+use crate::store::{
+    Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionTimer, Conversation, Fired,
+    HistoryEntry, Moved, NewConversation, NewMessage, NewOfflineMessage, Offer, Overrides, QueuePosition, Routed,
+    Store, StoreError, StoreResult, Stream,
+};
+
+const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity";
+
+fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> {
+    let channel: String = row.get(5)?;
+    let state: String = row.get(6)?;
+    let context_json: String = row.get(9)?;
+    Ok(Conversation {
+        id: row.get(0)?,
+        site_id: row.get(1)?,
+        visitor_id: row.get(2)?,
+        queue_id: row.get(3)?,
+        rule_id: row.get(4)?,
+        channel: if channel == "persistent" {
+            Channel::Persistent
+        } else {
+            Channel::LiveChat
+        },
+        state: ConversationState::parse(&state).unwrap_or(ConversationState::Closed),
+        agent_username: row.get(7)?,
+        title: row.get(8)?,
+        context: serde_json::from_str::<ContextVariables>(&context_json).unwrap_or_default(),
+        created_at_ms: row.get(10)?,
+        updated_at_ms: row.get(11)?,
+        units: row.get(12)?,
+        holds_capacity: row.get(13)?,
+    })
+}
+
+pub(super) fn load_conversation(
+    tx: &mut dyn Tx,
+    conversation_id: &str,
+) -> StoreResult<Conversation> {
+    let row = tx
+        .query_opt(
+            &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"),
+            args![conversation_id],
+        )?
+        .ok_or(StoreError::UnknownConversation)?;
+    Ok(conversation_from_row(&row)?)
+}
+
+/// Conversations matching `sql_where` (which may also order and limit them).
+pub(super) fn query_conversations(
+    tx: &mut dyn Tx,
+    sql_where: &str,
+    args: &[super::Value],
+) -> StoreResult<Vec<Conversation>> {
+    let rows = tx.query(
+        &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations {sql_where}"),
+        args,
+    )?;
+    Ok(rows
+        .iter()
+        .map(conversation_from_row)
+        .collect::<Result<_, _>>()?)
+}
+
+const AGENT_COLUMNS: &str = "username, display_name, password_hash, role, capacity, presence";
+
+pub(super) fn load_agent(tx: &mut dyn Tx, username: &str) -> StoreResult<Option<Agent>> {
+    let Some(row) = tx.query_opt(
+        &format!("SELECT {AGENT_COLUMNS} FROM agents WHERE username = ?1"),
+        args![username],
+    )?
+    else {
+        return Ok(None);
+    };
+    let queues = tx
+        .query(
+            "SELECT queue_id FROM agent_queues WHERE username = ?1 ORDER BY queue_id",
+            args![username],
+        )?
+        .iter()
+        .map(|row| row.get::<String>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let role: String = row.get(3)?;
+    let presence: String = row.get(5)?;
+    Ok(Some(Agent {
+        username: row.get(0)?,
+        display_name: row.get(1)?,
+        password_hash: row.get(2)?,
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+        capacity: row.get(4)?,
+        presence: Presence::parse(&presence).unwrap_or(Presence::Offline),
+        queues,
+    }))
+}
+
+const MESSAGE_COLUMNS: &str = "seq, client_message_id, author, author_name, body, sent_at_ms";
+
+fn message_from_row(row: &Row) -> Result<ChatMessage, DbError> {
+    let author: String = row.get(2)?;
+    Ok(ChatMessage {
+        seq: row.get(0)?,
+        client_message_id: row.get(1)?,
+        author: Author::parse(&author).unwrap_or(Author::System),
+        author_name: row.get(3)?,
+        body: row.get(4)?,
+        sent_at_ms: row.get(5)?,
+    })
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn create_agent(&self, agent: Agent) -> StoreResult<()> {
+        self.run(move |tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO agents (username, display_name, password_hash, role, capacity) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (username) DO NOTHING",
+                    args![agent.username, agent.display_name, agent.password_hash, agent.role.as_str(), agent.capacity],
+                )?;
+            if inserted == 0 {
+                return Err(StoreError::AgentExists(agent.username.clone()));
+            }
+            for queue in &agent.queues {
+                tx
+                    .execute("INSERT INTO agent_queues (username, queue_id) VALUES (?1, ?2)", args![agent.username, queue])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn agent(&self, username: &str) -> StoreResult<Option<Agent>> {
+        let username = username.to_owned();
+        self.run(move |tx| load_agent(tx, &username)).await
+    }
+
+    async fn set_presence(&self, username: &str, presence: Presence) -> StoreResult<()> {
+        let username = username.to_owned();
+        self.run(move |tx| {
+            let updated = tx.execute(
+                "UPDATE agents SET presence = ?2 WHERE username = ?1",
+                args![username, presence.as_str()],
+            )?;
+            if updated == 0 {
+                return Err(StoreError::UnknownAgent(username.clone()));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        let (token_hash, username) = (token_hash.to_owned(), username.to_owned());
+        self.run(move |tx| {
+            tx.execute(
+                "INSERT INTO sessions (token_hash, username, expires_at_ms) VALUES (?1, ?2, ?3)",
+                args![token_hash, username, expires_at_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_agent(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Agent>> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |tx| {
+            let username: Option<String> = tx
+                .query_opt(
+                    "SELECT username FROM sessions WHERE token_hash = ?1 AND expires_at_ms > ?2",
+                    args![token_hash, now_ms],
+                )?
+                .map(|row| row.get(0))
+                .transpose()?;
+            match username {
+                Some(username) => load_agent(tx, &username),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |tx| {
+            tx.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                args![token_hash],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn start_conversation(&self, new: NewConversation) -> StoreResult<(Conversation, bool)> {
+        let routing = Arc::clone(&self.routing);
+        self.run(move |tx| {
+            let existing = query_conversations(
+                tx,
+                "WHERE site_id = ?1 AND visitor_id = ?2 AND state IN ('open', 'active', 'waiting')",
+                args![new.site_id, new.visitor_id],
+            )?;
+            if let Some(conversation) = existing.into_iter().next() {
+                return Ok((conversation, false));
+            }
+            tx.execute(
+                "INSERT INTO visitors (site_id, visitor_id, number)
+                 SELECT ?1, ?2, COALESCE(MAX(number), 0) + 1 FROM visitors WHERE site_id = ?1
+                 ON CONFLICT (site_id, visitor_id) DO NOTHING",
+                args![new.site_id, new.visitor_id],
+            )?;
+            let number: i64 = tx
+                .query_one(
+                    "SELECT number FROM visitors WHERE site_id = ?1 AND visitor_id = ?2",
+                    args![new.site_id, new.visitor_id],
+                )?
+                .get(0)?;
+            let context_json = serde_json::to_string(&new.context).map_err(|error| StoreError::Database(error.to_string()))?;
+            let workstream = routing.workstream(&new.queue_id);
+            // Another node may have started the visitor's conversation since the look-up above: the unique
+            // index then refuses this one, and theirs is the visitor's.
+            let inserted = tx.execute(
+                "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms, units)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9, ?10)
+                 ON CONFLICT (site_id, visitor_id) WHERE state IN ('open', 'active', 'waiting') DO NOTHING",
+                args![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, workstream.channel.as_str(), format!("Visitor {number}"), context_json, new.now_ms, workstream.units],
+            )?;
+            if inserted == 0 {
+                let existing = query_conversations(
+                    tx,
+                    "WHERE site_id = ?1 AND visitor_id = ?2 AND state IN ('open', 'active', 'waiting')",
+                    args![new.site_id, new.visitor_id],
+                )?;
+                return existing
+                    .into_iter()
+                    .next()
+                    .map(|conversation| (conversation, false))
+                    .ok_or(StoreError::UnknownConversation);
+            }
+            let conversation = load_conversation(tx, &new.id)?;
+            work::created(tx, &routing, &conversation, new.now_ms)?;
+            Ok((conversation, true))
+        })
+        .await
+    }
+
+    async fn conversation(&self, conversation_id: &str) -> StoreResult<Option<Conversation>> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| match load_conversation(tx, &conversation_id) {
+            Ok(conversation) => Ok(Some(conversation)),
+            Err(StoreError::UnknownConversation) => Ok(None),
+            Err(error) => Err(error),
+        })
+        .await
+    }
+
+    async fn visitor_conversation(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
+        self.run(move |tx| {
+            let found = query_conversations(
+                tx,
+                "WHERE site_id = ?1 AND visitor_id = ?2 AND state <> 'closed' ORDER BY created_at_ms DESC LIMIT 1",
+                args![site_id, visitor_id],
+            )?;
+            Ok(found.into_iter().next())
+        })
+        .await
+    }
+
+    async fn conversations(&self) -> StoreResult<Vec<Conversation>> {
+        self.run(|tx| query_conversations(tx, "ORDER BY created_at_ms, rowid", args![]))
+            .await
+    }
+
+    async fn ongoing_conversations(&self) -> StoreResult<Vec<Conversation>> {
+        self.run(|tx| {
+            query_conversations(
+                tx,
+                "WHERE state <> 'closed' ORDER BY created_at_ms, rowid",
+                args![],
+            )
+        })
+        .await
+    }
+
+    async fn agent_conversations(&self, username: &str) -> StoreResult<Vec<Conversation>> {
+        let username = username.to_owned();
+        self.run(move |tx| {
+            query_conversations(
+                tx,
+                "WHERE agent_username = ?1 AND state <> 'closed' ORDER BY created_at_ms",
+                args![username],
+            )
+        })
+        .await
+    }
+
+    async fn work_items(
+        &self,
+        stream: Stream,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<Conversation>> {
+        let username = username.to_owned();
+        self.run(move |tx| work::work_items(tx, stream, &username, role))
+            .await
+    }
+
+    async fn history(&self, conversation_id: &str) -> StoreResult<Vec<HistoryEntry>> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| work::history(tx, &conversation_id))
+            .await
+    }
+
+    async fn append_message(
+        &self,
+        conversation_id: &str,
+        message: NewMessage,
+    ) -> StoreResult<Appended> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| {
+            // Two nodes storing the same retry must not both miss the other's row.
+            tx.lock_conversation(&conversation_id)?;
+            let existing = tx.query_opt(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND client_message_id = ?2"
+                ),
+                args![conversation_id, message.client_message_id],
+            )?;
+            if let Some(row) = existing {
+                let stored = message_from_row(&row)?;
+                if stored.body != message.body || stored.author != message.author {
+                    return Err(StoreError::IdConflict(message.client_message_id.clone()));
+                }
+                return Ok(Appended {
+                    message: stored,
+                    duplicate: true,
+                });
+            }
+            let seq: i64 = tx
+                .query_opt(
+                    "UPDATE conversations SET last_seq = last_seq + 1, updated_at_ms = ?2 WHERE id = ?1 RETURNING last_seq",
+                    args![conversation_id, message.now_ms],
+                )?
+                .ok_or(StoreError::UnknownConversation)?
+                .get(0)?;
+            tx.execute(
+                "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                args![conversation_id, seq, message.client_message_id, message.author.as_str(), message.author_name, message.body, message.now_ms],
+            )?;
+            // Activity pushes the state's inactivity timer back.
+            tx.execute(
+                "UPDATE timers SET due_at_ms = ?2 + period_ms WHERE kind = 'inactivity' AND subject = ?1 AND period_ms > 0",
+                args![conversation_id, message.now_ms],
+            )?;
+            Ok(Appended {
+                message: ChatMessage {
+                    seq,
+                    client_message_id: message.client_message_id.clone(),
+                    author: message.author,
+                    author_name: message.author_name.clone(),
+                    body: message.body.clone(),
+                    sent_at_ms: message.now_ms,
+                },
+                duplicate: false,
+            })
+        })
+        .await
+    }
+
+    async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| {
+            let rows = tx.query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq"
+                ),
+                args![conversation_id, after_seq],
+            )?;
+            Ok(rows
+                .iter()
+                .map(message_from_row)
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn apply_event(
+        &self,
+        conversation_id: &str,
+        event: Event,
+        actor: Actor,
+        now_ms: i64,
+    ) -> StoreResult<Moved> {
+        let (routing, conversation_id) = (Arc::clone(&self.routing), conversation_id.to_owned());
+        self.run(move |tx| work::apply_event(tx, &routing, &conversation_id, event, &actor, now_ms))
+            .await
+    }
+
+    async fn pick(&self, conversation_id: &str, username: &str, now_ms: i64) -> StoreResult<Moved> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, username) = (conversation_id.to_owned(), username.to_owned());
+        self.run(move |tx| work::pick(tx, &routing, &conversation_id, &username, now_ms))
+            .await
+    }
+
+    async fn move_to_queue(
+        &self,
+        conversation_id: &str,
+        queue_id: &str,
+        actor: Actor,
+        now_ms: i64,
+    ) -> StoreResult<Moved> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, queue_id) = (conversation_id.to_owned(), queue_id.to_owned());
+        self.run(move |tx| {
+            work::move_to_queue(tx, &routing, &conversation_id, &queue_id, &actor, now_ms)
+        })
+        .await
+    }
+
+    async fn assign(
+        &self,
+        conversation_id: &str,
+        username: &str,
+        supervisor: &str,
+        overrides: Overrides,
+        now_ms: i64,
+    ) -> StoreResult<(Moved, u32)> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, username, supervisor) = (
+            conversation_id.to_owned(),
+            username.to_owned(),
+            supervisor.to_owned(),
+        );
+        self.run(move |tx| {
+            work::assign(
+                tx,
+                &routing,
+                &conversation_id,
+                &username,
+                &supervisor,
+                overrides,
+                now_ms,
+            )
+        })
+        .await
+    }
+
+    async fn offer_transfer(
+        &self,
+        conversation_id: &str,
+        to_username: &str,
+        actor: Actor,
+        now_ms: i64,
+    ) -> StoreResult<Offer> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, to_username) = (conversation_id.to_owned(), to_username.to_owned());
+        self.run(move |tx| {
+            work::offer_transfer(tx, &routing, &conversation_id, &to_username, &actor, now_ms)
+        })
+        .await
+    }
+
+    async fn route_waiting(&self, now_ms: i64) -> StoreResult<Vec<Routed>> {
+        let routing = Arc::clone(&self.routing);
+        self.run(move |tx| work::route_waiting(tx, &routing, now_ms))
+            .await
+    }
+
+    async fn accept_offer(
+        &self,
+        conversation_id: &str,
+        username: &str,
+        now_ms: i64,
+    ) -> StoreResult<Moved> {
+        let routing = Arc::clone(&self.routing);
+        let (conversation_id, username) = (conversation_id.to_owned(), username.to_owned());
+        self.run(move |tx| work::accept_offer(tx, &routing, &conversation_id, &username, now_ms))
+            .await
+    }
+
+    async fn decline_offer(&self, conversation_id: &str, username: &str) -> StoreResult<Offer> {
+        let (conversation_id, username) = (conversation_id.to_owned(), username.to_owned());
+        self.run(move |tx| work::decline_offer(tx, &conversation_id, &username))
+            .await
+    }
+
+    async fn expired_offers(&self, now_ms: i64) -> StoreResult<Vec<Offer>> {
+        self.run(move |tx| work::offers_where(tx, "WHERE expires_at_ms <= ?1", args![now_ms]))
+            .await
+    }
+
+    async fn offers_for(&self, username: &str) -> StoreResult<Vec<Offer>> {
+        let username = username.to_owned();
+        self.run(move |tx| work::offers_where(tx, "WHERE agent_username = ?1", args![username]))
+            .await
+    }
+
+    async fn queue_positions(&self) -> StoreResult<Vec<QueuePosition>> {
+        self.run(work::queue_positions).await
+    }
+
+    async fn schedule_timer(
+        &self,
+        timer: ConnectionTimer,
+        subject: &str,
+        due_at_ms: i64,
+    ) -> StoreResult<()> {
+        let subject = subject.to_owned();
+        self.run(move |tx| work::schedule_connection_timer(tx, timer, &subject, due_at_ms))
+            .await
+    }
+
+    async fn cancel_timer(&self, timer: ConnectionTimer, subject: &str) -> StoreResult<()> {
+        let subject = subject.to_owned();
+        self.run(move |tx| {
+            tx.execute(
+                "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
+                args![work::connection_timer_name(timer), subject],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn fire_due_timers(&self, now_ms: i64) -> StoreResult<Vec<Fired>> {
+        let routing = Arc::clone(&self.routing);
+        self.run(move |tx| work::fire_due_timers(tx, &routing, now_ms))
+            .await
+    }
+
+    async fn recover_connections(
+        &self,
+        now_ms: i64,
+        agent_grace_ms: i64,
+        visitor_grace_ms: i64,
+    ) -> StoreResult<()> {
+        self.run(move |tx| work::recover_connections(tx, now_ms, agent_grace_ms, visitor_grace_ms))
+            .await
+    }
+
+    async fn agents(&self) -> StoreResult<Vec<AgentLoad>> {
+        self.run(work::agents).await
+    }
+
+    async fn agent_load(&self, username: &str) -> StoreResult<Option<AgentLoad>> {
+        let username = username.to_owned();
+        self.run(move |tx| work::agent_load(tx, &username)).await
+    }
+
+    async fn update_agent(&self, username: &str, update: AgentUpdate) -> StoreResult<Agent> {
+        let routing = Arc::clone(&self.routing);
+        let username = username.to_owned();
+        self.run(move |tx| work::update_agent(tx, &routing, &username, update.clone()))
+            .await
+    }
+
+    async fn available_queues(&self) -> StoreResult<BTreeSet<String>> {
+        let routing = Arc::clone(&self.routing);
+        self.run(move |tx| work::available_queues(tx, &routing))
+            .await
+    }
+
+    async fn offline_message_invitation(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        since_ms: i64,
+    ) -> StoreResult<Option<Conversation>> {
+        let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
+        self.run(move |tx| offline::invitation(tx, &site_id, &visitor_id, since_ms))
+            .await
+    }
+
+    async fn leave_offline_message(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        message: NewOfflineMessage,
+        since_ms: i64,
+    ) -> StoreResult<protocol::OfflineMessage> {
+        let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
+        self.run(move |tx| offline::leave(tx, &site_id, &visitor_id, message.clone(), since_ms))
+            .await
+    }
+
+    async fn offline_messages(
+        &self,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<protocol::OfflineMessage>> {
+        let username = username.to_owned();
+        self.run(move |tx| offline::list(tx, &username, role)).await
+    }
+
+    fn bus(&self) -> Option<Arc<dyn crate::store::bus::EventBus>> {
+        self.bus.clone()
+    }
+
+    async fn record_invitation_event(
+        &self,
+        site_id: &str,
+        event: protocol::InvitationEvent,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let site_id = site_id.to_owned();
+        self.run(move |tx| {
+            tx
+                .execute(
+                    "INSERT INTO invitation_events (site_id, event_id, rule_id, kind, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (site_id, event_id) DO NOTHING",
+                    args![site_id, event.id, event.rule_id, event.kind.as_str(), now_ms],
+                )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn invitation_stats(&self, site_id: &str) -> StoreResult<Vec<protocol::RuleStats>> {
+        let site_id = site_id.to_owned();
+        self.run(move |tx| {
+            let rows = tx
+                .query(
+                    "SELECT rule_id, kind, COUNT(*) FROM invitation_events WHERE site_id = ?1 GROUP BY rule_id, kind ORDER BY rule_id",
+                    args![site_id],
+                )?
+                .iter()
+                .map(|row| Ok::<_, DbError>((row.get::<String>(0)?, row.get::<String>(1)?, row.get::<u64>(2)?)))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut stats: Vec<protocol::RuleStats> = Vec::new();
+            for (rule_id, kind, count) in rows {
+                if stats.last().is_none_or(|last| last.rule_id != rule_id) {
+                    stats.push(protocol::RuleStats { rule_id: rule_id.clone(), ..protocol::RuleStats::default() });
+                }
+                if let Some(entry) = stats.last_mut() {
+                    match protocol::InvitationEventKind::parse(&kind) {
+                        Some(protocol::InvitationEventKind::Shown) => entry.shown = count,
+                        Some(protocol::InvitationEventKind::Accepted) => entry.accepted = count,
+                        Some(protocol::InvitationEventKind::Closed) => entry.closed = count,
+                        Some(protocol::InvitationEventKind::Expired) => entry.expired = count,
+                        None => {}
+                    }
+                }
+            }
+            Ok(stats)
+        })
+        .await
+    }
+}
