@@ -54,15 +54,18 @@ pub async fn start_with(
 ) -> anyhow::Result<Running> {
     seed_agents(&config, store.as_ref()).await?;
     check_members(&config, store.as_ref()).await?;
-    // Connections died with the previous process: whoever does not come back within the grace period
-    // is treated as disconnected, exactly as if their socket had closed now.
-    store
-        .recover_connections(
-            clock.now_ms(),
-            i64::from(config.routing.agent_disconnect_grace_seconds) * 1000,
-            i64::from(config.routing.visitor_disconnect_grace_seconds) * 1000,
-        )
-        .await?;
+    // On a store only this node uses, connections died with the previous process: whoever does not come
+    // back within the grace period is treated as disconnected, exactly as if their socket had closed now.
+    // Nodes sharing a store notice a dead node by its missing heartbeats instead.
+    if store.bus().is_none() {
+        store
+            .recover_connections(
+                clock.now_ms(),
+                i64::from(config.routing.agent_disconnect_grace_seconds) * 1000,
+                i64::from(config.routing.visitor_disconnect_grace_seconds) * 1000,
+            )
+            .await?;
+    }
     let listener = TcpListener::bind(config.listen).await?;
     let address = listener.local_addr()?;
     let public_origin = config
@@ -99,6 +102,7 @@ pub async fn start_with(
         geo,
         stop.clone(),
     );
+    runtime.heartbeat().await?;
     let mut tasks = JoinSet::new();
     runtime.spawn_background(&mut tasks, stop.clone());
 

@@ -9,10 +9,10 @@ use protocol::{
 };
 
 use super::{Runtime, RuntimeError, RuntimeResult, new_id, validate_message};
-use crate::domain::lifecycle::{Channel, Event};
+use crate::domain::lifecycle::Event;
 use crate::domain::routing;
 use crate::store::{
-    Actor, Agent, ConnectionTimer, Conversation, Moved, NewConversation, NewMessage, Offer,
+    Actor, Agent, ConnectionSubject, Conversation, Moved, NewConversation, NewMessage, Offer,
     Overrides, Routed, Stream,
 };
 
@@ -156,45 +156,32 @@ impl Runtime {
             })
     }
 
-    /// A visitor's socket opened: a disconnect timer of their live chat no longer applies.
+    /// A visitor's socket opened: their disconnect timer no longer applies.
     pub async fn visitor_connected(&self, site_id: &str, visitor_id: &str) {
-        if let Ok(Some(conversation)) = self.store.visitor_conversation(site_id, visitor_id).await
-            && let Err(error) = self
-                .store
-                .cancel_timer(ConnectionTimer::VisitorDisconnect, &conversation.id)
-                .await
-        {
-            tracing::error!("cannot cancel a visitor's disconnect timer: {error}");
+        let subject = ConnectionSubject::Visitor {
+            site_id: site_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+        };
+        if let Err(error) = self.store.connection_opened(&self.node_id, subject).await {
+            tracing::error!("cannot record a visitor's socket: {error}");
         }
     }
 
-    /// A visitor's last socket closed: a live chat in Open or Active moves on unless they come back within
-    /// the grace period.
+    /// A visitor's socket closed. With none left on any node, a live chat in Open or Active moves on
+    /// unless they come back within the grace period.
     pub async fn visitor_disconnected(&self, site_id: &str, visitor_id: &str) {
         let _handled = Handled(&self.disconnects_handled);
-        let Ok(Some(conversation)) = self.store.visitor_conversation(site_id, visitor_id).await
-        else {
-            return;
+        let subject = ConnectionSubject::Visitor {
+            site_id: site_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
         };
-        let live = conversation.channel == Channel::LiveChat
-            && matches!(
-                conversation.state,
-                ConversationState::Open | ConversationState::Active
-            );
-        if !live {
-            return;
-        }
         let grace_ms = i64::from(self.config.routing.visitor_disconnect_grace_seconds) * 1000;
         if let Err(error) = self
             .store
-            .schedule_timer(
-                ConnectionTimer::VisitorDisconnect,
-                &conversation.id,
-                self.now_ms() + grace_ms,
-            )
+            .connection_closed(&self.node_id, subject, self.now_ms(), grace_ms)
             .await
         {
-            tracing::error!("cannot start a visitor's disconnect timer: {error}");
+            tracing::error!("cannot record a visitor's closed socket: {error}");
         }
     }
 
@@ -202,30 +189,28 @@ impl Runtime {
 
     /// An agent's console connected: their disconnect timer no longer applies.
     pub async fn agent_connected(&self, username: &str) {
-        if let Err(error) = self
-            .store
-            .cancel_timer(ConnectionTimer::AgentDisconnect, username)
-            .await
-        {
-            tracing::error!("cannot cancel an agent's disconnect timer: {error}");
+        let subject = ConnectionSubject::Agent {
+            username: username.to_owned(),
+        };
+        if let Err(error) = self.store.connection_opened(&self.node_id, subject).await {
+            tracing::error!("cannot record an agent's console: {error}");
         }
     }
 
-    /// An agent's last console closed: their Active conversations go back to the queue unless they come
-    /// back within the grace period.
+    /// An agent's console closed. With none left on any node, their Active conversations go back to the
+    /// queue unless they come back within the grace period.
     pub async fn agent_disconnected(&self, username: &str) {
         let _handled = Handled(&self.disconnects_handled);
+        let subject = ConnectionSubject::Agent {
+            username: username.to_owned(),
+        };
         let grace_ms = i64::from(self.config.routing.agent_disconnect_grace_seconds) * 1000;
         if let Err(error) = self
             .store
-            .schedule_timer(
-                ConnectionTimer::AgentDisconnect,
-                username,
-                self.now_ms() + grace_ms,
-            )
+            .connection_closed(&self.node_id, subject, self.now_ms(), grace_ms)
             .await
         {
-            tracing::error!("cannot start an agent's disconnect timer: {error}");
+            tracing::error!("cannot record an agent's closed console: {error}");
         }
     }
 
@@ -884,6 +869,7 @@ impl Runtime {
     /// One turn of the background loop: expired offers go to the next agent, due timers fire, waiting
     /// conversations are routed. Tests call it after moving their clock.
     pub async fn tick(&self) {
+        self.heartbeat_if_due().await;
         self.expire_offers().await;
         self.fire_timers().await;
         self.dispatch().await;

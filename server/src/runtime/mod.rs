@@ -108,6 +108,12 @@ impl From<StoreError> for RuntimeError {
 
 pub type RuntimeResult<T> = Result<T, RuntimeError>;
 
+/// How often a node tells the store it is alive.
+pub const NODE_HEARTBEAT_MS: i64 = 5_000;
+/// A node silent for this long is gone: its sockets count as closed. Several missed heartbeats, so a
+/// busy node is not mistaken for a dead one.
+pub const NODE_STALE_MS: i64 = 20_000;
+
 /// Shared by every handler and background loop.
 #[derive(Debug)]
 pub struct Runtime {
@@ -130,6 +136,8 @@ pub struct Runtime {
     shown_presence: std::sync::Mutex<std::collections::HashMap<String, Presence>>,
     /// The queue position each waiting visitor last heard.
     positions: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// When this node last told the store it is alive.
+    last_heartbeat_ms: std::sync::atomic::AtomicI64,
     /// Counts disconnects whose timers are recorded, so tests can wait for one instead of sleeping.
     pub disconnects_handled: watch::Sender<u64>,
     /// Turns true when the node stops: live sockets watch it and hang up.
@@ -170,6 +178,7 @@ impl Runtime {
             available: std::sync::RwLock::default(),
             shown_presence: std::sync::Mutex::default(),
             positions: std::sync::Mutex::default(),
+            last_heartbeat_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
             disconnects_handled: watch::Sender::new(0),
             shutdown,
             connections: Arc::default(),
@@ -196,6 +205,35 @@ impl Runtime {
     /// Waits until every socket registered with `connection_guard` has ended.
     pub async fn connections_ended(&self) {
         drop(self.connections.write().await);
+    }
+
+    /// Tells the store this node is alive, and has the sockets of nodes that stopped answering count as
+    /// closed.
+    pub async fn heartbeat(&self) -> Result<(), StoreError> {
+        let now_ms = self.now_ms();
+        self.last_heartbeat_ms
+            .store(now_ms, std::sync::atomic::Ordering::Relaxed);
+        self.store
+            .node_heartbeat(
+                &self.node_id,
+                now_ms,
+                now_ms - NODE_STALE_MS,
+                i64::from(self.config.routing.agent_disconnect_grace_seconds) * 1000,
+                i64::from(self.config.routing.visitor_disconnect_grace_seconds) * 1000,
+            )
+            .await
+    }
+
+    async fn heartbeat_if_due(&self) {
+        let last = self
+            .last_heartbeat_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if self.now_ms().saturating_sub(last) < NODE_HEARTBEAT_MS {
+            return;
+        }
+        if let Err(error) = self.heartbeat().await {
+            tracing::error!("cannot record this node's heartbeat: {error}");
+        }
     }
 
     pub fn now_ms(&self) -> i64 {

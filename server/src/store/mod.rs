@@ -217,6 +217,13 @@ pub enum ConnectionTimer {
     VisitorDisconnect,
 }
 
+/// Whose socket a connection is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionSubject {
+    Agent { username: String },
+    Visitor { site_id: String, visitor_id: String },
+}
+
 /// A timer that fired, and what it changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fired {
@@ -424,6 +431,31 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Where each Open conversation stands in its queue.
     async fn queue_positions(&self) -> StoreResult<Vec<QueuePosition>>;
 
+    /// Counts a socket opened on `node_id` and cancels the subject's disconnect timer.
+    async fn connection_opened(&self, node_id: &str, subject: ConnectionSubject)
+    -> StoreResult<()>;
+    /// Counts a socket closed on `node_id`. When the subject has none left on any node, its disconnect
+    /// timer starts, due `grace_ms` after `now_ms` (a visitor's only for a live chat in Open or Active).
+    /// True when the timer started.
+    async fn connection_closed(
+        &self,
+        node_id: &str,
+        subject: ConnectionSubject,
+        now_ms: i64,
+        grace_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Records that `node_id` is alive at `now_ms`. Every node not seen since `stale_before_ms` is gone:
+    /// its sockets count as closed now, so whoever has none left on another node starts their disconnect
+    /// timer.
+    async fn node_heartbeat(
+        &self,
+        node_id: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+        agent_grace_ms: i64,
+        visitor_grace_ms: i64,
+    ) -> StoreResult<()>;
+
     /// Sets (or moves) a connection timer.
     async fn schedule_timer(
         &self,
@@ -434,9 +466,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn cancel_timer(&self, timer: ConnectionTimer, subject: &str) -> StoreResult<()>;
     /// Fires every timer due at `now_ms`, each in the same transaction as its effect, so each fires once.
     async fn fire_due_timers(&self, now_ms: i64) -> StoreResult<Vec<Fired>>;
-    /// After a start: every agent still marked present and every live-chat visitor with a live
-    /// conversation gets a disconnect timer, since their connections died with the previous process.
-    /// Reconnecting cancels it.
+    /// After a start, for a store only this node uses: every agent still marked present and every
+    /// live-chat visitor with a live conversation gets a disconnect timer, since their connections died
+    /// with the previous process, whose recorded sockets are forgotten. Reconnecting cancels it.
     async fn recover_connections(
         &self,
         now_ms: i64,

@@ -43,9 +43,8 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
     let (connection_id, mut outgoing) = runtime.hub.add_agent(&agent.username, supervising);
     runtime.agent_connected(&agent.username).await;
     if !welcome(&runtime, &agent, &mut socket).await {
-        if runtime.hub.remove_agent(&agent.username, connection_id) {
-            runtime.agent_disconnected(&agent.username).await;
-        }
+        runtime.hub.remove_agent(&agent.username, connection_id);
+        runtime.agent_disconnected(&agent.username).await;
         return;
     }
     let malformed = || {
@@ -60,7 +59,8 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
     })
     .await;
     // A node that is stopping is not the agent leaving: the next start recovers their timers.
-    if runtime.hub.remove_agent(&agent.username, connection_id) && !runtime.is_stopping() {
+    runtime.hub.remove_agent(&agent.username, connection_id);
+    if !runtime.is_stopping() {
         runtime.agent_disconnected(&agent.username).await;
     }
 }

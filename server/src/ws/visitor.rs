@@ -72,11 +72,10 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
     if let Some(frame) = greeting
         && !send_json(&mut socket, &frame).await
     {
-        if runtime
+        runtime
             .hub
-            .remove_visitor(&site_id, &visitor_id, connection_id)
-            && !runtime.is_stopping()
-        {
+            .remove_visitor(&site_id, &visitor_id, connection_id);
+        if !runtime.is_stopping() {
             runtime.visitor_disconnected(&site_id, &visitor_id).await;
         }
         return;
@@ -93,11 +92,10 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
     })
     .await;
     // A node that is stopping is not the visitor leaving: the next start recovers their timers.
-    if runtime
+    runtime
         .hub
-        .remove_visitor(&site_id, &visitor_id, connection_id)
-        && !runtime.is_stopping()
-    {
+        .remove_visitor(&site_id, &visitor_id, connection_id);
+    if !runtime.is_stopping() {
         runtime.visitor_disconnected(&site_id, &visitor_id).await;
     }
 }

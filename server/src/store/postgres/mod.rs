@@ -30,7 +30,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one migration per entry, numbered from 1 in `schema_migrations`. Every integer column is
 /// BIGINT so both backends read it as `i64`; constraint and index names are SQLite's.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE agents (
     username TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
@@ -169,7 +170,23 @@ CREATE TABLE bus_payloads (
     payload TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-"#];
+"#,
+    r#"
+CREATE TABLE nodes (
+    node_id TEXT PRIMARY KEY,
+    seen_at_ms BIGINT NOT NULL
+);
+CREATE TABLE connections (
+    node_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('agent', 'visitor')),
+    site_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    open_count BIGINT NOT NULL,
+    PRIMARY KEY (node_id, kind, site_id, subject)
+);
+CREATE INDEX connections_by_subject ON connections (kind, site_id, subject);
+"#,
+];
 
 /// Connects `connections` times to the database at `url`, migrates it, and starts one writer thread per
 /// connection. Errors name the URL with its password replaced.

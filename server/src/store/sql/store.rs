@@ -7,12 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use protocol::{Author, ChatMessage, ContextVariables, ConversationState, Presence, Role};
 
-use super::{DbError, Row, SqlStore, Tx, args, offline, work};
+use super::{DbError, Row, SqlStore, Tx, args, connections, offline, work};
 use crate::domain::lifecycle::{Channel, Event};
 use crate::store::{
-    Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionTimer, Conversation, Fired,
-    HistoryEntry, Moved, NewConversation, NewMessage, NewOfflineMessage, Offer, Overrides, QueuePosition, Routed,
-    Store, StoreError, StoreResult, Stream,
+    Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionSubject, ConnectionTimer,
+    Conversation, Fired, HistoryEntry, Moved, NewConversation, NewMessage, NewOfflineMessage,
+    Offer, Overrides, QueuePosition, Routed, Store, StoreError, StoreResult, Stream,
 };
 
 const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity";
@@ -524,6 +524,50 @@ impl Store for SqlStore {
         self.run(work::queue_positions).await
     }
 
+    async fn connection_opened(
+        &self,
+        node_id: &str,
+        subject: ConnectionSubject,
+    ) -> StoreResult<()> {
+        let node_id = node_id.to_owned();
+        self.run(move |tx| connections::opened(tx, &node_id, &subject))
+            .await
+    }
+
+    async fn connection_closed(
+        &self,
+        node_id: &str,
+        subject: ConnectionSubject,
+        now_ms: i64,
+        grace_ms: i64,
+    ) -> StoreResult<bool> {
+        let node_id = node_id.to_owned();
+        self.run(move |tx| connections::closed(tx, &node_id, &subject, now_ms, grace_ms))
+            .await
+    }
+
+    async fn node_heartbeat(
+        &self,
+        node_id: &str,
+        now_ms: i64,
+        stale_before_ms: i64,
+        agent_grace_ms: i64,
+        visitor_grace_ms: i64,
+    ) -> StoreResult<()> {
+        let node_id = node_id.to_owned();
+        self.run(move |tx| {
+            connections::heartbeat(
+                tx,
+                &node_id,
+                now_ms,
+                stale_before_ms,
+                agent_grace_ms,
+                visitor_grace_ms,
+            )
+        })
+        .await
+    }
+
     async fn schedule_timer(
         &self,
         timer: ConnectionTimer,
@@ -559,8 +603,11 @@ impl Store for SqlStore {
         agent_grace_ms: i64,
         visitor_grace_ms: i64,
     ) -> StoreResult<()> {
-        self.run(move |tx| work::recover_connections(tx, now_ms, agent_grace_ms, visitor_grace_ms))
-            .await
+        self.run(move |tx| {
+            connections::forget_all(tx)?;
+            work::recover_connections(tx, now_ms, agent_grace_ms, visitor_grace_ms)
+        })
+        .await
     }
 
     async fn agents(&self) -> StoreResult<Vec<AgentLoad>> {

@@ -154,6 +154,21 @@ CREATE TABLE offline_messages (
 CREATE INDEX offline_messages_by_time ON offline_messages (left_at_ms);
 CREATE INDEX conversations_by_visitor ON conversations (site_id, visitor_id, created_at_ms);
 "#,
+    r#"
+CREATE TABLE nodes (
+    node_id TEXT PRIMARY KEY,
+    seen_at_ms INTEGER NOT NULL
+);
+CREATE TABLE connections (
+    node_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('agent', 'visitor')),
+    site_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    open_count INTEGER NOT NULL,
+    PRIMARY KEY (node_id, kind, site_id, subject)
+);
+CREATE INDEX connections_by_subject ON connections (kind, site_id, subject);
+"#,
 ];
 
 /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread
