@@ -115,11 +115,12 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Installs the npm packages the build and the tests use (wasm-opt, playwright-core, and the country
-/// database the server's geo tests read).
+/// Installs the npm packages the build and the tests use (wasm-opt, playwright-core, the country
+/// database the server's geo tests read, and socket.io for the message benchmark's baseline).
 fn ensure_npm_packages(root: &Path) -> anyhow::Result<()> {
     if !root.join("tests/node_modules/.bin/wasm-opt").exists()
         || !root.join("tests/node_modules/playwright-core").exists()
+        || !root.join("tests/node_modules/socket.io").exists()
         || !root
             .join("tests/node_modules/@ip-location-db/geo-whois-asn-country-mmdb")
             .exists()
@@ -305,11 +306,13 @@ fn ci(root: &Path) -> anyhow::Result<()> {
 }
 
 /// The benchmarks, reported as numbers (none of them is a test): rule evaluation natively, in WebAssembly
-/// in Chromium and in Node, and json-rules-engine on the same workload.
+/// in Chromium and in Node, and json-rules-engine on the same workload; routing; and the message path
+/// through the release `beckon` binary against a socket.io relay.
 fn bench(root: &Path) -> anyhow::Result<()> {
     build(root)?;
     run(cargo().args(["bench", "-p", "rules-probe"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "routing"]))?;
+    run(cargo().args(["bench", "-p", "server", "--bench", "messages"]))?;
     run(Command::new("node").arg("tests/bench/rules.mjs"))
 }
 

@@ -15,8 +15,10 @@ use super::bus::{Envelope, Relay};
 /// Frames waiting for one connection.
 pub const CONNECTION_QUEUE: usize = 256;
 
-/// A visitor's open sockets, by (site, visitor id).
-type VisitorConnections = HashMap<(String, String), Vec<(u64, mpsc::Sender<ServerToVisitor>)>>;
+/// A visitor's open sockets, by (site, visitor id). Their frames queue boxed: a tokio channel allocates a
+/// block of 32 slots when it is made, which for 96-byte frames is 3 KB on every visitor socket, idle or
+/// not, against 256 bytes for boxes. (Agents' consoles are few; their queues hold frames as they are.)
+type VisitorConnections = HashMap<(String, String), Vec<(u64, mpsc::Sender<Box<ServerToVisitor>>)>>;
 /// An agent's open consoles, by username, with whether they watch the supervisors' dashboard.
 type AgentConnections = HashMap<String, Vec<(u64, bool, mpsc::Sender<ServerToAgent>)>>;
 
@@ -34,7 +36,7 @@ impl Hub {
         &self,
         site_id: &str,
         visitor_id: &str,
-    ) -> (u64, mpsc::Receiver<ServerToVisitor>) {
+    ) -> (u64, mpsc::Receiver<Box<ServerToVisitor>>) {
         let (sender, receiver) = mpsc::channel(CONNECTION_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         lock(&self.visitors)
@@ -156,7 +158,7 @@ impl Hub {
     fn visitor_here(&self, site_id: &str, visitor_id: &str, frame: &ServerToVisitor) {
         let mut visitors = lock(&self.visitors);
         if let Some(connections) = visitors.get_mut(&(site_id.to_owned(), visitor_id.to_owned())) {
-            connections.retain(|(_, sender)| sender.try_send(frame.clone()).is_ok());
+            connections.retain(|(_, sender)| sender.try_send(Box::new(frame.clone())).is_ok());
         }
     }
 

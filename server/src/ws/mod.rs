@@ -9,17 +9,26 @@ use serde::Serialize;
 
 use crate::runtime::Runtime;
 
-/// Read buffer per connection. Axum's default is 128 KiB; chat frames are small, and idle visitors are
-/// many, so a small buffer keeps memory per connection low.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// What tungstenite reads into, per connection. It allocates this buffer up front and zero-fills it on
+/// the first read, so every open socket keeps all of it resident, idle or not: with axum's default of
+/// 128 KiB an idle visitor cost about 140 KB (`cargo bench -p server --bench messages`). Frames are
+/// small (a chat message in its envelope is a few hundred bytes) and a larger one, up to
+/// `MAX_FRAME_BYTES`, grows the buffer for itself, so 2 KiB still takes several pipelined frames a read.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
+/// Not an allocation: how many bytes of frames tungstenite gathers before writing them. Every send
+/// here flushes, so it only matters for frames queued without a flush. Axum's default is 128 KiB.
 const WRITE_BUFFER_BYTES: usize = 4 * 1024;
+/// The most bytes that may wait to be written on one socket; past it a send fails instead of memory
+/// growing. Each send waits for its flush, so about one frame waits here: frames queue in the hub.
+const MAX_WRITE_BUFFER_BYTES: usize = protocol::MAX_FRAME_BYTES * 64;
 
-/// Applies Beckon's frame limits to an upgrade.
+/// Applies Beckon's buffer sizes and frame limits to an upgrade. A frame carries one message plus its
+/// envelope, so one frame is also the largest message.
 pub fn limited(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_write_buffer_size(protocol::MAX_FRAME_BYTES * 64)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(protocol::MAX_FRAME_BYTES)
         .max_frame_size(protocol::MAX_FRAME_BYTES)
 }
@@ -46,14 +55,15 @@ pub fn same_origin(runtime: &Runtime, headers: &HeaderMap) -> bool {
 /// Runs a socket until the client leaves, the hub drops it, or the node stops. Each text frame goes to
 /// `handle`, whose replies go back in order; frames queued for this connection by the hub go out as they
 /// come. A binary frame gets the `malformed` reply.
-pub async fn pump<Out, Handle, Reply>(
+pub async fn pump<Out, Queued, Handle, Reply>(
     runtime: &Runtime,
     socket: &mut WebSocket,
-    outgoing: &mut tokio::sync::mpsc::Receiver<Out>,
+    outgoing: &mut tokio::sync::mpsc::Receiver<Queued>,
     malformed: impl Fn() -> Out,
     mut handle: Handle,
 ) where
     Out: Serialize,
+    Queued: Serialize,
     Handle: FnMut(String) -> Reply,
     Reply: Future<Output = Vec<Out>>,
 {
@@ -65,7 +75,9 @@ pub async fn pump<Out, Handle, Reply>(
             }
             incoming = socket.recv() => {
                 let replies = match incoming {
-                    Some(Ok(Message::Text(text))) => handle(text.as_str().to_owned()).await,
+                    // Boxed, so the task of a connection waiting here holds a pointer rather than the
+                    // largest handler's state (about 1.6 KB for a visitor's), and most are idle.
+                    Some(Ok(Message::Text(text))) => Box::pin(handle(text.as_str().to_owned())).await,
                     Some(Ok(Message::Binary(_))) => vec![malformed()],
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => return,
