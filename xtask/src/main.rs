@@ -261,7 +261,13 @@ fn ensure_postgres() -> anyhow::Result<String> {
     if !Path::new("/usr/bin/pg_ctlcluster").exists() {
         run(Command::new("apt-get").args(["update", "-qq"]))?;
         run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends", "postgresql"])
+            .args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "postgresql",
+            ])
             .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
     let clusters = output(Command::new("pg_lsclusters").arg("--no-header"))?;
@@ -281,8 +287,12 @@ fn ensure_postgres() -> anyhow::Result<String> {
         run(Command::new("pg_ctlcluster").args([version.as_str(), name.as_str(), "start"]))?;
     }
     let mut psql = Command::new("su");
-    psql.args(["postgres", "-c", "psql --quiet --no-psqlrc -v ON_ERROR_STOP=1"])
-        .stdin(std::process::Stdio::piped());
+    psql.args([
+        "postgres",
+        "-c",
+        "psql --quiet --no-psqlrc -v ON_ERROR_STOP=1",
+    ])
+    .stdin(std::process::Stdio::piped());
     eprintln!("xtask: {psql:?} (the test role and database)");
     let mut child = psql.spawn().context("cannot start psql as postgres")?;
     if let Some(mut stdin) = child.stdin.take() {
