@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Ending, Fixture, Socket, visitor_id};
+use common::{Backend, Ending, Fixture, Socket, on_every_backend, visitor_id};
 use protocol::{
     AgentToServer, Author, ConversationState, Role, ServerToAgent, ServerToVisitor, VisitorToServer,
 };
@@ -57,9 +57,10 @@ async fn agent_ack_and_echo(agent: &mut Socket<ServerToAgent>, client_message_id
     ack
 }
 
-#[tokio::test]
-async fn a_live_chat_goes_from_invitation_to_closed_with_every_refusal_on_the_way() {
-    let node = Fixture::new().start().await;
+async fn a_live_chat_goes_from_invitation_to_closed_with_every_refusal_on_the_way(
+    backend: Backend,
+) {
+    let node = Fixture::on(backend).start().await;
     let store = &node.runtime().store;
     // Ann takes sales; Bob works support only, so routing never offers him this chat.
     let mut ann = node
@@ -242,9 +243,8 @@ async fn a_live_chat_goes_from_invitation_to_closed_with_every_refusal_on_the_wa
     );
 }
 
-#[tokio::test]
-async fn a_rejected_offer_goes_to_the_other_available_agent_and_never_back() {
-    let node = Fixture::new().start().await;
+async fn a_rejected_offer_goes_to_the_other_available_agent_and_never_back(backend: Backend) {
+    let node = Fixture::on(backend).start().await;
     let mut ann = node
         .available_agent("ann", "Ann Agent", 1, &["sales"])
         .await;
@@ -349,9 +349,8 @@ async fn a_rejected_offer_goes_to_the_other_available_agent_and_never_back() {
     );
 }
 
-#[tokio::test]
-async fn a_conversation_survives_a_restart_with_its_state_owner_and_messages() {
-    let fixture = Fixture::new();
+async fn a_conversation_survives_a_restart_with_its_state_owner_and_messages(backend: Backend) {
+    let fixture = Fixture::on(backend);
     let node = fixture.start().await;
     let mut ann = node
         .available_agent("ann", "Ann Agent", 2, &["sales"])
@@ -446,9 +445,10 @@ async fn a_conversation_survives_a_restart_with_its_state_owner_and_messages() {
     }
 }
 
-#[tokio::test]
-async fn an_agent_reconnecting_after_a_restart_is_welcomed_with_their_active_conversation() {
-    let fixture = Fixture::new();
+async fn an_agent_reconnecting_after_a_restart_is_welcomed_with_their_active_conversation(
+    backend: Backend,
+) {
+    let fixture = Fixture::on(backend);
     let node = fixture.start().await;
     let mut ann = node
         .available_agent("ann", "Ann Agent", 1, &["sales"])
@@ -487,4 +487,11 @@ async fn an_agent_reconnecting_after_a_restart_is_welcomed_with_their_active_con
         }
         other => panic!("expected a welcome, got {other:?}"),
     }
+}
+
+on_every_backend! {
+    #[tokio::test] a_live_chat_goes_from_invitation_to_closed_with_every_refusal_on_the_way,
+    #[tokio::test] a_rejected_offer_goes_to_the_other_available_agent_and_never_back,
+    #[tokio::test] a_conversation_survives_a_restart_with_its_state_owner_and_messages,
+    #[tokio::test] an_agent_reconnecting_after_a_restart_is_welcomed_with_their_active_conversation,
 }

@@ -2,6 +2,8 @@
 //! has no socket left on any node, reconnecting anywhere cancels it, and a node that stops answering has
 //! its sockets counted as closed by the nodes still alive.
 
+mod common;
+
 use std::sync::Arc;
 
 use protocol::{Presence, Role};
@@ -182,28 +184,32 @@ async fn a_silent_node_s_sockets_count_as_closed(store: Arc<dyn Store>) {
     );
 }
 
-mod sqlite {
-    use super::*;
-
-    fn folder() -> tempfile::TempDir {
-        tempfile::tempdir().expect("a temporary folder")
-    }
-
-    #[tokio::test]
-    async fn the_last_socket_on_any_node_starts_the_timer() {
-        let folder = folder();
-        super::the_last_socket_on_any_node_starts_the_timer(
-            store_at("beckon.sqlite3", folder.path()).await,
-        )
-        .await;
-    }
-
-    #[tokio::test]
-    async fn a_silent_node_s_sockets_count_as_closed() {
-        let folder = folder();
-        super::a_silent_node_s_sockets_count_as_closed(
-            store_at("beckon.sqlite3", folder.path()).await,
-        )
-        .await;
-    }
+/// Runs `story` on a fresh store of each backend.
+macro_rules! on_every_store {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    let folder = tempfile::tempdir().expect("a temporary folder");
+                    super::$story(super::store_at("beckon.sqlite3", folder.path()).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $story() {
+                    let folder = tempfile::tempdir().expect("a temporary folder");
+                    let database = super::common::PostgresDatabase::create();
+                    super::$story(super::store_at(&database.url, folder.path()).await).await;
+                }
+            )*
+        }
+    };
 }
+
+on_every_store!(
+    the_last_socket_on_any_node_starts_the_timer,
+    a_silent_node_s_sockets_count_as_closed,
+);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Answer, Fixture, Node, Socket, visitor_id};
+use common::{Answer, Backend, Fixture, Node, Socket, on_every_backend, visitor_id};
 use protocol::{
     AgentToServer, ConversationState, Presence, Role, ServerToAgent, ServerToVisitor,
     VisitorToServer,
@@ -118,10 +118,10 @@ struct World {
     clock: Arc<ManualClock>,
 }
 
-async fn world_at(now_ms: i64) -> World {
+async fn world_at(backend: Backend, now_ms: i64) -> World {
     let fixture = Fixture {
         extra_config: EXTRA.to_owned(),
-        ..Fixture::new()
+        ..Fixture::on(backend)
     };
     std::fs::write(fixture.rules_dir().join("more.toml"), RULES).expect("the rule file");
     let clock = Arc::new(ManualClock::new(now_ms));
@@ -129,8 +129,8 @@ async fn world_at(now_ms: i64) -> World {
     World { node, clock }
 }
 
-async fn world() -> World {
-    world_at(MONDAY_NOON_PARIS_MS).await
+async fn world(backend: Backend) -> World {
+    world_at(backend, MONDAY_NOON_PARIS_MS).await
 }
 
 impl World {
@@ -262,9 +262,8 @@ async fn until_state(agent: &mut Socket<ServerToAgent>, id: &str, state: Convers
 
 // The spec's table, row by row, through the API.
 
-#[tokio::test]
-async fn open_to_active_by_pick_and_by_accepting_routing_s_offer() {
-    let world = world().await;
+async fn open_to_active_by_pick_and_by_accepting_routing_s_offer(backend: Backend) {
+    let world = world(backend).await;
     // Nobody is Available: the conversation waits, and an agent of its queue picks it.
     let (_visitor, picked) = world.visitor(1, "pricing-help").await;
     world
@@ -289,9 +288,8 @@ async fn open_to_active_by_pick_and_by_accepting_routing_s_offer() {
     assert_eq!(world.events(&routed).await, ["Created", "AgentAccepted"]);
 }
 
-#[tokio::test]
-async fn open_to_closed_when_the_live_chat_visitor_ends_or_stays_away() {
-    let world = world().await;
+async fn open_to_closed_when_the_live_chat_visitor_ends_or_stays_away(backend: Backend) {
+    let world = world(backend).await;
     let (mut ending, ended) = world.visitor(1, "pricing-help").await;
     ending.send(&VisitorToServer::End).await;
     assert_eq!(ending.conversation().await.1, ConversationState::Closed);
@@ -311,9 +309,8 @@ async fn open_to_closed_when_the_live_chat_visitor_ends_or_stays_away() {
     );
 }
 
-#[tokio::test]
-async fn active_to_wrap_up_by_agent_end_customer_end_and_customer_disconnect() {
-    let world = world().await;
+async fn active_to_wrap_up_by_agent_end_customer_end_and_customer_disconnect(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, cookie) = world.agent("ann", 3, &["sales"]).await;
     let (_v1, by_agent) = world.active(&mut ann, 1, "pricing-help").await;
     let answer = world.action(&by_agent, "end", &cookie).await;
@@ -343,9 +340,8 @@ async fn active_to_wrap_up_by_agent_end_customer_end_and_customer_disconnect() {
     );
 }
 
-#[tokio::test]
-async fn a_visitor_back_within_the_grace_period_keeps_the_chat() {
-    let world = world().await;
+async fn a_visitor_back_within_the_grace_period_keeps_the_chat(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, _) = world.agent("ann", 1, &["sales"]).await;
     let (visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
     let before = world.disconnects();
@@ -358,9 +354,10 @@ async fn a_visitor_back_within_the_grace_period_keeps_the_chat() {
     assert_eq!(world.state(&id).await.0, ConversationState::Active);
 }
 
-#[tokio::test]
-async fn an_agent_gone_past_the_grace_period_loses_each_active_chat_to_the_queue_exactly_once() {
-    let world = world().await;
+async fn an_agent_gone_past_the_grace_period_loses_each_active_chat_to_the_queue_exactly_once(
+    backend: Backend,
+) {
+    let world = world(backend).await;
     let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
     let (_v1, first) = world.active(&mut ann, 1, "pricing-help").await;
     let (_v2, second) = world.active(&mut ann, 2, "pricing-help").await;
@@ -399,9 +396,8 @@ async fn an_agent_gone_past_the_grace_period_loses_each_active_chat_to_the_queue
     assert_eq!(ann.presence, Presence::Offline);
 }
 
-#[tokio::test]
-async fn an_agent_back_within_the_grace_period_keeps_their_chats() {
-    let world = world().await;
+async fn an_agent_back_within_the_grace_period_keeps_their_chats(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, cookie) = world.agent("ann", 1, &["sales"]).await;
     let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
     let before = world.disconnects();
@@ -416,9 +412,8 @@ async fn an_agent_back_within_the_grace_period_keeps_their_chats() {
     );
 }
 
-#[tokio::test]
-async fn active_to_open_by_release_transfer_to_queue_and_closing_a_live_session() {
-    let world = world().await;
+async fn active_to_open_by_release_transfer_to_queue_and_closing_a_live_session(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, cookie) = world.agent("ann", 3, &["sales"]).await;
     let (_v1, released) = world.active(&mut ann, 1, "pricing-help").await;
     let answer = world.action(&released, "release", &cookie).await;
@@ -456,9 +451,8 @@ async fn active_to_open_by_release_transfer_to_queue_and_closing_a_live_session(
     );
 }
 
-#[tokio::test]
-async fn persistent_chat_waits_comes_back_reopens_and_closes_after_28_days() {
-    let world = world().await;
+async fn persistent_chat_waits_comes_back_reopens_and_closes_after_28_days(backend: Backend) {
+    let world = world(backend).await;
     let (mut nia, cookie) = world.agent("nia", 2, &["inbox"]).await;
     let (mut visitor, id) = world.active(&mut nia, 1, "inbox-help").await;
     // Active → Waiting: closing the session without End. Waiting uses no capacity.
@@ -512,9 +506,8 @@ async fn persistent_chat_waits_comes_back_reopens_and_closes_after_28_days() {
     );
 }
 
-#[tokio::test]
-async fn active_to_closed_by_resolving_and_wrap_up_to_closed_by_end_or_close() {
-    let world = world().await;
+async fn active_to_closed_by_resolving_and_wrap_up_to_closed_by_end_or_close(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, cookie) = world.agent("ann", 3, &["sales"]).await;
     let (_v1, resolved) = world.active(&mut ann, 1, "pricing-help").await;
     assert_eq!(
@@ -543,9 +536,10 @@ async fn active_to_closed_by_resolving_and_wrap_up_to_closed_by_end_or_close() {
 
 // Capacity, transfers, presence.
 
-#[tokio::test]
-async fn a_transfer_to_an_agent_waits_for_their_accept_and_frees_the_first_agent_at_once() {
-    let world = world().await;
+async fn a_transfer_to_an_agent_waits_for_their_accept_and_frees_the_first_agent_at_once(
+    backend: Backend,
+) {
+    let world = world(backend).await;
     let (mut ann, ann_cookie) = world.agent("ann", 1, &["sales"]).await;
     let (mut bob, bob_cookie) = world.agent("bob", 1, &["sales"]).await;
     let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
@@ -602,9 +596,8 @@ async fn a_transfer_to_an_agent_waits_for_their_accept_and_frees_the_first_agent
     }
 }
 
-#[tokio::test]
-async fn wrap_up_blocks_capacity_for_five_minutes_then_frees_it() {
-    let world = world().await;
+async fn wrap_up_blocks_capacity_for_five_minutes_then_frees_it(backend: Backend) {
+    let world = world(backend).await;
     let (mut tia, cookie) = world.agent("tia", 1, &["timed"]).await;
     let (_v1, first) = world.active(&mut tia, 1, "timed-help").await;
     world.action(&first, "end", &cookie).await;
@@ -622,9 +615,10 @@ async fn wrap_up_blocks_capacity_for_five_minutes_then_frees_it() {
     assert_eq!(world.state(&first).await.0, ConversationState::WrapUp);
 }
 
-#[tokio::test]
-async fn a_notification_nobody_answers_goes_to_the_next_agent_and_open_chats_auto_close() {
-    let world = world().await;
+async fn a_notification_nobody_answers_goes_to_the_next_agent_and_open_chats_auto_close(
+    backend: Backend,
+) {
+    let world = world(backend).await;
     let (mut tia, _) = world.agent("tia", 1, &["timed"]).await;
     let (mut tom, _) = world.agent("tom", 1, &["timed"]).await;
     let (_visitor, id) = world.visitor(1, "timed-help").await;
@@ -646,9 +640,8 @@ async fn a_notification_nobody_answers_goes_to_the_next_agent_and_open_chats_aut
     assert_eq!(world.events(&id).await, ["Created", "InactivityExpired"]);
 }
 
-#[tokio::test]
-async fn a_full_agent_shows_busy_and_available_again_when_capacity_frees() {
-    let world = world().await;
+async fn a_full_agent_shows_busy_and_available_again_when_capacity_frees(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, cookie) = world.agent("ann", 1, &["sales"]).await;
     let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
     let shown = |frame| match frame {
@@ -682,9 +675,8 @@ async fn a_full_agent_shows_busy_and_available_again_when_capacity_frees() {
     assert_eq!(summary["shown_presence"], "available");
 }
 
-#[tokio::test]
-async fn visitors_see_their_place_in_the_queue_move_up() {
-    let world = world().await;
+async fn visitors_see_their_place_in_the_queue_move_up(backend: Backend) {
+    let world = world(backend).await;
     let (_first, first_id) = world.visitor(1, "pricing-help").await;
     let mut second = world.node.visitor(&visitor_id(2)).await;
     second.start_chat("pricing-help").await;
@@ -714,10 +706,9 @@ async fn visitors_see_their_place_in_the_queue_move_up() {
 
 // Overflow.
 
-#[tokio::test]
-async fn outside_office_hours_a_conversation_overflows_to_the_other_queue() {
+async fn outside_office_hours_a_conversation_overflows_to_the_other_queue(backend: Backend) {
     // Saturday 28 March 2026, noon in Paris.
-    let world = world_at(MONDAY_NOON_PARIS_MS - 2 * DAY).await;
+    let world = world_at(backend, MONDAY_NOON_PARIS_MS - 2 * DAY).await;
     let (mut sam, _) = world.agent("sam", 1, &["support"]).await;
     let (_visitor, id) = world.visitor(1, "office-help").await;
     assert_eq!(next_offer(&mut sam).await, id);
@@ -726,9 +717,10 @@ async fn outside_office_hours_a_conversation_overflows_to_the_other_queue() {
     assert_eq!(world.events(&id).await, ["Created", "TransferredToQueue"]);
 }
 
-#[tokio::test]
-async fn within_office_hours_nobody_available_also_overflows_but_an_available_member_gets_it() {
-    let world = world().await;
+async fn within_office_hours_nobody_available_also_overflows_but_an_available_member_gets_it(
+    backend: Backend,
+) {
+    let world = world(backend).await;
     let (_visitor, moved) = world.visitor(1, "office-help").await;
     assert_eq!(
         world
@@ -745,9 +737,10 @@ async fn within_office_hours_nobody_available_also_overflows_but_an_available_me
     assert_eq!(next_offer(&mut oli).await, kept);
 }
 
-#[tokio::test]
-async fn a_queue_longer_than_its_limit_ends_the_chat_with_the_workstream_s_message() {
-    let world = world().await;
+async fn a_queue_longer_than_its_limit_ends_the_chat_with_the_workstream_s_message(
+    backend: Backend,
+) {
+    let world = world(backend).await;
     let (_first, first) = world.visitor(1, "tiny-help").await;
     let mut second = world.node.visitor(&visitor_id(2)).await;
     second.start_chat("tiny-help").await;
@@ -839,9 +832,8 @@ async fn offline_messages(world: &World, cookie: &str) -> Vec<protocol::OfflineM
     serde_json::from_value(answer.json()).expect("offline messages")
 }
 
-#[tokio::test]
-async fn after_overflow_ends_a_chat_the_visitor_leaves_an_offline_message_the_queue_reads() {
-    let world = world().await;
+async fn after_overflow_ends_a_chat_the_visitor_leaves_an_offline_message_the_queue_reads(backend: Backend) {
+    let world = world(backend).await;
     let (mut visitor, conversation_id) = overflowed_visitor(&world).await;
 
     // Bad contact details are refused, naming the problem, and store nothing.
@@ -946,9 +938,8 @@ async fn after_overflow_ends_a_chat_the_visitor_leaves_an_offline_message_the_qu
     assert_eq!(again.error().await.0, "no_conversation");
 }
 
-#[tokio::test]
-async fn the_invitation_follows_the_visitor_to_other_pages_for_an_hour_only() {
-    let world = world().await;
+async fn the_invitation_follows_the_visitor_to_other_pages_for_an_hour_only(backend: Backend) {
+    let world = world(backend).await;
     let (visitor, _) = overflowed_visitor(&world).await;
     visitor.close().await;
     // Another page of the visit: the first frame is the invitation again.
@@ -972,9 +963,8 @@ async fn the_invitation_follows_the_visitor_to_other_pages_for_an_hour_only() {
     );
 }
 
-#[tokio::test]
-async fn a_visitor_whose_chat_did_not_overflow_cannot_leave_an_offline_message() {
-    let world = world().await;
+async fn a_visitor_whose_chat_did_not_overflow_cannot_leave_an_offline_message(backend: Backend) {
+    let world = world(backend).await;
     let (mut visitor, _) = world.visitor(1, "pricing-help").await;
     visitor
         .send(&offline_message("m1", "grace@example.com", "Hello"))
@@ -997,9 +987,8 @@ async fn a_visitor_whose_chat_did_not_overflow_cannot_leave_an_offline_message()
 
 // Supervisors.
 
-#[tokio::test]
-async fn a_supervisor_assigns_past_capacity_and_the_excess_is_recorded() {
-    let world = world().await;
+async fn a_supervisor_assigns_past_capacity_and_the_excess_is_recorded(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, _) = world.agent("ann", 1, &["sales"]).await;
     let (_v1, _busy) = world.active(&mut ann, 1, "pricing-help").await;
     let (_v2, id) = world.visitor(2, "pricing-help").await;
@@ -1035,9 +1024,8 @@ async fn a_supervisor_assigns_past_capacity_and_the_excess_is_recorded() {
     );
 }
 
-#[tokio::test]
-async fn a_supervisor_monitors_transfers_to_a_queue_and_force_closes() {
-    let world = world().await;
+async fn a_supervisor_monitors_transfers_to_a_queue_and_force_closes(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
     let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
     let lead = world.node.login("lead").await;
@@ -1073,9 +1061,8 @@ async fn a_supervisor_monitors_transfers_to_a_queue_and_force_closes() {
 
 // Refusals change nothing.
 
-#[tokio::test]
-async fn refused_requests_have_stable_codes_and_change_no_state() {
-    let world = world().await;
+async fn refused_requests_have_stable_codes_and_change_no_state(backend: Backend) {
+    let world = world(backend).await;
     let (mut ann, ann_cookie) = world.agent("ann", 2, &["sales"]).await;
     let (_bob, bob_cookie) = world.agent("bob", 2, &["sales"]).await;
     let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
@@ -1134,11 +1121,10 @@ async fn refused_requests_have_stable_codes_and_change_no_state() {
     );
 }
 
-#[tokio::test]
-async fn a_queue_without_members_stops_the_start_with_the_file_and_key() {
+async fn a_queue_without_members_stops_the_start_with_the_file_and_key(backend: Backend) {
     let fixture = Fixture {
         extra_config: "[[queues]]\nid = \"empty\"\nname = \"Nobody\"\n".to_owned(),
-        ..Fixture::new()
+        ..Fixture::on(backend)
     };
     let config = fixture.config();
     let source = config.source.display().to_string();
@@ -1153,22 +1139,19 @@ async fn a_queue_without_members_stops_the_start_with_the_file_and_key() {
 
 // Restart.
 
-#[tokio::test]
-async fn after_a_restart_state_messages_and_pending_timers_are_all_there() {
-    let world = world().await;
+async fn after_a_restart_state_messages_and_pending_timers_are_all_there(backend: Backend) {
+    let world = world(backend).await;
     let (mut nia, cookie) = world.agent("nia", 2, &["inbox"]).await;
     let (mut visitor, id) = world.active(&mut nia, 1, "inbox-help").await;
     visitor.send_message("m-1", "Hello").await;
     while !matches!(visitor.recv().await, ServerToVisitor::Ack { .. }) {}
     world.action(&id, "close", &cookie).await;
+    let closed_at = world.node.runtime().now_ms();
     world.advance(DAY).await;
     drop(visitor);
     drop(nia);
     let World { node, clock } = world;
-    let fixture = Fixture {
-        dir: Arc::clone(&node.dir),
-        extra_config: node.extra_config.clone(),
-    };
+    let fixture = node.fixture();
     common::within("the node to stop", node.running.stop()).await;
     let node = fixture.start_with_clock(Arc::clone(&clock)).await;
     let world = World { node, clock };
@@ -1184,8 +1167,18 @@ async fn after_a_restart_state_messages_and_pending_timers_are_all_there() {
             .collect::<Vec<_>>(),
         ["Hello"]
     );
-    // Nia's console died with the old process: her grace period runs from the restart.
+    // Nia's console died with the old process. On a store one node uses, her grace period runs from the
+    // restart. Nodes sharing a store cannot tell a restart from another live node: the old node's
+    // sockets count as closed once it has missed 20 s of heartbeats, noticed at the first heartbeat
+    // after that (here the tick 59 s after the restart), and her grace period runs from then.
+    let grace_from = match backend {
+        Backend::Sqlite => 0,
+        Backend::Postgres => 59 * SECOND,
+    };
     world.advance(59 * SECOND).await;
+    if grace_from > 0 {
+        world.advance(grace_from).await;
+    }
     assert_eq!(
         world.store().agent("nia").await.unwrap().unwrap().presence,
         Presence::Available
@@ -1196,7 +1189,8 @@ async fn after_a_restart_state_messages_and_pending_timers_are_all_there() {
         Presence::Offline
     );
     // The 28-day timer started before the restart and fires once, on time.
-    world.advance(27 * DAY - MINUTE - SECOND).await;
+    let now = world.node.runtime().now_ms();
+    world.advance(closed_at + 28 * DAY - SECOND - now).await;
     assert_eq!(world.state(&id).await.0, ConversationState::Waiting);
     world.advance(SECOND).await;
     assert_eq!(world.state(&id).await.0, ConversationState::Closed);
@@ -1208,4 +1202,32 @@ async fn after_a_restart_state_messages_and_pending_timers_are_all_there() {
         .filter(|event| *event == "InactivityExpired")
         .count();
     assert_eq!(expiries, 1);
+}
+
+on_every_backend! {
+    #[tokio::test] open_to_active_by_pick_and_by_accepting_routing_s_offer,
+    #[tokio::test] open_to_closed_when_the_live_chat_visitor_ends_or_stays_away,
+    #[tokio::test] active_to_wrap_up_by_agent_end_customer_end_and_customer_disconnect,
+    #[tokio::test] a_visitor_back_within_the_grace_period_keeps_the_chat,
+    #[tokio::test] an_agent_gone_past_the_grace_period_loses_each_active_chat_to_the_queue_exactly_once,
+    #[tokio::test] an_agent_back_within_the_grace_period_keeps_their_chats,
+    #[tokio::test] active_to_open_by_release_transfer_to_queue_and_closing_a_live_session,
+    #[tokio::test] persistent_chat_waits_comes_back_reopens_and_closes_after_28_days,
+    #[tokio::test] active_to_closed_by_resolving_and_wrap_up_to_closed_by_end_or_close,
+    #[tokio::test] a_transfer_to_an_agent_waits_for_their_accept_and_frees_the_first_agent_at_once,
+    #[tokio::test] wrap_up_blocks_capacity_for_five_minutes_then_frees_it,
+    #[tokio::test] a_notification_nobody_answers_goes_to_the_next_agent_and_open_chats_auto_close,
+    #[tokio::test] a_full_agent_shows_busy_and_available_again_when_capacity_frees,
+    #[tokio::test] visitors_see_their_place_in_the_queue_move_up,
+    #[tokio::test] outside_office_hours_a_conversation_overflows_to_the_other_queue,
+    #[tokio::test] within_office_hours_nobody_available_also_overflows_but_an_available_member_gets_it,
+    #[tokio::test] a_queue_longer_than_its_limit_ends_the_chat_with_the_workstream_s_message,
+    #[tokio::test] after_overflow_ends_a_chat_the_visitor_leaves_an_offline_message_the_queue_reads,
+    #[tokio::test] the_invitation_follows_the_visitor_to_other_pages_for_an_hour_only,
+    #[tokio::test] a_visitor_whose_chat_did_not_overflow_cannot_leave_an_offline_message,
+    #[tokio::test] a_supervisor_assigns_past_capacity_and_the_excess_is_recorded,
+    #[tokio::test] a_supervisor_monitors_transfers_to_a_queue_and_force_closes,
+    #[tokio::test] refused_requests_have_stable_codes_and_change_no_state,
+    #[tokio::test] a_queue_without_members_stops_the_start_with_the_file_and_key,
+    #[tokio::test] after_a_restart_state_messages_and_pending_timers_are_all_there,
 }

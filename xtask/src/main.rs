@@ -240,23 +240,77 @@ fn ensure_chromium() -> anyhow::Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-/// Starts the machine's PostgreSQL 15 cluster when it is installed and not running; the PostgreSQL store's
-/// tests reach it on 127.0.0.1.
-fn ensure_postgres() -> anyhow::Result<()> {
+/// The database the server's tests use when `BECKON_TEST_POSTGRES` is not set; `ensure_postgres` makes it.
+const TEST_POSTGRES: &str = "postgres://beckon:beckon@127.0.0.1:5432/beckon_test";
+
+/// The role and database the tests connect as, created only when missing. The role may create the
+/// per-test databases the tests make and drop.
+const TEST_POSTGRES_SETUP: &str = r#"
+SELECT 'CREATE ROLE beckon LOGIN SUPERUSER PASSWORD ''beckon'''
+    WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'beckon')\gexec
+SELECT 'CREATE DATABASE beckon_test OWNER beckon'
+    WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'beckon_test')\gexec
+"#;
+
+/// Makes PostgreSQL reachable for the store's tests and returns the URL they use: the one in
+/// `BECKON_TEST_POSTGRES` as it is, or the local cluster (installed if missing, started if stopped) with
+/// its test role and database.
+fn ensure_postgres() -> anyhow::Result<String> {
+    if let Ok(url) = std::env::var("BECKON_TEST_POSTGRES") {
+        return Ok(url);
+    }
     if !Path::new("/usr/bin/pg_ctlcluster").exists() {
-        return Ok(());
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "postgresql",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
     }
-    let status = output(Command::new("pg_lsclusters").arg("--no-header"))?;
-    if status.lines().any(|line| line.contains(" online")) {
-        return Ok(());
+    let clusters = output(Command::new("pg_lsclusters").arg("--no-header"))?;
+    // "15  main    5432 down   postgres /var/lib/postgresql/15/main ..."
+    let Some((version, name, online)) = clusters.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            [version, name, _, state, ..] => {
+                Some((version.to_string(), name.to_string(), *state == "online"))
+            }
+            _ => None,
+        }
+    }) else {
+        bail!("PostgreSQL is installed but has no cluster: create one with `pg_createcluster`");
+    };
+    if !online {
+        run(Command::new("pg_ctlcluster").args([version.as_str(), name.as_str(), "start"]))?;
     }
-    run(Command::new("pg_ctlcluster").args(["15", "main", "start"]))
+    let mut psql = Command::new("su");
+    psql.args([
+        "postgres",
+        "-c",
+        "psql --quiet --no-psqlrc -v ON_ERROR_STOP=1",
+    ])
+    .stdin(std::process::Stdio::piped());
+    eprintln!("xtask: {psql:?} (the test role and database)");
+    let mut child = psql.spawn().context("cannot start psql as postgres")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write as _;
+        stdin.write_all(TEST_POSTGRES_SETUP.as_bytes())?;
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("creating the test role and database failed with {status}");
+    }
+    Ok(TEST_POSTGRES.to_owned())
 }
 
 fn ci(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     ensure_chromium()?;
-    ensure_postgres()?;
+    let test_postgres = ensure_postgres()?;
     ensure_wasm_target()?;
     ensure_components()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
@@ -287,7 +341,10 @@ fn ci(root: &Path) -> anyhow::Result<()> {
         "warnings",
     ]))?;
     build(root)?;
-    run(cargo().args(["test", "--workspace"]))?;
+    // The store's tests run on SQLite and on PostgreSQL; they fail, rather than skip, without it.
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("BECKON_TEST_POSTGRES", &test_postgres))?;
     run(Command::new("node")
         .args([
             "--test",

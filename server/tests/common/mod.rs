@@ -6,6 +6,19 @@
     reason = "each test binary uses a different part of the fixture"
 )]
 
+mod backend;
+
+#[allow(
+    unused_imports,
+    reason = "only the test binaries that run on every backend use it"
+)]
+pub(crate) use backend::on_every_backend;
+#[allow(
+    unused_imports,
+    reason = "each test binary uses a different part of the fixture"
+)]
+pub use backend::{Backend, PostgresDatabase, Storage};
+
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -65,10 +78,17 @@ pub struct Fixture {
     pub dir: Arc<TempDir>,
     /// Tables appended to the configuration, e.g. `[geo]`.
     pub extra_config: String,
+    pub storage: Storage,
 }
 
 impl Fixture {
+    /// A node on SQLite.
     pub fn new() -> Fixture {
+        Fixture::on(Backend::Sqlite)
+    }
+
+    /// A node on `backend`, with a database of its own.
+    pub fn on(backend: Backend) -> Fixture {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let rules_dir = dir.path().join("rules");
         std::fs::create_dir(&rules_dir).expect("the rules folder");
@@ -76,6 +96,7 @@ impl Fixture {
         Fixture {
             dir: Arc::new(dir),
             extra_config: String::new(),
+            storage: Storage::new(backend),
         }
     }
 
@@ -93,7 +114,7 @@ impl Fixture {
         let text = format!(
             r#"
 listen = "127.0.0.1:0"
-database = "beckon.sqlite3"
+database = "{database}"
 www = "{www}"
 
 [[sites]]
@@ -121,6 +142,7 @@ role = "supervisor"
 {extra}
 "#,
             hash = password_hash(),
+            database = self.storage.setting(),
             extra = self.extra_config
         );
         Config::parse(&self.dir.path().join("beckon.toml"), &text).expect("a valid configuration")
@@ -137,6 +159,7 @@ role = "supervisor"
         Node {
             dir: Arc::clone(&self.dir),
             extra_config: self.extra_config.clone(),
+            storage: self.storage.clone(),
             running,
         }
     }
@@ -155,6 +178,7 @@ role = "supervisor"
         Node {
             dir: Arc::clone(&self.dir),
             extra_config: self.extra_config.clone(),
+            storage: self.storage.clone(),
             running,
         }
     }
@@ -164,6 +188,7 @@ role = "supervisor"
 pub struct Node {
     pub dir: Arc<TempDir>,
     pub extra_config: String,
+    pub storage: Storage,
     pub running: Running,
 }
 
@@ -215,13 +240,18 @@ impl Node {
 
     /// Stops this node and starts a new one on the same folder and database.
     pub async fn restart(self) -> Node {
+        let fixture = self.fixture();
         within("the server to stop", self.running.stop()).await;
+        fixture.start().await
+    }
+
+    /// The fixture this node came from: its folder, configuration and database.
+    pub fn fixture(&self) -> Fixture {
         Fixture {
-            dir: self.dir,
-            extra_config: self.extra_config,
+            dir: Arc::clone(&self.dir),
+            extra_config: self.extra_config.clone(),
+            storage: self.storage.clone(),
         }
-        .start()
-        .await
     }
 
     /// Sends one request through the router, as axum's own tests do.

@@ -24,7 +24,8 @@ const RESYNC: &str = "resync";
 const MAX_INLINE_BYTES: usize = 7_000;
 /// Stored payloads are deleted after a minute, by the database's clock: every listener has read them
 /// long before.
-const PAYLOAD_CLEANUP: &str = "DELETE FROM bus_payloads WHERE created_at < now() - interval '1 minute'";
+const PAYLOAD_CLEANUP: &str =
+    "DELETE FROM bus_payloads WHERE created_at < now() - interval '1 minute'";
 /// The most events one publishing transaction takes.
 const MAX_BATCH: usize = 256;
 /// How long a listener waits for notifications before checking that it is still wanted.
@@ -37,36 +38,66 @@ pub struct PgBus {
 }
 
 impl PgBus {
-    /// Connects the publisher and the listener; both threads end when the bus is dropped.
+    /// Connects the publisher and the listener, each on its own thread (the synchronous client cannot
+    /// run, or be dropped, on an async thread); both end when the bus is dropped.
     pub fn start(config: ::postgres::Config, label: String) -> StoreResult<PgBus> {
         let (publisher, outgoing) = std_mpsc::channel::<String>();
         let (incoming, events) = mpsc::unbounded_channel();
-        let connect = |role: &str| -> StoreResult<Client> {
+        let (ready, started) = std_mpsc::channel::<StoreResult<()>>();
+        let connect = move |role: &'static str, config: &::postgres::Config| {
             config.connect(NoTls).map_err(|error| {
                 StoreError::Database(format!(
                     "cannot connect the {role} of the event bus to PostgreSQL at {label}: {error}"
                 ))
             })
         };
-        // The client runs a runtime of its own, which cannot start on the caller's (async) thread.
-        let (publishing, mut listening) = std::thread::scope(|scope| {
-            scope
-                .spawn(|| Ok::<_, StoreError>((connect("publisher")?, connect("listener")?)))
-                .join()
-                .map_err(|_| StoreError::Database("connecting the event bus panicked".to_owned()))?
-        })?;
-        listening
-            .batch_execute(&format!("LISTEN {CHANNEL}"))
-            .map_err(|error| StoreError::Database(format!("cannot LISTEN at {label}: {error}")))?;
-        let publisher_config = config.clone();
-        std::thread::Builder::new()
-            .name("beckon-bus-publish".to_owned())
-            .spawn(move || publish_loop(publishing, publisher_config, outgoing))
-            .map_err(|error| StoreError::Database(format!("cannot start a thread: {error}")))?;
-        std::thread::Builder::new()
-            .name("beckon-bus-listen".to_owned())
-            .spawn(move || listen_loop(listening, config, incoming))
-            .map_err(|error| StoreError::Database(format!("cannot start a thread: {error}")))?;
+        let spawn = |name: &str, work: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(work)
+                .map(drop)
+                .map_err(|error| StoreError::Database(format!("cannot start a thread: {error}")))
+        };
+        {
+            let (config, ready, connect) = (config.clone(), ready.clone(), connect.clone());
+            spawn(
+                "beckon-bus-publish",
+                Box::new(move || match connect("publisher", &config) {
+                    Ok(client) => {
+                        let _ = ready.send(Ok(()));
+                        publish_loop(client, config, outgoing);
+                    }
+                    Err(error) => {
+                        let _ = ready.send(Err(error));
+                    }
+                }),
+            )?;
+        }
+        spawn(
+            "beckon-bus-listen",
+            Box::new(move || {
+                let listening = connect("listener", &config).and_then(|mut client| {
+                    client
+                        .batch_execute(&format!("LISTEN {CHANNEL}"))
+                        .map_err(|error| StoreError::Database(format!("cannot LISTEN: {error}")))?;
+                    Ok(client)
+                });
+                match listening {
+                    Ok(client) => {
+                        let _ = ready.send(Ok(()));
+                        listen_loop(client, config, incoming);
+                    }
+                    Err(error) => {
+                        let _ = ready.send(Err(error));
+                    }
+                }
+            }),
+        )?;
+        for _ in 0..2 {
+            started.recv().map_err(|_| {
+                StoreError::Database("the event bus threads stopped while starting".to_owned())
+            })??;
+        }
         Ok(PgBus {
             publisher: Mutex::new(publisher),
             events: Mutex::new(Some(events)),
@@ -130,7 +161,10 @@ fn publish_loop(client: Client, config: ::postgres::Config, outgoing: std_mpsc::
         }
         let Some(connected) = client.as_mut() else {
             lost = true;
-            tracing::warn!("the event bus dropped {} events: PostgreSQL is unreachable", batch.len());
+            tracing::warn!(
+                "the event bus dropped {} events: PostgreSQL is unreachable",
+                batch.len()
+            );
             continue;
         };
         if lost && publish(connected, &[RESYNC.to_owned()]).is_ok() {
@@ -165,7 +199,11 @@ fn publish(client: &mut Client, batch: &[String]) -> Result<(), ::postgres::Erro
     transaction.commit()
 }
 
-fn listen_loop(mut client: Client, config: ::postgres::Config, incoming: mpsc::UnboundedSender<BusEvent>) {
+fn listen_loop(
+    mut client: Client,
+    config: ::postgres::Config,
+    incoming: mpsc::UnboundedSender<BusEvent>,
+) {
     loop {
         if incoming.is_closed() {
             return;
@@ -188,7 +226,10 @@ fn listen_loop(mut client: Client, config: ::postgres::Config, incoming: mpsc::U
         for payload in received {
             let event = if payload == RESYNC {
                 BusEvent::Resync
-            } else if let Some(id) = payload.strip_prefix('@').and_then(|id| id.parse::<i64>().ok()) {
+            } else if let Some(id) = payload
+                .strip_prefix('@')
+                .and_then(|id| id.parse::<i64>().ok())
+            {
                 match client.query_opt("SELECT payload FROM bus_payloads WHERE id = $1", &[&id]) {
                     Ok(Some(row)) => BusEvent::Payload(row.get(0)),
                     // Gone or unreadable: this node may miss the event, so its clients resync.

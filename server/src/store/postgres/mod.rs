@@ -28,6 +28,11 @@ const MIGRATION_LOCK: i64 = 0x6265_636b_6f6e;
 /// How long to wait for the server to answer a connection before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+const LOCK_CONVERSATION: &str = "SELECT id FROM conversations WHERE id = ?1 FOR UPDATE";
+const CONVERSATION_EXISTS: &str = "SELECT id FROM conversations WHERE id = ?1";
+const LOCK_AGENT: &str = "SELECT username FROM agents WHERE username = ?1 FOR UPDATE";
+const AGENT_EXISTS: &str = "SELECT username FROM agents WHERE username = ?1";
+
 /// The schema, one migration per entry, numbered from 1 in `schema_migrations`. Every integer column is
 /// BIGINT so both backends read it as `i64`; constraint and index names are SQLite's.
 const MIGRATIONS: &[&str] = &[
@@ -305,6 +310,10 @@ struct PgConnection {
     statements: HashMap<String, Statement>,
     retryable: Option<DbError>,
     broken: bool,
+    /// Whether the running job is its transaction's first, the only one that may wait for a lock.
+    may_wait: bool,
+    /// A later job found a row locked and stopped; it runs again first in the next transaction.
+    busy: bool,
 }
 
 impl PgConnection {
@@ -319,6 +328,8 @@ impl PgConnection {
             statements: HashMap::new(),
             retryable: None,
             broken: false,
+            may_wait: true,
+            busy: false,
         })
     }
 
@@ -333,6 +344,35 @@ impl PgConnection {
             self.retryable = Some(classified.clone());
         }
         classified
+    }
+
+    /// Locks one row with `lock` (a `SELECT ... FOR UPDATE` of it) if no other transaction holds it;
+    /// returns whether it is free, a missing row counting as free.
+    fn try_lock(&mut self, lock: &str, exists: &str, key: &str) -> Result<bool, DbError> {
+        let args = [Value::Text(key.to_owned())];
+        if !self
+            .query(&format!("{lock} SKIP LOCKED"), &args)?
+            .is_empty()
+        {
+            return Ok(true);
+        }
+        Ok(self.query(exists, &args)?.is_empty())
+    }
+
+    /// Locks one row: waiting for it in a transaction's first job, otherwise only if it is free, or the
+    /// job stops as busy.
+    fn lock(&mut self, lock: &str, exists: &str, key: &str) -> Result<(), DbError> {
+        if self.may_wait {
+            self.query(lock, &[Value::Text(key.to_owned())])?;
+            return Ok(());
+        }
+        if self.try_lock(lock, exists, key)? {
+            return Ok(());
+        }
+        self.busy = true;
+        Err(DbError::Other(format!(
+            "`{key}` is locked by another transaction; the job runs again in the next one"
+        )))
     }
 
     /// The prepared statement for `sql`, prepared once per connection with `$n` placeholders.
@@ -468,11 +508,15 @@ impl Tx for PgConnection {
     }
 
     fn lock_conversation(&mut self, conversation_id: &str) -> Result<(), DbError> {
-        self.query(
-            "SELECT id FROM conversations WHERE id = ?1 FOR UPDATE",
-            &[Value::Text(conversation_id.to_owned())],
-        )?;
-        Ok(())
+        self.lock(LOCK_CONVERSATION, CONVERSATION_EXISTS, conversation_id)
+    }
+
+    fn try_lock_conversation(&mut self, conversation_id: &str) -> Result<bool, DbError> {
+        self.try_lock(LOCK_CONVERSATION, CONVERSATION_EXISTS, conversation_id)
+    }
+
+    fn try_lock_agent(&mut self, username: &str) -> Result<bool, DbError> {
+        self.try_lock(LOCK_AGENT, AGENT_EXISTS, username)
     }
 
     fn lock_agents(&mut self, usernames: &[&str]) -> Result<(), DbError> {
@@ -480,10 +524,7 @@ impl Tx for PgConnection {
         ordered.sort_unstable();
         ordered.dedup();
         for username in ordered {
-            self.query(
-                "SELECT username FROM agents WHERE username = ?1 FOR UPDATE",
-                &[Value::Text(username.to_owned())],
-            )?;
+            self.lock(LOCK_AGENT, AGENT_EXISTS, username)?;
         }
         Ok(())
     }
@@ -499,6 +540,15 @@ impl Connection for PgConnection {
 
     fn take_retryable(&mut self) -> Option<DbError> {
         self.retryable.take()
+    }
+
+    fn start_job(&mut self, first: bool) {
+        self.may_wait = first;
+        self.busy = false;
+    }
+
+    fn take_busy(&mut self) -> bool {
+        std::mem::take(&mut self.busy)
     }
 
     fn is_broken(&self) -> bool {

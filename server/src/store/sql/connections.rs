@@ -114,7 +114,7 @@ fn start_timer_if_gone(
     let (kind, site_id, name) = key(subject);
     let open: i64 = tx
         .query_opt(
-            "SELECT COALESCE(SUM(open_count), 0) FROM connections WHERE kind = ?1 AND site_id = ?2 AND subject = ?3",
+            "SELECT CAST(COALESCE(SUM(open_count), 0) AS BIGINT) FROM connections WHERE kind = ?1 AND site_id = ?2 AND subject = ?3",
             args![kind, site_id, name],
         )?
         .map(|row| row.get(0))

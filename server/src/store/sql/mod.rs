@@ -202,6 +202,11 @@ pub trait Tx {
     fn claim(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Row>, DbError>;
     /// Locks the conversation's row until the transaction ends; taken before any change to it.
     fn lock_conversation(&mut self, conversation_id: &str) -> Result<(), DbError>;
+    /// Locks the conversation's row if no other transaction holds it, without waiting; `false` if one
+    /// does. A missing conversation counts as locked (`true`).
+    fn try_lock_conversation(&mut self, conversation_id: &str) -> Result<bool, DbError>;
+    /// Locks the agent's row if no other transaction holds it, without waiting; `false` if one does.
+    fn try_lock_agent(&mut self, username: &str) -> Result<bool, DbError>;
     /// Locks the agents' rows in username order until the transaction ends; taken before checking or
     /// changing their load, so capacity holds across nodes.
     fn lock_agents(&mut self, usernames: &[&str]) -> Result<(), DbError>;
@@ -227,6 +232,11 @@ pub(crate) trait Connection: Tx + Send + 'static {
     /// The retryable error a statement of this transaction met, if any, forgotten once taken. A job may
     /// turn errors into its own, so the writer asks the connection rather than the job.
     fn take_retryable(&mut self) -> Option<DbError>;
+    /// Tells the connection a job starts; only the first of a transaction may wait for row locks.
+    fn start_job(&mut self, first: bool);
+    /// Whether the job that just ran stopped because a row it had to lock was locked elsewhere and it
+    /// was not the first: it then runs first in the next transaction. Forgotten once taken.
+    fn take_busy(&mut self) -> bool;
     /// Whether the connection is gone and must be replaced before the next transaction.
     fn is_broken(&self) -> bool;
     /// Replaces a broken connection.

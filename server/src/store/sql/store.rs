@@ -147,6 +147,7 @@ impl Store for SqlStore {
     async fn set_presence(&self, username: &str, presence: Presence) -> StoreResult<()> {
         let username = username.to_owned();
         self.run(move |tx| {
+            tx.lock_agents(&[&username])?;
             let updated = tx.execute(
                 "UPDATE agents SET presence = ?2 WHERE username = ?1",
                 args![username, presence.as_str()],

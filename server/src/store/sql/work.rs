@@ -945,6 +945,11 @@ pub(super) fn fire_due_timers(
         .collect::<Result<Vec<_>, _>>()?;
     let mut fired = Vec::with_capacity(due.len());
     for (kind, subject) in due {
+        // A timer never waits for a lock: it holds claimed timers that others may be waiting for. One
+        // whose rows are busy stays due and fires on a later tick.
+        if !lock_timer_subject(tx, &kind, &subject)? {
+            continue;
+        }
         tx.execute(
             "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
             args![kind, subject],
@@ -959,7 +964,6 @@ pub(super) fn fire_due_timers(
         match kind.as_str() {
             "inactivity" => {
                 outcome.kind = "inactivity";
-                tx.lock_conversation(&subject)?;
                 if let Some(moved) =
                     event_if_allowed(tx, routing, &subject, Event::InactivityExpired, now_ms)?
                 {
@@ -968,7 +972,6 @@ pub(super) fn fire_due_timers(
             }
             "wrap_up_release" => {
                 outcome.kind = "wrap_up_release";
-                tx.lock_conversation(&subject)?;
                 let owner: Option<Option<String>> = tx
                     .query_opt(
                         "UPDATE conversations SET holds_capacity = 0 WHERE id = ?1 AND state = 'wrap_up' AND holds_capacity = 1
@@ -981,7 +984,6 @@ pub(super) fn fire_due_timers(
             }
             "visitor_disconnect" => {
                 outcome.kind = "visitor_disconnect";
-                tx.lock_conversation(&subject)?;
                 let live = match load_conversation(tx, &subject) {
                     Ok(conversation) => conversation.channel == Channel::LiveChat,
                     Err(StoreError::UnknownConversation) => false,
@@ -1001,7 +1003,6 @@ pub(super) fn fire_due_timers(
             }
             "agent_disconnect" => {
                 outcome.kind = "agent_disconnect";
-                tx.lock_agents(&[subject.as_str()])?;
                 let active = query_conversations(
                     tx,
                     "WHERE agent_username = ?1 AND state = 'active' ORDER BY created_at_ms, rowid",
@@ -1044,6 +1045,32 @@ pub(super) fn fire_due_timers(
         fired.push(outcome);
     }
     Ok(fired)
+}
+
+/// Locks every row firing this timer changes, if no other transaction holds one: the conversation, or
+/// the agent with each conversation they own or are offered. `false` if one is busy.
+fn lock_timer_subject(tx: &mut dyn Tx, kind: &str, subject: &str) -> StoreResult<bool> {
+    if kind != "agent_disconnect" {
+        return Ok(tx.try_lock_conversation(subject)?);
+    }
+    if !tx.try_lock_agent(subject)? {
+        return Ok(false);
+    }
+    let conversations: Vec<String> = tx
+        .query(
+            "SELECT id FROM conversations WHERE agent_username = ?1 AND state = 'active'
+             UNION SELECT conversation_id FROM offers WHERE agent_username = ?1",
+            args![subject],
+        )?
+        .iter()
+        .map(|row| row.get(0))
+        .collect::<Result<_, _>>()?;
+    for conversation_id in conversations {
+        if !tx.try_lock_conversation(&conversation_id)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Applies a timer's event unless the conversation already moved on to a state that refuses it.

@@ -7,6 +7,7 @@
 //! a lost connection) the whole group runs again in a new transaction, after reconnecting if needed, so
 //! jobs are `FnMut` and clone what they consume. No caller is answered before its transaction committed.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
@@ -164,35 +165,48 @@ fn writer_loop<C: Connection>(mut connection: C, jobs: &Jobs) {
 
 /// How one attempt at a group ended.
 enum Attempt {
-    Committed,
+    /// The first `n` jobs committed; a job that had to wait for a lock, and those after it, did not run.
+    Committed(usize),
     /// Worth running again in a new transaction.
     Retry(DbError),
-    /// Fails every job of the group.
+    /// Fails every job not committed yet.
     Failed(DbError),
 }
 
-fn run_group<C: Connection>(connection: &mut C, mut group: Vec<Box<dyn Job>>) {
+/// Runs the group, in as many transactions as it takes: a job after the first that finds a row locked
+/// ends the transaction before it, and starts the next one, in which it may wait. A transaction thus
+/// only ever waits while holding its first job's locks, taken in one global order, so groups on
+/// different connections cannot deadlock each other through their composition.
+fn run_group<C: Connection>(connection: &mut C, group: Vec<Box<dyn Job>>) {
+    let mut pending: VecDeque<Box<dyn Job>> = group.into();
     let mut attempt = 1;
-    let outcome = loop {
-        match attempt_group(connection, &mut group) {
-            Attempt::Committed => break Ok(()),
-            Attempt::Failed(error) => break Err(error),
+    while !pending.is_empty() {
+        let failure = match attempt_jobs(connection, &mut pending) {
+            Attempt::Committed(count) => {
+                for job in pending.drain(..count.max(1).min(pending.len())) {
+                    job.finish(Ok(()));
+                }
+                attempt = 1;
+                continue;
+            }
+            Attempt::Failed(error) => error,
             Attempt::Retry(error) if attempt >= MAX_ATTEMPTS => {
-                break Err(DbError::Other(format!(
-                    "gave up after {attempt} attempts: {error}"
-                )));
+                DbError::Other(format!("gave up after {attempt} attempts: {error}"))
             }
             Attempt::Retry(error) => {
-                tracing::debug!("running a group of {} jobs again: {error}", group.len());
-                if let Err(error) = restore(connection, attempt) {
-                    break Err(error);
+                tracing::debug!("running {} jobs again: {error}", pending.len());
+                match restore(connection, attempt) {
+                    Ok(()) => {
+                        attempt += 1;
+                        continue;
+                    }
+                    Err(error) => error,
                 }
-                attempt += 1;
             }
+        };
+        for job in pending.drain(..) {
+            job.finish(Err(failure.clone()));
         }
-    };
-    for job in group {
-        job.finish(outcome.clone());
     }
 }
 
@@ -217,21 +231,24 @@ fn restore<C: Connection>(connection: &mut C, attempt: u32) -> Result<(), DbErro
     }
 }
 
-fn attempt_group<C: Connection>(connection: &mut C, group: &mut [Box<dyn Job>]) -> Attempt {
-    if let Err(error) = run_jobs(connection, group) {
-        if !connection.is_broken() {
-            // If this fails too the transaction is over all the same.
-            let _ = connection.control("ROLLBACK");
+fn attempt_jobs<C: Connection>(connection: &mut C, jobs: &mut VecDeque<Box<dyn Job>>) -> Attempt {
+    let ran = match run_jobs(connection, jobs) {
+        Ok(ran) => ran,
+        Err(error) => {
+            if !connection.is_broken() {
+                // If this fails too the transaction is over all the same.
+                let _ = connection.control("ROLLBACK");
+            }
+            let _ = connection.take_retryable();
+            return match error {
+                DbError::Retryable(_) => Attempt::Retry(error),
+                other => Attempt::Failed(other),
+            };
         }
-        let _ = connection.take_retryable();
-        return match error {
-            DbError::Retryable(_) => Attempt::Retry(error),
-            other => Attempt::Failed(other),
-        };
-    }
+    };
     match connection.control("COMMIT") {
-        Ok(()) => Attempt::Committed,
-        // The commit may or may not have happened: running the group again could apply it twice.
+        Ok(()) => Attempt::Committed(ran),
+        // The commit may or may not have happened: running the jobs again could apply them twice.
         Err(error) if connection.is_broken() => Attempt::Failed(DbError::Other(format!(
             "the connection was lost while committing, so whether the change was saved is unknown: {error}"
         ))),
@@ -246,18 +263,28 @@ fn attempt_group<C: Connection>(connection: &mut C, group: &mut [Box<dyn Job>]) 
     }
 }
 
-fn run_jobs<C: Connection>(connection: &mut C, group: &mut [Box<dyn Job>]) -> Result<(), DbError> {
+/// Runs jobs in one transaction until they are all done or one after the first finds a row locked;
+/// returns how many ran.
+fn run_jobs<C: Connection>(
+    connection: &mut C,
+    jobs: &mut VecDeque<Box<dyn Job>>,
+) -> Result<usize, DbError> {
     connection.control(C::BEGIN)?;
-    for job in group.iter_mut() {
+    for (index, job) in jobs.iter_mut().enumerate() {
         connection.control("SAVEPOINT job")?;
+        connection.start_job(index == 0);
         let failed = job.run(connection);
         if let Some(error) = connection.take_retryable() {
             return Err(error);
         }
-        if failed {
+        let busy = connection.take_busy();
+        if failed || busy {
             connection.control("ROLLBACK TO SAVEPOINT job")?;
         }
         connection.control("RELEASE SAVEPOINT job")?;
+        if busy && index > 0 {
+            return Ok(index);
+        }
     }
-    Ok(())
+    Ok(jobs.len())
 }

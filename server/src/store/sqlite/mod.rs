@@ -304,6 +304,14 @@ impl Tx for SqliteConnection {
         Ok(())
     }
 
+    fn try_lock_conversation(&mut self, _conversation_id: &str) -> Result<bool, DbError> {
+        Ok(true)
+    }
+
+    fn try_lock_agent(&mut self, _username: &str) -> Result<bool, DbError> {
+        Ok(true)
+    }
+
     fn lock_agents(&mut self, _usernames: &[&str]) -> Result<(), DbError> {
         Ok(())
     }
@@ -318,6 +326,12 @@ impl Connection for SqliteConnection {
 
     fn take_retryable(&mut self) -> Option<DbError> {
         None
+    }
+
+    fn start_job(&mut self, _first: bool) {}
+
+    fn take_busy(&mut self) -> bool {
+        false
     }
 
     fn is_broken(&self) -> bool {

@@ -1,18 +1,18 @@
-//! Concurrency against the SQLite store through real sockets: racing `start_chat`s of one visitor make one
-//! conversation, a thousand racing accepts and picks make one owner, and bursts of visitors never push
-//! an agent past their capacity.
+//! Concurrency against each store backend through real sockets: racing `start_chat`s of one visitor make
+//! one conversation, a thousand racing accepts and picks make one owner, and bursts of visitors never
+//! push an agent past their capacity. On PostgreSQL the jobs run on several connections at once, so row
+//! locks and constraints, not one writer thread, keep these true.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Fixture, Socket, visitor_id, within};
+use common::{Backend, Fixture, Socket, on_every_backend, visitor_id, within};
 use futures_util::future::join_all;
 use protocol::{AgentToServer, ConversationState, ServerToAgent, ServerToVisitor};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_racing_start_chats_of_one_visitor_make_exactly_one_conversation() {
-    let node = Fixture::new().start().await;
+async fn twenty_racing_start_chats_of_one_visitor_make_exactly_one_conversation(backend: Backend) {
+    let node = Fixture::on(backend).start().await;
     let visitor = visitor_id(42);
     // Every socket is open before any starts a chat, so the starts race each other, not the handshakes.
     let sockets: Vec<Socket<ServerToVisitor>> =
@@ -51,12 +51,11 @@ async fn twenty_racing_start_chats_of_one_visitor_make_exactly_one_conversation(
     assert_eq!(stored[0].visitor_id, visitor);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_visitors_over_five_agents_of_capacity_two_never_exceed_capacity() {
+async fn fifty_visitors_over_five_agents_of_capacity_two_never_exceed_capacity(backend: Backend) {
     const AGENTS: usize = 5;
     const CAPACITY: usize = 2;
     const VISITORS: u32 = 50;
-    let node = Fixture::new().start().await;
+    let node = Fixture::on(backend).start().await;
     let store = &node.runtime().store;
     let mut agents = BTreeMap::new();
     for index in 0..AGENTS {
@@ -229,12 +228,13 @@ async fn post_status(address: std::net::SocketAddr, path: &str, cookie: &str) ->
         .unwrap_or_else(|| panic!("not an HTTP answer: {text}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_concurrent_accepts_and_picks_of_one_conversation_make_exactly_one_owner() {
+async fn a_thousand_concurrent_accepts_and_picks_of_one_conversation_make_exactly_one_owner(
+    backend: Backend,
+) {
     const PICKERS: usize = 20;
     const PICKS: usize = 700;
     const ACCEPTS: usize = 300;
-    let node = Fixture::new().start().await;
+    let node = Fixture::on(backend).start().await;
     // Ann is Available, so routing offers her the conversation; twenty others race to pick it.
     let mut ann = node.available_agent("ann", "Ann", 5, &["sales"]).await;
     let mut cookies = Vec::new();
@@ -306,11 +306,12 @@ async fn a_thousand_concurrent_accepts_and_picks_of_one_conversation_make_exactl
     assert_eq!(holding, 1, "one unit of capacity is held, by the owner");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capacity() {
+async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capacity(
+    backend: Backend,
+) {
     const AGENTS: usize = 20;
     const VISITORS: u32 = 200;
-    let node = Fixture::new().start().await;
+    let node = Fixture::on(backend).start().await;
     let mut agents = Vec::new();
     for index in 0..AGENTS {
         let username = format!("agent-{index:02}");
@@ -406,4 +407,11 @@ async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capa
     for load in store.agents().await.expect("agents") {
         assert_eq!(load.used, 0, "{} still holds capacity", load.agent.username);
     }
+}
+
+on_every_backend! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] twenty_racing_start_chats_of_one_visitor_make_exactly_one_conversation,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] fifty_visitors_over_five_agents_of_capacity_two_never_exceed_capacity,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] a_thousand_concurrent_accepts_and_picks_of_one_conversation_make_exactly_one_owner,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)] two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capacity,
 }

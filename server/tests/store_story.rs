@@ -1,0 +1,318 @@
+//! The store's story, told through the `Store` API on every backend: agents, one live conversation per
+//! visitor, idempotent messages, routing within capacity, timers that fire once, and data that outlives
+//! the process. On PostgreSQL also two nodes sharing one database, and a clear error when the server
+//! cannot be reached.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Backend, Fixture, on_every_backend};
+use futures_util::future::join_all;
+use protocol::{Author, ConversationState, Presence, Role};
+use server::config::Config;
+use server::store::{
+    Agent, ConnectionTimer, DatabaseLocation, NewConversation, NewMessage, Routed, Store,
+    StoreError,
+};
+
+const NOW: i64 = 1_700_000_000_000;
+
+fn open(config: &Config) -> Arc<dyn Store> {
+    server::store::open(&config.database, Arc::new(config.routing_model.clone()))
+        .unwrap_or_else(|error| panic!("the store opens: {error}"))
+}
+
+fn agent(username: &str, capacity: u32) -> Agent {
+    Agent {
+        username: username.to_owned(),
+        display_name: username.to_owned(),
+        password_hash: "x".to_owned(),
+        role: Role::Agent,
+        capacity,
+        presence: Presence::Offline,
+        queues: vec!["sales".to_owned()],
+    }
+}
+
+fn conversation(id: &str, visitor_id: &str) -> NewConversation {
+    NewConversation {
+        id: id.to_owned(),
+        site_id: "demo".to_owned(),
+        visitor_id: visitor_id.to_owned(),
+        queue_id: "sales".to_owned(),
+        rule_id: "pricing-help".to_owned(),
+        context: Default::default(),
+        now_ms: NOW,
+    }
+}
+
+fn message(client_message_id: &str, body: &str) -> NewMessage {
+    NewMessage {
+        client_message_id: client_message_id.to_owned(),
+        author: Author::Visitor,
+        author_name: "Visitor".to_owned(),
+        body: body.to_owned(),
+        now_ms: NOW + 1,
+    }
+}
+
+fn offered(routed: &[Routed]) -> Vec<(String, String)> {
+    routed
+        .iter()
+        .filter_map(|routed| match routed {
+            Routed::Offered(offer) => {
+                Some((offer.conversation_id.clone(), offer.agent_username.clone()))
+            }
+            Routed::Overflowed { .. } => None,
+        })
+        .collect()
+}
+
+async fn the_store_keeps_its_promises(backend: Backend) {
+    let fixture = Fixture::on(backend);
+    let config = fixture.config();
+    let store = open(&config);
+
+    store.create_agent(agent("ann", 1)).await.unwrap();
+    assert!(matches!(
+        store.create_agent(agent("ann", 1)).await,
+        Err(StoreError::AgentExists(name)) if name == "ann"
+    ));
+    store
+        .set_presence("ann", Presence::Available)
+        .await
+        .unwrap();
+
+    // One live conversation per visitor, whatever id a second start brings.
+    let (first, created) = store
+        .start_conversation(conversation("c-1", "v-1"))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (first.state, first.title.as_str()),
+        (ConversationState::Open, "Visitor 1")
+    );
+    let (again, created) = store
+        .start_conversation(conversation("c-other", "v-1"))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, "c-1");
+
+    // Messages are idempotent on their client id, and an id reused for other text is refused.
+    let stored = store
+        .append_message("c-1", message("m-1", "Hello"))
+        .await
+        .unwrap();
+    assert_eq!((stored.message.seq, stored.duplicate), (1, false));
+    let retried = store
+        .append_message("c-1", message("m-1", "Hello"))
+        .await
+        .unwrap();
+    assert_eq!((retried.message.seq, retried.duplicate), (1, true));
+    assert!(matches!(
+        store.append_message("c-1", message("m-1", "Bye")).await,
+        Err(StoreError::IdConflict(id)) if id == "m-1"
+    ));
+    assert!(matches!(
+        store
+            .append_message("c-none", message("m-1", "Hello"))
+            .await,
+        Err(StoreError::UnknownConversation)
+    ));
+
+    // Routing offers within capacity: the pending offer already uses Ann's one unit.
+    assert_eq!(
+        offered(&store.route_waiting(NOW + 2).await.unwrap()),
+        [("c-1".to_owned(), "ann".to_owned())]
+    );
+    store
+        .start_conversation(conversation("c-2", "v-2"))
+        .await
+        .unwrap();
+    assert_eq!(offered(&store.route_waiting(NOW + 3).await.unwrap()), []);
+    let moved = store.accept_offer("c-1", "ann", NOW + 4).await.unwrap();
+    assert_eq!(moved.conversation.state, ConversationState::Active);
+    assert_eq!(moved.conversation.agent_username.as_deref(), Some("ann"));
+    assert_eq!(store.agent_load("ann").await.unwrap().unwrap().used, 1);
+    assert!(matches!(
+        store.pick("c-2", "ann", NOW + 5).await,
+        Err(StoreError::OverCapacity {
+            free: 0,
+            needed: 1,
+            ..
+        })
+    ));
+
+    // A timer fires once, when due, with its effect.
+    store
+        .schedule_timer(ConnectionTimer::VisitorDisconnect, "c-1", NOW + 100)
+        .await
+        .unwrap();
+    assert!(store.fire_due_timers(NOW + 99).await.unwrap().is_empty());
+    let fired = store.fire_due_timers(NOW + 100).await.unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        fired[0].moved[0].conversation.state,
+        ConversationState::WrapUp
+    );
+    assert!(store.fire_due_timers(NOW + 200).await.unwrap().is_empty());
+
+    // Everything outlives the process.
+    drop(store);
+    let store = open(&config);
+    let reopened = store.conversation("c-1").await.unwrap().unwrap();
+    assert_eq!(reopened.state, ConversationState::WrapUp);
+    let messages = store.messages_after("c-1", 0).await.unwrap();
+    assert_eq!(
+        messages
+            .iter()
+            .map(|message| message.body.as_str())
+            .collect::<Vec<_>>(),
+        ["Hello"]
+    );
+    let events: Vec<String> = store
+        .history("c-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.event)
+        .collect();
+    assert_eq!(events, ["Created", "AgentAccepted", "CustomerDisconnected"]);
+}
+
+on_every_backend! {
+    #[tokio::test] the_store_keeps_its_promises,
+}
+
+/// Two nodes on one PostgreSQL database, opened at the same time so their migrations race.
+fn two_nodes() -> (Fixture, Arc<dyn Store>, Arc<dyn Store>) {
+    let fixture = Fixture::on(Backend::Postgres);
+    let config = fixture.config();
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| open(&config));
+        let second = scope.spawn(|| open(&config));
+        (
+            first.join().expect("the first node opens"),
+            second.join().expect("the second node opens"),
+        )
+    });
+    (fixture, first, second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_postgres_nodes_keep_one_conversation_per_visitor_capacity_and_each_timer_once() {
+    let (_fixture, first, second) = two_nodes();
+    let nodes = [&first, &second];
+
+    // Forty starts of one visitor, alternating nodes: one conversation.
+    let starts = join_all((0..40).map(|index| {
+        nodes[index % 2].start_conversation(conversation(&format!("c-{index}"), "v-1"))
+    }))
+    .await;
+    let created: Vec<String> = starts
+        .into_iter()
+        .map(|start| start.expect("a start"))
+        .filter(|(_, created)| *created)
+        .map(|(conversation, _)| conversation.id)
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(first.conversations().await.unwrap().len(), 1);
+
+    // Ten visitors, two agents of capacity two, both nodes routing and picking at once: nobody is
+    // ever past capacity.
+    first.create_agent(agent("ann", 2)).await.unwrap();
+    second.create_agent(agent("bob", 2)).await.unwrap();
+    for username in ["ann", "bob"] {
+        first
+            .set_presence(username, Presence::Available)
+            .await
+            .unwrap();
+    }
+    for number in 0..10 {
+        second
+            .start_conversation(conversation(
+                &format!("w-{number}"),
+                &format!("waiting-{number}"),
+            ))
+            .await
+            .unwrap();
+    }
+    let routes = join_all(nodes.iter().map(|node| node.route_waiting(NOW + 1))).await;
+    let picks = join_all((0..20).map(|index| {
+        let (node, username) = if index % 2 == 0 {
+            (&first, "ann")
+        } else {
+            (&second, "bob")
+        };
+        let conversation_id = format!("w-{}", index / 2);
+        async move { node.pick(&conversation_id, username, NOW + 2).await }
+    }))
+    .await;
+    let offers: usize = routes
+        .into_iter()
+        .map(|routed| offered(&routed.expect("routing")).len())
+        .sum();
+    assert!(offers <= 4, "{offers} offers for four units");
+    for outcome in picks {
+        match outcome {
+            Ok(_) | Err(StoreError::OverCapacity { .. }) | Err(StoreError::Transition(_)) => {}
+            Err(error) => panic!("a pick failed: {error}"),
+        }
+    }
+    for load in first.agents().await.unwrap() {
+        assert!(
+            load.used <= load.agent.capacity,
+            "{} uses {} of {}",
+            load.agent.username,
+            load.used,
+            load.agent.capacity
+        );
+    }
+
+    // A hundred due timers, both nodes firing at once: each fires exactly once.
+    for number in 0..100 {
+        first
+            .schedule_timer(
+                ConnectionTimer::VisitorDisconnect,
+                &format!("gone-{number}"),
+                NOW,
+            )
+            .await
+            .unwrap();
+    }
+    let mut fired = 0;
+    loop {
+        let rounds = join_all(nodes.iter().map(|node| node.fire_due_timers(NOW))).await;
+        let round: usize = rounds
+            .into_iter()
+            .map(|outcome| outcome.expect("timers fire").len())
+            .sum();
+        if round == 0 {
+            break;
+        }
+        fired += round;
+    }
+    assert_eq!(fired, 100);
+}
+
+#[test]
+fn an_unreachable_postgres_server_is_named_without_its_password() {
+    // Nothing listens on port 1 of the loopback address.
+    let location = DatabaseLocation::parse("postgres://beckon:s3cret@127.0.0.1:1/beckon", |path| {
+        path.into()
+    });
+    let config = Fixture::new().config();
+    let error = server::store::open(&location, Arc::new(config.routing_model))
+        .map(|_| ())
+        .expect_err("nothing listens there");
+    let message = error.to_string();
+    assert!(
+        message
+            .contains("cannot connect to PostgreSQL at postgres://beckon:***@127.0.0.1:1/beckon"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret"), "{message}");
+}
