@@ -379,6 +379,17 @@ fn resident_bytes(pid: u32) -> u64 {
     kib * 1024
 }
 
+/// Bytes a process caused to be written to storage (`write_bytes` of `/proc/<pid>/io`, counted when
+/// pages are dirtied): what the database writes per message, write-ahead log and checkpoints included.
+fn storage_bytes_written(pid: u32) -> u64 {
+    let io =
+        std::fs::read_to_string(format!("/proc/{pid}/io")).expect("the process's I/O counters");
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("a write_bytes line")
+}
+
 /// CPU time every process on the machine used (all but idle and I/O wait), from `/proc/stat`, in
 /// seconds: the difference with the two measured processes shows how busy the rest of the machine was.
 fn machine_busy_seconds() -> f64 {
@@ -637,6 +648,7 @@ struct Throughput {
     server_cpu: f64,
     generator_cpu: f64,
     machine_cpu: f64,
+    storage_bytes: u64,
 }
 
 impl Throughput {
@@ -646,13 +658,14 @@ impl Throughput {
 
     fn print(&self, name: &str, what: &str) {
         println!(
-            "{name}: {:.0} {what} per second ({} messages in {:.2} s, {CLOSED_LOOP_VISITORS} visitors, {WINDOW} in flight each); CPU: server {:.2} s, generator {:.2} s, rest of the machine {:.2} s",
+            "{name}: {:.0} {what} per second ({} messages in {:.2} s, {CLOSED_LOOP_VISITORS} visitors, {WINDOW} in flight each); CPU: server {:.2} s, generator {:.2} s, rest of the machine {:.2} s; server wrote {:.0} bytes to storage per message",
             self.per_second(),
             self.messages,
             self.elapsed.as_secs_f64(),
             self.server_cpu,
             self.generator_cpu,
-            (self.machine_cpu - self.server_cpu - self.generator_cpu).max(0.0)
+            (self.machine_cpu - self.server_cpu - self.generator_cpu).max(0.0),
+            self.storage_bytes as f64 / self.messages.max(1) as f64
         );
     }
 }
@@ -671,6 +684,7 @@ async fn closed_loop(target: Target, server_pid: u32, first_index: u64) -> Throu
         cpu_seconds(own_pid),
         machine_busy_seconds(),
     );
+    let storage_bytes = storage_bytes_written(server_pid);
     let started = Instant::now();
     let deadline = started + CLOSED_LOOP_LIMIT;
     let local = tokio::task::LocalSet::new();
@@ -697,6 +711,7 @@ async fn closed_loop(target: Target, server_pid: u32, first_index: u64) -> Throu
         server_cpu: cpu_seconds(server_pid) - server_cpu,
         generator_cpu: cpu_seconds(own_pid) - generator_cpu,
         machine_cpu: machine_busy_seconds() - machine_cpu,
+        storage_bytes: storage_bytes_written(server_pid) - storage_bytes,
     }
 }
 
