@@ -209,11 +209,15 @@ fn listen_loop(
             return;
         }
         let mut received = Vec::new();
+        // Waits for one notification, then takes those already there without waiting for more: events
+        // go out as they come, never held back until the channel falls quiet.
         let failed = {
             let mut notifications = client.notifications();
-            let mut waiting = notifications.timeout_iter(LISTEN_POLL);
+            let first = notifications.timeout_iter(LISTEN_POLL).next();
+            let mut waiting = notifications.iter();
+            let mut next = first;
             loop {
-                match waiting.next() {
+                match next {
                     Ok(Some(notification)) => received.push(notification.payload().to_owned()),
                     Ok(None) => break false,
                     Err(error) => {
@@ -221,6 +225,7 @@ fn listen_loop(
                         break true;
                     }
                 }
+                next = waiting.next();
             }
         };
         for payload in received {
