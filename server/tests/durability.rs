@@ -14,27 +14,24 @@
 //! reads what was stored straight from it once the last server is dead. SQLite runs today; a PostgreSQL
 //! store adds a `Backend` whose `database` is its URL and whose `read` queries the same two tables.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map};
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use common::process::{RawSocket, connect_visitor, kill_server, start_server};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
     Author, ChatMessage, ConversationState, ErrorCode, ServerToVisitor, VisitorToServer,
 };
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const VISITORS: usize = 50;
 const MESSAGES_PER_VISITOR: usize = 200;
@@ -263,110 +260,6 @@ fn seed() -> u64 {
     }
 }
 
-// The server process.
-
-/// The real `beckon serve`, as a child process with its standard error appended to a log file.
-struct ServerProcess {
-    child: Child,
-    address: SocketAddr,
-    stdout_reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl ServerProcess {
-    /// Starts the server and waits for the line that names the address it listens on, which it prints
-    /// once the store is open and the listener bound.
-    fn start(config: &Path, log: &Path) -> anyhow::Result<ServerProcess> {
-        let stderr = OpenOptions::new().create(true).append(true).open(log)?;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_beckon"))
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .context("spawning beckon")?;
-        let stdout = child.stdout.take().context("the server's stdout")?;
-        let (sender, receiver) = std::sync::mpsc::channel();
-        // Reads to the end, so the server never writes into a closed pipe; the end comes when it dies.
-        let stdout_reader = std::thread::spawn(move || {
-            let mut sender = Some(sender);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(address) = line.strip_prefix("beckon: listening on http://")
-                    && let Some(sender) = sender.take()
-                {
-                    let _ = sender.send(address.to_owned());
-                }
-            }
-        });
-        let mut server = ServerProcess {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            stdout_reader: Some(stdout_reader),
-        };
-        match receiver.recv_timeout(PATIENCE) {
-            Ok(address) => {
-                server.address = address
-                    .parse()
-                    .with_context(|| format!("the listening address `{address}`"))?;
-                Ok(server)
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                let status = server.child.wait()?;
-                anyhow::bail!(
-                    "the server exited ({status}) before listening:\n{}",
-                    log_tail(log)
-                )
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                anyhow::bail!(
-                    "the server did not listen within {PATIENCE:?}:\n{}",
-                    log_tail(log)
-                )
-            }
-        }
-    }
-
-    /// SIGKILL: no shutdown of any kind, as a power cut or the OOM killer would do it.
-    fn kill(mut self) -> ExitStatus {
-        self.child.kill().expect("the server can be killed");
-        let status = self.child.wait().expect("the killed server is reaped");
-        if let Some(reader) = self.stdout_reader.take() {
-            reader.join().expect("the stdout reader");
-        }
-        status
-    }
-}
-
-impl Drop for ServerProcess {
-    /// A failing test leaves no server behind.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn log_tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
-async fn start_server(config: &Path, log: &Path) -> ServerProcess {
-    let (config, log) = (config.to_owned(), log.to_owned());
-    tokio::task::spawn_blocking(move || ServerProcess::start(&config, &log))
-        .await
-        .expect("the start task")
-        .unwrap_or_else(|error| panic!("the server starts: {error:#}"))
-}
-
-async fn kill_server(server: ServerProcess) -> ExitStatus {
-    tokio::task::spawn_blocking(move || server.kill())
-        .await
-        .expect("the kill task")
-}
-
 // The run.
 
 /// The server visitors should use now. `generation` counts starts, from 1.
@@ -551,7 +444,7 @@ async fn within<F: Future>(what: &str, future: F) -> F::Output {
 
 // A visitor.
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = RawSocket;
 
 /// One visitor's widget, reduced to what durability needs: it pipelines its messages, and on every
 /// reconnect resumes and sends again each message not yet acknowledged, with the same id and body.
@@ -810,32 +703,9 @@ async fn visit(
     run.into_report()
 }
 
-/// A visitor socket with the server's own origin; `None` when nothing accepts connections there (the
-/// server is dead).
+/// A visitor socket with the server's own origin; `None` when the server is dead.
 async fn connect(address: SocketAddr, visitor_id: &str) -> Option<Socket> {
-    let mut request = format!("ws://{address}/ws/visitor?site={SITE}&visitor={visitor_id}")
-        .into_client_request()
-        .expect("a WebSocket request");
-    request.headers_mut().insert(
-        header::ORIGIN,
-        HeaderValue::from_str(&format!("http://{address}")).expect("an origin"),
-    );
-    // Without TCP_NODELAY a frame written right after another waits for the server's delayed ACK.
-    match within(
-        "a WebSocket handshake",
-        tokio_tungstenite::connect_async_with_config(request, None, true),
-    )
-    .await
-    {
-        Ok((socket, _)) => Some(socket),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            panic!(
-                "the server refused the visitor socket: {}",
-                response.status()
-            )
-        }
-        Err(_) => None,
-    }
+    connect_visitor(address, SITE, visitor_id).await
 }
 
 /// Sends one frame; `false` when the connection is gone.

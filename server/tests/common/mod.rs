@@ -7,6 +7,7 @@
 )]
 
 mod backend;
+pub mod process;
 
 #[allow(
     unused_imports,

@@ -1,0 +1,1605 @@
+//! Several Beckon nodes on one PostgreSQL never disagree: two real `beckon serve` processes share a fresh
+//! database, and racing requests, bursts of visitors, cross-node messages and a node killed with SIGKILL
+//! leave exactly one owner per chat, nobody over capacity, one conversation per visitor, and every
+//! message stored and delivered once, in order.
+//!
+//! Every wait ends on a real event (a frame, an HTTP answer, a line the server prints, a process exit);
+//! `PATIENCE` is only a safety net against hangs.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::process::{
+    DatabaseReader, Lines, RawSocket, ServerProcess, connect_agent, connect_visitor,
+    database_reader, http, kill_server, login, off_runtime, run_beckon, start_server,
+};
+use common::{PASSWORD, PostgresDatabase, password_hash, visitor_id};
+use futures_util::future::join_all;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{
+    AgentToServer, Author, ChatMessage, ConversationState, Presence, ServerToAgent,
+    ServerToVisitor, VisitorToServer,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A safety net against hangs only.
+const PATIENCE: Duration = Duration::from_secs(60);
+const SITE: &str = "demo";
+const RULE: &str = "pricing-help";
+const RULE_FILE: &str = r#"
+[[rule]]
+id = "pricing-help"
+queue = "sales"
+invitation = "Questions about our plans? Chat with us."
+
+[rule.when]
+all = [{ path = "/pricing*" }]
+"#;
+
+async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(PATIENCE, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out after {PATIENCE:?} waiting for {what}"),
+    }
+}
+
+// Two nodes on one fresh database.
+
+/// An agent seeded from the configuration, with the fixture's password.
+struct Seed {
+    username: String,
+    capacity: u32,
+}
+
+fn seed(username: &str, capacity: u32) -> Seed {
+    Seed {
+        username: username.to_owned(),
+        capacity,
+    }
+}
+
+/// Nodes A and B, each a `beckon serve` process, on one database of their own.
+struct Cluster {
+    /// `None` once killed.
+    a: Option<ServerProcess>,
+    _b: ServerProcess,
+    address_a: SocketAddr,
+    address_b: SocketAddr,
+    /// What each node wrote on standard error, kept after it dies.
+    stderr: [Arc<Lines>; 2],
+    reader: DatabaseReader,
+    config: PathBuf,
+    _folder: tempfile::TempDir,
+    /// Dropped last: the database goes once the nodes are gone.
+    _database: PostgresDatabase,
+}
+
+impl Cluster {
+    /// Creates the database, writes one configuration both nodes use, and starts them together (they
+    /// migrate and seed the same fresh database at once).
+    async fn start(seeds: &[Seed]) -> Cluster {
+        let database = off_runtime(PostgresDatabase::create).await;
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let rules = folder.path().join("rules");
+        std::fs::create_dir(&rules).expect("the rules folder");
+        std::fs::write(rules.join("pricing.toml"), RULE_FILE).expect("the rule file");
+        let config = folder.path().join("beckon.toml");
+        std::fs::write(&config, config_text(&database.url, seeds)).expect("the configuration");
+        let (log_a, log_b) = (folder.path().join("a.log"), folder.path().join("b.log"));
+        let (a, b) = tokio::join!(start_server(&config, &log_a), start_server(&config, &log_b));
+        let reader = database_reader(&database.url);
+        Cluster {
+            address_a: a.address,
+            address_b: b.address,
+            stderr: [Arc::clone(&a.stderr), Arc::clone(&b.stderr)],
+            a: Some(a),
+            _b: b,
+            reader,
+            config,
+            _folder: folder,
+            _database: database,
+        }
+    }
+
+    /// The lines both nodes logged at WARN or ERROR.
+    fn complaints(&self) -> Vec<String> {
+        self.stderr
+            .iter()
+            .flat_map(|lines| lines.all())
+            .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+            .collect()
+    }
+
+    /// What both nodes logged that mentions `text`, for failure messages.
+    fn logged_about(&self, text: &str) -> String {
+        logged_about(&self.stderr, text)
+    }
+
+    /// SIGKILLs node A; returns how it died.
+    async fn kill_a(&mut self) -> std::process::ExitStatus {
+        kill_server(self.a.take().expect("node A runs")).await
+    }
+
+    /// Adds an agent with the real command line, as an operator would, while the nodes run.
+    async fn agent_add(&self, username: &str, capacity: u32) {
+        let config = self.config.display().to_string();
+        let username = username.to_owned();
+        off_runtime(move || {
+            run_beckon(
+                &[
+                    "agent",
+                    "add",
+                    "--config",
+                    &config,
+                    "--username",
+                    &username,
+                    "--display-name",
+                    &username,
+                    "--queues",
+                    "sales",
+                    "--capacity",
+                    &capacity.to_string(),
+                ],
+                &[("BECKON_PASSWORD", PASSWORD)],
+            )
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    }
+}
+
+/// What the nodes logged that mentions `text`, each line named by its node, for failure messages.
+fn logged_about(stderr: &[Arc<Lines>; 2], text: &str) -> String {
+    let mut found = String::new();
+    for (name, lines) in ["A", "B"].iter().zip(stderr) {
+        for line in lines.all().iter().filter(|line| line.contains(text)) {
+            found.push_str(&format!("{name}: {line}\n"));
+        }
+    }
+    found
+}
+
+fn config_text(url: &str, seeds: &[Seed]) -> String {
+    let url = serde_json::to_string(url).expect("an encodable string");
+    let mut text = format!(
+        r#"
+listen = "127.0.0.1:0"
+database = {url}
+database_connections = 3
+
+[[sites]]
+id = "{SITE}"
+name = "Demo shop"
+allowed_origins = ["http://shop.test"]
+rules_dir = "rules"
+
+[[queues]]
+id = "sales"
+name = "Sales"
+"#
+    );
+    for seed in seeds {
+        text.push_str(&format!(
+            "\n[[agents]]\nusername = \"{name}\"\ndisplay_name = \"{name}\"\npassword_hash = \"{hash}\"\n\
+             queues = [\"sales\"]\ncapacity = {capacity}\n",
+            name = seed.username,
+            hash = password_hash(),
+            capacity = seed.capacity,
+        ));
+    }
+    text
+}
+
+// Typed sockets that notice when the node is gone.
+
+/// A WebSocket client reading frames of type `In`; `next` is `None` once the connection ends.
+struct Client<In> {
+    socket: RawSocket,
+    frames: std::marker::PhantomData<In>,
+}
+
+impl<In: DeserializeOwned + std::fmt::Debug> Client<In> {
+    fn new(socket: RawSocket) -> Client<In> {
+        Client {
+            socket,
+            frames: std::marker::PhantomData,
+        }
+    }
+
+    /// Sends one frame; `false` when the connection is gone.
+    async fn send<Out: Serialize>(&mut self, frame: &Out) -> bool {
+        let text = serde_json::to_string(frame).expect("an encodable frame");
+        within("a frame to be sent", self.socket.send(Message::text(text)))
+            .await
+            .is_ok()
+    }
+
+    /// The next frame, or `None` when the connection ended.
+    async fn next(&mut self) -> Option<In> {
+        loop {
+            match within("a frame", self.socket.next()).await {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(
+                        serde_json::from_str(text.as_str()).unwrap_or_else(|error| {
+                            panic!("an undecodable frame ({error}): {text}")
+                        }),
+                    );
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Binary(_))) => panic!("a binary frame"),
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// The next frame, which must come.
+    async fn expect(&mut self, what: &str) -> In {
+        self.next()
+            .await
+            .unwrap_or_else(|| panic!("the connection ended while waiting for {what}"))
+    }
+}
+
+async fn visitor_client(address: SocketAddr, visitor_id: &str) -> Client<ServerToVisitor> {
+    Client::new(
+        connect_visitor(address, SITE, visitor_id)
+            .await
+            .unwrap_or_else(|| panic!("the node at {address} accepts a visitor")),
+    )
+}
+
+/// Connects an agent's console, reads its welcome and makes them Available. Returns the console and
+/// the frames that came before the presence was confirmed (offers waiting for them).
+async fn console(
+    address: SocketAddr,
+    cookie: &str,
+    username: &str,
+) -> (Client<ServerToAgent>, Vec<ServerToAgent>) {
+    let mut client = Client::new(
+        connect_agent(address, cookie)
+            .await
+            .unwrap_or_else(|| panic!("the node at {address} accepts a console")),
+    );
+    match client.expect("a welcome").await {
+        ServerToAgent::Welcome {
+            username: welcomed, ..
+        } => assert_eq!(welcomed, username),
+        other => panic!("expected a welcome, got {other:?}"),
+    }
+    assert!(
+        client
+            .send(&AgentToServer::SetPresence {
+                presence: Presence::Available,
+            })
+            .await
+    );
+    let mut early = Vec::new();
+    loop {
+        match client.expect("the presence to be confirmed").await {
+            ServerToAgent::Presence {
+                presence: Presence::Available,
+                ..
+            } => return (client, early),
+            other => early.push(other),
+        }
+    }
+}
+
+/// The next offer on a console, skipping presence updates.
+async fn next_offer(client: &mut Client<ServerToAgent>) -> String {
+    loop {
+        match client.expect("an offer").await {
+            ServerToAgent::Offer { conversation, .. } => return conversation.conversation_id,
+            ServerToAgent::Presence { .. } | ServerToAgent::Ongoing { .. } => {}
+            other => panic!("expected an offer, got {other:?}"),
+        }
+    }
+}
+
+/// Reads a visitor's frames until a `conversation` frame in `state`; returns its id and agent name.
+async fn visitor_sees(
+    client: &mut Client<ServerToVisitor>,
+    state: ConversationState,
+) -> (String, Option<String>) {
+    loop {
+        match client.expect("a conversation frame").await {
+            ServerToVisitor::Conversation {
+                conversation_id,
+                state: seen,
+                agent_name,
+                ..
+            } if seen == state => return (conversation_id, agent_name),
+            ServerToVisitor::Conversation { .. } => {}
+            other => panic!("expected a conversation frame, got {other:?}"),
+        }
+    }
+}
+
+// What the database holds.
+
+#[derive(Debug, Clone, PartialEq)]
+struct StoredConversation {
+    id: String,
+    visitor_id: String,
+    state: String,
+    agent_username: Option<String>,
+}
+
+async fn stored_conversations(reader: &DatabaseReader) -> Vec<StoredConversation> {
+    reader
+        .with(|client| {
+            client
+                .query(
+                    "SELECT id, visitor_id, state, agent_username FROM conversations ORDER BY rowid",
+                    &[],
+                )
+                .expect("the conversations")
+                .iter()
+                .map(|row| StoredConversation {
+                    id: row.get(0),
+                    visitor_id: row.get(1),
+                    state: row.get(2),
+                    agent_username: row.get(3),
+                })
+                .collect()
+        })
+        .await
+}
+
+/// Each conversation's lifecycle events in order, as (event, agent).
+async fn stored_history(
+    reader: &DatabaseReader,
+) -> BTreeMap<String, Vec<(String, Option<String>)>> {
+    reader
+        .with(|client| {
+            let mut history: BTreeMap<String, Vec<(String, Option<String>)>> = BTreeMap::new();
+            for row in client
+                .query(
+                    "SELECT conversation_id, event, agent_username FROM conversation_events ORDER BY rowid",
+                    &[],
+                )
+                .expect("the history")
+            {
+                history
+                    .entry(row.get(0))
+                    .or_default()
+                    .push((row.get(1), row.get(2)));
+            }
+            history
+        })
+        .await
+}
+
+/// Capacity units each agent uses now: conversations holding capacity plus pending offers.
+async fn stored_load(reader: &DatabaseReader) -> BTreeMap<String, i64> {
+    reader
+        .with(|client| {
+            client
+                .query(
+                    "SELECT agent_username, SUM(units)::BIGINT FROM (
+                         SELECT agent_username, units FROM conversations WHERE holds_capacity = 1
+                         UNION ALL SELECT agent_username, units FROM offers
+                     ) AS held GROUP BY agent_username ORDER BY agent_username",
+                    &[],
+                )
+                .expect("the load")
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect()
+        })
+        .await
+}
+
+/// Every stored message as (conversation, seq, client id, author, body), in seq order.
+async fn stored_messages(reader: &DatabaseReader) -> Vec<(String, i64, String, String, String)> {
+    reader
+        .with(|client| {
+            client
+                .query(
+                    "SELECT conversation_id, seq, client_message_id, author, body FROM messages
+                     ORDER BY conversation_id, seq",
+                    &[],
+                )
+                .expect("the messages")
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
+                .collect()
+        })
+        .await
+}
+
+async fn count(reader: &DatabaseReader, sql: &'static str) -> i64 {
+    reader
+        .with(move |client| {
+            client
+                .query_one(sql, &[])
+                .expect("a count")
+                .get::<_, i64>(0)
+        })
+        .await
+}
+
+// 1. Racing requests.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_requests_across_two_nodes_racing_for_one_offer_make_exactly_one_owner() {
+    const PICKERS: usize = 20;
+    const PICKS: usize = 700;
+    const ACCEPTS: usize = 300;
+    let started = Instant::now();
+    let pickers: Vec<Seed> = (0..PICKERS)
+        .map(|index| seed(&format!("picker-{index:02}"), 5))
+        .collect();
+    let cluster = Cluster::start(&pickers).await;
+    // Ann is added with the command line while both nodes run; her console is on A.
+    cluster.agent_add("ann", 5).await;
+    let (a, b) = (cluster.address_a, cluster.address_b);
+    let ann_cookie = login(a, "ann", PASSWORD).await;
+    let (mut ann, _) = console(a, &ann_cookie, "ann").await;
+    let mut cookies = Vec::new();
+    for (index, picker) in pickers.iter().enumerate() {
+        let node = if index % 2 == 0 { a } else { b };
+        cookies.push(login(node, &picker.username, PASSWORD).await);
+    }
+    // The visitor starts on B; routing offers Ann the chat and her console on A hears of it.
+    let mut visitor = visitor_client(b, &visitor_id(1)).await;
+    assert!(
+        visitor
+            .send(&VisitorToServer::StartChat {
+                rule_id: RULE.to_owned(),
+                context: Default::default(),
+            })
+            .await
+    );
+    let (conversation_id, _) = visitor_sees(&mut visitor, ConversationState::Open).await;
+    assert_eq!(next_offer(&mut ann).await, conversation_id);
+
+    // Half of each kind to each node, interleaved, all in flight at once.
+    let pick_path = format!("/api/conversations/{conversation_id}/pick");
+    let accept_path = format!("/api/conversations/{conversation_id}/accept");
+    let mut tasks = Vec::new();
+    for index in 0..PICKS + ACCEPTS {
+        let node = if index % 2 == 0 { a } else { b };
+        let (path, cookie) = if index < PICKS {
+            (pick_path.clone(), cookies[index % PICKERS].clone())
+        } else {
+            (accept_path.clone(), ann_cookie.clone())
+        };
+        tasks.push(tokio::spawn(async move {
+            let answer = http(node, "POST", &path, Some(&cookie), None)
+                .await
+                .unwrap_or_else(|| panic!("the node at {node} answers"));
+            (node, answer.status, answer.body)
+        }));
+    }
+    let answers: Vec<(SocketAddr, u16, String)> = within("a thousand requests", join_all(tasks))
+        .await
+        .into_iter()
+        .map(|answer| answer.expect("the request task"))
+        .collect();
+    let winners: Vec<&(SocketAddr, u16, String)> = answers
+        .iter()
+        .filter(|(_, status, _)| *status == 200)
+        .collect();
+    let refused: BTreeMap<u16, usize> =
+        answers
+            .iter()
+            .fold(BTreeMap::new(), |mut refused, (_, status, _)| {
+                if *status != 200 {
+                    *refused.entry(*status).or_default() += 1;
+                }
+                refused
+            });
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one request wins; refusals {refused:?}"
+    );
+    // Losers hear the conversation moved on (409) or is no longer offered to them (403).
+    assert!(
+        refused.keys().all(|status| [403, 409].contains(status)),
+        "{refused:?}"
+    );
+    let winner: serde_json::Value = serde_json::from_str(&winners[0].2).expect("a JSON answer");
+    let owner = winner["agent_username"]
+        .as_str()
+        .expect("the winner's answer names the owner")
+        .to_owned();
+
+    // The database agrees: one owner, one acceptance, one unit held.
+    let conversations = stored_conversations(&cluster.reader).await;
+    assert_eq!(conversations.len(), 1, "{conversations:?}");
+    assert_eq!(conversations[0].state, "active");
+    assert_eq!(conversations[0].agent_username.as_deref(), Some(&*owner));
+    let history = stored_history(&cluster.reader).await;
+    let accepted: Vec<&(String, Option<String>)> = history[&conversation_id]
+        .iter()
+        .filter(|(event, _)| event == "AgentAccepted")
+        .collect();
+    assert_eq!(accepted.len(), 1, "{history:?}");
+    assert_eq!(accepted[0].1.as_deref(), Some(&*owner));
+    assert_eq!(
+        count(&cluster.reader, "SELECT COUNT(*) FROM offers").await,
+        0
+    );
+    let load = stored_load(&cluster.reader).await;
+    assert_eq!(load, BTreeMap::from([(owner.clone(), 1)]), "units held");
+    // The visitor, on the other node from Ann's console, hears who took the chat.
+    let (_, agent_name) = visitor_sees(&mut visitor, ConversationState::Active).await;
+    assert_eq!(agent_name.as_deref(), Some(&*owner));
+    assert_eq!(cluster.complaints(), Vec::<String>::new());
+    println!(
+        "nodes: {} requests ({PICKS} picks by {PICKERS} agents, {ACCEPTS} accepts by ann), half to each \
+         node: one 200 (for {owner}, on {}), refusals {refused:?}; {:.1?}",
+        answers.len(),
+        if winners[0].0 == a { "A" } else { "B" },
+        started.elapsed()
+    );
+}
+
+// 2. Capacity under a burst.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_conversations_across_two_nodes_never_push_an_agent_past_capacity() {
+    const AGENTS: usize = 20;
+    const VISITORS: u32 = 200;
+    let started = Instant::now();
+    // Capacities 1 to 4: 50 units for 200 conversations, so routing is capacity-bound throughout.
+    let seeds: Vec<Seed> = (0..AGENTS)
+        .map(|index| seed(&format!("agent-{index:02}"), 1 + (index % 4) as u32))
+        .collect();
+    let cluster = Cluster::start(&seeds).await;
+    let (a, b) = (cluster.address_a, cluster.address_b);
+    let (resolved_sender, mut resolved) = watch::channel(0u32);
+    let mut workers = Vec::new();
+    for (index, agent) in seeds.iter().enumerate() {
+        // Consoles alternate between the nodes; each logs in on its own node.
+        let node = if index % 2 == 0 { a } else { b };
+        let cookie = login(node, &agent.username, PASSWORD).await;
+        let (client, early) = console(node, &cookie, &agent.username).await;
+        assert!(early.is_empty(), "{}: {early:?}", agent.username);
+        let worker = Worker {
+            node,
+            cookie,
+            username: agent.username.clone(),
+            capacity: agent.capacity,
+            reader: cluster.reader.clone(),
+            resolved: resolved_sender.clone(),
+            stderr: cluster.stderr.clone(),
+        };
+        workers.push(tokio::spawn(work_offers(worker, client)));
+    }
+
+    // Visitors alternate between the nodes, all starting at once.
+    let visitors: Vec<Client<ServerToVisitor>> = join_all((0..VISITORS).map(|number| {
+        let node = if number % 2 == 0 { a } else { b };
+        async move {
+            let mut client = visitor_client(node, &visitor_id(1000 + number)).await;
+            assert!(
+                client
+                    .send(&VisitorToServer::StartChat {
+                        rule_id: RULE.to_owned(),
+                        context: Default::default(),
+                    })
+                    .await
+            );
+            client
+        }
+    }))
+    .await;
+    within(
+        "two hundred conversations to be accepted and resolved",
+        resolved.wait_for(|count| *count == VISITORS),
+    )
+    .await
+    .expect("the workers run");
+    let mut reports = Vec::new();
+    for worker in workers {
+        assert!(!worker.is_finished(), "a worker stopped early");
+        worker.abort();
+        match worker.await {
+            Err(error) if error.is_cancelled() => {}
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+            Ok(()) => {}
+        }
+    }
+    drop(visitors);
+    // Each worker reports what it saw through the shared log below.
+    reports.extend(SEEN.lock().expect("the log").drain(..));
+
+    // Each conversation was accepted once, by the agent who held it, and everything is released.
+    let mut accepted_by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut peak: BTreeMap<String, (usize, u32)> = BTreeMap::new();
+    for report in reports {
+        accepted_by
+            .entry(report.conversation_id)
+            .or_default()
+            .push(report.username.clone());
+        let entry = peak.entry(report.username).or_default();
+        entry.0 = entry.0.max(report.held);
+        entry.1 = report.capacity;
+    }
+    assert_eq!(accepted_by.len(), VISITORS as usize);
+    let twice: Vec<_> = accepted_by
+        .iter()
+        .filter(|(_, agents)| agents.len() != 1)
+        .collect();
+    assert!(twice.is_empty(), "accepted more than once: {twice:?}");
+    let conversations = stored_conversations(&cluster.reader).await;
+    assert_eq!(conversations.len(), VISITORS as usize);
+    let history = stored_history(&cluster.reader).await;
+    for conversation in &conversations {
+        assert_eq!(conversation.state, "closed", "{conversation:?}");
+        let events: Vec<&str> = history[&conversation.id]
+            .iter()
+            .map(|(event, _)| event.as_str())
+            .collect();
+        assert_eq!(
+            events,
+            ["Created", "AgentAccepted", "RecordResolved"],
+            "{}",
+            conversation.id
+        );
+        let accepter = history[&conversation.id][1].1.clone();
+        assert_eq!(
+            accepter.as_ref(),
+            accepted_by[&conversation.id].first(),
+            "{}: the database and the consoles name the same agent",
+            conversation.id
+        );
+    }
+    assert_eq!(
+        stored_load(&cluster.reader).await,
+        BTreeMap::new(),
+        "nothing held"
+    );
+    assert_eq!(
+        count(&cluster.reader, "SELECT COUNT(*) FROM capacity_overrides").await,
+        0
+    );
+    assert_eq!(cluster.complaints(), Vec::<String>::new());
+    let full = peak
+        .values()
+        .filter(|(held, capacity)| *held == *capacity as usize)
+        .count();
+    println!(
+        "nodes: {VISITORS} conversations (visitors alternating A/B) over {AGENTS} agents of capacity 1-4 \
+         (consoles alternating A/B): each accepted once and resolved; the most any agent held at once \
+         never passed their capacity, and {full} agents were full at some point; {:.1?}",
+        started.elapsed()
+    );
+}
+
+/// What an agent's console saw when it accepted a conversation.
+struct Accepted {
+    username: String,
+    capacity: u32,
+    conversation_id: String,
+    /// Conversations the agent held (offered or Active) when this one was offered, this one included.
+    held: usize,
+}
+
+static SEEN: std::sync::Mutex<Vec<Accepted>> = std::sync::Mutex::new(Vec::new());
+
+/// One agent's console in the capacity test, and what it reports to.
+struct Worker {
+    /// The node the console is on, where the agent resolves chats too.
+    node: SocketAddr,
+    cookie: String,
+    username: String,
+    capacity: u32,
+    reader: DatabaseReader,
+    /// Counts resolved chats.
+    resolved: watch::Sender<u32>,
+    stderr: [Arc<Lines>; 2],
+}
+
+/// Accepts every offer, checking first that what the agent holds (as their frames show it, and as the
+/// database has it at that moment) is within capacity, and resolves each chat once it is theirs.
+async fn work_offers(worker: Worker, mut client: Client<ServerToAgent>) {
+    let Worker {
+        node,
+        cookie,
+        username,
+        capacity,
+        reader,
+        resolved,
+        stderr,
+    } = worker;
+    // Offered or Active, not yet resolved: what the console shows the agent holds.
+    let mut held: BTreeSet<String> = BTreeSet::new();
+    loop {
+        match client.expect("offers").await {
+            ServerToAgent::Offer { conversation, .. } => {
+                let conversation_id = conversation.conversation_id;
+                assert!(
+                    held.insert(conversation_id.clone()),
+                    "{username}: {conversation_id} offered twice"
+                );
+                assert!(
+                    held.len() <= capacity as usize,
+                    "{username} (capacity {capacity}) holds {held:?}"
+                );
+                let load = stored_load(&reader).await;
+                let used = load.get(&username).copied().unwrap_or(0);
+                assert!(
+                    used <= i64::from(capacity),
+                    "{username} (capacity {capacity}) uses {used} units in the database: {load:?}"
+                );
+                SEEN.lock().expect("the log").push(Accepted {
+                    username: username.clone(),
+                    capacity,
+                    conversation_id: conversation_id.clone(),
+                    held: held.len(),
+                });
+                assert!(
+                    client
+                        .send(&AgentToServer::AcceptOffer { conversation_id })
+                        .await
+                );
+            }
+            ServerToAgent::Conversation { conversation }
+                if conversation.state == ConversationState::Active
+                    && held.contains(&conversation.conversation_id) =>
+            {
+                assert_eq!(
+                    conversation.agent_username.as_deref(),
+                    Some(username.as_str())
+                );
+                let path = format!(
+                    "/api/conversations/{}/resolve",
+                    conversation.conversation_id
+                );
+                let answer = http(node, "POST", &path, Some(&cookie), None)
+                    .await
+                    .expect("the node answers");
+                assert_eq!(answer.status, 200, "{username} resolving: {answer:?}");
+                // Only now, after the commit that released it, may a new offer take its place.
+                held.remove(&conversation.conversation_id);
+                resolved.send_modify(|count| *count += 1);
+            }
+            ServerToAgent::OfferWithdrawn { conversation_id } => {
+                panic!(
+                    "{username}: the offer of {conversation_id} was withdrawn; the nodes logged:\n{}",
+                    logged_about(&stderr, &conversation_id)
+                )
+            }
+            ServerToAgent::Error { code, message } => panic!(
+                "{username}: {code:?} {message}; holding {held:?}; the nodes logged:\n{}",
+                held.iter()
+                    .map(|id| logged_about(&stderr, id))
+                    .collect::<String>()
+            ),
+            _ => {}
+        }
+    }
+}
+
+// 3. One visitor on both nodes at once.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_visitor_starting_chats_on_both_nodes_at_once_gets_exactly_one_conversation() {
+    const SOCKETS_PER_NODE: usize = 10;
+    let started = Instant::now();
+    let cluster = Cluster::start(&[seed("nobody", 1)]).await;
+    let visitor = visitor_id(7);
+    // Every socket is open before any starts a chat, so the starts race each other, not the handshakes.
+    let clients: Vec<Client<ServerToVisitor>> = join_all((0..2 * SOCKETS_PER_NODE).map(|index| {
+        let node = if index % 2 == 0 {
+            cluster.address_a
+        } else {
+            cluster.address_b
+        };
+        let visitor = visitor.clone();
+        async move { visitor_client(node, &visitor).await }
+    }))
+    .await;
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|mut client| {
+            tokio::spawn(async move {
+                let start = VisitorToServer::StartChat {
+                    rule_id: RULE.to_owned(),
+                    context: Default::default(),
+                };
+                assert!(client.send(&start).await);
+                // Its first frame names the visitor's one conversation, whether it answers this start or
+                // announces another socket's.
+                let (conversation_id, _) = visitor_sees(&mut client, ConversationState::Open).await;
+                (conversation_id, client)
+            })
+        })
+        .collect();
+    let mut named = BTreeSet::new();
+    let mut clients = Vec::new();
+    for task in within("twenty start_chats", join_all(tasks)).await {
+        let (conversation_id, client) = task.expect("the socket task");
+        named.insert(conversation_id);
+        clients.push(client);
+    }
+    assert_eq!(named.len(), 1, "{named:?}");
+    let conversations = stored_conversations(&cluster.reader).await;
+    assert_eq!(conversations.len(), 1, "{conversations:?}");
+    assert_eq!(Some(&conversations[0].id), named.first());
+    assert_eq!(conversations[0].visitor_id, visitor);
+    assert_eq!(conversations[0].state, "open");
+    assert_eq!(
+        count(
+            &cluster.reader,
+            "SELECT COUNT(*) FROM conversation_events WHERE event = 'Created'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(cluster.complaints(), Vec::<String>::new());
+    drop(clients);
+    println!(
+        "nodes: {} sockets of one visitor ({SOCKETS_PER_NODE} per node) started chats at once: one \
+         conversation; {:.1?}",
+        2 * SOCKETS_PER_NODE,
+        started.elapsed()
+    );
+}
+
+// 4 and 5. Conversations across nodes.
+
+/// Which end of a chat a `Chatter` is.
+#[derive(Clone)]
+enum Side {
+    Visitor {
+        visitor_id: String,
+    },
+    Agent {
+        username: String,
+        cookie: String,
+        conversation_id: String,
+    },
+}
+
+/// What a `Chatter` reads, whichever end it is.
+enum Heard {
+    Message(ChatMessage),
+    Ack { client_message_id: String, seq: i64 },
+    Other,
+}
+
+/// How one connection of a `Chatter` went.
+enum Outcome {
+    /// Everything sent is acknowledged and every message expected has arrived; the socket stays open.
+    Done,
+    /// The connection died after it opened.
+    Lost,
+    /// Nothing accepted the connection: the node is dead.
+    Refused,
+}
+
+/// At most this many messages in flight per end.
+const WINDOW: usize = 4;
+/// How long an end waits for a frame it expects before it reports what never came.
+const STALLED: Duration = Duration::from_secs(10);
+
+/// One end of a live chat, as a client that survives its node: it pipelines its messages, and on
+/// every reconnect catches up (a visitor resumes after the last seq it has without a gap; an agent
+/// reads the conversation over REST, as the console does) and sends again each message not
+/// acknowledged, with the same id and body.
+struct Chatter {
+    side: Side,
+    /// (client id, body), sent in this order.
+    planned: Vec<(String, String)>,
+    next_unsent: usize,
+    unacknowledged: BTreeSet<usize>,
+    acknowledged: BTreeMap<String, i64>,
+    /// Every message it has, by seq.
+    seen: BTreeMap<i64, ChatMessage>,
+    /// Seqs of the live `message` frames in arrival order (not what catching up brought).
+    arrivals: Vec<i64>,
+    /// How many messages the conversation holds when both ends are done.
+    expected_total: usize,
+    /// The open connection, kept between rounds so the end stays connected.
+    socket: Option<RawSocket>,
+    connections: usize,
+    retries: usize,
+    problems: Vec<String>,
+}
+
+impl Chatter {
+    fn new(side: Side, prefix: &str, count: usize, expected_total: usize) -> Chatter {
+        let mut chatter = Chatter {
+            side,
+            planned: Vec::new(),
+            next_unsent: 0,
+            unacknowledged: BTreeSet::new(),
+            acknowledged: BTreeMap::new(),
+            seen: BTreeMap::new(),
+            arrivals: Vec::new(),
+            expected_total: 0,
+            socket: None,
+            connections: 0,
+            retries: 0,
+            problems: Vec::new(),
+        };
+        chatter.plan_more(prefix, count, expected_total);
+        chatter
+    }
+
+    /// Plans `count` more messages and raises the expected total by `total_more`.
+    fn plan_more(&mut self, prefix: &str, count: usize, total_more: usize) {
+        let start = self.planned.len();
+        for index in start..start + count {
+            self.planned.push((
+                format!("{prefix}-{index:03}"),
+                format!("{prefix} says {index}: héllo \"there\" 🙂\n<b>{index}</b>"),
+            ));
+        }
+        self.expected_total += total_more;
+    }
+
+    fn done(&self) -> bool {
+        self.next_unsent == self.planned.len()
+            && self.unacknowledged.is_empty()
+            && self.seen.len() >= self.expected_total
+    }
+
+    /// The highest seq up to which it has every message.
+    fn contiguous(&self) -> i64 {
+        let mut last = 0;
+        for seq in self.seen.keys() {
+            if *seq != last + 1 {
+                break;
+            }
+            last = *seq;
+        }
+        last
+    }
+
+    fn send_frame(&self, index: usize) -> Message {
+        let (client_message_id, body) = self.planned[index].clone();
+        let text = match &self.side {
+            Side::Visitor { .. } => serde_json::to_string(&VisitorToServer::Send {
+                client_message_id,
+                body,
+            }),
+            Side::Agent {
+                conversation_id, ..
+            } => serde_json::to_string(&AgentToServer::Send {
+                conversation_id: conversation_id.clone(),
+                client_message_id,
+                body,
+            }),
+        };
+        Message::text(text.expect("an encodable frame"))
+    }
+
+    fn decode(&mut self, text: &str) -> Heard {
+        match &self.side {
+            Side::Visitor { .. } => match serde_json::from_str::<ServerToVisitor>(text) {
+                Ok(ServerToVisitor::Message { message }) => Heard::Message(message),
+                Ok(ServerToVisitor::Ack {
+                    client_message_id,
+                    seq,
+                }) => Heard::Ack {
+                    client_message_id,
+                    seq,
+                },
+                Ok(ServerToVisitor::Conversation {
+                    state: ConversationState::Active,
+                    ..
+                }) => Heard::Other,
+                other => {
+                    self.problems.push(format!("an unexpected frame {other:?}"));
+                    Heard::Other
+                }
+            },
+            Side::Agent { .. } => match serde_json::from_str::<ServerToAgent>(text) {
+                Ok(ServerToAgent::Message { message, .. }) => Heard::Message(message),
+                Ok(ServerToAgent::Ack {
+                    client_message_id,
+                    seq,
+                    ..
+                }) => Heard::Ack {
+                    client_message_id,
+                    seq,
+                },
+                Ok(
+                    ServerToAgent::Presence { .. }
+                    | ServerToAgent::Ongoing { .. }
+                    | ServerToAgent::Welcome { .. },
+                ) => Heard::Other,
+                Ok(ServerToAgent::Conversation { conversation })
+                    if conversation.state == ConversationState::Active =>
+                {
+                    Heard::Other
+                }
+                other => {
+                    self.problems.push(format!("an unexpected frame {other:?}"));
+                    Heard::Other
+                }
+            },
+        }
+    }
+
+    fn learn(&mut self, message: ChatMessage) {
+        match self.seen.get(&message.seq) {
+            Some(known) if *known != message => self.problems.push(format!(
+                "seq {} seen as {known:?}, then as {message:?}",
+                message.seq
+            )),
+            Some(_) => {}
+            None => {
+                self.seen.insert(message.seq, message);
+            }
+        }
+    }
+
+    /// Handles one frame; returns whether it acknowledged a message.
+    fn hear(&mut self, text: &str) -> bool {
+        match self.decode(text) {
+            Heard::Message(message) => {
+                self.arrivals.push(message.seq);
+                self.learn(message);
+                false
+            }
+            Heard::Ack {
+                client_message_id,
+                seq,
+            } => {
+                let index = self
+                    .planned
+                    .iter()
+                    .position(|(id, _)| *id == client_message_id);
+                match index {
+                    Some(index) if self.unacknowledged.remove(&index) => {
+                        self.acknowledged.insert(client_message_id, seq);
+                        true
+                    }
+                    _ => {
+                        self.problems.push(format!(
+                            "an ack for `{client_message_id}` (seq {seq}), not in flight"
+                        ));
+                        false
+                    }
+                }
+            }
+            Heard::Other => false,
+        }
+    }
+
+    /// Opens a connection to `address` and catches up; `None` when the node is dead.
+    async fn open(&mut self, address: SocketAddr) -> Option<RawSocket> {
+        match self.side.clone() {
+            Side::Visitor { visitor_id } => {
+                let mut socket = connect_visitor(address, SITE, &visitor_id).await?;
+                // The greeting names the live conversation; the resume brings what it lacks.
+                let resume = VisitorToServer::Resume {
+                    after_seq: self.contiguous(),
+                };
+                let text = serde_json::to_string(&resume).expect("an encodable frame");
+                socket.send(Message::text(text)).await.ok()?;
+                Some(socket)
+            }
+            Side::Agent {
+                username,
+                cookie,
+                conversation_id,
+            } => {
+                let socket = connect_agent(address, &cookie).await?;
+                // The console reads the conversation once its socket is registered, so every message
+                // stored later also comes live: nothing falls between the two.
+                let path = format!("/api/conversations/{conversation_id}");
+                let answer = http(address, "GET", &path, Some(&cookie), None).await?;
+                if answer.status != 200 {
+                    self.problems
+                        .push(format!("reading the conversation: {answer:?}"));
+                    return None;
+                }
+                let view: protocol::ConversationView =
+                    serde_json::from_str(&answer.body).expect("a conversation");
+                if view.state != ConversationState::Active
+                    || view.agent_username.as_deref() != Some(&*username)
+                {
+                    self.problems.push(format!(
+                        "on reconnecting, the conversation is {:?} owned by {:?}",
+                        view.state, view.agent_username
+                    ));
+                }
+                for message in view.messages {
+                    self.learn(message);
+                }
+                Some(socket)
+            }
+        }
+    }
+
+    /// Uses the open connection, or opens one to `address` and retries what is unacknowledged; then
+    /// keeps the pipeline full until done or the connection dies.
+    async fn converse(&mut self, address: SocketAddr, progress: &watch::Sender<usize>) -> Outcome {
+        let mut socket = match self.socket.take() {
+            Some(socket) => socket,
+            None => {
+                let Some(mut socket) = self.open(address).await else {
+                    return Outcome::Refused;
+                };
+                self.connections += 1;
+                for index in self.unacknowledged.clone() {
+                    self.retries += 1;
+                    if socket.send(self.send_frame(index)).await.is_err() {
+                        return Outcome::Lost;
+                    }
+                }
+                socket
+            }
+        };
+        loop {
+            while self.unacknowledged.len() < WINDOW && self.next_unsent < self.planned.len() {
+                let index = self.next_unsent;
+                self.next_unsent += 1;
+                self.unacknowledged.insert(index);
+                if socket.send(self.send_frame(index)).await.is_err() {
+                    return Outcome::Lost;
+                }
+            }
+            if self.done() {
+                self.socket = Some(socket);
+                return Outcome::Done;
+            }
+            let Ok(next) = tokio::time::timeout(STALLED, socket.next()).await else {
+                let missing: Vec<i64> = (1..=self.expected_total as i64)
+                    .filter(|seq| !self.seen.contains_key(seq))
+                    .collect();
+                let unacknowledged: Vec<&str> = self
+                    .unacknowledged
+                    .iter()
+                    .map(|index| self.planned[*index].0.as_str())
+                    .collect();
+                self.problems.push(format!(
+                    "stalled for {STALLED:?} on connection {}: no ack for {unacknowledged:?}, seqs \
+                     {missing:?} never arrived",
+                    self.connections
+                ));
+                self.socket = Some(socket);
+                return Outcome::Done;
+            };
+            let text = match next {
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Ok(Message::Binary(_))) => {
+                    self.problems.push("a binary frame".to_owned());
+                    continue;
+                }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return Outcome::Lost,
+            };
+            if self.hear(text.as_str()) {
+                progress.send_modify(|count| *count += 1);
+            }
+        }
+    }
+
+    /// Talks until done. A lost connection is opened again at once; when the node refuses, the next
+    /// one goes to the node `endpoint` publishes after it.
+    async fn run(
+        mut self,
+        mut endpoint: watch::Receiver<(u64, SocketAddr)>,
+        progress: watch::Sender<usize>,
+    ) -> Chatter {
+        let mut refused_by = 0;
+        loop {
+            let (generation, address) = *within(
+                "a node to connect to",
+                endpoint.wait_for(|(generation, _)| *generation > refused_by),
+            )
+            .await
+            .expect("the endpoint is published");
+            match self.converse(address, &progress).await {
+                Outcome::Done => return self,
+                Outcome::Lost => {}
+                Outcome::Refused => refused_by = generation,
+            }
+            if self.connections > 10 {
+                self.problems
+                    .push(format!("{} connections: sockets drop", self.connections));
+                return self;
+            }
+        }
+    }
+
+    /// Compares what this end has with the stored conversation, and its acks with the stored seqs.
+    fn check(&self, stored: &[(i64, String, String, String)], name: &str) -> Vec<String> {
+        let mut problems: Vec<String> = self
+            .problems
+            .iter()
+            .map(|problem| format!("{name}: {problem}"))
+            .collect();
+        let seen: Vec<(i64, String, String, String)> = self
+            .seen
+            .values()
+            .map(|message| {
+                (
+                    message.seq,
+                    message.client_message_id.clone(),
+                    message.author.as_str().to_owned(),
+                    message.body.clone(),
+                )
+            })
+            .collect();
+        if seen != stored {
+            problems.push(format!(
+                "{name} has {} messages, {} are stored; first difference {:?}",
+                seen.len(),
+                stored.len(),
+                seen.iter()
+                    .zip(stored)
+                    .find(|(seen, stored)| seen != stored)
+            ));
+        }
+        for (client_message_id, seq) in &self.acknowledged {
+            let stored_as = stored.iter().find(|row| row.1 == *client_message_id);
+            if stored_as.map(|row| row.0) != Some(*seq) {
+                problems.push(format!(
+                    "{name}: `{client_message_id}` acknowledged as seq {seq}, stored as {stored_as:?}"
+                ));
+            }
+        }
+        problems
+    }
+
+    /// Live `message` frames by `author` that arrived after one of theirs with a higher seq.
+    fn late_from(&self, author: Author) -> usize {
+        let mut highest = 0;
+        let mut late = 0;
+        for seq in &self.arrivals {
+            if self.seen.get(seq).map(|message| message.author) == Some(author) {
+                if *seq < highest {
+                    late += 1;
+                }
+                highest = highest.max(*seq);
+            }
+        }
+        late
+    }
+
+    /// Live `message` frames of either author that arrived after one with a higher seq.
+    fn late(&self) -> usize {
+        let mut highest = 0;
+        let mut late = 0;
+        for seq in &self.arrivals {
+            if *seq < highest {
+                late += 1;
+            }
+            highest = highest.max(*seq);
+        }
+        late
+    }
+}
+
+/// Starts a chat for a visitor on `visitor_node` with Ann's console on `agent_node`: the offer reaches
+/// her console, she accepts, and the visitor hears it. Returns the conversation and Ann's cookie. The
+/// sockets used here close; the chatters open their own, well within the grace periods.
+async fn accepted_chat(
+    visitor_node: SocketAddr,
+    agent_node: SocketAddr,
+    visitor: &str,
+) -> (String, String) {
+    let cookie = login(agent_node, "ann", PASSWORD).await;
+    let (mut ann, early) = console(agent_node, &cookie, "ann").await;
+    assert!(early.is_empty(), "{early:?}");
+    let mut client = visitor_client(visitor_node, visitor).await;
+    assert!(
+        client
+            .send(&VisitorToServer::StartChat {
+                rule_id: RULE.to_owned(),
+                context: Default::default(),
+            })
+            .await
+    );
+    let (conversation_id, _) = visitor_sees(&mut client, ConversationState::Open).await;
+    assert_eq!(
+        next_offer(&mut ann).await,
+        conversation_id,
+        "the offer reaches Ann's console"
+    );
+    assert!(
+        ann.send(&AgentToServer::AcceptOffer {
+            conversation_id: conversation_id.clone(),
+        })
+        .await
+    );
+    let (_, agent_name) = visitor_sees(&mut client, ConversationState::Active).await;
+    assert_eq!(agent_name.as_deref(), Some("ann"));
+    (conversation_id, cookie)
+}
+
+/// One conversation's stored messages as (seq, client id, author, body).
+type StoredChat = Vec<(i64, String, String, String)>;
+
+async fn stored_chat(reader: &DatabaseReader, conversation_id: &str) -> StoredChat {
+    stored_messages(reader)
+        .await
+        .into_iter()
+        .filter(|row| row.0 == conversation_id)
+        .map(|(_, seq, id, author, body)| (seq, id, author, body))
+        .collect()
+}
+
+/// Seqs 1..=expected without gaps, each client id once.
+fn stored_problems(stored: &StoredChat, expected: usize) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !stored.iter().map(|row| row.0).eq(1..=expected as i64) {
+        problems.push(format!(
+            "stored seqs are not 1..={expected}: {:?}",
+            stored.iter().map(|row| row.0).collect::<Vec<_>>()
+        ));
+    }
+    let distinct: BTreeSet<&str> = stored.iter().map(|row| row.1.as_str()).collect();
+    if distinct.len() != stored.len() {
+        problems.push("a client id is stored twice".to_owned());
+    }
+    problems
+}
+
+fn visitor_end(visitor: &str, count: usize, expected_total: usize) -> Chatter {
+    Chatter::new(
+        Side::Visitor {
+            visitor_id: visitor.to_owned(),
+        },
+        "v",
+        count,
+        expected_total,
+    )
+}
+
+fn ann_end(cookie: &str, conversation_id: &str, count: usize, expected_total: usize) -> Chatter {
+    Chatter::new(
+        Side::Agent {
+            username: "ann".to_owned(),
+            cookie: cookie.to_owned(),
+            conversation_id: conversation_id.to_owned(),
+        },
+        "a",
+        count,
+        expected_total,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_cross_between_nodes_both_ways_in_order_without_gaps() {
+    const EACH: usize = 100;
+    let started = Instant::now();
+    let cluster = Cluster::start(&[seed("ann", 2)]).await;
+    let (a, b) = (cluster.address_a, cluster.address_b);
+    // The visitor starts on B, Ann's console is on A: the offer crosses from B to A.
+    let visitor = visitor_id(4);
+    let (conversation_id, cookie) = accepted_chat(b, a, &visitor).await;
+
+    // The visitor talks on B, Ann on A, both at once.
+    let (_node_b, endpoint_b) = watch::channel((1, b));
+    let (_node_a, endpoint_a) = watch::channel((1, a));
+    let (progress, _) = watch::channel(0);
+    let (visitor_end, ann_end) = within(
+        "both ends to finish",
+        futures_util::future::join(
+            visitor_end(&visitor, EACH, 2 * EACH).run(endpoint_b, progress.clone()),
+            ann_end(&cookie, &conversation_id, EACH, 2 * EACH).run(endpoint_a, progress.clone()),
+        ),
+    )
+    .await;
+
+    let stored = stored_chat(&cluster.reader, &conversation_id).await;
+    let mut problems = stored_problems(&stored, 2 * EACH);
+    problems.extend(visitor_end.check(&stored, "visitor"));
+    problems.extend(ann_end.check(&stored, "ann"));
+    for (name, end) in [("visitor", &visitor_end), ("ann", &ann_end)] {
+        if end.connections != 1 {
+            problems.push(format!("{name} needed {} connections", end.connections));
+        }
+        // Everything came live: nothing was caught up after a reconnect.
+        if end.arrivals.len() != 2 * EACH {
+            problems.push(format!(
+                "{name} got {} message frames for {} messages",
+                end.arrivals.len(),
+                2 * EACH
+            ));
+        }
+    }
+    // Each end's messages reach the other node in the order they were stored.
+    let crossed_late = (
+        visitor_end.late_from(Author::Agent),
+        ann_end.late_from(Author::Visitor),
+    );
+    if crossed_late != (0, 0) {
+        problems.push(format!(
+            "messages from the other node arrived out of seq order: {crossed_late:?}"
+        ));
+    }
+    println!(
+        "nodes: the visitor on B and ann on A sent {EACH} messages each at once: {} stored, seqs \
+         1..={}, each end got every one live, the other node's in seq order; frames of one author \
+         overtaken by the other's higher seq (an own echo beats the other node's message): visitor \
+         {}, ann {}; {:.1?}",
+        stored.len(),
+        stored.len(),
+        visitor_end.late(),
+        ann_end.late(),
+        started.elapsed()
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(cluster.complaints(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_carries_on_on_the_other_node_when_its_node_is_killed() {
+    const EACH: usize = 60;
+    const KILL_AT_ACKNOWLEDGED: usize = 30;
+    const MORE: usize = 5;
+    let started = Instant::now();
+    let mut cluster = Cluster::start(&[seed("ann", 2)]).await;
+    let (a, b) = (cluster.address_a, cluster.address_b);
+    let visitor = visitor_id(5);
+    let (conversation_id, cookie) = accepted_chat(a, a, &visitor).await;
+
+    // Both ends talk on A; A dies with SIGKILL mid-conversation; both carry on on B.
+    let (endpoint_sender, endpoint) = watch::channel((1, a));
+    let (progress, mut acknowledged) = watch::channel(0);
+    let visitor_task =
+        tokio::spawn(visitor_end(&visitor, EACH, 2 * EACH).run(endpoint.clone(), progress.clone()));
+    let ann_task = tokio::spawn(
+        ann_end(&cookie, &conversation_id, EACH, 2 * EACH).run(endpoint.clone(), progress.clone()),
+    );
+    within(
+        "acknowledgements before the kill",
+        acknowledged.wait_for(|count| *count >= KILL_AT_ACKNOWLEDGED),
+    )
+    .await
+    .expect("the ends report progress");
+    let killed_at = Instant::now();
+    let status = cluster.kill_a().await;
+    let at_kill = *acknowledged.borrow();
+    endpoint_sender.send_replace((2, b));
+    let mut visitor_end = within("the visitor to finish", visitor_task)
+        .await
+        .expect("the visitor task");
+    let mut ann_end = within("ann to finish", ann_task).await.expect("ann's task");
+    let carried_on = killed_at.elapsed();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "node A died of SIGKILL");
+    let stored = stored_chat(&cluster.reader, &conversation_id).await;
+    let mut problems = stored_problems(&stored, 2 * EACH);
+    problems.extend(visitor_end.check(&stored, "visitor"));
+    problems.extend(ann_end.check(&stored, "ann"));
+    assert!(
+        problems.is_empty(),
+        "after the kill, on B: {problems:#?}\nthe nodes logged:\n{}",
+        cluster.logged_about("")
+    );
+
+    // B notices that A stopped answering and counts its sockets as closed. Both ends are connected to
+    // B, so no disconnect timer starts and the chat stays where it is: Active, with Ann.
+    let noticed = within(
+        "node B to notice that node A is gone",
+        cluster.stderr[1].wait_for("a node stopped answering"),
+    )
+    .await
+    .expect("node B runs");
+    let noticed_after = killed_at.elapsed();
+    // B logs this inside the transaction that claims A (by deleting its row in `nodes`); locking the
+    // rows of `nodes` waits for that transaction to end.
+    cluster
+        .reader
+        .with(|client| {
+            let mut transaction = client.transaction().expect("a transaction");
+            transaction
+                .query("SELECT node_id FROM nodes FOR UPDATE", &[])
+                .expect("the nodes");
+            transaction.commit().expect("the lock is released");
+        })
+        .await;
+    let conversations = stored_conversations(&cluster.reader).await;
+    assert_eq!(
+        conversations,
+        [StoredConversation {
+            id: conversation_id.clone(),
+            visitor_id: visitor.clone(),
+            state: "active".to_owned(),
+            agent_username: Some("ann".to_owned()),
+        }],
+        "after B logged: {noticed}"
+    );
+    let history = stored_history(&cluster.reader).await;
+    let events: Vec<&str> = history[&conversation_id]
+        .iter()
+        .map(|(event, _)| event.as_str())
+        .collect();
+    assert_eq!(events, ["Created", "AgentAccepted"], "not re-queued");
+    let timers: Vec<(String, String)> = cluster
+        .reader
+        .with(|client| {
+            client
+                .query(
+                    "SELECT kind, subject FROM timers
+                     WHERE kind IN ('agent_disconnect', 'visitor_disconnect')",
+                    &[],
+                )
+                .expect("the timers")
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect()
+        })
+        .await;
+    assert_eq!(timers, [], "no disconnect timer for someone connected");
+    let counted: Vec<(String, String, i64)> = cluster
+        .reader
+        .with(|client| {
+            client
+                .query(
+                    "SELECT kind, subject, open_count FROM connections ORDER BY kind, node_id",
+                    &[],
+                )
+                .expect("the connections")
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2)))
+                .collect()
+        })
+        .await;
+    assert_eq!(
+        counted,
+        [
+            ("agent".to_owned(), "ann".to_owned(), 1),
+            ("visitor".to_owned(), visitor.clone(), 1)
+        ],
+        "only the sockets on B count"
+    );
+
+    // And they carry on, on the same connections to B.
+    visitor_end.plan_more("v", MORE, 2 * MORE);
+    ann_end.plan_more("a", MORE, 2 * MORE);
+    let (_node_b, endpoint) = watch::channel((1, b));
+    let (visitor_end, ann_end) = within(
+        "another round",
+        futures_util::future::join(
+            visitor_end.run(endpoint.clone(), progress.clone()),
+            ann_end.run(endpoint, progress.clone()),
+        ),
+    )
+    .await;
+    let stored = stored_chat(&cluster.reader, &conversation_id).await;
+    let mut problems = stored_problems(&stored, 2 * (EACH + MORE));
+    problems.extend(visitor_end.check(&stored, "visitor"));
+    problems.extend(ann_end.check(&stored, "ann"));
+    assert!(
+        problems.is_empty(),
+        "{problems:#?}\nconversations {:#?}\nhistory {:#?}\nthe nodes logged:\n{}",
+        stored_conversations(&cluster.reader).await,
+        stored_history(&cluster.reader).await,
+        cluster.logged_about("")
+    );
+    assert_eq!(
+        (visitor_end.connections, ann_end.connections),
+        (2, 2),
+        "one connection to A, one to B, each"
+    );
+    let complaints: Vec<String> = cluster
+        .complaints()
+        .into_iter()
+        .filter(|line| !line.contains("a node stopped answering"))
+        .collect();
+    assert_eq!(complaints, Vec::<String>::new());
+    println!(
+        "nodes: kill -9 of A at {at_kill} of {} acknowledgements; the visitor and ann reconnected to \
+         B, sent {} and {} unacknowledged messages again, and were done {carried_on:.1?} after the kill; \
+         B counted A's sockets closed {noticed_after:.1?} after it, and the chat stayed Active with ann \
+         (no disconnect timer, not re-queued); {} messages, stored once each, seqs without gaps; \
+         {:.1?} in all",
+        2 * EACH,
+        visitor_end.retries,
+        ann_end.retries,
+        stored.len(),
+        started.elapsed()
+    );
+}
