@@ -12,8 +12,8 @@ use super::{Runtime, RuntimeError, RuntimeResult, new_id, validate_message};
 use crate::domain::lifecycle::Event;
 use crate::domain::routing;
 use crate::store::{
-    Actor, Agent, ConnectionSubject, Conversation, Moved, NewConversation, NewMessage, Offer,
-    Overrides, Routed, Stream,
+    Actor, Agent, Appended, ConnectionSubject, Conversation, Moved, NewConversation, NewMessage,
+    Offer, Overrides, Routed, Stream, VisitorAppend,
 };
 
 /// The supervisor actions an admin enables one by one.
@@ -97,25 +97,43 @@ impl Runtime {
         body: String,
     ) -> RuntimeResult<ChatMessage> {
         validate_message(&client_message_id, &body)?;
-        let mut conversation = self.visitor_live_conversation(site_id, visitor_id).await?;
-        if conversation.state == ConversationState::Waiting {
-            let actor = Actor::Visitor {
-                site_id: site_id.to_owned(),
-                visitor_id: visitor_id.to_owned(),
-            };
-            let moved = self
-                .store
-                .apply_event(
-                    &conversation.id,
-                    Event::CustomerReturned,
-                    actor,
-                    self.now_ms(),
-                )
-                .await?;
-            conversation = moved.conversation.clone();
-            self.publish(&moved).await;
-            self.dispatch().await;
-        }
+        let message = NewMessage {
+            client_message_id: client_message_id.clone(),
+            author: Author::Visitor,
+            author_name: String::new(),
+            body: body.clone(),
+            now_ms: self.now_ms(),
+        };
+        // The common case takes one transaction: find the live conversation and store the message.
+        let waiting = match self
+            .store
+            .append_visitor_message(site_id, visitor_id, message)
+            .await?
+        {
+            VisitorAppend::Appended {
+                conversation,
+                appended,
+            } => return Ok(self.fan_out(&conversation, appended)),
+            VisitorAppend::Waiting(conversation) => conversation,
+            VisitorAppend::NoConversation => {
+                return Err(RuntimeError::new(
+                    ErrorCode::NoConversation,
+                    "no conversation: accept an invitation first",
+                ));
+            }
+        };
+        // A Waiting conversation comes back (to Open, and to routing) before the message is stored.
+        let actor = Actor::Visitor {
+            site_id: site_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+        };
+        let moved = self
+            .store
+            .apply_event(&waiting.id, Event::CustomerReturned, actor, self.now_ms())
+            .await?;
+        let conversation = moved.conversation.clone();
+        self.publish(&moved).await;
+        self.dispatch().await;
         self.append(
             &conversation,
             client_message_id,
@@ -630,6 +648,12 @@ impl Runtime {
                 },
             )
             .await?;
+        Ok(self.fan_out(conversation, appended))
+    }
+
+    /// Sends a newly stored message to the visitor's sockets and the owner's consoles; a retry of a
+    /// stored one goes nowhere, since they have it.
+    fn fan_out(&self, conversation: &Conversation, appended: Appended) -> ChatMessage {
         if !appended.duplicate {
             self.hub.to_visitor(
                 &conversation.site_id,
@@ -648,7 +672,7 @@ impl Runtime {
                 );
             }
         }
-        Ok(appended.message)
+        appended.message
     }
 
     /// Tells the visitor, the new and previous owners, an agent whose offer was withdrawn, and the

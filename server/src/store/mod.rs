@@ -160,6 +160,19 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+/// What became of a visitor's message sent to their live conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VisitorAppend {
+    Appended {
+        conversation: Conversation,
+        appended: Appended,
+    },
+    /// Their conversation is Waiting: it must come back to Open before the message is stored.
+    Waiting(Conversation),
+    /// They have no conversation that is not Closed.
+    NoConversation,
+}
+
 /// A notification offering a conversation to an agent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
@@ -367,6 +380,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         conversation_id: &str,
         message: NewMessage,
     ) -> StoreResult<Appended>;
+    /// Stores a visitor's message in their live conversation in one transaction, unless it is Waiting
+    /// (which the caller brings back first) or there is none.
+    async fn append_visitor_message(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        message: NewMessage,
+    ) -> StoreResult<VisitorAppend>;
     async fn messages_after(
         &self,
         conversation_id: &str,

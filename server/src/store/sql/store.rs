@@ -12,7 +12,7 @@ use crate::domain::lifecycle::{Channel, Event};
 use crate::store::{
     Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionSubject, ConnectionTimer,
     Conversation, Fired, HistoryEntry, Moved, NewConversation, NewMessage, NewOfflineMessage,
-    Offer, Overrides, QueuePosition, Routed, Store, StoreError, StoreResult, Stream,
+    Offer, Overrides, QueuePosition, Routed, Store, StoreError, StoreResult, Stream, VisitorAppend,
 };
 
 const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity";
@@ -70,6 +70,71 @@ pub(super) fn query_conversations(
         .iter()
         .map(conversation_from_row)
         .collect::<Result<_, _>>()?)
+}
+
+/// The visitor's most recent conversation that is not Closed.
+fn visitor_live_conversation(
+    tx: &mut dyn Tx,
+    site_id: &str,
+    visitor_id: &str,
+) -> StoreResult<Option<Conversation>> {
+    let found = query_conversations(
+        tx,
+        "WHERE site_id = ?1 AND visitor_id = ?2 AND state <> 'closed' ORDER BY created_at_ms DESC LIMIT 1",
+        args![site_id, visitor_id],
+    )?;
+    Ok(found.into_iter().next())
+}
+
+/// Stores a message with the conversation's next sequence number, or recognises a retry of one; pushes
+/// the conversation's inactivity timer back.
+fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> StoreResult<Appended> {
+    // Two nodes storing the same retry must not both miss the other's row.
+    tx.lock_conversation(conversation_id)?;
+    let existing = tx.query_opt(
+        &format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND client_message_id = ?2"
+        ),
+        args![conversation_id, message.client_message_id],
+    )?;
+    if let Some(row) = existing {
+        let stored = message_from_row(&row)?;
+        if stored.body != message.body || stored.author != message.author {
+            return Err(StoreError::IdConflict(message.client_message_id.clone()));
+        }
+        return Ok(Appended {
+            message: stored,
+            duplicate: true,
+        });
+    }
+    let seq: i64 = tx
+        .query_opt(
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at_ms = ?2 WHERE id = ?1 RETURNING last_seq",
+            args![conversation_id, message.now_ms],
+        )?
+        .ok_or(StoreError::UnknownConversation)?
+        .get(0)?;
+    tx.execute(
+        "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        args![conversation_id, seq, message.client_message_id, message.author.as_str(), message.author_name, message.body, message.now_ms],
+    )?;
+    // Activity pushes the state's inactivity timer back.
+    tx.execute(
+        "UPDATE timers SET due_at_ms = ?2 + period_ms WHERE kind = 'inactivity' AND subject = ?1 AND period_ms > 0",
+        args![conversation_id, message.now_ms],
+    )?;
+    Ok(Appended {
+        message: ChatMessage {
+            seq,
+            client_message_id: message.client_message_id.clone(),
+            author: message.author,
+            author_name: message.author_name.clone(),
+            body: message.body.clone(),
+            sent_at_ms: message.now_ms,
+        },
+        duplicate: false,
+    })
 }
 
 const AGENT_COLUMNS: &str = "username, display_name, password_hash, role, capacity, presence";
@@ -275,15 +340,8 @@ impl Store for SqlStore {
         visitor_id: &str,
     ) -> StoreResult<Option<Conversation>> {
         let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
-        self.run(move |tx| {
-            let found = query_conversations(
-                tx,
-                "WHERE site_id = ?1 AND visitor_id = ?2 AND state <> 'closed' ORDER BY created_at_ms DESC LIMIT 1",
-                args![site_id, visitor_id],
-            )?;
-            Ok(found.into_iter().next())
-        })
-        .await
+        self.run(move |tx| visitor_live_conversation(tx, &site_id, &visitor_id))
+            .await
     }
 
     async fn conversations(&self) -> StoreResult<Vec<Conversation>> {
@@ -337,52 +395,28 @@ impl Store for SqlStore {
         message: NewMessage,
     ) -> StoreResult<Appended> {
         let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| append(tx, &conversation_id, &message))
+            .await
+    }
+
+    async fn append_visitor_message(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        message: NewMessage,
+    ) -> StoreResult<VisitorAppend> {
+        let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
         self.run(move |tx| {
-            // Two nodes storing the same retry must not both miss the other's row.
-            tx.lock_conversation(&conversation_id)?;
-            let existing = tx.query_opt(
-                &format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND client_message_id = ?2"
-                ),
-                args![conversation_id, message.client_message_id],
-            )?;
-            if let Some(row) = existing {
-                let stored = message_from_row(&row)?;
-                if stored.body != message.body || stored.author != message.author {
-                    return Err(StoreError::IdConflict(message.client_message_id.clone()));
-                }
-                return Ok(Appended {
-                    message: stored,
-                    duplicate: true,
-                });
+            let Some(conversation) = visitor_live_conversation(tx, &site_id, &visitor_id)? else {
+                return Ok(VisitorAppend::NoConversation);
+            };
+            if conversation.state == ConversationState::Waiting {
+                return Ok(VisitorAppend::Waiting(conversation));
             }
-            let seq: i64 = tx
-                .query_opt(
-                    "UPDATE conversations SET last_seq = last_seq + 1, updated_at_ms = ?2 WHERE id = ?1 RETURNING last_seq",
-                    args![conversation_id, message.now_ms],
-                )?
-                .ok_or(StoreError::UnknownConversation)?
-                .get(0)?;
-            tx.execute(
-                "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                args![conversation_id, seq, message.client_message_id, message.author.as_str(), message.author_name, message.body, message.now_ms],
-            )?;
-            // Activity pushes the state's inactivity timer back.
-            tx.execute(
-                "UPDATE timers SET due_at_ms = ?2 + period_ms WHERE kind = 'inactivity' AND subject = ?1 AND period_ms > 0",
-                args![conversation_id, message.now_ms],
-            )?;
-            Ok(Appended {
-                message: ChatMessage {
-                    seq,
-                    client_message_id: message.client_message_id.clone(),
-                    author: message.author,
-                    author_name: message.author_name.clone(),
-                    body: message.body.clone(),
-                    sent_at_ms: message.now_ms,
-                },
-                duplicate: false,
+            let appended = append(tx, &conversation.id, &message)?;
+            Ok(VisitorAppend::Appended {
+                conversation,
+                appended,
             })
         })
         .await

@@ -183,7 +183,8 @@ pub fn open(path: &Path, routing: Arc<Routing>) -> StoreResult<SqlStore> {
     })?;
     connection
         .execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 10000;",
         )
         .map_err(database)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
