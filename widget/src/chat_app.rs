@@ -71,7 +71,9 @@ pub struct Controller {
     socket: RefCell<Option<Socket>>,
     /// The `start_chat` to send once the socket opens; none when resuming a chat from an earlier page.
     start_frame: RefCell<Option<VisitorToServer>>,
-    last_seq: Cell<i64>,
+    /// The messages received, so a resume asks for the first one missing rather than after the highest
+    /// seen: live frames can arrive out of order.
+    received: RefCell<protocol::ReceivedThrough>,
     reconnect_delay_ms: Cell<u64>,
     /// The visitor left the chat: no reconnecting.
     left: Cell<bool>,
@@ -112,7 +114,7 @@ impl Controller {
             visitor_id: browser::visitor_id(),
             socket: RefCell::new(None),
             start_frame: RefCell::new(start_frame),
-            last_seq: Cell::new(0),
+            received: RefCell::new(protocol::ReceivedThrough::default()),
             reconnect_delay_ms: Cell::new(500),
             left: Cell::new(false),
             end_requested: Cell::new(false),
@@ -260,7 +262,7 @@ impl Controller {
             self.send(&frame);
         } else if self.ui.offline.get_untracked() == Offline::NotInvited {
             self.send(&VisitorToServer::Resume {
-                after_seq: self.last_seq.get(),
+                after_seq: self.received.borrow().resume_after(),
             });
         }
         // Messages never acknowledged go again with the same ids; the server stores each once.
@@ -326,7 +328,7 @@ impl Controller {
                 self.ui.status.set(status);
             }
             ServerToVisitor::Message { message } => {
-                self.last_seq.set(self.last_seq.get().max(message.seq));
+                self.received.borrow_mut().received(message.seq);
                 self.ui.lines.update(|lines| {
                     let existing = lines.iter_mut().find(|line| {
                         line.client_message_id == message.client_message_id
@@ -353,7 +355,7 @@ impl Controller {
                 client_message_id,
                 seq,
             } => {
-                self.last_seq.set(self.last_seq.get().max(seq));
+                self.received.borrow_mut().received(seq);
                 self.ui.lines.update(|lines| {
                     if let Some(line) = lines.iter_mut().find(|line| {
                         line.client_message_id == client_message_id
