@@ -832,7 +832,9 @@ async fn offline_messages(world: &World, cookie: &str) -> Vec<protocol::OfflineM
     serde_json::from_value(answer.json()).expect("offline messages")
 }
 
-async fn after_overflow_ends_a_chat_the_visitor_leaves_an_offline_message_the_queue_reads(backend: Backend) {
+async fn after_overflow_ends_a_chat_the_visitor_leaves_an_offline_message_the_queue_reads(
+    backend: Backend,
+) {
     let world = world(backend).await;
     let (mut visitor, conversation_id) = overflowed_visitor(&world).await;
 

@@ -21,11 +21,7 @@ fn latest_conversation(
 }
 
 /// Whether overflow ended `conversation` with an invitation to leave an offline message.
-fn invites(
-    tx: &mut dyn Tx,
-    conversation: &Conversation,
-    since_ms: i64,
-) -> StoreResult<bool> {
+fn invites(tx: &mut dyn Tx, conversation: &Conversation, since_ms: i64) -> StoreResult<bool> {
     if conversation.state != ConversationState::Closed || conversation.updated_at_ms < since_ms {
         return Ok(false);
     }
@@ -74,9 +70,7 @@ pub(super) fn invitation(
     let Some(conversation) = latest_conversation(tx, site_id, visitor_id)? else {
         return Ok(None);
     };
-    if !invites(tx, &conversation, since_ms)?
-        || stored(tx, &conversation)?.is_some()
-    {
+    if !invites(tx, &conversation, since_ms)? || stored(tx, &conversation)?.is_some() {
         return Ok(None);
     }
     Ok(Some(conversation))
@@ -91,8 +85,7 @@ pub(super) fn leave(
 ) -> StoreResult<OfflineMessage> {
     let not_invited =
         || StoreError::NotAllowed("no chat of yours invites an offline message".to_owned());
-    let conversation =
-        latest_conversation(tx, site_id, visitor_id)?.ok_or_else(not_invited)?;
+    let conversation = latest_conversation(tx, site_id, visitor_id)?.ok_or_else(not_invited)?;
     // A retry is answered whenever it comes; a first message only while the invitation stands.
     if let Some((client_message_id, existing)) = stored(tx, &conversation)? {
         if client_message_id != message.client_message_id {
