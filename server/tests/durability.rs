@@ -11,8 +11,9 @@
 //! printed; `BECKON_DURABILITY_SEED=<seed>` replays the same kill points, ids and bodies.
 //!
 //! The database is a parameter (`Backend`): the server is configured with its location and the test
-//! reads what was stored straight from it once the last server is dead. SQLite runs today; a PostgreSQL
-//! store adds a `Backend` whose `database` is its URL and whose `read` queries the same two tables.
+//! reads what was stored straight from it once the last server is dead. On SQLite one node is killed
+//! and restarted; on PostgreSQL two nodes share a fresh database, the kills alternate between them, and
+//! visitors whose node died carry on on the other one, which is up, while the dead one restarts.
 
 mod common;
 
@@ -25,10 +26,12 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use common::process::{RawSocket, connect_visitor, kill_server, start_server};
+use common::PostgresDatabase;
+use common::process::{RawSocket, ServerProcess, connect_visitor, kill_server, start_server};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
-    Author, ChatMessage, ConversationState, ErrorCode, ServerToVisitor, VisitorToServer,
+    Author, ChatMessage, ConversationState, ErrorCode, ReceivedThrough, ServerToVisitor,
+    VisitorToServer,
 };
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
@@ -44,6 +47,9 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// More connections than kills allow means the server drops live sockets, which is a finding too.
 const MAX_CONNECTIONS_PER_VISITOR: usize = 4 * KILLS;
 const SEED_VARIABLE: &str = "BECKON_DURABILITY_SEED";
+/// What a node logs when the heartbeats show that another node (one this test killed) is gone; the
+/// only complaint a run may contain.
+const NODE_GONE: &str = "a node stopped answering";
 const SITE: &str = "durability";
 const RULE: &str = "durability-help";
 const RULE_FILE: &str = r#"
@@ -65,6 +71,16 @@ fn no_acknowledged_message_is_lost_or_duplicated_across_twenty_kill_9_restarts_o
     survive_kills(folder.path(), &backend);
 }
 
+#[test]
+fn no_acknowledged_message_is_lost_or_duplicated_across_twenty_kill_9_restarts_of_two_nodes_on_postgres()
+ {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let backend = SharedPostgres {
+        database: PostgresDatabase::create(),
+    };
+    survive_kills(folder.path(), &backend);
+}
+
 // The backend.
 
 /// Where a node keeps its data, and how the test reads it back without going through the server.
@@ -73,6 +89,10 @@ trait Backend {
     fn describe(&self) -> String;
     /// The value of the configuration's `database` key. The backend starts empty.
     fn database(&self) -> String;
+    /// More top-level configuration lines for the nodes.
+    fn settings(&self) -> &'static str;
+    /// How many nodes run on it at once: the kills go round them.
+    fn nodes(&self) -> usize;
     /// Every stored conversation and message, read after the last server died.
     fn read(&self) -> anyhow::Result<Stored>;
 }
@@ -114,6 +134,14 @@ impl Backend for SqliteFile {
         self.path.display().to_string()
     }
 
+    fn settings(&self) -> &'static str {
+        ""
+    }
+
+    fn nodes(&self) -> usize {
+        1
+    }
+
     fn read(&self) -> anyhow::Result<Stored> {
         use rusqlite::{Connection, OpenFlags};
         let connection = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -153,6 +181,80 @@ impl Backend for SqliteFile {
             messages,
         })
     }
+}
+
+/// A fresh PostgreSQL database two nodes share, read with the synchronous client once both are dead.
+struct SharedPostgres {
+    database: PostgresDatabase,
+}
+
+impl Backend for SharedPostgres {
+    fn describe(&self) -> String {
+        format!(
+            "postgres {} (two nodes)",
+            server::store::postgres::redacted(&self.database.url)
+        )
+    }
+
+    fn database(&self) -> String {
+        self.database.url.clone()
+    }
+
+    fn settings(&self) -> &'static str {
+        "database_connections = 3"
+    }
+
+    fn nodes(&self) -> usize {
+        2
+    }
+
+    fn read(&self) -> anyhow::Result<Stored> {
+        // The synchronous client runs a runtime of its own: a plain thread keeps it off any other.
+        let url = self.database.url.clone();
+        std::thread::spawn(move || read_postgres(&url))
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?
+    }
+}
+
+fn read_postgres(url: &str) -> anyhow::Result<Stored> {
+    let mut client = ::postgres::Client::connect(url, ::postgres::NoTls)
+        .with_context(|| format!("connecting to {}", server::store::postgres::redacted(url)))?;
+    let conversations = client
+        .query(
+            "SELECT id, visitor_id, state FROM conversations ORDER BY rowid",
+            &[],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(StoredConversation {
+                id: row.try_get(0)?,
+                visitor_id: row.try_get(1)?,
+                state: row.try_get(2)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ::postgres::Error>>()?;
+    let messages = client
+        .query(
+            "SELECT conversation_id, seq, client_message_id, author, body FROM messages
+             ORDER BY conversation_id, seq",
+            &[],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(StoredMessage {
+                conversation_id: row.try_get(0)?,
+                seq: row.try_get(1)?,
+                client_message_id: row.try_get(2)?,
+                author: row.try_get(3)?,
+                body: row.try_get(4)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ::postgres::Error>>()?;
+    Ok(Stored {
+        conversations,
+        messages,
+    })
 }
 
 // The plan: who sends what, and when the server dies.
@@ -262,11 +364,11 @@ fn seed() -> u64 {
 
 // The run.
 
-/// The server visitors should use now. `generation` counts starts, from 1.
-#[derive(Debug, Clone, Copy)]
-struct Endpoint {
+/// Where the nodes listen now. `generation` counts restarts, from 1.
+#[derive(Debug, Clone)]
+struct Endpoints {
     generation: u64,
-    address: SocketAddr,
+    addresses: Vec<SocketAddr>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -278,6 +380,7 @@ struct Progress {
 struct Kill {
     at_acknowledged: usize,
     target: usize,
+    node: usize,
     status: ExitStatus,
 }
 
@@ -287,9 +390,12 @@ struct Observed {
     /// Per visitor, what a fresh connection resuming from 0 was shown.
     transcripts: Vec<Transcript>,
     kills: Vec<Kill>,
-    final_status: ExitStatus,
+    /// How each node's last process died.
+    final_statuses: Vec<ExitStatus>,
     /// Lines the servers logged at WARN or ERROR.
     server_complaints: Vec<String>,
+    /// How many times a node logged that another (killed) node stopped answering.
+    nodes_gone: usize,
     timings: String,
 }
 
@@ -302,15 +408,24 @@ fn survive_kills(folder: &Path, backend: &dyn Backend) {
     std::fs::create_dir_all(&rules).expect("the rules folder");
     std::fs::write(rules.join("durability.toml"), RULE_FILE).expect("the rule file");
     let config = folder.join("beckon.toml");
-    std::fs::write(&config, config_text(&backend.database())).expect("the configuration");
-    let log = folder.join("server.log");
+    std::fs::write(
+        &config,
+        config_text(&backend.database(), backend.settings()),
+    )
+    .expect("the configuration");
+    let logs: Vec<PathBuf> = match backend.nodes() {
+        1 => vec![folder.join("server.log")],
+        nodes => (0..nodes)
+            .map(|node| folder.join(format!("server-{}.log", node_name(node))))
+            .collect(),
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a runtime");
-    let observed = runtime.block_on(run(&plan, &config, &log));
+    let observed = runtime.block_on(run(&plan, &config, &logs));
     drop(runtime);
 
     let stored = backend
@@ -319,13 +434,19 @@ fn survive_kills(folder: &Path, backend: &dyn Backend) {
     verify(&plan, &observed, &stored, &backend.describe());
 }
 
-fn config_text(database: &str) -> String {
+/// Node 0 is A, node 1 is B.
+fn node_name(node: usize) -> char {
+    char::from(b'A' + node as u8)
+}
+
+fn config_text(database: &str, settings: &str) -> String {
     // JSON string escapes are valid TOML basic-string escapes.
     let database = serde_json::to_string(database).expect("an encodable string");
     format!(
         r#"
 listen = "127.0.0.1:0"
 database = {database}
+{settings}
 
 # Visitors finish at different times; their chats must stay open for the final check.
 [routing]
@@ -351,19 +472,31 @@ capacity = 1
     )
 }
 
-async fn run(plan: &Plan, config: &Path, log: &Path) -> Observed {
+async fn run(plan: &Plan, config: &Path, logs: &[PathBuf]) -> Observed {
     let started = Instant::now();
-    let mut server = start_server(config, log).await;
-    let (endpoint_sender, endpoint) = watch::channel(Endpoint {
+    // Nodes on one database start together: they migrate it at once.
+    let mut servers: Vec<Option<ServerProcess>> =
+        futures_util::future::join_all(logs.iter().map(|log| start_server(config, log)))
+            .await
+            .into_iter()
+            .map(Some)
+            .collect();
+    let addresses = |servers: &[Option<ServerProcess>]| -> Vec<SocketAddr> {
+        servers
+            .iter()
+            .map(|server| server.as_ref().expect("every node runs").address)
+            .collect()
+    };
+    let (endpoint_sender, endpoints) = watch::channel(Endpoints {
         generation: 1,
-        address: server.address,
+        addresses: addresses(&servers),
     });
     let (progress_sender, mut progress) = watch::channel(Progress::default());
     let mut visitors = Vec::new();
     for visitor in &plan.visitors {
         visitors.push(tokio::spawn(visit(
             VisitorRun::new(visitor.clone()),
-            endpoint.clone(),
+            endpoints.clone(),
             progress_sender.clone(),
         )));
     }
@@ -382,16 +515,20 @@ async fn run(plan: &Plan, config: &Path, log: &Path) -> Observed {
             reached >= target,
             "every visitor finished at {reached} acknowledgements, before kill point {target}"
         );
-        let status = kill_server(server).await;
+        // The kills go round the nodes: A, B, A, … on two.
+        let node = number % servers.len();
+        let status = kill_server(servers[node].take().expect("the node runs")).await;
         kills.push(Kill {
             at_acknowledged: progress.borrow().acknowledged,
             target,
+            node,
             status,
         });
-        server = start_server(config, log).await;
-        endpoint_sender.send_modify(|endpoint| {
-            endpoint.generation += 1;
-            endpoint.address = server.address;
+        servers[node] = Some(start_server(config, &logs[node]).await);
+        let restarted = addresses(&servers);
+        endpoint_sender.send_modify(|endpoints| {
+            endpoints.generation += 1;
+            endpoints.addresses = restarted;
         });
     }
     let killing = started.elapsed();
@@ -403,34 +540,48 @@ async fn run(plan: &Plan, config: &Path, log: &Path) -> Observed {
     }
     let sending = started.elapsed();
 
-    // What a visitor is shown: a fresh connection per visitor, resuming from 0.
+    // What a visitor is shown: a fresh connection per visitor, resuming from 0, spread over the nodes.
+    let last = addresses(&servers);
     let transcripts = within(
         "the transcripts",
         futures_util::future::join_all(
             plan.visitors
                 .iter()
-                .map(|visitor| transcript(server.address, visitor)),
+                .map(|visitor| transcript(last[visitor.number % last.len()], visitor)),
         ),
     )
     .await;
-    let final_status = kill_server(server).await;
+    let mut final_statuses = Vec::new();
+    for server in servers {
+        final_statuses.push(kill_server(server.expect("every node runs")).await);
+    }
     let timings = format!(
         "last kill at {:.1?}, all acknowledged at {:.1?}, transcripts read at {:.1?}",
         killing,
         sending,
         started.elapsed()
     );
+    let logged: Vec<String> = logs
+        .iter()
+        .flat_map(|log| {
+            std::fs::read_to_string(log)
+                .expect("the server log")
+                .lines()
+                .filter(|line| line.contains("ERROR") || line.contains("WARN"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (nodes_gone, server_complaints): (Vec<String>, Vec<String>) = logged
+        .into_iter()
+        .partition(|line| line.contains(NODE_GONE));
     Observed {
         visitors: reports,
         transcripts,
         kills,
-        final_status,
-        server_complaints: std::fs::read_to_string(log)
-            .expect("the server log")
-            .lines()
-            .filter(|line| line.contains("ERROR") || line.contains("WARN"))
-            .map(str::to_owned)
-            .collect(),
+        final_statuses,
+        server_complaints,
+        nodes_gone: nodes_gone.len(),
         timings,
     }
 }
@@ -459,6 +610,9 @@ struct VisitorRun {
     failed: BTreeSet<usize>,
     /// Whether a `conversation` frame arrived, so the next connection resumes instead of starting.
     started: bool,
+    /// The seqs shown: a resume asks for what follows the first gap, since live frames from two nodes
+    /// can arrive out of order.
+    received: ReceivedThrough,
     connections: usize,
     /// Until the first ack on a connection, `message` frames are the reply to the opening frame (the
     /// server answers each frame in order and acks before the echo), not echoes of this connection.
@@ -502,6 +656,7 @@ impl VisitorRun {
             acknowledged: HashMap::new(),
             failed: BTreeSet::new(),
             started: false,
+            received: ReceivedThrough::default(),
             connections: 0,
             opening: true,
         }
@@ -531,7 +686,7 @@ impl VisitorRun {
         self.opening = true;
         let opening = if self.started {
             VisitorToServer::Resume {
-                after_seq: self.report.shown.keys().next_back().copied().unwrap_or(0),
+                after_seq: self.received.resume_after(),
             }
         } else {
             VisitorToServer::StartChat {
@@ -611,6 +766,7 @@ impl VisitorRun {
                 {
                     self.report.committed_unacknowledged += 1;
                 }
+                self.received.received(message.seq);
                 match self.report.shown.entry(message.seq) {
                     btree_map::Entry::Vacant(entry) => {
                         entry.insert(message);
@@ -673,20 +829,28 @@ impl VisitorRun {
 
 async fn visit(
     mut run: VisitorRun,
-    mut endpoint: watch::Receiver<Endpoint>,
+    mut endpoints: watch::Receiver<Endpoints>,
     progress: watch::Sender<Progress>,
 ) -> VisitorReport {
-    // The newest server generation a connection was refused by: only a newer one is worth trying.
+    // Visitors start spread over the nodes.
+    let nodes = endpoints.borrow().addresses.len();
+    let mut node = run.plan.number % nodes;
+    // The newest generation a connection was refused by: only a newer one is worth trying.
     let mut refused_by = 0;
     while !run.finished() {
-        let current = *within(
-            "a restarted server",
-            endpoint.wait_for(|endpoint| endpoint.generation > refused_by),
-        )
-        .await
-        .expect("the endpoint is published");
-        let Some(socket) = connect(current.address, &run.plan.visitor_id).await else {
-            refused_by = current.generation;
+        let (generation, address) = {
+            let current = within(
+                "a restarted server",
+                endpoints.wait_for(|endpoints| endpoints.generation > refused_by),
+            )
+            .await
+            .expect("the endpoints are published");
+            (current.generation, current.addresses[node])
+        };
+        // Refused: the node is dead and not restarted yet. The next generation is its restart, since
+        // the next kill waits for it.
+        let Some(socket) = connect(address, &run.plan.visitor_id).await else {
+            refused_by = generation;
             continue;
         };
         run.connections += 1;
@@ -698,6 +862,9 @@ async fn visit(
             break;
         }
         run.converse(socket, &progress).await;
+        // The connection died with its node. Only one node is down at a time, so on two the other is up
+        // (on one, the same node comes back).
+        node = (node + 1) % nodes;
     }
     progress.send_modify(|progress| progress.finished_visitors += 1);
     run.into_report()
@@ -1045,7 +1212,7 @@ fn verify(plan: &Plan, observed: &Observed, stored: &Stored, backend: &str) {
         .kills
         .iter()
         .map(|kill| kill.status)
-        .chain([observed.final_status])
+        .chain(observed.final_statuses.iter().copied())
         .filter(|status| status.signal() != Some(9))
         .map(|status| status.to_string())
         .collect();
@@ -1068,11 +1235,17 @@ fn verify(plan: &Plan, observed: &Observed, stored: &Stored, backend: &str) {
         conversations = stored.conversations.len(),
         kills = observed.kills.len(),
     );
+    let several_nodes = observed.final_statuses.len() > 1;
     for (number, kill) in observed.kills.iter().enumerate() {
         let separator = if number == 0 { "" } else { ", " };
+        let node = if several_nodes {
+            format!("{} ", node_name(kill.node))
+        } else {
+            String::new()
+        };
         let _ = write!(
             summary,
-            "{separator}{}≥{}",
+            "{separator}{node}{}≥{}",
             kill.at_acknowledged, kill.target
         );
     }
@@ -1080,8 +1253,8 @@ fn verify(plan: &Plan, observed: &Observed, stored: &Stored, backend: &str) {
         summary,
         "]; {connections} connections, {retries} retried sends, {committed_unacknowledged} of them \
          already committed when the server died; {shown_messages} messages shown on resume from 0, \
-         {shown_live} shown live; {}",
-        observed.timings
+         {shown_live} shown live; {} times a node logged that a killed one stopped answering; {}",
+        observed.nodes_gone, observed.timings
     );
     println!("durability: {summary}");
 
