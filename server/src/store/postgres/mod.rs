@@ -532,6 +532,9 @@ impl Tx for PgConnection {
 
 impl Connection for PgConnection {
     const BEGIN: &'static str = "BEGIN ISOLATION LEVEL READ COMMITTED";
+    // Each job's savepoint is a subtransaction; past 64 in one transaction PostgreSQL's per-backend
+    // subtransaction cache overflows and every snapshot, on every connection, gets slower.
+    const MAX_GROUP: usize = 60;
 
     fn control(&mut self, sql: &str) -> Result<(), DbError> {
         let done = self.client.batch_execute(sql);

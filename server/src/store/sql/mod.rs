@@ -227,6 +227,8 @@ pub trait Tx {
 pub(crate) trait Connection: Tx + Send + 'static {
     /// Starts a group transaction.
     const BEGIN: &'static str;
+    /// The most jobs one group transaction takes (each in a savepoint).
+    const MAX_GROUP: usize;
     /// Runs transaction control (`BEGIN`, `SAVEPOINT job`, `COMMIT`, ...).
     fn control(&mut self, sql: &str) -> Result<(), DbError>;
     /// The retryable error a statement of this transaction met, if any, forgotten once taken. A job may

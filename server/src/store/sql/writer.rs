@@ -18,9 +18,6 @@ use crate::domain::routing::Routing;
 use crate::store::bus::EventBus;
 use crate::store::{StoreError, StoreResult};
 
-/// The most jobs one transaction takes, so one slow group cannot starve the channel for long.
-const MAX_GROUP: usize = 512;
-
 /// How many times a group runs before its retryable error is given to its callers.
 const MAX_ATTEMPTS: u32 = 10;
 
@@ -151,7 +148,7 @@ fn writer_loop<C: Connection>(mut connection: C, jobs: &Jobs) {
                 return;
             };
             let mut group = vec![first];
-            while group.len() < MAX_GROUP {
+            while group.len() < C::MAX_GROUP {
                 match receiver.try_recv() {
                     Ok(job) => group.push(job),
                     Err(_) => break,

@@ -320,6 +320,8 @@ impl Tx for SqliteConnection {
 
 impl Connection for SqliteConnection {
     const BEGIN: &'static str = "BEGIN";
+    // Bounded so one slow group cannot starve the channel for long.
+    const MAX_GROUP: usize = 512;
 
     fn control(&mut self, sql: &str) -> Result<(), DbError> {
         self.connection.execute_batch(sql).map_err(classify)
