@@ -131,14 +131,13 @@ async fn the_last_socket_on_any_node_starts_the_timer(store: Arc<dyn Store>) {
 
 async fn a_silent_node_s_sockets_count_as_closed(store: Arc<dyn Store>) {
     let conversation_id = start_chat(&store).await;
-    store
-        .node_heartbeat("a", T0, T0 - 20_000, GRACE, GRACE)
-        .await
-        .expect("a lives");
-    store
-        .node_heartbeat("b", T0, T0 - 20_000, GRACE, GRACE)
-        .await
-        .expect("b lives");
+    for node in ["a", "b"] {
+        let known = store
+            .node_heartbeat(node, T0, T0 - 20_000, GRACE, GRACE)
+            .await
+            .expect("a first beat");
+        assert!(!known, "{node} is new");
+    }
     store.connection_opened("a", ann()).await.expect("ann on a");
     store
         .connection_opened("a", visitor())
@@ -149,10 +148,11 @@ async fn a_silent_node_s_sockets_count_as_closed(store: Arc<dyn Store>) {
         .await
         .expect("the visitor on b too");
     // Node a goes silent; b keeps beating. Until a is stale, nothing happens.
-    store
+    let known = store
         .node_heartbeat("b", T0 + 15_000, T0 - 5_000, GRACE, GRACE)
         .await
         .expect("b lives");
+    assert!(known, "b beat before");
     assert_eq!(fire(&store, T0 + 15_000 + GRACE).await, []);
     let noticed = T0 + 25_000;
     store
@@ -171,6 +171,13 @@ async fn a_silent_node_s_sockets_count_as_closed(store: Arc<dyn Store>) {
         .await
         .expect("c");
     assert_eq!(fire(&store, noticed + 10 * GRACE).await, []);
+    // Node a comes back: it learns it was taken for dead (its node then hangs up its clients, who are
+    // counted again).
+    let known = store
+        .node_heartbeat("a", noticed + 2, noticed - 20_000, GRACE, GRACE)
+        .await
+        .expect("a beats again");
+    assert!(!known, "a was taken for dead");
     // The visitor's last socket closes on b: their live chat's timer starts.
     assert!(
         store

@@ -1171,16 +1171,19 @@ async fn after_a_restart_state_messages_and_pending_timers_are_all_there(backend
     );
     // Nia's console died with the old process. On a store one node uses, her grace period runs from the
     // restart. Nodes sharing a store cannot tell a restart from another live node: the old node's
-    // sockets count as closed once it has missed 20 s of heartbeats, noticed at the first heartbeat
-    // after that (here the tick 59 s after the restart), and her grace period runs from then.
-    let grace_from = match backend {
+    // sockets count as closed once it has missed 20 s of heartbeats, noticed at a heartbeat after that
+    // (every 5 s: here 25 s after the restart), and her grace period runs from then.
+    let noticed_after = match backend {
         Backend::Sqlite => 0,
-        Backend::Postgres => 59 * SECOND,
+        Backend::Postgres => 25 * SECOND,
     };
-    world.advance(59 * SECOND).await;
-    if grace_from > 0 {
-        world.advance(grace_from).await;
+    // Ticks 5 s apart, as the background loop's heartbeats are.
+    let mut elapsed = 0;
+    while elapsed < noticed_after + 55 * SECOND {
+        world.advance(5 * SECOND).await;
+        elapsed += 5 * SECOND;
     }
+    world.advance(4 * SECOND).await;
     assert_eq!(
         world.store().agent("nia").await.unwrap().unwrap().presence,
         Presence::Available

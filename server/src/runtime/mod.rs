@@ -136,8 +136,9 @@ pub struct Runtime {
     shown_presence: std::sync::Mutex<std::collections::HashMap<String, Presence>>,
     /// The queue position each waiting visitor last heard.
     positions: std::sync::Mutex<std::collections::HashMap<String, u32>>,
-    /// When this node last told the store it is alive.
+    /// When this node last told the store it is alive, and when it last tried.
     last_heartbeat_ms: std::sync::atomic::AtomicI64,
+    last_heartbeat_attempt_ms: std::sync::atomic::AtomicI64,
     /// Counts disconnects whose timers are recorded, so tests can wait for one instead of sleeping.
     pub disconnects_handled: watch::Sender<u64>,
     /// Turns true when the node stops: live sockets watch it and hang up.
@@ -179,6 +180,7 @@ impl Runtime {
             shown_presence: std::sync::Mutex::default(),
             positions: std::sync::Mutex::default(),
             last_heartbeat_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
+            last_heartbeat_attempt_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
             disconnects_handled: watch::Sender::new(0),
             shutdown,
             connections: Arc::default(),
@@ -210,23 +212,40 @@ impl Runtime {
     /// Tells the store this node is alive, and has the sockets of nodes that stopped answering count as
     /// closed.
     pub async fn heartbeat(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering::Relaxed;
         let now_ms = self.now_ms();
-        self.last_heartbeat_ms
-            .store(now_ms, std::sync::atomic::Ordering::Relaxed);
-        self.store
+        self.last_heartbeat_attempt_ms.store(now_ms, Relaxed);
+        let previous_ms = self.last_heartbeat_ms.load(Relaxed);
+        // A node that could not beat lately (the database was away, or this process stalled) judges
+        // nobody this time: the others were probably cut off as it was, not dead.
+        let judging = now_ms.saturating_sub(previous_ms) <= 2 * NODE_HEARTBEAT_MS;
+        let known = self
+            .store
             .node_heartbeat(
                 &self.node_id,
                 now_ms,
-                now_ms - NODE_STALE_MS,
+                if judging {
+                    now_ms - NODE_STALE_MS
+                } else {
+                    i64::MIN
+                },
                 i64::from(self.config.routing.agent_disconnect_grace_seconds) * 1000,
                 i64::from(self.config.routing.visitor_disconnect_grace_seconds) * 1000,
             )
-            .await
+            .await?;
+        self.last_heartbeat_ms.store(now_ms, Relaxed);
+        if !known && previous_ms != i64::MIN {
+            // The others took this node for dead and counted its sockets as closed: its clients
+            // reconnect and are counted again, which cancels the disconnect timers that started.
+            tracing::warn!("this node was taken for dead: its clients reconnect");
+            self.hub.hang_up_everyone();
+        }
+        Ok(())
     }
 
     async fn heartbeat_if_due(&self) {
         let last = self
-            .last_heartbeat_ms
+            .last_heartbeat_attempt_ms
             .load(std::sync::atomic::Ordering::Relaxed);
         if self.now_ms().saturating_sub(last) < NODE_HEARTBEAT_MS {
             return;

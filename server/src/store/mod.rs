@@ -467,7 +467,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<bool>;
     /// Records that `node_id` is alive at `now_ms`. Every node not seen since `stale_before_ms` is gone:
     /// its sockets count as closed now, so whoever has none left on another node starts their disconnect
-    /// timer.
+    /// timer. False when the node was not known: new, or taken for dead by another node.
     async fn node_heartbeat(
         &self,
         node_id: &str,
@@ -475,7 +475,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         stale_before_ms: i64,
         agent_grace_ms: i64,
         visitor_grace_ms: i64,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
 
     /// Sets (or moves) a connection timer.
     async fn schedule_timer(

@@ -147,7 +147,10 @@ pub(super) fn heartbeat(
     stale_before_ms: i64,
     agent_grace_ms: i64,
     visitor_grace_ms: i64,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
+    let known = tx
+        .query_opt("SELECT 1 FROM nodes WHERE node_id = ?1", args![node_id])?
+        .is_some();
     tx.execute(
         "INSERT INTO nodes (node_id, seen_at_ms) VALUES (?1, ?2)
          ON CONFLICT (node_id) DO UPDATE SET seen_at_ms = excluded.seen_at_ms",
@@ -204,7 +207,7 @@ pub(super) fn heartbeat(
         }
         tracing::warn!(node = %dead, "a node stopped answering: its connections count as closed");
     }
-    Ok(())
+    Ok(known)
 }
 
 /// For a store only this node uses: every recorded socket belonged to a previous process.

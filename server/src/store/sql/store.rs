@@ -588,7 +588,7 @@ impl Store for SqlStore {
         stale_before_ms: i64,
         agent_grace_ms: i64,
         visitor_grace_ms: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let node_id = node_id.to_owned();
         self.run(move |tx| {
             connections::heartbeat(
