@@ -81,8 +81,15 @@ impl Console {
         let Ok(websocket) = WebSocket::new(&url) else {
             return;
         };
-        let on_open =
-            Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_| self.connected.set(true));
+        let on_open = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_| {
+            self.connected.set(true);
+            // What the agent did before the socket opened (a presence chosen at once, a message)
+            // goes out now, in order.
+            let waiting = self.outbox.try_update_value(std::mem::take).unwrap_or_default();
+            for text in waiting {
+                self.send_text(text);
+            }
+        });
         let on_message = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(
             move |event: wasm_bindgen::JsValue| {
                 let Some(text) = event
