@@ -85,7 +85,10 @@ impl Console {
             self.connected.set(true);
             // What the agent did before the socket opened (a presence chosen at once, a message)
             // goes out now, in order.
-            let waiting = self.outbox.try_update_value(std::mem::take).unwrap_or_default();
+            let waiting = self
+                .outbox
+                .try_update_value(std::mem::take)
+                .unwrap_or_default();
             for text in waiting {
                 self.send_text(text);
             }
