@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::process::{
     DatabaseReader, Lines, RawSocket, ServerProcess, connect_agent, connect_visitor,
-    database_reader, http, kill_server, login, off_runtime, run_beckon, start_server,
+    database_reader, http, kill_server, login, off_runtime, run_beckon, start_server, stored_chat,
+    stored_problems,
 };
 use common::{PASSWORD, PostgresDatabase, password_hash, visitor_id};
 use futures_util::future::join_all;
@@ -393,24 +394,6 @@ async fn stored_load(reader: &DatabaseReader) -> BTreeMap<String, i64> {
                 .expect("the load")
                 .iter()
                 .map(|row| (row.get(0), row.get(1)))
-                .collect()
-        })
-        .await
-}
-
-/// Every stored message as (conversation, seq, client id, author, body), in seq order.
-async fn stored_messages(reader: &DatabaseReader) -> Vec<(String, i64, String, String, String)> {
-    reader
-        .with(|client| {
-            client
-                .query(
-                    "SELECT conversation_id, seq, client_message_id, author, body FROM messages
-                     ORDER BY conversation_id, seq",
-                    &[],
-                )
-                .expect("the messages")
-                .iter()
-                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
                 .collect()
         })
         .await
@@ -1314,34 +1297,6 @@ async fn accepted_chat(
     let (_, agent_name) = visitor_sees(&mut client, ConversationState::Active).await;
     assert_eq!(agent_name.as_deref(), Some("ann"));
     (conversation_id, cookie)
-}
-
-/// One conversation's stored messages as (seq, client id, author, body).
-type StoredChat = Vec<(i64, String, String, String)>;
-
-async fn stored_chat(reader: &DatabaseReader, conversation_id: &str) -> StoredChat {
-    stored_messages(reader)
-        .await
-        .into_iter()
-        .filter(|row| row.0 == conversation_id)
-        .map(|(_, seq, id, author, body)| (seq, id, author, body))
-        .collect()
-}
-
-/// Seqs 1..=expected without gaps, each client id once.
-fn stored_problems(stored: &StoredChat, expected: usize) -> Vec<String> {
-    let mut problems = Vec::new();
-    if !stored.iter().map(|row| row.0).eq(1..=expected as i64) {
-        problems.push(format!(
-            "stored seqs are not 1..={expected}: {:?}",
-            stored.iter().map(|row| row.0).collect::<Vec<_>>()
-        ));
-    }
-    let distinct: BTreeSet<&str> = stored.iter().map(|row| row.1.as_str()).collect();
-    if distinct.len() != stored.len() {
-        problems.push("a client id is stored twice".to_owned());
-    }
-    problems
 }
 
 fn visitor_end(visitor: &str, count: usize, expected_total: usize) -> Chatter {

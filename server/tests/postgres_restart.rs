@@ -21,7 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::process::{
-    Lines, RawSocket, ServerProcess, database_reader, http, login, off_runtime, start_server,
+    Lines, RawSocket, ServerProcess, StoredChat, database_reader, http, login, off_runtime,
+    start_server, stored_chat, stored_problems,
 };
 use common::{PASSWORD, PostgresDatabase, password_hash, visitor_id};
 use futures_util::{SinkExt, StreamExt};
@@ -1220,46 +1221,3 @@ impl End {
 }
 
 // What the database holds.
-
-/// One conversation's stored messages as (seq, client id, author, body).
-type StoredChat = Vec<(i64, String, String, String)>;
-
-async fn stored_chat(
-    reader: &common::process::DatabaseReader,
-    conversation_id: &str,
-) -> StoredChat {
-    let conversation_id = conversation_id.to_owned();
-    reader
-        .with(move |client| {
-            client
-                .query(
-                    "SELECT seq, client_message_id, author, body FROM messages
-                     WHERE conversation_id = $1 ORDER BY seq",
-                    &[&conversation_id],
-                )
-                .expect("the messages")
-                .iter()
-                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
-                .collect()
-        })
-        .await
-}
-
-/// Seqs 1..=expected without gaps, each client id once.
-fn stored_problems(stored: &StoredChat, expected: usize) -> Vec<String> {
-    let mut problems = Vec::new();
-    if !stored.iter().map(|row| row.0).eq(1..=expected as i64) {
-        problems.push(format!(
-            "stored seqs are not 1..={expected}: {:?}",
-            stored.iter().map(|row| row.0).collect::<Vec<_>>()
-        ));
-    }
-    let distinct: BTreeSet<&str> = stored.iter().map(|row| row.1.as_str()).collect();
-    if distinct.len() != stored.len() {
-        problems.push(format!(
-            "{} client ids stored more than once",
-            stored.len() - distinct.len()
-        ));
-    }
-    problems
-}

@@ -46,19 +46,17 @@ impl Hub {
         (id, receiver)
     }
 
-    /// Unregisters a visitor's socket; true when it was their last one on this node.
-    pub fn remove_visitor(&self, site_id: &str, visitor_id: &str, id: u64) -> bool {
+    /// Unregisters a visitor's socket. Whether they still have others, here or on another node, is the
+    /// store's count to say.
+    pub fn remove_visitor(&self, site_id: &str, visitor_id: &str, id: u64) {
         let mut visitors = lock(&self.visitors);
         let key = (site_id.to_owned(), visitor_id.to_owned());
         if let Some(connections) = visitors.get_mut(&key) {
             connections.retain(|(existing, _)| *existing != id);
             if connections.is_empty() {
                 visitors.remove(&key);
-                return true;
             }
-            return false;
         }
-        true
     }
 
     /// Registers an agent's console; `supervising` consoles also receive the Ongoing dashboard's updates.
@@ -76,18 +74,15 @@ impl Hub {
         (id, receiver)
     }
 
-    /// Unregisters a console; true when it was the agent's last one on this node.
-    pub fn remove_agent(&self, username: &str, id: u64) -> bool {
+    /// Unregisters a console.
+    pub fn remove_agent(&self, username: &str, id: u64) {
         let mut agents = lock(&self.agents);
         if let Some(connections) = agents.get_mut(username) {
             connections.retain(|(existing, _, _)| *existing != id);
             if connections.is_empty() {
                 agents.remove(username);
-                return true;
             }
-            return false;
         }
-        true
     }
 
     /// From now on every frame also goes to the other nodes; the first relay set stays.

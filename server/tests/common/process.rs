@@ -448,3 +448,44 @@ impl DatabaseReader {
         receiver.await.expect("the reader thread answers")
     }
 }
+
+/// One conversation's stored messages as (seq, client id, author, body).
+pub type StoredChat = Vec<(i64, String, String, String)>;
+
+pub async fn stored_chat(reader: &DatabaseReader, conversation_id: &str) -> StoredChat {
+    let conversation_id = conversation_id.to_owned();
+    reader
+        .with(move |client| {
+            client
+                .query(
+                    "SELECT seq, client_message_id, author, body FROM messages
+                     WHERE conversation_id = $1 ORDER BY seq",
+                    &[&conversation_id],
+                )
+                .expect("the messages")
+                .iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+                .collect()
+        })
+        .await
+}
+
+/// Seqs 1..=expected without gaps, each client id once.
+pub fn stored_problems(stored: &StoredChat, expected: usize) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !stored.iter().map(|row| row.0).eq(1..=expected as i64) {
+        problems.push(format!(
+            "stored seqs are not 1..={expected}: {:?}",
+            stored.iter().map(|row| row.0).collect::<Vec<_>>()
+        ));
+    }
+    let distinct: std::collections::BTreeSet<&str> =
+        stored.iter().map(|row| row.1.as_str()).collect();
+    if distinct.len() != stored.len() {
+        problems.push(format!(
+            "{} client ids stored more than once",
+            stored.len() - distinct.len()
+        ));
+    }
+    problems
+}
