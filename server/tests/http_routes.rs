@@ -70,7 +70,15 @@ async fn widget_page_for_an_allowed_parent_is_framable_only_by_the_site_and_runs
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert_eq!(answer.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
     let html = String::from_utf8_lossy(&answer.body);
-    assert!(html.contains("/assets/widget/boot.js"), "{html}");
+    assert!(
+        html.contains(r#"<script type="module" src="/assets/widget.0123456789.js">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"data-chat="/assets/chat.0123456789.js""#),
+        "{html}"
+    );
+    assert!(!html.contains("{{"), "{html}");
 }
 
 #[tokio::test]
@@ -102,40 +110,215 @@ async fn site_config_serves_the_rule_from_the_rules_folder_and_404s_unknown_site
     assert_eq!(answer.error_code(), "unknown_site");
 }
 
+fn request(uri: &str, headers: &[(header::HeaderName, &str)]) -> Request<Body> {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    request.body(Body::empty()).expect("a request")
+}
+
 #[tokio::test]
-async fn assets_serve_the_widget_folders_but_never_climb_out_or_expose_the_demo_site() {
+async fn assets_go_out_precompressed_as_the_request_accepts_and_are_cached_for_a_year() {
     let node = node().await;
-    let www = &std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-    )
-    .join("../www");
-    // The files these requests aim at exist, so a 404 is a refusal, not a miss.
-    assert!(exists(&www.join("../Cargo.toml")));
-    assert!(exists(&www.join("demo/index.html")));
+    let glue = "/assets/widget.0123456789.js";
+    for (accept, encoding, body) in [
+        (
+            "gzip, deflate, br, zstd",
+            Some("br"),
+            "br:console.log('widget glue');",
+        ),
+        (
+            "gzip;q=1.0, br;q=0.5",
+            Some("gzip"),
+            "gz:console.log('widget glue');",
+        ),
+        ("gzip", Some("gzip"), "gz:console.log('widget glue');"),
+        ("zstd, compress", None, "console.log('widget glue');"),
+        ("", None, "console.log('widget glue');"),
+    ] {
+        let answer = node
+            .http(request(glue, &[(header::ACCEPT_ENCODING, accept)]))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{accept}");
+        assert_eq!(
+            answer
+                .headers
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept}"
+        );
+        // Sent as stored: never compressed a second time by the compression layer.
+        assert_eq!(String::from_utf8_lossy(&answer.body), body, "{accept}");
+        assert_eq!(
+            answer.header(header::CONTENT_TYPE),
+            "text/javascript",
+            "{accept}"
+        );
+        assert_eq!(
+            answer.header(header::CACHE_CONTROL),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(answer.header(header::VARY), "accept-encoding");
+    }
+    let wasm = node
+        .http(request(
+            "/assets/widget_bg.0123456789.wasm",
+            &[(header::ACCEPT_ENCODING, "br")],
+        ))
+        .await;
+    assert_eq!(wasm.status, StatusCode::OK);
+    assert_eq!(wasm.header(header::CONTENT_TYPE), "application/wasm");
+    assert_eq!(wasm.header(header::CONTENT_ENCODING), "br");
 
-    let answer = node.get("/assets/widget/widget.css", None).await;
-    assert_eq!(answer.status, StatusCode::OK);
+    // A revalidation (a reload) costs a 304.
+    let modified = node
+        .http(request(glue, &[]))
+        .await
+        .header(header::LAST_MODIFIED);
+    let again = node
+        .http(request(glue, &[(header::IF_MODIFIED_SINCE, &modified)]))
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+}
+
+#[tokio::test]
+async fn a_hashed_name_from_an_earlier_build_redirects_to_the_current_asset_and_unknown_names_404()
+{
+    let node = node().await;
+    let answer = node.get("/assets/widget.fedcba9876.js", None).await;
+    assert_eq!(answer.status, StatusCode::TEMPORARY_REDIRECT);
     assert_eq!(
-        answer.header(header::CONTENT_TYPE),
-        "text/css; charset=utf-8"
+        answer.header(header::LOCATION),
+        "/assets/widget.0123456789.js"
     );
-
+    assert_eq!(answer.header(header::CACHE_CONTROL), "no-store");
+    let answer = node.get("/assets/chat_bg.fedcba9876.wasm", None).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::NOT_FOUND,
+        "no such asset was published"
+    );
     for uri in [
-        "/assets/../Cargo.toml",
-        "/assets/widget/../../Cargo.toml",
-        "/assets/widget/%2e%2e/%2e%2e/Cargo.toml",
-        "/assets/pkg/..%2f..%2fCargo.toml",
-        "/assets/%2fetc%2fpasswd",
-        "/assets/demo/index.html",
-        "/assets/widget/../demo/index.html",
+        "/assets/nosuch.fedcba9876.js",
+        "/assets/widget.js",
+        "/assets/widget.0123456789.css.map",
     ] {
         let answer = node.get(uri, None).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(answer.error_code(), "not_found", "{uri}");
+    }
+    // No file name at all is no route.
+    assert_eq!(
+        node.get("/assets/", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn assets_never_climb_out_of_the_published_folder() {
+    let node = node().await;
+    let www = node.fixture().www();
+    // The files these requests aim at exist, so a 404 is a refusal, not a miss.
+    assert!(exists(&www.join("pkg/manifest.json")));
+    assert!(exists(&www.join("beckon.js")));
+    assert!(exists(&www.join("../rules/pricing.toml")));
+    for uri in [
+        "/assets/../manifest.json",
+        "/assets/../../beckon.js",
+        "/assets/..%2fmanifest.json",
+        "/assets/%2e%2e/%2e%2e/beckon.js",
+        "/assets/..%2f..%2f..%2frules%2fpricing.toml",
+        "/assets/%2fetc%2fpasswd",
+        "/assets/widget.0123456789.js/../../manifest.json",
+    ] {
+        let answer = node.get(uri, None).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(answer.error_code(), "not_found", "{uri}");
+        let body = String::from_utf8_lossy(&answer.body);
         assert!(
-            !String::from_utf8_lossy(&answer.body).contains("[workspace]"),
+            !body.contains("widget.js") && !body.contains("queue"),
+            "{uri}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_loader_and_pages_carry_an_etag_and_revalidate_with_a_304() {
+    let node = node().await;
+    for (uri, cache_control) in [
+        ("/beckon.js", "public, max-age=300"),
+        (&*format!("/widget/demo?parent={SHOP_ORIGIN}"), "no-cache"),
+        ("/console", "no-cache"),
+    ] {
+        let first = node.get(uri, None).await;
+        assert_eq!(first.status, StatusCode::OK, "{uri}");
+        assert_eq!(first.header(header::CACHE_CONTROL), cache_control, "{uri}");
+        let etag = first.header(header::ETAG);
+        assert!(
+            etag.starts_with("W/\"") && etag.ends_with('"'),
+            "{uri}: {etag}"
+        );
+        let again = node
+            .http(request(uri, &[(header::IF_NONE_MATCH, &etag)]))
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{uri}");
+        assert!(again.body.is_empty(), "{uri}");
+        assert_eq!(again.header(header::ETAG), etag, "{uri}");
+        assert_eq!(again.header(header::CACHE_CONTROL), cache_control, "{uri}");
+        let other = node
+            .http(request(uri, &[(header::IF_NONE_MATCH, "W/\"0000\"")]))
+            .await;
+        assert_eq!(other.status, StatusCode::OK, "{uri}");
+        assert_eq!(other.body, first.body, "{uri}");
+    }
+    // The page's policy is part of what it is: a new deploy of the loader changes the tag.
+    let www = node.fixture().www();
+    let loader = std::fs::read_to_string(www.join("beckon.js")).expect("the loader");
+    let before = node.get("/beckon.js", None).await.header(header::ETAG);
+    std::fs::write(www.join("beckon.js"), format!("{loader}\n// v2\n")).expect("a new loader");
+    let after = node.get("/beckon.js", None).await;
+    assert_ne!(after.header(header::ETAG), before);
+    let stale = node
+        .http(request("/beckon.js", &[(header::IF_NONE_MATCH, &before)]))
+        .await;
+    assert_eq!(stale.status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&stale.body).ends_with("// v2\n"));
+}
+
+#[tokio::test]
+async fn documents_and_json_are_compressed_when_the_request_accepts_it() {
+    use std::io::Read as _;
+    let node = node().await;
+    for uri in ["/beckon.js", "/api/sites/demo/config"] {
+        let plain = node.get(uri, None).await;
+        assert!(
+            plain.headers.get(header::CONTENT_ENCODING).is_none(),
             "{uri}"
         );
+        let answer = node
+            .http(request(uri, &[(header::ACCEPT_ENCODING, "gzip")]))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{uri}");
+        assert_eq!(answer.header(header::CONTENT_ENCODING), "gzip", "{uri}");
+        assert!(
+            answer.header(header::VARY).contains("accept-encoding"),
+            "{uri}"
+        );
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&answer.body[..])
+            .read_to_end(&mut decoded)
+            .expect("gzip");
+        assert!(answer.body.len() < decoded.len(), "{uri}");
+        if uri == "/beckon.js" {
+            assert_eq!(decoded, plain.body);
+        } else {
+            let config: SiteConfig =
+                serde_json::from_slice(&decoded).expect("a site configuration");
+            assert_eq!(config.site_id, "demo");
+        }
     }
 }
 

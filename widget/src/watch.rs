@@ -15,7 +15,7 @@ use protocol::{
 };
 use rules::{Condition, Environment, RuleSet, Tracker, VisitorRecord};
 use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::{Closure, wasm_bindgen};
+use wasm_bindgen::prelude::Closure;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::bridge::{Bridge, Layout};
@@ -31,12 +31,22 @@ const AVAILABILITY_REFRESH_MS: i32 = 30_000;
 /// The visit history is written back at least this often (in ticks of one second).
 const SAVE_EVERY_TICKS: u32 = 5;
 
-#[wasm_bindgen(inline_js = "export function load_chat() {\
-    return import('/assets/pkg/widget/chat.js').then((chat) => chat.default({ module_or_path: '/assets/pkg/widget/chat_bg.wasm' }));\
-}")]
-extern "C" {
-    /// Loads and starts the chat module (a second WebAssembly module, with the Leptos chat UI).
-    fn load_chat() -> js_sys::Promise;
+/// Loads the chat module (a second WebAssembly module, with the Leptos chat UI). The iframe page names
+/// its content-hashed glue in `<html data-chat>`, and the glue starts itself.
+fn load_chat() -> Option<()> {
+    let document = web_sys::window()?.document()?;
+    let source = document.document_element()?.get_attribute("data-chat")?;
+    let script = document.create_element("script").ok()?;
+    script.set_attribute("type", "module").ok()?;
+    script.set_attribute("src", &source).ok()?;
+    let failed = Closure::once_into_js(|| {
+        web_sys::console::error_1(&"beckon: cannot load the chat".into());
+    });
+    script
+        .add_event_listener_with_callback("error", failed.unchecked_ref())
+        .ok()?;
+    document.head()?.append_child(&script).ok()?;
+    Some(())
 }
 
 fn now_ms() -> i64 {
@@ -442,12 +452,9 @@ impl Watcher {
         self.chatting.set(true);
         browser::local_set(CHAT_FLAG, "1");
         self.bridge.layout(Layout::Chat);
-        let promise = load_chat();
-        wasm_bindgen_futures::spawn_local(async move {
-            if JsFuture::from(promise).await.is_err() {
-                web_sys::console::error_1(&"beckon: cannot load the chat".into());
-            }
-        });
+        if load_chat().is_none() {
+            web_sys::console::error_1(&"beckon: the page names no chat module".into());
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Build, run and CI steps for Beckon, in Rust: `cargo xtask build | run | ci | sizes`.
 //!
 //! `build` compiles the browser crates to WebAssembly, runs wasm-bindgen (the library, pinned to exactly
-//! the `wasm-bindgen` version in Cargo.lock) and wasm-opt, and builds the server. `ci` is the one command
+//! the `wasm-bindgen` version in Cargo.lock) and wasm-opt, publishes the results under content-hashed
+//! names with brotli and gzip copies (`publish`), and builds the server. `ci` is the one command
 //! that runs every check and test; `.ci/run` calls it.
 
 use std::path::{Path, PathBuf};
@@ -9,6 +10,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+
+mod publish;
 
 const BROWSER_CRATES: &[&str] = &["widget", "console", "rules-probe"];
 
@@ -186,6 +189,7 @@ fn build(root: &Path) -> anyhow::Result<()> {
             module.name
         );
     }
+    publish::publish(root)?;
     run(cargo().args(["build", "-p", "server", "--bin", "beckon"]))?;
     eprintln!(
         "xtask: build finished in {:.1}s",
@@ -373,25 +377,56 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     run(Command::new("node").arg("tests/bench/rules.mjs"))
 }
 
-/// Prints each browser asset's size raw and brotli-compressed (quality 11, as a CDN would serve it).
+/// Prints each published browser asset raw and as its brotli copy (quality 11, what the server sends to
+/// a browser that accepts brotli), and what the widget's first module totals before any interaction. The
+/// wire figures, with headers and the configuration, come from `cargo xtask bench`.
 fn sizes(root: &Path) -> anyhow::Result<()> {
-    let files = [
-        "www/beckon.js",
-        "www/widget/index.html",
-        "www/widget/boot.js",
-        "www/widget/widget.css",
-        "www/pkg/widget/widget.js",
-        "www/pkg/widget/widget_bg.wasm",
-        "www/pkg/widget/chat.js",
-        "www/pkg/widget/chat_bg.wasm",
-        "www/console/index.html",
-        "www/pkg/console/console.js",
-        "www/pkg/console/console_bg.wasm",
-    ];
-    let script = "const z=require('zlib'),fs=require('fs');let t=0;for(const f of process.argv.slice(1)){const b=fs.readFileSync(f);const c=z.brotliCompressSync(b,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length;if(!f.includes('console')&&!f.includes('chat'))t+=c;console.log(f.padEnd(34),String(b.length).padStart(9),'bytes',String(c).padStart(8),'brotli')}console.log('widget total before interaction'.padEnd(34),String(t).padStart(24),'brotli')";
-    run(Command::new("node")
-        .arg("-e")
-        .arg(script)
-        .args(files)
-        .current_dir(root))
+    let pkg = root.join("www/pkg");
+    let manifest: std::collections::BTreeMap<String, String> = serde_json::from_slice(
+        &std::fs::read(pkg.join("manifest.json"))
+            .context("no www/pkg/manifest.json: run `cargo xtask build` first")?,
+    )?;
+    let loader = std::fs::read(root.join("www/beckon.js"))?;
+    let mut rows = vec![(
+        "www/beckon.js (loader)".to_owned(),
+        loader.len(),
+        publish::brotli(&loader)?.len(),
+        true,
+    )];
+    for page in ["widget.html", "console.html"] {
+        let html = std::fs::read(pkg.join(page))?;
+        let compressed = publish::brotli(&html)?.len();
+        rows.push((
+            format!("www/pkg/{page}"),
+            html.len(),
+            compressed,
+            page == "widget.html",
+        ));
+    }
+    for (name, hashed) in &manifest {
+        let raw = std::fs::metadata(pkg.join("assets").join(hashed))?.len();
+        let brotli = std::fs::metadata(pkg.join("assets").join(format!("{hashed}.br")))?.len();
+        let first_module = ["widget.css", "widget.js", "widget_bg.wasm"].contains(&name.as_str());
+        rows.push((
+            format!("assets/{hashed}"),
+            raw as usize,
+            brotli as usize,
+            first_module,
+        ));
+    }
+    let mut total = 0;
+    for (name, raw, brotli, first_module) in &rows {
+        println!(
+            "{name:<40} {raw:>9} bytes {brotli:>8} brotli{}",
+            if *first_module { "  *" } else { "" }
+        );
+        if *first_module {
+            total += brotli;
+        }
+    }
+    println!(
+        "{:<40} {total:>24} brotli  (* the widget before interaction, without /config)",
+        "total"
+    );
+    Ok(())
 }

@@ -79,6 +79,9 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
             console_writes_same_origin,
         ))
         .layer(axum::middleware::map_response(security_headers))
+        // Documents and JSON, when worth it (tower-http skips bodies under 32 bytes, and the assets,
+        // which go out already compressed).
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::Extension(TrustedProxies(Arc::new(
             runtime.config.geo.trusted_proxies.clone(),
         ))))
@@ -136,6 +139,7 @@ async fn widget_page(
     State(runtime): State<Arc<Runtime>>,
     Path(site): Path<String>,
     Query(query): Query<WidgetQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     if !runtime.site_exists(&site) {
         return Err(AppError::new(
@@ -154,14 +158,14 @@ async fn widget_page(
     let csp = format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
     );
-    let html = files::read_www(&runtime, "widget/index.html").await?;
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    let body = files::read_page(&runtime, files::WIDGET_PAGE).await?;
+    Ok(files::Document {
+        body,
+        content_type: "text/html; charset=utf-8",
+        cache_control: "no-cache",
+        csp: Some(csp),
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    .respond(&headers))
 }
 
 /// How many days of time-zone offsets the widget gets: it fetches the configuration on every page load.

@@ -66,6 +66,67 @@ invitation = "Questions about our plans? Chat with us."
 all = [{ path = "/pricing*" }, { time_on_page = "10s" }]
 "#;
 
+/// The repository's `www` folder: sources, and what `cargo xtask build` publishes there.
+pub fn repository_www() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../www")
+}
+
+/// The published assets of a test's `www`: (hashed name, bytes). The `.br` and `.gz` copies are marked
+/// so a test can tell which one was served; their bytes need not really be compressed.
+pub const ASSETS: &[(&str, &str)] = &[
+    ("widget.0123456789.js", "console.log('widget glue');"),
+    ("widget_bg.0123456789.wasm", "\0asm widget"),
+    ("widget.0123456789.css", "body { margin: 0 }"),
+    ("chat.0123456789.js", "console.log('chat glue');"),
+    ("console.0123456789.js", "console.log('console glue');"),
+    ("console.0123456789.css", "body { margin: 0 }"),
+    ("console_bg.0123456789.wasm", "\\0asm console"),
+];
+
+/// A `www` laid out as `cargo xtask build` publishes it, with small stand-in assets, so the server's
+/// tests do not need the WebAssembly build. The loader is the repository's own.
+pub fn publish_www(www: &std::path::Path) {
+    let assets = www.join("pkg/assets");
+    std::fs::create_dir_all(&assets).expect("the assets folder");
+    std::fs::copy(repository_www().join("beckon.js"), www.join("beckon.js")).expect("the loader");
+    let mut manifest = serde_json::Map::new();
+    for (hashed, text) in ASSETS {
+        std::fs::write(assets.join(hashed), text).expect("an asset");
+        std::fs::write(assets.join(format!("{hashed}.br")), format!("br:{text}"))
+            .expect("an asset");
+        std::fs::write(assets.join(format!("{hashed}.gz")), format!("gz:{text}"))
+            .expect("an asset");
+        let plain = hashed.replace(".0123456789", "");
+        manifest.insert(plain, serde_json::Value::from(*hashed));
+    }
+    std::fs::write(
+        www.join("pkg/manifest.json"),
+        serde_json::to_string(&manifest).expect("JSON"),
+    )
+    .expect("the manifest");
+    for (page, template) in [
+        ("widget.html", "widget/index.html"),
+        ("console.html", "console/index.html"),
+    ] {
+        let mut html =
+            std::fs::read_to_string(repository_www().join(template)).expect("a template");
+        for (plain, hashed) in &manifest {
+            html = html.replace(
+                &format!("{{{{{plain}}}}}"),
+                hashed.as_str().unwrap_or_default(),
+            );
+        }
+        assert!(
+            !html.contains("{{"),
+            "an asset the template names is missing: {html}"
+        );
+        std::fs::write(www.join("pkg").join(page), html).expect("a page");
+    }
+}
+
 /// Awaits `future`, failing the test with `what` if it takes longer than `PATIENCE`.
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
     match tokio::time::timeout(PATIENCE, future).await {
@@ -94,6 +155,7 @@ impl Fixture {
         let rules_dir = dir.path().join("rules");
         std::fs::create_dir(&rules_dir).expect("the rules folder");
         std::fs::write(rules_dir.join("pricing.toml"), RULE_FILE).expect("the rule file");
+        publish_www(&dir.path().join("www"));
         Fixture {
             dir: Arc::new(dir),
             extra_config: String::new(),
@@ -105,12 +167,12 @@ impl Fixture {
         self.dir.path().join("rules")
     }
 
+    pub fn www(&self) -> std::path::PathBuf {
+        self.dir.path().join("www")
+    }
+
     pub fn config(&self) -> Config {
-        let www = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR")
-                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
-        )
-        .join("../www");
+        let www = self.www();
         let www = www.display();
         let text = format!(
             r#"
