@@ -67,8 +67,15 @@ fn main() -> anyhow::Result<()> {
         }
         "ci" => ci(&root),
         "sizes" => sizes(&root),
-        "bench" => bench(&root),
-        _ => bail!("usage: cargo xtask build | run | ci | sizes | bench"),
+        "bench" => match std::env::args().nth(2).as_deref() {
+            None => bench(&root),
+            Some("widget") => {
+                build(&root)?;
+                bench_widget(&root)
+            }
+            Some(other) => bail!("unknown benchmark `{other}`: cargo xtask bench [widget]"),
+        },
+        _ => bail!("usage: cargo xtask build | run | ci | sizes | bench [widget]"),
     }
 }
 
@@ -119,11 +126,15 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
 }
 
 /// Installs the npm packages the build and the tests use (wasm-opt, playwright-core, the country
-/// database the server's geo tests read, and socket.io for the message benchmark's baseline).
+/// database the server's geo tests read, and the benchmarks' baselines: socket.io for the messages,
+/// Rocket.Chat's livechat for the widget).
 fn ensure_npm_packages(root: &Path) -> anyhow::Result<()> {
     if !root.join("tests/node_modules/.bin/wasm-opt").exists()
         || !root.join("tests/node_modules/playwright-core").exists()
         || !root.join("tests/node_modules/socket.io").exists()
+        || !root
+            .join("tests/node_modules/@rocket.chat/livechat")
+            .exists()
         || !root
             .join("tests/node_modules/@ip-location-db/geo-whois-asn-country-mmdb")
             .exists()
@@ -367,14 +378,24 @@ fn ci(root: &Path) -> anyhow::Result<()> {
 }
 
 /// The benchmarks, reported as numbers (none of them is a test): rule evaluation natively, in WebAssembly
-/// in Chromium and in Node, and json-rules-engine on the same workload; routing; and the message path
-/// through the release `beckon` binary against a socket.io relay.
+/// in Chromium and in Node, and json-rules-engine on the same workload; routing; the message path
+/// through the release `beckon` binary against a socket.io relay; and the widget on the wire.
 fn bench(root: &Path) -> anyhow::Result<()> {
     build(root)?;
     run(cargo().args(["bench", "-p", "rules-probe"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "routing"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "messages"]))?;
-    run(Command::new("node").arg("tests/bench/rules.mjs"))
+    run(Command::new("node").arg("tests/bench/rules.mjs"))?;
+    bench_widget(root)
+}
+
+/// The widget on the wire, in headless Chromium, against Rocket.Chat's livechat: bytes, requests and
+/// main-thread time before interaction, first and repeat view.
+fn bench_widget(root: &Path) -> anyhow::Result<()> {
+    ensure_chromium()?;
+    run(Command::new("node")
+        .arg("tests/bench/widget.mjs")
+        .env("BECKON_BIN", beckon_binary(root)))
 }
 
 /// Prints each published browser asset raw and as its brotli copy (quality 11, what the server sends to

@@ -1,0 +1,253 @@
+// Benchmark, not a test: what a visitor's browser pays for the widget before any interaction, measured
+// as a browser measures it. Run with `cargo xtask bench widget` (which builds first), or
+// `BECKON_BIN=target/debug/beckon node tests/bench/widget.mjs`.
+//
+// For Beckon (the real server, its demo shop as the host page) and for Rocket.Chat's livechat (its npm
+// build served from loopback by a Node server that compresses with brotli q11 and caches hashed files for
+// a year, as a CDN would), in headless Chromium with the CPU throttled 4x, it prints:
+// - bytes on the wire from the widget's origin (CDP `encodedDataLength`: headers and compressed bodies)
+//   and the number of requests, until the network has been idle for 500 ms;
+// - main-thread time the widget adds: the page's task and script time (CDP `Performance.getMetrics`),
+//   from a trace of the renderers' main threads (every `RunTask`) and CDP `Performance.getMetrics`, minus
+//   the same page with every request to the widget's origin refused; the page's longest task (which
+//   is the widget's when it grows past the bare page's);
+// - the same on a repeat view (another page of the same browser, its cache warm).
+// Each figure is the median of RUNS runs.
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, normalize, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants } from 'node:zlib';
+import { launchBrowser } from '../lib/browser.mjs';
+import { startBeckon, stopBeckon } from '../lib/beckon.mjs';
+
+const RUNS = Number(process.env.BENCH_RUNS || 5);
+const THROTTLE = 4;
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DEMO_ROOT = join(ROOT, 'www/demo');
+const LIVECHAT = join(ROOT, 'tests/node_modules/@rocket.chat/livechat/build');
+const BECKON_BIN = process.env.BECKON_BIN || join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'debug/beckon');
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+};
+
+/** A page load in `context`, returning what came from `widgetOrigin` and the main thread's totals. */
+async function load(context, url, widgetOrigin, { block = false } = {}) {
+  const page = await context.newPage();
+  if (block) await page.route(`${widgetOrigin}/**`, (route) => route.abort());
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Performance.enable');
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
+  const urls = new Map();
+  const cached = new Set();
+  const widget = { bytes: 0, requests: 0, files: [] };
+  cdp.on('Network.requestWillBeSent', ({ requestId, request }) => urls.set(requestId, request.url));
+  cdp.on('Network.requestServedFromCache', ({ requestId }) => cached.add(requestId));
+  cdp.on('Network.responseReceived', ({ requestId, response }) => {
+    if (response.fromDiskCache || response.fromPrefetchCache) cached.add(requestId);
+  });
+  cdp.on('Network.loadingFinished', ({ requestId, encodedDataLength }) => {
+    const requested = urls.get(requestId) || '';
+    if (!requested.startsWith(widgetOrigin)) return;
+    widget.bytes += encodedDataLength;
+    // A file the cache answered costs no request on the network.
+    if (!cached.has(requestId)) widget.requests += 1;
+    const from = cached.has(requestId) ? ' (cache)' : '';
+    widget.files.push(`${new URL(requested).pathname} ${encodedDataLength}${from}`);
+  });
+  await page.context().browser().startTracing(page, { categories: TRACE_CATEGORIES });
+  await page.goto(url, { waitUntil: 'networkidle' });
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const trace = JSON.parse((await page.context().browser().stopTracing()).toString());
+  const metric = (name) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
+  await page.close();
+  return { ...widget, ...mainThreadTasks(trace), scriptMs: metric('ScriptDuration') };
+}
+
+const TRACE_CATEGORIES = ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline'];
+
+/** Every task the renderers' main threads ran (the page's and any out-of-process frame's): total, longest. */
+function mainThreadTasks(trace) {
+  const events = trace.traceEvents || trace;
+  const mainThreads = new Set(
+    events
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+      .map((e) => `${e.pid}:${e.tid}`),
+  );
+  let total = 0;
+  let longest = 0;
+  for (const e of events) {
+    if (e.ph !== 'X' || e.name !== 'RunTask' || !mainThreads.has(`${e.pid}:${e.tid}`)) continue;
+    total += e.dur / 1000;
+    longest = Math.max(longest, e.dur / 1000);
+  }
+  return { taskMs: total, longestMs: longest };
+}
+
+/** RUNS first views and repeat views of `url`, and the same page with the widget's origin refused. */
+async function measure(browser, name, url, widgetOrigin) {
+  const first = [];
+  const repeat = [];
+  const bare = [];
+  for (let run = 0; run < RUNS; run += 1) {
+    const context = await browser.newContext();
+    first.push(await load(context, url, widgetOrigin));
+    repeat.push(await load(context, url, widgetOrigin));
+    await context.close();
+    const blocked = await browser.newContext();
+    bare.push(await load(blocked, url, widgetOrigin, { block: true }));
+    await blocked.close();
+  }
+  const baseTask = median(bare.map((r) => r.taskMs));
+  const baseScript = median(bare.map((r) => r.scriptMs));
+  const summary = (runs) => ({
+    bytes: median(runs.map((r) => r.bytes)),
+    requests: median(runs.map((r) => r.requests)),
+    taskMs: Math.max(0, median(runs.map((r) => r.taskMs)) - baseTask),
+    scriptMs: Math.max(0, median(runs.map((r) => r.scriptMs)) - baseScript),
+    longestMs: median(runs.map((r) => r.longestMs)),
+  });
+  console.log(`${name}: the bare page's longest task ${median(bare.map((r) => r.longestMs)).toFixed(0)} ms, its tasks ${baseTask.toFixed(0)} ms`);
+  const result = { name, first: summary(first), repeat: summary(repeat), files: first[0].files, repeatFiles: repeat[0].files };
+  if (result.first.requests === 0) throw new Error(`${name}: no request reached ${widgetOrigin}; is the page wired to it?`);
+  return result;
+}
+
+function print(result) {
+  const row = (view, s) =>
+    `${result.name.padEnd(22)} ${view.padEnd(7)} ${String(s.bytes).padStart(8)} B ${String(s.requests).padStart(4)} req ` +
+    `${s.taskMs.toFixed(0).padStart(6)} ms tasks ${s.scriptMs.toFixed(0).padStart(6)} ms script  longest task ${s.longestMs.toFixed(0)} ms`;
+  console.log(row('first', result.first));
+  console.log(row('repeat', result.repeat));
+}
+
+// --- Rocket.Chat's livechat, served as a CDN would serve it -------------------------------------------
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml' };
+const compressed = new Map();
+
+function serveFile(response, request, file, cacheControl) {
+  const type = TYPES[extname(file)] || 'application/octet-stream';
+  let body = readFileSync(file);
+  const headers = { 'content-type': type, 'cache-control': cacheControl, vary: 'accept-encoding' };
+  if (/\bbr\b/.test(request.headers['accept-encoding'] || '') && !type.startsWith('image/')) {
+    if (!compressed.has(file)) compressed.set(file, brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+    body = compressed.get(file);
+    headers['content-encoding'] = 'br';
+  }
+  response.writeHead(200, headers);
+  response.end(body);
+}
+
+function listen(handler) {
+  return new Promise((resolve) => {
+    const server = createServer(handler);
+    server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${server.address().port}` }));
+  });
+}
+
+async function startRocketChat() {
+  const livechat = await listen((request, response) => {
+    const path = new URL(request.url, 'http://x').pathname;
+    const immutable = 'public, max-age=31536000, immutable';
+    if (path === '/rocketchat-livechat.min.js') return serveFile(response, request, join(LIVECHAT, path), 'public, max-age=300');
+    if (path === '/livechat' || path === '/livechat/') return serveFile(response, request, join(LIVECHAT, 'index.html'), 'no-cache');
+    const file = normalize(join(LIVECHAT, path.replace(/^\/livechat\//, '')));
+    if (path.startsWith('/livechat/') && file.startsWith(LIVECHAT) && existsSync(file) && !file.endsWith('.map')) {
+      return serveFile(response, request, file, immutable);
+    }
+    // Its API (configuration, sockets) is a Rocket.Chat server's; there is none here.
+    response.writeHead(404, { 'content-type': 'application/json' });
+    response.end('{"success":false}');
+  });
+  const snippet = `<script>(function(w, d, s, u) {
+  w.RocketChat = function(c) { w.RocketChat._.push(c) }; w.RocketChat._ = []; w.RocketChat.url = u;
+  var h = d.getElementsByTagName(s)[0], j = d.createElement(s);
+  j.async = true; j.src = '${livechat.origin}/rocketchat-livechat.min.js';
+  h.parentNode.insertBefore(j, h);
+})(window, document, 'script', '${livechat.origin}/livechat');</script>`;
+  const host = await listen((request, response) => {
+    const path = new URL(request.url, 'http://x').pathname.replace(/^\/$/, '/index.html');
+    const file = normalize(join(DEMO_ROOT, path));
+    if (!file.startsWith(DEMO_ROOT) || !existsSync(file)) {
+      response.writeHead(404);
+      return response.end();
+    }
+    if (file.endsWith('.html')) {
+      const html = readFileSync(file, 'utf8').replace(/<script src="\{\{BECKON_URL\}\}\/beckon\.js"[^>]*><\/script>/, snippet);
+      response.writeHead(200, { 'content-type': TYPES['.html'] });
+      return response.end(html);
+    }
+    return serveFile(response, request, file, 'no-cache');
+  });
+  return { livechat, host, stop: () => Promise.all([livechat, host].map(({ server }) => new Promise((done) => server.close(done)))) };
+}
+
+// --- Beckon ----------------------------------------------------------------------------------------------
+
+const RULE = `[[rule]]
+id = "pricing-help"
+queue = "sales"
+invitation = "Questions about our plans? Chat with us."
+[rule.when]
+all = [{ path = "/pricing*" }, { time_on_page = "10s" }]
+`;
+
+async function startBeckonDemo() {
+  const dir = mkdtempSync(join(tmpdir(), 'beckon-bench-widget-'));
+  mkdirSync(join(dir, 'rules'));
+  writeFileSync(join(dir, 'rules', 'pricing.toml'), RULE);
+  // Every queue needs a member; nobody logs in.
+  const hash = execFileSync(BECKON_BIN, ['hash-password'], { input: 'bench-password\n' }).toString().trim();
+  writeFileSync(
+    join(dir, 'beckon.toml'),
+    `listen = "127.0.0.1:0"
+database = "beckon.sqlite3"
+www = ${JSON.stringify(join(ROOT, 'www'))}
+[demo]
+listen = "127.0.0.1:0"
+site = "demo"
+root = ${JSON.stringify(DEMO_ROOT)}
+[[sites]]
+id = "demo"
+name = "Demo shop"
+allowed_origins = []
+rules_dir = "rules"
+[[queues]]
+id = "sales"
+name = "Sales"
+[[agents]]
+username = "demo"
+display_name = "Demo"
+password_hash = "${hash}"
+queues = ["sales"]
+capacity = 1
+`,
+  );
+  return startBeckon(BECKON_BIN, join(dir, 'beckon.toml'), dir, 30_000);
+}
+
+const browser = await launchBrowser();
+const beckon = await startBeckonDemo();
+const rocket = await startRocketChat();
+try {
+  const ours = await measure(browser, 'Beckon', `${beckon.origins.demo}/pricing.html`, beckon.origins.beckon);
+  const theirs = await measure(browser, 'Rocket.Chat livechat', `${rocket.host.origin}/pricing.html`, rocket.livechat.origin);
+  console.log(`widget before interaction, median of ${RUNS} runs, CPU throttled ${THROTTLE}x (main-thread figures are the widget's share)`);
+  print(ours);
+  print(theirs);
+  console.log(`Beckon / Rocket.Chat: ${(ours.first.bytes / theirs.first.bytes).toFixed(2)}x the bytes, ${(ours.first.requests / theirs.first.requests).toFixed(2)}x the requests, ${(ours.first.taskMs / Math.max(1, theirs.first.taskMs)).toFixed(2)}x the main-thread time on a first view`);
+  console.log('Beckon first view, bytes per request:');
+  for (const file of ours.files) console.log(`  ${file}`);
+  console.log('Beckon repeat view:');
+  for (const file of ours.repeatFiles) console.log(`  ${file}`);
+} finally {
+  await browser.close();
+  await stopBeckon(beckon.server);
+  await rocket.stop();
+}
