@@ -24,9 +24,31 @@ function fixture(name) {
   return readFileSync(new URL(name, FIXTURES), 'utf8');
 }
 
+/** Responses the test holds back until it releases them: `held.next()` before the request is made. */
+const held = {
+  waiting: [],
+  next() {
+    let requested;
+    let release;
+    const entry = { requested: new Promise((resolve) => (requested = resolve)), released: new Promise((resolve) => (release = resolve)) };
+    entry.arrived = requested;
+    entry.release = release;
+    held.waiting.push(entry);
+    return entry;
+  },
+};
+
 function startServer(handle) {
-  const server = http.createServer((request, response) => {
+  const server = http.createServer(async (request, response) => {
     const url = new URL(request.url, 'http://placeholder');
+    if (url.pathname === '/held.svg') {
+      const entry = held.waiting.shift();
+      if (!entry) return response.writeHead(404).end();
+      entry.arrived();
+      await entry.released;
+      response.writeHead(200, { 'content-type': 'image/svg+xml', 'cache-control': 'no-store' }).end('<svg xmlns="http://www.w3.org/2000/svg"/>');
+      return;
+    }
     const reply = handle(url);
     if (!reply) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
@@ -76,6 +98,8 @@ function hostPage(url) {
         `<iframe title="rogue-evil" src="${evil}/fixture/rogue.html"></iframe><iframe title="rogue-beckon" src="${beckon}/fixture/rogue.html"></iframe>`,
         hostCsp(evil),
       );
+    case '/held-image.html':
+      return page(`${loaderTag('shop')}`, '<img alt="" src="/held.svg" width="10" height="10">');
     case '/favicon.ico':
       return { headers: { 'content-type': 'image/svg+xml' }, body: '<svg xmlns="http://www.w3.org/2000/svg"/>' };
     case '/stub.js':
@@ -253,7 +277,9 @@ test('layout messages resize, show and hide the iframe, fixed at the bottom righ
 test('sends a page view after ready with the page details', async (t) => {
   const referer = `${host}/from.html`;
   const { frame, problems } = await open(t, '/basic.html', { locale: 'de-DE', referer });
-  const [page] = await receivedAtLeast(frame, 1);
+  const [{ started, ...page }] = await receivedAtLeast(frame, 1);
+  const loaderRan = await frame.evaluate(() => window.fixture.parentOrigin && Date.now());
+  assert.ok(Number.isFinite(started) && started <= loaderRan && started > loaderRan - WAIT_MS, `started: ${started}`);
   assert.deepEqual(page, {
     beckon: 1,
     type: 'page',
@@ -264,6 +290,28 @@ test('sends a page view after ready with the page details', async (t) => {
     visible: true,
     language: 'de-DE',
   });
+  assertNoProblems(problems);
+});
+
+test("the iframe waits for the host page's load event", async (t) => {
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const problems = await watchContext(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const image = held.next();
+  await page.goto(`${host}/held-image.html`, { waitUntil: 'commit' });
+  // The loader has run (it installed its API), but the page is still loading its image: no iframe yet.
+  await page.waitForFunction(() => window.Beckon && window.Beckon.loaded === true);
+  await image.requested;
+  assert.equal(await page.evaluate(() => document.readyState), 'interactive');
+  assert.equal(await page.locator('iframe[title="Beckon chat"]').count(), 0);
+  image.release();
+  const element = await page.waitForSelector('iframe[title="Beckon chat"]', { state: 'attached' });
+  assert.equal(await page.evaluate(() => document.readyState), 'complete');
+  const frame = await element.contentFrame();
+  await frame.waitForFunction(() => window.fixture !== undefined);
+  await receivedAtLeast(frame, 1);
   assertNoProblems(problems);
 });
 

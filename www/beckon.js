@@ -16,6 +16,8 @@
   let provider = null;
   let referrer = document.referrer;
   let lastHref = location.href;
+  // When this page view began: time on page counts from here.
+  let started = Date.now();
 
   // CSSOM writes pass a strict host `style-src`; !important beats host CSS for `iframe`.
   const css = (name, value) => iframe.style.setProperty(name, value, 'important');
@@ -41,6 +43,7 @@
       title: document.title,
       visible: visible(),
       language: navigator.language || '',
+      started,
     });
   // A page view is state, not an event: `ready` sends the current one, so it is never
   // buffered. One hash change fires popstate and hashchange: compare with the last URL.
@@ -48,6 +51,7 @@
     if (!always && location.href === lastHref) return;
     referrer = lastHref;
     lastHref = location.href;
+    started = Date.now();
     if (ready) sendPage();
   };
 
@@ -137,8 +141,9 @@
     on(window, 'popstate', () => navigated(false));
     on(window, 'hashchange', () => navigated(false));
 
+    // The page's own content first: the iframe waits for `load` (no timer, which may be throttled).
     const mount = () => iframe.parentNode || document.body.appendChild(iframe);
-    if (document.body) mount();
-    else on(document, 'DOMContentLoaded', mount);
+    if (document.readyState === 'complete') mount();
+    else on(window, 'load', mount);
   })();
 })();

@@ -21,6 +21,8 @@ pub enum FromPage {
         referrer: String,
         language: String,
         visible: bool,
+        /// When the page view began, by the page's clock (ms since the epoch), if it said.
+        started_ms: Option<f64>,
     },
     Visibility {
         visible: bool,
@@ -94,6 +96,7 @@ fn decode(data: &JsValue) -> Option<FromPage> {
             referrer: bounded(text(data, "referrer")),
             language: bounded(text(data, "language")),
             visible: get(data, "visible").as_bool().unwrap_or(true),
+            started_ms: get(data, "started").as_f64().filter(|ms| ms.is_finite()),
         }),
         "track" => {
             let name = text(data, "name");

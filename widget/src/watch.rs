@@ -49,6 +49,17 @@ fn load_chat() -> Option<()> {
     Some(())
 }
 
+/// The loader waits for the page's `load` before it creates the iframe, and stamps the page view with
+/// when it began; time on page counts from there. A stamp in the future, or older than the loader could
+/// have waited, is not believed.
+fn page_view_start(now: i64, started_ms: Option<f64>) -> i64 {
+    const LONGEST_WAIT_MS: i64 = 5 * 60 * 1000;
+    started_ms
+        .map(|ms| ms as i64)
+        .filter(|&started| started <= now && now - started <= LONGEST_WAIT_MS)
+        .unwrap_or(now)
+}
+
 fn now_ms() -> i64 {
     browser::now_ms() as i64
 }
@@ -211,11 +222,13 @@ impl Watcher {
                 referrer,
                 language,
                 visible,
+                started_ms,
             } => {
                 {
                     let mut tracker = self.tracker.borrow_mut();
                     tracker.env.language = language;
-                    tracker.page_view(now, &url, &title, &referrer, visible);
+                    let started = page_view_start(now, started_ms);
+                    tracker.page_view(started, &url, &title, &referrer, visible);
                 }
                 self.save();
                 self.refresh_context();
@@ -489,4 +502,29 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
         .ok()?
         .as_string()?;
     serde_json::from_str(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_view_start;
+
+    #[test]
+    fn time_on_page_counts_from_the_loaders_stamp_when_it_is_believable() {
+        let now = 1_700_000_000_000;
+        assert_eq!(
+            page_view_start(now, Some((now - 2_500) as f64)),
+            now - 2_500
+        );
+        assert_eq!(page_view_start(now, None), now);
+        assert_eq!(
+            page_view_start(now, Some((now + 1) as f64)),
+            now,
+            "in the future"
+        );
+        assert_eq!(
+            page_view_start(now, Some((now - 5 * 60 * 1000 - 1) as f64)),
+            now,
+            "older than the loader waits"
+        );
+    }
 }
