@@ -5,6 +5,7 @@
 // Visitor page time is driven by Playwright's fake clock (paused from before the first
 // navigation, moved only by `clock.runFor`), so the 10 s rule and the one-minute
 // invitation timeout are checked exactly and without waiting in real time.
+import { EventEmitter } from 'node:events';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -192,6 +193,19 @@ async function openVisitor(path = '/pricing.html') {
   await context.clock.pauseAt(start + 1_000);
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
+  // The widget's invitation reports (`POST …/invitation-events`), by the status they were answered with.
+  const reports = [];
+  Object.defineProperty(reports, 'events', { value: new EventEmitter() });
+  context.on('requestfinished', async (request) => {
+    if (!request.url().endsWith('/invitation-events')) return;
+    reports.push((await request.response())?.status());
+    reports.events.emit('answered');
+  });
+  context.on('requestfailed', (request) => {
+    if (!request.url().endsWith('/invitation-events')) return;
+    reports.push(`failed: ${request.failure()?.errorText}`);
+    reports.events.emit('answered');
+  });
   const dialogs = [];
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message());
@@ -205,7 +219,16 @@ async function openVisitor(path = '/pricing.html') {
         `the widget never sent \`ready\` while the page clock was paused at page time 0 (does it need a timer or requestAnimationFrame to start?): ${error.message}`,
       );
     });
-  return { context, page, problems, dialogs, widget: page.frameLocator('iframe[title="Beckon chat"]') };
+  return { context, page, problems, dialogs, reports, widget: page.frameLocator('iframe[title="Beckon chat"]') };
+}
+
+/** Resolves once `count` of the visitor's invitation reports have been answered. */
+function reportsAnswered(visitor, count) {
+  return new Promise((resolve) => {
+    const check = () => visitor.reports.length >= count && resolve();
+    visitor.reports.events.on('answered', check);
+    check();
+  });
 }
 
 /** Page time: milliseconds since the host page's navigation started, on the fake clock. */
@@ -312,6 +335,15 @@ step('step 3: the agent goes Available, visitor A accepts, the agent accepts the
   await page.locator('[data-console=offer]').waitFor({ state: 'visible' });
   await page.locator('[data-console=accept-offer]').click();
   await page.locator('[data-console=session]').first().waitFor({ state: 'visible' });
+
+  // The widgets reported what became of each invitation (B's shown and expired, A's shown and accepted),
+  // and marketers read the counts per rule.
+  await Promise.all([reportsAnswered(visitors.a, 2), reportsAnswered(visitors.b, 2)]);
+  assert.deepEqual([...visitors.a.reports, ...visitors.b.reports], [204, 204, 204, 204]);
+  const response = await page.request.get(`${beckon}/api/sites/demo/rules/status`);
+  assert.equal(response.status(), 200);
+  const stats = (await response.json()).stats.find((entry) => entry.rule_id === RULE.id) || {};
+  assert.deepEqual({ shown: stats.shown, accepted: stats.accepted, expired: stats.expired, closed: stats.closed }, { shown: 2, accepted: 1, expired: 1, closed: 0 });
 });
 
 step('step 4: the Additional details tab shows the context variables', async () => {

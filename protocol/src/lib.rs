@@ -3,6 +3,8 @@
 //! Everything here is plain data with serde derives. WebSocket frames are JSON text frames holding one
 //! tagged enum value (`{"type": "…", …}`). REST bodies use the structs below.
 
+pub mod binary;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

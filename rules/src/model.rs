@@ -91,12 +91,70 @@ impl Invitation {
 }
 
 /// A value the page's context provider may set, and a rule may compare with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+///
+/// Written bare in JSON and TOML (`"pro"`, `42`, `true`). A binary format (the widget's configuration)
+/// cannot tell those apart without a tag, so there it is a tagged enum.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ContextValue {
     Bool(bool),
     Number(f64),
     Text(String),
+}
+
+/// `ContextValue` read from human-readable formats.
+#[derive(Deserialize)]
+#[serde(untagged, rename = "ContextValue")]
+enum BareValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+/// `ContextValue` read from binary formats, in the order `serialize` numbers the variants.
+#[derive(Deserialize)]
+#[serde(rename = "ContextValue")]
+enum TaggedValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl Serialize for ContextValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const NAME: &str = "ContextValue";
+        match (self, serializer.is_human_readable()) {
+            (ContextValue::Bool(value), true) => serializer.serialize_bool(*value),
+            (ContextValue::Number(value), true) => serializer.serialize_f64(*value),
+            (ContextValue::Text(value), true) => serializer.serialize_str(value),
+            (ContextValue::Bool(value), false) => {
+                serializer.serialize_newtype_variant(NAME, 0, "Bool", value)
+            }
+            (ContextValue::Number(value), false) => {
+                serializer.serialize_newtype_variant(NAME, 1, "Number", value)
+            }
+            (ContextValue::Text(value), false) => {
+                serializer.serialize_newtype_variant(NAME, 2, "Text", value)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ContextValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(if deserializer.is_human_readable() {
+            match BareValue::deserialize(deserializer)? {
+                BareValue::Bool(value) => ContextValue::Bool(value),
+                BareValue::Number(value) => ContextValue::Number(value),
+                BareValue::Text(value) => ContextValue::Text(value),
+            }
+        } else {
+            match TaggedValue::deserialize(deserializer)? {
+                TaggedValue::Bool(value) => ContextValue::Bool(value),
+                TaggedValue::Number(value) => ContextValue::Number(value),
+                TaggedValue::Text(value) => ContextValue::Text(value),
+            }
+        })
+    }
 }
 
 impl ContextValue {

@@ -303,10 +303,13 @@ async fn documents_and_json_are_compressed_when_the_request_accepts_it() {
             .await;
         assert_eq!(answer.status, StatusCode::OK, "{uri}");
         assert_eq!(answer.header(header::CONTENT_ENCODING), "gzip", "{uri}");
-        assert!(
-            answer.header(header::VARY).contains("accept-encoding"),
-            "{uri}"
-        );
+        let vary: Vec<&str> = answer
+            .headers
+            .get_all(header::VARY)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        assert!(vary.contains(&"accept-encoding"), "{uri}: {vary:?}");
         let mut decoded = Vec::new();
         flate2::read::GzDecoder::new(&answer.body[..])
             .read_to_end(&mut decoded)
@@ -428,4 +431,51 @@ async fn logout_invalidates_the_session_cookie_on_the_server() {
         .handshake("/ws/agent", Some(&node.origin()), Some(&cookie))
         .await;
     assert_eq!(refused.err(), Some(StatusCode::UNAUTHORIZED));
+}
+
+#[tokio::test]
+async fn the_widget_gets_its_configuration_in_the_binary_form_when_it_asks() {
+    let node = node().await;
+    let json = node.get("/api/sites/demo/config", None).await;
+    let from_json: SiteConfig = serde_json::from_slice(&json.body).expect("JSON");
+    assert_eq!(json.header(header::CONTENT_TYPE), "application/json");
+    assert!(json.header(header::VARY).contains("accept"));
+
+    let accept = "application/vnd.beckon.postcard";
+    let binary = node
+        .http(request(
+            "/api/sites/demo/config",
+            &[(header::ACCEPT, accept)],
+        ))
+        .await;
+    assert_eq!(binary.status, StatusCode::OK);
+    assert_eq!(binary.header(header::CONTENT_TYPE), accept);
+    assert_eq!(binary.header(header::CACHE_CONTROL), "no-store");
+    assert!(binary.header(header::VARY).contains("accept"));
+    let from_binary: SiteConfig =
+        protocol::binary::decode(&binary.body).expect("a postcard site configuration");
+    assert_eq!(from_binary.rules, from_json.rules);
+    assert_eq!(from_binary.site_id, "demo");
+    assert!(binary.body.len() < json.body.len());
+
+    let availability = node
+        .http(request(
+            "/api/sites/demo/availability",
+            &[(header::ACCEPT, accept)],
+        ))
+        .await;
+    assert_eq!(availability.header(header::CONTENT_TYPE), accept);
+    let queues: protocol::Availability =
+        protocol::binary::decode(&availability.body).expect("a postcard availability");
+    assert!(queues.queues.is_empty(), "nobody is Available: {queues:?}");
+
+    // Errors stay JSON whatever the request accepts.
+    let unknown = node
+        .http(request(
+            "/api/sites/nosuch/config",
+            &[(header::ACCEPT, accept)],
+        ))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.error_code(), "unknown_site");
 }

@@ -33,7 +33,6 @@ pub fn local_set(key: &str, value: &str) {
     }
 }
 
-#[cfg(feature = "chat")]
 pub fn local_remove(key: &str) {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(key);
@@ -45,7 +44,34 @@ pub fn random_hex(bytes: usize) -> String {
     if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
         let _ = crypto.get_random_values_with_u8_array(&mut buffer);
     }
-    buffer.iter().map(|byte| format!("{byte:02x}")).collect()
+    to_hex(&buffer)
+}
+
+/// Bytes as lowercase hex digits (local storage keeps text).
+pub fn to_hex(bytes: &[u8]) -> String {
+    let digit = |nibble: u8| char::from_digit(u32::from(nibble), 16).unwrap_or('0');
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(digit(byte >> 4));
+        text.push(digit(byte & 0x0f));
+    }
+    text
+}
+
+/// The bytes `to_hex` wrote, or `None` for anything else.
+#[cfg(not(feature = "chat"))]
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let value = |digit: u8| char::from(digit).to_digit(16);
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [high, low] => Some((value(*high)? * 16 + value(*low)?) as u8),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(feature = "chat")]
@@ -176,4 +202,21 @@ pub fn post_json(url: &str, body: &str) {
     init.set_headers(&headers);
     // A report that fails is lost, never retried in a loop: the counts are statistics.
     let _ = window.fetch_with_str_and_init(url, &init);
+}
+
+#[cfg(all(test, not(feature = "chat")))]
+mod tests {
+    use super::{from_hex, to_hex};
+
+    #[test]
+    fn hex_round_trips_and_refuses_what_it_did_not_write() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let text = to_hex(&bytes);
+        assert_eq!(&text[..6], "000102");
+        assert_eq!(from_hex(&text), Some(bytes));
+        assert_eq!(from_hex(""), Some(Vec::new()));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex("{\"visits\":1}"), None);
+    }
 }

@@ -104,9 +104,15 @@ pub fn App() -> impl IntoView {
 impl Controller {
     fn boot(ui: Ui) -> Rc<Controller> {
         let (site_id, parent) = browser::site_and_parent();
+        // The first module hands over the rule and the context variables, in the binary form.
         let start_frame = browser::take_window_property(START_FRAME)
-            .as_string()
-            .and_then(|json| serde_json::from_str::<VisitorToServer>(&json).ok());
+            .dyn_into::<js_sys::Uint8Array>()
+            .ok()
+            .and_then(|bytes| {
+                protocol::binary::decode::<(String, protocol::ContextVariables)>(&bytes.to_vec())
+                    .ok()
+            })
+            .map(|(rule_id, context)| VisitorToServer::StartChat { rule_id, context });
         let controller = Rc::new(Controller {
             ui,
             bridge: Bridge::new(parent),

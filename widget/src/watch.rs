@@ -11,7 +11,6 @@ use std::rc::Rc;
 
 use protocol::{
     Availability, ContextValue, ContextVariables, InvitationEvent, InvitationEventKind, SiteConfig,
-    VisitorToServer,
 };
 use rules::{Condition, Environment, RuleSet, Tracker, VisitorRecord};
 use wasm_bindgen::JsCast;
@@ -89,8 +88,12 @@ pub struct Watcher {
 impl Watcher {
     pub fn boot() {
         let (site_id, parent) = browser::site_and_parent();
-        let record = browser::local_get(&history_key(&site_id))
-            .and_then(|json| serde_json::from_str::<VisitorRecord>(&json).ok())
+        // Earlier versions kept the record as JSON: a JSON parser here would cost every visitor more
+        // than one fresh start of the visit history costs the few who had one.
+        browser::local_remove(&[OLD_RECORD_KEY, &site_id].concat());
+        let record = browser::local_get(&record_key(&site_id))
+            .and_then(|hex| browser::from_hex(&hex))
+            .and_then(|bytes| protocol::binary::decode::<VisitorRecord>(&bytes).ok())
             .unwrap_or_default();
         let environment = Environment {
             device: browser::device(),
@@ -121,8 +124,8 @@ impl Watcher {
         }
         let loading = Rc::clone(&watcher);
         wasm_bindgen_futures::spawn_local(async move {
-            let url = format!("/api/sites/{}/config", loading.site_id);
-            match fetch_json::<SiteConfig>(&url).await {
+            let url = ["/api/sites/", &loading.site_id, "/config"].concat();
+            match fetch_binary::<SiteConfig>(&url).await {
                 Some(config) => loading.configure(config),
                 None => {
                     web_sys::console::warn_1(&"beckon: cannot load the site configuration".into())
@@ -202,9 +205,9 @@ impl Watcher {
             return;
         }
         let weak = Rc::downgrade(self);
-        let url = format!("/api/sites/{}/availability", self.site_id);
+        let url = ["/api/sites/", &self.site_id, "/availability"].concat();
         wasm_bindgen_futures::spawn_local(async move {
-            let availability = fetch_json::<Availability>(&url).await;
+            let availability = fetch_binary::<Availability>(&url).await;
             if let (Some(watcher), Some(availability)) = (weak.upgrade(), availability) {
                 watcher.tracker.borrow_mut().env.available_queues =
                     Some(availability.queues.into_iter().collect());
@@ -257,9 +260,8 @@ impl Watcher {
 
     /// Writes what must outlive this page to local storage.
     fn save(&self) {
-        if let Ok(json) = serde_json::to_string(&self.tracker.borrow().visitor) {
-            browser::local_set(&history_key(&self.site_id), &json);
-        }
+        let bytes = protocol::binary::encode(&self.tracker.borrow().visitor);
+        browser::local_set(&record_key(&self.site_id), &browser::to_hex(&bytes));
     }
 
     /// Once a second and after every signal: evaluates the rules and shows an invitation when one fires.
@@ -312,9 +314,21 @@ impl Watcher {
             rule_id: rule_id.to_owned(),
             kind,
         };
-        let url = format!("/api/sites/{}/invitation-events", self.site_id);
-        if let Ok(body) = serde_json::to_string(&event) {
-            browser::post_json(&url, &body);
+        let url = ["/api/sites/", &self.site_id, "/invitation-events"].concat();
+        // An `InvitationEvent` in JSON, written by the browser's own JSON.
+        let body = js_sys::Object::new();
+        for (key, value) in [
+            ("id", event.id.as_str()),
+            ("rule_id", event.rule_id.as_str()),
+            ("kind", event.kind.as_str()),
+        ] {
+            let _ = js_sys::Reflect::set(&body, &key.into(), &value.into());
+        }
+        if let Some(json) = js_sys::JSON::stringify(&body)
+            .ok()
+            .and_then(|json| json.as_string())
+        {
+            browser::post_json(&url, &json);
         }
     }
 
@@ -438,10 +452,12 @@ impl Watcher {
                 ContextValue::Number(time_on_page),
             );
             context.insert("rule_id".to_owned(), ContextValue::Text(rule_id.clone()));
-            let frame = VisitorToServer::StartChat { rule_id, context };
-            if let Ok(json) = serde_json::to_string(&frame) {
-                browser::set_window_property(START_FRAME, &json.into());
-            }
+            // The chat module sends it as `VisitorToServer::StartChat`.
+            let start = protocol::binary::encode(&(rule_id, context));
+            browser::set_window_property(
+                START_FRAME,
+                &js_sys::Uint8Array::from(start.as_slice()).into(),
+            );
             starting.start_chat_module();
         })));
         let from_page = Rc::clone(&start);
@@ -485,23 +501,31 @@ fn element(
     Some(element)
 }
 
-fn history_key(site_id: &str) -> String {
-    format!("beckon.history.{site_id}")
+/// Where earlier versions kept the visit record, as JSON.
+const OLD_RECORD_KEY: &str = "beckon.history.";
+
+/// The local-storage key of the visit record: postcard bytes in hex.
+fn record_key(site_id: &str) -> String {
+    ["beckon.record.", site_id].concat()
 }
 
-/// GETs `url` on the Beckon origin and decodes its JSON.
-async fn fetch_json<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
+/// GETs `url` on the Beckon origin in the binary form (`protocol::binary`): a JSON parser for the rule
+/// model would be most of this module.
+async fn fetch_binary<T: serde::de::DeserializeOwned>(url: &str) -> Option<T> {
     let window = web_sys::window()?;
-    let response = JsFuture::from(window.fetch_with_str(url)).await.ok()?;
+    let headers = web_sys::Headers::new().ok()?;
+    headers.set("accept", protocol::binary::MEDIA_TYPE).ok()?;
+    let init = web_sys::RequestInit::new();
+    init.set_headers(&headers);
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .ok()?;
     let response: web_sys::Response = response.dyn_into().ok()?;
     if !response.ok() {
         return None;
     }
-    let text = JsFuture::from(response.text().ok()?)
-        .await
-        .ok()?
-        .as_string()?;
-    serde_json::from_str(&text).ok()
+    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
+    protocol::binary::decode(&js_sys::Uint8Array::new(&buffer).to_vec()).ok()
 }
 
 #[cfg(test)]

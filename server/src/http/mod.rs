@@ -217,6 +217,7 @@ async fn site_config(
     State(runtime): State<Arc<Runtime>>,
     Path(site): Path<String>,
     ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let site_config = runtime
         .config
@@ -233,28 +234,42 @@ async fn site_config(
         location: address.and_then(|address| runtime.locate(address)),
         available_queues: runtime.available_queues(),
     };
-    // Per visitor (location) and per moment (availability): never cached.
-    let mut response = Json(body).into_response();
+    Ok(for_the_widget(&headers, &body))
+}
+
+/// JSON, or the compact binary form when `Accept` asks for it (the widget does: a JSON parser for the
+/// rule model would be most of its first module). Per visitor and per moment: never cached.
+fn for_the_widget<T: Serialize>(request: &HeaderMap, body: &T) -> Response {
+    let binary = request
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(protocol::binary::accepted);
+    let mut response = if binary {
+        (
+            [(header::CONTENT_TYPE, protocol::binary::MEDIA_TYPE)],
+            protocol::binary::encode(body),
+        )
+            .into_response()
+    } else {
+        Json(body).into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.append(header::VARY, HeaderValue::from_static("accept"));
     response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
 }
 
 /// Which queues have an agent free to chat, for rules with `agents_available`.
 async fn availability(
     State(runtime): State<Arc<Runtime>>,
     Path(site): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     known_site(&runtime, &site)?;
-    let mut response = Json(Availability {
+    let body = Availability {
         queues: runtime.available_queues(),
-    })
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    };
+    Ok(for_the_widget(&headers, &body))
 }
 
 fn valid_token(text: &str, max: usize) -> bool {
