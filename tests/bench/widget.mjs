@@ -66,17 +66,31 @@ async function load(context, url, widgetOrigin, { block = false } = {}) {
   const trace = JSON.parse((await page.context().browser().stopTracing()).toString());
   const metric = (name) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
   await page.close();
-  return { ...widget, ...mainThreadTasks(trace), scriptMs: metric('ScriptDuration') };
+  return { ...widget, ...mainThreadTasks(trace, [new URL(url).origin, widgetOrigin]), scriptMs: metric('ScriptDuration') };
 }
 
 const TRACE_CATEGORIES = ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline'];
 
-/** Every task the renderers' main threads ran (the page's and any out-of-process frame's): total, longest. */
-function mainThreadTasks(trace) {
+/**
+ * Every task the main threads of this page's renderers ran (the page's, and an out-of-process frame's if
+ * any): the total and the longest. Renderers of pages closed earlier may still be winding down in the
+ * same trace, so only processes that committed one of this load's frames count.
+ */
+function mainThreadTasks(trace, urls) {
   const events = trace.traceEvents || trace;
+  const ours = (url) => urls.some((prefix) => (url || '').startsWith(prefix));
+  const pids = new Set();
+  for (const e of events) {
+    const data = e.args?.data;
+    if (e.name === 'TracingStartedInBrowser') {
+      for (const frame of data?.frames || []) if (ours(frame.url)) pids.add(frame.processId);
+    } else if (e.name === 'FrameCommittedInBrowser' && ours(data?.url)) {
+      pids.add(data.processId);
+    }
+  }
   const mainThreads = new Set(
     events
-      .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+      .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && pids.has(e.pid))
       .map((e) => `${e.pid}:${e.tid}`),
   );
   let total = 0;
@@ -86,6 +100,7 @@ function mainThreadTasks(trace) {
     total += e.dur / 1000;
     longest = Math.max(longest, e.dur / 1000);
   }
+  if (mainThreads.size === 0) throw new Error(`no renderer of ${urls.join(', ')} in the trace`);
   return { taskMs: total, longestMs: longest };
 }
 
@@ -94,6 +109,7 @@ async function measure(browser, name, url, widgetOrigin) {
   const first = [];
   const repeat = [];
   const bare = [];
+  const bareRepeat = [];
   for (let run = 0; run < RUNS; run += 1) {
     const context = await browser.newContext();
     first.push(await load(context, url, widgetOrigin));
@@ -101,19 +117,20 @@ async function measure(browser, name, url, widgetOrigin) {
     await context.close();
     const blocked = await browser.newContext();
     bare.push(await load(blocked, url, widgetOrigin, { block: true }));
+    bareRepeat.push(await load(blocked, url, widgetOrigin, { block: true }));
     await blocked.close();
   }
-  const baseTask = median(bare.map((r) => r.taskMs));
-  const baseScript = median(bare.map((r) => r.scriptMs));
-  const summary = (runs) => ({
+  // The widget's share: the page with it, minus the same view of the page without it.
+  const summary = (runs, base) => ({
     bytes: median(runs.map((r) => r.bytes)),
     requests: median(runs.map((r) => r.requests)),
-    taskMs: Math.max(0, median(runs.map((r) => r.taskMs)) - baseTask),
-    scriptMs: Math.max(0, median(runs.map((r) => r.scriptMs)) - baseScript),
+    taskMs: Math.max(0, median(runs.map((r) => r.taskMs)) - median(base.map((r) => r.taskMs))),
+    scriptMs: Math.max(0, median(runs.map((r) => r.scriptMs)) - median(base.map((r) => r.scriptMs))),
     longestMs: median(runs.map((r) => r.longestMs)),
   });
-  console.log(`${name}: the bare page's longest task ${median(bare.map((r) => r.longestMs)).toFixed(0)} ms, its tasks ${baseTask.toFixed(0)} ms`);
-  const result = { name, first: summary(first), repeat: summary(repeat), files: first[0].files, repeatFiles: repeat[0].files };
+  const bareFigures = (runs) => `tasks ${median(runs.map((r) => r.taskMs)).toFixed(0)} ms, longest ${median(runs.map((r) => r.longestMs)).toFixed(0)} ms`;
+  console.log(`${name}: the page without the widget: first view ${bareFigures(bare)}, repeat view ${bareFigures(bareRepeat)}`);
+  const result = { name, first: summary(first, bare), repeat: summary(repeat, bareRepeat), files: first[0].files, repeatFiles: repeat[0].files };
   if (result.first.requests === 0) throw new Error(`${name}: no request reached ${widgetOrigin}; is the page wired to it?`);
   return result;
 }
