@@ -25,7 +25,7 @@ import { brotliCompressSync, constants } from 'node:zlib';
 import { launchBrowser } from '../lib/browser.mjs';
 import { startBeckon, stopBeckon } from '../lib/beckon.mjs';
 
-const RUNS = Number(process.env.BENCH_RUNS || 5);
+const RUNS = Number(process.env.BENCH_RUNS || 7);
 const THROTTLE = 4;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEMO_ROOT = join(ROOT, 'www/demo');
@@ -38,9 +38,10 @@ const median = (values) => {
 };
 
 /** A page load in `context`, returning what came from `widgetOrigin` and the main thread's totals. */
-async function load(context, url, widgetOrigin, { block = false } = {}) {
+async function load(context, url, widgetOrigin, { block = false, replace = null } = {}) {
   const page = await context.newPage();
   if (block) await page.route(`${widgetOrigin}/**`, (route) => route.abort());
+  if (replace) await page.route(`${widgetOrigin}/**`, replace);
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Performance.enable');
@@ -138,15 +139,15 @@ function mainThreadTasks(trace, urls, widgetOrigin) {
 }
 
 /** RUNS first views and repeat views of `url`, and the same page with the widget's origin refused. */
-async function measure(browser, name, url, widgetOrigin) {
+async function measure(browser, name, url, widgetOrigin, replace = null) {
   const first = [];
   const repeat = [];
   const bare = [];
   const bareRepeat = [];
   for (let run = 0; run < RUNS; run += 1) {
     const context = await browser.newContext();
-    first.push(await load(context, url, widgetOrigin));
-    repeat.push(await load(context, url, widgetOrigin));
+    first.push(await load(context, url, widgetOrigin, { replace }));
+    repeat.push(await load(context, url, widgetOrigin, { replace }));
     await context.close();
     const blocked = await browser.newContext();
     bare.push(await load(blocked, url, widgetOrigin, { block: true }));
@@ -290,9 +291,19 @@ const rocket = await startRocketChat();
 try {
   const ours = await measure(browser, 'Beckon', `${beckon.origins.demo}/pricing.html`, beckon.origins.beckon);
   const theirs = await measure(browser, 'Rocket.Chat livechat', `${rocket.host.origin}/pricing.html`, rocket.livechat.origin);
+  // The floor of the design: a loader that only adds an empty iframe from Beckon's origin after `load`.
+  const floor = await measure(browser, 'empty iframe (floor)', `${beckon.origins.demo}/pricing.html`, beckon.origins.beckon, (route) => {
+    const path = new URL(route.request().url()).pathname;
+    if (path === '/beckon.js') {
+      const script = `addEventListener('load', () => { const f = document.createElement('iframe'); f.title = 'empty'; f.style.cssText = 'position:fixed;width:0;height:0;border:0'; f.src = '${beckon.origins.beckon}/empty'; document.body.appendChild(f); });`;
+      return route.fulfill({ contentType: 'text/javascript', body: script });
+    }
+    return route.fulfill({ contentType: 'text/html', body: '<!doctype html><html lang="en"><title>empty</title></html>' });
+  });
   console.log(`widget before interaction, median of ${RUNS} runs, CPU throttled ${THROTTLE}x (main-thread figures are the widget's share)`);
   print(ours);
   print(theirs);
+  print(floor);
   console.log(`Beckon / Rocket.Chat: ${(ours.first.bytes / theirs.first.bytes).toFixed(2)}x the bytes, ${(ours.first.requests / theirs.first.requests).toFixed(2)}x the requests, ${(ours.first.taskMs / Math.max(1, theirs.first.taskMs)).toFixed(2)}x the main-thread time on a first view`);
   console.log('Beckon first view, bytes per request:');
   for (const file of ours.files) console.log(`  ${file}`);
