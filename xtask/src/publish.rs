@@ -249,6 +249,41 @@ mod tests {
     }
 
     #[test]
+    fn pruning_keeps_this_build_and_the_previous_one() {
+        let assets = std::env::temp_dir().join(format!("beckon-prune-{}", std::process::id()));
+        std::fs::create_dir_all(&assets).unwrap();
+        let names = [
+            "widget.aaaaaaaaaa.js",
+            "widget.bbbbbbbbbb.js",
+            "widget.cccccccccc.js",
+        ];
+        for name in names {
+            for suffix in ["", ".br", ".gz"] {
+                std::fs::write(assets.join(format!("{name}{suffix}")), name).unwrap();
+            }
+        }
+        let manifest = |hashed: &str| Manifest::from([("widget.js".to_owned(), hashed.to_owned())]);
+        prune(&assets, &manifest(names[2]), &manifest(names[1])).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&assets)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        std::fs::remove_dir_all(&assets).unwrap();
+        assert_eq!(
+            left,
+            [
+                "widget.bbbbbbbbbb.js",
+                "widget.bbbbbbbbbb.js.br",
+                "widget.bbbbbbbbbb.js.gz",
+                "widget.cccccccccc.js",
+                "widget.cccccccccc.js.br",
+                "widget.cccccccccc.js.gz",
+            ]
+        );
+    }
+
+    #[test]
     fn published_pages_lose_their_comments() {
         assert_eq!(
             without_comments("<!doctype html>\n<!-- a\nb -->\n<html><!--c-->x</html>\n"),

@@ -120,6 +120,33 @@ fn browser_crates_never_depend_on_the_server() {
 }
 
 #[test]
+fn the_widgets_first_module_links_neither_leptos_nor_a_json_parser() {
+    let manifest = std::fs::read_to_string(root().join("widget/Cargo.toml")).unwrap();
+    for heavy in ["leptos", "serde_json"] {
+        let line = manifest
+            .lines()
+            .find(|line| line.trim_start().starts_with(heavy))
+            .unwrap_or_else(|| panic!("widget/Cargo.toml names no {heavy}"));
+        assert!(
+            line.contains("optional = true"),
+            "{heavy} must be optional, for the chat module only: {line}"
+        );
+        assert!(
+            manifest.contains(&format!("\"dep:{heavy}\"")),
+            "{heavy} must come only with the `chat` feature"
+        );
+    }
+    for first_module_file in ["watch.rs", "page.rs", "bridge.rs"] {
+        let code =
+            std::fs::read_to_string(root().join("widget/src").join(first_module_file)).unwrap();
+        assert!(
+            !code.contains("serde_json"),
+            "{first_module_file} uses serde_json"
+        );
+    }
+}
+
+#[test]
 fn browser_code_never_writes_html_from_data() {
     forbid(
         "widget/src",
