@@ -46,7 +46,6 @@ pub fn accepted(accept: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::{Availability, ContextValue, SiteConfig};
@@ -76,7 +75,7 @@ all = [
             site_id: "demo".into(),
             name: "Demo shop".into(),
             rules,
-            zones: BTreeMap::new(),
+            zones: rules::VecMap::new(),
             location: Some(rules::Location {
                 country: Some("DE".into()),
                 region: None,

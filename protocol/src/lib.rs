@@ -528,7 +528,7 @@ pub struct SiteConfig {
     /// UTC offsets of the zones the rules' time windows name, for the next days: the widget carries no
     /// time-zone database.
     #[serde(default)]
-    pub zones: BTreeMap<String, rules::ZoneTable>,
+    pub zones: rules::VecMap<String, rules::ZoneTable>,
     /// Where the visitor is, as the server resolved it from their address; `None` without a location
     /// database. The address itself never leaves the server.
     #[serde(default)]

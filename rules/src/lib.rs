@@ -9,6 +9,7 @@
 pub mod civil;
 mod describe;
 mod eval;
+mod map;
 mod model;
 mod pattern;
 mod track;
@@ -23,6 +24,7 @@ pub mod simulate;
 pub use civil::ZoneTable;
 pub use describe::duration as format_duration;
 pub use eval::{Explanation, Truth};
+pub use map::{VecMap, VecSet};
 pub use model::{
     Budget, Condition, ContextTest, ContextValue, Count, DEFAULT_INVITATION_SECONDS, Device,
     Invitation, Limits, Rule, RuleSet, TimeWindow,

@@ -1,9 +1,8 @@
 //! The rule model: what a parsed rule file means, and the form the server ships to the widget.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
+use crate::map::VecMap;
 use crate::pattern::Pattern;
 
 /// How long an invitation stays on screen when a rule does not say: one minute, the documented standard.
@@ -71,7 +70,7 @@ pub struct Budget {
 pub struct Invitation {
     pub default: String,
     /// Language tag (lowercase, e.g. `fr` or `pt-br`) to text.
-    pub translations: BTreeMap<String, String>,
+    pub translations: VecMap<String, String>,
 }
 
 impl Invitation {

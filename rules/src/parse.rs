@@ -10,6 +10,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::Diagnostic;
+use crate::map::VecMap;
 use crate::model::{Budget, DEFAULT_INVITATION_SECONDS, Invitation, Limits, Rule, RuleSet};
 
 mod condition;
@@ -426,11 +427,11 @@ impl<'s> Parser<'s> {
         match value.get_ref() {
             DeValue::String(text) => Some(Invitation {
                 default: self.non_empty_text(text, &value.span(), "invitation")?,
-                translations: BTreeMap::new(),
+                translations: VecMap::new(),
             }),
             DeValue::Table(table) => {
                 let mut default = None;
-                let mut translations = BTreeMap::new();
+                let mut translations = VecMap::new();
                 for (key, text) in table {
                     let Some(string) = text.get_ref().as_str() else {
                         self.report(

@@ -133,8 +133,14 @@ pub fn replay(
         context: timeline.context.clone(),
         context_known: true,
         location: timeline.location.clone(),
-        zones: zones.clone(),
-        available_queues: timeline.available_queues.clone(),
+        zones: zones
+            .iter()
+            .map(|(zone, table)| (zone.clone(), table.clone()))
+            .collect(),
+        available_queues: timeline
+            .available_queues
+            .as_ref()
+            .map(|queues| queues.iter().cloned().collect()),
     };
     let mut replay = Replay::default();
     let mut on_screen: Option<(String, u32)> = None;
@@ -201,7 +207,7 @@ pub fn replay(
                     lines.push("exit intent".to_owned());
                 }
                 Action::Available(queues) => {
-                    tracker.env.available_queues = Some(queues.clone());
+                    tracker.env.available_queues = Some(queues.iter().cloned().collect());
                     lines.push("agent availability changed".to_owned());
                 }
                 Action::Close | Action::Accept => {

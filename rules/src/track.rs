@@ -4,11 +4,12 @@
 //! same [`Tracker`] which rule fires, so a simulation shows exactly what a browser would do. Time is an
 //! argument (Unix milliseconds), never read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::civil::ZoneTable;
+use crate::map::{VecMap, VecSet};
 use crate::model::{ContextValue, Device};
 
 /// A visit ends after this long without activity, as in web analytics.
@@ -31,10 +32,10 @@ pub struct VisitorRecord {
     /// Recent invitations (this visit's and the last day's).
     pub invitations: Vec<InvitationRecord>,
     /// Invitations ever shown, per rule, and in total.
-    pub shown_per_rule: BTreeMap<String, u32>,
+    pub shown_per_rule: VecMap<String, u32>,
     pub shown_total: u32,
     /// When the visitor last closed each rule's invitation, and any invitation.
-    pub closed_per_rule: BTreeMap<String, i64>,
+    pub closed_per_rule: VecMap<String, i64>,
     pub last_closed_ms: Option<i64>,
 }
 
@@ -120,9 +121,9 @@ pub struct Environment {
     pub context_known: bool,
     /// `None` when the server has no location database or found nothing.
     pub location: Option<Location>,
-    pub zones: BTreeMap<String, ZoneTable>,
+    pub zones: VecMap<String, ZoneTable>,
     /// Queues with an agent free to chat; `None` until the server has said.
-    pub available_queues: Option<BTreeSet<String>>,
+    pub available_queues: Option<VecSet<String>>,
 }
 
 impl Default for Environment {
@@ -133,7 +134,7 @@ impl Default for Environment {
             context: BTreeMap::new(),
             context_known: false,
             location: None,
-            zones: BTreeMap::new(),
+            zones: VecMap::new(),
             available_queues: None,
         }
     }
@@ -264,7 +265,9 @@ impl Tracker {
             },
             MAX_INVITATIONS,
         );
-        *visitor.shown_per_rule.entry(rule.to_owned()).or_insert(0) += 1;
+        visitor
+            .shown_per_rule
+            .update(rule.to_owned(), 0, |shown| *shown += 1);
         visitor.shown_total = visitor.shown_total.saturating_add(1);
     }
 

@@ -3,8 +3,6 @@
 //! The generator is a small seeded PRNG rather than a framework, so the crate keeps no test dependency;
 //! a failure prints the seed and the printed file.
 
-use std::collections::BTreeMap;
-
 use rules::{
     Budget, Condition, ContextTest, ContextValue, Count, Device, Invitation, Limits, Pattern, Rule,
     RuleSet, TimeWindow, parse_file,
@@ -207,7 +205,7 @@ impl Random {
         if default.is_empty() {
             default = "Hello".to_owned();
         }
-        let mut translations = BTreeMap::new();
+        let mut translations = rules::VecMap::new();
         for _ in 0..self.below(3) {
             let text = format!("x{}x", self.text(0, 10));
             translations.insert(
