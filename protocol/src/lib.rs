@@ -5,8 +5,6 @@
 
 pub mod binary;
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 /// The largest chat message body, in bytes of UTF-8. Longer bodies are rejected with `message_too_large`.
@@ -170,7 +168,7 @@ impl Author {
 pub use rules::ContextValue;
 
 /// Context variables, ordered by name so every reader sees them the same way.
-pub type ContextVariables = BTreeMap<String, ContextValue>;
+pub type ContextVariables = rules::VecMap<String, ContextValue>;
 
 /// One stored chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -756,9 +754,12 @@ mod tests {
     fn context_values_keep_their_types() {
         let vars: ContextVariables =
             serde_json::from_str(r#"{"plan":"pro","cart_value":42,"vip":true}"#).unwrap();
-        assert_eq!(vars["plan"], ContextValue::Text("pro".into()));
-        assert_eq!(vars["cart_value"], ContextValue::Number(42.0));
-        assert_eq!(vars["vip"], ContextValue::Bool(true));
-        assert_eq!(vars["cart_value"].display(), "42");
+        assert_eq!(vars.get("plan"), Some(&ContextValue::Text("pro".into())));
+        assert_eq!(vars.get("cart_value"), Some(&ContextValue::Number(42.0)));
+        assert_eq!(vars.get("vip"), Some(&ContextValue::Bool(true)));
+        assert_eq!(
+            vars.get("cart_value").map(ContextValue::display).as_deref(),
+            Some("42")
+        );
     }
 }

@@ -130,7 +130,11 @@ pub fn replay(
     tracker.env = Environment {
         language: timeline.language.clone(),
         device: timeline.device,
-        context: timeline.context.clone(),
+        context: timeline
+            .context
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
         context_known: true,
         location: timeline.location.clone(),
         zones: zones

@@ -4,8 +4,6 @@
 //! same [`Tracker`] which rule fires, so a simulation shows exactly what a browser would do. Time is an
 //! argument (Unix milliseconds), never read.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::civil::ZoneTable;
@@ -115,7 +113,7 @@ pub struct Environment {
     pub language: String,
     pub device: Device,
     /// The page's context variables, as its provider last returned them.
-    pub context: BTreeMap<String, ContextValue>,
+    pub context: VecMap<String, ContextValue>,
     /// Whether the page has answered yet: until it does, context conditions are unknown, so a rule on
     /// `authenticated = false` cannot fire for a signed-in visitor in the moment before the answer.
     pub context_known: bool,
@@ -131,7 +129,7 @@ impl Default for Environment {
         Environment {
             language: String::new(),
             device: Device::Desktop,
-            context: BTreeMap::new(),
+            context: VecMap::new(),
             context_known: false,
             location: None,
             zones: VecMap::new(),
