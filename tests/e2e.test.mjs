@@ -12,12 +12,10 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
-const DEMO_ROOT = fileURLToPath(new URL('../www/demo', import.meta.url));
 const AGENT = { username: 'alice', password: 's3cret', displayName: 'Alice Agent' };
 const RULE = { id: 'pricing-help', invitation: 'Questions about our plans? Chat with us.' };
 const HOSTILE_TEXT = '<b>hi</b><script>alert(1)</script>';
@@ -64,31 +62,8 @@ function check(name, body) {
   test(name, (t) => noteFailure(body, t));
 }
 
-function config() {
-  return `# Written by tests/e2e.test.mjs; paths are relative to this file.
-listen = "127.0.0.1:0"
-database = "beckon.sqlite3"
-
-[demo]
-listen = "127.0.0.1:0"
-site = "demo"
-root = ${JSON.stringify(DEMO_ROOT)}
-
-[[sites]]
-id = "demo"
-name = "Demo shop"
-allowed_origins = []
-rules_dir = "rules"
-
-[[queues]]
-id = "sales"
-name = "Sales"
-
-[[queues]]
-id = "support"
-name = "Support"
-
-# Nobody Available in the desk ends the chat and invites an offline message.
+/** Nobody Available in the desk ends the chat and invites an offline message. */
+const DESK_CONFIG = `
 [[queues]]
 id = "desk"
 name = "Help desk"
@@ -102,7 +77,6 @@ action = "end"
 message = "${DESK_MESSAGE}"
 offline_message = true
 `;
-}
 
 const DESK_RULE_FILE = `# Written by tests/e2e.test.mjs: invite visitors who spend 10 s on a product page to the desk.
 [[rule]]
@@ -144,7 +118,7 @@ async function setUp() {
   }
   workDir = mkdtempSync(join(tmpdir(), 'beckon-e2e-'));
   configPath = join(workDir, 'beckon.toml');
-  writeFileSync(configPath, config());
+  writeFileSync(configPath, demoConfig(DESK_CONFIG));
   mkdirSync(join(workDir, 'rules'));
   writeFileSync(join(workDir, 'rules', 'pricing.toml'), PRICING_RULE);
   writeFileSync(join(workDir, 'rules', 'desk.toml'), DESK_RULE_FILE);

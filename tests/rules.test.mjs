@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -41,31 +41,6 @@ let beckon;
 let demo;
 let browser;
 
-function config() {
-  return `listen = "127.0.0.1:0"
-database = "beckon.sqlite3"
-
-[demo]
-listen = "127.0.0.1:0"
-site = "demo"
-root = ${JSON.stringify(join(ROOT, 'www/demo'))}
-
-[[sites]]
-id = "demo"
-name = "Demo shop"
-allowed_origins = []
-rules_dir = "rules"
-
-[[queues]]
-id = "sales"
-name = "Sales"
-
-[[queues]]
-id = "support"
-name = "Support"
-`;
-}
-
 function beckonCommand(args, env = {}) {
   return new Promise((resolve, reject) => {
     execFile(BECKON_BIN, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: STARTUP_MS, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
@@ -79,7 +54,7 @@ before(async () => {
   assert.ok(BECKON_BIN, 'BECKON_BIN is not set: run `cargo xtask build` and BECKON_BIN=target/debug/beckon');
   workDir = mkdtempSync(join(tmpdir(), 'beckon-rules-'));
   const configPath = join(workDir, 'beckon.toml');
-  writeFileSync(configPath, config());
+  writeFileSync(configPath, demoConfig());
   mkdirSync(join(workDir, 'rules'));
   writeFileSync(join(workDir, 'rules', 'widget.toml'), RULES);
   await beckonCommand(

@@ -23,7 +23,7 @@ import { join, normalize, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { launchBrowser } from '../lib/browser.mjs';
-import { startBeckon, stopBeckon } from '../lib/beckon.mjs';
+import { demoConfig, startBeckon, stopBeckon } from '../lib/beckon.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS || 7);
 const THROTTLE = 4;
@@ -257,31 +257,15 @@ async function startBeckonDemo() {
   writeFileSync(join(dir, 'rules', 'pricing.toml'), RULE);
   // Every queue needs a member; nobody logs in.
   const hash = execFileSync(BECKON_BIN, ['hash-password'], { input: 'bench-password\n' }).toString().trim();
-  writeFileSync(
-    join(dir, 'beckon.toml'),
-    `listen = "127.0.0.1:0"
-database = "beckon.sqlite3"
-www = ${JSON.stringify(join(ROOT, 'www'))}
-[demo]
-listen = "127.0.0.1:0"
-site = "demo"
-root = ${JSON.stringify(DEMO_ROOT)}
-[[sites]]
-id = "demo"
-name = "Demo shop"
-allowed_origins = []
-rules_dir = "rules"
-[[queues]]
-id = "sales"
-name = "Sales"
+  const agent = `
 [[agents]]
 username = "demo"
 display_name = "Demo"
 password_hash = "${hash}"
-queues = ["sales"]
+queues = ["sales", "support"]
 capacity = 1
-`,
-  );
+`;
+  writeFileSync(join(dir, 'beckon.toml'), demoConfig(agent));
   return startBeckon(BECKON_BIN, join(dir, 'beckon.toml'), dir, 30_000);
 }
 

@@ -2,6 +2,41 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const DEMO_ROOT = fileURLToPath(new URL('../../www/demo', import.meta.url));
+
+/**
+ * The configuration the browser suites and the widget benchmark run Beckon with: the server and its
+ * demo shop on free loopback ports, SQLite in the working folder, the site `demo` (any origin, as the
+ * demo shop's port is not known in advance) with its rules in `rules/`, and the queues `sales` and
+ * `support`. `extra` is appended: more queues, workstreams, agents.
+ */
+export function demoConfig(extra = '') {
+  return `# Written by a test or benchmark; paths are relative to this file.
+listen = "127.0.0.1:0"
+database = "beckon.sqlite3"
+
+[demo]
+listen = "127.0.0.1:0"
+site = "demo"
+root = ${JSON.stringify(DEMO_ROOT)}
+
+[[sites]]
+id = "demo"
+name = "Demo shop"
+allowed_origins = []
+rules_dir = "rules"
+
+[[queues]]
+id = "sales"
+name = "Sales"
+
+[[queues]]
+id = "support"
+name = "Support"
+${extra}`;
+}
 
 /**
  * Spawns `beckon serve --config <configPath>` in `cwd` and resolves once it has printed both listening
