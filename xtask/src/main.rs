@@ -167,6 +167,7 @@ fn build(root: &Path) -> anyhow::Result<()> {
         if let Some(features) = module.features {
             wasm_build.args(["--features", features]);
         }
+        wasm_build.args(["--config", &remapped_paths(root)]);
         run(&mut wasm_build)?;
         let out_dir = root.join(module.out);
         std::fs::create_dir_all(&out_dir)?;
@@ -195,6 +196,8 @@ fn build(root: &Path) -> anyhow::Result<()> {
             .arg("-o")
             .arg(&wasm))?;
         let after = std::fs::metadata(&wasm)?.len();
+        no_build_paths(root, &std::fs::read(&wasm)?)
+            .with_context(|| format!("{}", wasm.display()))?;
         eprintln!(
             "xtask: {}: {before} bytes from wasm-bindgen, {after} after wasm-opt",
             module.name
@@ -206,6 +209,39 @@ fn build(root: &Path) -> anyhow::Result<()> {
         "xtask: build finished in {:.1}s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// The build machine's folders, as the WebAssembly's panic locations would name them: the checkout and
+/// cargo's home (crates.io sources).
+fn build_paths(root: &Path) -> [PathBuf; 2] {
+    let cargo_home = std::env::var_os("CARGO_HOME").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"),
+        PathBuf::from,
+    );
+    [root.to_path_buf(), cargo_home]
+}
+
+/// Cargo configuration that renames those folders in the browser modules: every visitor downloads the
+/// names, which should not describe the build machine, and the same sources and toolchain then give the
+/// same bytes, so the same hashed asset names, wherever they are built.
+fn remapped_paths(root: &Path) -> String {
+    let [checkout, cargo_home] = build_paths(root);
+    format!(
+        "target.{WASM_TARGET}.rustflags=[\"--remap-path-prefix={}=beckon\", \"--remap-path-prefix={}=cargo\"]",
+        checkout.display(),
+        cargo_home.display()
+    )
+}
+
+/// Fails when a module still names a folder of the build machine.
+fn no_build_paths(root: &Path, module: &[u8]) -> anyhow::Result<()> {
+    for path in build_paths(root) {
+        let needle = path.to_string_lossy().into_owned();
+        if !needle.is_empty() && module.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            bail!("the module names the build machine's folder `{needle}`");
+        }
+    }
     Ok(())
 }
 
