@@ -11,6 +11,7 @@ mod describe;
 mod eval;
 mod map;
 mod model;
+mod number;
 mod pattern;
 mod track;
 

@@ -170,7 +170,8 @@ impl ContextValue {
     pub fn as_number(&self) -> Option<f64> {
         match self {
             ContextValue::Number(number) => Some(*number),
-            ContextValue::Text(text) => text.trim().parse().ok().filter(|n: &f64| n.is_finite()),
+            // `str::parse::<f64>`'s reading, without its tables in the widget.
+            ContextValue::Text(text) => crate::number::parse_finite(text.trim()),
             ContextValue::Bool(_) => None,
         }
     }
