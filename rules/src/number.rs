@@ -17,32 +17,26 @@ pub fn parse_finite(text: &str) -> Option<f64> {
         _ => (false, bytes),
     };
     let mut digits: Vec<u8> = Vec::new();
-    let mut exponent: i64 = 0;
-    let mut seen_digit = false;
     let mut index = 0;
-    while let Some(&byte) = rest.get(index) {
-        if !byte.is_ascii_digit() {
-            break;
-        }
-        seen_digit = true;
-        if !(digits.is_empty() && byte == b'0') {
-            digits.push(byte - b'0');
-        }
-        index += 1;
-    }
-    if rest.get(index) == Some(&b'.') {
-        index += 1;
-        while let Some(&byte) = rest.get(index) {
-            if !byte.is_ascii_digit() {
-                break;
-            }
-            seen_digit = true;
+    // Significant digits (leading zeros dropped) of the integer part, then of the fraction, whose every
+    // digit lowers the exponent.
+    let read_digits = |index: &mut usize, digits: &mut Vec<u8>| {
+        let start = *index;
+        while let Some(&byte) = rest.get(*index).filter(|byte| byte.is_ascii_digit()) {
             if !(digits.is_empty() && byte == b'0') {
                 digits.push(byte - b'0');
             }
-            exponent -= 1;
-            index += 1;
+            *index += 1;
         }
+        *index - start
+    };
+    let mut seen_digit = read_digits(&mut index, &mut digits) > 0;
+    let mut exponent: i64 = 0;
+    if rest.get(index) == Some(&b'.') {
+        index += 1;
+        let fraction = read_digits(&mut index, &mut digits);
+        seen_digit |= fraction > 0;
+        exponent -= fraction as i64;
     }
     if !seen_digit {
         return None;

@@ -5,13 +5,14 @@
 //! [`Tracker`] the widget uses, shows at most one invitation at a time, expires it after the rule's
 //! `invitation_seconds`, and records for every second which rule fired and why the others did not.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Deserialize;
 
 use crate::civil::{ZoneTable, format_date, parse_instant};
 use crate::diagnostic::Diagnostic;
+use crate::map::{VecMap, VecSet};
 use crate::model::{ContextValue, Device, RuleSet};
 use crate::track::{Environment, Location, Tracker};
 
@@ -32,8 +33,8 @@ pub struct Timeline {
     pub previous_visits: u32,
     pub chatted_before: bool,
     /// Queues with a free agent; `None` leaves availability unknown.
-    pub available_queues: Option<BTreeSet<String>>,
-    pub context: BTreeMap<String, ContextValue>,
+    pub available_queues: Option<VecSet<String>>,
+    pub context: VecMap<String, ContextValue>,
     /// In time order.
     pub steps: Vec<Step>,
 }
@@ -49,7 +50,7 @@ impl Default for Timeline {
             previous_visits: 0,
             chatted_before: false,
             available_queues: None,
-            context: BTreeMap::new(),
+            context: VecMap::new(),
             steps: Vec::new(),
         }
     }
@@ -77,7 +78,7 @@ pub enum Action {
     Close,
     /// The visitor accepts the invitation on screen: the chat starts and inviting stops.
     Accept,
-    Available(BTreeSet<String>),
+    Available(VecSet<String>),
 }
 
 /// What happened during a replay.
@@ -121,7 +122,7 @@ impl Replay {
 pub fn replay(
     rule_set: &RuleSet,
     timeline: &Timeline,
-    zones: &BTreeMap<String, ZoneTable>,
+    zones: &VecMap<String, ZoneTable>,
 ) -> Replay {
     let mut tracker = Tracker::default();
     tracker.visitor.visits = timeline.previous_visits;
@@ -130,21 +131,11 @@ pub fn replay(
     tracker.env = Environment {
         language: timeline.language.clone(),
         device: timeline.device,
-        context: timeline
-            .context
-            .iter()
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect(),
+        context: timeline.context.clone(),
         context_known: true,
         location: timeline.location.clone(),
-        zones: zones
-            .iter()
-            .map(|(zone, table)| (zone.clone(), table.clone()))
-            .collect(),
-        available_queues: timeline
-            .available_queues
-            .as_ref()
-            .map(|queues| queues.iter().cloned().collect()),
+        zones: zones.clone(),
+        available_queues: timeline.available_queues.clone(),
     };
     let mut replay = Replay::default();
     let mut on_screen: Option<(String, u32)> = None;
@@ -211,7 +202,7 @@ pub fn replay(
                     lines.push("exit intent".to_owned());
                 }
                 Action::Available(queues) => {
-                    tracker.env.available_queues = Some(queues.iter().cloned().collect());
+                    tracker.env.available_queues = Some(queues.clone());
                     lines.push("agent availability changed".to_owned());
                 }
                 Action::Close | Action::Accept => {
@@ -314,7 +305,7 @@ struct VisitFile {
     chatted_before: bool,
     agents_available: Option<Vec<String>>,
     #[serde(default)]
-    context: BTreeMap<String, ContextValue>,
+    context: VecMap<String, ContextValue>,
     #[serde(default)]
     step: Vec<RawStep>,
 }

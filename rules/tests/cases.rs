@@ -7,11 +7,11 @@
 //! `<s> hide`, `<s> show`, `<s> event <name>`, `<s> ctx <name>=<value>`, `<s> unctx <name>`, `<s> exit`,
 //! `<s> close`, `<s> accept`, `<s> agents <q1,q2>`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use rules::civil::parse_instant;
 use rules::simulate::{Action, Step, Timeline, replay};
-use rules::{ContextValue, Device, Location, RuleSet, ZoneTable, parse_file};
+use rules::{ContextValue, Device, Location, RuleSet, VecMap, VecSet, ZoneTable, parse_file};
 
 fn value(text: &str) -> ContextValue {
     match text {
@@ -108,7 +108,7 @@ fn timeline(text: &str) -> Timeline {
                     .split(',')
                     .filter(|q| !q.is_empty())
                     .map(str::to_owned)
-                    .collect::<BTreeSet<_>>(),
+                    .collect::<VecSet<_>>(),
             ),
             other => panic!("unknown step {other}"),
         };
@@ -121,9 +121,9 @@ fn timeline(text: &str) -> Timeline {
 
 /// Paris and New York in 2026, written from the published transition dates (the server computes these
 /// tables from its tz database; its own tests check them against these same facts).
-fn zones() -> BTreeMap<String, ZoneTable> {
+fn zones() -> VecMap<String, ZoneTable> {
     let at = |text: &str| parse_instant(text).unwrap();
-    BTreeMap::from([
+    VecMap::from_iter([
         (
             "Europe/Paris".to_owned(),
             ZoneTable {

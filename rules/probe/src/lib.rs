@@ -1,8 +1,6 @@
 //! The rules crate behind a tiny JavaScript surface, for the browser test that the WebAssembly build and
 //! the native build agree, and for the evaluation benchmark. Test tooling only: never shipped to visitors.
 
-use std::collections::BTreeMap;
-
 use rules::simulate::{Timeline, replay};
 use rules::{RuleSet, Tracker, ZoneTable, parse_file};
 use serde::{Deserialize, Serialize};
@@ -14,7 +12,7 @@ struct ReplayInput {
     files: Vec<(String, String)>,
     visit_name: String,
     visit: String,
-    zones: BTreeMap<String, ZoneTable>,
+    zones: rules::VecMap<String, ZoneTable>,
 }
 
 /// What a replay produced, in a form both builds print the same way.

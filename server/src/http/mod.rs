@@ -229,10 +229,7 @@ async fn site_config(
     let body = SiteConfig {
         site_id: site_config.id.clone(),
         name: site_config.name.clone(),
-        zones: runtime
-            .zone_tables(&rules.rule_set, ZONE_DAYS)
-            .into_iter()
-            .collect(),
+        zones: runtime.zone_tables(&rules.rule_set, ZONE_DAYS),
         rules: (*rules.rule_set).clone(),
         location: address.and_then(|address| runtime.locate(address)),
         available_queues: runtime.available_queues(),

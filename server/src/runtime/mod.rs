@@ -356,7 +356,7 @@ impl Runtime {
         &self,
         rule_set: &::rules::RuleSet,
         days: i64,
-    ) -> std::collections::BTreeMap<String, ::rules::ZoneTable> {
+    ) -> ::rules::VecMap<String, ::rules::ZoneTable> {
         let now = self.now_ms();
         zone_tables(rule_set, now - DAY_MS, now + days * DAY_MS)
     }
@@ -415,7 +415,7 @@ pub fn zone_tables(
     rule_set: &::rules::RuleSet,
     from_ms: i64,
     until_ms: i64,
-) -> std::collections::BTreeMap<String, ::rules::ZoneTable> {
+) -> ::rules::VecMap<String, ::rules::ZoneTable> {
     rule_set
         .zones()
         .into_iter()
