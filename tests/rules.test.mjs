@@ -191,6 +191,45 @@ test('only visible time counts towards time on page', async () => {
   await cleanClose(visitor);
 });
 
+test("time on page counts from when the loader ran, though the iframe waits for the page's load", async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const problems = await watchContext(context);
+  await context.addInitScript(recordWidgetMessages);
+  const start = Date.now();
+  await context.clock.install({ time: start });
+  await context.clock.pauseAt(start + 1_000);
+  // The page's deferred script is held back, so its `load` waits (DOMContentLoaded and `load` wait for
+  // deferred scripts; the async loader does not).
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  let requested;
+  const scriptRequested = new Promise((resolve) => (requested = resolve));
+  await context.route(`${demo}/demo.js`, async (route) => {
+    requested();
+    await released;
+    await route.continue();
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  await page.goto(`${demo}/product.html`, { waitUntil: 'commit' });
+  await page.waitForFunction(() => window.Beckon && window.Beckon.loaded === true);
+  await scriptRequested;
+  // Six seconds of page time pass while the page is still loading: no iframe yet.
+  await page.clock.runFor(6_000);
+  assert.equal(await page.locator('iframe[title="Beckon chat"]').count(), 0);
+  release();
+  await page.waitForFunction(() => window.__beckonFromWidget.includes('ready'), null, { timeout: STARTUP_MS });
+  const visitor = { context, page, problems, widget: page.frameLocator('iframe[title="Beckon chat"]') };
+  await configLoaded(visitor);
+  // 9.5 s since the loader ran, 3.5 s since the widget started: the 10 s rule is not due yet.
+  await advance(visitor, 3_500);
+  assert.equal(await invitation(visitor).isVisible(), false, 'invited before 10 s on the page');
+  // 10.5 s since the loader ran: due, though the widget itself has run for only 4.5 s.
+  await advance(visitor, 1_000);
+  await invitation(visitor).waitFor({ state: 'visible' });
+  await cleanClose(visitor);
+});
+
 test('an expired invitation is reported, and once per visit holds across page loads', async () => {
   const visitor = await openVisitor('/product.html');
   await configLoaded(visitor);
