@@ -31,7 +31,7 @@ pub fn Workspace(me: RwSignal<Option<Me>>) -> impl IntoView {
                         prop:value=move || console.presence.get().as_str()
                         on:change=move |event| {
                             if let Some(presence) = Presence::parse(&event_target_value(&event)) {
-                                console.send(&AgentToServer::SetPresence { presence });
+                                console.choose_presence(presence);
                             }
                         }>
                         {Presence::ALL.into_iter().map(|presence| view! {

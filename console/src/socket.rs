@@ -47,6 +47,9 @@ pub struct Console {
     socket: StoredValue<Option<LiveSocket>, LocalStorage>,
     /// Frames the agent sent while the socket was not open yet; they go out, in order, when it opens.
     outbox: StoredValue<Vec<String>, LocalStorage>,
+    /// A presence the agent chose that the server has not answered yet. A `Welcome` sent before the
+    /// server read the choice must not put the old presence back on screen.
+    requested_presence: StoredValue<Option<Presence>, LocalStorage>,
 }
 
 impl Console {
@@ -62,6 +65,7 @@ impl Console {
             connected: RwSignal::new(false),
             socket: StoredValue::new_local(None),
             outbox: StoredValue::new_local(Vec::new()),
+            requested_presence: StoredValue::new_local(None),
         }
     }
 
@@ -119,6 +123,13 @@ impl Console {
         websocket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         self.socket
             .set_value(Some((websocket, vec![on_open, on_message, on_close])));
+    }
+
+    /// The agent chooses a presence: shown at once, and sent.
+    pub fn choose_presence(self, presence: Presence) {
+        self.requested_presence.set_value(Some(presence));
+        self.presence.set(presence);
+        self.send(&AgentToServer::SetPresence { presence });
     }
 
     /// Sends a frame now, or as soon as the socket opens: a presence change or an Accept made while the
@@ -203,6 +214,7 @@ impl Console {
                 ..
             } => {
                 self.username.set(username);
+                let presence = self.requested_presence.get_value().unwrap_or(presence);
                 self.presence.set(presence);
                 self.shown_presence.set(presence);
                 self.sessions.update(|sessions| {
@@ -212,6 +224,7 @@ impl Console {
                 });
             }
             ServerToAgent::Presence { presence, shown } => {
+                self.requested_presence.set_value(None);
                 self.presence.set(presence);
                 self.shown_presence.set(shown);
             }
@@ -281,7 +294,11 @@ impl Console {
                     session.pending.retain(|(id, _)| *id != client_message_id);
                 }
             }),
-            ServerToAgent::Error { message, .. } => self.notice.set(message),
+            ServerToAgent::Error { message, .. } => {
+                // A refused choice is not waiting any more: the next Welcome says what holds.
+                self.requested_presence.set_value(None);
+                self.notice.set(message);
+            }
         }
     }
 
