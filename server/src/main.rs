@@ -29,7 +29,8 @@ For serve, agent and conversations, FILE defaults to server/config/demo.toml. Th
 configuration only when given --config, and then also check that every queue a rule names exists.";
 
 fn main() -> ExitCode {
-    match run() {
+    let result = Command::parse(lexopt::Parser::from_env()).and_then(run);
+    match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("beckon: {error:#}");
@@ -38,66 +39,203 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> anyhow::Result<ExitCode> {
-    let mut parser = lexopt::Parser::from_env();
-    let mut words: Vec<String> = Vec::new();
-    let mut options: Vec<(String, String)> = Vec::new();
-    while let Some(argument) = parser.next()? {
-        match argument {
-            Long("help") | Short('h') => {
-                println!("{USAGE}");
-                return Ok(ExitCode::SUCCESS);
-            }
-            Long(name) => {
-                let name = name.to_owned();
-                options.push((name, parser.value()?.string()?));
-            }
-            Value(value) => words.push(value.string()?),
-            other => return Err(other.unexpected().into()),
+/// One invocation of `beckon`, read and checked before anything runs.
+#[derive(Debug)]
+enum Command {
+    Help,
+    Serve {
+        config: PathBuf,
+    },
+    AgentAdd {
+        config: PathBuf,
+        username: String,
+        display_name: String,
+        queues: Vec<String>,
+        capacity: u32,
+        role: Role,
+    },
+    Conversations {
+        config: PathBuf,
+    },
+    RulesCheck {
+        folder: PathBuf,
+        config: Option<PathBuf>,
+    },
+    RulesSimulate {
+        folder: PathBuf,
+        visit: PathBuf,
+        config: Option<PathBuf>,
+        format: Format,
+    },
+    HashPassword,
+}
+
+/// How `rules simulate` prints its replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// The command line as words and `--name value` options; the last of a repeated option wins.
+struct Arguments {
+    words: Vec<String>,
+    options: Vec<(String, String)>,
+}
+
+impl Arguments {
+    /// Fails on an option the command does not take.
+    fn allow(&self, allowed: &[&str]) -> anyhow::Result<()> {
+        match self
+            .options
+            .iter()
+            .find(|(key, _)| !allowed.contains(&key.as_str()))
+        {
+            Some((key, _)) => bail!("unknown option `--{key}`\n{USAGE}"),
+            None => Ok(()),
         }
     }
-    let option = |name: &str| {
-        options
+
+    fn option(&self, name: &str) -> Option<String> {
+        self.options
             .iter()
             .rev()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
-    };
-    let known = |allowed: &[&str]| -> anyhow::Result<()> {
-        for (key, _) in &options {
-            if !allowed.contains(&key.as_str()) {
-                bail!("unknown option `--{key}`\n{USAGE}");
+    }
+
+    fn required(&self, command: &str, name: &str) -> anyhow::Result<String> {
+        self.option(name)
+            .with_context(|| format!("`{command}` needs --{name}\n{USAGE}"))
+    }
+
+    fn config(&self) -> PathBuf {
+        PathBuf::from(
+            self.option("config")
+                .unwrap_or_else(|| DEFAULT_CONFIG.to_owned()),
+        )
+    }
+}
+
+impl Command {
+    fn parse(mut parser: lexopt::Parser) -> anyhow::Result<Command> {
+        let mut arguments = Arguments {
+            words: Vec::new(),
+            options: Vec::new(),
+        };
+        while let Some(argument) = parser.next()? {
+            match argument {
+                Long("help") | Short('h') => return Ok(Command::Help),
+                Long(name) => {
+                    let name = name.to_owned();
+                    arguments.options.push((name, parser.value()?.string()?));
+                }
+                Value(value) => arguments.words.push(value.string()?),
+                other => return Err(other.unexpected().into()),
             }
         }
-        Ok(())
-    };
-    let config_path =
-        || PathBuf::from(option("config").unwrap_or_else(|| DEFAULT_CONFIG.to_owned()));
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        ["serve"] => {
-            known(&["config"])?;
-            serve(&config_path())?;
+        let words: Vec<&str> = arguments.words.iter().map(String::as_str).collect();
+        match words.as_slice() {
+            ["serve"] => {
+                arguments.allow(&["config"])?;
+                Ok(Command::Serve {
+                    config: arguments.config(),
+                })
+            }
+            ["agent", "add"] => {
+                arguments.allow(&[
+                    "config",
+                    "username",
+                    "display-name",
+                    "queues",
+                    "capacity",
+                    "role",
+                ])?;
+                let username = arguments.required("agent add", "username")?;
+                let queues = arguments
+                    .required("agent add", "queues")?
+                    .split(',')
+                    .map(|queue| queue.trim().to_owned())
+                    .collect();
+                let capacity: u32 = arguments
+                    .required("agent add", "capacity")?
+                    .parse()
+                    .context("--capacity must be a whole number")?;
+                if capacity == 0 {
+                    bail!("--capacity must be at least 1");
+                }
+                let role = match arguments.option("role") {
+                    None => Role::Agent,
+                    Some(text) => {
+                        Role::parse(&text).with_context(|| format!("unknown role `{text}`"))?
+                    }
+                };
+                Ok(Command::AgentAdd {
+                    config: arguments.config(),
+                    display_name: arguments
+                        .option("display-name")
+                        .unwrap_or_else(|| username.clone()),
+                    username,
+                    queues,
+                    capacity,
+                    role,
+                })
+            }
+            ["conversations"] => {
+                arguments.allow(&["config"])?;
+                Ok(Command::Conversations {
+                    config: arguments.config(),
+                })
+            }
+            ["rules", "check", folder] => {
+                arguments.allow(&["config"])?;
+                Ok(Command::RulesCheck {
+                    folder: PathBuf::from(folder),
+                    config: arguments.option("config").map(PathBuf::from),
+                })
+            }
+            ["rules", "simulate", folder, visit] => {
+                arguments.allow(&["config", "format"])?;
+                let format = match arguments.option("format").as_deref() {
+                    None | Some("text") => Format::Text,
+                    Some("json") => Format::Json,
+                    Some(other) => bail!("unknown format `{other}`: use text or json"),
+                };
+                Ok(Command::RulesSimulate {
+                    folder: PathBuf::from(folder),
+                    visit: PathBuf::from(visit),
+                    config: arguments.option("config").map(PathBuf::from),
+                    format,
+                })
+            }
+            ["hash-password"] => {
+                arguments.allow(&[])?;
+                Ok(Command::HashPassword)
+            }
+            _ => bail!("{USAGE}"),
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Help => {
+            println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
-        ["agent", "add"] => {
-            known(&[
-                "config",
-                "username",
-                "display-name",
-                "queues",
-                "capacity",
-                "role",
-            ])?;
-            let config = load(&config_path())?;
-            let required = |name: &str| {
-                option(name).with_context(|| format!("`agent add` needs --{name}\n{USAGE}"))
-            };
-            let username = required("username")?;
-            let queues: Vec<String> = required("queues")?
-                .split(',')
-                .map(|queue| queue.trim().to_owned())
-                .collect();
+        Command::Serve { config } => {
+            serve(&config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::AgentAdd {
+            config,
+            username,
+            display_name,
+            queues,
+            capacity,
+            role,
+        } => {
+            let config = load(&config)?;
             for queue in &queues {
                 if !config.queues.iter().any(|known| &known.id == queue) {
                     bail!(
@@ -106,20 +244,11 @@ fn run() -> anyhow::Result<ExitCode> {
                     );
                 }
             }
-            let capacity: u32 = required("capacity")?
-                .parse()
-                .context("--capacity must be a whole number")?;
-            if capacity == 0 {
-                bail!("--capacity must be at least 1");
-            }
-            let role_text = option("role").unwrap_or_else(|| "agent".to_owned());
-            let role =
-                Role::parse(&role_text).with_context(|| format!("unknown role `{role_text}`"))?;
             let password = read_password()?;
             let password_hash =
                 server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
             let agent = Agent {
-                display_name: option("display-name").unwrap_or_else(|| username.clone()),
+                display_name,
                 username: username.clone(),
                 password_hash,
                 role,
@@ -138,9 +267,8 @@ fn run() -> anyhow::Result<ExitCode> {
             println!("beckon: agent `{username}` created");
             Ok(ExitCode::SUCCESS)
         }
-        ["conversations"] => {
-            known(&["config"])?;
-            let config = load(&config_path())?;
+        Command::Conversations { config } => {
+            let config = load(&config)?;
             let conversations = block_on(async move {
                 let store = server::store::open(
                     &config.database,
@@ -163,23 +291,20 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ["rules", "check", folder] => {
-            known(&["config"])?;
-            let queues = configured_queues(option("config"))?;
-            Ok(rules_check(Path::new(folder), queues.as_ref()))
+        Command::RulesCheck { folder, config } => {
+            let queues = configured_queues(config.as_deref())?;
+            Ok(rules_check(&folder, queues.as_ref()))
         }
-        ["rules", "simulate", folder, visit] => {
-            known(&["config", "format"])?;
-            let json = match option("format").as_deref() {
-                None | Some("text") => false,
-                Some("json") => true,
-                Some(other) => bail!("unknown format `{other}`: use text or json"),
-            };
-            let queues = configured_queues(option("config"))?;
-            rules_simulate(Path::new(folder), Path::new(visit), queues.as_ref(), json)
+        Command::RulesSimulate {
+            folder,
+            visit,
+            config,
+            format,
+        } => {
+            let queues = configured_queues(config.as_deref())?;
+            rules_simulate(&folder, &visit, queues.as_ref(), format)
         }
-        ["hash-password"] => {
-            known(&[])?;
+        Command::HashPassword => {
             let password = read_password()?;
             println!(
                 "{}",
@@ -187,16 +312,15 @@ fn run() -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        _ => bail!("{USAGE}"),
     }
 }
 
 /// The queues of the configuration at `path`, when one is given: the rules commands then check them.
-fn configured_queues(path: Option<String>) -> anyhow::Result<Option<BTreeSet<String>>> {
+fn configured_queues(path: Option<&Path>) -> anyhow::Result<Option<BTreeSet<String>>> {
     let Some(path) = path else {
         return Ok(None);
     };
-    let config = load(Path::new(&path))?;
+    let config = load(path)?;
     Ok(Some(
         config.queues.into_iter().map(|queue| queue.id).collect(),
     ))
@@ -322,7 +446,7 @@ fn rules_simulate(
     folder: &Path,
     visit: &Path,
     queues: Option<&BTreeSet<String>>,
-    json: bool,
+    format: Format,
 ) -> anyhow::Result<ExitCode> {
     let folder = read_rules(folder, queues)?;
     let text = std::fs::read_to_string(visit)
@@ -348,7 +472,7 @@ fn rules_simulate(
         timeline.start_ms + i64::from(timeline.seconds) * 1000 + day,
     );
     let replay = rules::simulate::replay(&folder.rule_set, &timeline, &zones);
-    if json {
+    if format == Format::Json {
         // For tools: the same replay, with the zone offsets it used, so another build can replay it too.
         let value = serde_json::json!({
             "shown": replay.shown(),

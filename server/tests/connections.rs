@@ -56,7 +56,7 @@ async fn fire(store: &Arc<dyn Store>, at: i64) -> Vec<(String, String)> {
         .await
         .expect("timers fire")
         .into_iter()
-        .map(|fired| (fired.kind.to_owned(), fired.subject))
+        .map(|fired| (fired.kind.as_str().to_owned(), fired.subject))
         .collect()
 }
 

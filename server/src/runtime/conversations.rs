@@ -13,7 +13,7 @@ use crate::domain::lifecycle::Event;
 use crate::domain::routing;
 use crate::store::{
     Actor, Agent, Appended, ConnectionSubject, Conversation, Moved, NewConversation, NewMessage,
-    Offer, Overrides, Routed, Stream, VisitorAppend,
+    Offer, Overrides, Routed, Stream, Timer, VisitorAppend,
 };
 
 /// The supervisor actions an admin enables one by one.
@@ -939,14 +939,14 @@ impl Runtime {
                 return;
             }
             for timer in fired {
-                tracing::info!(timer = timer.kind, subject = %timer.subject, changed = timer.moved.len(), "timer fired");
+                tracing::info!(timer = timer.kind.as_str(), subject = %timer.subject, changed = timer.moved.len(), "timer fired");
                 for moved in &timer.moved {
                     self.publish(moved).await;
                 }
                 for offer in &timer.withdrawn {
                     self.offer_ended(offer, false);
                 }
-                if timer.kind == "agent_disconnect" {
+                if timer.kind == Timer::AgentDisconnect {
                     self.lock_shown().remove(&timer.subject);
                     self.refresh_presence(&timer.subject).await;
                 }

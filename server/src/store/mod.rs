@@ -230,6 +230,60 @@ pub enum ConnectionTimer {
     VisitorDisconnect,
 }
 
+/// Every persisted timer, as the `timers` table names its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Subject: the conversation id.
+    Inactivity,
+    /// Subject: the conversation id.
+    WrapUpRelease,
+    /// Subject: the conversation id.
+    VisitorDisconnect,
+    /// Subject: the agent's username.
+    AgentDisconnect,
+}
+
+impl Timer {
+    const ALL: [Timer; 4] = [
+        Timer::Inactivity,
+        Timer::WrapUpRelease,
+        Timer::VisitorDisconnect,
+        Timer::AgentDisconnect,
+    ];
+
+    /// The name stored in `timers.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Timer::Inactivity => "inactivity",
+            Timer::WrapUpRelease => "wrap_up_release",
+            Timer::VisitorDisconnect => "visitor_disconnect",
+            Timer::AgentDisconnect => "agent_disconnect",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Timer> {
+        Timer::ALL.into_iter().find(|timer| timer.as_str() == name)
+    }
+}
+
+impl From<crate::domain::lifecycle::TimerKind> for Timer {
+    fn from(kind: crate::domain::lifecycle::TimerKind) -> Timer {
+        match kind {
+            crate::domain::lifecycle::TimerKind::Inactivity => Timer::Inactivity,
+            crate::domain::lifecycle::TimerKind::WrapUpRelease => Timer::WrapUpRelease,
+        }
+    }
+}
+
+impl From<ConnectionTimer> for Timer {
+    fn from(kind: ConnectionTimer) -> Timer {
+        match kind {
+            ConnectionTimer::AgentDisconnect => Timer::AgentDisconnect,
+            ConnectionTimer::VisitorDisconnect => Timer::VisitorDisconnect,
+        }
+    }
+}
+
 /// Whose socket a connection is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionSubject {
@@ -240,7 +294,7 @@ pub enum ConnectionSubject {
 /// A timer that fired, and what it changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fired {
-    pub kind: &'static str,
+    pub kind: Timer,
     pub subject: String,
     pub moved: Vec<Moved>,
     /// Offers withdrawn from an agent who did not come back.

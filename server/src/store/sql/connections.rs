@@ -4,7 +4,7 @@
 
 use super::work::schedule_connection_timer;
 use super::{Tx, args};
-use crate::store::{ConnectionSubject, ConnectionTimer, StoreResult};
+use crate::store::{ConnectionSubject, ConnectionTimer, StoreResult, Timer};
 
 fn key(subject: &ConnectionSubject) -> (&'static str, &str, &str) {
     match subject {
@@ -71,13 +71,13 @@ pub(super) fn opened(
         args![node_id, kind, site_id, name],
     )?;
     let (timer, timer_subject) = match (subject, conversation) {
-        (ConnectionSubject::Agent { username }, _) => ("agent_disconnect", username.clone()),
-        (ConnectionSubject::Visitor { .. }, Some((id, _, _))) => ("visitor_disconnect", id),
+        (ConnectionSubject::Agent { username }, _) => (Timer::AgentDisconnect, username.clone()),
+        (ConnectionSubject::Visitor { .. }, Some((id, _, _))) => (Timer::VisitorDisconnect, id),
         (ConnectionSubject::Visitor { .. }, None) => return Ok(()),
     };
     tx.execute(
         "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
-        args![timer, timer_subject],
+        args![timer.as_str(), timer_subject],
     )?;
     Ok(())
 }

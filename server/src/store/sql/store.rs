@@ -619,7 +619,7 @@ impl Store for SqlStore {
         self.run(move |tx| {
             tx.execute(
                 "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
-                args![work::connection_timer_name(timer), subject],
+                args![crate::store::Timer::from(timer).as_str(), subject],
             )?;
             Ok(())
         })

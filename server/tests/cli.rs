@@ -1,0 +1,264 @@
+//! The `beckon` command line as an operator meets it: what each command does, and the error a mistyped
+//! one gets before anything runs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn beckon(arguments: &[&str], password: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_beckon"));
+    command
+        .args(arguments)
+        .env_remove("BECKON_PASSWORD")
+        .stdin(std::process::Stdio::null());
+    if let Some(password) = password {
+        command.env("BECKON_PASSWORD", password);
+    }
+    command.output().expect("beckon runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs `beckon ARGS` and expects it to refuse with exit status 2 and an error containing `expected`.
+#[track_caller]
+fn refused(arguments: &[&str], expected: &str) {
+    let output = beckon(arguments, Some(PASSWORD));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "`beckon {}`: {}",
+        arguments.join(" "),
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains(expected),
+        "`beckon {}` should say {expected:?}; it said: {}",
+        arguments.join(" "),
+        stderr(&output)
+    );
+}
+
+/// A configuration with one queue, `sales`, and an SQLite database, both in `folder`.
+fn write_config(folder: &Path) -> String {
+    std::fs::create_dir_all(folder.join("rules")).expect("a rules folder");
+    let database = serde_json::to_string(&folder.join("beckon.sqlite").display().to_string())
+        .expect("a TOML string");
+    let config = folder.join("beckon.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+listen = "127.0.0.1:0"
+database = {database}
+
+[[sites]]
+id = "shop"
+name = "Demo shop"
+allowed_origins = ["http://shop.test"]
+rules_dir = "rules"
+
+[[queues]]
+id = "sales"
+name = "Sales"
+"#
+        ),
+    )
+    .expect("the configuration is written");
+    config.display().to_string()
+}
+
+#[test]
+fn help_prints_the_usage_and_succeeds() {
+    for flag in ["--help", "-h"] {
+        let output = beckon(&["agent", flag], None);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(
+            stdout(&output).contains("beckon agent add"),
+            "{}",
+            stdout(&output)
+        );
+    }
+}
+
+#[test]
+fn unknown_commands_and_options_are_refused_with_the_usage() {
+    refused(&[], "usage:");
+    refused(&["serve", "now"], "usage:");
+    refused(&["serve", "--port", "80"], "unknown option `--port`");
+    refused(
+        &["hash-password", "--config", "x.toml"],
+        "unknown option `--config`",
+    );
+    refused(
+        &["rules", "check", "rules", "--format", "json"],
+        "unknown option `--format`",
+    );
+}
+
+#[test]
+fn agent_add_names_the_option_that_is_missing_or_wrong() {
+    let base = [
+        "agent",
+        "add",
+        "--config",
+        "nowhere.toml",
+        "--username",
+        "ada",
+    ];
+    refused(&base, "`agent add` needs --queues");
+    refused(
+        &[&base[..], &["--queues", "sales"]].concat(),
+        "`agent add` needs --capacity",
+    );
+    refused(
+        &[&base[..], &["--queues", "sales", "--capacity", "two"]].concat(),
+        "--capacity must be a whole number",
+    );
+    refused(
+        &[&base[..], &["--queues", "sales", "--capacity", "0"]].concat(),
+        "--capacity must be at least 1",
+    );
+    refused(
+        &[
+            &base[..],
+            &["--queues", "sales", "--capacity", "2", "--role", "boss"],
+        ]
+        .concat(),
+        "unknown role `boss`",
+    );
+    refused(
+        &[
+            "rules",
+            "simulate",
+            "rules",
+            "visit.toml",
+            "--format",
+            "xml",
+        ],
+        "unknown format `xml`: use text or json",
+    );
+}
+
+#[test]
+fn agent_add_creates_a_stored_agent_who_can_then_be_added_only_once() {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let config = write_config(folder.path());
+    refused(
+        &[
+            "agent",
+            "add",
+            "--config",
+            &config,
+            "--username",
+            "ada",
+            "--queues",
+            "sales,billing",
+            "--capacity",
+            "2",
+        ],
+        "unknown queue `billing`; the configuration defines: sales",
+    );
+    let add = [
+        "agent",
+        "add",
+        "--config",
+        &config,
+        "--username",
+        "ada",
+        "--display-name",
+        "Ada Lovelace",
+        "--queues",
+        "sales",
+        "--capacity",
+        "2",
+        "--role",
+        "supervisor",
+    ];
+    let output = beckon(&add, None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no password"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = beckon(&add, Some(PASSWORD));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "beckon: agent `ada` created\n");
+
+    let database = rusqlite::Connection::open(folder.path().join("beckon.sqlite"))
+        .expect("the database the command wrote");
+    let (display_name, role, capacity, presence): (String, String, i64, String) = database
+        .query_row(
+            "SELECT display_name, role, capacity, presence FROM agents WHERE username = 'ada'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .expect("ada is stored");
+    assert_eq!(
+        (
+            display_name.as_str(),
+            role.as_str(),
+            capacity,
+            presence.as_str()
+        ),
+        ("Ada Lovelace", "supervisor", 2, "offline")
+    );
+
+    let again = beckon(&add, Some(PASSWORD));
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+
+    let output = beckon(&["conversations", "--config", &config], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "", "a new database has no conversations");
+}
+
+#[test]
+fn hash_password_prints_an_argon2_hash_of_the_password() {
+    let output = beckon(&["hash-password"], Some(PASSWORD));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let hash = stdout(&output);
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let parsed = argon2::PasswordHash::new(hash.trim_end()).expect("a PHC string");
+    argon2::PasswordVerifier::verify_password(
+        &argon2::Argon2::default(),
+        PASSWORD.as_bytes(),
+        &parsed,
+    )
+    .expect("the hash verifies the password it was made from");
+    let output = beckon(&["hash-password"], Some(""));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("BECKON_PASSWORD is empty"));
+}
+
+#[test]
+fn rules_check_reads_the_example_rules_without_problems() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/examples");
+    let output = beckon(&["rules", "check", &examples.display().to_string()], None);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).ends_with(" rules, no problems\n"),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = beckon(&["rules", "check", "no-such-folder"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no-such-folder: cannot read the folder"),
+        "{}",
+        stderr(&output)
+    );
+}
