@@ -1,0 +1,189 @@
+//! What the sockets carry: the frames each side sends, and the conversation and message views in them.
+//! Each frame is one JSON text frame holding a tagged value (`{"type": "…", …}`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Author, Channel, ContextVariables, ConversationState, ErrorCode, Presence, Role};
+
+/// One stored chat message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Position in the conversation, from 1, without gaps.
+    pub seq: i64,
+    /// The id the sender generated; retries with the same id are stored once.
+    pub client_message_id: String,
+    pub author: Author,
+    /// The agent's display name for agent messages; empty otherwise.
+    pub author_name: String,
+    pub body: String,
+    /// Milliseconds since the Unix epoch, server time.
+    pub sent_at_ms: i64,
+}
+
+/// What the console knows about a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConversationView {
+    pub conversation_id: String,
+    pub state: ConversationState,
+    pub site_id: String,
+    pub queue_id: String,
+    pub rule_id: String,
+    /// "Visitor 3" for an unauthenticated chat.
+    pub title: String,
+    pub agent_username: Option<String>,
+    pub channel: Channel,
+    /// Capacity units it uses while it holds its owner's capacity.
+    pub units: u32,
+    pub holds_capacity: bool,
+    pub context: ContextVariables,
+    /// Empty in lists; the whole conversation when one conversation is asked for.
+    pub messages: Vec<ChatMessage>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// Frames a visitor's widget sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorToServer {
+    /// Accepting an invitation: create (or resume) the visitor's conversation.
+    StartChat {
+        rule_id: String,
+        context: ContextVariables,
+    },
+    /// Resume after a reconnect: send everything after `after_seq`.
+    Resume { after_seq: i64 },
+    Send {
+        client_message_id: String,
+        body: String,
+    },
+    /// The visitor selects End.
+    End,
+    /// After overflow ended their chat with an invitation to do so, the visitor leaves a message for the
+    /// team to answer later. Idempotent on `client_message_id`, like chat messages.
+    LeaveOfflineMessage {
+        client_message_id: String,
+        /// How the visitor signs; may be empty.
+        name: String,
+        /// Where the team answers; required.
+        email: String,
+        body: String,
+    },
+}
+
+/// Frames the server sends to a visitor's widget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToVisitor {
+    Conversation {
+        conversation_id: String,
+        state: ConversationState,
+        queue_position: Option<u32>,
+        agent_name: Option<String>,
+    },
+    Message {
+        message: ChatMessage,
+    },
+    /// The message with this client id is stored as `seq`.
+    Ack {
+        client_message_id: String,
+        seq: i64,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+        client_message_id: Option<String>,
+    },
+    /// Overflow ended the visitor's chat and they may leave an offline message for it; `prompt` is the
+    /// message overflow ended the chat with.
+    OfflineMessageInvited {
+        conversation_id: String,
+        prompt: String,
+    },
+    /// The offline message with this client id is stored.
+    OfflineMessageStored {
+        client_message_id: String,
+    },
+}
+
+/// Frames an agent's console sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentToServer {
+    SetPresence {
+        presence: Presence,
+    },
+    AcceptOffer {
+        conversation_id: String,
+    },
+    RejectOffer {
+        conversation_id: String,
+    },
+    Send {
+        conversation_id: String,
+        client_message_id: String,
+        body: String,
+    },
+    /// The agent selects End: Active goes to Wrap-up.
+    End {
+        conversation_id: String,
+    },
+    /// The agent closes the session: Wrap-up goes to Closed.
+    Close {
+        conversation_id: String,
+    },
+}
+
+/// Frames the server sends to an agent's console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToAgent {
+    Welcome {
+        username: String,
+        display_name: String,
+        role: Role,
+        presence: Presence,
+        conversations: Vec<ConversationView>,
+    },
+    /// `presence` is what the agent chose; `shown` is what others see, Busy while capacity is full when
+    /// the automatic rule is on.
+    Presence {
+        presence: Presence,
+        shown: Presence,
+    },
+    /// A notification to accept or reject: routing's (`transfer_from` empty) or a transfer's.
+    Offer {
+        conversation: ConversationView,
+        expires_at_ms: i64,
+        transfer_from: Option<String>,
+    },
+    OfferWithdrawn {
+        conversation_id: String,
+    },
+    /// The agent a transfer was offered to answered it (or let it expire): sent to who asked for it.
+    TransferAnswered {
+        conversation_id: String,
+        to_username: String,
+        accepted: bool,
+    },
+    /// For supervisors: a conversation of the Ongoing conversations dashboard changed.
+    Ongoing {
+        conversation: ConversationView,
+    },
+    Conversation {
+        conversation: ConversationView,
+    },
+    Message {
+        conversation_id: String,
+        message: ChatMessage,
+    },
+    Ack {
+        conversation_id: String,
+        client_message_id: String,
+        seq: i64,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+    },
+}
