@@ -2,9 +2,11 @@
 //! routes them to agents.
 //!
 //! Modules form a one-way stack; each uses only those listed before it:
-//! `domain` (pure decisions) → `store` (persistence) → `runtime` (connections, timers, fan-out) →
-//! `http` and `ws` (the edge) → `serve` and the `beckon` binary. `config`, `geo` (visitor location from
-//! the IP address) and `zones` (UTC offset tables) are leaves that any of them may use.
+//! `domain` (pure decisions), `geo` (visitor location from the IP address) and `zones` (UTC offset
+//! tables) → `store` (persistence) → `config` (the TOML file, and the routing model built from it) →
+//! `runtime` (connections, timers, fan-out) → `http` (the edge, its sockets in `http::ws`) → `serve`
+//! and the `beckon` binary. No two sibling modules import each other, directly or around a circle.
+//! `xtask/tests/architecture.rs` checks both on every test run.
 
 pub mod config;
 pub mod domain;
@@ -13,5 +15,4 @@ pub mod http;
 pub mod runtime;
 pub mod serve;
 pub mod store;
-pub mod ws;
 pub mod zones;

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod files;
 pub mod openapi;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -72,8 +73,8 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
             "/api/conversations/{id}/force-close",
             post(api::force_close),
         )
-        .route("/ws/visitor", get(crate::ws::visitor::upgrade))
-        .route("/ws/agent", get(crate::ws::agent::upgrade))
+        .route("/ws/visitor", get(ws::visitor::upgrade))
+        .route("/ws/agent", get(ws::agent::upgrade))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&runtime),
             console_writes_same_origin,
@@ -105,7 +106,7 @@ async fn console_writes_same_origin(
     if writes
         && console
         && request.headers().contains_key(header::ORIGIN)
-        && !crate::ws::same_origin(&runtime, request.headers())
+        && !ws::same_origin(&runtime, request.headers())
     {
         return AppError::new(
             ErrorCode::OriginNotAllowed,
@@ -288,7 +289,7 @@ async fn invitation_event(
     body: Result<Json<InvitationEvent>, axum::extract::rejection::JsonRejection>,
 ) -> Result<axum::http::StatusCode, AppError> {
     known_site(&runtime, &site)?;
-    if !crate::ws::same_origin(&runtime, &headers) {
+    if !ws::same_origin(&runtime, &headers) {
         return Err(AppError::new(
             ErrorCode::OriginNotAllowed,
             "invitation events come from the widget's own origin",

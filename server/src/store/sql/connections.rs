@@ -2,7 +2,7 @@
 //! timer starts only when someone has no socket left on any node, and a node that dies without a word has
 //! its sockets treated as closed by the nodes still alive.
 
-use super::work::schedule_connection_timer;
+use super::timers::schedule_connection_timer;
 use super::{Tx, args};
 use crate::store::{ConnectionSubject, ConnectionTimer, StoreResult, Timer};
 

@@ -7,7 +7,9 @@
 
 mod connections;
 mod offline;
+mod rows;
 mod store;
+mod timers;
 mod work;
 pub(crate) mod writer;
 

@@ -2,7 +2,7 @@
 
 use protocol::{ConversationState, OfflineMessage, Role};
 
-use super::store::query_conversations;
+use super::rows::query_conversations;
 use super::{Tx, args};
 use crate::store::{Conversation, NewOfflineMessage, StoreError, StoreResult};
 

@@ -1,76 +1,23 @@
 //! The `Store` trait over SQL, once for every backend: each method is a job for the writer threads, and
-//! the row mapping and small queries live here; the lifecycle and routing transactions are in `work`.
+//! the small queries live here; row mapping is in `rows`, the lifecycle and routing transactions in
+//! `work`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use protocol::{Author, ChatMessage, ContextVariables, ConversationState, Presence, Role};
+use protocol::{ChatMessage, ConversationState, Presence, Role};
 
-use super::{DbError, Row, SqlStore, Tx, args, connections, offline, work};
-use crate::domain::lifecycle::{Channel, Event};
+use super::rows::{
+    MESSAGE_COLUMNS, load_agent, load_conversation, message_from_row, query_conversations,
+};
+use super::{DbError, SqlStore, Tx, args, connections, offline, timers, work};
+use crate::domain::lifecycle::Event;
 use crate::store::{
     Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionSubject, ConnectionTimer,
     Conversation, Fired, HistoryEntry, Moved, NewConversation, NewMessage, NewOfflineMessage,
     Offer, Overrides, QueuePosition, Routed, Store, StoreError, StoreResult, Stream, VisitorAppend,
 };
-
-const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity";
-
-fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> {
-    let channel: String = row.get(5)?;
-    let state: String = row.get(6)?;
-    let context_json: String = row.get(9)?;
-    Ok(Conversation {
-        id: row.get(0)?,
-        site_id: row.get(1)?,
-        visitor_id: row.get(2)?,
-        queue_id: row.get(3)?,
-        rule_id: row.get(4)?,
-        channel: if channel == "persistent" {
-            Channel::Persistent
-        } else {
-            Channel::LiveChat
-        },
-        state: ConversationState::parse(&state).unwrap_or(ConversationState::Closed),
-        agent_username: row.get(7)?,
-        title: row.get(8)?,
-        context: serde_json::from_str::<ContextVariables>(&context_json).unwrap_or_default(),
-        created_at_ms: row.get(10)?,
-        updated_at_ms: row.get(11)?,
-        units: row.get(12)?,
-        holds_capacity: row.get(13)?,
-    })
-}
-
-pub(super) fn load_conversation(
-    tx: &mut dyn Tx,
-    conversation_id: &str,
-) -> StoreResult<Conversation> {
-    let row = tx
-        .query_opt(
-            &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?1"),
-            args![conversation_id],
-        )?
-        .ok_or(StoreError::UnknownConversation)?;
-    Ok(conversation_from_row(&row)?)
-}
-
-/// Conversations matching `sql_where` (which may also order and limit them).
-pub(super) fn query_conversations(
-    tx: &mut dyn Tx,
-    sql_where: &str,
-    args: &[super::Value],
-) -> StoreResult<Vec<Conversation>> {
-    let rows = tx.query(
-        &format!("SELECT {CONVERSATION_COLUMNS} FROM conversations {sql_where}"),
-        args,
-    )?;
-    Ok(rows
-        .iter()
-        .map(conversation_from_row)
-        .collect::<Result<_, _>>()?)
-}
 
 /// The visitor's most recent conversation that is not Closed.
 fn visitor_live_conversation(
@@ -134,51 +81,6 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
             sent_at_ms: message.now_ms,
         },
         duplicate: false,
-    })
-}
-
-const AGENT_COLUMNS: &str = "username, display_name, password_hash, role, capacity, presence";
-
-pub(super) fn load_agent(tx: &mut dyn Tx, username: &str) -> StoreResult<Option<Agent>> {
-    let Some(row) = tx.query_opt(
-        &format!("SELECT {AGENT_COLUMNS} FROM agents WHERE username = ?1"),
-        args![username],
-    )?
-    else {
-        return Ok(None);
-    };
-    let queues = tx
-        .query(
-            "SELECT queue_id FROM agent_queues WHERE username = ?1 ORDER BY queue_id",
-            args![username],
-        )?
-        .iter()
-        .map(|row| row.get::<String>(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let role: String = row.get(3)?;
-    let presence: String = row.get(5)?;
-    Ok(Some(Agent {
-        username: row.get(0)?,
-        display_name: row.get(1)?,
-        password_hash: row.get(2)?,
-        role: Role::parse(&role).unwrap_or(Role::Agent),
-        capacity: row.get(4)?,
-        presence: Presence::parse(&presence).unwrap_or(Presence::Offline),
-        queues,
-    }))
-}
-
-const MESSAGE_COLUMNS: &str = "seq, client_message_id, author, author_name, body, sent_at_ms";
-
-fn message_from_row(row: &Row) -> Result<ChatMessage, DbError> {
-    let author: String = row.get(2)?;
-    Ok(ChatMessage {
-        seq: row.get(0)?,
-        client_message_id: row.get(1)?,
-        author: Author::parse(&author).unwrap_or(Author::System),
-        author_name: row.get(3)?,
-        body: row.get(4)?,
-        sent_at_ms: row.get(5)?,
     })
 }
 
@@ -610,7 +512,7 @@ impl Store for SqlStore {
         due_at_ms: i64,
     ) -> StoreResult<()> {
         let subject = subject.to_owned();
-        self.run(move |tx| work::schedule_connection_timer(tx, timer, &subject, due_at_ms))
+        self.run(move |tx| timers::schedule_connection_timer(tx, timer, &subject, due_at_ms))
             .await
     }
 

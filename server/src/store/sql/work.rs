@@ -10,13 +10,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use protocol::{Author, ConversationState, Presence, Role};
 
-use super::store::{load_agent, load_conversation, query_conversations};
+use super::rows::{load_agent, load_conversation, query_conversations};
+use super::timers::schedule;
 use super::{DbError, Row, Tx, Value, args};
 use crate::domain::lifecycle::{self, Channel, Effect, Event};
 use crate::domain::routing::{self, Candidate, OverflowAction, Routing};
 use crate::store::{
-    Actor, AgentLoad, AgentUpdate, ConnectionTimer, Conversation, Fired, HistoryEntry, Moved,
-    Offer, Overrides, QueuePosition, Routed, StoreError, StoreResult, Stream, Timer,
+    Actor, AgentLoad, AgentUpdate, Conversation, Fired, HistoryEntry, Moved, Offer, Overrides,
+    QueuePosition, Routed, StoreError, StoreResult, Stream, Timer,
 };
 
 /// The most timers one transaction fires; the rest fire on the next tick.
@@ -225,31 +226,6 @@ fn transition(
         previous_owner: conversation.agent_username.clone(),
         withdrawn,
     })
-}
-
-fn schedule(
-    tx: &mut dyn Tx,
-    kind: Timer,
-    subject: &str,
-    due_at_ms: i64,
-    period_ms: i64,
-) -> StoreResult<()> {
-    tx
-        .execute(
-            "INSERT INTO timers (kind, subject, due_at_ms, period_ms) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (kind, subject) DO UPDATE SET due_at_ms = excluded.due_at_ms, period_ms = excluded.period_ms",
-            args![kind.as_str(), subject, due_at_ms, period_ms],
-        )?;
-    Ok(())
-}
-
-pub(super) fn schedule_connection_timer(
-    tx: &mut dyn Tx,
-    kind: ConnectionTimer,
-    subject: &str,
-    due_at_ms: i64,
-) -> StoreResult<()> {
-    schedule(tx, Timer::from(kind), subject, due_at_ms, 0)
 }
 
 /// Timers a new conversation starts with, and its first history line.
