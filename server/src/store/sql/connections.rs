@@ -2,9 +2,13 @@
 //! timer starts only when someone has no socket left on any node, and a node that dies without a word has
 //! its sockets treated as closed by the nodes still alive.
 
+use protocol::ConversationState;
+
+use super::rows::query_conversations;
 use super::timers::schedule_connection_timer;
 use super::{Tx, args};
-use crate::store::{ConnectionSubject, ConnectionTimer, StoreResult, Timer};
+use crate::domain::lifecycle::Channel;
+use crate::store::{ConnectionSubject, ConnectionTimer, Conversation, StoreResult, Timer};
 
 fn key(subject: &ConnectionSubject) -> (&'static str, &str, &str) {
     match subject {
@@ -21,25 +25,19 @@ fn visitor_conversation(
     tx: &mut dyn Tx,
     site_id: &str,
     visitor_id: &str,
-) -> StoreResult<Option<(String, String, String)>> {
-    let row = tx.query_opt(
-        "SELECT id, channel, state FROM conversations
-         WHERE site_id = ?1 AND visitor_id = ?2 AND state <> 'closed'
+) -> StoreResult<Option<Conversation>> {
+    let found = query_conversations(
+        tx,
+        "WHERE site_id = ?1 AND visitor_id = ?2 AND state <> 'closed'
          ORDER BY created_at_ms DESC, rowid DESC LIMIT 1",
         args![site_id, visitor_id],
     )?;
-    Ok(match row {
-        Some(row) => Some((row.get(0)?, row.get(1)?, row.get(2)?)),
-        None => None,
-    })
+    Ok(found.into_iter().next())
 }
 
 /// Locks what decides the subject's disconnect timer, so two nodes counting its sockets at once take
 /// turns and the last one to close always sees the others' counts. Returns the visitor's conversation.
-fn lock_subject(
-    tx: &mut dyn Tx,
-    subject: &ConnectionSubject,
-) -> StoreResult<Option<(String, String, String)>> {
+fn lock_subject(tx: &mut dyn Tx, subject: &ConnectionSubject) -> StoreResult<Option<Conversation>> {
     match subject {
         ConnectionSubject::Agent { username } => {
             tx.lock_agents(&[username])?;
@@ -50,8 +48,8 @@ fn lock_subject(
             visitor_id,
         } => {
             let conversation = visitor_conversation(tx, site_id, visitor_id)?;
-            if let Some((id, _, _)) = &conversation {
-                tx.lock_conversation(id)?;
+            if let Some(conversation) = &conversation {
+                tx.lock_conversation(&conversation.id)?;
             }
             Ok(conversation)
         }
@@ -72,7 +70,9 @@ pub(super) fn opened(
     )?;
     let (timer, timer_subject) = match (subject, conversation) {
         (ConnectionSubject::Agent { username }, _) => (Timer::AgentDisconnect, username.clone()),
-        (ConnectionSubject::Visitor { .. }, Some((id, _, _))) => (Timer::VisitorDisconnect, id),
+        (ConnectionSubject::Visitor { .. }, Some(conversation)) => {
+            (Timer::VisitorDisconnect, conversation.id)
+        }
         (ConnectionSubject::Visitor { .. }, None) => return Ok(()),
     };
     tx.execute(
@@ -108,7 +108,7 @@ pub(super) fn closed(
 fn start_timer_if_gone(
     tx: &mut dyn Tx,
     subject: &ConnectionSubject,
-    conversation: Option<(String, String, String)>,
+    conversation: Option<Conversation>,
     due_at_ms: i64,
 ) -> StoreResult<bool> {
     let (kind, site_id, name) = key(subject);
@@ -128,10 +128,19 @@ fn start_timer_if_gone(
             schedule_connection_timer(tx, ConnectionTimer::AgentDisconnect, username, due_at_ms)?;
             Ok(true)
         }
-        (ConnectionSubject::Visitor { .. }, Some((id, channel, state)))
-            if channel == "live_chat" && (state == "open" || state == "active") =>
+        (ConnectionSubject::Visitor { .. }, Some(conversation))
+            if conversation.channel == Channel::LiveChat
+                && matches!(
+                    conversation.state,
+                    ConversationState::Open | ConversationState::Active
+                ) =>
         {
-            schedule_connection_timer(tx, ConnectionTimer::VisitorDisconnect, &id, due_at_ms)?;
+            schedule_connection_timer(
+                tx,
+                ConnectionTimer::VisitorDisconnect,
+                &conversation.id,
+                due_at_ms,
+            )?;
             Ok(true)
         }
         (ConnectionSubject::Visitor { .. }, _) => Ok(false),

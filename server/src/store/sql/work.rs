@@ -603,40 +603,54 @@ fn queue_candidates(tx: &mut dyn Tx) -> StoreResult<HashMap<String, Vec<Candidat
         )?
         .iter()
         .map(|row| {
+            let presence: String = row.get(2)?;
             Ok::<_, DbError>((
                 row.get::<String>(0)?,
-                row.get::<String>(1)?,
-                row.get::<String>(2)?,
-                row.get::<u32>(3)?,
-                row.get::<i64>(4)?,
+                Candidate {
+                    username: row.get(1)?,
+                    presence: Presence::parse(&presence).unwrap_or(Presence::Offline),
+                    capacity: row.get(3)?,
+                    used: 0,
+                    last_offered_at_ms: row.get(4)?,
+                    declined: false,
+                },
             ))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut used: HashMap<String, u32> = HashMap::new();
     let mut queues: HashMap<String, Vec<Candidate>> = HashMap::new();
-    for (queue, username, presence, capacity, last_offered_at_ms) in rows {
-        let used = match used.get(&username) {
+    for (queue, mut candidate) in rows {
+        candidate.used = match used.get(&candidate.username) {
             Some(used) => *used,
             None => {
-                let value = used_capacity(tx, &username)?;
-                used.insert(username.clone(), value);
+                let value = used_capacity(tx, &candidate.username)?;
+                used.insert(candidate.username.clone(), value);
                 value
             }
         };
-        queues.entry(queue).or_default().push(Candidate {
-            presence: Presence::parse(&presence).unwrap_or(Presence::Offline),
-            username,
-            capacity,
-            used,
-            last_offered_at_ms,
-            declined: false,
-        });
+        queues.entry(queue).or_default().push(candidate);
     }
     Ok(queues)
 }
 
-/// An Open conversation as routing sees it: id, queue, overflow moves so far, and whether it is offered.
-type OpenConversation = (String, String, i64, bool);
+/// An Open conversation as routing sees it.
+struct OpenConversation {
+    id: String,
+    queue_id: String,
+    /// How many times overflow has moved it so far.
+    overflow_moves: i64,
+    /// Whether an agent holds an offer of it.
+    offered: bool,
+}
+
+/// An Open conversation no agent is offered, in the order routing takes them.
+struct Waiting<'a> {
+    conversation: &'a OpenConversation,
+    /// Its place in arrival order (time, then insertion), which breaks ties within a millisecond.
+    arrival: usize,
+    /// How many wait ahead of it in its own queue, offered or not.
+    ahead: u32,
+}
 
 /// Every Open conversation in arrival order (time, then insertion).
 fn open_conversations(tx: &mut dyn Tx) -> StoreResult<Vec<OpenConversation>> {
@@ -647,7 +661,14 @@ fn open_conversations(tx: &mut dyn Tx) -> StoreResult<Vec<OpenConversation>> {
             args![],
         )?
         .iter()
-        .map(|row| Ok::<_, DbError>((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+        .map(|row| {
+            Ok::<_, DbError>(OpenConversation {
+                id: row.get(0)?,
+                queue_id: row.get(1)?,
+                overflow_moves: row.get(2)?,
+                offered: row.get(3)?,
+            })
+        })
         .collect::<Result<_, _>>()?)
 }
 
@@ -678,7 +699,7 @@ pub(super) fn route_waiting(
 ) -> StoreResult<Vec<Routed>> {
     if open_conversations(tx)?
         .iter()
-        .all(|(_, _, _, offered)| *offered)
+        .all(|conversation| conversation.offered)
     {
         return Ok(Vec::new());
     }
@@ -697,20 +718,35 @@ pub(super) fn route_waiting(
     let mut counts: HashMap<&str, u32> = HashMap::new();
     let mut waiting = Vec::new();
     // `open` is in arrival order (time, then insertion), so its index breaks ties within a millisecond.
-    for (arrival, (id, queue_id, overflow_moves, offered)) in open.iter().enumerate() {
-        let ahead = counts.entry(queue_id.as_str()).or_default();
-        if !offered {
-            waiting.push((id, queue_id, arrival, *overflow_moves, *ahead));
+    for (arrival, conversation) in open.iter().enumerate() {
+        let ahead = counts.entry(conversation.queue_id.as_str()).or_default();
+        if !conversation.offered {
+            waiting.push(Waiting {
+                conversation,
+                arrival,
+                ahead: *ahead,
+            });
         }
         *ahead += 1;
     }
     if waiting.is_empty() {
         return Ok(Vec::new());
     }
-    waiting.sort_by_key(|(_, queue_id, arrival, _, _)| (routing.priority(queue_id), *arrival));
+    waiting.sort_by_key(|waiting| {
+        (
+            routing.priority(&waiting.conversation.queue_id),
+            waiting.arrival,
+        )
+    });
     let mut candidates = queue_candidates(tx)?;
     let mut routed = Vec::new();
-    for (conversation_id, queue_id, _, overflow_moves, ahead) in waiting {
+    for Waiting {
+        conversation: open,
+        ahead,
+        ..
+    } in waiting
+    {
+        let (conversation_id, queue_id) = (&open.id, &open.queue_id);
         let workstream = routing.workstream(queue_id);
         let queue = routing.queues.get(queue_id);
         let declined: BTreeSet<String> = tx
@@ -725,7 +761,7 @@ pub(super) fn route_waiting(
         for member in members.iter_mut() {
             member.declined = declined.contains(&member.username);
         }
-        if overflow_moves < MAX_OVERFLOW_MOVES
+        if open.overflow_moves < MAX_OVERFLOW_MOVES
             && let Some(reason) =
                 routing::overflow_reason(queue, workstream, members, ahead, now_ms)
         {
@@ -859,35 +895,23 @@ pub(super) fn append_system_message(
 }
 
 pub(super) fn queue_positions(tx: &mut dyn Tx) -> StoreResult<Vec<QueuePosition>> {
-    let rows = tx
-        .query(
-            "SELECT id, site_id, visitor_id, queue_id FROM conversations WHERE state = 'open' ORDER BY created_at_ms, rowid",
-            args![],
-        )?
-        .iter()
-        .map(|row| {
-            Ok::<_, DbError>((
-                row.get::<String>(0)?,
-                row.get::<String>(1)?,
-                row.get::<String>(2)?,
-                row.get::<String>(3)?,
-            ))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let mut counts: HashMap<String, u32> = HashMap::new();
-    Ok(rows
-        .into_iter()
-        .map(|(conversation_id, site_id, visitor_id, queue_id)| {
-            let position = counts.entry(queue_id).or_default();
-            *position += 1;
-            QueuePosition {
-                conversation_id,
-                site_id,
-                visitor_id,
-                position: *position,
-            }
+    tx.query(
+        "SELECT id, site_id, visitor_id, queue_id FROM conversations WHERE state = 'open' ORDER BY created_at_ms, rowid",
+        args![],
+    )?
+    .iter()
+    .map(|row| {
+        let position = counts.entry(row.get(3)?).or_default();
+        *position += 1;
+        Ok(QueuePosition {
+            conversation_id: row.get(0)?,
+            site_id: row.get(1)?,
+            visitor_id: row.get(2)?,
+            position: *position,
         })
-        .collect())
+    })
+    .collect()
 }
 
 pub(super) fn fire_due_timers(
