@@ -239,7 +239,7 @@ all = [{ path = "/pricing*" }]
     )
     .expect("the rule file");
     let www = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www");
-    let hash = server::http::auth::hash_password("bench").expect("a password hash");
+    let hash = server::runtime::accounts::hash_password("bench").expect("a password hash");
     let config = format!(
         r#"
 listen = "127.0.0.1:0"

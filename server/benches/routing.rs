@@ -90,7 +90,7 @@ async fn end_to_end(conversations: u32, agents: usize) {
         let runtime = Arc::clone(&runtime);
         workers.push(tokio::spawn(async move {
             let agent = runtime
-                .store
+                .store()
                 .agent(&username)
                 .await
                 .ok()

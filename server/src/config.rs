@@ -320,25 +320,24 @@ impl Config {
         let routing_model =
             routing_model(&raw.queues, &raw.workstreams, raw.routing.auto_busy).map_err(invalid)?;
         for agent in &raw.agents {
-            if agent.capacity == 0 {
-                return Err(invalid(format!(
-                    "`agents.{}.capacity` must be at least 1",
-                    agent.username
-                )));
-            }
+            crate::domain::agents::check_new_agent(
+                &agent.username,
+                agent.capacity,
+                &agent.queues,
+                |queue| queue_ids.contains(queue),
+            )
+            .map_err(|problem| {
+                invalid(problem.describe(&format!(
+                    "`agents.{}.{}`",
+                    agent.username,
+                    problem.field()
+                )))
+            })?;
             if protocol::Role::parse(&agent.role).is_none() {
                 return Err(invalid(format!(
                     "`agents.{}.role`: `{}` is not one of agent, supervisor, admin",
                     agent.username, agent.role
                 )));
-            }
-            for queue in &agent.queues {
-                if !queue_ids.contains(queue.as_str()) {
-                    return Err(invalid(format!(
-                        "`agents.{}.queues`: unknown queue `{queue}`",
-                        agent.username
-                    )));
-                }
             }
         }
         if let Some(public_url) = &raw.public_url
@@ -773,6 +772,15 @@ name = "Sales"
         assert_eq!(
             error,
             "/etc/beckon/beckon.toml: `agents.a.capacity` must be at least 1"
+        );
+        let error = parse(&format!(
+            "{MINIMAL}[[agents]]\nusername = \"a b\"\ndisplay_name = \"A\"\npassword_hash = \"x\"\nqueues = [\"sales\"]\ncapacity = 1\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            "/etc/beckon/beckon.toml: `agents.a b.username` must be 1 to 64 letters, digits, `-`, `_` or `.`"
         );
     }
 

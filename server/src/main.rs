@@ -9,6 +9,8 @@ use anyhow::{Context, bail};
 use lexopt::prelude::*;
 use protocol::Role;
 use server::config::Config;
+use server::domain::agents;
+use server::runtime::accounts::hash_password;
 use server::store::Agent;
 
 const DEFAULT_CONFIG: &str = "server/config/demo.toml";
@@ -152,6 +154,7 @@ impl Command {
                     "role",
                 ])?;
                 let username = arguments.required("agent add", "username")?;
+                agents::check_username(&username).map_err(option_problem)?;
                 let queues = arguments
                     .required("agent add", "queues")?
                     .split(',')
@@ -161,9 +164,7 @@ impl Command {
                     .required("agent add", "capacity")?
                     .parse()
                     .context("--capacity must be a whole number")?;
-                if capacity == 0 {
-                    bail!("--capacity must be at least 1");
-                }
+                agents::check_capacity(capacity).map_err(option_problem)?;
                 let role = match arguments.option("role") {
                     None => Role::Agent,
                     Some(text) => {
@@ -236,17 +237,20 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             role,
         } => {
             let config = load(&config)?;
-            for queue in &queues {
-                if !config.queues.iter().any(|known| &known.id == queue) {
-                    bail!(
-                        "unknown queue `{queue}`; the configuration defines: {}",
-                        queue_list(&config)
-                    );
-                }
-            }
+            agents::check_queues(&queues, |queue| {
+                config.queues.iter().any(|known| known.id == queue)
+            })
+            .map_err(|problem| {
+                anyhow::anyhow!(
+                    "{}; the configuration defines: {}",
+                    problem.describe("--queues"),
+                    queue_list(&config)
+                )
+            })?;
             let password = read_password()?;
-            let password_hash =
-                server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            agents::check_password(&password)
+                .map_err(|problem| anyhow::anyhow!(problem.describe("the password")))?;
+            let password_hash = hash_password(&password).map_err(anyhow::Error::msg)?;
             let agent = Agent {
                 display_name,
                 username: username.clone(),
@@ -306,13 +310,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::HashPassword => {
             let password = read_password()?;
-            println!(
-                "{}",
-                server::http::auth::hash_password(&password).map_err(anyhow::Error::msg)?
-            );
+            println!("{}", hash_password(&password).map_err(anyhow::Error::msg)?);
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// An account problem in an option of `agent add`, named as the command line names it.
+fn option_problem(problem: agents::AgentProblem) -> anyhow::Error {
+    anyhow::anyhow!(problem.describe(&format!("--{}", problem.field())))
 }
 
 /// The queues of the configuration at `path`, when one is given: the rules commands then check them.

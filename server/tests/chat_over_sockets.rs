@@ -61,7 +61,7 @@ async fn a_live_chat_goes_from_invitation_to_closed_with_every_refusal_on_the_wa
     backend: Backend,
 ) {
     let node = Fixture::on(backend).start().await;
-    let store = &node.runtime().store;
+    let store = node.runtime().store();
     // Ann takes sales; Bob works support only, so routing never offers him this chat.
     let mut ann = node
         .available_agent("ann", "Ann Agent", 1, &["sales"])
@@ -257,14 +257,14 @@ async fn a_rejected_offer_goes_to_the_other_available_agent_and_never_back(backe
 
     let offered = node
         .runtime()
-        .store
+        .store()
         .offers_for("ann")
         .await
         .expect("offers")
         .len()
         + node
             .runtime()
-            .store
+            .store()
             .offers_for("bob")
             .await
             .expect("offers")
@@ -272,7 +272,7 @@ async fn a_rejected_offer_goes_to_the_other_available_agent_and_never_back(backe
     assert_eq!(offered, 1, "exactly one agent is offered the chat");
     let ann_was_offered = !node
         .runtime()
-        .store
+        .store()
         .offers_for("ann")
         .await
         .expect("offers")
@@ -296,7 +296,7 @@ async fn a_rejected_offer_goes_to_the_other_available_agent_and_never_back(backe
         other => panic!("expected the offer to be withdrawn, got {other:?}"),
     }
     assert_eq!(second.offer().await, conversation_id);
-    let store = &node.runtime().store;
+    let store = node.runtime().store();
     assert!(
         store
             .offers_for(first_name)
@@ -387,7 +387,7 @@ async fn a_conversation_survives_a_restart_with_its_state_owner_and_messages(bac
 
     let stored = node
         .runtime()
-        .store
+        .store()
         .conversation(&conversation_id)
         .await
         .expect("a conversation")

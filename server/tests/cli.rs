@@ -163,7 +163,7 @@ fn agent_add_creates_a_stored_agent_who_can_then_be_added_only_once() {
             "--capacity",
             "2",
         ],
-        "unknown queue `billing`; the configuration defines: sales",
+        "--queues: unknown queue `billing`; the configuration defines: sales",
     );
     let add = [
         "agent",

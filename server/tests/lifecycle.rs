@@ -135,7 +135,7 @@ async fn world(backend: Backend) -> World {
 
 impl World {
     fn store(&self) -> &Arc<dyn server::store::Store> {
-        &self.node.runtime().store
+        self.node.runtime().store()
     }
 
     async fn post(&self, path: &str, cookie: &str, body: serde_json::Value) -> Answer {

@@ -523,7 +523,7 @@ impl World {
     async fn conversation(&self, id: &str) -> Conversation {
         self.node
             .runtime()
-            .store
+            .store()
             .conversation(id)
             .await
             .expect("the store answers")
@@ -531,7 +531,7 @@ impl World {
     }
 
     async fn snapshot(&self) -> Snapshot {
-        let store = &self.node.runtime().store;
+        let store = self.node.runtime().store();
         let ids = [&self.active, &self.offered, &self.open];
         let mut conversations = Vec::new();
         let mut message_counts = Vec::new();
@@ -810,4 +810,141 @@ async fn console_writes_from_a_foreign_origin_are_refused_before_anything_else()
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     let state = world.conversation(&world.active).await.state;
     assert_eq!(state, ConversationState::Closed);
+}
+
+/// The admin API checks a new or edited account by the same rules as the configuration's seeds and
+/// `beckon agent add` (`domain::agents`), and refuses anyone but an admin before it reads the body.
+#[tokio::test]
+async fn accounts_made_or_edited_through_the_api_follow_the_one_set_of_account_rules() {
+    let world = World::new("").await;
+    let request = |method: &str, path: &str, caller: Caller, body: Value| {
+        let mut request = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).expect("a method"))
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(cookie) = world.cookie(caller) {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request
+            .body(Body::from(body.to_string()))
+            .expect("a request")
+    };
+    let new_agent = |username: &str, password: &str, capacity: u32, queue: &str| {
+        json!({
+            "username": username, "display_name": "New Agent", "password": password,
+            "role": "agent", "capacity": capacity, "queues": [queue],
+        })
+    };
+    let cases = [
+        (
+            new_agent("dee lee", "long enough", 1, "sales"),
+            400,
+            "bad_request",
+            "`username` must be 1 to 64 letters, digits, `-`, `_` or `.`",
+        ),
+        (
+            new_agent("dee", "short", 1, "sales"),
+            400,
+            "bad_request",
+            "`password` needs at least 8 characters",
+        ),
+        (
+            new_agent("dee", "long enough", 0, "sales"),
+            400,
+            "bad_request",
+            "`capacity` must be at least 1",
+        ),
+        (
+            new_agent("dee", "long enough", 1, "billing"),
+            404,
+            "unknown_queue",
+            "`queues`: unknown queue `billing`",
+        ),
+    ];
+    for (body, status, code, message) in cases {
+        let answer = world
+            .node
+            .http(request("POST", "/api/agents", Admin, body.clone()))
+            .await;
+        assert_eq!(answer.status.as_u16(), status, "{body}: {answer:?}");
+        assert_eq!(answer.error_code(), code, "{body}");
+        assert_eq!(answer.json()["message"], message, "{body}");
+    }
+    assert!(
+        world
+            .node
+            .runtime()
+            .store()
+            .agent("dee")
+            .await
+            .unwrap()
+            .is_none(),
+        "no refused account is stored"
+    );
+
+    for (patch, code, message) in [
+        (
+            json!({ "capacity": 0 }),
+            "bad_request",
+            "`capacity` must be at least 1",
+        ),
+        (
+            json!({ "queues": ["sales", "billing"] }),
+            "unknown_queue",
+            "`queues`: unknown queue `billing`",
+        ),
+    ] {
+        let answer = world
+            .node
+            .http(request("PATCH", "/api/agents/bob", Admin, patch.clone()))
+            .await;
+        assert_eq!(answer.error_code(), code, "{patch}: {answer:?}");
+        assert_eq!(answer.json()["message"], message, "{patch}");
+    }
+    let bob = world
+        .node
+        .runtime()
+        .store()
+        .agent("bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob.queues, ["sales"], "a refused edit changes nothing");
+
+    // Rank is checked before the body is read: a supervisor's malformed request is refused for who
+    // they are, not for what they sent.
+    for (method, path) in [("POST", "/api/agents"), ("PATCH", "/api/agents/bob")] {
+        let answer = world
+            .node
+            .http(request(
+                method,
+                path,
+                Supervisor,
+                json!({ "capacity": "many" }),
+            ))
+            .await;
+        assert_eq!(
+            answer.error_code(),
+            "forbidden",
+            "{method} {path}: {answer:?}"
+        );
+    }
+
+    let answer = world
+        .node
+        .http(request(
+            "POST",
+            "/api/agents",
+            Admin,
+            new_agent("dee.lee-2", "long enough", 2, "sales"),
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
+    assert_eq!(answer.json()["shown_presence"], "offline");
+    let login = world.node.post_login("dee.lee-2", "long enough").await;
+    assert_eq!(
+        login.status,
+        StatusCode::OK,
+        "the new agent logs in: {login:?}"
+    );
 }

@@ -41,7 +41,7 @@ async fn twenty_racing_start_chats_of_one_visitor_make_exactly_one_conversation(
 
     let stored = node
         .runtime()
-        .store
+        .store()
         .conversations()
         .await
         .expect("conversations");
@@ -56,7 +56,7 @@ async fn fifty_visitors_over_five_agents_of_capacity_two_never_exceed_capacity(b
     const CAPACITY: usize = 2;
     const VISITORS: u32 = 50;
     let node = Fixture::on(backend).start().await;
-    let store = &node.runtime().store;
+    let store = node.runtime().store();
     let mut agents = BTreeMap::new();
     for index in 0..AGENTS {
         let username = format!("agent-{index}");
@@ -280,7 +280,7 @@ async fn a_thousand_concurrent_accepts_and_picks_of_one_conversation_make_exactl
         "{refused:?}"
     );
 
-    let store = &node.runtime().store;
+    let store = node.runtime().store();
     let conversation = store
         .conversation(&conversation_id)
         .await
@@ -333,7 +333,7 @@ async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capa
             let resolved = resolved.clone();
             tokio::spawn(async move {
                 let agent = runtime
-                    .store
+                    .store()
                     .agent(&username)
                     .await
                     .expect("the store")
@@ -342,7 +342,7 @@ async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capa
                     match socket.recv().await {
                         ServerToAgent::Offer { conversation, .. } => {
                             let load = runtime
-                                .store
+                                .store()
                                 .agent_load(&username)
                                 .await
                                 .expect("the load")
@@ -395,7 +395,7 @@ async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capa
         worker.abort();
     }
     drop(visitors);
-    let store = &node.runtime().store;
+    let store = node.runtime().store();
     let conversations = store.conversations().await.expect("conversations");
     assert_eq!(conversations.len(), VISITORS as usize);
     for conversation in &conversations {

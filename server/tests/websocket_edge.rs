@@ -139,7 +139,7 @@ async fn send_before_any_conversation_is_no_conversation() {
     assert_eq!(visitor.error().await.0, "no_conversation");
     assert!(
         node.runtime()
-            .store
+            .store()
             .conversations()
             .await
             .expect("conversations")
@@ -155,7 +155,7 @@ async fn start_chat_with_an_unknown_rule_is_unknown_rule_and_creates_nothing() {
     assert_eq!(visitor.error().await.0, "unknown_rule");
     assert!(
         node.runtime()
-            .store
+            .store()
             .conversations()
             .await
             .expect("conversations")
@@ -206,7 +206,7 @@ async fn message_bodies_over_16_kib_are_message_too_large_and_16_kib_exactly_is_
     assert!(acked && echoed);
     let stored = node
         .runtime()
-        .store
+        .store()
         .messages_after(&conversation_id, 0)
         .await
         .expect("messages");
@@ -232,7 +232,7 @@ async fn empty_and_blank_bodies_are_empty_message() {
     }
     assert!(
         node.runtime()
-            .store
+            .store()
             .messages_after(&conversation_id, 0)
             .await
             .expect("messages")
@@ -282,7 +282,7 @@ async fn a_frame_over_the_frame_cap_closes_that_connection_and_the_server_keeps_
     );
     let stored = node
         .runtime()
-        .store
+        .store()
         .messages_after(&conversation_id, 0)
         .await
         .expect("messages");

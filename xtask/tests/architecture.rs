@@ -82,6 +82,25 @@ fn runtime_sits_below_the_edge() {
 }
 
 #[test]
+fn the_edge_reaches_the_store_only_through_the_runtime() {
+    let mut violations = Vec::new();
+    for file in rust_files(&root().join("server/src/http")) {
+        let code: String = code_only(&std::fs::read_to_string(&file).unwrap())
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if code.contains(".store()") || code.contains("runtime.store.") {
+            violations.push(file.display().to_string());
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "these call the store around the runtime's operations and their role checks:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
 fn rules_is_pure() {
     forbid(
         "rules/src",

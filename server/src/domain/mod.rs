@@ -1,4 +1,6 @@
-//! Pure decisions: the conversation state machine and routing. No I/O, no clock, no database, no HTTP.
+//! Pure decisions: account rules, the conversation state machine and routing. No I/O, no clock, no
+//! database, no HTTP.
 
+pub mod agents;
 pub mod lifecycle;
 pub mod routing;

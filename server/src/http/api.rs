@@ -1,6 +1,7 @@
 //! The console and admin REST API: agents, presence, queues, conversations, the work-item streams, and
-//! the lifecycle and supervisor actions. Every handler authenticates the caller; the runtime and the
-//! store check role and ownership. `openapi` documents each route here.
+//! the lifecycle and supervisor actions. Each handler authenticates the caller, reads the request and
+//! calls one runtime operation, which checks role and ownership; nothing here decides. `openapi`
+//! documents each route here.
 
 use std::sync::Arc;
 
@@ -10,16 +11,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use protocol::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, ConversationView, ErrorCode,
-    HistoryEntry, NewAgentRequest, PresenceRequest, QueueSummary, Role, TransferOffered,
-    TransferRequest,
+    HistoryEntry, NewAgentRequest, PresenceRequest, QueueSummary, TransferOffered, TransferRequest,
 };
 use serde::de::DeserializeOwned;
 
 use super::auth::AuthenticatedAgent;
 use super::error::AppError;
-use crate::domain::routing;
-use crate::runtime::{Runtime, view};
-use crate::store::{Agent, AgentLoad, AgentUpdate, Overrides, Stream};
+use crate::runtime::Runtime;
+use crate::store::{Overrides, Stream};
 
 type Answer<T> = Result<Json<T>, AppError>;
 
@@ -33,49 +32,12 @@ fn body<T: DeserializeOwned>(body: Result<Json<T>, JsonRejection>) -> Result<T, 
     })
 }
 
-fn require(agent: &Agent, role: Role) -> Result<(), AppError> {
-    if agent.role >= role {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            ErrorCode::Forbidden,
-            format!("only {}s may do this", role.as_str()),
-        ))
-    }
-}
-
-fn summary(runtime: &Runtime, load: AgentLoad) -> AgentSummary {
-    let shown_presence = routing::shown_presence(
-        load.agent.presence,
-        load.used,
-        load.agent.capacity,
-        runtime.config.routing.auto_busy,
-    );
-    AgentSummary {
-        username: load.agent.username,
-        display_name: load.agent.display_name,
-        role: load.agent.role,
-        presence: load.agent.presence,
-        shown_presence,
-        capacity: load.agent.capacity,
-        used: load.used,
-        queues: load.agent.queues,
-    }
-}
-
 /// `GET /api/agents`: every agent with presence and load. Supervisors and admins.
 pub async fn agents(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
 ) -> Answer<Vec<AgentSummary>> {
-    require(&agent, Role::Supervisor)?;
-    let loads = runtime.store.agents().await?;
-    Ok(Json(
-        loads
-            .into_iter()
-            .map(|load| summary(&runtime, load))
-            .collect(),
-    ))
+    Ok(Json(runtime.agent_summaries(&agent).await?))
 }
 
 /// `GET /api/agents/{username}`: yourself, or anyone for supervisors and admins.
@@ -84,16 +46,7 @@ pub async fn agent(
     AuthenticatedAgent(agent): AuthenticatedAgent,
     Path(username): Path<String>,
 ) -> Answer<AgentSummary> {
-    if username != agent.username {
-        require(&agent, Role::Supervisor)?;
-    }
-    let load = runtime.store.agent_load(&username).await?.ok_or_else(|| {
-        AppError::new(
-            ErrorCode::UnknownAgent,
-            format!("no such agent `{username}`"),
-        )
-    })?;
-    Ok(Json(summary(&runtime, load)))
+    Ok(Json(runtime.agent_summary(&agent, &username).await?))
 }
 
 /// `POST /api/agents`: creates an agent. Admins.
@@ -102,62 +55,9 @@ pub async fn create_agent(
     AuthenticatedAgent(agent): AuthenticatedAgent,
     request: Result<Json<NewAgentRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AgentSummary>), AppError> {
-    require(&agent, Role::Admin)?;
-    let request = body(request)?;
-    let valid_name = !request.username.is_empty()
-        && request.username.len() <= 64
-        && request
-            .username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if !valid_name {
-        return Err(AppError::new(
-            ErrorCode::BadRequest,
-            "`username` is 1 to 64 letters, digits, `-`, `_` or `.`",
-        ));
-    }
-    if request.capacity == 0 {
-        return Err(AppError::new(
-            ErrorCode::BadRequest,
-            "`capacity` must be at least 1",
-        ));
-    }
-    if request.password.chars().count() < 8 {
-        return Err(AppError::new(
-            ErrorCode::BadRequest,
-            "`password` needs at least 8 characters",
-        ));
-    }
-    if let Some(unknown) = request
-        .queues
-        .iter()
-        .find(|queue| !runtime.config.routing_model.queues.contains_key(*queue))
-    {
-        return Err(AppError::new(
-            ErrorCode::UnknownQueue,
-            format!("no such queue `{unknown}`"),
-        ));
-    }
-    let password_hash = super::auth::hash_password(&request.password)
-        .map_err(|error| AppError::new(ErrorCode::Internal, error))?;
-    runtime
-        .store
-        .create_agent(Agent {
-            username: request.username.clone(),
-            display_name: request.display_name,
-            password_hash,
-            role: request.role,
-            capacity: request.capacity,
-            presence: protocol::Presence::Offline,
-            queues: request.queues,
-        })
-        .await?;
-    let load = runtime
-        .store
-        .agent_load(&request.username)
-        .await?
-        .ok_or_else(|| AppError::new(ErrorCode::Internal, "the new agent vanished"))?;
-    Ok((StatusCode::CREATED, Json(summary(&runtime, load))))
+    let admin = runtime.admin(&agent)?;
+    let created = runtime.create_agent(admin, body(request)?).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// `PATCH /api/agents/{username}`: display name, role, capacity, queues. Admins.
@@ -167,29 +67,12 @@ pub async fn update_agent(
     Path(username): Path<String>,
     request: Result<Json<AgentPatch>, JsonRejection>,
 ) -> Answer<AgentSummary> {
-    require(&agent, Role::Admin)?;
-    let patch = body(request)?;
-    runtime
-        .store
-        .update_agent(
-            &username,
-            AgentUpdate {
-                display_name: patch.display_name,
-                role: patch.role,
-                capacity: patch.capacity,
-                queues: patch.queues,
-            },
-        )
-        .await?;
-    runtime.refresh_presence(&username).await;
-    runtime.dispatch().await;
-    let load = runtime.store.agent_load(&username).await?.ok_or_else(|| {
-        AppError::new(
-            ErrorCode::UnknownAgent,
-            format!("no such agent `{username}`"),
-        )
-    })?;
-    Ok(Json(summary(&runtime, load)))
+    let admin = runtime.admin(&agent)?;
+    Ok(Json(
+        runtime
+            .update_agent(admin, &username, body(request)?)
+            .await?,
+    ))
 }
 
 /// `PUT /api/agents/{username}/presence`: your own presence; admins may set anyone's.
@@ -199,24 +82,13 @@ pub async fn set_presence(
     Path(username): Path<String>,
     request: Result<Json<PresenceRequest>, JsonRejection>,
 ) -> Answer<AgentSummary> {
-    if username != agent.username {
-        require(&agent, Role::Admin)?;
-    }
+    let target = runtime.presence_target(&agent, &username).await?;
     let request = body(request)?;
-    let target = runtime.store.agent(&username).await?.ok_or_else(|| {
-        AppError::new(
-            ErrorCode::UnknownAgent,
-            format!("no such agent `{username}`"),
-        )
-    })?;
-    runtime.set_presence(&target, request.presence).await?;
-    let load = runtime.store.agent_load(&username).await?.ok_or_else(|| {
-        AppError::new(
-            ErrorCode::UnknownAgent,
-            format!("no such agent `{username}`"),
-        )
-    })?;
-    Ok(Json(summary(&runtime, load)))
+    Ok(Json(
+        runtime
+            .set_agent_presence(&target, request.presence)
+            .await?,
+    ))
 }
 
 /// `GET /api/queues`: every queue, whether it is open now and how many wait in it. Any console user.
@@ -224,51 +96,7 @@ pub async fn queues(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(_agent): AuthenticatedAgent,
 ) -> Answer<Vec<QueueSummary>> {
-    let now_ms = runtime.now_ms();
-    let positions = runtime.store.queue_positions().await?;
-    let open = runtime
-        .store
-        .work_items(Stream::Open, "", Role::Admin)
-        .await?;
-    let agents = runtime.store.agents().await?;
-    let model = &runtime.config.routing_model;
-    Ok(Json(
-        model
-            .queues
-            .values()
-            .map(|queue| {
-                let workstream = model.workstream(&queue.id);
-                QueueSummary {
-                    id: queue.id.clone(),
-                    name: queue.name.clone(),
-                    workstream: workstream.id.clone(),
-                    channel: workstream.channel,
-                    priority: queue.priority,
-                    assignment: queue.assignment.as_str().to_owned(),
-                    open_now: queue
-                        .hours
-                        .as_ref()
-                        .is_none_or(|hours| hours.is_open(now_ms)),
-                    waiting: u32::try_from(
-                        open.iter()
-                            .filter(|conversation| conversation.queue_id == queue.id)
-                            .filter(|conversation| {
-                                positions
-                                    .iter()
-                                    .any(|position| position.conversation_id == conversation.id)
-                            })
-                            .count(),
-                    )
-                    .unwrap_or(u32::MAX),
-                    members: agents
-                        .iter()
-                        .filter(|load| load.agent.queues.contains(&queue.id))
-                        .map(|load| load.agent.username.clone())
-                        .collect(),
-                }
-            })
-            .collect(),
-    ))
+    Ok(Json(runtime.queue_summaries().await?))
 }
 
 /// `GET /api/conversations`: the Ongoing conversations dashboard. Supervisors and admins.
@@ -276,14 +104,7 @@ pub async fn ongoing(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
 ) -> Answer<Vec<ConversationView>> {
-    require(&agent, Role::Supervisor)?;
-    let conversations = runtime.store.ongoing_conversations().await?;
-    Ok(Json(
-        conversations
-            .iter()
-            .map(|conversation| view(conversation, Vec::new()))
-            .collect(),
-    ))
+    Ok(Json(runtime.ongoing(&agent).await?))
 }
 
 /// `GET /api/offline-messages`: what visitors left after overflow ended their chat, as text for the
@@ -316,16 +137,7 @@ pub async fn work_items(
             ));
         }
     };
-    let conversations = runtime
-        .store
-        .work_items(stream, &agent.username, agent.role)
-        .await?;
-    Ok(Json(
-        conversations
-            .iter()
-            .map(|conversation| view(conversation, Vec::new()))
-            .collect(),
-    ))
+    Ok(Json(runtime.work_items(&agent, stream).await?))
 }
 
 /// `GET /api/conversations/{id}`: the whole conversation, for whoever may read it.
@@ -346,23 +158,7 @@ pub async fn history(
     AuthenticatedAgent(agent): AuthenticatedAgent,
     Path(conversation_id): Path<String>,
 ) -> Answer<Vec<HistoryEntry>> {
-    runtime
-        .readable_conversation(&agent, &conversation_id)
-        .await?;
-    let entries = runtime.store.history(&conversation_id).await?;
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|entry| HistoryEntry {
-                event: entry.event,
-                from: entry.from,
-                to: entry.to,
-                actor: entry.actor,
-                agent_username: entry.agent_username,
-                at_ms: entry.at_ms,
-            })
-            .collect(),
-    ))
+    Ok(Json(runtime.history(&agent, &conversation_id).await?))
 }
 
 /// `GET /api/conversations/{id}/monitor`: a supervisor opens someone else's Active or Wrap-up
@@ -536,27 +332,12 @@ pub async fn assign(
                 )
                 .await?
         }
-        (Some(queue_id), None) => {
-            runtime.supervising(&agent, crate::runtime::SupervisorAction::Assign)?;
-            let current = runtime
-                .readable_conversation(&agent, &conversation_id)
-                .await?;
-            if current.state != protocol::ConversationState::Open {
-                return Err(AppError::new(
-                    ErrorCode::TransitionNotAllowed,
-                    format!(
-                        "only Open conversations can be assigned; this one is {}",
-                        current.state.label()
-                    ),
-                ));
-            }
-            (
-                runtime
-                    .transfer_to_queue(&agent, &conversation_id, &queue_id)
-                    .await?,
-                0,
-            )
-        }
+        (Some(queue_id), None) => (
+            runtime
+                .assign_to_queue(&agent, &conversation_id, &queue_id)
+                .await?,
+            0,
+        ),
         _ => {
             return Err(AppError::new(
                 ErrorCode::BadRequest,

@@ -307,10 +307,7 @@ async fn invitation_event(
             "`id` and `rule_id` are 1 to 64 letters, digits, `-` or `_`",
         ));
     }
-    runtime
-        .store
-        .record_invitation_event(&site, event, runtime.now_ms())
-        .await?;
+    runtime.record_invitation_event(&site, event).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -334,7 +331,7 @@ async fn rules_status(
         .rules
         .get(&site)
         .ok_or_else(|| AppError::new(ErrorCode::UnknownSite, format!("unknown site `{site}`")))?;
-    let stats = runtime.store.invitation_stats(&site).await?;
+    let stats = runtime.rule_stats(&site).await?;
     Ok(Json(RulesStatus {
         site_id: site,
         rules: rules.rule_set.rules.len(),

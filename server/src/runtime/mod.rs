@@ -1,7 +1,9 @@
 //! The runtime: carries out what the domain decides. It owns the live connections, fans events out to
 //! them, routes conversations to agents, and runs the background loops (offer expiry, rule reloads).
 
+pub mod accounts;
 mod bus;
+mod console;
 mod conversations;
 mod offline;
 pub use conversations::SupervisorAction;
@@ -119,7 +121,7 @@ pub const NODE_STALE_MS: i64 = 20_000;
 pub struct Runtime {
     /// This process's id among the nodes sharing the store; new at every start.
     pub node_id: String,
-    pub store: Arc<dyn Store>,
+    store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub rules: RulesRegistry,
@@ -187,6 +189,13 @@ impl Runtime {
         });
         runtime.refresh_rules();
         runtime
+    }
+
+    /// The store, for tests and tools that read what was stored. The edge (`http`) never uses it: every
+    /// request goes through a runtime operation, which checks who may do it (an architecture test
+    /// holds `http` to this).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// Registers a live socket; the node's stop waits until the guard is dropped.

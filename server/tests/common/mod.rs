@@ -363,7 +363,7 @@ impl Node {
         queues: &[&str],
     ) {
         self.runtime()
-            .store
+            .store()
             .create_agent(Agent {
                 username: username.to_owned(),
                 display_name: display_name.to_owned(),
@@ -472,7 +472,9 @@ impl Node {
 /// Hashing is deliberately slow, and every fixture agent shares one password, so it is hashed once.
 pub fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| server::http::auth::hash_password(PASSWORD).expect("a password hash"))
+    HASH.get_or_init(|| {
+        server::runtime::accounts::hash_password(PASSWORD).expect("a password hash")
+    })
 }
 
 /// `beckon_session=…` from a login answer's `Set-Cookie`.

@@ -67,54 +67,10 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
 
 /// The agent's current state, then any offers waiting for them.
 async fn welcome(runtime: &Runtime, agent: &Agent, socket: &mut WebSocket) -> bool {
-    let fresh = runtime
-        .store
-        .agent(&agent.username)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| agent.clone());
-    let mut conversations = Vec::new();
-    for conversation in runtime
-        .store
-        .agent_conversations(&agent.username)
-        .await
-        .unwrap_or_default()
-    {
-        if let Ok(view) = runtime.conversation_view(&conversation).await {
-            conversations.push(view);
-        }
-    }
-    let welcome = ServerToAgent::Welcome {
-        username: fresh.username.clone(),
-        display_name: fresh.display_name.clone(),
-        role: fresh.role,
-        presence: fresh.presence,
-        conversations,
-    };
+    let frames = runtime.agent_welcome(agent).await;
     runtime.forget_shown_presence(&agent.username);
-    if !send_json(socket, &welcome).await {
-        return false;
-    }
-    for offer in runtime
-        .store
-        .offers_for(&agent.username)
-        .await
-        .unwrap_or_default()
-    {
-        let Ok(Some(conversation)) = runtime.store.conversation(&offer.conversation_id).await
-        else {
-            continue;
-        };
-        let Ok(view) = runtime.conversation_view(&conversation).await else {
-            continue;
-        };
-        let frame = ServerToAgent::Offer {
-            conversation: view,
-            expires_at_ms: offer.expires_at_ms,
-            transfer_from: offer.transfer_from.clone(),
-        };
-        if !send_json(socket, &frame).await {
+    for frame in &frames {
+        if !send_json(socket, frame).await {
             return false;
         }
     }

@@ -138,16 +138,12 @@ async fn handle(
                 Ok(conversation) => conversation,
                 Err(error) => return vec![error_frame(error, None)],
             };
-            match runtime
-                .store
-                .messages_after(&conversation.id, after_seq)
-                .await
-            {
+            match runtime.messages_after(&conversation, after_seq).await {
                 Ok(messages) => messages
                     .into_iter()
                     .map(|message| ServerToVisitor::Message { message })
                     .collect(),
-                Err(error) => vec![error_frame(error.into(), None)],
+                Err(error) => vec![error_frame(error, None)],
             }
         }
         VisitorToServer::Send {
@@ -197,13 +193,7 @@ async fn conversation_frame(
     conversation: &crate::store::Conversation,
 ) -> ServerToVisitor {
     let agent_name = match &conversation.agent_username {
-        Some(username) => runtime
-            .store
-            .agent(username)
-            .await
-            .ok()
-            .flatten()
-            .map(|agent| agent.display_name),
+        Some(username) => runtime.agent_display_name(username).await,
         None => None,
     };
     ServerToVisitor::Conversation {

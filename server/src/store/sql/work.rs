@@ -13,6 +13,7 @@ use protocol::{Author, ConversationState, Presence, Role};
 use super::rows::{load_agent, load_conversation, query_conversations};
 use super::timers::schedule;
 use super::{DbError, Row, Tx, Value, args};
+use crate::domain::agents::{self, AgentProblem};
 use crate::domain::lifecycle::{self, Channel, Effect, Event};
 use crate::domain::routing::{self, Candidate, OverflowAction, Routing};
 use crate::store::{
@@ -1209,17 +1210,15 @@ pub(super) fn update_agent(
     tx.lock_agents(&[username])?;
     let agent =
         load_agent(tx, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
-    if update.capacity == Some(0) {
-        return Err(StoreError::NotAllowed(
-            "capacity must be at least 1".to_owned(),
-        ));
+    if let Some(capacity) = update.capacity {
+        agents::check_capacity(capacity)
+            .map_err(|problem| StoreError::NotAllowed(problem.to_string()))?;
     }
     if let Some(queues) = &update.queues {
-        if let Some(unknown) = queues
-            .iter()
-            .find(|queue| !routing.queues.contains_key(*queue))
+        if let Err(AgentProblem::UnknownQueue(unknown)) =
+            agents::check_queues(queues, |queue| routing.queues.contains_key(queue))
         {
-            return Err(StoreError::UnknownQueue(unknown.clone()));
+            return Err(StoreError::UnknownQueue(unknown));
         }
         tx.execute(
             "DELETE FROM agent_queues WHERE username = ?1",
