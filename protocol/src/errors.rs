@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The error body every 4xx/5xx REST answer carries, and the `Error` frames.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,

@@ -7,6 +7,7 @@ use crate::{Author, Channel, ContextVariables, ConversationState, ErrorCode, Pre
 
 /// One stored chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatMessage {
     /// Position in the conversation, from 1, without gaps.
     pub seq: i64,
@@ -22,6 +23,7 @@ pub struct ChatMessage {
 
 /// What the console knows about a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationView {
     pub conversation_id: String,
     pub state: ConversationState,
@@ -35,6 +37,7 @@ pub struct ConversationView {
     /// Capacity units it uses while it holds its owner's capacity.
     pub units: u32,
     pub holds_capacity: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, rules::ContextValue>))]
     pub context: ContextVariables,
     /// Empty in lists; the whole conversation when one conversation is asked for.
     pub messages: Vec<ChatMessage>,

@@ -8,7 +8,7 @@ macro_rules! named_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            $($(#[$variant_meta:meta])* $variant:ident => $text:literal, $label:literal),+ $(,)?
+            $($(#[$variant_meta:meta])* $variant:ident => $text:tt, $label:tt),+ $(,)?
         }
     ) => {
         named_enum! {
@@ -30,11 +30,12 @@ macro_rules! named_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident {
-            $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)?
+            $($(#[$variant_meta:meta])* $variant:ident => $text:tt),+ $(,)?
         }
     ) => {
         $(#[$meta])*
         #[derive(serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$variant_meta])* #[serde(rename = $text)] $variant),+
         }

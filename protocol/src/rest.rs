@@ -9,6 +9,7 @@ use crate::{
 
 /// `POST /api/console/login` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -16,6 +17,7 @@ pub struct LoginRequest {
 
 /// `GET /api/console/me` and the login answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     pub username: String,
     pub display_name: String,
@@ -24,6 +26,7 @@ pub struct Me {
 
 /// `PUT /api/agents/{username}/presence`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PresenceRequest {
     pub presence: Presence,
@@ -31,6 +34,7 @@ pub struct PresenceRequest {
 
 /// An agent with their load: `GET /api/agents`, `GET /api/agents/{username}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentSummary {
     pub username: String,
     pub display_name: String,
@@ -46,6 +50,7 @@ pub struct AgentSummary {
 
 /// `POST /api/agents` (admin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewAgentRequest {
     pub username: String,
@@ -58,6 +63,7 @@ pub struct NewAgentRequest {
 
 /// `PATCH /api/agents/{username}` (admin): absent fields keep their value.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentPatch {
     pub display_name: Option<String>,
@@ -68,6 +74,7 @@ pub struct AgentPatch {
 
 /// A queue as the console sees it: `GET /api/queues`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueSummary {
     pub id: String,
     pub name: String,
@@ -108,6 +115,7 @@ pub struct AssignRequest {
 /// The answer to an assignment: the conversation, and by how many units the agent now exceeds their
 /// capacity (0 without an override).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignAnswer {
     pub conversation: ConversationView,
     pub over_capacity_by: u32,
@@ -115,6 +123,7 @@ pub struct AssignAnswer {
 
 /// A transfer waiting for the other agent's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransferOffered {
     pub conversation_id: String,
     pub to_username: String,
@@ -123,6 +132,7 @@ pub struct TransferOffered {
 
 /// One lifecycle event of a conversation: `GET /api/conversations/{id}/history`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub event: String,
     pub from: ConversationState,
@@ -134,6 +144,7 @@ pub struct HistoryEntry {
 
 /// A message a visitor left after overflow ended their chat: `GET /api/offline-messages`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfflineMessage {
     pub conversation_id: String,
     pub queue_id: String,
@@ -142,12 +153,14 @@ pub struct OfflineMessage {
     pub email: String,
     pub body: String,
     /// The context variables the chat started with: page URL, time on page, the site's own.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, rules::ContextValue>))]
     pub context: ContextVariables,
     pub left_at_ms: i64,
 }
 
 /// `GET /api/sites/{site}/config`: what the widget needs to run on a site.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteConfig {
     pub site_id: String,
     pub name: String,
@@ -155,6 +168,7 @@ pub struct SiteConfig {
     /// UTC offsets of the zones the rules' time windows name, for the next days: the widget carries no
     /// time-zone database.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, rules::ZoneTable>))]
     pub zones: rules::VecMap<String, rules::ZoneTable>,
     /// Where the visitor is, as the server resolved it from their address; `None` without a location
     /// database. The address itself never leaves the server.
@@ -167,6 +181,7 @@ pub struct SiteConfig {
 
 /// `GET /api/sites/{site}/availability`: the queues with an agent free to chat now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Availability {
     pub queues: Vec<String>,
 }
@@ -174,6 +189,7 @@ pub struct Availability {
 /// `POST /api/sites/{site}/invitation-events`. The id is the widget's; a retry with the same id is
 /// counted once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InvitationEvent {
     pub id: String,
@@ -183,6 +199,7 @@ pub struct InvitationEvent {
 
 /// How one rule's invitations fared, for marketers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleStats {
     pub rule_id: String,
     pub shown: u64,
@@ -190,3 +207,73 @@ pub struct RuleStats {
     pub closed: u64,
     pub expired: u64,
 }
+
+/// Exactly one target: the schema says so with `oneOf`, which the struct's two options cannot. Both
+/// bodies are written by hand for that reason; `extra` are the optional flags each variant may carry.
+#[cfg(feature = "openapi")]
+fn one_target(
+    description: &str,
+    extra: &[(&str, &str)],
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+    let target = |name: &str, about: &str| {
+        let mut object = ObjectBuilder::new()
+            .property(
+                name,
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(about)),
+            )
+            .required(name)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        for (flag, about) in extra {
+            object = object.property(
+                *flag,
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .description(Some(*about)),
+            );
+        }
+        object
+    };
+    OneOfBuilder::new()
+        .item(target("queue_id", "To this queue: it becomes Open there."))
+        .item(target("username", "To this agent."))
+        .description(Some(description))
+        .into()
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for TransferRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        one_target(
+            "Exactly one of `queue_id` (200, Open there) and `username` (202, the agent must accept).",
+            &[],
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for TransferRequest {}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AssignRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        one_target(
+            "Exactly one of `queue_id` and `username`; the overrides apply to an agent.",
+            &[
+                (
+                    "override_presence",
+                    "Assign even though the agent's presence is not one the workstream routes to.",
+                ),
+                (
+                    "override_capacity",
+                    "Assign even past the agent's capacity.",
+                ),
+            ],
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AssignRequest {}

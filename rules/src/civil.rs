@@ -10,7 +10,9 @@ const MS_PER_DAY: i64 = 86_400_000;
 /// A zone's UTC offsets over a span of time: `spans[i] = (utc_start_ms, offset_seconds)`, sorted, each in
 /// force until the next one starts, the last until `until_ms`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZoneTable {
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<[i64; 2]>))]
     pub spans: Vec<(i64, i32)>,
     pub until_ms: i64,
 }

@@ -10,6 +10,7 @@ pub const DEFAULT_INVITATION_SECONDS: u32 = 60;
 
 /// Every rule of one site, in file order, and the budget they share.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     #[serde(default)]
@@ -18,6 +19,7 @@ pub struct RuleSet {
 
 /// One trigger rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     pub id: String,
     /// The queue an accepted chat is routed to.
@@ -33,6 +35,7 @@ pub struct Rule {
 
 /// How often one rule may invite the same visitor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Limits {
     /// Invitations per visit; `None` is unlimited. Defaults to 1.
     pub per_visit: Option<u32>,
@@ -57,6 +60,7 @@ impl Default for Limits {
 
 /// Limits shared by every rule of a site: one visitor's invitation budget.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Budget {
     pub per_visit: Option<u32>,
     pub per_visitor: Option<u32>,
@@ -67,9 +71,11 @@ pub struct Budget {
 
 /// The invitation text, with per-language variants.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invitation {
     pub default: String,
     /// Language tag (lowercase, e.g. `fr` or `pt-br`) to text.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, String>))]
     pub translations: VecMap<String, String>,
 }
 
@@ -99,6 +105,25 @@ pub enum ContextValue {
     Number(f64),
     Text(String),
 }
+
+/// Bare in JSON: a boolean, a number or a string.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ContextValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "A context variable's value: a boolean, a number or a string.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ContextValue {}
 
 /// `ContextValue` read from human-readable formats.
 #[derive(Deserialize)]
@@ -179,6 +204,7 @@ impl ContextValue {
 
 /// A count that must lie in a range: `at_least ≤ n ≤ at_most`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Count {
     pub at_least: u32,
     pub at_most: Option<u32>,
@@ -192,6 +218,7 @@ impl Count {
 
 /// The visitor's kind of device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Device {
     Desktop,
@@ -213,6 +240,7 @@ impl Device {
 
 /// What a `context` condition asks of one variable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContextTest {
     Equals(ContextValue),
@@ -255,6 +283,7 @@ impl ContextTest {
 
 /// A local-time window in a named time zone. Every part that is present must hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeWindow {
     /// An IANA zone such as `Europe/Paris`.
     pub zone: String,
@@ -265,11 +294,13 @@ pub struct TimeWindow {
     pub days: Option<u8>,
     /// Local minute-of-day ranges `[start, end)`; an end before the start runs past midnight.
     /// Empty is all day.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<[u16; 2]>))]
     pub hours: Vec<(u16, u16)>,
 }
 
 /// A rule's condition tree.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(no_recursion))]
 #[serde(rename_all = "snake_case")]
 pub enum Condition {
     All(Vec<Condition>),

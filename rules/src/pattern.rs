@@ -12,6 +12,22 @@ pub struct Pattern {
     shape: Shape,
 }
 
+/// A string in JSON: the pattern as the rule file wrote it.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Pattern {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "A wildcard pattern: `*` matches any run of characters.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Pattern {}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     /// No `*`: the text must equal the pattern.

@@ -102,6 +102,7 @@ impl Page {
 
 /// A visitor's location as the server resolved it from their address (never the address itself).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     pub country: Option<String>,
     pub region: Option<String>,

@@ -479,3 +479,27 @@ async fn the_widget_gets_its_configuration_in_the_binary_form_when_it_asks() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.error_code(), "unknown_site");
 }
+
+/// A login that is not JSON, or JSON of the wrong shape, is a 400 with the error body every other
+/// refusal has, never a bare text answer (schemathesis found the 415 in plain text).
+#[tokio::test]
+async fn a_malformed_login_is_a_json_400_bad_request() {
+    let node = node().await;
+    for (content_type, body) in [
+        ("text/plain", r#"{"username":"ann","password":"x"}"#),
+        ("application/json", r#"{"username":"ann"}"#),
+        ("application/json", "not json"),
+    ] {
+        let request = Request::post("/api/console/login")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .expect("a request");
+        let answer = node.http(request).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{content_type} {body}"
+        );
+        assert_eq!(answer.error_code(), "bad_request", "{content_type} {body}");
+    }
+}

@@ -254,6 +254,64 @@ async fn the_served_document_is_openapi_3_1_with_every_endpoint_and_resolvable_s
             .unwrap_or_else(|| panic!("`{target}` does not point into components.schemas"));
         assert!(schemas.contains_key(name), "`{target}` resolves to nothing");
     }
+
+    // Every schema says what it holds: no bare `{"type": "object"}` standing in for a type.
+    for (name, schema) in schemas {
+        let described = [
+            "properties",
+            "oneOf",
+            "enum",
+            "additionalProperties",
+            "items",
+        ]
+        .iter()
+        .any(|key| schema.get(key).is_some())
+            || schema["type"] != "object";
+        assert!(described, "schema `{name}` is a bare object: {schema}");
+    }
+    for request_or_answer in [
+        "SiteConfig",
+        "ConversationView",
+        "AgentSummary",
+        "ErrorBody",
+    ] {
+        assert!(
+            schemas[request_or_answer]["properties"].is_object(),
+            "{request_or_answer}: {}",
+            schemas[request_or_answer]
+        );
+    }
+    // Each vocabulary lists exactly the names the protocol sends.
+    let names = |schema: &str| -> Vec<String> {
+        schemas[schema]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} is not an enum: {}", schemas[schema]))
+            .iter()
+            .map(|name| name.as_str().expect("a name").to_owned())
+            .collect()
+    };
+    let sent = |all: Vec<&str>| all.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(
+        names("ConversationState"),
+        sent(
+            protocol::ConversationState::ALL
+                .map(|state| state.as_str())
+                .to_vec()
+        )
+    );
+    assert_eq!(
+        names("Presence"),
+        sent(
+            protocol::Presence::ALL
+                .map(|presence| presence.as_str())
+                .to_vec()
+        )
+    );
+    assert_eq!(names("Role"), sent(Role::ALL.map(Role::as_str).to_vec()));
+    assert_eq!(
+        names("ErrorCode"),
+        sent(protocol::ErrorCode::ALL.map(|code| code.as_str()).to_vec())
+    );
 }
 
 #[tokio::test]

@@ -13,24 +13,13 @@ use protocol::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, ConversationView, ErrorCode,
     HistoryEntry, NewAgentRequest, PresenceRequest, QueueSummary, TransferOffered, TransferRequest,
 };
-use serde::de::DeserializeOwned;
 
 use super::auth::AuthenticatedAgent;
-use super::error::AppError;
+use super::error::{AppError, body};
 use crate::runtime::Runtime;
 use crate::store::{Overrides, Stream};
 
 type Answer<T> = Result<Json<T>, AppError>;
-
-/// A JSON body, or a `bad_request` naming what is wrong with it.
-fn body<T: DeserializeOwned>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
-    body.map(|Json(value)| value).map_err(|rejection| {
-        AppError::new(
-            ErrorCode::BadRequest,
-            format!("invalid body: {}", rejection.body_text()),
-        )
-    })
-}
 
 /// `GET /api/agents`: every agent with presence and load. Supervisors and admins.
 pub async fn agents(

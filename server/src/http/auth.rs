@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::{ErrorCode, LoginRequest, Me};
 
-use super::error::AppError;
+use super::error::{AppError, body};
 use crate::runtime::Runtime;
 use crate::runtime::accounts::SESSION_DAYS;
 use crate::store::Agent;
@@ -58,8 +59,9 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 
 pub async fn login(
     State(runtime): State<Arc<Runtime>>,
-    Json(request): Json<LoginRequest>,
+    request: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Response, AppError> {
+    let request = body(request)?;
     let session = runtime.log_in(&request.username, request.password).await?;
     let secure = if runtime.public_origin.starts_with("https://") {
         "; Secure"

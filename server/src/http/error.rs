@@ -1,9 +1,11 @@
 //! The one error type at the HTTP edge: a stable code, a message, and the status the code maps to.
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use protocol::{ErrorBody, ErrorCode};
+use serde::de::DeserializeOwned;
 
 use crate::runtime::RuntimeError;
 
@@ -53,4 +55,14 @@ impl IntoResponse for AppError {
         )
             .into_response()
     }
+}
+
+/// A JSON body, or a `bad_request` naming what is wrong with it.
+pub fn body<T: DeserializeOwned>(body: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
+    body.map(|Json(value)| value).map_err(|rejection| {
+        AppError::new(
+            ErrorCode::BadRequest,
+            format!("invalid body: {}", rejection.body_text()),
+        )
+    })
 }

@@ -311,7 +311,9 @@ async fn invitation_event(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+/// `GET /api/sites/{site}/rules/status`: whether the site's rule files are healthy, and how each rule's
+/// invitations fare.
+#[derive(Serialize, utoipa::ToSchema)]
 struct RulesStatus {
     site_id: String,
     rules: usize,

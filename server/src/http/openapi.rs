@@ -400,24 +400,7 @@ pub fn document() -> Value {
             item.insert(endpoint.method.to_owned(), Value::Object(operation));
         }
     }
-    let mut schemas = Map::new();
-    for endpoint in ENDPOINTS {
-        for name in [endpoint.request, endpoint.response].into_iter().flatten() {
-            let name = name.trim_start_matches('[').trim_end_matches(']');
-            schemas.insert(
-                name.to_owned(),
-                json!({ "type": "object", "description": format!("`protocol::{name}`; see docs/contracts.md.") }),
-            );
-        }
-    }
-    schemas.insert(
-        "ErrorBody".into(),
-        json!({
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": { "code": { "type": "string" }, "message": { "type": "string" } }
-        }),
-    );
+    let schemas = schemas();
     json!({
         "openapi": "3.1.0",
         "info": { "title": "Beckon", "version": env!("CARGO_PKG_VERSION") },
@@ -427,6 +410,48 @@ pub fn document() -> Value {
             "securitySchemes": { "session": { "type": "apiKey", "in": "cookie", "name": super::auth::SESSION_COOKIE } }
         }
     })
+}
+
+/// The schemas of every request and answer body, derived from the protocol's types (`ToSchema`, the
+/// `openapi` feature of `protocol` and `rules`), with every type they contain.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(
+    protocol::SiteConfig,
+    protocol::Availability,
+    protocol::InvitationEvent,
+    super::RulesStatus,
+    protocol::LoginRequest,
+    protocol::Me,
+    protocol::AgentSummary,
+    protocol::NewAgentRequest,
+    protocol::AgentPatch,
+    protocol::PresenceRequest,
+    protocol::QueueSummary,
+    protocol::ConversationView,
+    protocol::OfflineMessage,
+    protocol::HistoryEntry,
+    protocol::TransferRequest,
+    protocol::TransferOffered,
+    protocol::AssignRequest,
+    protocol::AssignAnswer,
+    protocol::ErrorBody,
+    // Written by hand (their JSON is not their Rust shape), so listed here rather than found.
+    rules::Pattern,
+    rules::ContextValue,
+    // The condition tree refers to itself, so its parts are listed rather than collected through it.
+    rules::Condition,
+    rules::Count,
+    rules::TimeWindow,
+    rules::ContextTest,
+    rules::Device,
+)))]
+struct Schemas;
+
+fn schemas() -> Value {
+    let components = <Schemas as utoipa::OpenApi>::openapi().components;
+    components
+        .and_then(|components| serde_json::to_value(components.schemas).ok())
+        .unwrap_or_else(|| json!({}))
 }
 
 fn schema_ref(name: &str) -> Value {
