@@ -53,10 +53,14 @@ pub struct AgentSummary {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewAgentRequest {
+    /// The account rules (server `domain::agents`): a test holds these bounds to them.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{1,64}$"))]
     pub username: String,
     pub display_name: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 8))]
     pub password: String,
     pub role: Role,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub capacity: u32,
     pub queues: Vec<String>,
 }
@@ -68,6 +72,7 @@ pub struct NewAgentRequest {
 pub struct AgentPatch {
     pub display_name: Option<String>,
     pub role: Option<Role>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub capacity: Option<u32>,
     pub queues: Option<Vec<String>>,
 }

@@ -281,6 +281,30 @@ async fn the_served_document_is_openapi_3_1_with_every_endpoint_and_resolvable_s
             schemas[request_or_answer]
         );
     }
+    // The account rules, as the document states them, are the ones the server checks.
+    let new_agent = &schemas["NewAgentRequest"]["properties"];
+    assert_eq!(
+        new_agent["username"]["pattern"],
+        format!(
+            "^[A-Za-z0-9._-]{{1,{}}}$",
+            server::domain::agents::MAX_USERNAME_BYTES
+        )
+    );
+    assert_eq!(
+        new_agent["password"]["minLength"],
+        server::domain::agents::MIN_PASSWORD_CHARS
+    );
+    for capacity in [
+        &new_agent["capacity"],
+        &schemas["AgentPatch"]["properties"]["capacity"],
+    ] {
+        assert_eq!(capacity["minimum"], 1, "{capacity}");
+        assert_eq!(
+            capacity["maximum"],
+            server::domain::agents::MAX_CAPACITY,
+            "{capacity}"
+        );
+    }
     // Each vocabulary lists exactly the names the protocol sends.
     let names = |schema: &str| -> Vec<String> {
         schemas[schema]["enum"]

@@ -125,6 +125,39 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A virtual environment with the API checkers of `tests/api/requirements.txt` (openapi-spec-validator,
+/// schemathesis), made once per set of pinned versions; returns its Python.
+fn ensure_python_tools(root: &Path) -> anyhow::Result<PathBuf> {
+    let requirements = root.join("tests/api/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)?;
+    let venv = PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/beckon-py");
+    let python = venv.join("bin/python");
+    let stamp = venv.join("beckon-requirements.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|status| status.success());
+    if !made {
+        // Debian ships venv apart from Python itself.
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "python3-venv", "python3-pip"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        run(Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv))?;
+    }
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
 /// Installs the npm packages the build and the tests use (wasm-opt, playwright-core, the country
 /// database the server's geo tests read, and the benchmarks' baselines: socket.io for the messages,
 /// Rocket.Chat's livechat for the widget).
@@ -396,6 +429,10 @@ fn ci(root: &Path) -> anyhow::Result<()> {
     run(cargo()
         .args(["test", "--workspace"])
         .env("BECKON_TEST_POSTGRES", &test_postgres))?;
+    // The API document checked by the tools an integrator would use, against the real binary.
+    run(Command::new(ensure_python_tools(root)?)
+        .arg("tests/api/check.py")
+        .env("BECKON_BIN", beckon_binary(root)))?;
     run(Command::new("node")
         .args([
             "--test",

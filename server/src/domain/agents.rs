@@ -5,12 +5,17 @@
 pub const MAX_USERNAME_BYTES: usize = 64;
 /// The shortest password, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The most capacity units one agent may have: far beyond what one person can follow, and small enough
+/// that every sum of loads stays exact.
+pub const MAX_CAPACITY: u32 = 1000;
 
 /// What is wrong with an account. Each caller names the field as its own input does; see `describe`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AgentProblem {
     Username,
+    /// Zero: an agent who can take nothing.
     Capacity,
+    CapacityTooLarge,
     Password,
     UnknownQueue(String),
 }
@@ -20,7 +25,7 @@ impl AgentProblem {
     pub fn field(&self) -> &'static str {
         match self {
             AgentProblem::Username => "username",
-            AgentProblem::Capacity => "capacity",
+            AgentProblem::Capacity | AgentProblem::CapacityTooLarge => "capacity",
             AgentProblem::Password => "password",
             AgentProblem::UnknownQueue(_) => "queues",
         }
@@ -34,6 +39,7 @@ impl AgentProblem {
                 "{field} must be 1 to {MAX_USERNAME_BYTES} letters, digits, `-`, `_` or `.`"
             ),
             AgentProblem::Capacity => format!("{field} must be at least 1"),
+            AgentProblem::CapacityTooLarge => format!("{field} must be at most {MAX_CAPACITY}"),
             AgentProblem::Password => {
                 format!("{field} needs at least {MIN_PASSWORD_CHARS} characters")
             }
@@ -65,7 +71,11 @@ pub fn check_password(password: &str) -> Result<(), AgentProblem> {
 }
 
 pub fn check_capacity(capacity: u32) -> Result<(), AgentProblem> {
-    (capacity >= 1).then_some(()).ok_or(AgentProblem::Capacity)
+    match capacity {
+        0 => Err(AgentProblem::Capacity),
+        1..=MAX_CAPACITY => Ok(()),
+        _ => Err(AgentProblem::CapacityTooLarge),
+    }
 }
 
 /// Every queue must exist; `is_queue` says which do.
@@ -116,6 +126,13 @@ mod tests {
             check_new_agent("ann", 0, &queues, sales),
             Err(AgentProblem::Capacity)
         );
+        for capacity in [MAX_CAPACITY + 1, u32::MAX] {
+            assert_eq!(
+                check_new_agent("ann", capacity, &queues, sales),
+                Err(AgentProblem::CapacityTooLarge)
+            );
+        }
+        assert_eq!(check_capacity(MAX_CAPACITY), Ok(()));
         assert_eq!(
             check_new_agent("ann", 2, &["sales".to_owned(), "billing".to_owned()], sales),
             Err(AgentProblem::UnknownQueue("billing".to_owned()))
@@ -133,6 +150,10 @@ mod tests {
         assert_eq!(
             AgentProblem::UnknownQueue("nope".to_owned()).describe("`agents.a.queues`"),
             "`agents.a.queues`: unknown queue `nope`"
+        );
+        assert_eq!(
+            AgentProblem::CapacityTooLarge.describe("--capacity"),
+            "--capacity must be at most 1000"
         );
         assert_eq!(
             AgentProblem::Password.describe("--password"),
