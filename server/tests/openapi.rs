@@ -1,5 +1,6 @@
-//! The OpenAPI document and the router agree both ways: every documented operation is served, with
-//! resolvable schemas, and every API route the router registers is documented.
+//! The OpenAPI document and the router agree both ways: every documented operation is answered by a
+//! handler, every JSON route is registered through `routes!` (which documents it), and the document's
+//! schemas are real and resolvable.
 
 mod common;
 
@@ -10,7 +11,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use common::{Answer, Fixture};
 use protocol::Role;
 use serde_json::Value;
-use server::http::openapi::{Access, ENDPOINTS, Endpoint};
+use server::http::openapi::{Endpoint, endpoints};
 
 /// The router's source: its `.route(…)` calls are the list of what is served.
 const ROUTER_SOURCE: &str = include_str!("../src/http/mod.rs");
@@ -31,10 +32,14 @@ const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
+fn all_endpoints() -> Vec<Endpoint> {
+    endpoints(server::http::openapi::document())
+}
+
 fn documented() -> BTreeSet<(String, String)> {
-    ENDPOINTS
-        .iter()
-        .map(|endpoint| (endpoint.method.to_owned(), endpoint.path.to_owned()))
+    all_endpoints()
+        .into_iter()
+        .map(|endpoint| (endpoint.method, endpoint.path))
         .collect()
 }
 
@@ -85,8 +90,9 @@ fn after_group(text: &str) -> &str {
     panic!("an unclosed group at {text:.40}")
 }
 
-/// Each (method, path) the router's `.route("PATH", get(…).post(…))` calls register. Comment lines go
-/// first, then all whitespace, so however rustfmt splits a call it reads the same.
+/// Each (method, path) the router's plain `.route("PATH", get(…).post(…))` calls register: the routes
+/// `routes!` does not document. Comment lines go first, then all whitespace, so however rustfmt splits a
+/// call it reads the same.
 fn routed() -> BTreeSet<(String, String)> {
     let code: String = ROUTER_SOURCE
         .lines()
@@ -100,7 +106,6 @@ fn routed() -> BTreeSet<(String, String)> {
         ".route_service(",
         ".nest(",
         ".nest_service(",
-        ".merge(",
         ".fallback(",
         ".fallback_service(",
     ] {
@@ -192,55 +197,55 @@ async fn the_served_document_is_openapi_3_1_with_every_endpoint_and_resolvable_s
     let document = answer.json();
     assert_eq!(document["openapi"], "3.1.0");
 
-    // Two entries for one operation would silently keep only the last.
-    assert_eq!(documented().len(), ENDPOINTS.len(), "duplicate endpoints");
-    let mut operations = 0;
-    for (path, item) in document["paths"].as_object().expect("a `paths` object") {
-        let item = item.as_object().expect("a path item");
-        operations += item.len();
-        for method in item.keys() {
-            assert!(
-                ENDPOINTS
-                    .iter()
-                    .any(|endpoint| endpoint.method == method && endpoint.path == path),
-                "{method} {path} is in the document but not in ENDPOINTS"
+    // What is served is what the code builds.
+    assert_eq!(&document, server::http::openapi::document());
+    let endpoints = endpoints(&document);
+    assert!(endpoints.len() >= 30, "only {} operations", endpoints.len());
+    for endpoint in &endpoints {
+        let what = format!("{} {}", endpoint.method, endpoint.path);
+        assert!(METHODS.contains(&endpoint.method.as_str()), "{what}");
+        assert!(endpoint.path.starts_with("/api/"), "{what}");
+        let operation = &document["paths"][&endpoint.path][&endpoint.method];
+        // One tag: who may call it.
+        assert_eq!(
+            operation["tags"].as_array().map(Vec::len),
+            Some(1),
+            "{what}"
+        );
+        assert!(
+            endpoint
+                .statuses
+                .iter()
+                .any(|status| (200..300).contains(status)),
+            "{what} documents no success"
+        );
+        // Every refusal carries the error body.
+        for status in endpoint.statuses.iter().filter(|status| **status >= 400) {
+            assert_eq!(
+                operation["responses"][status.to_string()]["content"]["application/json"]["schema"]
+                    ["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{what} {status}"
             );
         }
-    }
-    assert_eq!(operations, ENDPOINTS.len());
-    for endpoint in ENDPOINTS {
-        assert!(
-            METHODS.contains(&endpoint.method),
-            "{} is not a lowercase HTTP method",
-            endpoint.method
-        );
-        let operation = &document["paths"][endpoint.path][endpoint.method];
-        assert!(
-            operation.is_object(),
-            "{} {} is missing from the document",
-            endpoint.method,
-            endpoint.path
-        );
-        let success = endpoint.success.to_string();
-        assert!(
-            operation["responses"][success.as_str()].is_object(),
-            "{} {} documents no {success} answer",
-            endpoint.method,
-            endpoint.path
-        );
-        // Routes behind the console's login say so, and public ones do not.
-        let needs_session = matches!(
-            endpoint.access,
-            Access::Agent | Access::Supervisor | Access::Admin
-        );
+        // Routes behind the console's login say so, and the others do not.
         assert_eq!(
             operation.get("security").is_some(),
-            needs_session,
-            "{} {}",
-            endpoint.method,
-            endpoint.path
+            endpoint.access.needs_session(),
+            "{what}"
+        );
+        assert_eq!(
+            endpoint.statuses.contains(&401),
+            endpoint.access.needs_session() || endpoint.path == "/api/console/login",
+            "{what}: 401 is the session's refusal"
         );
     }
+    // A transfer to an agent answers 202.
+    let transfer = endpoints
+        .iter()
+        .find(|endpoint| endpoint.path == "/api/conversations/{id}/transfer")
+        .expect("the transfer route");
+    assert!(transfer.statuses.contains(&200) && transfer.statuses.contains(&202));
 
     let schemas = document["components"]["schemas"]
         .as_object()
@@ -356,12 +361,13 @@ async fn every_documented_operation_is_answered_by_a_handler() {
     // Logging out ends the admin's session, so it goes last; an answer to a request without a session
     // would prove the route exists all the same.
     let logout = |endpoint: &&Endpoint| endpoint.path == "/api/console/logout";
-    let ordered = ENDPOINTS
+    let endpoints = all_endpoints();
+    let ordered = endpoints
         .iter()
         .filter(|endpoint| !logout(endpoint))
-        .chain(ENDPOINTS.iter().filter(logout));
+        .chain(endpoints.iter().filter(logout));
     for endpoint in ordered {
-        let uri = dummy_uri(endpoint.path);
+        let uri = dummy_uri(&endpoint.path);
         let answer = send(&node, method(endpoint), &uri, &cookie).await;
         let what = format!("{} {uri}: {answer:?}", endpoint.method);
         assert_ne!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{what}");
@@ -374,30 +380,30 @@ async fn every_documented_operation_is_answered_by_a_handler() {
 
 #[test]
 fn every_api_route_is_documented_and_every_other_route_is_a_known_page_or_socket() {
+    // JSON routes are registered with `routes!`, which documents them: a plain `.route` for one would
+    // serve it undocumented.
     let routed = routed();
-    let documented = documented();
-    let undocumented: BTreeSet<(String, String)> =
-        routed.difference(&documented).cloned().collect();
-    let api_undocumented: Vec<&(String, String)> = undocumented
+    let api: Vec<&(String, String)> = routed
         .iter()
         .filter(|(_, path)| path.starts_with("/api/"))
         .collect();
     assert!(
-        api_undocumented.is_empty(),
-        "routed but missing from openapi::ENDPOINTS: {api_undocumented:?}"
+        api.is_empty(),
+        "JSON routes registered without `routes!`, so without documentation: {api:?}"
     );
     let expected: BTreeSet<(String, String)> = UNDOCUMENTED
         .iter()
         .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
         .collect();
     assert_eq!(
-        undocumented, expected,
-        "a route outside /api/ is new or gone: document it or list it in UNDOCUMENTED"
+        routed, expected,
+        "a page or socket route is new or gone: list it in UNDOCUMENTED and docs/contracts.md"
     );
-    // The reverse, read from the source too: nothing is documented that the router does not serve.
-    let unrouted: Vec<&(String, String)> = documented.difference(&routed).collect();
+    // Nothing outside /api/ is documented as JSON.
+    let documented = documented();
     assert!(
-        unrouted.is_empty(),
-        "documented but not routed: {unrouted:?}"
+        documented.iter().all(|(_, path)| path.starts_with("/api/")),
+        "{documented:?}"
     );
+    assert!(documented.is_disjoint(&routed));
 }

@@ -10,7 +10,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use common::{Answer, Fixture, Node, SHOP_ORIGIN, Socket, visitor_id};
 use protocol::{AgentToServer, ConversationState, ErrorCode, Role, ServerToAgent, ServerToVisitor};
 use serde_json::{Value, json};
-use server::http::openapi::{Access, ENDPOINTS, Endpoint};
+use server::http::openapi::{Access, Endpoint, document, endpoints};
 use server::runtime::ManualClock;
 use server::store::{AgentLoad, Conversation, Offer};
 
@@ -342,7 +342,7 @@ const DISABLED_CELLS: &[&str] = &[
 
 /// The request body a route needs, the same whoever sends it.
 fn request_body(endpoint: &Endpoint) -> Option<Value> {
-    match (endpoint.method, endpoint.path) {
+    match (endpoint.method.as_str(), endpoint.path.as_str()) {
         ("post", "/api/agents") => Some(json!({
             "username": "newbie",
             "display_name": "New Agent",
@@ -374,22 +374,25 @@ fn same_shape(pattern: &str, path: &str) -> bool {
             .all(|(expected, actual)| expected.starts_with('{') || expected == actual)
 }
 
+/// Every operation of the served document.
+fn documented() -> &'static [Endpoint] {
+    static ENDPOINTS: std::sync::OnceLock<Vec<Endpoint>> = std::sync::OnceLock::new();
+    ENDPOINTS.get_or_init(|| endpoints(document()))
+}
+
 /// The documented route a cell exercises.
 fn endpoint_of(cell: &Cell) -> &'static Endpoint {
-    ENDPOINTS
+    documented()
         .iter()
         .find(|endpoint| {
             endpoint.method.eq_ignore_ascii_case(cell.method)
-                && same_shape(endpoint.path, cell.path)
+                && same_shape(&endpoint.path, cell.path)
         })
         .unwrap_or_else(|| panic!("no documented route for {cell:?}"))
 }
 
 fn needs_login(endpoint: &Endpoint) -> bool {
-    matches!(
-        endpoint.access,
-        Access::Agent | Access::Supervisor | Access::Admin
-    )
+    endpoint.access.needs_session()
 }
 
 /// Everything a refused request could have changed: the conversations (state, owner, queue, capacity,
@@ -624,12 +627,12 @@ fn is_about_agents_or_sessions(cell: &Cell) -> bool {
 #[test]
 fn the_table_gives_every_caller_a_cell_for_every_route_that_needs_a_login() {
     let mut missing = Vec::new();
-    for endpoint in ENDPOINTS.iter().filter(|endpoint| needs_login(endpoint)) {
+    for endpoint in documented().iter().filter(|endpoint| needs_login(endpoint)) {
         for caller in CALLERS {
             let covered = cells(CELLS).iter().any(|cell| {
                 cell.caller == caller
-                    && cell.method.eq_ignore_ascii_case(endpoint.method)
-                    && same_shape(endpoint.path, cell.path)
+                    && cell.method.eq_ignore_ascii_case(&endpoint.method)
+                    && same_shape(&endpoint.path, cell.path)
             });
             if !covered {
                 missing.push(format!(
@@ -641,7 +644,7 @@ fn the_table_gives_every_caller_a_cell_for_every_route_that_needs_a_login() {
         // A route with a body gets one here, or every cell would test the body parser instead.
         assert_eq!(
             request_body(endpoint).is_some(),
-            endpoint.request.is_some(),
+            endpoint.request,
             "{} {}",
             endpoint.method,
             endpoint.path
@@ -657,9 +660,18 @@ fn the_table_gives_every_caller_a_cell_for_every_route_that_needs_a_login() {
 #[test]
 fn every_refusal_in_the_table_is_a_known_code_with_its_own_status_and_successes_are_documented() {
     for cell in cells(CELLS).iter().chain(&cells(DISABLED_CELLS)) {
+        // Whatever the route answers, its operation documents that status.
+        let endpoint = endpoint_of(cell);
+        assert!(
+            endpoint.statuses.contains(&cell.status),
+            "{cell:?}: {} {} documents only {:?}",
+            endpoint.method,
+            endpoint.path,
+            endpoint.statuses
+        );
         if cell.code.is_empty() {
             // The documented success status is the one a permitted caller gets.
-            assert_eq!(cell.status, endpoint_of(cell).success, "{cell:?}");
+            assert_eq!(cell.status, endpoint.success(), "{cell:?}");
         } else {
             let code: ErrorCode = serde_json::from_value(json!(cell.code))
                 .unwrap_or_else(|error| panic!("{cell:?}: not an error code ({error})"));

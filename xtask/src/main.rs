@@ -152,7 +152,14 @@ fn ensure_python_tools(root: &Path) -> anyhow::Result<PathBuf> {
             .arg(&venv))?;
     }
     run(Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
         .arg(&requirements))?;
     std::fs::write(&stamp, wanted)?;
     Ok(python)

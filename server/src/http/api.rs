@@ -16,12 +16,51 @@ use protocol::{
 
 use super::auth::AuthenticatedAgent;
 use super::error::{AppError, body};
+use super::error::{Conflict, Malformed, Missing, Refused, Unauthenticated};
 use crate::runtime::Runtime;
 use crate::store::{Overrides, Stream};
+
+/// A work-item stream, as its path names it.
+#[derive(Debug, Clone, Copy, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum WorkStream {
+    /// Conversations you own in Active, Wrap-up or Waiting.
+    Mine,
+    /// Open conversations of your queues (every queue for supervisors).
+    Open,
+    /// Closed conversations you may read.
+    Closed,
+}
+
+impl WorkStream {
+    fn parse(name: &str) -> Option<WorkStream> {
+        match name {
+            "mine" => Some(WorkStream::Mine),
+            "open" => Some(WorkStream::Open),
+            "closed" => Some(WorkStream::Closed),
+            _ => None,
+        }
+    }
+
+    fn stream(self) -> Stream {
+        match self {
+            WorkStream::Mine => Stream::Mine,
+            WorkStream::Open => Stream::Open,
+            WorkStream::Closed => Stream::Closed,
+        }
+    }
+}
 
 type Answer<T> = Result<Json<T>, AppError>;
 
 /// `GET /api/agents`: every agent with presence and load. Supervisors and admins.
+#[utoipa::path(
+    get,
+    path = "/api/agents",
+    tag = "supervisor",
+    responses((status = 200, description = "Every agent.", body = [AgentSummary]), Unauthenticated, Refused),
+    security(("session" = []))
+)]
 pub async fn agents(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -30,6 +69,14 @@ pub async fn agents(
 }
 
 /// `GET /api/agents/{username}`: yourself, or anyone for supervisors and admins.
+#[utoipa::path(
+    get,
+    path = "/api/agents/{username}",
+    tag = "agent",
+    params(("username" = String, Path, description = "The agent's username.")),
+    responses((status = 200, description = "The agent.", body = AgentSummary), Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
 pub async fn agent(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -39,6 +86,14 @@ pub async fn agent(
 }
 
 /// `POST /api/agents`: creates an agent. Admins.
+#[utoipa::path(
+    post,
+    path = "/api/agents",
+    tag = "admin",
+    request_body = NewAgentRequest,
+    responses((status = 201, description = "Created.", body = AgentSummary), Malformed, Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn create_agent(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -50,6 +105,15 @@ pub async fn create_agent(
 }
 
 /// `PATCH /api/agents/{username}`: display name, role, capacity, queues. Admins.
+#[utoipa::path(
+    patch,
+    path = "/api/agents/{username}",
+    tag = "admin",
+    params(("username" = String, Path, description = "The agent's username.")),
+    request_body = AgentPatch,
+    responses((status = 200, description = "Changed.", body = AgentSummary), Malformed, Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
 pub async fn update_agent(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -65,6 +129,15 @@ pub async fn update_agent(
 }
 
 /// `PUT /api/agents/{username}/presence`: your own presence; admins may set anyone's.
+#[utoipa::path(
+    put,
+    path = "/api/agents/{username}/presence",
+    tag = "agent",
+    params(("username" = String, Path, description = "The agent's username.")),
+    request_body = PresenceRequest,
+    responses((status = 200, description = "Set.", body = AgentSummary), Malformed, Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
 pub async fn set_presence(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -81,6 +154,13 @@ pub async fn set_presence(
 }
 
 /// `GET /api/queues`: every queue, whether it is open now and how many wait in it. Any console user.
+#[utoipa::path(
+    get,
+    path = "/api/queues",
+    tag = "agent",
+    responses((status = 200, description = "Every queue.", body = [QueueSummary]), Unauthenticated),
+    security(("session" = []))
+)]
 pub async fn queues(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(_agent): AuthenticatedAgent,
@@ -89,6 +169,13 @@ pub async fn queues(
 }
 
 /// `GET /api/conversations`: the Ongoing conversations dashboard. Supervisors and admins.
+#[utoipa::path(
+    get,
+    path = "/api/conversations",
+    tag = "supervisor",
+    responses((status = 200, description = "Every conversation that is not Closed.", body = [ConversationView]), Unauthenticated, Refused),
+    security(("session" = []))
+)]
 pub async fn ongoing(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -98,6 +185,13 @@ pub async fn ongoing(
 
 /// `GET /api/offline-messages`: what visitors left after overflow ended their chat, as text for the
 /// console to show as text.
+#[utoipa::path(
+    get,
+    path = "/api/offline-messages",
+    tag = "agent",
+    responses((status = 200, description = "Newest first.", body = [protocol::OfflineMessage]), Unauthenticated),
+    security(("session" = []))
+)]
 pub async fn offline_messages(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -110,26 +204,37 @@ pub async fn offline_messages(
 }
 
 /// `GET /api/work-items/{stream}`: `mine`, `open` or `closed`, as the caller may see them.
+#[utoipa::path(
+    get,
+    path = "/api/work-items/{stream}",
+    tag = "agent",
+    params(("stream" = inline(WorkStream), Path, description = "Which stream.")),
+    responses((status = 200, description = "The stream's conversations.", body = [ConversationView]), Unauthenticated, Missing),
+    security(("session" = []))
+)]
 pub async fn work_items(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
     Path(stream): Path<String>,
 ) -> Answer<Vec<ConversationView>> {
-    let stream = match stream.as_str() {
-        "mine" => Stream::Mine,
-        "open" => Stream::Open,
-        "closed" => Stream::Closed,
-        other => {
-            return Err(AppError::new(
-                ErrorCode::NotFound,
-                format!("no stream `{other}`: use mine, open or closed"),
-            ));
-        }
-    };
-    Ok(Json(runtime.work_items(&agent, stream).await?))
+    let stream = WorkStream::parse(&stream).ok_or_else(|| {
+        AppError::new(
+            ErrorCode::NotFound,
+            format!("no stream `{stream}`: use mine, open or closed"),
+        )
+    })?;
+    Ok(Json(runtime.work_items(&agent, stream.stream()).await?))
 }
 
 /// `GET /api/conversations/{id}`: the whole conversation, for whoever may read it.
+#[utoipa::path(
+    get,
+    path = "/api/conversations/{id}",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "The conversation with its messages.", body = ConversationView), Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
 pub async fn conversation(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -142,6 +247,14 @@ pub async fn conversation(
 }
 
 /// `GET /api/conversations/{id}/history`: its lifecycle events, for whoever may read it.
+#[utoipa::path(
+    get,
+    path = "/api/conversations/{id}/history",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Oldest first.", body = [HistoryEntry]), Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
 pub async fn history(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -152,6 +265,14 @@ pub async fn history(
 
 /// `GET /api/conversations/{id}/monitor`: a supervisor opens someone else's Active or Wrap-up
 /// conversation.
+#[utoipa::path(
+    get,
+    path = "/api/conversations/{id}/monitor",
+    tag = "supervisor",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "The conversation with its messages.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn monitor(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -169,6 +290,14 @@ async fn viewed(
 }
 
 /// `POST /api/conversations/{id}/accept`: the offered agent accepts routing's or a transfer's offer.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/accept",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Accepted: Active, yours.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn accept(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -182,6 +311,14 @@ pub async fn accept(
 }
 
 /// `POST /api/conversations/{id}/reject`: the offered agent declines; it goes to the next agent.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/reject",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 204, description = "Rejected."), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn reject(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -192,6 +329,14 @@ pub async fn reject(
 }
 
 /// `POST /api/conversations/{id}/pick`: take an Open conversation from Open work items.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/pick",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Picked: Active, yours.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn pick(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -202,6 +347,14 @@ pub async fn pick(
 }
 
 /// `POST /api/conversations/{id}/release`: the owner puts it back in its queue.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/release",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Back in its queue.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn release(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -212,6 +365,14 @@ pub async fn release(
 }
 
 /// `POST /api/conversations/{id}/end`: End (Active to Wrap-up, Wrap-up to Closed).
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/end",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Ended.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn end(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -222,6 +383,14 @@ pub async fn end(
 }
 
 /// `POST /api/conversations/{id}/close`: the owner closes the session.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/close",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Closed.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn close(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -232,6 +401,14 @@ pub async fn close(
 }
 
 /// `POST /api/conversations/{id}/reopen`: the owner reopens a Waiting conversation.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/reopen",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Reopened.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn reopen(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -243,6 +420,14 @@ pub async fn reopen(
 
 /// `POST /api/conversations/{id}/resolve`: the owner marks the issue resolved and closes the session,
 /// skipping wrap-up.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/resolve",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Resolved and Closed.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn resolve(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -254,6 +439,15 @@ pub async fn resolve(
 
 /// `POST /api/conversations/{id}/transfer`: to a queue (it becomes Open there) or to an agent (who must
 /// accept). The owner, or a supervisor with the transfer action.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/transfer",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    request_body = TransferRequest,
+    responses((status = 200, description = "Moved to the queue: Open there.", body = ConversationView), (status = 202, description = "Offered to the agent, who must accept.", body = TransferOffered), Malformed, Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn transfer(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -300,6 +494,15 @@ pub async fn transfer(
 
 /// `POST /api/conversations/{id}/assign`: a supervisor assigns an Open conversation to an agent (with
 /// optional presence and capacity overrides) or to another queue.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/assign",
+    tag = "supervisor",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    request_body = AssignRequest,
+    responses((status = 200, description = "Assigned.", body = AssignAnswer), Malformed, Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn assign(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,
@@ -341,6 +544,14 @@ pub async fn assign(
 }
 
 /// `POST /api/conversations/{id}/force-close`: a supervisor closes any ongoing conversation.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/force-close",
+    tag = "supervisor",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Closed by a supervisor.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
 pub async fn force_close(
     State(runtime): State<Arc<Runtime>>,
     AuthenticatedAgent(agent): AuthenticatedAgent,

@@ -12,27 +12,44 @@ use axum::response::{IntoResponse, Response};
 use protocol::{ErrorCode, LoginRequest, Me};
 
 use super::error::{AppError, body};
+use super::error::{Malformed, Refused, Unauthenticated};
 use crate::runtime::Runtime;
 use crate::runtime::accounts::SESSION_DAYS;
 use crate::store::Agent;
 
 pub const SESSION_COOKIE: &str = "beckon_session";
 
-/// The agent behind the request's session cookie; rejects with 401 otherwise.
+/// The agent whose session the console's routes run under: the `console_session` layer finds it once
+/// and every console handler takes it from there. A handler outside the console's routes gets 401.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedAgent(pub Agent);
 
-impl FromRequestParts<Arc<Runtime>> for AuthenticatedAgent {
+impl<S: Send + Sync> FromRequestParts<S> for AuthenticatedAgent {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        runtime: &Arc<Runtime>,
-    ) -> Result<Self, Self::Rejection> {
-        agent_from_headers(runtime, &parts.headers)
-            .await?
-            .map(AuthenticatedAgent)
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<AuthenticatedAgent>()
+            .cloned()
             .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "log in first"))
+    }
+}
+
+/// The layer in front of every console route: a request without a live session is refused with 401
+/// before its handler runs; otherwise the session's agent goes with the request.
+pub async fn console_session(
+    State(runtime): State<Arc<Runtime>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match agent_from_headers(&runtime, request.headers()).await {
+        Ok(Some(agent)) => {
+            request.extensions_mut().insert(AuthenticatedAgent(agent));
+            next.run(request).await
+        }
+        Ok(None) => AppError::new(ErrorCode::Unauthenticated, "log in first").into_response(),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -57,6 +74,13 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/console/login",
+    tag = "public",
+    request_body = LoginRequest,
+    responses((status = 200, description = "Logged in; the answer sets the HttpOnly session cookie.", body = Me), Malformed, (status = 401, description = "`invalid_credentials`: wrong username or password.", body = protocol::ErrorBody), Refused)
+)]
 pub async fn login(
     State(runtime): State<Arc<Runtime>>,
     request: Result<Json<LoginRequest>, JsonRejection>,
@@ -80,6 +104,12 @@ pub async fn login(
     Ok(response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/console/logout",
+    tag = "public",
+    responses((status = 204, description = "Logged out; the answer clears the cookie."), Refused)
+)]
 pub async fn logout(
     State(runtime): State<Arc<Runtime>>,
     headers: HeaderMap,
@@ -95,6 +125,13 @@ pub async fn logout(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/console/me",
+    tag = "agent",
+    responses((status = 200, description = "The session's agent.", body = Me), Unauthenticated),
+    security(("session" = []))
+)]
 pub async fn me(agent: AuthenticatedAgent) -> Json<Me> {
     Json(me_of(&agent.0))
 }

@@ -1,11 +1,14 @@
 //! The one error type at the HTTP edge: a stable code, a message, and the status the code maps to.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use protocol::{ErrorBody, ErrorCode};
 use serde::de::DeserializeOwned;
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 
 use crate::runtime::RuntimeError;
 
@@ -65,4 +68,44 @@ pub fn body<T: DeserializeOwned>(body: Result<Json<T>, JsonRejection>) -> Result
             format!("invalid body: {}", rejection.body_text()),
         )
     })
+}
+
+// The refusals as the API document lists them: each handler's `responses(...)` names the ones it can
+// answer, each with the error body.
+
+/// A refusal's answer: the error body, whose `code` says why.
+fn refusal(status: u16, description: &str) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+        )
+        .build();
+    BTreeMap::from([(status.to_string(), RefOr::T(response))])
+}
+
+/// One documented refusal status, named for the `responses(...)` of the handlers that can answer it.
+macro_rules! refusals {
+    ($($(#[$doc:meta])* $name:ident = $status:literal, $description:literal;)+) => {
+        $(
+            $(#[$doc])*
+            pub struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                    refusal($status, $description)
+                }
+            }
+        )+
+    };
+}
+
+refusals! {
+    Malformed = 400, "`bad_request`: the body or a parameter is not what the operation takes.";
+    Unauthenticated = 401, "`unauthenticated`: no session; log in first.";
+    /// 403 on a console write is also `origin_not_allowed`, for a browser on another origin.
+    Refused = 403, "`forbidden`, `not_your_conversation`, `not_offered_to_you`, `not_allowed` or `origin_not_allowed`: the caller may not do this.";
+    Missing = 404, "`unknown_conversation`, `unknown_agent`, `unknown_queue`, `unknown_site` or `not_found`.";
+    Conflict = 409, "`transition_not_allowed`, `over_capacity`, `transfer_pending` or `id_conflict`: the conversation's or account's state refuses it now.";
 }

@@ -17,15 +17,88 @@ use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use protocol::{Availability, ErrorCode, InvitationEvent, RuleStats, SiteConfig};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::runtime::Runtime;
 use error::AppError;
+use error::{Malformed, Missing, Refused, Unauthenticated};
 
-/// The router of the Beckon origin.
+/// The JSON API anyone may call: this document, login and logout.
+fn public_api() -> OpenApiRouter<Arc<Runtime>> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi::serve))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+}
+
+/// The JSON API of the widget: no session; each handler knows its site, and the one write needs
+/// Beckon's own origin.
+fn widget_api() -> OpenApiRouter<Arc<Runtime>> {
+    OpenApiRouter::new()
+        .routes(routes!(site_config))
+        .routes(routes!(availability))
+        .routes(routes!(invitation_event))
+}
+
+/// The console's JSON API: every route needs a session (the `console_session` layer), and the runtime
+/// checks each caller's role and ownership.
+fn console_api() -> OpenApiRouter<Arc<Runtime>> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::me))
+        .routes(routes!(rules_status))
+        .routes(routes!(api::agents, api::create_agent))
+        .routes(routes!(api::agent, api::update_agent))
+        .routes(routes!(api::set_presence))
+        .routes(routes!(api::queues))
+        .routes(routes!(api::work_items))
+        .routes(routes!(api::offline_messages))
+        .routes(routes!(api::ongoing))
+        .routes(routes!(api::conversation))
+        .routes(routes!(api::history))
+        .routes(routes!(api::monitor))
+        .routes(routes!(api::accept))
+        .routes(routes!(api::reject))
+        .routes(routes!(api::pick))
+        .routes(routes!(api::release))
+        .routes(routes!(api::end))
+        .routes(routes!(api::close))
+        .routes(routes!(api::reopen))
+        .routes(routes!(api::resolve))
+        .routes(routes!(api::transfer))
+        .routes(routes!(api::assign))
+        .routes(routes!(api::force_close))
+}
+
+/// The whole JSON API with its document, without the layers that need a running node: what
+/// `openapi::document` describes.
+pub fn api_routes() -> OpenApiRouter<Arc<Runtime>> {
+    OpenApiRouter::with_openapi(<openapi::Base as utoipa::OpenApi>::openapi())
+        .merge(public_api())
+        .merge(widget_api())
+        .merge(console_api())
+}
+
+/// The router of the Beckon origin: pages, assets and sockets, and the JSON API in its three groups,
+/// each behind the layers its access needs. The layers run from the last added: a console write from
+/// another origin is refused before its session is read.
 pub fn app(runtime: Arc<Runtime>) -> Router {
+    let same_origin_writes =
+        axum::middleware::from_fn_with_state(Arc::clone(&runtime), console_writes_same_origin);
+    let console = console_api()
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&runtime),
+            auth::console_session,
+        ))
+        .route_layer(same_origin_writes.clone());
+    let (api, _document) = OpenApiRouter::new()
+        .merge(public_api().route_layer(same_origin_writes))
+        .merge(widget_api())
+        .merge(console)
+        .split_for_parts();
     Router::new()
         .route(
             "/",
@@ -35,50 +108,9 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
         .route("/widget/{site}", get(widget_page))
         .route("/assets/{*path}", get(files::asset))
         .route("/console", get(files::console_page))
-        .route("/api/sites/{site}/config", get(site_config))
-        .route("/api/sites/{site}/availability", get(availability))
-        .route(
-            "/api/sites/{site}/invitation-events",
-            post(invitation_event),
-        )
-        .route("/api/sites/{site}/rules/status", get(rules_status))
-        .route("/api/console/login", post(auth::login))
-        .route("/api/console/logout", post(auth::logout))
-        .route("/api/console/me", get(auth::me))
-        .route("/api/openapi.json", get(openapi::serve))
-        .route("/api/agents", get(api::agents).post(api::create_agent))
-        .route(
-            "/api/agents/{username}",
-            get(api::agent).patch(api::update_agent),
-        )
-        .route("/api/agents/{username}/presence", put(api::set_presence))
-        .route("/api/queues", get(api::queues))
-        .route("/api/work-items/{stream}", get(api::work_items))
-        .route("/api/offline-messages", get(api::offline_messages))
-        .route("/api/conversations", get(api::ongoing))
-        .route("/api/conversations/{id}", get(api::conversation))
-        .route("/api/conversations/{id}/history", get(api::history))
-        .route("/api/conversations/{id}/monitor", get(api::monitor))
-        .route("/api/conversations/{id}/accept", post(api::accept))
-        .route("/api/conversations/{id}/reject", post(api::reject))
-        .route("/api/conversations/{id}/pick", post(api::pick))
-        .route("/api/conversations/{id}/release", post(api::release))
-        .route("/api/conversations/{id}/end", post(api::end))
-        .route("/api/conversations/{id}/close", post(api::close))
-        .route("/api/conversations/{id}/reopen", post(api::reopen))
-        .route("/api/conversations/{id}/resolve", post(api::resolve))
-        .route("/api/conversations/{id}/transfer", post(api::transfer))
-        .route("/api/conversations/{id}/assign", post(api::assign))
-        .route(
-            "/api/conversations/{id}/force-close",
-            post(api::force_close),
-        )
         .route("/ws/visitor", get(ws::visitor::upgrade))
         .route("/ws/agent", get(ws::agent::upgrade))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&runtime),
-            console_writes_same_origin,
-        ))
+        .merge(api)
         .layer(axum::middleware::map_response(security_headers))
         // Documents and JSON, when worth it (tower-http skips bodies under 32 bytes, and the assets,
         // which go out already compressed).
@@ -101,10 +133,7 @@ async fn console_writes_same_origin(
         *request.method(),
         axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
     );
-    let console = request.uri().path().starts_with("/api/")
-        && !request.uri().path().starts_with("/api/sites/");
     if writes
-        && console
         && request.headers().contains_key(header::ORIGIN)
         && !ws::same_origin(&runtime, request.headers())
     {
@@ -214,6 +243,13 @@ fn known_site(runtime: &Runtime, site: &str) -> Result<(), AppError> {
 
 /// What the widget needs: the site's rules, the offsets of the zones they name, the visitor's location
 /// (never their address) and which queues can chat now. Served to the iframe (same origin).
+#[utoipa::path(
+    get,
+    path = "/api/sites/{site}/config",
+    tag = "widget",
+    params(("site" = String, Path, description = "The site's id.")),
+    responses((status = 200, description = "The site's configuration: JSON, or postcard (`protocol::binary`) for `Accept: application/vnd.beckon.postcard`.", content((SiteConfig = "application/json"), (Vec<u8> = "application/vnd.beckon.postcard"))), Missing)
+)]
 async fn site_config(
     State(runtime): State<Arc<Runtime>>,
     Path(site): Path<String>,
@@ -261,6 +297,13 @@ fn for_the_widget<T: Serialize>(request: &HeaderMap, body: &T) -> Response {
 }
 
 /// Which queues have an agent free to chat, for rules with `agents_available`.
+#[utoipa::path(
+    get,
+    path = "/api/sites/{site}/availability",
+    tag = "widget",
+    params(("site" = String, Path, description = "The site's id.")),
+    responses((status = 200, description = "Queues with an agent free to chat now: JSON, or postcard for `Accept: application/vnd.beckon.postcard`.", content((Availability = "application/json"), (Vec<u8> = "application/vnd.beckon.postcard"))), Missing)
+)]
 async fn availability(
     State(runtime): State<Arc<Runtime>>,
     Path(site): Path<String>,
@@ -282,6 +325,14 @@ fn valid_token(text: &str, max: usize) -> bool {
 }
 
 /// The widget reports what happened to an invitation. Only the widget's own pages (this origin) may.
+#[utoipa::path(
+    post,
+    path = "/api/sites/{site}/invitation-events",
+    tag = "widget",
+    params(("site" = String, Path, description = "The site's id.")),
+    request_body = InvitationEvent,
+    responses((status = 204, description = "Counted (a retry with the same id counts once)."), Malformed, Refused, Missing)
+)]
 async fn invitation_event(
     State(runtime): State<Arc<Runtime>>,
     Path(site): Path<String>,
@@ -324,6 +375,14 @@ struct RulesStatus {
 
 /// Whether the site's rule files are healthy, and how their invitations fare. For the console, so agents
 /// only.
+#[utoipa::path(
+    get,
+    path = "/api/sites/{site}/rules/status",
+    tag = "agent",
+    params(("site" = String, Path, description = "The site's id.")),
+    responses((status = 200, description = "Rule files' health and per-rule invitation counts.", body = RulesStatus), Unauthenticated, Missing),
+    security(("session" = []))
+)]
 async fn rules_status(
     State(runtime): State<Arc<Runtime>>,
     _agent: auth::AuthenticatedAgent,

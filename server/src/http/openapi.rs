@@ -1,17 +1,23 @@
-//! The OpenAPI 3.1 document of the REST API, served at `/api/openapi.json`.
+//! The OpenAPI 3.1 document of the REST API, served at `/api/openapi.json`, built from the code.
 //!
-//! `ENDPOINTS` is the list of routes with who may call them; `server/tests/openapi.rs` checks that it
-//! and the router agree in both directions, so the document cannot drift from the code.
+//! Each handler's `#[utoipa::path]` states its method, path, parameters, body and every status it
+//! answers, and `utoipa_axum::routes!` registers the handler and its documentation together (see
+//! `http::api_routes`), so a route cannot be served undocumented or documented but unserved. The
+//! schemas are the protocol's types (`ToSchema`). Each operation's one tag says who may call it.
+
+use std::sync::OnceLock;
 
 use axum::Json;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 
-/// Who may call a route. Finer checks (ownership, enabled supervisor actions) are in the description.
+/// Who may call a route: the tag of its operation. Finer checks (ownership, enabled supervisor
+/// actions) are the runtime's, and the operation's description says them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone: the widget's visitors and public files.
+    /// Anyone: this document, login and logout.
     Public,
-    /// The widget, from Beckon's own origin.
+    /// The widget: no session; some routes need Beckon's own origin.
     Widget,
     /// Any logged-in console user.
     Agent,
@@ -20,452 +26,158 @@ pub enum Access {
 }
 
 impl Access {
-    fn describe(self) -> &'static str {
+    pub const ALL: [Access; 5] = [
+        Access::Public,
+        Access::Widget,
+        Access::Agent,
+        Access::Supervisor,
+        Access::Admin,
+    ];
+
+    pub fn tag(self) -> &'static str {
         match self {
             Access::Public => "public",
-            Access::Widget => "the widget (Beckon's own origin)",
-            Access::Agent => "any console user (agent, supervisor, admin)",
-            Access::Supervisor => "supervisors and admins",
-            Access::Admin => "admins",
+            Access::Widget => "widget",
+            Access::Agent => "agent",
+            Access::Supervisor => "supervisor",
+            Access::Admin => "admin",
         }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Access::Public => "Anyone.",
+            Access::Widget => "The widget; no session.",
+            Access::Agent => "Any console user: agents, supervisors and admins.",
+            Access::Supervisor => "Supervisors and admins.",
+            Access::Admin => "Admins.",
+        }
+    }
+
+    /// Whether the routes with this tag sit behind the console's session.
+    pub fn needs_session(self) -> bool {
+        matches!(self, Access::Agent | Access::Supervisor | Access::Admin)
     }
 }
 
-/// One documented route.
-#[derive(Debug, Clone, Copy)]
+/// One operation of the document, as the tests and tools read it.
+#[derive(Debug, Clone)]
 pub struct Endpoint {
-    pub method: &'static str,
-    /// In OpenAPI form, `{name}` for parameters, as axum writes them too.
-    pub path: &'static str,
+    /// Lowercase, as OpenAPI writes it.
+    pub method: String,
+    /// With `{name}` parameters, as axum writes them too.
+    pub path: String,
     pub access: Access,
-    pub summary: &'static str,
-    /// The request body's schema name in `components`, if any.
-    pub request: Option<&'static str>,
-    /// The success body's schema name (`[Name]` for a list), or `None` for no body.
-    pub response: Option<&'static str>,
-    pub success: u16,
+    /// Whether it takes a JSON body.
+    pub request: bool,
+    /// Every status the operation documents, ascending.
+    pub statuses: Vec<u16>,
 }
 
-const fn endpoint(
-    method: &'static str,
-    path: &'static str,
-    access: Access,
-    summary: &'static str,
-    request: Option<&'static str>,
-    response: Option<&'static str>,
-    success: u16,
-) -> Endpoint {
-    Endpoint {
-        method,
-        path,
-        access,
-        summary,
-        request,
-        response,
-        success,
+impl Endpoint {
+    /// The status a permitted call answers with: the lowest documented 2xx.
+    pub fn success(&self) -> u16 {
+        self.statuses
+            .iter()
+            .copied()
+            .find(|status| (200..300).contains(status))
+            .unwrap_or(200)
     }
 }
 
-use Access::{Admin, Agent, Public, Supervisor, Widget};
-
-/// Every JSON route of the API. Static files and WebSocket upgrades are described in `docs/contracts.md`.
-pub const ENDPOINTS: &[Endpoint] = &[
-    endpoint(
-        "get",
-        "/api/openapi.json",
-        Public,
-        "This document.",
-        None,
-        None,
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/sites/{site}/config",
-        Widget,
-        "What the widget needs: rules, zone offsets, the visitor's location, available queues. With `Accept: application/vnd.beckon.postcard`, the same value in postcard (protocol::binary).",
-        None,
-        Some("SiteConfig"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/sites/{site}/availability",
-        Widget,
-        "Queues with an agent free to chat now. With `Accept: application/vnd.beckon.postcard`, in postcard.",
-        None,
-        Some("Availability"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/sites/{site}/invitation-events",
-        Widget,
-        "Reports an invitation shown, accepted, closed or expired; idempotent on its id.",
-        Some("InvitationEvent"),
-        None,
-        204,
-    ),
-    endpoint(
-        "get",
-        "/api/sites/{site}/rules/status",
-        Agent,
-        "Rule files' health and per-rule invitation counts.",
-        None,
-        Some("RulesStatus"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/console/login",
-        Public,
-        "Logs in; sets the HttpOnly session cookie.",
-        Some("LoginRequest"),
-        Some("Me"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/console/logout",
-        Public,
-        "Ends the session, if there is one.",
-        None,
-        None,
-        204,
-    ),
-    endpoint(
-        "get",
-        "/api/console/me",
-        Agent,
-        "Who is logged in.",
-        None,
-        Some("Me"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/agents",
-        Supervisor,
-        "Every agent with presence (chosen and shown) and load.",
-        None,
-        Some("[AgentSummary]"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/agents",
-        Admin,
-        "Creates an agent.",
-        Some("NewAgentRequest"),
-        Some("AgentSummary"),
-        201,
-    ),
-    endpoint(
-        "get",
-        "/api/agents/{username}",
-        Agent,
-        "One agent: yourself, or anyone for supervisors.",
-        None,
-        Some("AgentSummary"),
-        200,
-    ),
-    endpoint(
-        "patch",
-        "/api/agents/{username}",
-        Admin,
-        "Changes an agent's name, role, capacity or queues.",
-        Some("AgentPatch"),
-        Some("AgentSummary"),
-        200,
-    ),
-    endpoint(
-        "put",
-        "/api/agents/{username}/presence",
-        Agent,
-        "Sets your presence (admins: anyone's).",
-        Some("PresenceRequest"),
-        Some("AgentSummary"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/queues",
-        Agent,
-        "Every queue: workstream, priority, assignment method, hours, waiting count, members.",
-        None,
-        Some("[QueueSummary]"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/work-items/{stream}",
-        Agent,
-        "A work-item stream: `mine`, `open` (your queues; every queue for supervisors) or `closed`.",
-        None,
-        Some("[ConversationView]"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/offline-messages",
-        Agent,
-        "Offline messages visitors left after overflow ended their chat: your queues' (every queue's for supervisors), newest first.",
-        None,
-        Some("[OfflineMessage]"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/conversations",
-        Supervisor,
-        "Ongoing conversations: every conversation that is not Closed.",
-        None,
-        Some("[ConversationView]"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/conversations/{id}",
-        Agent,
-        "One conversation with its messages: its owner, members of its queue while Open, the agent it is offered to, supervisors.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/conversations/{id}/history",
-        Agent,
-        "Its lifecycle events, for whoever may read it.",
-        None,
-        Some("[HistoryEntry]"),
-        200,
-    ),
-    endpoint(
-        "get",
-        "/api/conversations/{id}/monitor",
-        Supervisor,
-        "Monitor: someone else's Active or Wrap-up conversation (the monitor action must be enabled).",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/accept",
-        Agent,
-        "The offered agent accepts routing's or a transfer's notification.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/reject",
-        Agent,
-        "The offered agent rejects; the conversation goes to the next agent.",
-        None,
-        None,
-        204,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/pick",
-        Agent,
-        "Pick an Open conversation of one of your queues (supervisors: any queue); capacity is checked.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/release",
-        Agent,
-        "The owner puts an Active conversation back in its queue.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/end",
-        Agent,
-        "The owner selects End.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/close",
-        Agent,
-        "The owner closes the session.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/reopen",
-        Agent,
-        "The owner reopens a Waiting conversation.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/resolve",
-        Agent,
-        "The owner resolves the issue and closes the session: Active to Closed, no wrap-up.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/transfer",
-        Agent,
-        "To a queue (200, Open there) or to an agent of its queue (202, they must accept). The owner, or a supervisor with the transfer action.",
-        Some("TransferRequest"),
-        Some("ConversationView"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/assign",
-        Supervisor,
-        "Assign an Open conversation to an agent (presence and capacity may be overridden; the excess is recorded) or to another queue.",
-        Some("AssignRequest"),
-        Some("AssignAnswer"),
-        200,
-    ),
-    endpoint(
-        "post",
-        "/api/conversations/{id}/force-close",
-        Supervisor,
-        "Force close any ongoing conversation; participants are told a supervisor ended it.",
-        None,
-        Some("ConversationView"),
-        200,
-    ),
-];
-
-/// The document, built from `ENDPOINTS`.
-pub fn document() -> Value {
-    let mut paths = Map::new();
-    for endpoint in ENDPOINTS {
-        let mut operation = Map::new();
-        operation.insert("summary".into(), json!(endpoint.summary));
-        operation.insert(
-            "description".into(),
-            json!(format!("Who may call it: {}.", endpoint.access.describe())),
-        );
-        let parameters: Vec<Value> = endpoint
-            .path
-            .split('/')
-            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
-            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
-            .collect();
-        if !parameters.is_empty() {
-            operation.insert("parameters".into(), Value::Array(parameters));
-        }
-        if let Some(request) = endpoint.request {
-            operation.insert(
-                "requestBody".into(),
-                json!({ "required": true, "content": { "application/json": { "schema": schema_ref(request) } } }),
-            );
-        }
-        if !matches!(endpoint.access, Access::Public | Access::Widget) {
-            operation.insert("security".into(), json!([{ "session": [] }]));
-        }
-        let success = match endpoint.response {
-            Some(response) => json!({
-                "description": "Success.",
-                "content": { "application/json": { "schema": schema_ref(response) } }
-            }),
-            None => json!({ "description": "Success." }),
-        };
-        operation.insert(
-            "responses".into(),
-            json!({
-                endpoint.success.to_string(): success,
-                "4XX": { "description": "Refused: the body's `code` says why.", "content": { "application/json": { "schema": schema_ref("ErrorBody") } } }
-            }),
-        );
-        let item = paths
-            .entry(endpoint.path.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(item) = item {
-            item.insert(endpoint.method.to_owned(), Value::Object(operation));
+/// Every operation of `document`.
+pub fn endpoints(document: &Value) -> Vec<Endpoint> {
+    let mut endpoints = Vec::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let tag = operation["tags"][0].as_str().unwrap_or_default();
+            let access = Access::ALL
+                .into_iter()
+                .find(|access| access.tag() == tag)
+                .unwrap_or_else(|| panic!("{method} {path}: tag `{tag}` is not an access level"));
+            let mut statuses: Vec<u16> = operation["responses"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(status, _)| status.parse().ok())
+                .collect();
+            statuses.sort_unstable();
+            endpoints.push(Endpoint {
+                method: method.clone(),
+                path: path.clone(),
+                access,
+                request: operation.get("requestBody").is_some(),
+                statuses,
+            });
         }
     }
-    let schemas = schemas();
-    json!({
-        "openapi": "3.1.0",
-        "info": { "title": "Beckon", "version": env!("CARGO_PKG_VERSION") },
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": { "session": { "type": "apiKey", "in": "cookie", "name": super::auth::SESSION_COOKIE } }
-        }
+    endpoints
+}
+
+/// What every operation's document shares: the title, the session cookie, the access tags, and the
+/// schemas written by hand (their JSON is not their Rust shape) or reached only through the condition
+/// tree, which refers to itself.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Beckon",
+        description = "The REST API of Beckon's console and widget. Each operation's tag says who may call it."
+    ),
+    modifiers(&SessionCookie),
+    components(schemas(
+        protocol::ErrorBody,
+        rules::Pattern,
+        rules::ContextValue,
+        rules::Condition,
+        rules::Count,
+        rules::TimeWindow,
+        rules::ContextTest,
+        rules::Device,
+    ))
+)]
+pub struct Base;
+
+struct SessionCookie;
+
+impl utoipa::Modify for SessionCookie {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                super::auth::SESSION_COOKIE,
+            ))),
+        );
+        openapi.tags = Some(
+            Access::ALL
+                .into_iter()
+                .map(|access| {
+                    utoipa::openapi::tag::TagBuilder::new()
+                        .name(access.tag())
+                        .description(Some(access.describe()))
+                        .build()
+                })
+                .collect(),
+        );
+    }
+}
+
+/// The document as JSON, built once.
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let openapi = super::api_routes().into_openapi();
+        serde_json::to_value(openapi).unwrap_or(Value::Null)
     })
 }
 
-/// The schemas of every request and answer body, derived from the protocol's types (`ToSchema`, the
-/// `openapi` feature of `protocol` and `rules`), with every type they contain.
-#[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(
-    protocol::SiteConfig,
-    protocol::Availability,
-    protocol::InvitationEvent,
-    super::RulesStatus,
-    protocol::LoginRequest,
-    protocol::Me,
-    protocol::AgentSummary,
-    protocol::NewAgentRequest,
-    protocol::AgentPatch,
-    protocol::PresenceRequest,
-    protocol::QueueSummary,
-    protocol::ConversationView,
-    protocol::OfflineMessage,
-    protocol::HistoryEntry,
-    protocol::TransferRequest,
-    protocol::TransferOffered,
-    protocol::AssignRequest,
-    protocol::AssignAnswer,
-    protocol::ErrorBody,
-    // Written by hand (their JSON is not their Rust shape), so listed here rather than found.
-    rules::Pattern,
-    rules::ContextValue,
-    // The condition tree refers to itself, so its parts are listed rather than collected through it.
-    rules::Condition,
-    rules::Count,
-    rules::TimeWindow,
-    rules::ContextTest,
-    rules::Device,
-)))]
-struct Schemas;
-
-fn schemas() -> Value {
-    let components = <Schemas as utoipa::OpenApi>::openapi().components;
-    components
-        .and_then(|components| serde_json::to_value(components.schemas).ok())
-        .unwrap_or_else(|| json!({}))
-}
-
-fn schema_ref(name: &str) -> Value {
-    match name
-        .strip_prefix('[')
-        .and_then(|inner| inner.strip_suffix(']'))
-    {
-        Some(inner) => {
-            json!({ "type": "array", "items": { "$ref": format!("#/components/schemas/{inner}") } })
-        }
-        None => json!({ "$ref": format!("#/components/schemas/{name}") }),
-    }
-}
-
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "public",
+    responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json"))
+)]
 pub async fn serve() -> Json<Value> {
-    Json(document())
+    Json(document().clone())
 }
