@@ -238,7 +238,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let config = load(&config)?;
             agents::check_queues(&queues, |queue| {
-                config.queues.iter().any(|known| known.id == queue)
+                config.routing_model.queues.contains_key(queue)
             })
             .map_err(|problem| {
                 anyhow::anyhow!(
@@ -327,9 +327,7 @@ fn configured_queues(path: Option<&Path>) -> anyhow::Result<Option<BTreeSet<Stri
         return Ok(None);
     };
     let config = load(path)?;
-    Ok(Some(
-        config.queues.into_iter().map(|queue| queue.id).collect(),
-    ))
+    Ok(Some(config.routing_model.queues.into_keys().collect()))
 }
 
 fn load(path: &Path) -> anyhow::Result<Config> {
@@ -344,9 +342,10 @@ fn load(path: &Path) -> anyhow::Result<Config> {
 
 fn queue_list(config: &Config) -> String {
     config
+        .routing_model
         .queues
-        .iter()
-        .map(|queue| queue.id.as_str())
+        .keys()
+        .map(String::as_str)
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -154,7 +154,7 @@ pub async fn start_with(
 /// the admin API. A queue nobody can ever serve is a configuration mistake.
 async fn check_members(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
     let agents = store.agents().await?;
-    for queue in &config.queues {
+    for queue in config.routing_model.queues.values() {
         if !agents
             .iter()
             .any(|load| load.agent.queues.contains(&queue.id))

@@ -304,12 +304,7 @@ impl Runtime {
 
     /// Re-reads every site's rules folder whose files changed.
     pub fn refresh_rules(&self) {
-        let queues: BTreeSet<String> = self
-            .config
-            .queues
-            .iter()
-            .map(|queue| queue.id.clone())
-            .collect();
+        let queues: BTreeSet<String> = self.config.routing_model.queues.keys().cloned().collect();
         for site in &self.config.sites {
             let refreshed = self.rules.refresh(
                 &site.id,
