@@ -23,11 +23,14 @@ use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
-use common::PostgresDatabase;
-use common::process::{RawSocket, ServerProcess, connect_visitor, kill_server, start_server};
+use common::process::{
+    RULE, RawSocket, SITE, ServerProcess, connect_visitor, kill_server, start_server,
+    write_node_config,
+};
+use common::{PostgresDatabase, within};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
     Author, ChatMessage, ConversationState, ErrorCode, ReceivedThrough, ServerToVisitor,
@@ -43,24 +46,12 @@ const KILLS: usize = 20;
 /// Messages a visitor has sent and not yet seen acknowledged, at most: its pipeline depth.
 const WINDOW: usize = 8;
 /// A safety net against hangs only: every wait ends on a real event (a frame, a line, a process exit).
-const PATIENCE: Duration = Duration::from_secs(30);
 /// More connections than kills allow means the server drops live sockets, which is a finding too.
 const MAX_CONNECTIONS_PER_VISITOR: usize = 4 * KILLS;
 const SEED_VARIABLE: &str = "BECKON_DURABILITY_SEED";
 /// What a node logs when the heartbeats show that another node (one this test killed) is gone; the
 /// only complaint a run may contain.
 const NODE_GONE: &str = "a node stopped answering";
-const SITE: &str = "durability";
-const RULE: &str = "durability-help";
-const RULE_FILE: &str = r#"
-[[rule]]
-id = "durability-help"
-queue = "sales"
-invitation = "Questions? Chat with us."
-
-[rule.when]
-all = [{ path = "/durability*" }]
-"#;
 
 #[test]
 fn no_acknowledged_message_is_lost_or_duplicated_across_twenty_kill_9_restarts_on_sqlite() {
@@ -404,15 +395,13 @@ fn survive_kills(folder: &Path, backend: &dyn Backend) {
     println!("durability: seed {seed} (set {SEED_VARIABLE}={seed} to replay)");
     let plan = Plan::new(seed);
     println!("durability: kill points {:?}", plan.kill_points);
-    let rules = folder.join("rules");
-    std::fs::create_dir_all(&rules).expect("the rules folder");
-    std::fs::write(rules.join("durability.toml"), RULE_FILE).expect("the rule file");
-    let config = folder.join("beckon.toml");
-    std::fs::write(
-        &config,
-        config_text(&backend.database(), backend.settings()),
-    )
-    .expect("the configuration");
+    // Visitors finish at different times; their chats must stay open for the final check. Every queue
+    // needs a member: nobody logs in, so conversations stay Open and visitors talk alone.
+    let settings = format!(
+        "{}\n\n[routing]\nvisitor_disconnect_grace_seconds = 3600",
+        backend.settings()
+    );
+    let config = write_node_config(folder, &backend.database(), &settings, &[("nobody", 1)]);
     let logs: Vec<PathBuf> = match backend.nodes() {
         1 => vec![folder.join("server.log")],
         nodes => (0..nodes)
@@ -437,39 +426,6 @@ fn survive_kills(folder: &Path, backend: &dyn Backend) {
 /// Node 0 is A, node 1 is B.
 fn node_name(node: usize) -> char {
     char::from(b'A' + node as u8)
-}
-
-fn config_text(database: &str, settings: &str) -> String {
-    // JSON string escapes are valid TOML basic-string escapes.
-    let database = serde_json::to_string(database).expect("an encodable string");
-    format!(
-        r#"
-listen = "127.0.0.1:0"
-database = {database}
-{settings}
-
-# Visitors finish at different times; their chats must stay open for the final check.
-[routing]
-visitor_disconnect_grace_seconds = 3600
-
-[[sites]]
-id = "{SITE}"
-name = "Durability"
-rules_dir = "rules"
-
-[[queues]]
-id = "sales"
-name = "Sales"
-
-# Every queue needs a member. Nobody logs in, so conversations stay Open and visitors talk alone.
-[[agents]]
-username = "nobody"
-display_name = "Nobody"
-password_hash = "x"
-queues = ["sales"]
-capacity = 1
-"#
-    )
 }
 
 async fn run(plan: &Plan, config: &Path, logs: &[PathBuf]) -> Observed {
@@ -583,13 +539,6 @@ async fn run(plan: &Plan, config: &Path, logs: &[PathBuf]) -> Observed {
         server_complaints,
         nodes_gone: nodes_gone.len(),
         timings,
-    }
-}
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(PATIENCE, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {PATIENCE:?} waiting for {what}"),
     }
 }
 

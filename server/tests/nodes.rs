@@ -4,7 +4,7 @@
 //! message stored and delivered once, in order.
 //!
 //! Every wait ends on a real event (a frame, an HTTP answer, a line the server prints, a process exit);
-//! `PATIENCE` is only a safety net against hangs.
+//! `PROCESS_PATIENCE` is only a safety net against hangs.
 
 mod common;
 
@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::process::{
-    DatabaseReader, Lines, RawSocket, ServerProcess, connect_agent, connect_visitor,
+    DatabaseReader, Lines, RULE, RawSocket, SITE, ServerProcess, connect_agent, connect_visitor,
     database_reader, http, kill_server, login, off_runtime, run_beckon, start_server, stored_chat,
-    stored_problems,
+    stored_problems, within, write_node_config,
 };
-use common::{PASSWORD, PostgresDatabase, password_hash, visitor_id};
+use common::{PASSWORD, PostgresDatabase, visitor_id};
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
@@ -30,27 +30,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
-
-/// A safety net against hangs only.
-const PATIENCE: Duration = Duration::from_secs(60);
-const SITE: &str = "demo";
-const RULE: &str = "pricing-help";
-const RULE_FILE: &str = r#"
-[[rule]]
-id = "pricing-help"
-queue = "sales"
-invitation = "Questions about our plans? Chat with us."
-
-[rule.when]
-all = [{ path = "/pricing*" }]
-"#;
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(PATIENCE, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {PATIENCE:?} waiting for {what}"),
-    }
-}
 
 // Two nodes on one fresh database.
 
@@ -89,11 +68,16 @@ impl Cluster {
     async fn start(seeds: &[Seed]) -> Cluster {
         let database = off_runtime(PostgresDatabase::create).await;
         let folder = tempfile::tempdir().expect("a temporary folder");
-        let rules = folder.path().join("rules");
-        std::fs::create_dir(&rules).expect("the rules folder");
-        std::fs::write(rules.join("pricing.toml"), RULE_FILE).expect("the rule file");
-        let config = folder.path().join("beckon.toml");
-        std::fs::write(&config, config_text(&database.url, seeds)).expect("the configuration");
+        let agents: Vec<(&str, u32)> = seeds
+            .iter()
+            .map(|seed| (seed.username.as_str(), seed.capacity))
+            .collect();
+        let config = write_node_config(
+            folder.path(),
+            &database.url,
+            "database_connections = 3",
+            &agents,
+        );
         let (log_a, log_b) = (folder.path().join("a.log"), folder.path().join("b.log"));
         let (a, b) = tokio::join!(start_server(&config, &log_a), start_server(&config, &log_b));
         let reader = database_reader(&database.url);
@@ -166,37 +150,6 @@ fn logged_about(stderr: &[Arc<Lines>; 2], text: &str) -> String {
         }
     }
     found
-}
-
-fn config_text(url: &str, seeds: &[Seed]) -> String {
-    let url = serde_json::to_string(url).expect("an encodable string");
-    let mut text = format!(
-        r#"
-listen = "127.0.0.1:0"
-database = {url}
-database_connections = 3
-
-[[sites]]
-id = "{SITE}"
-name = "Demo shop"
-allowed_origins = ["http://shop.test"]
-rules_dir = "rules"
-
-[[queues]]
-id = "sales"
-name = "Sales"
-"#
-    );
-    for seed in seeds {
-        text.push_str(&format!(
-            "\n[[agents]]\nusername = \"{name}\"\ndisplay_name = \"{name}\"\npassword_hash = \"{hash}\"\n\
-             queues = [\"sales\"]\ncapacity = {capacity}\n",
-            name = seed.username,
-            hash = password_hash(),
-            capacity = seed.capacity,
-        ));
-    }
-    text
 }
 
 // Typed sockets that notice when the node is gone.

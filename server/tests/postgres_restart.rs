@@ -9,22 +9,22 @@
 //! starts the cluster again if the test fails while it is down. The test runs as root, like CI.
 //!
 //! Every wait ends on a real event (a frame, an HTTP answer, a line a node logs, `pg_ctlcluster`
-//! finishing); `PATIENCE` is only a safety net against hangs.
+//! finishing); `PROCESS_PATIENCE` is only a safety net against hangs.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::process::{
-    Lines, RawSocket, ServerProcess, StoredChat, database_reader, http, login, off_runtime,
-    start_server, stored_chat, stored_problems,
+    Lines, RULE, RawSocket, SITE, ServerProcess, StoredChat, database_reader, http, login,
+    off_runtime, start_server, stored_chat, stored_problems, within, write_node_config,
 };
-use common::{PASSWORD, PostgresDatabase, password_hash, visitor_id};
+use common::{PASSWORD, PostgresDatabase, visitor_id};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
     AgentToServer, Author, ChatMessage, ConversationState, ErrorCode, Presence, ReceivedThrough,
@@ -36,7 +36,6 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 
 /// A safety net against hangs only.
-const PATIENCE: Duration = Duration::from_secs(60);
 /// The cluster the tests use (`pg_lsclusters`).
 const CLUSTER: [&str; 2] = ["15", "main"];
 /// Acknowledgements (of both ends) before the restart begins.
@@ -59,26 +58,8 @@ const MAX_ATTEMPTS: u32 = 40;
 const MAX_CONNECTIONS: usize = 60;
 /// How long an end waits for a frame it expects before it reports what never came.
 const STALLED: Duration = Duration::from_secs(20);
-const SITE: &str = "demo";
-const RULE: &str = "pricing-help";
-const RULE_FILE: &str = r#"
-[[rule]]
-id = "pricing-help"
-queue = "sales"
-invitation = "Questions about our plans? Chat with us."
-
-[rule.when]
-all = [{ path = "/pricing*" }]
-"#;
 /// What a node logs when its bus listener is back and it hangs up its clients.
 const BUS_RECONNECTED: &str = "the bus reconnected";
-
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(PATIENCE, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {PATIENCE:?} waiting for {what}"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chat_across_two_nodes_carries_on_through_a_postgres_restart() {
@@ -393,11 +374,12 @@ impl Cluster {
     async fn start() -> Cluster {
         let database = off_runtime(PostgresDatabase::create).await;
         let folder = tempfile::tempdir().expect("a temporary folder");
-        let rules = folder.path().join("rules");
-        std::fs::create_dir(&rules).expect("the rules folder");
-        std::fs::write(rules.join("pricing.toml"), RULE_FILE).expect("the rule file");
-        let config: PathBuf = folder.path().join("beckon.toml");
-        std::fs::write(&config, config_text(&database.url)).expect("the configuration");
+        let config = write_node_config(
+            folder.path(),
+            &database.url,
+            "database_connections = 3",
+            &[("ann", 2)],
+        );
         let (log_a, log_b) = (folder.path().join("a.log"), folder.path().join("b.log"));
         let (a, b) = tokio::join!(start_server(&config, &log_a), start_server(&config, &log_b));
         Cluster {
@@ -421,35 +403,6 @@ impl Cluster {
         }
         found
     }
-}
-
-fn config_text(url: &str) -> String {
-    let url = serde_json::to_string(url).expect("an encodable string");
-    format!(
-        r#"
-listen = "127.0.0.1:0"
-database = {url}
-database_connections = 3
-
-[[sites]]
-id = "{SITE}"
-name = "Demo shop"
-allowed_origins = ["http://shop.test"]
-rules_dir = "rules"
-
-[[queues]]
-id = "sales"
-name = "Sales"
-
-[[agents]]
-username = "ann"
-display_name = "ann"
-password_hash = "{hash}"
-queues = ["sales"]
-capacity = 2
-"#,
-        hash = password_hash()
-    )
 }
 
 // Sockets that may be refused while the database is away.

@@ -24,6 +24,75 @@ pub const START_PATIENCE: Duration = Duration::from_secs(30);
 /// A raw WebSocket to a node.
 pub type RawSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// A safety net against hangs for the tests that start, kill and restart processes and databases,
+/// which take seconds on a loaded machine; every wait still ends on a real event.
+pub const PROCESS_PATIENCE: Duration = Duration::from_secs(60);
+
+/// `future`'s output, or a failure naming `what` never came within `PROCESS_PATIENCE`.
+pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(PROCESS_PATIENCE, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out after {PROCESS_PATIENCE:?} waiting for {what}"),
+    }
+}
+
+/// The site of a node started as a process, and its one rule: `pricing-help`, which invites on
+/// `/pricing*` and routes to `sales`.
+pub const SITE: &str = "demo";
+pub const RULE: &str = "pricing-help";
+const RULE_FILE: &str = r#"
+[[rule]]
+id = "pricing-help"
+queue = "sales"
+invitation = "Questions about our plans? Chat with us."
+
+[rule.when]
+all = [{ path = "/pricing*" }]
+"#;
+
+/// Writes a node's folder and returns its configuration file: the rule above, the site `demo` (embedded
+/// by `http://shop.test`), the queue `sales`, `agents` (username, capacity) seeded with the fixture's
+/// password, and `settings`, top-level keys and tables written before the site.
+pub fn write_node_config(
+    folder: &Path,
+    database: &str,
+    settings: &str,
+    agents: &[(&str, u32)],
+) -> std::path::PathBuf {
+    let rules = folder.join("rules");
+    std::fs::create_dir_all(&rules).expect("the rules folder");
+    std::fs::write(rules.join("pricing.toml"), RULE_FILE).expect("the rule file");
+    // JSON string escapes are valid TOML basic-string escapes.
+    let database = serde_json::to_string(database).expect("an encodable string");
+    let mut text = format!(
+        r#"
+listen = "127.0.0.1:0"
+database = {database}
+{settings}
+
+[[sites]]
+id = "{SITE}"
+name = "Demo shop"
+allowed_origins = ["http://shop.test"]
+rules_dir = "rules"
+
+[[queues]]
+id = "sales"
+name = "Sales"
+"#
+    );
+    for (username, capacity) in agents {
+        text.push_str(&format!(
+            "\n[[agents]]\nusername = \"{username}\"\ndisplay_name = \"{username}\"\npassword_hash = \"{hash}\"\n\
+             queues = [\"sales\"]\ncapacity = {capacity}\n",
+            hash = super::password_hash(),
+        ));
+    }
+    let config = folder.join("beckon.toml");
+    std::fs::write(&config, text).expect("the configuration");
+    config
+}
+
 // The process.
 
 /// What a node wrote on standard error so far, one entry per line, for tests that wait for a line.
