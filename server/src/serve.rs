@@ -91,11 +91,10 @@ pub async fn start_with(
         Some(path) => Some(crate::geo::Geo::open(path)?),
         None => None,
     };
-    let config = Arc::new(config);
     let (shutdown, stop) = watch::channel(false);
     let runtime = Runtime::new(
         store,
-        Arc::clone(&config),
+        Arc::new(crate::runtime::Settings::of(&config)),
         clock,
         public_origin.clone(),
         extra_origins,

@@ -137,7 +137,7 @@ pub async fn asset(State(runtime): State<Arc<Runtime>>, request: Request) -> Res
         return not_found(&name).into_response();
     };
     parts.uri = uri;
-    let files = ServeDir::new(runtime.config.www.join(ASSETS))
+    let files = ServeDir::new(runtime.settings.www.join(ASSETS))
         .precompressed_br()
         .precompressed_gzip()
         .append_index_html_on_directories(false);
@@ -193,7 +193,7 @@ fn redirect(current: &str) -> Response {
 }
 
 pub async fn read_www(runtime: &Runtime, relative: &str) -> Result<Vec<u8>, AppError> {
-    let path = safe_join(&runtime.config.www, relative).ok_or_else(|| not_found(relative))?;
+    let path = safe_join(&runtime.settings.www, relative).ok_or_else(|| not_found(relative))?;
     tokio::fs::read(&path)
         .await
         .map_err(|_| not_found(relative))

@@ -116,7 +116,7 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
         // which go out already compressed).
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::Extension(TrustedProxies(Arc::new(
-            runtime.config.geo.trusted_proxies.clone(),
+            runtime.settings.trusted_proxies.clone(),
         ))))
         .with_state(runtime)
 }
@@ -257,7 +257,7 @@ async fn site_config(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let site_config = runtime
-        .config
+        .settings
         .sites
         .iter()
         .find(|candidate| candidate.id == site)

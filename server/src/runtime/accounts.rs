@@ -167,7 +167,7 @@ impl Runtime {
             &request.username,
             request.capacity,
             &request.queues,
-            |queue| self.config.routing_model.queues.contains_key(queue),
+            |queue| self.settings.routing_model.queues.contains_key(queue),
         )
         .and_then(|()| agents::check_password(&request.password))
         .map_err(refused)?;
@@ -203,7 +203,7 @@ impl Runtime {
         }
         if let Some(queues) = &patch.queues {
             agents::check_queues(queues, |queue| {
-                self.config.routing_model.queues.contains_key(queue)
+                self.settings.routing_model.queues.contains_key(queue)
             })
             .map_err(refused)?;
         }
@@ -258,7 +258,7 @@ impl Runtime {
             load.agent.presence,
             load.used,
             load.agent.capacity,
-            self.config.routing.auto_busy,
+            self.settings.routing.auto_busy,
         );
         AgentSummary {
             username: load.agent.username,

@@ -31,7 +31,7 @@ impl Runtime {
             }
         }
         let agents = self.store.agents().await?;
-        let model = &self.config.routing_model;
+        let model = &self.settings.routing_model;
         Ok(model
             .queues
             .values()

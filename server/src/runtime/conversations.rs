@@ -193,7 +193,7 @@ impl Runtime {
             site_id: site_id.to_owned(),
             visitor_id: visitor_id.to_owned(),
         };
-        let grace_ms = i64::from(self.config.routing.visitor_disconnect_grace_seconds) * 1000;
+        let grace_ms = i64::from(self.settings.routing.visitor_disconnect_grace_seconds) * 1000;
         if let Err(error) = self
             .store
             .connection_closed(&self.node_id, subject, self.now_ms(), grace_ms)
@@ -222,7 +222,7 @@ impl Runtime {
         let subject = ConnectionSubject::Agent {
             username: username.to_owned(),
         };
-        let grace_ms = i64::from(self.config.routing.agent_disconnect_grace_seconds) * 1000;
+        let grace_ms = i64::from(self.settings.routing.agent_disconnect_grace_seconds) * 1000;
         if let Err(error) = self
             .store
             .connection_closed(&self.node_id, subject, self.now_ms(), grace_ms)
@@ -574,7 +574,7 @@ impl Runtime {
         if agent.role < Role::Supervisor {
             return Err(forbidden(format!("only supervisors may {}", action.name())));
         }
-        let supervision = &self.config.supervision;
+        let supervision = &self.settings.supervision;
         let enabled = agent.role == Role::Admin
             || match action {
                 SupervisorAction::Monitor => supervision.monitor,
@@ -772,7 +772,7 @@ impl Runtime {
             load.agent.presence,
             load.used,
             load.agent.capacity,
-            self.config.routing.auto_busy,
+            self.settings.routing.auto_busy,
         );
         let changed = self.lock_shown().insert(username.to_owned(), shown) != Some(shown);
         if changed {

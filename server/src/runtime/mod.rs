@@ -20,7 +20,8 @@ use protocol::{ChatMessage, ContextVariables, ConversationView, ErrorCode, Prese
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::config::Config;
+use crate::config::{Config, RoutingConfig, SiteConfig, Supervision};
+use crate::domain::routing::Routing;
 use crate::store::{Conversation, Store, StoreError};
 use hub::Hub;
 use rules::RulesRegistry;
@@ -116,13 +117,42 @@ pub const NODE_HEARTBEAT_MS: i64 = 5_000;
 /// busy node is not mistaken for a dead one.
 pub const NODE_STALE_MS: i64 = 20_000;
 
+/// What the runtime and the edge need of the configuration, and nothing more: no listen addresses,
+/// database location, seeded agents or demo site.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub sites: Vec<SiteConfig>,
+    pub routing: RoutingConfig,
+    /// Workstreams and queues, checked: the one list of queues.
+    pub routing_model: Routing,
+    pub supervision: Supervision,
+    /// The folder of static files the edge serves.
+    pub www: std::path::PathBuf,
+    /// Proxies whose `X-Forwarded-For` the edge believes, to find the visitor's address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Settings {
+    pub fn of(config: &Config) -> Settings {
+        Settings {
+            sites: config.sites.clone(),
+            routing: config.routing.clone(),
+            routing_model: config.routing_model.clone(),
+            supervision: config.supervision,
+            www: config.www.clone(),
+            trusted_proxies: config.geo.trusted_proxies.clone(),
+        }
+    }
+}
+
 /// Shared by every handler and background loop.
 #[derive(Debug)]
 pub struct Runtime {
     /// This process's id among the nodes sharing the store; new at every start.
     pub node_id: String,
     store: Arc<dyn Store>,
-    pub config: Arc<Config>,
+    /// The settings the runtime and the edge use; the rest of the configuration stays with `serve`.
+    pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
     pub rules: RulesRegistry,
     pub hub: Hub,
@@ -153,7 +183,7 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(
         store: Arc<dyn Store>,
-        config: Arc<Config>,
+        settings: Arc<Settings>,
         clock: Arc<dyn Clock>,
         public_origin: String,
         extra_origins: Vec<(String, String)>,
@@ -171,7 +201,7 @@ impl Runtime {
         let runtime = Arc::new(Runtime {
             node_id,
             store,
-            config,
+            settings,
             clock,
             rules: RulesRegistry::default(),
             hub,
@@ -238,8 +268,8 @@ impl Runtime {
                 } else {
                     i64::MIN
                 },
-                i64::from(self.config.routing.agent_disconnect_grace_seconds) * 1000,
-                i64::from(self.config.routing.visitor_disconnect_grace_seconds) * 1000,
+                i64::from(self.settings.routing.agent_disconnect_grace_seconds) * 1000,
+                i64::from(self.settings.routing.visitor_disconnect_grace_seconds) * 1000,
             )
             .await?;
         self.last_heartbeat_ms.store(now_ms, Relaxed);
@@ -270,7 +300,7 @@ impl Runtime {
 
     /// Whether `origin` may embed the widget of `site_id`.
     pub fn origin_allowed(&self, site_id: &str, origin: &str) -> bool {
-        self.config
+        self.settings
             .sites
             .iter()
             .filter(|site| site.id == site_id)
@@ -283,7 +313,7 @@ impl Runtime {
 
     pub fn allowed_origins(&self, site_id: &str) -> Vec<String> {
         let mut origins: Vec<String> = self
-            .config
+            .settings
             .sites
             .iter()
             .filter(|site| site.id == site_id)
@@ -299,13 +329,13 @@ impl Runtime {
     }
 
     pub fn site_exists(&self, site_id: &str) -> bool {
-        self.config.sites.iter().any(|site| site.id == site_id)
+        self.settings.sites.iter().any(|site| site.id == site_id)
     }
 
     /// Re-reads every site's rules folder whose files changed.
     pub fn refresh_rules(&self) {
-        let queues: BTreeSet<String> = self.config.routing_model.queues.keys().cloned().collect();
-        for site in &self.config.sites {
+        let queues: BTreeSet<String> = self.settings.routing_model.queues.keys().cloned().collect();
+        for site in &self.settings.sites {
             let refreshed = self.rules.refresh(
                 &site.id,
                 &site.rules_dir,
