@@ -94,159 +94,7 @@ pub(super) fn routing_model(
 ) -> Result<Routing, String> {
     let mut resolved = BTreeMap::new();
     for raw in workstreams {
-        let key = |field: &str| format!("`workstreams.{}.{field}`", raw.id);
-        let channel = match raw.channel.as_deref() {
-            None => Channel::LiveChat,
-            Some(text) => Channel::parse(text).ok_or_else(|| {
-                format!(
-                    "{}: `{text}` is not one of {}",
-                    key("channel"),
-                    listed(Channel::ALL.map(Channel::as_str))
-                )
-            })?,
-        };
-        let allowed_presences = match &raw.allowed_presences {
-            None => vec![Presence::Available],
-            Some(names) => names
-                .iter()
-                .map(|name| {
-                    Presence::parse(name).ok_or_else(|| {
-                        format!(
-                            "{}: unknown presence `{name}`; expected one of {}",
-                            key("allowed_presences"),
-                            listed(Presence::ALL.map(Presence::as_str))
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        };
-        if allowed_presences.is_empty() {
-            return Err(format!(
-                "{}: list at least one presence",
-                key("allowed_presences")
-            ));
-        }
-        let units = raw.units.unwrap_or(1);
-        if units == 0 {
-            return Err(format!("{} must be at least 1", key("units")));
-        }
-        let wrap_up = match &raw.block_capacity_for_wrap_up {
-            None => WrapUpBlocking::Always,
-            Some(toml::Value::String(text)) if text == "always" => WrapUpBlocking::Always,
-            Some(toml::Value::String(text)) if text == "never" => WrapUpBlocking::Never,
-            Some(toml::Value::Integer(minutes)) if (1..=60).contains(minutes) => {
-                WrapUpBlocking::Minutes(u8::try_from(*minutes).unwrap_or(60))
-            }
-            Some(other) => {
-                let shown = match other {
-                    toml::Value::String(text) => format!("\"{text}\""),
-                    toml::Value::Integer(number) => number.to_string(),
-                    _ => other.type_str().to_owned(),
-                };
-                return Err(format!(
-                    "{}: `{shown}` is not \"always\", \"never\" or a number of minutes from 1 to 60",
-                    key("block_capacity_for_wrap_up")
-                ));
-            }
-        };
-        let notification_timeout_seconds = raw.notification_timeout_seconds.unwrap_or(30);
-        if notification_timeout_seconds == 0 {
-            return Err(format!(
-                "{} must be at least 1",
-                key("notification_timeout_seconds")
-            ));
-        }
-        let auto = raw.auto_close.clone().unwrap_or_default();
-        let period = |field: &str, value: &Option<String>| -> Result<Option<i64>, String> {
-            value
-                .as_deref()
-                .map(|text| {
-                    duration_ms(text).ok_or_else(|| {
-                        format!(
-                            "{}: `{text}` is not a duration like `90s`, `30m`, `2h` or `28d`",
-                            key(&format!("auto_close.{field}"))
-                        )
-                    })
-                })
-                .transpose()
-        };
-        let auto_close = AutoClose {
-            open_ms: period("open", &auto.open)?,
-            active_ms: period("active", &auto.active)?,
-            wrap_up_ms: period("wrap_up", &auto.wrap_up)?,
-            waiting_ms: Some(period("waiting", &auto.waiting)?.unwrap_or(28 * 24 * 3_600_000)),
-        };
-        let overflow = match &raw.overflow {
-            None => Overflow::NONE,
-            Some(overflow) => {
-                let mut no_agents = false;
-                let mut outside_hours = false;
-                for condition in &overflow.when {
-                    match condition.as_str() {
-                        "no_agents" => no_agents = true,
-                        "outside_hours" => outside_hours = true,
-                        other => {
-                            return Err(format!(
-                                "{}: `{other}` is not one of no_agents, outside_hours",
-                                key("overflow.when")
-                            ));
-                        }
-                    }
-                }
-                if !no_agents && !outside_hours && overflow.queue_longer_than.is_none() {
-                    return Err(format!(
-                        "{}: say `when` (no_agents, outside_hours) or `queue_longer_than`",
-                        key("overflow")
-                    ));
-                }
-                let action = match overflow.action.as_str() {
-                    "move" => {
-                        let target = overflow.queue.clone().ok_or_else(|| {
-                            format!(
-                                "{}: `move` needs the `queue` to move to",
-                                key("overflow.queue")
-                            )
-                        })?;
-                        if !queues.iter().any(|queue| queue.id == target) {
-                            return Err(format!(
-                                "{}: unknown queue `{target}`",
-                                key("overflow.queue")
-                            ));
-                        }
-                        OverflowAction::MoveTo(target)
-                    }
-                    "end" => OverflowAction::End {
-                        message: overflow
-                            .message
-                            .clone()
-                            .unwrap_or_else(|| "Sorry, nobody can chat right now.".to_owned()),
-                        offline_message: overflow.offline_message,
-                    },
-                    other => {
-                        return Err(format!(
-                            "{}: `{other}` is not one of move, end",
-                            key("overflow.action")
-                        ));
-                    }
-                };
-                Overflow {
-                    no_agents,
-                    outside_hours,
-                    queue_longer_than: overflow.queue_longer_than,
-                    action,
-                }
-            }
-        };
-        let workstream = Workstream {
-            id: raw.id.clone(),
-            channel,
-            allowed_presences,
-            units,
-            wrap_up,
-            notification_timeout_ms: i64::from(notification_timeout_seconds) * 1000,
-            auto_close,
-            overflow,
-        };
+        let workstream = workstream(raw, queues)?;
         if resolved.insert(raw.id.clone(), workstream).is_some() {
             return Err(format!(
                 "`workstreams`: two workstreams share the id `{}`",
@@ -255,41 +103,8 @@ pub(super) fn routing_model(
         }
     }
     let mut routing_queues = BTreeMap::new();
-    for queue in queues {
-        let key = |field: &str| format!("`queues.{}.{field}`", queue.id);
-        let workstream = match &queue.workstream {
-            None => String::new(),
-            Some(id) if resolved.contains_key(id) => id.clone(),
-            Some(id) => return Err(format!("{}: unknown workstream `{id}`", key("workstream"))),
-        };
-        let assignment = match queue.assignment.as_deref() {
-            None | Some("highest_capacity") => Assignment::HighestCapacity,
-            Some("round_robin") => Assignment::RoundRobin,
-            Some(other) => {
-                return Err(format!(
-                    "{}: `{other}` is not one of highest_capacity, round_robin",
-                    key("assignment")
-                ));
-            }
-        };
-        let hours = queue
-            .hours
-            .as_ref()
-            .map(|hours| {
-                parse_hours(hours).map_err(|message| format!("{}: {message}", key("hours")))
-            })
-            .transpose()?;
-        routing_queues.insert(
-            queue.id.clone(),
-            Queue {
-                id: queue.id.clone(),
-                name: queue.name.clone(),
-                workstream,
-                priority: queue.priority,
-                assignment,
-                hours,
-            },
-        );
+    for raw in queues {
+        routing_queues.insert(raw.id.clone(), queue(raw, &resolved)?);
     }
     for (id, workstream) in &resolved {
         if let OverflowAction::MoveTo(target) = &workstream.overflow.action
@@ -311,6 +126,202 @@ pub(super) fn routing_model(
         workstreams: resolved,
         queues: routing_queues,
         auto_busy,
+    })
+}
+
+/// One `[[workstreams]]` entry, checked.
+fn workstream(raw: &RawWorkstream, queues: &[RawQueue]) -> Result<Workstream, String> {
+    let key = |field: &str| format!("`workstreams.{}.{field}`", raw.id);
+    let channel = match raw.channel.as_deref() {
+        None => Channel::LiveChat,
+        Some(text) => Channel::parse(text).ok_or_else(|| {
+            format!(
+                "{}: `{text}` is not one of {}",
+                key("channel"),
+                listed(Channel::ALL.map(Channel::as_str))
+            )
+        })?,
+    };
+    let allowed_presences = match &raw.allowed_presences {
+        None => vec![Presence::Available],
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                Presence::parse(name).ok_or_else(|| {
+                    format!(
+                        "{}: unknown presence `{name}`; expected one of {}",
+                        key("allowed_presences"),
+                        listed(Presence::ALL.map(Presence::as_str))
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    if allowed_presences.is_empty() {
+        return Err(format!(
+            "{}: list at least one presence",
+            key("allowed_presences")
+        ));
+    }
+    let units = raw.units.unwrap_or(1);
+    if units == 0 {
+        return Err(format!("{} must be at least 1", key("units")));
+    }
+    let wrap_up = match &raw.block_capacity_for_wrap_up {
+        None => WrapUpBlocking::Always,
+        Some(toml::Value::String(text)) if text == "always" => WrapUpBlocking::Always,
+        Some(toml::Value::String(text)) if text == "never" => WrapUpBlocking::Never,
+        Some(toml::Value::Integer(minutes)) if (1..=60).contains(minutes) => {
+            WrapUpBlocking::Minutes(u8::try_from(*minutes).unwrap_or(60))
+        }
+        Some(other) => {
+            let shown = match other {
+                toml::Value::String(text) => format!("\"{text}\""),
+                toml::Value::Integer(number) => number.to_string(),
+                _ => other.type_str().to_owned(),
+            };
+            return Err(format!(
+                "{}: `{shown}` is not \"always\", \"never\" or a number of minutes from 1 to 60",
+                key("block_capacity_for_wrap_up")
+            ));
+        }
+    };
+    let notification_timeout_seconds = raw.notification_timeout_seconds.unwrap_or(30);
+    if notification_timeout_seconds == 0 {
+        return Err(format!(
+            "{} must be at least 1",
+            key("notification_timeout_seconds")
+        ));
+    }
+    let auto = raw.auto_close.clone().unwrap_or_default();
+    let period = |field: &str, value: &Option<String>| -> Result<Option<i64>, String> {
+        value
+            .as_deref()
+            .map(|text| {
+                duration_ms(text).ok_or_else(|| {
+                    format!(
+                        "{}: `{text}` is not a duration like `90s`, `30m`, `2h` or `28d`",
+                        key(&format!("auto_close.{field}"))
+                    )
+                })
+            })
+            .transpose()
+    };
+    let auto_close = AutoClose {
+        open_ms: period("open", &auto.open)?,
+        active_ms: period("active", &auto.active)?,
+        wrap_up_ms: period("wrap_up", &auto.wrap_up)?,
+        waiting_ms: Some(period("waiting", &auto.waiting)?.unwrap_or(28 * 24 * 3_600_000)),
+    };
+    let overflow = overflow(raw, queues)?;
+    Ok(Workstream {
+        id: raw.id.clone(),
+        channel,
+        allowed_presences,
+        units,
+        wrap_up,
+        notification_timeout_ms: i64::from(notification_timeout_seconds) * 1000,
+        auto_close,
+        overflow,
+    })
+}
+
+/// A workstream's overflow: when it applies and what it does.
+fn overflow(raw: &RawWorkstream, queues: &[RawQueue]) -> Result<Overflow, String> {
+    let key = |field: &str| format!("`workstreams.{}.{field}`", raw.id);
+    Ok(match &raw.overflow {
+        None => Overflow::NONE,
+        Some(overflow) => {
+            let mut no_agents = false;
+            let mut outside_hours = false;
+            for condition in &overflow.when {
+                match condition.as_str() {
+                    "no_agents" => no_agents = true,
+                    "outside_hours" => outside_hours = true,
+                    other => {
+                        return Err(format!(
+                            "{}: `{other}` is not one of no_agents, outside_hours",
+                            key("overflow.when")
+                        ));
+                    }
+                }
+            }
+            if !no_agents && !outside_hours && overflow.queue_longer_than.is_none() {
+                return Err(format!(
+                    "{}: say `when` (no_agents, outside_hours) or `queue_longer_than`",
+                    key("overflow")
+                ));
+            }
+            let action = match overflow.action.as_str() {
+                "move" => {
+                    let target = overflow.queue.clone().ok_or_else(|| {
+                        format!(
+                            "{}: `move` needs the `queue` to move to",
+                            key("overflow.queue")
+                        )
+                    })?;
+                    if !queues.iter().any(|queue| queue.id == target) {
+                        return Err(format!(
+                            "{}: unknown queue `{target}`",
+                            key("overflow.queue")
+                        ));
+                    }
+                    OverflowAction::MoveTo(target)
+                }
+                "end" => OverflowAction::End {
+                    message: overflow
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| "Sorry, nobody can chat right now.".to_owned()),
+                    offline_message: overflow.offline_message,
+                },
+                other => {
+                    return Err(format!(
+                        "{}: `{other}` is not one of move, end",
+                        key("overflow.action")
+                    ));
+                }
+            };
+            Overflow {
+                no_agents,
+                outside_hours,
+                queue_longer_than: overflow.queue_longer_than,
+                action,
+            }
+        }
+    })
+}
+
+/// One `[[queues]]` entry, checked against the workstreams.
+fn queue(queue: &RawQueue, workstreams: &BTreeMap<String, Workstream>) -> Result<Queue, String> {
+    let key = |field: &str| format!("`queues.{}.{field}`", queue.id);
+    let workstream = match &queue.workstream {
+        None => String::new(),
+        Some(id) if workstreams.contains_key(id) => id.clone(),
+        Some(id) => return Err(format!("{}: unknown workstream `{id}`", key("workstream"))),
+    };
+    let assignment = match queue.assignment.as_deref() {
+        None | Some("highest_capacity") => Assignment::HighestCapacity,
+        Some("round_robin") => Assignment::RoundRobin,
+        Some(other) => {
+            return Err(format!(
+                "{}: `{other}` is not one of highest_capacity, round_robin",
+                key("assignment")
+            ));
+        }
+    };
+    let hours = queue
+        .hours
+        .as_ref()
+        .map(|hours| parse_hours(hours).map_err(|message| format!("{}: {message}", key("hours"))))
+        .transpose()?;
+    Ok(Queue {
+        id: queue.id.clone(),
+        name: queue.name.clone(),
+        workstream,
+        priority: queue.priority,
+        assignment,
+        hours,
     })
 }
 

@@ -769,52 +769,15 @@ pub(super) fn route_waiting(
             let Some(conversation) = still_waiting(tx, conversation_id, queue_id)? else {
                 continue;
             };
-            let moved = match &workstream.overflow.action {
-                OverflowAction::MoveTo(target) if target != queue_id => {
-                    tx
-                        .execute(
-                            "UPDATE conversations SET overflow_moves = overflow_moves + 1 WHERE id = ?1",
-                            args![conversation_id],
-                        )?;
-                    transition(
-                        tx,
-                        routing,
-                        &conversation,
-                        Event::TransferredToQueue,
-                        "overflow",
-                        now_ms,
-                        Target {
-                            owner: None,
-                            queue: Some(target.clone()),
-                        },
-                    )?
-                }
-                OverflowAction::End {
-                    message,
-                    offline_message,
-                } => {
-                    append_system_message(
-                        tx,
-                        conversation_id,
-                        &format!("overflow-{conversation_id}"),
-                        message,
-                        now_ms,
-                    )?;
-                    tx.execute(
-                        "UPDATE conversations SET offline_message_allowed = ?2 WHERE id = ?1",
-                        args![conversation_id, offline_message],
-                    )?;
-                    transition(
-                        tx,
-                        routing,
-                        &conversation,
-                        Event::Overflowed,
-                        "overflow",
-                        now_ms,
-                        Target::default(),
-                    )?
-                }
-                OverflowAction::MoveTo(_) | OverflowAction::Wait => continue,
+            let Some(moved) = overflow(
+                tx,
+                routing,
+                &conversation,
+                &workstream.overflow.action,
+                now_ms,
+            )?
+            else {
+                continue;
             };
             routed.push(Routed::Overflowed {
                 moved: Box::new(moved),
@@ -861,6 +824,65 @@ pub(super) fn route_waiting(
         }));
     }
     Ok(routed)
+}
+
+/// Carries out a workstream's overflow action on a waiting conversation: moves it to another queue, or
+/// ends it with the configured message (and perhaps an invitation to leave an offline message). `None`
+/// when the action leaves it where it is.
+fn overflow(
+    tx: &mut dyn Tx,
+    routing: &Routing,
+    conversation: &Conversation,
+    action: &OverflowAction,
+    now_ms: i64,
+) -> StoreResult<Option<Moved>> {
+    let moved = match action {
+        OverflowAction::MoveTo(target) if target != &conversation.queue_id => {
+            tx.execute(
+                "UPDATE conversations SET overflow_moves = overflow_moves + 1 WHERE id = ?1",
+                args![conversation.id],
+            )?;
+            transition(
+                tx,
+                routing,
+                conversation,
+                Event::TransferredToQueue,
+                "overflow",
+                now_ms,
+                Target {
+                    owner: None,
+                    queue: Some(target.clone()),
+                },
+            )?
+        }
+        OverflowAction::End {
+            message,
+            offline_message,
+        } => {
+            append_system_message(
+                tx,
+                &conversation.id,
+                &format!("overflow-{}", conversation.id),
+                message,
+                now_ms,
+            )?;
+            tx.execute(
+                "UPDATE conversations SET offline_message_allowed = ?2 WHERE id = ?1",
+                args![conversation.id, offline_message],
+            )?;
+            transition(
+                tx,
+                routing,
+                conversation,
+                Event::Overflowed,
+                "overflow",
+                now_ms,
+                Target::default(),
+            )?
+        }
+        OverflowAction::MoveTo(_) | OverflowAction::Wait => return Ok(None),
+    };
+    Ok(Some(moved))
 }
 
 /// Stores a message from the system; idempotent on its id like every message.
