@@ -16,7 +16,7 @@ import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs
 import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
-const AGENT = { username: 'alice', password: 's3cret', displayName: 'Alice Agent' };
+const AGENT = { username: 'alice', password: 'alice s3cret', displayName: 'Alice Agent' };
 const RULE = { id: 'pricing-help', invitation: 'Questions about our plans? Chat with us.' };
 const HOSTILE_TEXT = '<b>hi</b><script>alert(1)</script>';
 const AGENT_REPLY = 'How can I help?';
