@@ -1,19 +1,18 @@
-//! What visitors, agents and supervisors do to conversations, and the routing and timer work that
-//! follows. Each operation asks the store (which decides and records in one transaction), then tells
-//! everyone concerned: the visitor, the old and new owner, an agent whose offer was withdrawn, and the
-//! supervisors' dashboards.
+//! The steps every conversation operation shares (`visitors`, `agents`, `supervision`), and the routing
+//! and timer work that follows. Each operation asks the store (which decides and records in one
+//! transaction), then tells everyone concerned: the visitor, the old and new owner, an agent whose offer
+//! was withdrawn, and the supervisors' dashboards.
 
 use protocol::{
-    Author, ChatMessage, ContextVariables, ConversationState, ErrorCode, Presence, Role,
-    ServerToAgent, ServerToVisitor,
+    Author, ChatMessage, ConversationState, ErrorCode, Presence, Role, ServerToAgent,
+    ServerToVisitor,
 };
 
-use super::{Runtime, RuntimeError, RuntimeResult, new_id, validate_message};
+use super::{Runtime, RuntimeError, RuntimeResult, validate_message};
 use crate::domain::lifecycle::Event;
 use crate::domain::routing;
 use crate::store::{
-    Actor, Agent, Appended, ConnectionSubject, Conversation, Moved, NewConversation, NewMessage,
-    Offer, Overrides, Routed, Stream, Timer, VisitorAppend,
+    Actor, Agent, Appended, Conversation, Moved, NewMessage, Offer, Routed, Stream, Timer,
 };
 
 /// The supervisor actions an admin enables one by one.
@@ -36,501 +35,11 @@ impl SupervisorAction {
     }
 }
 
-fn forbidden(message: impl Into<String>) -> RuntimeError {
+pub(super) fn forbidden(message: impl Into<String>) -> RuntimeError {
     RuntimeError::new(ErrorCode::Forbidden, message)
 }
 
 impl Runtime {
-    // Visitors.
-
-    /// The visitor accepted an invitation: create their conversation (or return the live one) and route it.
-    pub async fn start_chat(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-        rule_id: &str,
-        context: ContextVariables,
-    ) -> RuntimeResult<Conversation> {
-        let rules = self.rules.get(site_id).ok_or_else(|| {
-            RuntimeError::new(ErrorCode::UnknownSite, format!("unknown site `{site_id}`"))
-        })?;
-        let rule = rules
-            .rule_set
-            .rules
-            .iter()
-            .find(|rule| rule.id == rule_id)
-            .ok_or_else(|| {
-                RuntimeError::new(ErrorCode::UnknownRule, format!("unknown rule `{rule_id}`"))
-            })?;
-        let (conversation, created) = self
-            .store
-            .start_conversation(NewConversation {
-                id: new_id(),
-                site_id: site_id.to_owned(),
-                visitor_id: visitor_id.to_owned(),
-                queue_id: rule.queue.clone(),
-                rule_id: rule_id.to_owned(),
-                context,
-                now_ms: self.now_ms(),
-            })
-            .await?;
-        if !created {
-            return Ok(conversation);
-        }
-        tracing::info!(conversation = %conversation.id, queue = %conversation.queue_id, "conversation opened");
-        self.to_supervisors(&conversation).await;
-        self.dispatch().await;
-        // Routing may already have moved it (overflow): answer with where it stands now.
-        Ok(self
-            .store
-            .conversation(&conversation.id)
-            .await?
-            .unwrap_or(conversation))
-    }
-
-    /// A visitor's message. In a Waiting conversation it brings the conversation back to its queue first.
-    pub async fn visitor_send(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-        client_message_id: String,
-        body: String,
-    ) -> RuntimeResult<ChatMessage> {
-        validate_message(&client_message_id, &body)?;
-        let message = NewMessage {
-            client_message_id: client_message_id.clone(),
-            author: Author::Visitor,
-            author_name: String::new(),
-            body: body.clone(),
-            now_ms: self.now_ms(),
-        };
-        // The common case takes one transaction: find the live conversation and store the message.
-        let waiting = match self
-            .store
-            .append_visitor_message(site_id, visitor_id, message)
-            .await?
-        {
-            VisitorAppend::Appended {
-                conversation,
-                appended,
-            } => return Ok(self.fan_out(&conversation, appended)),
-            VisitorAppend::Waiting(conversation) => conversation,
-            VisitorAppend::NoConversation => {
-                return Err(RuntimeError::new(
-                    ErrorCode::NoConversation,
-                    "no conversation: accept an invitation first",
-                ));
-            }
-        };
-        // A Waiting conversation comes back (to Open, and to routing) before the message is stored.
-        let actor = Actor::Visitor {
-            site_id: site_id.to_owned(),
-            visitor_id: visitor_id.to_owned(),
-        };
-        let moved = self
-            .store
-            .apply_event(&waiting.id, Event::CustomerReturned, actor, self.now_ms())
-            .await?;
-        let conversation = moved.conversation.clone();
-        self.publish(&moved).await;
-        self.dispatch().await;
-        self.append(
-            &conversation,
-            client_message_id,
-            Author::Visitor,
-            String::new(),
-            body,
-        )
-        .await
-    }
-
-    pub async fn visitor_end(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        let conversation = self.visitor_live_conversation(site_id, visitor_id).await?;
-        let actor = Actor::Visitor {
-            site_id: site_id.to_owned(),
-            visitor_id: visitor_id.to_owned(),
-        };
-        self.apply(&conversation.id, Event::CustomerEnded, actor)
-            .await
-    }
-
-    pub async fn visitor_live_conversation(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        self.store
-            .visitor_conversation(site_id, visitor_id)
-            .await?
-            .ok_or_else(|| {
-                RuntimeError::new(
-                    ErrorCode::NoConversation,
-                    "no conversation: accept an invitation first",
-                )
-            })
-    }
-
-    /// A visitor's socket opened: their disconnect timer no longer applies.
-    pub async fn visitor_connected(&self, site_id: &str, visitor_id: &str) {
-        let subject = ConnectionSubject::Visitor {
-            site_id: site_id.to_owned(),
-            visitor_id: visitor_id.to_owned(),
-        };
-        if let Err(error) = self.store.connection_opened(&self.node_id, subject).await {
-            tracing::error!("cannot record a visitor's socket: {error}");
-        }
-    }
-
-    /// A visitor's socket closed. With none left on any node, a live chat in Open or Active moves on
-    /// unless they come back within the grace period.
-    pub async fn visitor_disconnected(&self, site_id: &str, visitor_id: &str) {
-        let _handled = Handled(&self.disconnects_handled);
-        let subject = ConnectionSubject::Visitor {
-            site_id: site_id.to_owned(),
-            visitor_id: visitor_id.to_owned(),
-        };
-        let grace_ms = i64::from(self.settings.routing.visitor_disconnect_grace_seconds) * 1000;
-        if let Err(error) = self
-            .store
-            .connection_closed(&self.node_id, subject, self.now_ms(), grace_ms)
-            .await
-        {
-            tracing::error!("cannot record a visitor's closed socket: {error}");
-        }
-    }
-
-    // Agents.
-
-    /// An agent's console connected: their disconnect timer no longer applies.
-    pub async fn agent_connected(&self, username: &str) {
-        let subject = ConnectionSubject::Agent {
-            username: username.to_owned(),
-        };
-        if let Err(error) = self.store.connection_opened(&self.node_id, subject).await {
-            tracing::error!("cannot record an agent's console: {error}");
-        }
-    }
-
-    /// An agent's console closed. With none left on any node, their Active conversations go back to the
-    /// queue unless they come back within the grace period.
-    pub async fn agent_disconnected(&self, username: &str) {
-        let _handled = Handled(&self.disconnects_handled);
-        let subject = ConnectionSubject::Agent {
-            username: username.to_owned(),
-        };
-        let grace_ms = i64::from(self.settings.routing.agent_disconnect_grace_seconds) * 1000;
-        if let Err(error) = self
-            .store
-            .connection_closed(&self.node_id, subject, self.now_ms(), grace_ms)
-            .await
-        {
-            tracing::error!("cannot record an agent's closed console: {error}");
-        }
-    }
-
-    pub async fn set_presence(&self, agent: &Agent, presence: Presence) -> RuntimeResult<()> {
-        self.store.set_presence(&agent.username, presence).await?;
-        self.lock_shown().remove(&agent.username);
-        self.refresh_presence(&agent.username).await;
-        self.dispatch().await;
-        Ok(())
-    }
-
-    pub async fn accept_offer(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<()> {
-        let offer = self
-            .store
-            .offers_for(&agent.username)
-            .await?
-            .into_iter()
-            .find(|offer| offer.conversation_id == conversation_id);
-        let moved = self
-            .store
-            .accept_offer(conversation_id, &agent.username, self.now_ms())
-            .await?;
-        tracing::info!(conversation = %conversation_id, agent = %agent.username, "offer accepted");
-        if let Some(Offer {
-            transfer_from: Some(requester),
-            ..
-        }) = offer
-        {
-            self.hub.to_agent(
-                &requester,
-                &ServerToAgent::TransferAnswered {
-                    conversation_id: conversation_id.to_owned(),
-                    to_username: agent.username.clone(),
-                    accepted: true,
-                },
-            );
-        }
-        self.publish(&moved).await;
-        self.dispatch().await;
-        Ok(())
-    }
-
-    pub async fn reject_offer(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<()> {
-        let offer = self
-            .store
-            .decline_offer(conversation_id, &agent.username)
-            .await?;
-        self.offer_ended(&offer, false);
-        self.refresh_presence(&agent.username).await;
-        self.dispatch().await;
-        Ok(())
-    }
-
-    /// Tells the agent an offer is gone and, for a transfer, tells who asked for it.
-    fn offer_ended(&self, offer: &Offer, accepted: bool) {
-        self.hub.to_agent(
-            &offer.agent_username,
-            &ServerToAgent::OfferWithdrawn {
-                conversation_id: offer.conversation_id.clone(),
-            },
-        );
-        if let Some(requester) = &offer.transfer_from {
-            self.hub.to_agent(
-                requester,
-                &ServerToAgent::TransferAnswered {
-                    conversation_id: offer.conversation_id.clone(),
-                    to_username: offer.agent_username.clone(),
-                    accepted,
-                },
-            );
-        }
-    }
-
-    pub async fn agent_send(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-        client_message_id: String,
-        body: String,
-    ) -> RuntimeResult<ChatMessage> {
-        let conversation = self.known_conversation(conversation_id).await?;
-        if conversation.agent_username.as_deref() != Some(agent.username.as_str()) {
-            return Err(RuntimeError::new(
-                ErrorCode::NotYourConversation,
-                "the conversation belongs to someone else",
-            ));
-        }
-        if conversation.state != ConversationState::Active {
-            return Err(RuntimeError::new(
-                ErrorCode::TransitionNotAllowed,
-                format!(
-                    "messages can be sent only while Active; the conversation is {}",
-                    conversation.state.label()
-                ),
-            ));
-        }
-        self.append(
-            &conversation,
-            client_message_id,
-            Author::Agent,
-            agent.display_name.clone(),
-            body,
-        )
-        .await
-    }
-
-    /// The agent selects End: Active goes to Wrap-up; in Wrap-up it closes.
-    pub async fn agent_end(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        self.apply(conversation_id, Event::AgentEnded, owner(agent))
-            .await
-    }
-
-    /// The agent closes the session: Wrap-up goes to Closed; an Active live chat goes back to its queue
-    /// and an Active persistent chat to Waiting.
-    pub async fn agent_close(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        self.apply(conversation_id, Event::AgentClosedSession, owner(agent))
-            .await
-    }
-
-    /// The owner puts an Active conversation back in its queue.
-    pub async fn release(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        self.apply(conversation_id, Event::ReleasedToQueue, owner(agent))
-            .await
-    }
-
-    /// The owner reopens a Waiting conversation from My work items.
-    pub async fn reopen(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        self.apply(conversation_id, Event::AgentReopened, owner(agent))
-            .await
-    }
-
-    /// The owner resolves the customer's issue and closes the session at once: Active to Closed.
-    pub async fn resolve(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        self.apply(conversation_id, Event::RecordResolved, owner(agent))
-            .await
-    }
-
-    /// An agent picks an Open conversation from Open work items.
-    pub async fn pick(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<Conversation> {
-        let moved = self
-            .store
-            .pick(conversation_id, &agent.username, self.now_ms())
-            .await?;
-        tracing::info!(conversation = %conversation_id, agent = %agent.username, "picked");
-        self.publish(&moved).await;
-        self.dispatch().await;
-        Ok(moved.conversation)
-    }
-
-    /// Moves a conversation to another queue: its owner, or a supervisor who may transfer (Active) or
-    /// assign (Open).
-    pub async fn transfer_to_queue(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-        queue_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        let conversation = self.known_conversation(conversation_id).await?;
-        let actor = if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
-            owner(agent)
-        } else {
-            let action = if conversation.state == ConversationState::Open {
-                SupervisorAction::Assign
-            } else {
-                SupervisorAction::Transfer
-            };
-            self.supervising(agent, action)?
-        };
-        let moved = self
-            .store
-            .move_to_queue(conversation_id, queue_id, actor, self.now_ms())
-            .await?;
-        self.publish(&moved).await;
-        self.dispatch().await;
-        Ok(moved.conversation)
-    }
-
-    /// Offers an Active or Waiting conversation to another agent of its queue. The owner, or a supervisor
-    /// who may transfer, asks; the other agent accepts or rejects like any offer.
-    pub async fn transfer_to_agent(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-        username: &str,
-    ) -> RuntimeResult<Offer> {
-        let conversation = self.known_conversation(conversation_id).await?;
-        let actor = if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
-            owner(agent)
-        } else {
-            self.supervising(agent, SupervisorAction::Transfer)?
-        };
-        let offer = self
-            .store
-            .offer_transfer(conversation_id, username, actor, self.now_ms())
-            .await?;
-        self.send_offer(&offer).await;
-        self.refresh_presence(username).await;
-        Ok(offer)
-    }
-
-    /// A supervisor assigns an Open conversation nobody owns to an agent, possibly overriding the agent's
-    /// presence and capacity. Returns the conversation and by how many units the agent exceeds capacity.
-    pub async fn assign(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-        username: &str,
-        overrides: Overrides,
-    ) -> RuntimeResult<(Conversation, u32)> {
-        self.supervising(agent, SupervisorAction::Assign)?;
-        let (moved, over_by) = self
-            .store
-            .assign(
-                conversation_id,
-                username,
-                &agent.username,
-                overrides,
-                self.now_ms(),
-            )
-            .await?;
-        if over_by > 0 {
-            tracing::warn!(conversation = %conversation_id, agent = %username, supervisor = %agent.username, over_by, "capacity overridden");
-        }
-        self.publish(&moved).await;
-        self.dispatch().await;
-        Ok((moved.conversation, over_by))
-    }
-
-    /// A supervisor force-closes any ongoing conversation; the participants read that a supervisor ended
-    /// it.
-    pub async fn force_close(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        let actor = self.supervising(agent, SupervisorAction::ForceClose)?;
-        let conversation = self.known_conversation(conversation_id).await?;
-        if conversation.state == ConversationState::Closed {
-            return Err(RuntimeError::new(
-                ErrorCode::TransitionNotAllowed,
-                "the conversation is already Closed",
-            ));
-        }
-        self.append(
-            &conversation,
-            format!("force-close-{conversation_id}"),
-            Author::System,
-            String::new(),
-            "A supervisor ended this conversation.".to_owned(),
-        )
-        .await?;
-        self.apply(conversation_id, Event::ForceClosed, actor).await
-    }
-
-    /// A supervisor opens an Active or Wrap-up conversation someone else owns.
-    pub async fn monitor(
-        &self,
-        agent: &Agent,
-        conversation_id: &str,
-    ) -> RuntimeResult<Conversation> {
-        self.supervising(agent, SupervisorAction::Monitor)?;
-        let conversation = self.known_conversation(conversation_id).await?;
-        if !matches!(
-            conversation.state,
-            ConversationState::Active | ConversationState::WrapUp
-        ) {
-            return Err(RuntimeError::new(
-                ErrorCode::TransitionNotAllowed,
-                format!(
-                    "only Active and Wrap-up conversations can be monitored; this one is {}",
-                    conversation.state.label()
-                ),
-            ));
-        }
-        if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
-            return Err(forbidden(
-                "a supervisor cannot monitor a conversation assigned to themselves",
-            ));
-        }
-        Ok(conversation)
-    }
-
     /// Whether `agent` may read this conversation: its owner, a member of its queue while it is Open,
     /// a consultant, or a supervisor.
     pub async fn readable_conversation(
@@ -593,7 +102,10 @@ impl Runtime {
         })
     }
 
-    async fn known_conversation(&self, conversation_id: &str) -> RuntimeResult<Conversation> {
+    pub(super) async fn known_conversation(
+        &self,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
         self.store
             .conversation(conversation_id)
             .await?
@@ -604,7 +116,7 @@ impl Runtime {
 
     // Shared steps.
 
-    async fn apply(
+    pub(super) async fn apply(
         &self,
         conversation_id: &str,
         event: Event,
@@ -620,7 +132,7 @@ impl Runtime {
         Ok(moved.conversation)
     }
 
-    async fn append(
+    pub(super) async fn append(
         &self,
         conversation: &Conversation,
         client_message_id: String,
@@ -653,7 +165,7 @@ impl Runtime {
 
     /// Sends a newly stored message to the visitor's sockets and the owner's consoles; a retry of a
     /// stored one goes nowhere, since they have it.
-    fn fan_out(&self, conversation: &Conversation, appended: Appended) -> ChatMessage {
+    pub(super) fn fan_out(&self, conversation: &Conversation, appended: Appended) -> ChatMessage {
         if !appended.duplicate {
             self.hub.to_visitor(
                 &conversation.site_id,
@@ -740,13 +252,13 @@ impl Runtime {
         });
     }
 
-    async fn to_supervisors(&self, conversation: &Conversation) {
+    pub(super) async fn to_supervisors(&self, conversation: &Conversation) {
         self.hub.to_supervisors(&ServerToAgent::Ongoing {
             conversation: super::view(conversation, Vec::new()),
         });
     }
 
-    async fn send_offer(&self, offer: &Offer) {
+    pub(super) async fn send_offer(&self, offer: &Offer) {
         let Ok(Some(conversation)) = self.store.conversation(&offer.conversation_id).await else {
             return;
         };
@@ -863,7 +375,7 @@ impl Runtime {
 
     /// Tells each waiting visitor their place in the queue when it changed. A conversation its visitor
     /// has not been told about yet is only remembered: the answer to their request tells them.
-    async fn send_positions(&self) {
+    pub(super) async fn send_positions(&self) {
         let Ok(positions) = self.store.queue_positions().await else {
             return;
         };
@@ -962,13 +474,17 @@ impl Runtime {
         self.lock_shown().remove(username);
     }
 
-    fn lock_shown(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Presence>> {
+    pub(super) fn lock_shown(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Presence>> {
         self.shown_presence
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn lock_positions(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, u32>> {
+    pub(super) fn lock_positions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, u32>> {
         self.positions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -976,7 +492,7 @@ impl Runtime {
 }
 
 /// Counts a handled disconnect when dropped, whichever way the handler returned.
-struct Handled<'a>(&'a tokio::sync::watch::Sender<u64>);
+pub(super) struct Handled<'a>(pub(super) &'a tokio::sync::watch::Sender<u64>);
 
 impl Drop for Handled<'_> {
     fn drop(&mut self) {
@@ -984,7 +500,7 @@ impl Drop for Handled<'_> {
     }
 }
 
-fn owner(agent: &Agent) -> Actor {
+pub(super) fn owner(agent: &Agent) -> Actor {
     Actor::Agent {
         username: agent.username.clone(),
     }

@@ -2,10 +2,13 @@
 //! them, routes conversations to agents, and runs the background loops (offer expiry, rule reloads).
 
 pub mod accounts;
+mod agents;
 mod bus;
 mod console;
 mod conversations;
 mod offline;
+mod supervision;
+mod visitors;
 pub use conversations::SupervisorAction;
 pub mod hub;
 pub mod rules;

@@ -1,0 +1,204 @@
+//! What agents do with their work: presence, offers, messages, and the lifecycle actions on the
+//! conversations they own.
+
+use protocol::{Author, ChatMessage, ConversationState, ErrorCode, Presence, ServerToAgent};
+
+use super::conversations::{Handled, owner};
+use super::{Runtime, RuntimeError, RuntimeResult};
+use crate::domain::lifecycle::Event;
+use crate::store::{Agent, ConnectionSubject, Conversation, Offer};
+
+impl Runtime {
+    /// An agent's console connected: their disconnect timer no longer applies.
+    pub async fn agent_connected(&self, username: &str) {
+        let subject = ConnectionSubject::Agent {
+            username: username.to_owned(),
+        };
+        if let Err(error) = self.store.connection_opened(&self.node_id, subject).await {
+            tracing::error!("cannot record an agent's console: {error}");
+        }
+    }
+
+    /// An agent's console closed. With none left on any node, their Active conversations go back to the
+    /// queue unless they come back within the grace period.
+    pub async fn agent_disconnected(&self, username: &str) {
+        let _handled = Handled(&self.disconnects_handled);
+        let subject = ConnectionSubject::Agent {
+            username: username.to_owned(),
+        };
+        let grace_ms = i64::from(self.settings.routing.agent_disconnect_grace_seconds) * 1000;
+        if let Err(error) = self
+            .store
+            .connection_closed(&self.node_id, subject, self.now_ms(), grace_ms)
+            .await
+        {
+            tracing::error!("cannot record an agent's closed console: {error}");
+        }
+    }
+
+    pub async fn set_presence(&self, agent: &Agent, presence: Presence) -> RuntimeResult<()> {
+        self.store.set_presence(&agent.username, presence).await?;
+        self.lock_shown().remove(&agent.username);
+        self.refresh_presence(&agent.username).await;
+        self.dispatch().await;
+        Ok(())
+    }
+
+    pub async fn accept_offer(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<()> {
+        let offer = self
+            .store
+            .offers_for(&agent.username)
+            .await?
+            .into_iter()
+            .find(|offer| offer.conversation_id == conversation_id);
+        let moved = self
+            .store
+            .accept_offer(conversation_id, &agent.username, self.now_ms())
+            .await?;
+        tracing::info!(conversation = %conversation_id, agent = %agent.username, "offer accepted");
+        if let Some(Offer {
+            transfer_from: Some(requester),
+            ..
+        }) = offer
+        {
+            self.hub.to_agent(
+                &requester,
+                &ServerToAgent::TransferAnswered {
+                    conversation_id: conversation_id.to_owned(),
+                    to_username: agent.username.clone(),
+                    accepted: true,
+                },
+            );
+        }
+        self.publish(&moved).await;
+        self.dispatch().await;
+        Ok(())
+    }
+
+    pub async fn reject_offer(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<()> {
+        let offer = self
+            .store
+            .decline_offer(conversation_id, &agent.username)
+            .await?;
+        self.offer_ended(&offer, false);
+        self.refresh_presence(&agent.username).await;
+        self.dispatch().await;
+        Ok(())
+    }
+
+    /// Tells the agent an offer is gone and, for a transfer, tells who asked for it.
+    pub(super) fn offer_ended(&self, offer: &Offer, accepted: bool) {
+        self.hub.to_agent(
+            &offer.agent_username,
+            &ServerToAgent::OfferWithdrawn {
+                conversation_id: offer.conversation_id.clone(),
+            },
+        );
+        if let Some(requester) = &offer.transfer_from {
+            self.hub.to_agent(
+                requester,
+                &ServerToAgent::TransferAnswered {
+                    conversation_id: offer.conversation_id.clone(),
+                    to_username: offer.agent_username.clone(),
+                    accepted,
+                },
+            );
+        }
+    }
+
+    pub async fn agent_send(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+        client_message_id: String,
+        body: String,
+    ) -> RuntimeResult<ChatMessage> {
+        let conversation = self.known_conversation(conversation_id).await?;
+        if conversation.agent_username.as_deref() != Some(agent.username.as_str()) {
+            return Err(RuntimeError::new(
+                ErrorCode::NotYourConversation,
+                "the conversation belongs to someone else",
+            ));
+        }
+        if conversation.state != ConversationState::Active {
+            return Err(RuntimeError::new(
+                ErrorCode::TransitionNotAllowed,
+                format!(
+                    "messages can be sent only while Active; the conversation is {}",
+                    conversation.state.label()
+                ),
+            ));
+        }
+        self.append(
+            &conversation,
+            client_message_id,
+            Author::Agent,
+            agent.display_name.clone(),
+            body,
+        )
+        .await
+    }
+
+    /// The agent selects End: Active goes to Wrap-up; in Wrap-up it closes.
+    pub async fn agent_end(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.apply(conversation_id, Event::AgentEnded, owner(agent))
+            .await
+    }
+
+    /// The agent closes the session: Wrap-up goes to Closed; an Active live chat goes back to its queue
+    /// and an Active persistent chat to Waiting.
+    pub async fn agent_close(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.apply(conversation_id, Event::AgentClosedSession, owner(agent))
+            .await
+    }
+
+    /// The owner puts an Active conversation back in its queue.
+    pub async fn release(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.apply(conversation_id, Event::ReleasedToQueue, owner(agent))
+            .await
+    }
+
+    /// The owner reopens a Waiting conversation from My work items.
+    pub async fn reopen(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.apply(conversation_id, Event::AgentReopened, owner(agent))
+            .await
+    }
+
+    /// The owner resolves the customer's issue and closes the session at once: Active to Closed.
+    pub async fn resolve(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.apply(conversation_id, Event::RecordResolved, owner(agent))
+            .await
+    }
+
+    /// An agent picks an Open conversation from Open work items.
+    pub async fn pick(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<Conversation> {
+        let moved = self
+            .store
+            .pick(conversation_id, &agent.username, self.now_ms())
+            .await?;
+        tracing::info!(conversation = %conversation_id, agent = %agent.username, "picked");
+        self.publish(&moved).await;
+        self.dispatch().await;
+        Ok(moved.conversation)
+    }
+}

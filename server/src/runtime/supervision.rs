@@ -1,0 +1,144 @@
+//! What supervisors do beyond an agent: transfer and assign conversations, force-close and monitor
+//! them, each action enabled one by one in `[supervision]` (an admin may always).
+
+use protocol::{Author, ConversationState, ErrorCode};
+
+use super::conversations::{SupervisorAction, forbidden, owner};
+use super::{Runtime, RuntimeError, RuntimeResult};
+use crate::domain::lifecycle::Event;
+use crate::store::{Agent, Conversation, Offer, Overrides};
+
+impl Runtime {
+    /// Moves a conversation to another queue: its owner, or a supervisor who may transfer (Active) or
+    /// assign (Open).
+    pub async fn transfer_to_queue(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+        queue_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        let conversation = self.known_conversation(conversation_id).await?;
+        let actor = if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
+            owner(agent)
+        } else {
+            let action = if conversation.state == ConversationState::Open {
+                SupervisorAction::Assign
+            } else {
+                SupervisorAction::Transfer
+            };
+            self.supervising(agent, action)?
+        };
+        let moved = self
+            .store
+            .move_to_queue(conversation_id, queue_id, actor, self.now_ms())
+            .await?;
+        self.publish(&moved).await;
+        self.dispatch().await;
+        Ok(moved.conversation)
+    }
+
+    /// Offers an Active or Waiting conversation to another agent of its queue. The owner, or a supervisor
+    /// who may transfer, asks; the other agent accepts or rejects like any offer.
+    pub async fn transfer_to_agent(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+        username: &str,
+    ) -> RuntimeResult<Offer> {
+        let conversation = self.known_conversation(conversation_id).await?;
+        let actor = if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
+            owner(agent)
+        } else {
+            self.supervising(agent, SupervisorAction::Transfer)?
+        };
+        let offer = self
+            .store
+            .offer_transfer(conversation_id, username, actor, self.now_ms())
+            .await?;
+        self.send_offer(&offer).await;
+        self.refresh_presence(username).await;
+        Ok(offer)
+    }
+
+    /// A supervisor assigns an Open conversation nobody owns to an agent, possibly overriding the agent's
+    /// presence and capacity. Returns the conversation and by how many units the agent exceeds capacity.
+    pub async fn assign(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+        username: &str,
+        overrides: Overrides,
+    ) -> RuntimeResult<(Conversation, u32)> {
+        self.supervising(agent, SupervisorAction::Assign)?;
+        let (moved, over_by) = self
+            .store
+            .assign(
+                conversation_id,
+                username,
+                &agent.username,
+                overrides,
+                self.now_ms(),
+            )
+            .await?;
+        if over_by > 0 {
+            tracing::warn!(conversation = %conversation_id, agent = %username, supervisor = %agent.username, over_by, "capacity overridden");
+        }
+        self.publish(&moved).await;
+        self.dispatch().await;
+        Ok((moved.conversation, over_by))
+    }
+
+    /// A supervisor force-closes any ongoing conversation; the participants read that a supervisor ended
+    /// it.
+    pub async fn force_close(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        let actor = self.supervising(agent, SupervisorAction::ForceClose)?;
+        let conversation = self.known_conversation(conversation_id).await?;
+        if conversation.state == ConversationState::Closed {
+            return Err(RuntimeError::new(
+                ErrorCode::TransitionNotAllowed,
+                "the conversation is already Closed",
+            ));
+        }
+        self.append(
+            &conversation,
+            format!("force-close-{conversation_id}"),
+            Author::System,
+            String::new(),
+            "A supervisor ended this conversation.".to_owned(),
+        )
+        .await?;
+        self.apply(conversation_id, Event::ForceClosed, actor).await
+    }
+
+    /// A supervisor opens an Active or Wrap-up conversation someone else owns.
+    pub async fn monitor(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.supervising(agent, SupervisorAction::Monitor)?;
+        let conversation = self.known_conversation(conversation_id).await?;
+        if !matches!(
+            conversation.state,
+            ConversationState::Active | ConversationState::WrapUp
+        ) {
+            return Err(RuntimeError::new(
+                ErrorCode::TransitionNotAllowed,
+                format!(
+                    "only Active and Wrap-up conversations can be monitored; this one is {}",
+                    conversation.state.label()
+                ),
+            ));
+        }
+        if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
+            return Err(forbidden(
+                "a supervisor cannot monitor a conversation assigned to themselves",
+            ));
+        }
+        Ok(conversation)
+    }
+}

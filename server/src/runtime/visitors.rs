@@ -1,0 +1,172 @@
+//! What visitors do: start a chat from an invitation, send, end, and connect or go away.
+
+use protocol::{Author, ChatMessage, ContextVariables, ErrorCode};
+
+use super::conversations::Handled;
+use super::{Runtime, RuntimeError, RuntimeResult, new_id, validate_message};
+use crate::domain::lifecycle::Event;
+use crate::store::{
+    Actor, ConnectionSubject, Conversation, NewConversation, NewMessage, VisitorAppend,
+};
+
+impl Runtime {
+    /// The visitor accepted an invitation: create their conversation (or return the live one) and route it.
+    pub async fn start_chat(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        rule_id: &str,
+        context: ContextVariables,
+    ) -> RuntimeResult<Conversation> {
+        let rules = self.rules.get(site_id).ok_or_else(|| {
+            RuntimeError::new(ErrorCode::UnknownSite, format!("unknown site `{site_id}`"))
+        })?;
+        let rule = rules
+            .rule_set
+            .rules
+            .iter()
+            .find(|rule| rule.id == rule_id)
+            .ok_or_else(|| {
+                RuntimeError::new(ErrorCode::UnknownRule, format!("unknown rule `{rule_id}`"))
+            })?;
+        let (conversation, created) = self
+            .store
+            .start_conversation(NewConversation {
+                id: new_id(),
+                site_id: site_id.to_owned(),
+                visitor_id: visitor_id.to_owned(),
+                queue_id: rule.queue.clone(),
+                rule_id: rule_id.to_owned(),
+                context,
+                now_ms: self.now_ms(),
+            })
+            .await?;
+        if !created {
+            return Ok(conversation);
+        }
+        tracing::info!(conversation = %conversation.id, queue = %conversation.queue_id, "conversation opened");
+        self.to_supervisors(&conversation).await;
+        self.dispatch().await;
+        // Routing may already have moved it (overflow): answer with where it stands now.
+        Ok(self
+            .store
+            .conversation(&conversation.id)
+            .await?
+            .unwrap_or(conversation))
+    }
+
+    /// A visitor's message. In a Waiting conversation it brings the conversation back to its queue first.
+    pub async fn visitor_send(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+        client_message_id: String,
+        body: String,
+    ) -> RuntimeResult<ChatMessage> {
+        validate_message(&client_message_id, &body)?;
+        let message = NewMessage {
+            client_message_id: client_message_id.clone(),
+            author: Author::Visitor,
+            author_name: String::new(),
+            body: body.clone(),
+            now_ms: self.now_ms(),
+        };
+        // The common case takes one transaction: find the live conversation and store the message.
+        let waiting = match self
+            .store
+            .append_visitor_message(site_id, visitor_id, message)
+            .await?
+        {
+            VisitorAppend::Appended {
+                conversation,
+                appended,
+            } => return Ok(self.fan_out(&conversation, appended)),
+            VisitorAppend::Waiting(conversation) => conversation,
+            VisitorAppend::NoConversation => {
+                return Err(RuntimeError::new(
+                    ErrorCode::NoConversation,
+                    "no conversation: accept an invitation first",
+                ));
+            }
+        };
+        // A Waiting conversation comes back (to Open, and to routing) before the message is stored.
+        let actor = Actor::Visitor {
+            site_id: site_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+        };
+        let moved = self
+            .store
+            .apply_event(&waiting.id, Event::CustomerReturned, actor, self.now_ms())
+            .await?;
+        let conversation = moved.conversation.clone();
+        self.publish(&moved).await;
+        self.dispatch().await;
+        self.append(
+            &conversation,
+            client_message_id,
+            Author::Visitor,
+            String::new(),
+            body,
+        )
+        .await
+    }
+
+    pub async fn visitor_end(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        let conversation = self.visitor_live_conversation(site_id, visitor_id).await?;
+        let actor = Actor::Visitor {
+            site_id: site_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+        };
+        self.apply(&conversation.id, Event::CustomerEnded, actor)
+            .await
+    }
+
+    pub async fn visitor_live_conversation(
+        &self,
+        site_id: &str,
+        visitor_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.store
+            .visitor_conversation(site_id, visitor_id)
+            .await?
+            .ok_or_else(|| {
+                RuntimeError::new(
+                    ErrorCode::NoConversation,
+                    "no conversation: accept an invitation first",
+                )
+            })
+    }
+
+    /// A visitor's socket opened: their disconnect timer no longer applies.
+    pub async fn visitor_connected(&self, site_id: &str, visitor_id: &str) {
+        let subject = ConnectionSubject::Visitor {
+            site_id: site_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+        };
+        if let Err(error) = self.store.connection_opened(&self.node_id, subject).await {
+            tracing::error!("cannot record a visitor's socket: {error}");
+        }
+    }
+
+    /// A visitor's socket closed. With none left on any node, a live chat in Open or Active moves on
+    /// unless they come back within the grace period.
+    pub async fn visitor_disconnected(&self, site_id: &str, visitor_id: &str) {
+        let _handled = Handled(&self.disconnects_handled);
+        let subject = ConnectionSubject::Visitor {
+            site_id: site_id.to_owned(),
+            visitor_id: visitor_id.to_owned(),
+        };
+        let grace_ms = i64::from(self.settings.routing.visitor_disconnect_grace_seconds) * 1000;
+        if let Err(error) = self
+            .store
+            .connection_closed(&self.node_id, subject, self.now_ms(), grace_ms)
+            .await
+        {
+            tracing::error!("cannot record a visitor's closed socket: {error}");
+        }
+    }
+}
