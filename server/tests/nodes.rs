@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::chat::{Heard, Side, learn};
 use common::process::{
     DatabaseReader, Lines, RULE, RawSocket, SITE, ServerProcess, connect_agent, connect_visitor,
     database_reader, http, kill_server, login, off_runtime, run_beckon, start_server, stored_chat,
@@ -787,26 +788,6 @@ async fn one_visitor_starting_chats_on_both_nodes_at_once_gets_exactly_one_conve
 
 // 4 and 5. Conversations across nodes.
 
-/// Which end of a chat a `Chatter` is.
-#[derive(Clone)]
-enum Side {
-    Visitor {
-        visitor_id: String,
-    },
-    Agent {
-        username: String,
-        cookie: String,
-        conversation_id: String,
-    },
-}
-
-/// What a `Chatter` reads, whichever end it is.
-enum Heard {
-    Message(ChatMessage),
-    Ack { client_message_id: String, seq: i64 },
-    Other,
-}
-
 /// How one connection of a `Chatter` went.
 enum Outcome {
     /// Everything sent is acknowledged and every message expected has arrived; the socket stays open.
@@ -898,86 +879,16 @@ impl Chatter {
 
     fn send_frame(&self, index: usize) -> Message {
         let (client_message_id, body) = self.planned[index].clone();
-        let text = match &self.side {
-            Side::Visitor { .. } => serde_json::to_string(&VisitorToServer::Send {
-                client_message_id,
-                body,
-            }),
-            Side::Agent {
-                conversation_id, ..
-            } => serde_json::to_string(&AgentToServer::Send {
-                conversation_id: conversation_id.clone(),
-                client_message_id,
-                body,
-            }),
-        };
-        Message::text(text.expect("an encodable frame"))
-    }
-
-    fn decode(&mut self, text: &str) -> Heard {
-        match &self.side {
-            Side::Visitor { .. } => match serde_json::from_str::<ServerToVisitor>(text) {
-                Ok(ServerToVisitor::Message { message }) => Heard::Message(message),
-                Ok(ServerToVisitor::Ack {
-                    client_message_id,
-                    seq,
-                }) => Heard::Ack {
-                    client_message_id,
-                    seq,
-                },
-                Ok(ServerToVisitor::Conversation {
-                    state: ConversationState::Active,
-                    ..
-                }) => Heard::Other,
-                other => {
-                    self.problems.push(format!("an unexpected frame {other:?}"));
-                    Heard::Other
-                }
-            },
-            Side::Agent { .. } => match serde_json::from_str::<ServerToAgent>(text) {
-                Ok(ServerToAgent::Message { message, .. }) => Heard::Message(message),
-                Ok(ServerToAgent::Ack {
-                    client_message_id,
-                    seq,
-                    ..
-                }) => Heard::Ack {
-                    client_message_id,
-                    seq,
-                },
-                Ok(
-                    ServerToAgent::Presence { .. }
-                    | ServerToAgent::Ongoing { .. }
-                    | ServerToAgent::Welcome { .. },
-                ) => Heard::Other,
-                Ok(ServerToAgent::Conversation { conversation })
-                    if conversation.state == ConversationState::Active =>
-                {
-                    Heard::Other
-                }
-                other => {
-                    self.problems.push(format!("an unexpected frame {other:?}"));
-                    Heard::Other
-                }
-            },
-        }
+        Message::text(self.side.send_text(client_message_id, body))
     }
 
     fn learn(&mut self, message: ChatMessage) {
-        match self.seen.get(&message.seq) {
-            Some(known) if *known != message => self.problems.push(format!(
-                "seq {} seen as {known:?}, then as {message:?}",
-                message.seq
-            )),
-            Some(_) => {}
-            None => {
-                self.seen.insert(message.seq, message);
-            }
-        }
+        self.problems.extend(learn(&mut self.seen, message));
     }
 
     /// Handles one frame; returns whether it acknowledged a message.
     fn hear(&mut self, text: &str) -> bool {
-        match self.decode(text) {
+        match self.side.decode(text) {
             Heard::Message(message) => {
                 self.arrivals.push(message.seq);
                 self.learn(message);
@@ -1005,6 +916,15 @@ impl Chatter {
                 }
             }
             Heard::Other => false,
+            // Nothing refuses a send while the nodes share a live database.
+            Heard::Refused(..) | Heard::ResumeFailed => {
+                self.problems.push(format!("a refusal: {text}"));
+                false
+            }
+            Heard::Unexpected(problem) => {
+                self.problems.push(problem);
+                false
+            }
         }
     }
 

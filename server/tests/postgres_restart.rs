@@ -20,6 +20,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::chat::{Heard, Side, learn};
 use common::process::{
     Lines, RULE, RawSocket, SITE, ServerProcess, StoredChat, database_reader, http, login,
     off_runtime, start_server, stored_chat, stored_problems, within, write_node_config,
@@ -27,7 +28,7 @@ use common::process::{
 use common::{PASSWORD, PostgresDatabase, visitor_id};
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
-    AgentToServer, Author, ChatMessage, ConversationState, ErrorCode, Presence, ReceivedThrough,
+    AgentToServer, Author, ChatMessage, ConversationState, Presence, ReceivedThrough,
     ServerToAgent, ServerToVisitor, VisitorToServer,
 };
 use tokio::sync::watch;
@@ -534,31 +535,6 @@ async fn accepted_chat(
 
 // One end of the chat, as a client that rides out the database's absence.
 
-#[derive(Clone)]
-enum Side {
-    Visitor {
-        visitor_id: String,
-    },
-    Agent {
-        cookie: String,
-        conversation_id: String,
-    },
-}
-
-/// What an end reads, whichever end it is.
-enum Heard {
-    Message(ChatMessage),
-    Ack {
-        client_message_id: String,
-        seq: i64,
-    },
-    /// A send refused: the visitor's name the message, the console's answer the oldest send.
-    Refused(Option<String>, String),
-    /// The visitor's resume failed: what it brings is unknown, so the connection starts again.
-    ResumeFailed,
-    Other,
-}
-
 /// Why a frame ends a connection.
 enum Stop {
     /// Catching up failed: start a new connection after a pause.
@@ -644,6 +620,7 @@ impl End {
     fn agent(address: SocketAddr, cookie: &str, conversation_id: &str, load: Load) -> End {
         End::new(
             Side::Agent {
+                username: "ann".to_owned(),
                 cookie: cookie.to_owned(),
                 conversation_id: conversation_id.to_owned(),
             },
@@ -733,34 +710,12 @@ impl End {
 
     fn send_frame(&self, index: usize) -> String {
         let (client_message_id, body) = self.planned[index].clone();
-        let text = match &self.side {
-            Side::Visitor { .. } => serde_json::to_string(&VisitorToServer::Send {
-                client_message_id,
-                body,
-            }),
-            Side::Agent {
-                conversation_id, ..
-            } => serde_json::to_string(&AgentToServer::Send {
-                conversation_id: conversation_id.clone(),
-                client_message_id,
-                body,
-            }),
-        };
-        text.expect("an encodable frame")
+        self.side.send_text(client_message_id, body)
     }
 
     fn learn(&mut self, message: ChatMessage) {
         self.received.received(message.seq);
-        match self.seen.get(&message.seq) {
-            Some(known) if *known != message => self.problems.push(format!(
-                "seq {} seen as {known:?}, then as {message:?}",
-                message.seq
-            )),
-            Some(_) => {}
-            None => {
-                self.seen.insert(message.seq, message);
-            }
-        }
+        self.problems.extend(learn(&mut self.seen, message));
     }
 
     /// Opens a connection and catches up; `Err` with the reason when the node or the database is not
@@ -783,6 +738,7 @@ impl End {
             Side::Agent {
                 cookie,
                 conversation_id,
+                ..
             } => {
                 let mut socket = open_socket(self.address, "/ws/agent", Some(&cookie)).await?;
                 // The welcome comes once the console is registered: every message stored after the
@@ -822,71 +778,9 @@ impl End {
         }
     }
 
-    fn decode(&mut self, text: &str) -> Heard {
-        match &self.side {
-            Side::Visitor { .. } => match serde_json::from_str::<ServerToVisitor>(text) {
-                Ok(ServerToVisitor::Message { message }) => Heard::Message(message),
-                Ok(ServerToVisitor::Ack {
-                    client_message_id,
-                    seq,
-                }) => Heard::Ack {
-                    client_message_id,
-                    seq,
-                },
-                Ok(ServerToVisitor::Error {
-                    code: ErrorCode::Internal,
-                    client_message_id: Some(id),
-                    message,
-                }) => Heard::Refused(Some(id), message),
-                Ok(ServerToVisitor::Error {
-                    code: ErrorCode::Internal,
-                    client_message_id: None,
-                    ..
-                }) => Heard::ResumeFailed,
-                Ok(ServerToVisitor::Conversation {
-                    state: ConversationState::Active,
-                    ..
-                }) => Heard::Other,
-                other => {
-                    self.problems.push(format!("an unexpected frame {other:?}"));
-                    Heard::Other
-                }
-            },
-            Side::Agent { .. } => match serde_json::from_str::<ServerToAgent>(text) {
-                Ok(ServerToAgent::Message { message, .. }) => Heard::Message(message),
-                Ok(ServerToAgent::Ack {
-                    client_message_id,
-                    seq,
-                    ..
-                }) => Heard::Ack {
-                    client_message_id,
-                    seq,
-                },
-                Ok(ServerToAgent::Error {
-                    code: ErrorCode::Internal,
-                    message,
-                }) => Heard::Refused(None, message),
-                Ok(
-                    ServerToAgent::Presence { .. }
-                    | ServerToAgent::Ongoing { .. }
-                    | ServerToAgent::Welcome { .. },
-                ) => Heard::Other,
-                Ok(ServerToAgent::Conversation { conversation })
-                    if conversation.state == ConversationState::Active =>
-                {
-                    Heard::Other
-                }
-                other => {
-                    self.problems.push(format!("an unexpected frame {other:?}"));
-                    Heard::Other
-                }
-            },
-        }
-    }
-
     /// Handles one frame; returns whether it acknowledged a message, or why the connection ends.
     fn hear(&mut self, text: &str) -> Result<bool, Stop> {
-        match self.decode(text) {
+        match self.side.decode(text) {
             Heard::Message(message) => {
                 self.arrivals.push((message.seq, self.connections));
                 self.learn(message);
@@ -950,6 +844,10 @@ impl End {
             }
             Heard::ResumeFailed => Err(Stop::Reconnect),
             Heard::Other => Ok(false),
+            Heard::Unexpected(problem) => {
+                self.problems.push(problem);
+                Ok(false)
+            }
         }
     }
 

@@ -7,6 +7,7 @@
 )]
 
 mod backend;
+pub mod chat;
 pub mod process;
 
 #[allow(
