@@ -20,7 +20,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::chat::{Heard, Side, learn};
+use common::chat::{Heard, Side, against_the_store, learn};
 use common::process::{
     Lines, RULE, RawSocket, SITE, ServerProcess, StoredChat, database_reader, http, login,
     off_runtime, start_server, stored_chat, stored_problems, within, write_node_config,
@@ -1018,36 +1018,12 @@ impl End {
             .iter()
             .map(|problem| format!("{name}: {problem}"))
             .collect();
-        let seen: StoredChat = self
-            .seen
-            .values()
-            .map(|message| {
-                (
-                    message.seq,
-                    message.client_message_id.clone(),
-                    message.author.as_str().to_owned(),
-                    message.body.clone(),
-                )
-            })
-            .collect();
-        if seen != *stored {
-            problems.push(format!(
-                "{name} has {} messages, {} are stored; first difference {:?}",
-                seen.len(),
-                stored.len(),
-                seen.iter()
-                    .zip(stored)
-                    .find(|(seen, stored)| seen != stored)
-            ));
-        }
-        for (client_message_id, seq) in &self.acknowledged {
-            let stored_as = stored.iter().find(|row| row.1 == *client_message_id);
-            if stored_as.map(|row| row.0) != Some(*seq) {
-                problems.push(format!(
-                    "{name}: `{client_message_id}` acknowledged as seq {seq}, stored as {stored_as:?}"
-                ));
-            }
-        }
+        problems.extend(against_the_store(
+            name,
+            &self.seen,
+            &self.acknowledged,
+            stored,
+        ));
         let unacknowledged = self.planned.len() - self.acknowledged.len();
         if unacknowledged > 0 {
             problems.push(format!(

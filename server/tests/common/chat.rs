@@ -133,3 +133,44 @@ pub fn learn(seen: &mut BTreeMap<i64, ChatMessage>, message: ChatMessage) -> Opt
         }
     }
 }
+
+/// Compares what an end has seen, and the seqs its messages were acknowledged as, with the stored
+/// conversation (seq, client id, author, body): each difference is a problem, named for the end.
+pub fn against_the_store(
+    name: &str,
+    seen: &BTreeMap<i64, ChatMessage>,
+    acknowledged: &BTreeMap<String, i64>,
+    stored: &[(i64, String, String, String)],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let seen: Vec<(i64, String, String, String)> = seen
+        .values()
+        .map(|message| {
+            (
+                message.seq,
+                message.client_message_id.clone(),
+                message.author.as_str().to_owned(),
+                message.body.clone(),
+            )
+        })
+        .collect();
+    if seen != stored {
+        problems.push(format!(
+            "{name} has {} messages, {} are stored; first difference {:?}",
+            seen.len(),
+            stored.len(),
+            seen.iter()
+                .zip(stored)
+                .find(|(seen, stored)| seen != stored)
+        ));
+    }
+    for (client_message_id, seq) in acknowledged {
+        let stored_as = stored.iter().find(|row| row.1 == *client_message_id);
+        if stored_as.map(|row| row.0) != Some(*seq) {
+            problems.push(format!(
+                "{name}: `{client_message_id}` acknowledged as seq {seq}, stored as {stored_as:?}"
+            ));
+        }
+    }
+    problems
+}
