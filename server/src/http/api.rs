@@ -14,7 +14,7 @@ use protocol::{
     HistoryEntry, NewAgentRequest, PresenceRequest, QueueSummary, TransferOffered, TransferRequest,
 };
 
-use super::auth::AuthenticatedAgent;
+use super::auth::{AdminCaller, AuthenticatedAgent};
 use super::error::{AppError, body};
 use super::error::{Conflict, Malformed, Missing, Refused, Unauthenticated};
 use crate::runtime::Runtime;
@@ -96,11 +96,10 @@ pub async fn agent(
 )]
 pub async fn create_agent(
     State(runtime): State<Arc<Runtime>>,
-    AuthenticatedAgent(agent): AuthenticatedAgent,
+    AdminCaller(admin): AdminCaller,
     request: Result<Json<NewAgentRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AgentSummary>), AppError> {
-    let admin = runtime.admin(&agent)?;
-    let created = runtime.create_agent(admin, body(request)?).await?;
+    let created = runtime.create_agent(&admin, body(request)?).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -116,14 +115,13 @@ pub async fn create_agent(
 )]
 pub async fn update_agent(
     State(runtime): State<Arc<Runtime>>,
-    AuthenticatedAgent(agent): AuthenticatedAgent,
+    AdminCaller(admin): AdminCaller,
     Path(username): Path<String>,
     request: Result<Json<AgentPatch>, JsonRejection>,
 ) -> Answer<AgentSummary> {
-    let admin = runtime.admin(&agent)?;
     Ok(Json(
         runtime
-            .update_agent(admin, &username, body(request)?)
+            .update_agent(&admin, &username, body(request)?)
             .await?,
     ))
 }

@@ -14,7 +14,7 @@ use protocol::{ErrorCode, LoginRequest, Me};
 use super::error::{AppError, body};
 use super::error::{Malformed, Refused, Unauthenticated};
 use crate::runtime::Runtime;
-use crate::runtime::accounts::SESSION_DAYS;
+use crate::runtime::accounts::{Admin, SESSION_DAYS};
 use crate::store::Agent;
 
 pub const SESSION_COOKIE: &str = "beckon_session";
@@ -33,6 +33,42 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthenticatedAgent {
             .get::<AuthenticatedAgent>()
             .cloned()
             .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "log in first"))
+    }
+}
+
+/// The admin behind an admin route: the `admin_only` layer checked the session's agent and put it here.
+#[derive(Debug, Clone)]
+pub struct AdminCaller(pub Admin);
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<AdminCaller>()
+            .cloned()
+            .ok_or_else(|| AppError::new(ErrorCode::Forbidden, "only admins may do this"))
+    }
+}
+
+/// The layer in front of every admin route, inside `console_session`: the session's agent must be an
+/// admin (`Runtime::admin`, the one check), or the request is refused with 403 before its body is read.
+pub async fn admin_only(
+    State(runtime): State<Arc<Runtime>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(AuthenticatedAgent(agent)) = request.extensions().get::<AuthenticatedAgent>().cloned()
+    else {
+        return AppError::new(ErrorCode::Unauthenticated, "log in first").into_response();
+    };
+    match runtime.admin(&agent) {
+        Ok(admin) => {
+            request.extensions_mut().insert(AdminCaller(admin));
+            next.run(request).await
+        }
+        Err(error) => AppError::from(error).into_response(),
     }
 }
 

@@ -50,8 +50,8 @@ fn console_api() -> OpenApiRouter<Arc<Runtime>> {
     OpenApiRouter::new()
         .routes(routes!(auth::me))
         .routes(routes!(rules_status))
-        .routes(routes!(api::agents, api::create_agent))
-        .routes(routes!(api::agent, api::update_agent))
+        .routes(routes!(api::agents))
+        .routes(routes!(api::agent))
         .routes(routes!(api::set_presence))
         .routes(routes!(api::queues))
         .routes(routes!(api::work_items))
@@ -73,6 +73,13 @@ fn console_api() -> OpenApiRouter<Arc<Runtime>> {
         .routes(routes!(api::force_close))
 }
 
+/// The admin's JSON API: the console's, plus the `admin_only` layer, which lets only admins in.
+fn admin_api() -> OpenApiRouter<Arc<Runtime>> {
+    OpenApiRouter::new()
+        .routes(routes!(api::create_agent))
+        .routes(routes!(api::update_agent))
+}
+
 /// The whole JSON API with its document, without the layers that need a running node: what
 /// `openapi::document` describes.
 pub fn api_routes() -> OpenApiRouter<Arc<Runtime>> {
@@ -80,24 +87,31 @@ pub fn api_routes() -> OpenApiRouter<Arc<Runtime>> {
         .merge(public_api())
         .merge(widget_api())
         .merge(console_api())
+        .merge(admin_api())
 }
 
-/// The router of the Beckon origin: pages, assets and sockets, and the JSON API in its three groups,
+/// The router of the Beckon origin: pages, assets and sockets, and the JSON API in its four groups,
 /// each behind the layers its access needs. The layers run from the last added: a console write from
 /// another origin is refused before its session is read.
 pub fn app(runtime: Arc<Runtime>) -> Router {
     let same_origin_writes =
         axum::middleware::from_fn_with_state(Arc::clone(&runtime), console_writes_same_origin);
+    let session = axum::middleware::from_fn_with_state(Arc::clone(&runtime), auth::console_session);
     let console = console_api()
+        .route_layer(session.clone())
+        .route_layer(same_origin_writes.clone());
+    let admin = admin_api()
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::clone(&runtime),
-            auth::console_session,
+            auth::admin_only,
         ))
+        .route_layer(session)
         .route_layer(same_origin_writes.clone());
     let (api, _document) = OpenApiRouter::new()
         .merge(public_api().route_layer(same_origin_writes))
         .merge(widget_api())
         .merge(console)
+        .merge(admin)
         .split_for_parts();
     Router::new()
         .route(

@@ -46,13 +46,13 @@ pub struct Session {
 }
 
 /// An admin, checked. Only `Runtime::admin` makes one, so an operation that takes one cannot run for
-/// anybody else.
-#[derive(Debug, Clone, Copy)]
-pub struct Admin<'a>(&'a Agent);
+/// anybody else; the edge's admin routes get theirs from the layer in front of them.
+#[derive(Debug, Clone)]
+pub struct Admin(Agent);
 
-impl Admin<'_> {
-    pub fn username(&self) -> &str {
-        &self.0.username
+impl Admin {
+    pub fn agent(&self) -> &Agent {
+        &self.0
     }
 }
 
@@ -124,9 +124,9 @@ impl Runtime {
     }
 
     /// `agent` as an admin, or `forbidden`.
-    pub fn admin<'a>(&self, agent: &'a Agent) -> RuntimeResult<Admin<'a>> {
+    pub fn admin(&self, agent: &Agent) -> RuntimeResult<Admin> {
         require(agent, Role::Admin)?;
-        Ok(Admin(agent))
+        Ok(Admin(agent.clone()))
     }
 
     /// The agent as stored now, which may differ from the session's copy; the copy if the read fails.
@@ -160,7 +160,7 @@ impl Runtime {
 
     pub async fn create_agent(
         &self,
-        _admin: Admin<'_>,
+        _admin: &Admin,
         request: NewAgentRequest,
     ) -> RuntimeResult<AgentSummary> {
         agents::check_new_agent(
@@ -194,7 +194,7 @@ impl Runtime {
     /// queues may let routing offer waiting conversations at once.
     pub async fn update_agent(
         &self,
-        _admin: Admin<'_>,
+        _admin: &Admin,
         username: &str,
         patch: AgentPatch,
     ) -> RuntimeResult<AgentSummary> {
