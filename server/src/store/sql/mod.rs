@@ -6,7 +6,9 @@
 //! rows, is a method of `Tx`: a no-op on SQLite, whose one writer thread already serialises everything.
 
 mod connections;
+mod firing;
 mod offline;
+mod routing;
 mod rows;
 mod store;
 mod timers;

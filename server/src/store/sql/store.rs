@@ -11,7 +11,7 @@ use protocol::{ChatMessage, ConversationState, Presence, Role};
 use super::rows::{
     MESSAGE_COLUMNS, load_agent, load_conversation, message_from_row, query_conversations,
 };
-use super::{DbError, SqlStore, Tx, args, connections, offline, timers, work};
+use super::{DbError, SqlStore, Tx, args, connections, firing, offline, routing, timers, work};
 use crate::domain::lifecycle::Event;
 use crate::store::{
     Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionSubject, ConnectionTimer,
@@ -424,7 +424,7 @@ impl Store for SqlStore {
 
     async fn route_waiting(&self, now_ms: i64) -> StoreResult<Vec<Routed>> {
         let routing = Arc::clone(&self.routing);
-        self.run(move |tx| work::route_waiting(tx, &routing, now_ms))
+        self.run(move |tx| routing::route_waiting(tx, &routing, now_ms))
             .await
     }
 
@@ -458,7 +458,7 @@ impl Store for SqlStore {
     }
 
     async fn queue_positions(&self) -> StoreResult<Vec<QueuePosition>> {
-        self.run(work::queue_positions).await
+        self.run(routing::queue_positions).await
     }
 
     async fn connection_opened(
@@ -530,7 +530,7 @@ impl Store for SqlStore {
 
     async fn fire_due_timers(&self, now_ms: i64) -> StoreResult<Vec<Fired>> {
         let routing = Arc::clone(&self.routing);
-        self.run(move |tx| work::fire_due_timers(tx, &routing, now_ms))
+        self.run(move |tx| firing::fire_due_timers(tx, &routing, now_ms))
             .await
     }
 
@@ -542,7 +542,7 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         self.run(move |tx| {
             connections::forget_all(tx)?;
-            work::recover_connections(tx, now_ms, agent_grace_ms, visitor_grace_ms)
+            firing::recover_connections(tx, now_ms, agent_grace_ms, visitor_grace_ms)
         })
         .await
     }
@@ -565,7 +565,7 @@ impl Store for SqlStore {
 
     async fn available_queues(&self) -> StoreResult<BTreeSet<String>> {
         let routing = Arc::clone(&self.routing);
-        self.run(move |tx| work::available_queues(tx, &routing))
+        self.run(move |tx| routing::available_queues(tx, &routing))
             .await
     }
 
