@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::serve::ListenerExt;
-use protocol::Role;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -174,7 +173,7 @@ async fn seed_agents(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
             username: seed.username.clone(),
             display_name: seed.display_name.clone(),
             password_hash: seed.password_hash.clone(),
-            role: Role::parse(&seed.role).unwrap_or(Role::Agent),
+            role: seed.role,
             capacity: seed.capacity,
             presence: protocol::Presence::Offline,
             queues: seed.queues.clone(),

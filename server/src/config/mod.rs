@@ -85,8 +85,9 @@ pub struct SeedAgent {
     pub password_hash: String,
     pub queues: Vec<String>,
     pub capacity: u32,
+    /// `agent` when absent.
     #[serde(default = "default_role")]
-    pub role: String,
+    pub role: protocol::Role,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,8 +121,8 @@ pub struct GeoConfig {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
-fn default_role() -> String {
-    "agent".to_owned()
+fn default_role() -> protocol::Role {
+    protocol::Role::Agent
 }
 
 /// A configuration problem, naming the file and the key.
@@ -260,12 +261,6 @@ impl Config {
                     problem.field()
                 )))
             })?;
-            if protocol::Role::parse(&agent.role).is_none() {
-                return Err(invalid(format!(
-                    "`agents.{}.role`: `{}` is not one of agent, supervisor, admin",
-                    agent.username, agent.role
-                )));
-            }
         }
         if let Some(public_url) = &raw.public_url
             && !is_origin(public_url)
@@ -432,6 +427,35 @@ name = "Sales"
             error,
             "/etc/beckon/beckon.toml: `agents.a b.username` must be 1 to 64 letters, digits, `-`, `_` or `.`"
         );
+    }
+
+    /// Settings that are one of a protocol vocabulary are read by serde with the vocabulary's own names;
+    /// a wrong one is refused with the line, the column and the names it could be.
+    #[test]
+    fn vocabularies_are_read_with_their_own_names() {
+        let error = parse(&format!(
+            "{MINIMAL}[[agents]]\nusername = \"a\"\ndisplay_name = \"A\"\npassword_hash = \"x\"\nqueues = [\"sales\"]\ncapacity = 1\nrole = \"boss\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("unknown variant `boss`, expected one of `agent`, `supervisor`, `admin`"),
+            "{error}"
+        );
+        let error = parse(&format!(
+            "{MINIMAL}[[workstreams]]\nid = \"chat\"\nchannel = \"email\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("unknown variant `email`, expected `live_chat` or `persistent`"),
+            "{error}"
+        );
+        let config = parse(&format!(
+            "{MINIMAL}[[agents]]\nusername = \"a\"\ndisplay_name = \"A\"\npassword_hash = \"x\"\nqueues = [\"sales\"]\ncapacity = 1\n"
+        ))
+        .unwrap();
+        assert_eq!(config.agents[0].role, protocol::Role::Agent, "the default");
     }
 
     /// Each malformed routing setting is refused at start-up with the file, the key and the value.

@@ -47,8 +47,9 @@ fn default_priority() -> u32 {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWorkstream {
     id: String,
+    /// `live_chat` (the default) or `persistent`.
     #[serde(default)]
-    channel: Option<String>,
+    channel: Option<Channel>,
     #[serde(default)]
     allowed_presences: Option<Vec<String>>,
     #[serde(default)]
@@ -132,16 +133,7 @@ pub(super) fn routing_model(
 /// One `[[workstreams]]` entry, checked.
 fn workstream(raw: &RawWorkstream, queues: &[RawQueue]) -> Result<Workstream, String> {
     let key = |field: &str| format!("`workstreams.{}.{field}`", raw.id);
-    let channel = match raw.channel.as_deref() {
-        None => Channel::LiveChat,
-        Some(text) => Channel::parse(text).ok_or_else(|| {
-            format!(
-                "{}: `{text}` is not one of {}",
-                key("channel"),
-                listed(Channel::ALL.map(Channel::as_str))
-            )
-        })?,
-    };
+    let channel = raw.channel.unwrap_or(Channel::LiveChat);
     let allowed_presences = match &raw.allowed_presences {
         None => vec![Presence::Available],
         Some(names) => names
