@@ -142,6 +142,7 @@ pub struct HistoryEntry {
     pub event: String,
     pub from: ConversationState,
     pub to: ConversationState,
+    /// `visitor`, `system`, or the acting agent's username.
     pub actor: String,
     pub agent_username: Option<String>,
     pub at_ms: i64,

@@ -439,7 +439,8 @@ name = "Sales"
         .unwrap_err()
         .to_string();
         assert!(
-            error.contains("unknown variant `boss`, expected one of `agent`, `supervisor`, `admin`"),
+            error
+                .contains("unknown variant `boss`, expected one of `agent`, `supervisor`, `admin`"),
             "{error}"
         );
         let error = parse(&format!(

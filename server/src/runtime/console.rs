@@ -86,18 +86,7 @@ impl Runtime {
         conversation_id: &str,
     ) -> RuntimeResult<Vec<HistoryEntry>> {
         self.readable_conversation(caller, conversation_id).await?;
-        let entries = self.store.history(conversation_id).await?;
-        Ok(entries
-            .into_iter()
-            .map(|entry| HistoryEntry {
-                event: entry.event,
-                from: entry.from,
-                to: entry.to,
-                actor: entry.actor,
-                agent_username: entry.agent_username,
-                at_ms: entry.at_ms,
-            })
-            .collect())
+        Ok(self.store.history(conversation_id).await?)
     }
 
     /// A supervisor moves an Open conversation to another queue; any other state is refused.

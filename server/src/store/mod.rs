@@ -76,17 +76,8 @@ pub fn open(location: &DatabaseLocation, routing: Arc<Routing>) -> StoreResult<A
     Ok(Arc::new(store))
 }
 
-/// One lifecycle event in a conversation's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEntry {
-    pub event: String,
-    pub from: ConversationState,
-    pub to: ConversationState,
-    /// `visitor`, `system`, or the acting agent's username.
-    pub actor: String,
-    pub agent_username: Option<String>,
-    pub at_ms: i64,
-}
+/// One lifecycle event in a conversation's history: the protocol's shape, which the store reads as is.
+pub use protocol::HistoryEntry;
 
 /// A console user.
 #[derive(Debug, Clone, PartialEq)]
