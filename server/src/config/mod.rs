@@ -199,84 +199,24 @@ impl Config {
 
     /// Parses configuration text; `path` names the file in errors and anchors relative paths.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
+        Config::read(path, text).map_err(|message| ConfigError::Invalid {
             path: path.display().to_string(),
             message,
-        };
-        let raw: RawConfig = toml::from_str(text).map_err(|error| {
-            let location = error
-                .span()
-                .map(|span| {
-                    let before = text.get(..span.start).unwrap_or_default();
-                    let line = before.matches('\n').count() + 1;
-                    let column = before
-                        .rsplit('\n')
-                        .next()
-                        .unwrap_or_default()
-                        .chars()
-                        .count()
-                        + 1;
-                    format!("{line}:{column}: ")
-                })
-                .unwrap_or_default();
-            invalid(format!("{location}{}", error.message().trim()))
-        })?;
+        })
+    }
+
+    /// The configuration, or the problem naming its key (or line and column).
+    fn read(path: &Path, text: &str) -> Result<Config, String> {
+        let raw = read_toml(text)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |relative: &str| base.join(relative);
-        let address = |key: &str, value: &str| {
-            value.parse::<SocketAddr>().map_err(|_| {
-                invalid(format!(
-                    "`{key}`: `{value}` is not an address like `127.0.0.1:8080`"
-                ))
-            })
-        };
-
-        let queue_ids: BTreeSet<&str> = raw.queues.iter().map(|queue| queue.id.as_str()).collect();
-        if queue_ids.len() != raw.queues.len() {
-            return Err(invalid("`queues`: two queues share an id".to_owned()));
-        }
-        for site in &raw.sites {
-            for origin in &site.allowed_origins {
-                if !is_origin(origin) {
-                    return Err(invalid(format!(
-                        "`sites.{}.allowed_origins`: `{origin}` is not an origin like `https://shop.example`",
-                        site.id
-                    )));
-                }
-            }
-        }
-        let routing_model =
-            routing_model(&raw.queues, &raw.workstreams, raw.routing.auto_busy).map_err(invalid)?;
-        for agent in &raw.agents {
-            crate::domain::agents::check_new_agent(
-                &agent.username,
-                agent.capacity,
-                &agent.queues,
-                |queue| queue_ids.contains(queue),
-            )
-            .map_err(|problem| {
-                invalid(problem.describe(&format!(
-                    "`agents.{}.{}`",
-                    agent.username,
-                    problem.field()
-                )))
-            })?;
-        }
-        if let Some(public_url) = &raw.public_url
-            && !is_origin(public_url)
-        {
-            return Err(invalid(format!(
-                "`public_url`: `{public_url}` is not an origin like `https://chat.example.com`"
-            )));
-        }
+        check_sites_and_agents(&raw)?;
+        let routing_model = routing_model(&raw.queues, &raw.workstreams, raw.routing.auto_busy)?;
         let demo = match raw.demo {
             None => None,
             Some(demo) => {
                 if !raw.sites.iter().any(|site| site.id == demo.site) {
-                    return Err(invalid(format!(
-                        "`demo.site`: unknown site `{}`",
-                        demo.site
-                    )));
+                    return Err(format!("`demo.site`: unknown site `{}`", demo.site));
                 }
                 Some(DemoConfig {
                     listen: address("demo.listen", &demo.listen)?,
@@ -294,9 +234,9 @@ impl Config {
                     .iter()
                     .map(|proxy| {
                         proxy.trim().parse::<IpAddr>().map_err(|_| {
-                            invalid(format!(
+                            format!(
                                 "`geo.trusted_proxies`: `{proxy}` is not an IP address like `127.0.0.1` or `::1`"
-                            ))
+                            )
                         })
                     })
                     .collect::<Result<_, _>>()?,
@@ -308,21 +248,7 @@ impl Config {
             public_url: raw
                 .public_url
                 .map(|url| url.trim_end_matches('/').to_owned()),
-            database: match DatabaseLocation::parse(&raw.database, resolve) {
-                DatabaseLocation::Postgres { url, .. } => DatabaseLocation::Postgres {
-                    url,
-                    connections: match raw.database_connections {
-                        None => DEFAULT_POSTGRES_CONNECTIONS,
-                        Some(count @ 1..=64) => count as usize,
-                        Some(count) => {
-                            return Err(invalid(format!(
-                                "`database_connections`: `{count}` is not from 1 to 64"
-                            )));
-                        }
-                    },
-                },
-                sqlite => sqlite,
-            },
+            database: database(&raw.database, raw.database_connections, resolve)?,
             www: raw
                 .www
                 .map(|www| resolve(&www))
@@ -345,6 +271,94 @@ impl Config {
             geo,
         })
     }
+}
+
+/// The file's TOML in its raw shape; a syntax or shape error names the line and column.
+fn read_toml(text: &str) -> Result<RawConfig, String> {
+    toml::from_str(text).map_err(|error| {
+        let location = error
+            .span()
+            .map(|span| {
+                let before = text.get(..span.start).unwrap_or_default();
+                let line = before.matches('\n').count() + 1;
+                let column = before
+                    .rsplit('\n')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .count()
+                    + 1;
+                format!("{line}:{column}: ")
+            })
+            .unwrap_or_default();
+        format!("{location}{}", error.message().trim())
+    })
+}
+
+/// Queue ids are unique, origins are origins, and every seeded agent follows the account rules.
+fn check_sites_and_agents(raw: &RawConfig) -> Result<(), String> {
+    let queue_ids: BTreeSet<&str> = raw.queues.iter().map(|queue| queue.id.as_str()).collect();
+    if queue_ids.len() != raw.queues.len() {
+        return Err("`queues`: two queues share an id".to_owned());
+    }
+    for site in &raw.sites {
+        for origin in &site.allowed_origins {
+            if !is_origin(origin) {
+                return Err(format!(
+                    "`sites.{}.allowed_origins`: `{origin}` is not an origin like `https://shop.example`",
+                    site.id
+                ));
+            }
+        }
+    }
+    for agent in &raw.agents {
+        crate::domain::agents::check_new_agent(
+            &agent.username,
+            agent.capacity,
+            &agent.queues,
+            |queue| queue_ids.contains(queue),
+        )
+        .map_err(|problem| {
+            problem.describe(&format!("`agents.{}.{}`", agent.username, problem.field()))
+        })?;
+    }
+    if let Some(public_url) = &raw.public_url
+        && !is_origin(public_url)
+    {
+        return Err(format!(
+            "`public_url`: `{public_url}` is not an origin like `https://chat.example.com`"
+        ));
+    }
+    Ok(())
+}
+
+fn address(key: &str, value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse::<SocketAddr>()
+        .map_err(|_| format!("`{key}`: `{value}` is not an address like `127.0.0.1:8080`"))
+}
+
+/// A SQLite file resolved against the file's folder, or a PostgreSQL URL with its connection count.
+fn database(
+    setting: &str,
+    connections: Option<u32>,
+    resolve: impl FnOnce(&str) -> PathBuf,
+) -> Result<DatabaseLocation, String> {
+    Ok(match DatabaseLocation::parse(setting, resolve) {
+        DatabaseLocation::Postgres { url, .. } => DatabaseLocation::Postgres {
+            url,
+            connections: match connections {
+                None => DEFAULT_POSTGRES_CONNECTIONS,
+                Some(count @ 1..=64) => count as usize,
+                Some(count) => {
+                    return Err(format!(
+                        "`database_connections`: `{count}` is not from 1 to 64"
+                    ));
+                }
+            },
+        },
+        sqlite => sqlite,
+    })
 }
 
 /// `scheme://host[:port]` with nothing after it.
