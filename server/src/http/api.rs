@@ -53,7 +53,7 @@ impl WorkStream {
 
 type Answer<T> = Result<Json<T>, AppError>;
 
-/// `GET /api/agents`: every agent with presence and load. Supervisors and admins.
+/// Every agent with presence and load. Supervisors and admins.
 #[utoipa::path(
     get,
     path = "/api/agents",
@@ -68,7 +68,7 @@ pub async fn agents(
     Ok(Json(runtime.agent_summaries(&agent).await?))
 }
 
-/// `GET /api/agents/{username}`: yourself, or anyone for supervisors and admins.
+/// One agent with presence and load: yourself, or anyone for supervisors and admins.
 #[utoipa::path(
     get,
     path = "/api/agents/{username}",
@@ -85,7 +85,7 @@ pub async fn agent(
     Ok(Json(runtime.agent_summary(&agent, &username).await?))
 }
 
-/// `POST /api/agents`: creates an agent. Admins.
+/// Creates an agent. Admins.
 #[utoipa::path(
     post,
     path = "/api/agents",
@@ -103,7 +103,7 @@ pub async fn create_agent(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// `PATCH /api/agents/{username}`: display name, role, capacity, queues. Admins.
+/// Changes an agent's display name, role, capacity or queues. Admins.
 #[utoipa::path(
     patch,
     path = "/api/agents/{username}",
@@ -126,7 +126,7 @@ pub async fn update_agent(
     ))
 }
 
-/// `PUT /api/agents/{username}/presence`: your own presence; admins may set anyone's.
+/// Sets an agent's presence: your own; admins may set anyone's.
 #[utoipa::path(
     put,
     path = "/api/agents/{username}/presence",
@@ -151,7 +151,7 @@ pub async fn set_presence(
     ))
 }
 
-/// `GET /api/queues`: every queue, whether it is open now and how many wait in it. Any console user.
+/// Every queue, whether it is open now and how many wait in it. Any console user.
 #[utoipa::path(
     get,
     path = "/api/queues",
@@ -166,7 +166,7 @@ pub async fn queues(
     Ok(Json(runtime.queue_summaries().await?))
 }
 
-/// `GET /api/conversations`: the Ongoing conversations dashboard. Supervisors and admins.
+/// The Ongoing conversations dashboard. Supervisors and admins.
 #[utoipa::path(
     get,
     path = "/api/conversations",
@@ -181,8 +181,8 @@ pub async fn ongoing(
     Ok(Json(runtime.ongoing(&agent).await?))
 }
 
-/// `GET /api/offline-messages`: what visitors left after overflow ended their chat, as text for the
-/// console to show as text.
+/// Offline messages: what visitors left after overflow ended their chat, for the console to show
+/// as text.
 #[utoipa::path(
     get,
     path = "/api/offline-messages",
@@ -201,7 +201,7 @@ pub async fn offline_messages(
     ))
 }
 
-/// `GET /api/work-items/{stream}`: `mine`, `open` or `closed`, as the caller may see them.
+/// A work-item stream, `mine`, `open` or `closed`, as the caller may see it.
 #[utoipa::path(
     get,
     path = "/api/work-items/{stream}",
@@ -224,7 +224,7 @@ pub async fn work_items(
     Ok(Json(runtime.work_items(&agent, stream.stream()).await?))
 }
 
-/// `GET /api/conversations/{id}`: the whole conversation, for whoever may read it.
+/// The whole conversation, for whoever may read it.
 #[utoipa::path(
     get,
     path = "/api/conversations/{id}",
@@ -244,7 +244,7 @@ pub async fn conversation(
     Ok(Json(runtime.conversation_view(&conversation).await?))
 }
 
-/// `GET /api/conversations/{id}/history`: its lifecycle events, for whoever may read it.
+/// A conversation's lifecycle events, for whoever may read it.
 #[utoipa::path(
     get,
     path = "/api/conversations/{id}/history",
@@ -261,7 +261,7 @@ pub async fn history(
     Ok(Json(runtime.history(&agent, &conversation_id).await?))
 }
 
-/// `GET /api/conversations/{id}/monitor`: a supervisor opens someone else's Active or Wrap-up
+/// A supervisor opens someone else's Active or Wrap-up
 /// conversation.
 #[utoipa::path(
     get,
@@ -287,7 +287,7 @@ async fn viewed(
     Ok(Json(runtime.conversation_view(&conversation).await?))
 }
 
-/// `POST /api/conversations/{id}/accept`: the offered agent accepts routing's or a transfer's offer.
+/// The offered agent accepts routing's or a transfer's offer.
 #[utoipa::path(
     post,
     path = "/api/conversations/{id}/accept",
@@ -308,7 +308,7 @@ pub async fn accept(
     viewed(&runtime, conversation).await
 }
 
-/// `POST /api/conversations/{id}/reject`: the offered agent declines; it goes to the next agent.
+/// The offered agent declines; it goes to the next agent.
 #[utoipa::path(
     post,
     path = "/api/conversations/{id}/reject",
@@ -326,7 +326,7 @@ pub async fn reject(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/conversations/{id}/pick`: take an Open conversation from Open work items.
+/// Takes an Open conversation from the Open work items.
 #[utoipa::path(
     post,
     path = "/api/conversations/{id}/pick",
@@ -344,7 +344,7 @@ pub async fn pick(
     viewed(&runtime, conversation).await
 }
 
-/// `POST /api/conversations/{id}/release`: the owner puts it back in its queue.
+/// The owner puts it back in its queue.
 #[utoipa::path(
     post,
     path = "/api/conversations/{id}/release",
@@ -362,7 +362,7 @@ pub async fn release(
     viewed(&runtime, conversation).await
 }
 
-/// `POST /api/conversations/{id}/end`: End (Active to Wrap-up, Wrap-up to Closed).
+/// The owner selects End: Active to Wrap-up, Wrap-up to Closed.
 #[utoipa::path(
     post,
     path = "/api/conversations/{id}/end",
@@ -380,7 +380,7 @@ pub async fn end(
     viewed(&runtime, conversation).await
 }
 
-/// `POST /api/conversations/{id}/close`: the owner closes the session.
+/// The owner closes the session.
 #[utoipa::path(
     post,
     path = "/api/conversations/{id}/close",
@@ -398,7 +398,7 @@ pub async fn close(
     viewed(&runtime, conversation).await
 }
 
-/// `POST /api/conversations/{id}/reopen`: the owner reopens a Waiting conversation.
+/// The owner reopens a Waiting conversation.
 #[utoipa::path(
     post,
     path = "/api/conversations/{id}/reopen",
@@ -416,7 +416,7 @@ pub async fn reopen(
     viewed(&runtime, conversation).await
 }
 
-/// `POST /api/conversations/{id}/resolve`: the owner marks the issue resolved and closes the session,
+/// The owner marks the issue resolved and closes the session,
 /// skipping wrap-up.
 #[utoipa::path(
     post,
@@ -435,7 +435,7 @@ pub async fn resolve(
     viewed(&runtime, conversation).await
 }
 
-/// `POST /api/conversations/{id}/transfer`: to a queue (it becomes Open there) or to an agent (who must
+/// Transfers a conversation to a queue (it becomes Open there) or to an agent (who must
 /// accept). The owner, or a supervisor with the transfer action.
 #[utoipa::path(
     post,
@@ -490,7 +490,7 @@ pub async fn transfer(
     }
 }
 
-/// `POST /api/conversations/{id}/assign`: a supervisor assigns an Open conversation to an agent (with
+/// A supervisor assigns an Open conversation to an agent (with
 /// optional presence and capacity overrides) or to another queue.
 #[utoipa::path(
     post,
@@ -541,7 +541,7 @@ pub async fn assign(
     }))
 }
 
-/// `POST /api/conversations/{id}/force-close`: a supervisor closes any ongoing conversation.
+/// A supervisor closes any ongoing conversation.
 #[utoipa::path(
     post,
     path = "/api/conversations/{id}/force-close",

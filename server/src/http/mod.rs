@@ -376,7 +376,7 @@ async fn invitation_event(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/sites/{site}/rules/status`: whether the site's rule files are healthy, and how each rule's
+/// Whether the site's rule files are healthy, and how each rule's
 /// invitations fare.
 #[derive(Serialize, utoipa::ToSchema)]
 struct RulesStatus {
