@@ -132,6 +132,8 @@ def main() -> int:
                     "/api/console/logout",
                 ],
                 env={**os.environ, "BECKON_SESSION": log_in(origin)},
+                # Its cache of crashes goes with the run, not into the checkout.
+                cwd=folder,
             )
             if result.returncode != 0:
                 log.flush()
