@@ -1,6 +1,8 @@
 //! The `beckon` command line as an operator meets it: what each command does, and the error a mistyped
 //! one gets before anything runs.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -45,33 +47,12 @@ fn refused(arguments: &[&str], expected: &str) {
     );
 }
 
-/// A configuration with one queue, `sales`, and an SQLite database, both in `folder`.
+/// A node's configuration (one site, the queue `sales`, no agents) with an SQLite database, in `folder`.
 fn write_config(folder: &Path) -> String {
-    std::fs::create_dir_all(folder.join("rules")).expect("a rules folder");
-    let database = serde_json::to_string(&folder.join("beckon.sqlite").display().to_string())
-        .expect("a TOML string");
-    let config = folder.join("beckon.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-listen = "127.0.0.1:0"
-database = {database}
-
-[[sites]]
-id = "shop"
-name = "Demo shop"
-allowed_origins = ["http://shop.test"]
-rules_dir = "rules"
-
-[[queues]]
-id = "sales"
-name = "Sales"
-"#
-        ),
-    )
-    .expect("the configuration is written");
-    config.display().to_string()
+    let database = folder.join("beckon.sqlite");
+    common::process::write_node_config(folder, &database.display().to_string(), "", &[])
+        .display()
+        .to_string()
 }
 
 #[test]

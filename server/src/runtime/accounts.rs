@@ -48,13 +48,7 @@ pub struct Session {
 /// An admin, checked. Only `Runtime::admin` makes one, so an operation that takes one cannot run for
 /// anybody else; the edge's admin routes get theirs from the layer in front of them.
 #[derive(Debug, Clone)]
-pub struct Admin(Agent);
-
-impl Admin {
-    pub fn agent(&self) -> &Agent {
-        &self.0
-    }
-}
+pub struct Admin(());
 
 /// Refuses `agent` unless their role includes `role`.
 pub(super) fn require(agent: &Agent, role: Role) -> RuntimeResult<()> {
@@ -126,7 +120,7 @@ impl Runtime {
     /// `agent` as an admin, or `forbidden`.
     pub fn admin(&self, agent: &Agent) -> RuntimeResult<Admin> {
         require(agent, Role::Admin)?;
-        Ok(Admin(agent.clone()))
+        Ok(Admin(()))
     }
 
     /// The agent as stored now, which may differ from the session's copy; the copy if the read fails.
