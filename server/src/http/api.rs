@@ -293,7 +293,7 @@ async fn viewed(
     path = "/api/conversations/{id}/accept",
     tag = "agent",
     params(("id" = String, Path, description = "The conversation's id.")),
-    responses((status = 200, description = "Accepted: Active, yours.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    responses((status = 200, description = "Accepted: Active, yours.", body = ConversationView), Unauthenticated, Refused, Missing),
     security(("session" = []))
 )]
 pub async fn accept(
@@ -314,7 +314,7 @@ pub async fn accept(
     path = "/api/conversations/{id}/reject",
     tag = "agent",
     params(("id" = String, Path, description = "The conversation's id.")),
-    responses((status = 204, description = "Rejected."), Unauthenticated, Refused, Missing, Conflict),
+    responses((status = 204, description = "Rejected."), Unauthenticated, Refused, Missing),
     security(("session" = []))
 )]
 pub async fn reject(

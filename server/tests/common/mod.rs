@@ -9,6 +9,7 @@
 mod backend;
 pub mod chat;
 pub mod process;
+pub mod world;
 
 #[allow(
     unused_imports,
