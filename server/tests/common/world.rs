@@ -1,6 +1,6 @@
 //! The world the role and status tables run in: one node with a conversation in each situation they
-//! need (Active and owned, Open and offered, Open and waiting), a session for each kind of caller, and
-//! what the API document says of each route.
+//! need (Active and owned, Open and offered, Open and unoffered, persistent and Waiting), a session for
+//! each kind of caller, and what the API document says of each route.
 
 use std::sync::Arc;
 
@@ -16,6 +16,35 @@ use super::{Answer, Fixture, Node, Socket, visitor_id};
 
 /// The nodes' clock stands still, so no offer expires and no timer fires while a table runs.
 pub const START_MS: i64 = 1_750_000_000_000;
+
+/// A queue of persistent conversations, which closing the session leaves Waiting instead of Closed,
+/// with a seeded member because every queue needs one.
+const INBOX_CONFIG: &str = r#"
+[[queues]]
+id = "inbox"
+name = "Inbox"
+workstream = "messaging"
+
+[[workstreams]]
+id = "messaging"
+channel = "persistent"
+
+[[agents]]
+username = "night"
+display_name = "Night Shift"
+password_hash = "x"
+queues = ["inbox"]
+capacity = 1
+"#;
+
+const INBOX_RULE: &str = r#"
+[[rule]]
+id = "inbox-help"
+queue = "inbox"
+invitation = "Write to us"
+[rule.when]
+all = [{ path = "/contact*" }]
+"#;
 
 /// Who sends a request. Each logged-in caller is a different agent of the world `World::new` builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +177,8 @@ pub struct World {
     pub active: String,
     pub offered: String,
     pub open: String,
+    /// Ann's persistent conversation in `inbox`: she closed its session, so it is Waiting, hers.
+    pub waiting: String,
     /// Ann's console and the visitors stay connected, so no disconnect changes anything.
     _sockets: (Socket<ServerToAgent>, Vec<Socket<ServerToVisitor>>),
 }
@@ -155,13 +186,14 @@ pub struct World {
 impl World {
     pub async fn new(extra_config: &str) -> World {
         let fixture = Fixture {
-            extra_config: extra_config.to_owned(),
+            extra_config: format!("{INBOX_CONFIG}\n{extra_config}"),
             ..Fixture::new()
         };
+        std::fs::write(fixture.rules_dir().join("inbox.toml"), INBOX_RULE).expect("the rule file");
         let node = fixture
             .start_with_clock(Arc::new(ManualClock::new(START_MS)))
             .await;
-        node.add_agent("ann", "Ann Owner", Role::Agent, 2, &["sales"])
+        node.add_agent("ann", "Ann Owner", Role::Agent, 2, &["sales", "inbox"])
             .await;
         node.add_agent("bob", "Bob Peer", Role::Agent, 1, &["sales"])
             .await;
@@ -183,9 +215,27 @@ impl World {
             .map(|(_, cookie)| cookie.clone())
             .expect("Ann's session");
 
-        // Ann alone is Available, so routing offers her everything in `sales` while she has room.
+        // Ann alone is Available, so routing offers her everything while she has room.
         let mut ann = node.agent(&ann_cookie, "ann").await;
         ann.set_available().await;
+        let mut writer = node.visitor(&visitor_id(4)).await;
+        writer.start_chat("inbox-help").await;
+        let (waiting, _, _) = writer.conversation().await;
+        assert_eq!(ann.offer().await, waiting);
+        ann.send(&AgentToServer::AcceptOffer {
+            conversation_id: waiting.clone(),
+        })
+        .await;
+        assert_eq!(ann.conversation().await.1, ConversationState::Active);
+        ann.send(&AgentToServer::Close {
+            conversation_id: waiting.clone(),
+        })
+        .await;
+        let (closed, state, owner) = ann.conversation().await;
+        assert_eq!(
+            (closed.as_str(), state, owner.as_deref()),
+            (waiting.as_str(), ConversationState::Waiting, Some("ann"))
+        );
         let mut first = node.visitor(&visitor_id(1)).await;
         first.start_chat("pricing-help").await;
         let (active, _, _) = first.conversation().await;
@@ -215,7 +265,8 @@ impl World {
             active,
             offered,
             open,
-            _sockets: (ann, vec![first, second, third]),
+            waiting,
+            _sockets: (ann, vec![writer, first, second, third]),
         };
         let snapshot = world.snapshot().await;
         let offers: Vec<(&str, &str)> = snapshot
@@ -240,6 +291,7 @@ impl World {
                 (ConversationState::Active, Some("ann")),
                 (ConversationState::Open, None),
                 (ConversationState::Open, None),
+                (ConversationState::Waiting, Some("ann")),
             ]
         );
         world
@@ -256,6 +308,7 @@ impl World {
         path.replace("{active}", &self.active)
             .replace("{offered}", &self.offered)
             .replace("{open}", &self.open)
+            .replace("{waiting}", &self.waiting)
             .replace("{unknown}", &"f".repeat(32))
     }
 
@@ -271,7 +324,7 @@ impl World {
 
     pub async fn snapshot(&self) -> Snapshot {
         let store = self.node.runtime().store();
-        let ids = [&self.active, &self.offered, &self.open];
+        let ids = [&self.active, &self.offered, &self.open, &self.waiting];
         let mut conversations = Vec::new();
         let mut message_counts = Vec::new();
         for id in ids {
