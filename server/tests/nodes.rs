@@ -12,25 +12,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::chat::{Heard, Side, against_the_store, learn};
+use common::chat::{Chatter, accepted_chat, offered_chat};
 use common::process::{
-    DatabaseReader, Lines, RULE, RawSocket, SITE, ServerProcess, connect_agent, connect_visitor,
-    database_reader, http, kill_server, login, off_runtime, run_beckon, start_server, stored_chat,
-    stored_problems, within, write_node_config,
+    Client, DatabaseReader, Lines, RULE, ServerProcess, console, database_reader, http,
+    kill_server, login, off_runtime, run_beckon, start_server, stored_chat, stored_problems,
+    visitor_client, visitor_sees, visitor_starting_chat, within, write_node_config,
 };
 use common::{PASSWORD, PostgresDatabase, visitor_id};
 use futures_util::future::join_all;
-use futures_util::{SinkExt, StreamExt};
 use protocol::{
-    AgentToServer, Author, ChatMessage, ConversationState, Presence, ServerToAgent,
-    ServerToVisitor, VisitorToServer,
+    AgentToServer, Author, ConversationState, ServerToAgent, ServerToVisitor, VisitorToServer,
 };
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
 
 // Two nodes on one fresh database.
 
@@ -153,131 +148,6 @@ fn logged_about(stderr: &[Arc<Lines>; 2], text: &str) -> String {
     found
 }
 
-// Typed sockets that notice when the node is gone.
-
-/// A WebSocket client reading frames of type `In`; `next` is `None` once the connection ends.
-struct Client<In> {
-    socket: RawSocket,
-    frames: std::marker::PhantomData<In>,
-}
-
-impl<In: DeserializeOwned + std::fmt::Debug> Client<In> {
-    fn new(socket: RawSocket) -> Client<In> {
-        Client {
-            socket,
-            frames: std::marker::PhantomData,
-        }
-    }
-
-    /// Sends one frame; `false` when the connection is gone.
-    async fn send<Out: Serialize>(&mut self, frame: &Out) -> bool {
-        let text = serde_json::to_string(frame).expect("an encodable frame");
-        within("a frame to be sent", self.socket.send(Message::text(text)))
-            .await
-            .is_ok()
-    }
-
-    /// The next frame, or `None` when the connection ended.
-    async fn next(&mut self) -> Option<In> {
-        loop {
-            match within("a frame", self.socket.next()).await {
-                Some(Ok(Message::Text(text))) => {
-                    return Some(
-                        serde_json::from_str(text.as_str()).unwrap_or_else(|error| {
-                            panic!("an undecodable frame ({error}): {text}")
-                        }),
-                    );
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                Some(Ok(Message::Binary(_))) => panic!("a binary frame"),
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
-            }
-        }
-    }
-
-    /// The next frame, which must come.
-    async fn expect(&mut self, what: &str) -> In {
-        self.next()
-            .await
-            .unwrap_or_else(|| panic!("the connection ended while waiting for {what}"))
-    }
-}
-
-async fn visitor_client(address: SocketAddr, visitor_id: &str) -> Client<ServerToVisitor> {
-    Client::new(
-        connect_visitor(address, SITE, visitor_id)
-            .await
-            .unwrap_or_else(|| panic!("the node at {address} accepts a visitor")),
-    )
-}
-
-/// Connects an agent's console, reads its welcome and makes them Available. Returns the console and
-/// the frames that came before the presence was confirmed (offers waiting for them).
-async fn console(
-    address: SocketAddr,
-    cookie: &str,
-    username: &str,
-) -> (Client<ServerToAgent>, Vec<ServerToAgent>) {
-    let mut client = Client::new(
-        connect_agent(address, cookie)
-            .await
-            .unwrap_or_else(|| panic!("the node at {address} accepts a console")),
-    );
-    match client.expect("a welcome").await {
-        ServerToAgent::Welcome {
-            username: welcomed, ..
-        } => assert_eq!(welcomed, username),
-        other => panic!("expected a welcome, got {other:?}"),
-    }
-    assert!(
-        client
-            .send(&AgentToServer::SetPresence {
-                presence: Presence::Available,
-            })
-            .await
-    );
-    let mut early = Vec::new();
-    loop {
-        match client.expect("the presence to be confirmed").await {
-            ServerToAgent::Presence {
-                presence: Presence::Available,
-                ..
-            } => return (client, early),
-            other => early.push(other),
-        }
-    }
-}
-
-/// The next offer on a console, skipping presence updates.
-async fn next_offer(client: &mut Client<ServerToAgent>) -> String {
-    loop {
-        match client.expect("an offer").await {
-            ServerToAgent::Offer { conversation, .. } => return conversation.conversation_id,
-            ServerToAgent::Presence { .. } | ServerToAgent::Ongoing { .. } => {}
-            other => panic!("expected an offer, got {other:?}"),
-        }
-    }
-}
-
-/// Reads a visitor's frames until a `conversation` frame in `state`; returns its id and agent name.
-async fn visitor_sees(
-    client: &mut Client<ServerToVisitor>,
-    state: ConversationState,
-) -> (String, Option<String>) {
-    loop {
-        match client.expect("a conversation frame").await {
-            ServerToVisitor::Conversation {
-                conversation_id,
-                state: seen,
-                agent_name,
-                ..
-            } if seen == state => return (conversation_id, agent_name),
-            ServerToVisitor::Conversation { .. } => {}
-            other => panic!("expected a conversation frame, got {other:?}"),
-        }
-    }
-}
-
 // What the database holds.
 
 #[derive(Debug, Clone, PartialEq)]
@@ -387,17 +257,7 @@ async fn a_thousand_requests_across_two_nodes_racing_for_one_offer_make_exactly_
         cookies.push(login(node, &picker.username, PASSWORD).await);
     }
     // The visitor starts on B; routing offers Ann the chat and her console on A hears of it.
-    let mut visitor = visitor_client(b, &visitor_id(1)).await;
-    assert!(
-        visitor
-            .send(&VisitorToServer::StartChat {
-                rule_id: RULE.to_owned(),
-                context: Default::default(),
-            })
-            .await
-    );
-    let (conversation_id, _) = visitor_sees(&mut visitor, ConversationState::Open).await;
-    assert_eq!(next_offer(&mut ann).await, conversation_id);
+    let (conversation_id, mut visitor) = offered_chat(b, &visitor_id(1), &mut ann).await;
 
     // Half of each kind to each node, interleaved, all in flight at once.
     let pick_path = format!("/api/conversations/{conversation_id}/pick");
@@ -518,18 +378,7 @@ async fn two_hundred_conversations_across_two_nodes_never_push_an_agent_past_cap
     // Visitors alternate between the nodes, all starting at once.
     let visitors: Vec<Client<ServerToVisitor>> = join_all((0..VISITORS).map(|number| {
         let node = if number % 2 == 0 { a } else { b };
-        async move {
-            let mut client = visitor_client(node, &visitor_id(1000 + number)).await;
-            assert!(
-                client
-                    .send(&VisitorToServer::StartChat {
-                        rule_id: RULE.to_owned(),
-                        context: Default::default(),
-                    })
-                    .await
-            );
-            client
-        }
+        async move { visitor_starting_chat(node, &visitor_id(1000 + number)).await }
     }))
     .await;
     within(
@@ -788,388 +637,9 @@ async fn one_visitor_starting_chats_on_both_nodes_at_once_gets_exactly_one_conve
 
 // 4 and 5. Conversations across nodes.
 
-/// How one connection of a `Chatter` went.
-enum Outcome {
-    /// Everything sent is acknowledged and every message expected has arrived; the socket stays open.
-    Done,
-    /// The connection died after it opened.
-    Lost,
-    /// Nothing accepted the connection: the node is dead.
-    Refused,
-}
-
-/// At most this many messages in flight per end.
-const WINDOW: usize = 4;
-/// How long an end waits for a frame it expects before it reports what never came.
-const STALLED: Duration = Duration::from_secs(10);
-
-/// One end of a live chat, as a client that survives its node: it pipelines its messages, and on
-/// every reconnect catches up (a visitor resumes after the last seq it has without a gap; an agent
-/// reads the conversation over REST, as the console does) and sends again each message not
-/// acknowledged, with the same id and body.
-struct Chatter {
-    side: Side,
-    /// (client id, body), sent in this order.
-    planned: Vec<(String, String)>,
-    next_unsent: usize,
-    unacknowledged: BTreeSet<usize>,
-    acknowledged: BTreeMap<String, i64>,
-    /// Every message it has, by seq.
-    seen: BTreeMap<i64, ChatMessage>,
-    /// Seqs of the live `message` frames in arrival order (not what catching up brought).
-    arrivals: Vec<i64>,
-    /// How many messages the conversation holds when both ends are done.
-    expected_total: usize,
-    /// The open connection, kept between rounds so the end stays connected.
-    socket: Option<RawSocket>,
-    connections: usize,
-    retries: usize,
-    problems: Vec<String>,
-}
-
-impl Chatter {
-    fn new(side: Side, prefix: &str, count: usize, expected_total: usize) -> Chatter {
-        let mut chatter = Chatter {
-            side,
-            planned: Vec::new(),
-            next_unsent: 0,
-            unacknowledged: BTreeSet::new(),
-            acknowledged: BTreeMap::new(),
-            seen: BTreeMap::new(),
-            arrivals: Vec::new(),
-            expected_total: 0,
-            socket: None,
-            connections: 0,
-            retries: 0,
-            problems: Vec::new(),
-        };
-        chatter.plan_more(prefix, count, expected_total);
-        chatter
-    }
-
-    /// Plans `count` more messages and raises the expected total by `total_more`.
-    fn plan_more(&mut self, prefix: &str, count: usize, total_more: usize) {
-        let start = self.planned.len();
-        for index in start..start + count {
-            self.planned.push((
-                format!("{prefix}-{index:03}"),
-                format!("{prefix} says {index}: héllo \"there\" 🙂\n<b>{index}</b>"),
-            ));
-        }
-        self.expected_total += total_more;
-    }
-
-    fn done(&self) -> bool {
-        self.next_unsent == self.planned.len()
-            && self.unacknowledged.is_empty()
-            && self.seen.len() >= self.expected_total
-    }
-
-    /// The highest seq up to which it has every message.
-    fn contiguous(&self) -> i64 {
-        let mut last = 0;
-        for seq in self.seen.keys() {
-            if *seq != last + 1 {
-                break;
-            }
-            last = *seq;
-        }
-        last
-    }
-
-    fn send_frame(&self, index: usize) -> Message {
-        let (client_message_id, body) = self.planned[index].clone();
-        Message::text(self.side.send_text(client_message_id, body))
-    }
-
-    fn learn(&mut self, message: ChatMessage) {
-        self.problems.extend(learn(&mut self.seen, message));
-    }
-
-    /// Handles one frame; returns whether it acknowledged a message.
-    fn hear(&mut self, text: &str) -> bool {
-        match self.side.decode(text) {
-            Heard::Message(message) => {
-                self.arrivals.push(message.seq);
-                self.learn(message);
-                false
-            }
-            Heard::Ack {
-                client_message_id,
-                seq,
-            } => {
-                let index = self
-                    .planned
-                    .iter()
-                    .position(|(id, _)| *id == client_message_id);
-                match index {
-                    Some(index) if self.unacknowledged.remove(&index) => {
-                        self.acknowledged.insert(client_message_id, seq);
-                        true
-                    }
-                    _ => {
-                        self.problems.push(format!(
-                            "an ack for `{client_message_id}` (seq {seq}), not in flight"
-                        ));
-                        false
-                    }
-                }
-            }
-            Heard::Other => false,
-            // Nothing refuses a send while the nodes share a live database.
-            Heard::Refused(..) | Heard::ResumeFailed => {
-                self.problems.push(format!("a refusal: {text}"));
-                false
-            }
-            Heard::Unexpected(problem) => {
-                self.problems.push(problem);
-                false
-            }
-        }
-    }
-
-    /// Opens a connection to `address` and catches up; `None` when the node is dead.
-    async fn open(&mut self, address: SocketAddr) -> Option<RawSocket> {
-        match self.side.clone() {
-            Side::Visitor { visitor_id } => {
-                let mut socket = connect_visitor(address, SITE, &visitor_id).await?;
-                // The greeting names the live conversation; the resume brings what it lacks.
-                let resume = VisitorToServer::Resume {
-                    after_seq: self.contiguous(),
-                };
-                let text = serde_json::to_string(&resume).expect("an encodable frame");
-                socket.send(Message::text(text)).await.ok()?;
-                Some(socket)
-            }
-            Side::Agent {
-                username,
-                cookie,
-                conversation_id,
-            } => {
-                let socket = connect_agent(address, &cookie).await?;
-                // The console reads the conversation once its socket is registered, so every message
-                // stored later also comes live: nothing falls between the two.
-                let path = format!("/api/conversations/{conversation_id}");
-                let answer = http(address, "GET", &path, Some(&cookie), None).await?;
-                if answer.status != 200 {
-                    self.problems
-                        .push(format!("reading the conversation: {answer:?}"));
-                    return None;
-                }
-                let view: protocol::ConversationView =
-                    serde_json::from_str(&answer.body).expect("a conversation");
-                if view.state != ConversationState::Active
-                    || view.agent_username.as_deref() != Some(&*username)
-                {
-                    self.problems.push(format!(
-                        "on reconnecting, the conversation is {:?} owned by {:?}",
-                        view.state, view.agent_username
-                    ));
-                }
-                for message in view.messages {
-                    self.learn(message);
-                }
-                Some(socket)
-            }
-        }
-    }
-
-    /// Uses the open connection, or opens one to `address` and retries what is unacknowledged; then
-    /// keeps the pipeline full until done or the connection dies.
-    async fn converse(&mut self, address: SocketAddr, progress: &watch::Sender<usize>) -> Outcome {
-        let mut socket = match self.socket.take() {
-            Some(socket) => socket,
-            None => {
-                let Some(mut socket) = self.open(address).await else {
-                    return Outcome::Refused;
-                };
-                self.connections += 1;
-                for index in self.unacknowledged.clone() {
-                    self.retries += 1;
-                    if socket.send(self.send_frame(index)).await.is_err() {
-                        return Outcome::Lost;
-                    }
-                }
-                socket
-            }
-        };
-        loop {
-            while self.unacknowledged.len() < WINDOW && self.next_unsent < self.planned.len() {
-                let index = self.next_unsent;
-                self.next_unsent += 1;
-                self.unacknowledged.insert(index);
-                if socket.send(self.send_frame(index)).await.is_err() {
-                    return Outcome::Lost;
-                }
-            }
-            if self.done() {
-                self.socket = Some(socket);
-                return Outcome::Done;
-            }
-            let Ok(next) = tokio::time::timeout(STALLED, socket.next()).await else {
-                let missing: Vec<i64> = (1..=self.expected_total as i64)
-                    .filter(|seq| !self.seen.contains_key(seq))
-                    .collect();
-                let unacknowledged: Vec<&str> = self
-                    .unacknowledged
-                    .iter()
-                    .map(|index| self.planned[*index].0.as_str())
-                    .collect();
-                self.problems.push(format!(
-                    "stalled for {STALLED:?} on connection {}: no ack for {unacknowledged:?}, seqs \
-                     {missing:?} never arrived",
-                    self.connections
-                ));
-                self.socket = Some(socket);
-                return Outcome::Done;
-            };
-            let text = match next {
-                Some(Ok(Message::Text(text))) => text,
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                Some(Ok(Message::Binary(_))) => {
-                    self.problems.push("a binary frame".to_owned());
-                    continue;
-                }
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return Outcome::Lost,
-            };
-            if self.hear(text.as_str()) {
-                progress.send_modify(|count| *count += 1);
-            }
-        }
-    }
-
-    /// Talks until done. A lost connection is opened again at once; when the node refuses, the next
-    /// one goes to the node `endpoint` publishes after it.
-    async fn run(
-        mut self,
-        mut endpoint: watch::Receiver<(u64, SocketAddr)>,
-        progress: watch::Sender<usize>,
-    ) -> Chatter {
-        let mut refused_by = 0;
-        loop {
-            let (generation, address) = *within(
-                "a node to connect to",
-                endpoint.wait_for(|(generation, _)| *generation > refused_by),
-            )
-            .await
-            .expect("the endpoint is published");
-            match self.converse(address, &progress).await {
-                Outcome::Done => return self,
-                Outcome::Lost => {}
-                Outcome::Refused => refused_by = generation,
-            }
-            if self.connections > 10 {
-                self.problems
-                    .push(format!("{} connections: sockets drop", self.connections));
-                return self;
-            }
-        }
-    }
-
-    /// Compares what this end has with the stored conversation, and its acks with the stored seqs.
-    fn check(&self, stored: &[(i64, String, String, String)], name: &str) -> Vec<String> {
-        let mut problems: Vec<String> = self
-            .problems
-            .iter()
-            .map(|problem| format!("{name}: {problem}"))
-            .collect();
-        problems.extend(against_the_store(
-            name,
-            &self.seen,
-            &self.acknowledged,
-            stored,
-        ));
-        problems
-    }
-
-    /// Live `message` frames by `author` that arrived after one of theirs with a higher seq.
-    fn late_from(&self, author: Author) -> usize {
-        let mut highest = 0;
-        let mut late = 0;
-        for seq in &self.arrivals {
-            if self.seen.get(seq).map(|message| message.author) == Some(author) {
-                if *seq < highest {
-                    late += 1;
-                }
-                highest = highest.max(*seq);
-            }
-        }
-        late
-    }
-
-    /// Live `message` frames of either author that arrived after one with a higher seq.
-    fn late(&self) -> usize {
-        let mut highest = 0;
-        let mut late = 0;
-        for seq in &self.arrivals {
-            if *seq < highest {
-                late += 1;
-            }
-            highest = highest.max(*seq);
-        }
-        late
-    }
-}
-
-/// Starts a chat for a visitor on `visitor_node` with Ann's console on `agent_node`: the offer reaches
-/// her console, she accepts, and the visitor hears it. Returns the conversation and Ann's cookie. The
-/// sockets used here close; the chatters open their own, well within the grace periods.
-async fn accepted_chat(
-    visitor_node: SocketAddr,
-    agent_node: SocketAddr,
-    visitor: &str,
-) -> (String, String) {
-    let cookie = login(agent_node, "ann", PASSWORD).await;
-    let (mut ann, early) = console(agent_node, &cookie, "ann").await;
-    assert!(early.is_empty(), "{early:?}");
-    let mut client = visitor_client(visitor_node, visitor).await;
-    assert!(
-        client
-            .send(&VisitorToServer::StartChat {
-                rule_id: RULE.to_owned(),
-                context: Default::default(),
-            })
-            .await
-    );
-    let (conversation_id, _) = visitor_sees(&mut client, ConversationState::Open).await;
-    assert_eq!(
-        next_offer(&mut ann).await,
-        conversation_id,
-        "the offer reaches Ann's console"
-    );
-    assert!(
-        ann.send(&AgentToServer::AcceptOffer {
-            conversation_id: conversation_id.clone(),
-        })
-        .await
-    );
-    let (_, agent_name) = visitor_sees(&mut client, ConversationState::Active).await;
-    assert_eq!(agent_name.as_deref(), Some("ann"));
-    (conversation_id, cookie)
-}
-
-fn visitor_end(visitor: &str, count: usize, expected_total: usize) -> Chatter {
-    Chatter::new(
-        Side::Visitor {
-            visitor_id: visitor.to_owned(),
-        },
-        "v",
-        count,
-        expected_total,
-    )
-}
-
-fn ann_end(cookie: &str, conversation_id: &str, count: usize, expected_total: usize) -> Chatter {
-    Chatter::new(
-        Side::Agent {
-            username: "ann".to_owned(),
-            cookie: cookie.to_owned(),
-            conversation_id: conversation_id.to_owned(),
-        },
-        "a",
-        count,
-        expected_total,
-    )
+/// Nothing refuses a send or a resume while the nodes share a live database: a refusal is a problem.
+fn never_refused(name: &str, end: &Chatter) -> Option<String> {
+    (end.refused != 0).then(|| format!("{name} was refused {} times", end.refused))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1183,14 +653,18 @@ async fn messages_cross_between_nodes_both_ways_in_order_without_gaps() {
     let (conversation_id, cookie) = accepted_chat(b, a, &visitor).await;
 
     // The visitor talks on B, Ann on A, both at once.
-    let (_node_b, endpoint_b) = watch::channel((1, b));
-    let (_node_a, endpoint_a) = watch::channel((1, a));
+    let (_node_b, on_b) = watch::channel(b);
+    let (_node_a, on_a) = watch::channel(a);
     let (progress, _) = watch::channel(0);
     let (visitor_end, ann_end) = within(
         "both ends to finish",
         futures_util::future::join(
-            visitor_end(&visitor, EACH, 2 * EACH).run(endpoint_b, progress.clone()),
-            ann_end(&cookie, &conversation_id, EACH, 2 * EACH).run(endpoint_a, progress.clone()),
+            Chatter::visitor(on_b, &visitor)
+                .planning("v", EACH, 2 * EACH)
+                .run(progress.clone()),
+            Chatter::ann(on_a, &cookie, &conversation_id)
+                .planning("a", EACH, 2 * EACH)
+                .run(progress.clone()),
         ),
     )
     .await;
@@ -1203,6 +677,7 @@ async fn messages_cross_between_nodes_both_ways_in_order_without_gaps() {
         if end.connections != 1 {
             problems.push(format!("{name} needed {} connections", end.connections));
         }
+        problems.extend(never_refused(name, end));
         // Everything came live: nothing was caught up after a reconnect.
         if end.arrivals.len() != 2 * EACH {
             problems.push(format!(
@@ -1214,8 +689,8 @@ async fn messages_cross_between_nodes_both_ways_in_order_without_gaps() {
     }
     // Each end's messages reach the other node in the order they were stored.
     let crossed_late = (
-        visitor_end.late_from(Author::Agent),
-        ann_end.late_from(Author::Visitor),
+        visitor_end.late(Some(Author::Agent)),
+        ann_end.late(Some(Author::Visitor)),
     );
     if crossed_late != (0, 0) {
         problems.push(format!(
@@ -1229,8 +704,8 @@ async fn messages_cross_between_nodes_both_ways_in_order_without_gaps() {
          {}, ann {}; {:.1?}",
         stored.len(),
         stored.len(),
-        visitor_end.late(),
-        ann_end.late(),
+        visitor_end.late(None),
+        ann_end.late(None),
         started.elapsed()
     );
     assert!(problems.is_empty(), "{problems:#?}");
@@ -1249,12 +724,17 @@ async fn a_chat_carries_on_on_the_other_node_when_its_node_is_killed() {
     let (conversation_id, cookie) = accepted_chat(a, a, &visitor).await;
 
     // Both ends talk on A; A dies with SIGKILL mid-conversation; both carry on on B.
-    let (endpoint_sender, endpoint) = watch::channel((1, a));
+    let (node, on_a) = watch::channel(a);
     let (progress, mut acknowledged) = watch::channel(0);
-    let visitor_task =
-        tokio::spawn(visitor_end(&visitor, EACH, 2 * EACH).run(endpoint.clone(), progress.clone()));
+    let visitor_task = tokio::spawn(
+        Chatter::visitor(on_a.clone(), &visitor)
+            .planning("v", EACH, 2 * EACH)
+            .run(progress.clone()),
+    );
     let ann_task = tokio::spawn(
-        ann_end(&cookie, &conversation_id, EACH, 2 * EACH).run(endpoint.clone(), progress.clone()),
+        Chatter::ann(on_a, &cookie, &conversation_id)
+            .planning("a", EACH, 2 * EACH)
+            .run(progress.clone()),
     );
     within(
         "acknowledgements before the kill",
@@ -1265,7 +745,7 @@ async fn a_chat_carries_on_on_the_other_node_when_its_node_is_killed() {
     let killed_at = Instant::now();
     let status = cluster.kill_a().await;
     let at_kill = *acknowledged.borrow();
-    endpoint_sender.send_replace((2, b));
+    node.send_replace(b);
     let mut visitor_end = within("the visitor to finish", visitor_task)
         .await
         .expect("the visitor task");
@@ -1277,6 +757,8 @@ async fn a_chat_carries_on_on_the_other_node_when_its_node_is_killed() {
     let mut problems = stored_problems(&stored, 2 * EACH);
     problems.extend(visitor_end.check(&stored, "visitor"));
     problems.extend(ann_end.check(&stored, "ann"));
+    problems.extend(never_refused("visitor", &visitor_end));
+    problems.extend(never_refused("ann", &ann_end));
     assert!(
         problems.is_empty(),
         "after the kill, on B: {problems:#?}\nthe nodes logged:\n{}",
@@ -1363,12 +845,11 @@ async fn a_chat_carries_on_on_the_other_node_when_its_node_is_killed() {
     // And they carry on, on the same connections to B.
     visitor_end.plan_more("v", MORE, 2 * MORE);
     ann_end.plan_more("a", MORE, 2 * MORE);
-    let (_node_b, endpoint) = watch::channel((1, b));
     let (visitor_end, ann_end) = within(
         "another round",
         futures_util::future::join(
-            visitor_end.run(endpoint.clone(), progress.clone()),
-            ann_end.run(endpoint, progress.clone()),
+            visitor_end.run(progress.clone()),
+            ann_end.run(progress.clone()),
         ),
     )
     .await;
@@ -1401,8 +882,8 @@ async fn a_chat_carries_on_on_the_other_node_when_its_node_is_killed() {
          (no disconnect timer, not re-queued); {} messages, stored once each, seqs without gaps; \
          {:.1?} in all",
         2 * EACH,
-        visitor_end.retries,
-        ann_end.retries,
+        visitor_end.retried,
+        ann_end.retried,
         stored.len(),
         started.elapsed()
     );

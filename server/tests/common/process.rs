@@ -11,9 +11,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{
+    AgentToServer, ConversationState, Presence, ServerToAgent, ServerToVisitor, VisitorToServer,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -322,6 +329,34 @@ pub async fn connect_agent(address: SocketAddr, cookie: &str) -> Option<RawSocke
 }
 
 async fn connect(address: SocketAddr, path: &str, cookie: Option<&str>) -> Option<RawSocket> {
+    match tokio::time::timeout(START_PATIENCE, handshake(address, path, cookie)).await {
+        Ok(Ok(socket)) => Some(socket),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
+            panic!("the node refused the socket {path}: {}", response.status())
+        }
+        Ok(Err(_)) => None,
+        Err(_) => panic!("timed out waiting for a WebSocket handshake with {address}"),
+    }
+}
+
+/// A socket that may be refused: `Err` names why when the node is dead, or refuses it because its
+/// database is away.
+pub async fn open_socket(
+    address: SocketAddr,
+    path: &str,
+    cookie: Option<&str>,
+) -> Result<RawSocket, String> {
+    within("a WebSocket handshake", handshake(address, path, cookie))
+        .await
+        .map_err(|error| format!("{path}: {error}"))
+}
+
+/// The handshake of a socket with the node's own origin, and the session cookie if there is one.
+async fn handshake(
+    address: SocketAddr,
+    path: &str,
+    cookie: Option<&str>,
+) -> Result<RawSocket, tokio_tungstenite::tungstenite::Error> {
     let mut request = format!("ws://{address}{path}")
         .into_client_request()
         .expect("a WebSocket request");
@@ -336,14 +371,147 @@ async fn connect(address: SocketAddr, path: &str, cookie: Option<&str>) -> Optio
         );
     }
     // Without TCP_NODELAY a frame written right after another waits for the server's delayed ACK.
-    let connecting = tokio_tungstenite::connect_async_with_config(request, None, true);
-    match tokio::time::timeout(START_PATIENCE, connecting).await {
-        Ok(Ok((socket, _))) => Some(socket),
-        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
-            panic!("the node refused the socket {path}: {}", response.status())
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
+    Ok(socket)
+}
+
+/// A WebSocket client reading frames of type `In`; `next` is `None` once the connection ends.
+pub struct Client<In> {
+    pub socket: RawSocket,
+    frames: std::marker::PhantomData<In>,
+}
+
+impl<In: DeserializeOwned + std::fmt::Debug> Client<In> {
+    pub fn new(socket: RawSocket) -> Client<In> {
+        Client {
+            socket,
+            frames: std::marker::PhantomData,
         }
-        Ok(Err(_)) => None,
-        Err(_) => panic!("timed out waiting for a WebSocket handshake with {address}"),
+    }
+
+    /// Sends one frame; `false` when the connection is gone.
+    pub async fn send<Out: Serialize>(&mut self, frame: &Out) -> bool {
+        let text = serde_json::to_string(frame).expect("an encodable frame");
+        within("a frame to be sent", self.socket.send(Message::text(text)))
+            .await
+            .is_ok()
+    }
+
+    /// The next frame, or `None` when the connection ended.
+    pub async fn next(&mut self) -> Option<In> {
+        loop {
+            match within("a frame", self.socket.next()).await {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(
+                        serde_json::from_str(text.as_str()).unwrap_or_else(|error| {
+                            panic!("an undecodable frame ({error}): {text}")
+                        }),
+                    );
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Binary(_))) => panic!("a binary frame"),
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// The next frame, which must come.
+    pub async fn expect(&mut self, what: &str) -> In {
+        self.next()
+            .await
+            .unwrap_or_else(|| panic!("the connection ended while waiting for {what}"))
+    }
+}
+
+pub async fn visitor_client(address: SocketAddr, visitor_id: &str) -> Client<ServerToVisitor> {
+    Client::new(
+        connect_visitor(address, SITE, visitor_id)
+            .await
+            .unwrap_or_else(|| panic!("the node at {address} accepts a visitor")),
+    )
+}
+
+/// A visitor on the node at `address` who has asked for a chat by the node's one rule.
+pub async fn visitor_starting_chat(
+    address: SocketAddr,
+    visitor_id: &str,
+) -> Client<ServerToVisitor> {
+    let mut client = visitor_client(address, visitor_id).await;
+    assert!(
+        client
+            .send(&VisitorToServer::StartChat {
+                rule_id: RULE.to_owned(),
+                context: Default::default(),
+            })
+            .await
+    );
+    client
+}
+
+/// Connects an agent's console, reads its welcome and makes them Available. Returns the console and
+/// the frames that came before the presence was confirmed (offers waiting for them).
+pub async fn console(
+    address: SocketAddr,
+    cookie: &str,
+    username: &str,
+) -> (Client<ServerToAgent>, Vec<ServerToAgent>) {
+    let mut client = Client::new(
+        connect_agent(address, cookie)
+            .await
+            .unwrap_or_else(|| panic!("the node at {address} accepts a console")),
+    );
+    match client.expect("a welcome").await {
+        ServerToAgent::Welcome {
+            username: welcomed, ..
+        } => assert_eq!(welcomed, username),
+        other => panic!("expected a welcome, got {other:?}"),
+    }
+    assert!(
+        client
+            .send(&AgentToServer::SetPresence {
+                presence: Presence::Available,
+            })
+            .await
+    );
+    let mut early = Vec::new();
+    loop {
+        match client.expect("the presence to be confirmed").await {
+            ServerToAgent::Presence {
+                presence: Presence::Available,
+                ..
+            } => return (client, early),
+            other => early.push(other),
+        }
+    }
+}
+
+/// The next offer on a console, skipping presence updates.
+pub async fn next_offer(client: &mut Client<ServerToAgent>) -> String {
+    loop {
+        match client.expect("an offer").await {
+            ServerToAgent::Offer { conversation, .. } => return conversation.conversation_id,
+            ServerToAgent::Presence { .. } | ServerToAgent::Ongoing { .. } => {}
+            other => panic!("expected an offer, got {other:?}"),
+        }
+    }
+}
+
+/// Reads a visitor's frames until a `conversation` frame in `state`; returns its id and agent name.
+pub async fn visitor_sees(
+    client: &mut Client<ServerToVisitor>,
+    state: ConversationState,
+) -> (String, Option<String>) {
+    loop {
+        match client.expect("a conversation frame").await {
+            ServerToVisitor::Conversation {
+                conversation_id,
+                state: seen,
+                agent_name,
+                ..
+            } if seen == state => return (conversation_id, agent_name),
+            ServerToVisitor::Conversation { .. } => {}
+            other => panic!("expected a conversation frame, got {other:?}"),
+        }
     }
 }
 
