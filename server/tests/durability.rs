@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::os::unix::process::ExitStatusExt;
@@ -26,18 +26,15 @@ use std::process::ExitStatus;
 use std::time::Instant;
 
 use anyhow::Context;
+use common::chat::Chatter;
 use common::process::{
-    RULE, RawSocket, SITE, ServerProcess, connect_visitor, kill_server, start_server,
-    write_node_config,
+    RULE, ServerProcess, kill_server, start_server, visitor_client, write_node_config,
 };
 use common::{PostgresDatabase, within};
-use futures_util::{SinkExt, StreamExt};
 use protocol::{
-    Author, ChatMessage, ConversationState, ErrorCode, ReceivedThrough, ServerToVisitor,
-    VisitorToServer,
+    Author, ChatMessage, ConversationState, ErrorCode, ServerToVisitor, VisitorToServer,
 };
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
 
 const VISITORS: usize = 50;
 const MESSAGES_PER_VISITOR: usize = 200;
@@ -355,19 +352,6 @@ fn seed() -> u64 {
 
 // The run.
 
-/// Where the nodes listen now. `generation` counts restarts, from 1.
-#[derive(Debug, Clone)]
-struct Endpoints {
-    generation: u64,
-    addresses: Vec<SocketAddr>,
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-struct Progress {
-    acknowledged: usize,
-    finished_visitors: usize,
-}
-
 struct Kill {
     at_acknowledged: usize,
     target: usize,
@@ -443,30 +427,38 @@ async fn run(plan: &Plan, config: &Path, logs: &[PathBuf]) -> Observed {
             .map(|server| server.as_ref().expect("every node runs").address)
             .collect()
     };
-    let (endpoint_sender, endpoints) = watch::channel(Endpoints {
-        generation: 1,
-        addresses: addresses(&servers),
-    });
-    let (progress_sender, mut progress) = watch::channel(Progress::default());
+    let (nodes_sender, nodes) = watch::channel(addresses(&servers));
+    let (acknowledged_sender, mut acknowledged) = watch::channel(0);
+    let (finished_sender, mut finished) = watch::channel(0);
     let mut visitors = Vec::new();
     for visitor in &plan.visitors {
         visitors.push(tokio::spawn(visit(
-            VisitorRun::new(visitor.clone()),
-            endpoints.clone(),
-            progress_sender.clone(),
+            visitor.clone(),
+            nodes.clone(),
+            acknowledged_sender.clone(),
+            finished_sender.clone(),
         )));
     }
 
     let mut kills = Vec::new();
     for (number, &target) in plan.kill_points.iter().enumerate() {
+        // The kill point, unless every visitor stopped before it (a failure the checks report).
         let reached = within(
             &format!("{target} acknowledgements (kill {})", number + 1),
-            progress
-                .wait_for(|now| now.acknowledged >= target || now.finished_visitors == VISITORS),
+            async {
+                loop {
+                    let reached = *acknowledged.borrow_and_update();
+                    if reached >= target || *finished.borrow_and_update() == VISITORS {
+                        return reached;
+                    }
+                    tokio::select! {
+                        _ = acknowledged.changed() => {}
+                        _ = finished.changed() => {}
+                    }
+                }
+            },
         )
-        .await
-        .expect("visitors report progress")
-        .acknowledged;
+        .await;
         assert!(
             reached >= target,
             "every visitor finished at {reached} acknowledgements, before kill point {target}"
@@ -475,17 +467,13 @@ async fn run(plan: &Plan, config: &Path, logs: &[PathBuf]) -> Observed {
         let node = number % servers.len();
         let status = kill_server(servers[node].take().expect("the node runs")).await;
         kills.push(Kill {
-            at_acknowledged: progress.borrow().acknowledged,
+            at_acknowledged: *acknowledged.borrow(),
             target,
             node,
             status,
         });
         servers[node] = Some(start_server(config, &logs[node]).await);
-        let restarted = addresses(&servers);
-        endpoint_sender.send_modify(|endpoints| {
-            endpoints.generation += 1;
-            endpoints.addresses = restarted;
-        });
+        nodes_sender.send_replace(addresses(&servers));
     }
     let killing = started.elapsed();
 
@@ -544,37 +532,13 @@ async fn run(plan: &Plan, config: &Path, logs: &[PathBuf]) -> Observed {
 
 // A visitor.
 
-type Socket = RawSocket;
-
-/// One visitor's widget, reduced to what durability needs: it pipelines its messages, and on every
-/// reconnect resumes and sends again each message not yet acknowledged, with the same id and body.
-struct VisitorRun {
-    plan: VisitorPlan,
-    index_of: HashMap<String, usize>,
-    next_unsent: usize,
-    /// Sent and not acknowledged yet: message index → the connection that first sent it.
-    unacknowledged: BTreeMap<usize, usize>,
-    acknowledged: HashMap<String, i64>,
-    /// Messages the server answered with an error: they will never be acknowledged.
-    failed: BTreeSet<usize>,
-    /// Whether a `conversation` frame arrived, so the next connection resumes instead of starting.
-    started: bool,
-    /// The seqs shown: a resume asks for what follows the first gap, since live frames from two nodes
-    /// can arrive out of order.
-    received: ReceivedThrough,
-    connections: usize,
-    /// Until the first ack on a connection, `message` frames are the reply to the opening frame (the
-    /// server answers each frame in order and acks before the echo), not echoes of this connection.
-    opening: bool,
-    report: VisitorReport,
-}
-
-#[derive(Debug, Default)]
+/// What one visitor's end saw, for the checks.
+#[derive(Debug)]
 struct VisitorReport {
     number: usize,
     /// Every conversation a `conversation` frame named.
     conversation_ids: BTreeSet<String>,
-    acknowledged: HashMap<String, i64>,
+    acknowledged: BTreeMap<String, i64>,
     /// Messages as `message` frames showed them, by seq.
     shown: BTreeMap<i64, ChatMessage>,
     connections: usize,
@@ -585,251 +549,50 @@ struct VisitorReport {
     problems: Vec<String>,
 }
 
-impl VisitorRun {
-    fn new(plan: VisitorPlan) -> VisitorRun {
-        let index_of = plan
-            .messages
-            .iter()
-            .enumerate()
-            .map(|(index, message)| (message.client_message_id.clone(), index))
-            .collect();
-        VisitorRun {
-            report: VisitorReport {
-                number: plan.number,
-                ..VisitorReport::default()
-            },
-            plan,
-            index_of,
-            next_unsent: 0,
-            unacknowledged: BTreeMap::new(),
-            acknowledged: HashMap::new(),
-            failed: BTreeSet::new(),
-            started: false,
-            received: ReceivedThrough::default(),
-            connections: 0,
-            opening: true,
-        }
-    }
-
-    fn finished(&self) -> bool {
-        self.next_unsent == self.plan.messages.len() && self.unacknowledged.is_empty()
-    }
-
-    fn problem(&mut self, text: String) {
-        self.report
-            .problems
-            .push(format!("visitor {}: {text}", self.plan.number));
-    }
-
-    fn send_frame(&self, index: usize) -> VisitorToServer {
-        let message = &self.plan.messages[index];
-        VisitorToServer::Send {
-            client_message_id: message.client_message_id.clone(),
-            body: message.body.clone(),
-        }
-    }
-
-    /// One connection: open it, resume, retry, then keep the pipeline full until every message is
-    /// acknowledged or the connection dies.
-    async fn converse(&mut self, mut socket: Socket, progress: &watch::Sender<Progress>) {
-        self.opening = true;
-        let opening = if self.started {
-            VisitorToServer::Resume {
-                after_seq: self.received.resume_after(),
-            }
-        } else {
-            VisitorToServer::StartChat {
-                rule_id: RULE.to_owned(),
-                context: Default::default(),
-            }
-        };
-        if !send(&mut socket, &opening).await {
-            return;
-        }
-        let retries: Vec<usize> = self.unacknowledged.keys().copied().collect();
-        for index in retries {
-            self.report.retries += 1;
-            if !send(&mut socket, &self.send_frame(index)).await {
-                return;
-            }
-        }
-        loop {
-            while self.unacknowledged.len() < WINDOW && self.next_unsent < self.plan.messages.len()
-            {
-                let index = self.next_unsent;
-                self.next_unsent += 1;
-                self.unacknowledged.insert(index, self.connections);
-                if !send(&mut socket, &self.send_frame(index)).await {
-                    return;
-                }
-            }
-            if self.finished() {
-                let _ = socket.close(None).await;
-                return;
-            }
-            let text = match within("a frame", socket.next()).await {
-                Some(Ok(Message::Text(text))) => text,
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                Some(Ok(Message::Binary(_))) => {
-                    self.problem("a binary frame".to_owned());
-                    continue;
-                }
-                // The server died (or closed): reconnect.
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
-            };
-            match serde_json::from_str::<ServerToVisitor>(text.as_str()) {
-                Ok(frame) => self.handle(frame, progress),
-                Err(error) => self.problem(format!("an undecodable frame ({error}): {text}")),
-            }
-        }
-    }
-
-    fn handle(&mut self, frame: ServerToVisitor, progress: &watch::Sender<Progress>) {
-        match frame {
-            ServerToVisitor::Ack {
-                client_message_id,
-                seq,
-            } => {
-                self.opening = false;
-                let Some(&index) = self.index_of.get(&client_message_id) else {
-                    self.problem(format!("an ack for `{client_message_id}`, never sent"));
-                    return;
-                };
-                if self.unacknowledged.remove(&index).is_some() {
-                    self.acknowledged.insert(client_message_id, seq);
-                    progress.send_modify(|progress| progress.acknowledged += 1);
-                } else {
-                    let earlier = self.acknowledged.get(&client_message_id).copied();
-                    self.problem(format!(
-                        "an ack for `{client_message_id}` as seq {seq}, not in flight (acknowledged before as {earlier:?})"
-                    ));
-                }
-            }
-            ServerToVisitor::Message { message } => {
-                if self.opening
-                    && let Some(index) = self.index_of.get(&message.client_message_id)
-                    && self
-                        .unacknowledged
-                        .get(index)
-                        .is_some_and(|&first| first < self.connections)
-                {
-                    self.report.committed_unacknowledged += 1;
-                }
-                self.received.received(message.seq);
-                match self.report.shown.entry(message.seq) {
-                    btree_map::Entry::Vacant(entry) => {
-                        entry.insert(message);
-                    }
-                    btree_map::Entry::Occupied(entry) => {
-                        if entry.get() != &message {
-                            let text = format!(
-                                "seq {} shown as {:?}, then as {message:?}",
-                                message.seq,
-                                entry.get()
-                            );
-                            self.problem(text);
-                        }
-                    }
-                }
-            }
-            ServerToVisitor::Conversation {
-                conversation_id,
-                state,
-                ..
-            } => {
-                self.started = true;
-                if state == ConversationState::Closed {
-                    self.problem(format!("conversation {conversation_id} is Closed"));
-                }
-                self.report.conversation_ids.insert(conversation_id);
-            }
-            ServerToVisitor::Error {
-                code,
-                message,
-                client_message_id,
-            } => {
-                self.problem(format!(
-                    "error {code:?} for {client_message_id:?}: {message}"
-                ));
-                // A refused message is never acknowledged; stop waiting for it so the run ends and the
-                // problem is reported.
-                if let Some(&index) = client_message_id
-                    .as_ref()
-                    .and_then(|id| self.index_of.get(id))
-                    && self.unacknowledged.remove(&index).is_some()
-                {
-                    self.failed.insert(index);
-                }
-            }
-            other => self.problem(format!("an unexpected frame {other:?}")),
-        }
-    }
-
-    fn into_report(mut self) -> VisitorReport {
-        if !self.failed.is_empty() {
-            let count = self.failed.len();
-            self.problem(format!("{count} messages refused"));
-        }
-        self.report.acknowledged = self.acknowledged;
-        self.report.connections = self.connections;
-        self.report
-    }
-}
-
+/// One visitor's widget, on their own: it starts a chat nobody takes on the node it starts on, sends its
+/// plan through every kill (`Chatter` resumes and sends again what is unacknowledged, with the same ids),
+/// and moves to the next node whenever its connection dies. A refusal is a problem: the database
+/// stays up.
 async fn visit(
-    mut run: VisitorRun,
-    mut endpoints: watch::Receiver<Endpoints>,
-    progress: watch::Sender<Progress>,
+    plan: VisitorPlan,
+    nodes: watch::Receiver<Vec<SocketAddr>>,
+    acknowledged: watch::Sender<usize>,
+    finished: watch::Sender<usize>,
 ) -> VisitorReport {
-    // Visitors start spread over the nodes.
-    let nodes = endpoints.borrow().addresses.len();
-    let mut node = run.plan.number % nodes;
-    // The newest generation a connection was refused by: only a newer one is worth trying.
-    let mut refused_by = 0;
-    while !run.finished() {
-        let (generation, address) = {
-            let current = within(
-                "a restarted server",
-                endpoints.wait_for(|endpoints| endpoints.generation > refused_by),
-            )
-            .await
-            .expect("the endpoints are published");
-            (current.generation, current.addresses[node])
-        };
-        // Refused: the node is dead and not restarted yet. The next generation is its restart, since
-        // the next kill waits for it.
-        let Some(socket) = connect(address, &run.plan.visitor_id).await else {
-            refused_by = generation;
-            continue;
-        };
-        run.connections += 1;
-        if run.connections > MAX_CONNECTIONS_PER_VISITOR {
-            run.problem(format!(
-                "{} connections for {KILLS} kills: the server drops live sockets",
-                run.connections
-            ));
-            break;
-        }
-        run.converse(socket, &progress).await;
-        // The connection died with its node. Only one node is down at a time, so on two the other is up
-        // (on one, the same node comes back).
-        node = (node + 1) % nodes;
+    let number = plan.number;
+    let messages: Vec<(String, String)> = plan
+        .messages
+        .into_iter()
+        .map(|message| (message.client_message_id, message.body))
+        .collect();
+    let expected = messages.len();
+    let end = Chatter::visitor(nodes, &plan.visitor_id)
+        .alone()
+        .starting_on(number)
+        .window(WINDOW)
+        .at_most(MAX_CONNECTIONS_PER_VISITOR)
+        .sending(messages, expected)
+        .run(acknowledged)
+        .await;
+    finished.send_modify(|count| *count += 1);
+    let mut problems = end.problems.clone();
+    problems.extend(end.never_acknowledged());
+    if end.refused > 0 {
+        problems.push(format!("refused {} times", end.refused));
     }
-    progress.send_modify(|progress| progress.finished_visitors += 1);
-    run.into_report()
-}
-
-/// A visitor socket with the server's own origin; `None` when the server is dead.
-async fn connect(address: SocketAddr, visitor_id: &str) -> Option<Socket> {
-    connect_visitor(address, SITE, visitor_id).await
-}
-
-/// Sends one frame; `false` when the connection is gone.
-async fn send(socket: &mut Socket, frame: &VisitorToServer) -> bool {
-    let text = serde_json::to_string(frame).expect("an encodable frame");
-    within("a frame to be sent", socket.send(Message::text(text)))
-        .await
-        .is_ok()
+    VisitorReport {
+        number,
+        problems: problems
+            .into_iter()
+            .map(|problem| format!("visitor {number}: {problem}"))
+            .collect(),
+        conversation_ids: end.conversation_ids,
+        acknowledged: end.acknowledged,
+        shown: end.seen,
+        connections: end.connections,
+        retries: end.retried,
+        committed_unacknowledged: end.committed_unacknowledged,
+    }
 }
 
 /// What a fresh connection resuming from seq 0 shows a visitor.
@@ -845,11 +608,9 @@ struct Transcript {
 /// `conversation` reply marks the end of the transcript. Then it reuses an id with another body.
 async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
     let number = visitor.number;
-    let mut socket = connect(address, &visitor.visitor_id)
-        .await
-        .expect("the last server accepts connections");
+    let mut socket = visitor_client(address, &visitor.visitor_id).await;
     let mut transcript = Transcript::default();
-    match next_frame(&mut socket).await {
+    match socket.expect("the greeting").await {
         ServerToVisitor::Conversation {
             conversation_id, ..
         } => transcript.conversation_id = Some(conversation_id),
@@ -860,14 +621,14 @@ async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
             return transcript;
         }
     }
-    assert!(send(&mut socket, &VisitorToServer::Resume { after_seq: 0 }).await);
+    assert!(socket.send(&VisitorToServer::Resume { after_seq: 0 }).await);
     let start = VisitorToServer::StartChat {
         rule_id: RULE.to_owned(),
         context: Default::default(),
     };
-    assert!(send(&mut socket, &start).await);
+    assert!(socket.send(&start).await);
     loop {
-        match next_frame(&mut socket).await {
+        match socket.expect("the transcript").await {
             ServerToVisitor::Message { message } => transcript.messages.push(message),
             ServerToVisitor::Conversation {
                 conversation_id, ..
@@ -892,8 +653,8 @@ async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
         client_message_id: first.client_message_id.clone(),
         body: format!("{} (edited)", first.body),
     };
-    assert!(send(&mut socket, &conflicting).await);
-    match next_frame(&mut socket).await {
+    assert!(socket.send(&conflicting).await);
+    match socket.expect("the answer to a reused id").await {
         ServerToVisitor::Error {
             code: ErrorCode::IdConflict,
             client_message_id: Some(id),
@@ -903,21 +664,8 @@ async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
             "visitor {number}: a reused id with another body was answered with {other:?}, not id_conflict"
         )),
     }
-    let _ = socket.close(None).await;
+    let _ = socket.socket.close(None).await;
     transcript
-}
-
-async fn next_frame(socket: &mut Socket) -> ServerToVisitor {
-    loop {
-        match within("a frame", socket.next()).await {
-            Some(Ok(Message::Text(text))) => {
-                return serde_json::from_str(text.as_str())
-                    .unwrap_or_else(|error| panic!("an undecodable frame ({error}): {text}"));
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a frame, the socket gave {other:?}"),
-        }
-    }
 }
 
 // The checks.

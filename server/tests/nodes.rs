@@ -653,8 +653,8 @@ async fn messages_cross_between_nodes_both_ways_in_order_without_gaps() {
     let (conversation_id, cookie) = accepted_chat(b, a, &visitor).await;
 
     // The visitor talks on B, Ann on A, both at once.
-    let (_node_b, on_b) = watch::channel(b);
-    let (_node_a, on_a) = watch::channel(a);
+    let (_node_b, on_b) = watch::channel(vec![b]);
+    let (_node_a, on_a) = watch::channel(vec![a]);
     let (progress, _) = watch::channel(0);
     let (visitor_end, ann_end) = within(
         "both ends to finish",
@@ -724,7 +724,7 @@ async fn a_chat_carries_on_on_the_other_node_when_its_node_is_killed() {
     let (conversation_id, cookie) = accepted_chat(a, a, &visitor).await;
 
     // Both ends talk on A; A dies with SIGKILL mid-conversation; both carry on on B.
-    let (node, on_a) = watch::channel(a);
+    let (node, on_a) = watch::channel(vec![a]);
     let (progress, mut acknowledged) = watch::channel(0);
     let visitor_task = tokio::spawn(
         Chatter::visitor(on_a.clone(), &visitor)
@@ -745,7 +745,7 @@ async fn a_chat_carries_on_on_the_other_node_when_its_node_is_killed() {
     let killed_at = Instant::now();
     let status = cluster.kill_a().await;
     let at_kill = *acknowledged.borrow();
-    node.send_replace(b);
+    node.send_replace(vec![b]);
     let mut visitor_end = within("the visitor to finish", visitor_task)
         .await
         .expect("the visitor task");

@@ -71,8 +71,8 @@ async fn a_chat_across_two_nodes_carries_on_through_a_postgres_restart() {
         totals: totals.clone(),
     };
     // Each stays on its node: only the database goes away.
-    let (_node_b, on_b) = watch::channel(b);
-    let (_node_a, on_a) = watch::channel(a);
+    let (_node_b, on_b) = watch::channel(vec![b]);
+    let (_node_a, on_a) = watch::channel(vec![a]);
     let visitor_task = tokio::spawn(
         Chatter::visitor(on_b, &visitor)
             .under_load("v", MAX_LOAD, load.clone())

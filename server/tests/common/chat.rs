@@ -1,6 +1,6 @@
-//! A live chat as the multi-process tests drive it: starting one that Ann accepts, and `Chatter`, one
-//! end of it as a client that survives what the tests do to its node (killed, its database restarted)
-//! and reports everything it saw for comparison with the store.
+//! A chat as the multi-process tests drive it: starting one that Ann accepts, and `Chatter`, one end of
+//! it (or a visitor on their own) as a client that survives what the tests do to its node (killed,
+//! restarted, its database restarted) and reports everything it saw for comparison with the store.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
@@ -16,11 +16,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::PASSWORD;
 use super::process::{
-    Client, RawSocket, SITE, StoredChat, console, http, login, next_offer, open_socket,
+    Client, RULE, RawSocket, SITE, StoredChat, console, http, login, next_offer, open_socket,
     visitor_sees, visitor_starting_chat, within,
 };
 
-/// At most this many messages in flight per end.
+/// At most this many messages in flight per end, unless a test says otherwise.
 const WINDOW: usize = 4;
 /// The pause before sending again after a refusal or a failed connection; it doubles up to the most.
 const FIRST_BACKOFF: Duration = Duration::from_millis(25);
@@ -28,9 +28,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How many times one message may be refused before the end gives up on it: with the backoff, over
 /// half a minute of an unreachable database.
 const MAX_ATTEMPTS: u32 = 40;
-/// Connections an end may try to open, failed ones included: a few hang-ups and refusals while a
-/// database is away or a node dies.
+/// Connections an end may open, unless a test says otherwise: a few hang-ups while a database is away
+/// or a node dies. More means the node drops live sockets.
 const MAX_CONNECTIONS: usize = 60;
+/// Attempts to connect that may fail in all: a node is down until it restarts or the test moves the
+/// end to another, and the backoff between attempts grows to `MAX_BACKOFF`.
+const MAX_FAILED_OPENS: usize = 200;
 /// How long an end waits for a frame it expects before it reports what never came.
 const STALLED: Duration = Duration::from_secs(20);
 
@@ -100,7 +103,12 @@ enum Heard {
     Refused(Option<String>, String),
     /// The visitor's resume failed: what it brings is unknown.
     ResumeFailed,
-    /// Expected, and nothing to act on: presence, the dashboard, the conversation staying Active.
+    /// The conversation and its state, as the node told this end.
+    Conversation {
+        conversation_id: String,
+        state: ConversationState,
+    },
+    /// Expected, and nothing to act on: presence, the dashboard.
     Other,
     /// Not what a live chat between two ends should bring.
     Unexpected(String),
@@ -148,9 +156,13 @@ impl Side {
                     ..
                 }) => Heard::ResumeFailed,
                 Ok(ServerToVisitor::Conversation {
-                    state: ConversationState::Active,
+                    conversation_id,
+                    state,
                     ..
-                }) => Heard::Other,
+                }) => Heard::Conversation {
+                    conversation_id,
+                    state,
+                },
                 other => Heard::Unexpected(format!("an unexpected frame {other:?}")),
             },
             Side::Agent { .. } => match serde_json::from_str::<ServerToAgent>(text) {
@@ -172,11 +184,10 @@ impl Side {
                     | ServerToAgent::Ongoing { .. }
                     | ServerToAgent::Welcome { .. },
                 ) => Heard::Other,
-                Ok(ServerToAgent::Conversation { conversation })
-                    if conversation.state == ConversationState::Active =>
-                {
-                    Heard::Other
-                }
+                Ok(ServerToAgent::Conversation { conversation }) => Heard::Conversation {
+                    conversation_id: conversation.conversation_id,
+                    state: conversation.state,
+                },
                 other => Heard::Unexpected(format!("an unexpected frame {other:?}")),
             },
         }
@@ -260,23 +271,36 @@ enum Stop {
 enum Outcome {
     /// Everything sent is acknowledged and every message expected has arrived; the socket stays open.
     Done,
-    /// The connection ended, or could not open, or catching up failed: open another after `pause`, or
-    /// as soon as the node to use changes.
+    /// The connection ended, or catching up failed: open another, to the next node, after `pause` or
+    /// as soon as the nodes change.
     Lost { pause: Duration },
+    /// No connection opened: try the same node again after `pause`, or as soon as the nodes change.
+    Unreachable { pause: Duration },
     /// Something went wrong that retrying will not mend; the problem is recorded.
     GaveUp,
 }
 
-/// One end of a live chat, as a client that survives its node. It pipelines its messages; a refused one
-/// (the node's database is away) goes again after a backoff, on the same connection. A connection that
-/// ends is opened again at once, to the node `node` names then; one that cannot open is tried again
-/// after a backoff, or at once when `node` changes (the test moved it off a dead node). On every new
-/// connection it first catches up (a visitor resumes after its last seq without a gap; an agent reads
-/// the conversation over REST once its console is registered, as the console does) and then sends again
-/// every message not acknowledged, with the same id and body.
+/// One end of a chat, as a client that survives its node. It pipelines its messages; a refused one (the
+/// node's database is away) goes again after a backoff, on the same connection. A connection that ends
+/// is opened again at once, to the next of the nodes `nodes` lists then; one that cannot open is tried
+/// again after a backoff, or at once when `nodes` changes (the test restarted a node or moved the end
+/// off a dead one). On every new connection it first catches up (a visitor resumes after its last seq
+/// without a gap; an agent reads the conversation over REST once its console is registered, as the
+/// console does) and then sends again every message not acknowledged, with the same id and body.
 pub struct Chatter {
     side: Side,
-    node: watch::Receiver<SocketAddr>,
+    /// The nodes that run now, as the test publishes them.
+    nodes: watch::Receiver<Vec<SocketAddr>>,
+    /// Which of them it uses: the next one after each connection that ends.
+    node: usize,
+    window: usize,
+    max_connections: usize,
+    /// Whether the first connection starts the chat (a visitor on their own) instead of resuming one.
+    starts_chat: bool,
+    /// The state each `conversation` frame must show.
+    expected_state: ConversationState,
+    /// Every conversation a `conversation` frame named.
+    pub conversation_ids: BTreeSet<String>,
     /// (client id, body), sent in this order.
     pub planned: Vec<(String, String)>,
     next_unsent: usize,
@@ -288,9 +312,10 @@ pub struct Chatter {
     backoff: Duration,
     /// Refusals per message.
     attempts: BTreeMap<usize, u32>,
-    acknowledged: BTreeMap<String, i64>,
+    /// Client id → the seq its ack named.
+    pub acknowledged: BTreeMap<String, i64>,
     /// Every message it has, by seq.
-    seen: BTreeMap<i64, ChatMessage>,
+    pub seen: BTreeMap<i64, ChatMessage>,
     received: ReceivedThrough,
     /// Live `message` frames, in arrival order: their seq and the connection they came on.
     pub arrivals: Vec<(i64, usize)>,
@@ -312,36 +337,53 @@ pub struct Chatter {
     pub refused: usize,
     /// Messages sent again on a new connection.
     pub retried: usize,
-    problems: Vec<String>,
+    /// Until the first ack on a connection, `message` frames answer the catch-up, not this connection's
+    /// sends.
+    opening: bool,
+    /// The ids sent again on this connection.
+    resent: BTreeSet<String>,
+    /// Messages sent again that the catch-up showed stored already: committed, with the ack lost.
+    pub committed_unacknowledged: usize,
+    pub problems: Vec<String>,
 }
 
 impl Chatter {
-    /// The visitor's end, on the node `node` names.
-    pub fn visitor(node: watch::Receiver<SocketAddr>, visitor_id: &str) -> Chatter {
+    /// The visitor's end of a chat an agent has accepted.
+    pub fn visitor(nodes: watch::Receiver<Vec<SocketAddr>>, visitor_id: &str) -> Chatter {
         Chatter::new(
             Side::Visitor {
                 visitor_id: visitor_id.to_owned(),
             },
-            node,
+            nodes,
         )
     }
 
-    /// Ann's end, with her session, on the node `node` names.
-    pub fn ann(node: watch::Receiver<SocketAddr>, cookie: &str, conversation_id: &str) -> Chatter {
+    /// Ann's end, with her session, of a chat she has accepted.
+    pub fn ann(
+        nodes: watch::Receiver<Vec<SocketAddr>>,
+        cookie: &str,
+        conversation_id: &str,
+    ) -> Chatter {
         Chatter::new(
             Side::Agent {
                 username: "ann".to_owned(),
                 cookie: cookie.to_owned(),
                 conversation_id: conversation_id.to_owned(),
             },
-            node,
+            nodes,
         )
     }
 
-    fn new(side: Side, node: watch::Receiver<SocketAddr>) -> Chatter {
+    fn new(side: Side, nodes: watch::Receiver<Vec<SocketAddr>>) -> Chatter {
         Chatter {
             side,
-            node,
+            nodes,
+            node: 0,
+            window: WINDOW,
+            max_connections: MAX_CONNECTIONS,
+            starts_chat: false,
+            expected_state: ConversationState::Active,
+            conversation_ids: BTreeSet::new(),
             planned: Vec::new(),
             next_unsent: 0,
             in_flight: VecDeque::new(),
@@ -363,8 +405,45 @@ impl Chatter {
             failed_opens: 0,
             refused: 0,
             retried: 0,
+            opening: false,
+            resent: BTreeSet::new(),
+            committed_unacknowledged: 0,
             problems: Vec::new(),
         }
+    }
+
+    /// A visitor on their own: the first connection starts a chat by the node's rule, and as nobody
+    /// takes it, it stays Open.
+    pub fn alone(mut self) -> Chatter {
+        self.starts_chat = true;
+        self.expected_state = ConversationState::Open;
+        self
+    }
+
+    /// Starts on the `index`th node (counting round).
+    pub fn starting_on(mut self, index: usize) -> Chatter {
+        self.node = index;
+        self
+    }
+
+    /// Keeps up to `window` messages in flight.
+    pub fn window(mut self, window: usize) -> Chatter {
+        self.window = window;
+        self
+    }
+
+    /// Opens at most `connections` connections; more is a problem.
+    pub fn at_most(mut self, connections: usize) -> Chatter {
+        self.max_connections = connections;
+        self
+    }
+
+    /// Sends `messages`, (client id, body) in this order, and expects the conversation to hold
+    /// `expected_total` when every end is done.
+    pub fn sending(mut self, messages: Vec<(String, String)>, expected_total: usize) -> Chatter {
+        self.planned.extend(messages);
+        self.expected_total = Some(self.expected_total.unwrap_or(0) + expected_total);
+        self
     }
 
     /// Plans `count` messages named `{prefix}-{index}`, with a body that tests escaping, and expects the
@@ -446,15 +525,26 @@ impl Chatter {
             Side::Visitor { visitor_id } => {
                 let path = format!("/ws/visitor?site={SITE}&visitor={visitor_id}");
                 let mut socket = open_socket(address, &path, None).await?;
-                // The greeting names the live conversation; the resume brings what it lacks, or an
-                // error, which `hear` turns into a new attempt.
-                let resume = VisitorToServer::Resume {
-                    after_seq: self.received.resume_after(),
+                // Until a `conversation` frame named its chat, a visitor on their own (re)starts it.
+                // Otherwise the greeting names the live conversation, and the resume brings what it
+                // lacks, or an error, which `hear` turns into a new attempt.
+                let opening = if self.starts_chat && self.conversation_ids.is_empty() {
+                    VisitorToServer::StartChat {
+                        rule_id: RULE.to_owned(),
+                        context: Default::default(),
+                    }
+                } else {
+                    VisitorToServer::Resume {
+                        after_seq: self.received.resume_after(),
+                    }
                 };
-                let resume = serde_json::to_string(&resume).expect("an encodable frame");
-                within("the resume to be sent", socket.send(Message::text(resume)))
-                    .await
-                    .map_err(|error| format!("the socket closed before the resume: {error}"))?;
+                let opening = serde_json::to_string(&opening).expect("an encodable frame");
+                within(
+                    "the opening frame to be sent",
+                    socket.send(Message::text(opening)),
+                )
+                .await
+                .map_err(|error| format!("the socket closed before its opening frame: {error}"))?;
                 Ok(socket)
             }
             Side::Agent {
@@ -505,6 +595,9 @@ impl Chatter {
     fn hear(&mut self, text: &str) -> Result<bool, Stop> {
         match self.side.decode(text) {
             Heard::Message(message) => {
+                if self.opening && self.resent.contains(&message.client_message_id) {
+                    self.committed_unacknowledged += 1;
+                }
                 self.arrivals.push((message.seq, self.connections));
                 self.learn(message);
                 Ok(false)
@@ -526,6 +619,7 @@ impl Chatter {
                     ));
                 }
                 self.acknowledged.insert(client_message_id, seq);
+                self.opening = false;
                 self.backoff = FIRST_BACKOFF;
                 let now = Instant::now();
                 if let Some(last) = self.last_ack.replace(now) {
@@ -569,6 +663,20 @@ impl Chatter {
                 self.refused += 1;
                 Err(Stop::Reconnect)
             }
+            Heard::Conversation {
+                conversation_id,
+                state,
+            } => {
+                if state != self.expected_state {
+                    self.problems.push(format!(
+                        "conversation {conversation_id} is {}, not {}",
+                        state.label(),
+                        self.expected_state.label()
+                    ));
+                }
+                self.conversation_ids.insert(conversation_id);
+                Ok(false)
+            }
             Heard::Other => Ok(false),
             Heard::Unexpected(problem) => {
                 self.problems.push(problem);
@@ -592,19 +700,24 @@ impl Chatter {
         let mut socket = match self.socket.take() {
             Some(socket) => socket,
             None => {
-                if self.connections + self.failed_opens >= MAX_CONNECTIONS {
+                if self.connections >= self.max_connections || self.failed_opens >= MAX_FAILED_OPENS
+                {
                     self.problems.push(format!(
-                        "{} connections and {} failed attempts: the node keeps failing",
+                        "{} connections and {} failed attempts: the node keeps failing or drops \
+                         live sockets",
                         self.connections, self.failed_opens
                     ));
                     return Outcome::GaveUp;
                 }
-                let address = *self.node.borrow_and_update();
+                let address = {
+                    let nodes = self.nodes.borrow_and_update();
+                    nodes[self.node % nodes.len()]
+                };
                 let mut socket = match self.open(address).await {
                     Ok(socket) => socket,
                     Err(_) => {
                         self.failed_opens += 1;
-                        return Outcome::Lost {
+                        return Outcome::Unreachable {
                             pause: self.pause(),
                         };
                     }
@@ -615,6 +728,11 @@ impl Chatter {
                     .in_flight
                     .drain(..)
                     .chain(std::mem::take(&mut self.to_retry))
+                    .collect();
+                self.opening = true;
+                self.resent = again
+                    .iter()
+                    .map(|index| self.planned[*index].0.clone())
                     .collect();
                 for index in again {
                     self.retried += 1;
@@ -638,7 +756,7 @@ impl Chatter {
                     }
                 }
             }
-            while self.in_flight.len() + self.to_retry.len() < WINDOW
+            while self.in_flight.len() + self.to_retry.len() < self.window
                 && self.next_unsent < self.planned.len()
             {
                 let index = self.next_unsent;
@@ -716,20 +834,24 @@ impl Chatter {
         pause
     }
 
-    /// Talks until done, reconnecting as often as it takes (within `MAX_CONNECTIONS`).
+    /// Talks until done, reconnecting as often as it takes (within its connection budget).
     pub async fn run(mut self, progress: watch::Sender<usize>) -> Chatter {
         loop {
-            match self.converse(&progress).await {
+            let pause = match self.converse(&progress).await {
                 Outcome::Done | Outcome::GaveUp => return self,
                 Outcome::Lost { pause } => {
-                    // A bounded backoff before reconnecting, cut short when the test moves the end to
-                    // another node.
-                    let mut node = self.node.clone();
-                    tokio::select! {
-                        () = tokio::time::sleep(pause) => {}
-                        Ok(()) = node.changed() => {}
-                    }
+                    // Only one node is down at a time: on several, the next one is up.
+                    self.node += 1;
+                    pause
                 }
+                Outcome::Unreachable { pause } => pause,
+            };
+            // A bounded backoff before reconnecting, cut short when the test restarts a node or moves
+            // the end to another.
+            let mut nodes = self.nodes.clone();
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                Ok(()) = nodes.changed() => {}
             }
         }
     }
@@ -747,13 +869,17 @@ impl Chatter {
             &self.acknowledged,
             stored,
         ));
-        let unacknowledged = self.planned.len() - self.acknowledged.len();
-        if unacknowledged > 0 {
-            problems.push(format!(
-                "{name}: {unacknowledged} messages never acknowledged"
-            ));
-        }
+        problems.extend(
+            self.never_acknowledged()
+                .map(|problem| format!("{name}: {problem}")),
+        );
         problems
+    }
+
+    /// How many planned messages were never acknowledged, if any were not.
+    pub fn never_acknowledged(&self) -> Option<String> {
+        let unacknowledged = self.planned.len() - self.acknowledged.len();
+        (unacknowledged > 0).then(|| format!("{unacknowledged} messages never acknowledged"))
     }
 
     /// Messages by `author` above seq `after` that came as live frames on the connection open now.
