@@ -4,7 +4,7 @@
 //! message stored and delivered once, in order.
 //!
 //! Every wait ends on a real event (a frame, an HTTP answer, a line the server prints, a process exit);
-//! `PROCESS_PATIENCE` is only a safety net against hangs.
+//! `PATIENCE` is only a safety net against hangs.
 
 mod common;
 
@@ -18,9 +18,9 @@ use common::chat::{Chatter, accepted_chat, offered_chat};
 use common::process::{
     Client, DatabaseReader, Lines, RULE, ServerProcess, console, database_reader, http,
     kill_server, login, off_runtime, run_beckon, start_server, stored_chat, stored_problems,
-    visitor_client, visitor_sees, visitor_starting_chat, within, write_node_config,
+    visitor_client, visitor_sees, visitor_starting_chat, write_node_config,
 };
-use common::{PASSWORD, PostgresDatabase, visitor_id};
+use common::{PASSWORD, PostgresDatabase, visitor_id, within};
 use futures_util::future::join_all;
 use protocol::{
     AgentToServer, Author, ConversationState, ServerToAgent, ServerToVisitor, VisitorToServer,

@@ -9,7 +9,7 @@
 //! starts the cluster again if the test fails while it is down. The test runs as root, like CI.
 //!
 //! Every wait ends on a real event (a frame, an HTTP answer, a line a node logs, `pg_ctlcluster`
-//! finishing); `PROCESS_PATIENCE` is only a safety net against hangs.
+//! finishing); `PATIENCE` is only a safety net against hangs.
 
 mod common;
 
@@ -21,9 +21,9 @@ use std::time::Instant;
 use common::chat::{Chatter, Load, accepted_chat};
 use common::process::{
     Lines, ServerProcess, database_reader, off_runtime, start_server, stored_chat, stored_problems,
-    within, write_node_config,
+    write_node_config,
 };
-use common::{PostgresDatabase, visitor_id};
+use common::{PostgresDatabase, visitor_id, within};
 use protocol::Author;
 use tokio::sync::watch;
 

@@ -14,11 +14,11 @@ use protocol::{
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::PASSWORD;
 use super::process::{
     Client, RULE, RawSocket, SITE, StoredChat, console, http, login, next_offer, open_socket,
-    visitor_sees, visitor_starting_chat, within,
+    visitor_sees, visitor_starting_chat,
 };
+use super::{PASSWORD, within};
 
 /// At most this many messages in flight per end, unless a test says otherwise.
 const WINDOW: usize = 4;

@@ -48,8 +48,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tower::ServiceExt;
 
-/// A safety net against hangs only: every wait in these tests ends on a real frame or response.
-pub const PATIENCE: Duration = Duration::from_secs(30);
+/// A safety net against hangs only: every wait in these tests ends on a real event (a frame, a response,
+/// a line a node logs, a process exit). Generous, because the tests that start, kill and restart
+/// processes and databases take seconds on a loaded machine.
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// The password of every agent the fixture creates.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -133,7 +135,7 @@ pub fn publish_www(www: &std::path::Path) {
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
     match tokio::time::timeout(PATIENCE, future).await {
         Ok(output) => output,
-        Err(_) => panic!("timed out waiting for {what}"),
+        Err(_) => panic!("timed out after {PATIENCE:?} waiting for {what}"),
     }
 }
 

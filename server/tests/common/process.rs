@@ -25,23 +25,13 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::within;
+
 /// How long a node may take to print its listening line: a safety net, it usually takes milliseconds.
 pub const START_PATIENCE: Duration = Duration::from_secs(30);
 
 /// A raw WebSocket to a node.
 pub type RawSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// A safety net against hangs for the tests that start, kill and restart processes and databases,
-/// which take seconds on a loaded machine; every wait still ends on a real event.
-pub const PROCESS_PATIENCE: Duration = Duration::from_secs(60);
-
-/// `future`'s output, or a failure naming `what` never came within `PROCESS_PATIENCE`.
-pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(PROCESS_PATIENCE, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out after {PROCESS_PATIENCE:?} waiting for {what}"),
-    }
-}
 
 /// The site of a node started as a process, and its one rule: `pricing-help`, which invites on
 /// `/pricing*` and routes to `sales`.
