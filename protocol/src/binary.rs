@@ -102,7 +102,11 @@ all = [
 
     #[test]
     fn every_example_rule_file_survives_the_round_trip() {
-        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/examples");
+        let folder = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../rules/examples");
         let mut files = Vec::new();
         for entry in std::fs::read_dir(&folder).expect("rules/examples") {
             let path = entry.expect("an entry").path();
