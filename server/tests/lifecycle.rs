@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{Answer, Backend, Fixture, Node, Socket, on_every_backend, visitor_id};
+use common::{
+    Answer, Backend, Fixture, INBOX_QUEUE, INBOX_RULE, Node, Socket, on_every_backend, visitor_id,
+};
 use protocol::{
     AgentToServer, ConversationState, Presence, Role, ServerToAgent, ServerToVisitor,
     VisitorToServer,
@@ -22,16 +24,11 @@ const SECOND: i64 = 1_000;
 const MINUTE: i64 = 60 * SECOND;
 const DAY: i64 = 24 * 60 * MINUTE;
 
-/// Queues beyond the fixture's `sales` (default live chat) and `support`: `inbox` is persistent messaging,
-/// `timed` is live chat whose wrap-up blocks capacity for 5 minutes and whose Open conversations close
-/// after 10 minutes, `office` keeps Paris office hours and overflows to `support`, `tiny` ends chats
-/// beyond one waiting.
+/// Queues beyond the fixture's `sales` (default live chat) and `support`, and `INBOX_QUEUE`'s persistent
+/// `inbox`: `timed` is live chat whose wrap-up blocks capacity for 5 minutes and whose Open
+/// conversations close after 10 minutes, `office` keeps Paris office hours and overflows to `support`,
+/// `tiny` ends chats beyond one waiting.
 const EXTRA: &str = r#"
-[[queues]]
-id = "inbox"
-name = "Inbox"
-workstream = "messaging"
-
 [[queues]]
 id = "timed"
 name = "Timed"
@@ -48,10 +45,6 @@ hours = { zone = "Europe/Paris", days = ["mon", "tue", "wed", "thu", "fri"], ope
 id = "tiny"
 name = "Tiny"
 workstream = "tiny-chat"
-
-[[workstreams]]
-id = "messaging"
-channel = "persistent"
 
 [[workstreams]]
 id = "timed-chat"
@@ -85,13 +78,6 @@ capacity = 1
 
 const RULES: &str = r#"
 [[rule]]
-id = "inbox-help"
-queue = "inbox"
-invitation = "Write to us"
-[rule.when]
-all = [{ path = "/contact*" }]
-
-[[rule]]
 id = "timed-help"
 queue = "timed"
 invitation = "Chat now"
@@ -120,10 +106,14 @@ struct World {
 
 async fn world_at(backend: Backend, now_ms: i64) -> World {
     let fixture = Fixture {
-        extra_config: EXTRA.to_owned(),
+        extra_config: format!("{INBOX_QUEUE}{EXTRA}"),
         ..Fixture::on(backend)
     };
-    std::fs::write(fixture.rules_dir().join("more.toml"), RULES).expect("the rule file");
+    std::fs::write(
+        fixture.rules_dir().join("more.toml"),
+        format!("{INBOX_RULE}{RULES}"),
+    )
+    .expect("the rule file");
     let clock = Arc::new(ManualClock::new(now_ms));
     let node = fixture.start_with_clock(Arc::clone(&clock)).await;
     World { node, clock }

@@ -70,6 +70,29 @@ invitation = "Questions about our plans? Chat with us."
 all = [{ path = "/pricing*" }, { time_on_page = "10s" }]
 "#;
 
+/// A queue of persistent conversations, `inbox` of workstream `messaging`: closing the session leaves
+/// them Waiting instead of Closed. A configuration that adds it seeds a member too.
+pub const INBOX_QUEUE: &str = r#"
+[[queues]]
+id = "inbox"
+name = "Inbox"
+workstream = "messaging"
+
+[[workstreams]]
+id = "messaging"
+channel = "persistent"
+"#;
+
+/// The rule that invites to `inbox`.
+pub const INBOX_RULE: &str = r#"
+[[rule]]
+id = "inbox-help"
+queue = "inbox"
+invitation = "Write to us"
+[rule.when]
+all = [{ path = "/contact*" }]
+"#;
+
 /// The repository's `www` folder: sources, and what `cargo xtask build` publishes there.
 pub fn repository_www() -> std::path::PathBuf {
     std::path::PathBuf::from(

@@ -12,38 +12,19 @@ use server::http::openapi::{Endpoint, document, endpoints};
 use server::runtime::ManualClock;
 use server::store::{AgentLoad, Conversation, Offer};
 
-use super::{Answer, Fixture, Node, Socket, visitor_id};
+use super::{Answer, Fixture, INBOX_QUEUE, INBOX_RULE, Node, Socket, visitor_id};
 
 /// The nodes' clock stands still, so no offer expires and no timer fires while a table runs.
 pub const START_MS: i64 = 1_750_000_000_000;
 
-/// A queue of persistent conversations, which closing the session leaves Waiting instead of Closed,
-/// with a seeded member because every queue needs one.
-const INBOX_CONFIG: &str = r#"
-[[queues]]
-id = "inbox"
-name = "Inbox"
-workstream = "messaging"
-
-[[workstreams]]
-id = "messaging"
-channel = "persistent"
-
+/// The persistent `inbox`, with a seeded member because every queue needs one.
+const INBOX_MEMBER: &str = r#"
 [[agents]]
 username = "night"
 display_name = "Night Shift"
 password_hash = "x"
 queues = ["inbox"]
 capacity = 1
-"#;
-
-const INBOX_RULE: &str = r#"
-[[rule]]
-id = "inbox-help"
-queue = "inbox"
-invitation = "Write to us"
-[rule.when]
-all = [{ path = "/contact*" }]
 "#;
 
 /// Who sends a request. Each logged-in caller is a different agent of the world `World::new` builds.
@@ -183,10 +164,34 @@ pub struct World {
     _sockets: (Socket<ServerToAgent>, Vec<Socket<ServerToVisitor>>),
 }
 
+/// Visitor `number` starts a chat by `rule`, routing offers it to Ann, and she accepts it: Active,
+/// hers. Returns the visitor's socket and the conversation.
+async fn accepted_by_ann(
+    node: &Node,
+    ann: &mut Socket<ServerToAgent>,
+    number: u32,
+    rule: &str,
+) -> (Socket<ServerToVisitor>, String) {
+    let mut visitor = node.visitor(&visitor_id(number)).await;
+    visitor.start_chat(rule).await;
+    let (id, _, _) = visitor.conversation().await;
+    assert_eq!(ann.offer().await, id);
+    ann.send(&AgentToServer::AcceptOffer {
+        conversation_id: id.clone(),
+    })
+    .await;
+    let (accepted, state, owner) = ann.conversation().await;
+    assert_eq!(
+        (accepted.as_str(), state, owner.as_deref()),
+        (id.as_str(), ConversationState::Active, Some("ann"))
+    );
+    (visitor, id)
+}
+
 impl World {
     pub async fn new(extra_config: &str) -> World {
         let fixture = Fixture {
-            extra_config: format!("{INBOX_CONFIG}\n{extra_config}"),
+            extra_config: format!("{INBOX_QUEUE}{INBOX_MEMBER}\n{extra_config}"),
             ..Fixture::new()
         };
         std::fs::write(fixture.rules_dir().join("inbox.toml"), INBOX_RULE).expect("the rule file");
@@ -218,15 +223,7 @@ impl World {
         // Ann alone is Available, so routing offers her everything while she has room.
         let mut ann = node.agent(&ann_cookie, "ann").await;
         ann.set_available().await;
-        let mut writer = node.visitor(&visitor_id(4)).await;
-        writer.start_chat("inbox-help").await;
-        let (waiting, _, _) = writer.conversation().await;
-        assert_eq!(ann.offer().await, waiting);
-        ann.send(&AgentToServer::AcceptOffer {
-            conversation_id: waiting.clone(),
-        })
-        .await;
-        assert_eq!(ann.conversation().await.1, ConversationState::Active);
+        let (writer, waiting) = accepted_by_ann(&node, &mut ann, 4, "inbox-help").await;
         ann.send(&AgentToServer::Close {
             conversation_id: waiting.clone(),
         })
@@ -236,19 +233,7 @@ impl World {
             (closed.as_str(), state, owner.as_deref()),
             (waiting.as_str(), ConversationState::Waiting, Some("ann"))
         );
-        let mut first = node.visitor(&visitor_id(1)).await;
-        first.start_chat("pricing-help").await;
-        let (active, _, _) = first.conversation().await;
-        assert_eq!(ann.offer().await, active);
-        ann.send(&AgentToServer::AcceptOffer {
-            conversation_id: active.clone(),
-        })
-        .await;
-        let (accepted, state, owner) = ann.conversation().await;
-        assert_eq!(
-            (accepted.as_str(), state, owner.as_deref()),
-            (active.as_str(), ConversationState::Active, Some("ann"))
-        );
+        let (first, active) = accepted_by_ann(&node, &mut ann, 1, "pricing-help").await;
         let mut second = node.visitor(&visitor_id(2)).await;
         second.start_chat("pricing-help").await;
         let (offered, _, _) = second.conversation().await;
