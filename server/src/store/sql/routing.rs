@@ -115,6 +115,9 @@ fn still_waiting(
     Ok((waiting && !offered).then_some(conversation))
 }
 
+/// One routing pass: offers each waiting conversation to the agent its queue's assignment chooses, or
+/// carries out its workstream's overflow. Each is locked and checked again before it changes, since
+/// another node may route at the same time.
 pub(super) fn route_waiting(
     tx: &mut dyn Tx,
     routing: &Routing,
@@ -137,30 +140,10 @@ pub(super) fn route_waiting(
         .collect::<Result<_, _>>()?;
     tx.lock_agents(&members.iter().map(String::as_str).collect::<Vec<_>>())?;
     let open = open_conversations(tx)?;
-    // How many wait ahead of each conversation in its own queue.
-    let mut counts: HashMap<&str, u32> = HashMap::new();
-    let mut waiting = Vec::new();
-    // `open` is in arrival order (time, then insertion), so its index breaks ties within a millisecond.
-    for (arrival, conversation) in open.iter().enumerate() {
-        let ahead = counts.entry(conversation.queue_id.as_str()).or_default();
-        if !conversation.offered {
-            waiting.push(Waiting {
-                conversation,
-                arrival,
-                ahead: *ahead,
-            });
-        }
-        *ahead += 1;
-    }
+    let waiting = in_routing_order(&open, routing);
     if waiting.is_empty() {
         return Ok(Vec::new());
     }
-    waiting.sort_by_key(|waiting| {
-        (
-            routing.priority(&waiting.conversation.queue_id),
-            waiting.arrival,
-        )
-    });
     let mut candidates = queue_candidates(tx)?;
     let mut routed = Vec::new();
     for Waiting {
@@ -172,14 +155,7 @@ pub(super) fn route_waiting(
         let (conversation_id, queue_id) = (&open.id, &open.queue_id);
         let workstream = routing.workstream(queue_id);
         let queue = routing.queues.get(queue_id);
-        let declined: BTreeSet<String> = tx
-            .query(
-                "SELECT agent_username FROM offer_declines WHERE conversation_id = ?1",
-                args![conversation_id],
-            )?
-            .iter()
-            .map(|row| row.get(0))
-            .collect::<Result<_, _>>()?;
+        let declined = declined_by(tx, conversation_id)?;
         let members = candidates.entry(queue_id.clone()).or_default();
         for member in members.iter_mut() {
             member.declined = declined.contains(&member.username);
@@ -218,34 +194,83 @@ pub(super) fn route_waiting(
         if still_waiting(tx, conversation_id, queue_id)?.is_none() {
             continue;
         }
-        let expires_at_ms = now_ms + workstream.notification_timeout_ms;
-        tx.execute(
-            "INSERT INTO offers (conversation_id, agent_username, offered_at_ms, expires_at_ms, units, kind)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'route')",
-            args![conversation_id, chosen, now_ms, expires_at_ms, workstream.units],
-        )?;
-        tx.execute(
-            "UPDATE agents SET last_offered_at_ms = ?2 WHERE username = ?1",
-            args![chosen, now_ms],
-        )?;
-        // The same agent may be a member of several queues: their load and turn change in all of them.
-        for members in candidates.values_mut() {
-            for member in members
-                .iter_mut()
-                .filter(|member| member.username == chosen)
-            {
-                member.used += workstream.units;
-                member.last_offered_at_ms = now_ms;
-            }
-        }
-        routed.push(Routed::Offered(Offer {
+        let offer = Offer {
             conversation_id: conversation_id.clone(),
             agent_username: chosen,
-            expires_at_ms,
+            expires_at_ms: now_ms + workstream.notification_timeout_ms,
             transfer_from: None,
-        }));
+        };
+        make_offer(tx, &mut candidates, &offer, workstream.units, now_ms)?;
+        routed.push(Routed::Offered(offer));
     }
     Ok(routed)
+}
+
+/// The Open conversations no agent is offered, by queue priority then arrival, each with how many wait
+/// ahead of it in its own queue (offered or not).
+fn in_routing_order<'a>(open: &'a [OpenConversation], routing: &Routing) -> Vec<Waiting<'a>> {
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    let mut waiting = Vec::new();
+    // `open` is in arrival order (time, then insertion), so its index breaks ties within a millisecond.
+    for (arrival, conversation) in open.iter().enumerate() {
+        let ahead = counts.entry(conversation.queue_id.as_str()).or_default();
+        if !conversation.offered {
+            waiting.push(Waiting {
+                conversation,
+                arrival,
+                ahead: *ahead,
+            });
+        }
+        *ahead += 1;
+    }
+    waiting.sort_by_key(|waiting| {
+        (
+            routing.priority(&waiting.conversation.queue_id),
+            waiting.arrival,
+        )
+    });
+    waiting
+}
+
+/// The agents who declined the conversation's routing offers: routing passes them by.
+fn declined_by(tx: &mut dyn Tx, conversation_id: &str) -> StoreResult<BTreeSet<String>> {
+    Ok(tx
+        .query(
+            "SELECT agent_username FROM offer_declines WHERE conversation_id = ?1",
+            args![conversation_id],
+        )?
+        .iter()
+        .map(|row| row.get(0))
+        .collect::<Result<_, _>>()?)
+}
+
+/// Stores a routing offer of `units` and the agent's turn, and counts both in this pass's candidates:
+/// the same agent may be a member of several queues, so their load and turn change in all of them.
+fn make_offer(
+    tx: &mut dyn Tx,
+    candidates: &mut HashMap<String, Vec<Candidate>>,
+    offer: &Offer,
+    units: u32,
+    now_ms: i64,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO offers (conversation_id, agent_username, offered_at_ms, expires_at_ms, units, kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'route')",
+        args![offer.conversation_id, offer.agent_username, now_ms, offer.expires_at_ms, units],
+    )?;
+    tx.execute(
+        "UPDATE agents SET last_offered_at_ms = ?2 WHERE username = ?1",
+        args![offer.agent_username, now_ms],
+    )?;
+    for member in candidates
+        .values_mut()
+        .flatten()
+        .filter(|member| member.username == offer.agent_username)
+    {
+        member.used += units;
+        member.last_offered_at_ms = now_ms;
+    }
+    Ok(())
 }
 
 /// Carries out a workstream's overflow action on a waiting conversation: moves it to another queue, or
