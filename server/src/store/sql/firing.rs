@@ -8,11 +8,13 @@ use super::work::{Target, decline_offer, offers_where, transition};
 use super::{DbError, Tx, args};
 use crate::domain::lifecycle::{Channel, Event};
 use crate::domain::routing::Routing;
-use crate::store::{Fired, Moved, StoreError, StoreResult, Timer};
+use crate::store::{Fired, Moved, Offer, StoreError, StoreResult, Timer};
 
 /// The most timers one transaction fires; the rest fire on the next tick.
 const TIMERS_PER_TICK: usize = 256;
 
+/// Fires the timers that are due, at most `TIMERS_PER_TICK`, skipping any whose rows another
+/// transaction holds.
 pub(super) fn fire_due_timers(
     tx: &mut dyn Tx,
     routing: &Routing,
@@ -48,92 +50,119 @@ pub(super) fn fire_due_timers(
             "DELETE FROM timers WHERE kind = ?1 AND subject = ?2",
             args![name, subject],
         )?;
-        let mut outcome = Fired {
-            kind,
-            subject: subject.clone(),
-            moved: Vec::new(),
-            withdrawn: Vec::new(),
-            capacity_freed_for: None,
-        };
-        match kind {
-            Timer::Inactivity => {
-                if let Some(moved) =
-                    event_if_allowed(tx, routing, &subject, Event::InactivityExpired, now_ms)?
-                {
-                    outcome.moved.push(moved);
-                }
-            }
-            Timer::WrapUpRelease => {
-                let owner: Option<Option<String>> = tx
-                    .query_opt(
-                        "UPDATE conversations SET holds_capacity = 0 WHERE id = ?1 AND state = 'wrap_up' AND holds_capacity = 1
-                         RETURNING agent_username",
-                        args![subject],
-                    )?
-                    .map(|row| row.get(0))
-                    .transpose()?;
-                outcome.capacity_freed_for = owner.flatten();
-            }
-            Timer::VisitorDisconnect => {
-                let live = match load_conversation(tx, &subject) {
-                    Ok(conversation) => conversation.channel == Channel::LiveChat,
-                    Err(StoreError::UnknownConversation) => false,
-                    Err(error) => return Err(error),
-                };
-                if live
-                    && let Some(moved) = event_if_allowed(
-                        tx,
-                        routing,
-                        &subject,
-                        Event::CustomerDisconnected,
-                        now_ms,
-                    )?
-                {
-                    outcome.moved.push(moved);
-                }
-            }
-            Timer::AgentDisconnect => {
-                let active = query_conversations(
-                    tx,
-                    "WHERE agent_username = ?1 AND state = 'active' ORDER BY created_at_ms, rowid",
-                    args![subject],
-                )?;
-                for listed in active {
-                    // Read again under its lock: it may have moved on since the list was read.
-                    tx.lock_conversation(&listed.id)?;
-                    let conversation = load_conversation(tx, &listed.id)?;
-                    if conversation.state != ConversationState::Active
-                        || conversation.agent_username.as_deref() != Some(subject.as_str())
-                    {
-                        continue;
-                    }
-                    outcome.moved.push(transition(
-                        tx,
-                        routing,
-                        &conversation,
-                        Event::AgentDisconnectTimedOut,
-                        "system",
-                        now_ms,
-                        Target::default(),
-                    )?);
-                }
-                for offer in offers_where(tx, "WHERE agent_username = ?1", args![subject])? {
-                    match decline_offer(tx, &offer.conversation_id, &subject) {
-                        Ok(withdrawn) => outcome.withdrawn.push(withdrawn),
-                        // Withdrawn meanwhile by a change to its conversation.
-                        Err(StoreError::NotOfferedToYou) => {}
-                        Err(error) => return Err(error),
-                    }
-                }
-                tx.execute(
-                    "UPDATE agents SET presence = 'offline' WHERE username = ?1",
-                    args![subject],
-                )?;
-            }
-        }
-        fired.push(outcome);
+        fired.push(fire(tx, routing, kind, subject, now_ms)?);
     }
     Ok(fired)
+}
+
+/// What one due timer does, in the transaction that deletes it.
+fn fire(
+    tx: &mut dyn Tx,
+    routing: &Routing,
+    kind: Timer,
+    subject: String,
+    now_ms: i64,
+) -> StoreResult<Fired> {
+    let mut outcome = Fired {
+        kind,
+        subject,
+        moved: Vec::new(),
+        withdrawn: Vec::new(),
+        capacity_freed_for: None,
+    };
+    let subject = outcome.subject.as_str();
+    match kind {
+        Timer::Inactivity => outcome.moved.extend(event_if_allowed(
+            tx,
+            routing,
+            subject,
+            Event::InactivityExpired,
+            now_ms,
+        )?),
+        Timer::WrapUpRelease => {
+            let owner: Option<Option<String>> = tx
+                .query_opt(
+                    "UPDATE conversations SET holds_capacity = 0 WHERE id = ?1 AND state = 'wrap_up' AND holds_capacity = 1
+                     RETURNING agent_username",
+                    args![subject],
+                )?
+                .map(|row| row.get(0))
+                .transpose()?;
+            outcome.capacity_freed_for = owner.flatten();
+        }
+        Timer::VisitorDisconnect => {
+            // A persistent conversation waits for its visitor however long they are away.
+            let live = match load_conversation(tx, subject) {
+                Ok(conversation) => conversation.channel == Channel::LiveChat,
+                Err(StoreError::UnknownConversation) => false,
+                Err(error) => return Err(error),
+            };
+            if live {
+                outcome.moved.extend(event_if_allowed(
+                    tx,
+                    routing,
+                    subject,
+                    Event::CustomerDisconnected,
+                    now_ms,
+                )?);
+            }
+        }
+        Timer::AgentDisconnect => {
+            let (moved, withdrawn) = agent_gone(tx, routing, subject, now_ms)?;
+            outcome.moved = moved;
+            outcome.withdrawn = withdrawn;
+        }
+    }
+    Ok(outcome)
+}
+
+/// An agent stayed away past the grace period: each of their Active conversations goes back to its
+/// queue, each offer to them is withdrawn, and they go Offline.
+fn agent_gone(
+    tx: &mut dyn Tx,
+    routing: &Routing,
+    username: &str,
+    now_ms: i64,
+) -> StoreResult<(Vec<Moved>, Vec<Offer>)> {
+    let mut moved = Vec::new();
+    let active = query_conversations(
+        tx,
+        "WHERE agent_username = ?1 AND state = 'active' ORDER BY created_at_ms, rowid",
+        args![username],
+    )?;
+    for listed in active {
+        // Read again under its lock: it may have moved on since the list was read.
+        tx.lock_conversation(&listed.id)?;
+        let conversation = load_conversation(tx, &listed.id)?;
+        if conversation.state != ConversationState::Active
+            || conversation.agent_username.as_deref() != Some(username)
+        {
+            continue;
+        }
+        moved.push(transition(
+            tx,
+            routing,
+            &conversation,
+            Event::AgentDisconnectTimedOut,
+            "system",
+            now_ms,
+            Target::default(),
+        )?);
+    }
+    let mut withdrawn = Vec::new();
+    for offer in offers_where(tx, "WHERE agent_username = ?1", args![username])? {
+        match decline_offer(tx, &offer.conversation_id, username) {
+            Ok(offer) => withdrawn.push(offer),
+            // Withdrawn meanwhile by a change to its conversation.
+            Err(StoreError::NotOfferedToYou) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    tx.execute(
+        "UPDATE agents SET presence = 'offline' WHERE username = ?1",
+        args![username],
+    )?;
+    Ok((moved, withdrawn))
 }
 
 /// Locks every row firing this timer changes, if no other transaction holds one: the conversation, or
