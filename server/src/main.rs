@@ -50,11 +50,7 @@ enum Command {
     },
     AgentAdd {
         config: PathBuf,
-        username: String,
-        display_name: String,
-        queues: Vec<String>,
-        capacity: u32,
-        role: Role,
+        account: NewAccount,
     },
     Conversations {
         config: PathBuf,
@@ -70,6 +66,16 @@ enum Command {
         format: Format,
     },
     HashPassword,
+}
+
+/// The account `agent add` creates, as its options give it; the password comes separately.
+#[derive(Debug)]
+struct NewAccount {
+    username: String,
+    display_name: String,
+    queues: Vec<String>,
+    capacity: u32,
+    role: Role,
 }
 
 /// How `rules simulate` prints its replay.
@@ -173,13 +179,15 @@ impl Command {
                 };
                 Ok(Command::AgentAdd {
                     config: arguments.config(),
-                    display_name: arguments
-                        .option("display-name")
-                        .unwrap_or_else(|| username.clone()),
-                    username,
-                    queues,
-                    capacity,
-                    role,
+                    account: NewAccount {
+                        display_name: arguments
+                            .option("display-name")
+                            .unwrap_or_else(|| username.clone()),
+                        username,
+                        queues,
+                        capacity,
+                        role,
+                    },
                 })
             }
             ["conversations"] => {
@@ -228,71 +236,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             serve(&config)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::AgentAdd {
-            config,
-            username,
-            display_name,
-            queues,
-            capacity,
-            role,
-        } => {
-            let config = load(&config)?;
-            agents::check_queues(&queues, |queue| {
-                config.routing_model.queues.contains_key(queue)
-            })
-            .map_err(|problem| {
-                anyhow::anyhow!(
-                    "{}; the configuration defines: {}",
-                    problem.describe("--queues"),
-                    queue_list(&config)
-                )
-            })?;
-            let password = read_password()?;
-            agents::check_password(&password)
-                .map_err(|problem| anyhow::anyhow!(problem.describe("the password")))?;
-            let password_hash = hash_password(&password).map_err(anyhow::Error::msg)?;
-            let agent = Agent {
-                display_name,
-                username: username.clone(),
-                password_hash,
-                role,
-                capacity,
-                presence: protocol::Presence::Offline,
-                queues,
-            };
-            block_on(async move {
-                let store = server::store::open(
-                    &config.database,
-                    std::sync::Arc::new(config.routing_model.clone()),
-                )?;
-                store.create_agent(agent).await?;
-                anyhow::Ok(())
-            })?;
-            println!("beckon: agent `{username}` created");
+        Command::AgentAdd { config, account } => {
+            agent_add(&config, account)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Conversations { config } => {
-            let config = load(&config)?;
-            let conversations = block_on(async move {
-                let store = server::store::open(
-                    &config.database,
-                    std::sync::Arc::new(config.routing_model.clone()),
-                )?;
-                anyhow::Ok(store.conversations().await?)
-            })?;
-            let mut stdout = std::io::stdout().lock();
-            for conversation in conversations {
-                let line = serde_json::json!({
-                    "id": conversation.id,
-                    "state": conversation.state,
-                    "site": conversation.site_id,
-                    "queue": conversation.queue_id,
-                    "rule": conversation.rule_id,
-                    "agent": conversation.agent_username,
-                    "title": conversation.title,
-                });
-                writeln!(stdout, "{line}")?;
-            }
+            list_conversations(&config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::RulesCheck { folder, config } => {
@@ -314,6 +263,71 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `beckon agent add`: checks the account's queues against the configuration and the password read
+/// from the environment or standard input, then stores the account with the password's hash.
+fn agent_add(config: &Path, account: NewAccount) -> anyhow::Result<()> {
+    let config = load(config)?;
+    agents::check_queues(&account.queues, |queue| {
+        config.routing_model.queues.contains_key(queue)
+    })
+    .map_err(|problem| {
+        anyhow::anyhow!(
+            "{}; the configuration defines: {}",
+            problem.describe("--queues"),
+            queue_list(&config)
+        )
+    })?;
+    let password = read_password()?;
+    agents::check_password(&password)
+        .map_err(|problem| anyhow::anyhow!(problem.describe("the password")))?;
+    let username = account.username.clone();
+    let agent = Agent {
+        username: account.username,
+        display_name: account.display_name,
+        password_hash: hash_password(&password).map_err(anyhow::Error::msg)?,
+        role: account.role,
+        capacity: account.capacity,
+        presence: protocol::Presence::Offline,
+        queues: account.queues,
+    };
+    block_on(async move {
+        let store = server::store::open(
+            &config.database,
+            std::sync::Arc::new(config.routing_model.clone()),
+        )?;
+        store.create_agent(agent).await?;
+        anyhow::Ok(())
+    })?;
+    println!("beckon: agent `{username}` created");
+    Ok(())
+}
+
+/// `beckon conversations`: every conversation, a JSON object a line.
+fn list_conversations(config: &Path) -> anyhow::Result<()> {
+    let config = load(config)?;
+    let conversations = block_on(async move {
+        let store = server::store::open(
+            &config.database,
+            std::sync::Arc::new(config.routing_model.clone()),
+        )?;
+        anyhow::Ok(store.conversations().await?)
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    for conversation in conversations {
+        let line = serde_json::json!({
+            "id": conversation.id,
+            "state": conversation.state,
+            "site": conversation.site_id,
+            "queue": conversation.queue_id,
+            "rule": conversation.rule_id,
+            "agent": conversation.agent_username,
+            "title": conversation.title,
+        });
+        writeln!(stdout, "{line}")?;
+    }
+    Ok(())
 }
 
 /// An account problem in an option of `agent add`, named as the command line names it.
