@@ -403,18 +403,20 @@ impl Given {
     }
 }
 
+/// The body of `POST /api/agents` for an agent of one queue.
+fn new_agent(username: &str, password: &str, capacity: u32, queue: &str) -> Value {
+    json!({
+        "username": username, "display_name": "New Agent", "password": password,
+        "role": "agent", "capacity": capacity, "queues": [queue],
+    })
+}
+
 /// The JSON text a `body:NAME` sends.
 fn named_body(name: &str) -> String {
-    let new_agent = |username: &str, password: &str, queue: &str| {
-        json!({
-            "username": username, "display_name": "New Agent", "password": password,
-            "role": "agent", "capacity": 1, "queues": [queue],
-        })
-    };
     let body = match name {
-        "short_password" => new_agent("dee", "short", "sales"),
-        "unknown_queue" => new_agent("dee", "long enough", "billing"),
-        "existing_username" => new_agent("bob", "long enough", "sales"),
+        "short_password" => new_agent("dee", "short", 1, "sales"),
+        "unknown_queue" => new_agent("dee", "long enough", 1, "billing"),
+        "existing_username" => new_agent("bob", "long enough", 1, "sales"),
         "no_capacity" => json!({ "capacity": 0 }),
         "capacity_3" => json!({ "capacity": 3 }),
         "unknown_presence" => json!({ "presence": "asleep" }),
@@ -760,12 +762,6 @@ async fn accounts_made_or_edited_through_the_api_follow_the_one_set_of_account_r
         request
             .body(Body::from(body.to_string()))
             .expect("a request")
-    };
-    let new_agent = |username: &str, password: &str, capacity: u32, queue: &str| {
-        json!({
-            "username": username, "display_name": "New Agent", "password": password,
-            "role": "agent", "capacity": capacity, "queues": [queue],
-        })
     };
     let cases = [
         (
