@@ -154,7 +154,7 @@ pub struct Snapshot {
 /// A node with one conversation in each situation the table needs, and a session for each caller.
 pub struct World {
     pub node: Node,
-    pub cookies: Vec<(Caller, String)>,
+    cookies: Vec<(Caller, String)>,
     pub active: String,
     pub offered: String,
     pub open: String,
