@@ -431,6 +431,79 @@ step('step 7: with nobody at the desk, overflow ends the chat and the visitor le
   assert.equal(await entry.locator('b, script').count(), 0, 'the offline message was rendered as HTML in the console');
 });
 
+step('step 8: a 10 KB page URL and an over-long context value still reach an agent, and the visitor sees no developer message', async () => {
+  const page = agent.page;
+  await page.locator('[data-console=presence]').selectOption('available');
+  // Tracking parameters make such links common; this one is far over the 1 KB a value may hold.
+  const path = `/pricing.html?utm_source=newsletter&utm_medium=email&fbclid=${'F'.repeat(10 * 1024)}`;
+  const d = (visitors.d = await openVisitor(path));
+  // The page's provider returns one value over the limit, beside a normal one.
+  await d.page.evaluate(() =>
+    window.Beckon.setContextProvider(() => ({ plan: 'pro', notes: 'n'.repeat(5000) })),
+  );
+  await advanceTo(d.page, 10_500);
+  await invitation(d).waitFor({ state: 'visible' });
+  await d.context.clock.resume();
+  await d.widget.locator('[data-beckon=accept]').click();
+  await d.widget.locator('[data-beckon=chat]').waitFor({ state: 'visible' });
+
+  await page.locator('[data-console=offer]').waitFor({ state: 'visible' });
+  await page.locator('[data-console=accept-offer]').click();
+  const status = d.widget.locator('[data-beckon=status]');
+  await d.widget.locator('[data-beckon=status]', { hasText: 'Alice Agent' }).waitFor({ state: 'visible' });
+  const said = (await status.textContent()).trim();
+  assert.doesNotMatch(said, /context|variable|bytes|`/i, `the visitor read: ${said}`);
+
+  await page.locator('[data-console=tab-details]').click();
+  const url = page.locator('[data-console=context-var][data-name=page_url]');
+  await url.waitFor({ state: 'visible' });
+  const shown = (await url.textContent()).trim();
+  assert.ok(shown.startsWith(`${demo}/pricing.html?utm_source=newsletter&utm_medium=email&fbclid=FFF`), shown.slice(0, 120));
+  assert.ok(shown.endsWith('…[cut]'), `the cut is visible: …${shown.slice(-20)}`);
+  assert.ok(new TextEncoder().encode(shown).length <= 1024, `${shown.length} characters`);
+  assert.equal((await page.locator('[data-console=context-var][data-name=plan]').textContent()).trim(), 'pro');
+  assert.equal(await page.locator('[data-console=context-var][data-name=notes]').count(), 0);
+  const dropped = page.locator('[data-console=dropped-var][data-name=notes]');
+  await dropped.waitFor({ state: 'visible' });
+  assert.match((await dropped.textContent()).trim(), /^notes: longer than 1024 bytes$/);
+
+  // And they chat.
+  await page.locator('[data-console=tab-conversation]').click();
+  await d.widget.locator('[data-beckon=composer]').fill('Is the pro plan monthly?');
+  await d.widget.locator('[data-beckon=send]').click();
+  await page.locator('[data-console=message][data-author=visitor]', { hasText: 'Is the pro plan monthly?' }).waitFor({ state: 'visible' });
+  await page.locator('[data-console=composer]').fill('Yes, or yearly.');
+  await page.locator('[data-console=send]').click();
+  await d.widget.locator('[data-beckon=message][data-author=agent]', { hasText: 'Yes, or yearly.' }).waitFor({ state: 'visible' });
+  const everything = (await d.widget.locator('[data-beckon=chat]').textContent()) ?? '';
+  assert.doesNotMatch(everything, /context variable|longer than|bytes/i, 'a developer message reached the visitor');
+});
+
+step("step 9: a password change in one console signs the agent's other console out, and says so", async () => {
+  const page = agent.page;
+  const context = await browser.newContext({ locale: 'en-US' });
+  const other = await context.newPage();
+  other.setDefaultTimeout(WAIT_MS);
+  await other.goto(`${beckon}/console`);
+  await other.locator('[data-console=username]').fill(AGENT.username);
+  await other.locator('[data-console=password]').fill(AGENT.password);
+  await other.locator('[data-console=login]').click();
+  await other.locator('[data-console=presence]').waitFor({ state: 'visible' });
+
+  await page.locator('[data-console=open-password]').click();
+  await page.locator('[data-console=current-password]').fill(AGENT.password);
+  await page.locator('[data-console=new-password]').fill('alice n3w s3cret');
+  await page.locator('[data-console=change-password]').click();
+  await page.locator('[data-console=password-outcome]', { hasText: 'Password changed' }).waitFor({ state: 'visible' });
+
+  const notice = other.locator('[data-console=signed-out]');
+  await notice.waitFor({ state: 'visible' });
+  assert.equal((await notice.textContent()).trim(), 'You were signed out');
+  // This console stays signed in.
+  assert.equal(await page.locator('[data-console=presence]').isVisible(), true);
+  await context.close();
+});
+
 // These report on everything the story did, so they run even after a failed step.
 check('the demo pages and the widget ran without CSP violations or uncaught errors', (t) => {
   const watched = Object.entries(visitors);

@@ -1,6 +1,6 @@
-//! REST calls to the Beckon server: login, logout, who am I, offline messages.
+//! REST calls to the Beckon server: login, logout, who am I, passwords, accounts, offline messages.
 
-use protocol::{LoginRequest, Me};
+use protocol::{AgentPatch, AgentSummary, LoginRequest, Me, PasswordChange, PasswordReset};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -45,10 +45,20 @@ pub async fn login(username: String, password: String) -> Result<Me, String> {
     if status == 200 {
         return serde_json::from_str(&text).map_err(|error| error.to_string());
     }
-    let message = serde_json::from_str::<protocol::ErrorBody>(&text)
-        .map(|error| error.message)
-        .unwrap_or_else(|_| format!("login failed ({status})"));
-    Err(message)
+    let Ok(error) = serde_json::from_str::<protocol::ErrorBody>(&text) else {
+        return Err(format!(
+            "The server could not log you in ({status}). Try again."
+        ));
+    };
+    Err(match error.code {
+        protocol::ErrorCode::InvalidCredentials => "Wrong username or password.".to_owned(),
+        protocol::ErrorCode::AccountDisabled => {
+            "This account is disabled. Ask an admin to enable it.".to_owned()
+        }
+        // The message names the wait: "too many login attempts: try again in 19 s".
+        protocol::ErrorCode::RateLimited => format!("{}.", capitalized(&error.message)),
+        _ => capitalized(&error.message),
+    })
 }
 
 pub async fn logout() {
@@ -64,4 +74,86 @@ pub async fn offline_messages() -> Result<Vec<protocol::OfflineMessage>, String>
     Err(serde_json::from_str::<protocol::ErrorBody>(&text)
         .map(|error| error.message)
         .unwrap_or_else(|_| format!("offline messages unavailable ({status})")))
+}
+
+/// A call whose success is a 2xx; otherwise the server's message for the agent.
+async fn call(method: &str, url: &str, body: Option<String>) -> Result<String, String> {
+    let (status, text) = request(method, url, body).await?;
+    if (200..300).contains(&status) {
+        return Ok(text);
+    }
+    Err(serde_json::from_str::<protocol::ErrorBody>(&text)
+        .map(|error| error.message)
+        .unwrap_or_else(|_| format!("the server answered {status}")))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|error| error.to_string())
+}
+
+/// Changes your own password; your other sessions end.
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), String> {
+    let body = json(&PasswordChange {
+        current_password,
+        new_password,
+    })?;
+    call("POST", "/api/console/password", Some(body))
+        .await
+        .map(drop)
+}
+
+/// Every agent, for supervisors and admins.
+pub async fn agents() -> Result<Vec<AgentSummary>, String> {
+    let text = call("GET", "/api/agents", None).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}
+
+/// Disables or enables an account (admins).
+pub async fn set_disabled(username: &str, disabled: bool) -> Result<(), String> {
+    let body = json(&AgentPatch {
+        disabled: Some(disabled),
+        ..AgentPatch::default()
+    })?;
+    call(
+        "PATCH",
+        &format!("/api/agents/{}", encode(username)),
+        Some(body),
+    )
+    .await
+    .map(drop)
+}
+
+/// Sets an agent's password (admins).
+pub async fn reset_password(username: &str, new_password: String) -> Result<(), String> {
+    let body = json(&PasswordReset { new_password })?;
+    call(
+        "PUT",
+        &format!("/api/agents/{}/password", encode(username)),
+        Some(body),
+    )
+    .await
+    .map(drop)
+}
+
+/// Lifts a username's login lock (admins).
+pub async fn clear_login_lock(username: &str) -> Result<(), String> {
+    call(
+        "DELETE",
+        &format!("/api/agents/{}/login-lock", encode(username)),
+        None,
+    )
+    .await
+    .map(drop)
+}
+
+fn encode(segment: &str) -> String {
+    js_sys::encode_uri_component(segment).into()
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

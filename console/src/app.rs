@@ -9,6 +9,8 @@ use crate::sessions::Workspace;
 #[component]
 pub fn App() -> impl IntoView {
     let me: RwSignal<Option<Me>> = RwSignal::new(None);
+    // Why the last session ended, shown on the login screen.
+    let signed_out: RwSignal<Option<String>> = RwSignal::new(None);
     let checked = RwSignal::new(false);
     leptos::task::spawn_local(async move {
         me.set(crate::api::me().await);
@@ -16,8 +18,8 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Show when=move || checked.get()>
-            <Show when=move || me.get().is_some() fallback=move || view! { <Login me=me /> }>
-                <Workspace me=me />
+            <Show when=move || me.get().is_some() fallback=move || view! { <Login me=me signed_out=signed_out /> }>
+                <Workspace me=me signed_out=signed_out />
             </Show>
         </Show>
     }

@@ -75,6 +75,20 @@ pub fn ConversationPanel(console: Console, conversation_id: String) -> impl Into
                         }
                     />
                 </dl>
+                <Show when=move || session.get().is_some_and(|session| !session.view.dropped_context.is_empty())>
+                    <h3 class="dropped-title">"Not received from the page"</h3>
+                    <ul class="dropped" data-console="dropped-context">
+                        <For
+                            each={move || session.get().map(|session| session.view.dropped_context).unwrap_or_default()}
+                            key=|dropped| (dropped.name.clone(), dropped.reason.as_str())
+                            children=move |dropped| view! {
+                                <li data-console="dropped-var" data-name=dropped.name.clone()>
+                                    <code>{dropped.name.clone()}</code>": "{dropped.reason.label()}
+                                </li>
+                            }
+                        />
+                    </ul>
+                </Show>
             </Show>
             <Show when=move || tab() == Tab::Conversation>
                 <ol class="transcript">

@@ -11,6 +11,7 @@
     )
 )]
 
+mod account;
 mod api;
 mod app;
 mod conversation;

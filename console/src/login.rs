@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use protocol::Me;
 
 #[component]
-pub fn Login(me: RwSignal<Option<Me>>) -> impl IntoView {
+pub fn Login(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>) -> impl IntoView {
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(String::new());
@@ -12,7 +12,10 @@ pub fn Login(me: RwSignal<Option<Me>>) -> impl IntoView {
         let (user, pass) = (username.get_untracked(), password.get_untracked());
         leptos::task::spawn_local(async move {
             match crate::api::login(user, pass).await {
-                Ok(agent) => me.set(Some(agent)),
+                Ok(agent) => {
+                    signed_out.set(None);
+                    me.set(Some(agent));
+                }
                 Err(message) => error.set(message),
             }
         });
@@ -21,6 +24,9 @@ pub fn Login(me: RwSignal<Option<Me>>) -> impl IntoView {
         <main class="login">
             <form on:submit=move |event| { event.prevent_default(); submit(); }>
                 <h1>"Beckon console"</h1>
+                <Show when=move || signed_out.get().is_some()>
+                    <p class="signed-out" role="status" data-console="signed-out">{move || signed_out.get().unwrap_or_default()}</p>
+                </Show>
                 <label>"Username"
                     <input data-console="username" autocomplete="username" prop:value=move || username.get()
                         on:input=move |event| username.set(event_target_value(&event)) />

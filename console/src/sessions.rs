@@ -4,14 +4,26 @@
 use leptos::prelude::*;
 use protocol::{AgentToServer, Me, Presence};
 
+use crate::account::{AgentsAdmin, PasswordDialog};
 use crate::conversation::ConversationPanel;
 use crate::offline::OfflineMessages;
 use crate::socket::{Console, unread_badge};
 
 #[component]
-pub fn Workspace(me: RwSignal<Option<Me>>) -> impl IntoView {
+pub fn Workspace(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>) -> impl IntoView {
     let console = Console::new();
     console.connect();
+    // The session ended while the console was open: back to the login screen, saying why.
+    Effect::new(move |_| {
+        if let Some(reason) = console.signed_out.get() {
+            signed_out.set(Some(reason));
+            me.set(None);
+        }
+    });
+    let password_open = RwSignal::new(false);
+    let role = me
+        .get_untracked()
+        .map_or(protocol::Role::Agent, |me| me.role);
     let name = move || me.get().map(|me| me.display_name).unwrap_or_default();
     let logout = move |_| {
         leptos::task::spawn_local(async move {
@@ -24,7 +36,7 @@ pub fn Workspace(me: RwSignal<Option<Me>>) -> impl IntoView {
     view! {
         <div class="workspace">
             <header class="topbar">
-                <strong>"Beckon"</strong>
+                <h1 class="brand">"Beckon"</h1>
                 <span class="who">{name}</span>
                 <label class="presence">"Presence "
                     <select data-console="presence"
@@ -48,8 +60,10 @@ pub fn Workspace(me: RwSignal<Option<Me>>) -> impl IntoView {
                     }
                 }}</span>
                 <span class="connection">{move || if console.connected.get() { "" } else { "Reconnecting…" }}</span>
-                <button class="secondary" on:click=logout>"Log out"</button>
+                <button class="secondary" data-console="open-password" on:click=move |_| password_open.update(|open| *open = !*open)>"Change password"</button>
+                <button class="secondary" data-console="logout" on:click=logout>"Log out"</button>
             </header>
+            <PasswordDialog open=password_open />
             <nav class="sessions" aria-label="Sessions">
                 <button class="session home" class:focused=move || console.focused.get().is_none()
                     on:click=move |_| console.focus(None)>
@@ -86,7 +100,7 @@ pub fn Workspace(me: RwSignal<Option<Me>>) -> impl IntoView {
             <p class="notice" role="alert">{move || console.notice.get()}</p>
             <main class="focus">
                 {move || match console.focused.get() {
-                    None => view! { <Home console=console /> }.into_any(),
+                    None => view! { <Home console=console role=role /> }.into_any(),
                     Some(id) => view! { <ConversationPanel console=console conversation_id=id /> }.into_any(),
                 }}
             </main>
@@ -142,7 +156,7 @@ fn SessionEntry(console: Console, conversation_id: String) -> impl IntoView {
 }
 
 #[component]
-fn Home(console: Console) -> impl IntoView {
+fn Home(console: Console, role: protocol::Role) -> impl IntoView {
     view! {
         <section class="home">
             <h2>"My work items"</h2>
@@ -151,6 +165,7 @@ fn Home(console: Console) -> impl IntoView {
                 <p>"No conversations yet. Set your presence to Available to receive chats."</p>
             </Show>
             <OfflineMessages />
+            <AgentsAdmin role=role />
         </section>
     }
 }

@@ -44,6 +44,11 @@ pub struct Console {
     pub focused: RwSignal<Option<String>>,
     pub notice: RwSignal<String>,
     pub connected: RwSignal<bool>,
+    /// The session ended (logout elsewhere, a password change or reset, the account disabled): the
+    /// socket stays closed and the console goes back to the login screen with this reason.
+    pub signed_out: RwSignal<Option<String>>,
+    /// A rate limit's retry is waiting.
+    retry_scheduled: StoredValue<bool, LocalStorage>,
     socket: StoredValue<Option<LiveSocket>, LocalStorage>,
     /// Frames the agent sent while the socket was not open yet; they go out, in order, when it opens.
     outbox: StoredValue<Vec<String>, LocalStorage>,
@@ -63,6 +68,8 @@ impl Console {
             focused: RwSignal::new(None),
             notice: RwSignal::new(String::new()),
             connected: RwSignal::new(false),
+            signed_out: RwSignal::new(None),
+            retry_scheduled: StoredValue::new_local(false),
             socket: StoredValue::new_local(None),
             outbox: StoredValue::new_local(Vec::new()),
             requested_presence: StoredValue::new_local(None),
@@ -113,11 +120,21 @@ impl Console {
                 }
             },
         );
-        let on_close = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_| {
-            self.connected.set(false);
-            self.socket.set_value(None);
-            set_timeout(move || self.connect(), Duration::from_secs(2));
-        });
+        let on_close = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(
+            move |event: wasm_bindgen::JsValue| {
+                self.connected.set(false);
+                self.socket.set_value(None);
+                let close = event.dyn_ref::<web_sys::CloseEvent>();
+                if close.is_some_and(|close| close.code() == protocol::SIGNED_OUT_CLOSE_CODE) {
+                    let reason = close.map(web_sys::CloseEvent::reason).unwrap_or_default();
+                    self.sign_out(reason);
+                    return;
+                }
+                if self.signed_out.get_untracked().is_none() {
+                    set_timeout(move || self.connect(), Duration::from_secs(2));
+                }
+            },
+        );
         websocket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         websocket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         websocket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
@@ -294,12 +311,69 @@ impl Console {
                     session.pending.retain(|(id, _)| *id != client_message_id);
                 }
             }),
+            ServerToAgent::Error {
+                code: protocol::ErrorCode::RateLimited,
+                retry_after_ms,
+                ..
+            } => self.retry_later(retry_after_ms.unwrap_or(1000)),
             ServerToAgent::Error { message, .. } => {
                 // A refused choice is not waiting any more: the next Welcome says what holds.
                 self.requested_presence.set_value(None);
                 self.notice.set(message);
             }
+            ServerToAgent::SignedOut { reason } => self.sign_out(reason),
         }
+    }
+
+    /// The session ended: no reconnecting, back to the login screen with the reason.
+    fn sign_out(self, reason: String) {
+        let reason = if reason.is_empty() {
+            protocol::SIGNED_OUT_REASON.to_owned()
+        } else {
+            reason
+        };
+        self.signed_out.set(Some(reason));
+        if let Some((websocket, _)) = self.socket.try_update_value(Option::take).flatten() {
+            let _ = websocket.close();
+        }
+    }
+
+    /// A rate limit refused a message: every message not yet acknowledged goes again after the wait,
+    /// with its id, so none is stored twice. The agent is told, and nothing is lost meanwhile.
+    fn retry_later(self, retry_after_ms: u64) {
+        if self.retry_scheduled.get_value() {
+            return;
+        }
+        self.retry_scheduled.set_value(true);
+        let seconds = retry_after_ms.div_ceil(1000).max(1);
+        self.notice.set(format!(
+            "You are sending messages faster than allowed. Yours go out again in {seconds} s."
+        ));
+        set_timeout(
+            move || {
+                self.retry_scheduled.set_value(false);
+                self.notice.set(String::new());
+                let frames: Vec<AgentToServer> = self.sessions.with_untracked(|sessions| {
+                    sessions
+                        .iter()
+                        .flat_map(|session| {
+                            session
+                                .pending
+                                .iter()
+                                .map(|(id, body)| AgentToServer::Send {
+                                    conversation_id: session.view.conversation_id.clone(),
+                                    client_message_id: id.clone(),
+                                    body: body.clone(),
+                                })
+                        })
+                        .collect()
+                });
+                for frame in &frames {
+                    self.send(frame);
+                }
+            },
+            Duration::from_millis(retry_after_ms.clamp(100, 60_000)),
+        );
     }
 
     fn on_message(self, conversation_id: &str, message: ChatMessage) {

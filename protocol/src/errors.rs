@@ -40,6 +40,10 @@ named_enum! {
         /// A routing rule refuses: not a member of the queue, a presence the workstream does not route to,
         /// the queue it is already in.
         NotAllowed => "not_allowed",
+        /// Too many requests of this kind from this caller or address; try again after `Retry-After`.
+        RateLimited => "rate_limited",
+        /// The password is right, but an admin disabled the account.
+        AccountDisabled => "account_disabled",
         Internal => "internal",
     }
 }
@@ -57,7 +61,8 @@ impl ErrorCode {
             | ErrorCode::OriginNotAllowed
             | ErrorCode::NotYourConversation
             | ErrorCode::NotOfferedToYou
-            | ErrorCode::NotAllowed => 403,
+            | ErrorCode::NotAllowed
+            | ErrorCode::AccountDisabled => 403,
             ErrorCode::NotFound
             | ErrorCode::UnknownSite
             | ErrorCode::UnknownConversation
@@ -69,6 +74,7 @@ impl ErrorCode {
             | ErrorCode::OverCapacity
             | ErrorCode::TransferPending => 409,
             ErrorCode::MessageTooLarge => 413,
+            ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
         }
     }

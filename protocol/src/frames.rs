@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::DroppedVariable;
 use crate::{Author, Channel, ContextVariables, ConversationState, ErrorCode, Presence, Role};
 
 /// One stored chat message.
@@ -39,6 +40,9 @@ pub struct ConversationView {
     pub holds_capacity: bool,
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, rules::ContextValue>))]
     pub context: ContextVariables,
+    /// Context variables the visitor's page passed that were left out, and why.
+    #[serde(default)]
+    pub dropped_context: Vec<DroppedVariable>,
     /// Empty in lists; the whole conversation when one conversation is asked for.
     pub messages: Vec<ChatMessage>,
     pub created_at_ms: i64,
@@ -53,6 +57,9 @@ pub enum VisitorToServer {
     StartChat {
         rule_id: String,
         context: ContextVariables,
+        /// What the widget left out of `context` to fit it (`context::fit`), for the agent to see.
+        #[serde(default)]
+        dropped: Vec<DroppedVariable>,
     },
     /// Resume after a reconnect: send everything after `after_seq`.
     Resume { after_seq: i64 },
@@ -96,6 +103,9 @@ pub enum ServerToVisitor {
         code: ErrorCode,
         message: String,
         client_message_id: Option<String>,
+        /// With `rate_limited`: when the same frame may go again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// Overflow ended the visitor's chat and they may leave an offline message for it; `prompt` is the
     /// message overflow ended the chat with.
@@ -188,5 +198,18 @@ pub enum ServerToAgent {
     Error {
         code: ErrorCode,
         message: String,
+        /// With `rate_limited`: when the same frame may go again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+    /// The session this console runs under ended (logout, a password change or reset, the account
+    /// disabled). The server closes the socket right after, with close code `SIGNED_OUT_CLOSE_CODE`.
+    SignedOut {
+        reason: String,
     },
 }
+
+/// The WebSocket close code of a console whose session ended.
+pub const SIGNED_OUT_CLOSE_CODE: u16 = 4001;
+/// The close reason that goes with it, which the console shows.
+pub const SIGNED_OUT_REASON: &str = "You were signed out";

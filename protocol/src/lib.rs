@@ -6,12 +6,14 @@
 //! - `rest`: REST request and answer bodies;
 //! - `errors`: error codes and the error body, with the one table of HTTP statuses;
 //! - `resume`: what a client asks for when it resumes;
+//! - `context`: fitting a visitor's context variables into the limits, in the widget and the server;
 //! - `binary`: the compact encoding the widget's first module reads instead of JSON.
 
 #[macro_use]
 mod names;
 
 pub mod binary;
+pub mod context;
 mod enums;
 mod errors;
 mod frames;
@@ -21,12 +23,14 @@ mod resume;
 pub use enums::{Author, Channel, ConversationState, InvitationEventKind, Presence, Role};
 pub use errors::{ErrorBody, ErrorCode};
 pub use frames::{
-    AgentToServer, ChatMessage, ConversationView, ServerToAgent, ServerToVisitor, VisitorToServer,
+    AgentToServer, ChatMessage, ConversationView, SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON,
+    ServerToAgent, ServerToVisitor, VisitorToServer,
 };
 pub use rest::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, Availability, HistoryEntry,
-    InvitationEvent, LoginRequest, Me, NewAgentRequest, OfflineMessage, PresenceRequest,
-    QueueSummary, RuleStats, SiteConfig, TransferOffered, TransferRequest,
+    InvitationEvent, LoginRequest, Me, NewAgentRequest, OfflineMessage, PasswordChange,
+    PasswordReset, PresenceRequest, QueueSummary, RuleStats, SiteConfig, TransferOffered,
+    TransferRequest,
 };
 pub use resume::ReceivedThrough;
 
@@ -41,6 +45,8 @@ pub const MAX_CONTEXT_VARIABLES: usize = 64;
 pub const MAX_CONTEXT_VALUE_BYTES: usize = 1024;
 /// The longest name or email address an offline message may carry.
 pub const MAX_CONTACT_BYTES: usize = 254;
+/// The longest password, in characters: longer ones are refused before any hashing.
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// A context variable's value: what a page's context provider may return. The rules compare the same
 /// values, so the type lives in the `rules` crate.
@@ -105,7 +111,12 @@ mod tests {
             InvitationEventKind::parse,
         );
         names_round_trip(&ErrorCode::ALL, ErrorCode::as_str, ErrorCode::parse);
-        assert_eq!(ErrorCode::ALL.len(), 23);
+        names_round_trip(
+            &context::DropReason::ALL,
+            context::DropReason::as_str,
+            context::DropReason::parse,
+        );
+        assert_eq!(ErrorCode::ALL.len(), 25);
         assert_eq!(ConversationState::WrapUp.label(), "Wrap-up");
         assert_eq!(Presence::BusyDoNotDisturb.label(), "Busy – Do not disturb");
         assert!(Role::Agent < Role::Supervisor && Role::Supervisor < Role::Admin);

@@ -46,6 +46,8 @@ pub struct AgentSummary {
     pub capacity: u32,
     pub used: u32,
     pub queues: Vec<String>,
+    /// An admin disabled the account: no login, no offers.
+    pub disabled: bool,
 }
 
 /// `POST /api/agents` (admin).
@@ -57,10 +59,11 @@ pub struct NewAgentRequest {
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._-]{1,64}$"))]
     pub username: String,
     pub display_name: String,
-    #[cfg_attr(feature = "openapi", schema(min_length = 8))]
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256))]
     pub password: String,
     pub role: Role,
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
+    #[serde(deserialize_with = "whole::number")]
     pub capacity: u32,
     pub queues: Vec<String>,
 }
@@ -73,8 +76,32 @@ pub struct AgentPatch {
     pub display_name: Option<String>,
     pub role: Option<Role>,
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
+    #[serde(default, deserialize_with = "whole::optional")]
     pub capacity: Option<u32>,
     pub queues: Option<Vec<String>>,
+    /// Disabling ends every session of the agent at once; an admin cannot disable the last enabled
+    /// admin.
+    pub disabled: Option<bool>,
+}
+
+/// `POST /api/console/password`: an agent changes their own password. Their other sessions end.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
+    pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256))]
+    pub new_password: String,
+}
+
+/// `PUT /api/agents/{username}/password` (admin): every session of the agent ends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 256))]
+    pub new_password: String,
 }
 
 /// A queue as the console sees it: `GET /api/queues`.
@@ -283,3 +310,64 @@ impl utoipa::PartialSchema for AssignRequest {
 
 #[cfg(feature = "openapi")]
 impl utoipa::ToSchema for AssignRequest {}
+
+/// Whole numbers as JSON Schema counts them: `266` and `266.0` alike (an `integer` is any number with
+/// no fractional part), so a client that writes integers as floats is not refused for it.
+mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Whole(u64),
+        Float(f64),
+    }
+
+    fn to_u32<E: Error>(number: Number) -> Result<u32, E> {
+        let whole = match number {
+            Number::Whole(whole) => Some(whole),
+            Number::Float(float)
+                if float.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&float) =>
+            {
+                Some(float as u64)
+            }
+            Number::Float(_) => None,
+        };
+        whole
+            .and_then(|whole| u32::try_from(whole).ok())
+            .ok_or_else(|| E::custom("expected a whole number from 0 to 4294967295"))
+    }
+
+    pub fn number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+        to_u32(Number::deserialize(deserializer)?)
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+        Option::<Number>::deserialize(deserializer)?
+            .map(to_u32)
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacities_written_as_floats_read_when_whole() {
+        let patch: AgentPatch = serde_json::from_str(r#"{"capacity": 266.0}"#).unwrap();
+        assert_eq!(patch.capacity, Some(266));
+        let patch: AgentPatch = serde_json::from_str(r#"{"capacity": null}"#).unwrap();
+        assert_eq!(patch.capacity, None);
+        let patch: AgentPatch = serde_json::from_str("{}").unwrap();
+        assert_eq!(patch.capacity, None);
+        assert!(serde_json::from_str::<AgentPatch>(r#"{"capacity": 2.5}"#).is_err());
+        assert!(serde_json::from_str::<AgentPatch>(r#"{"capacity": -1}"#).is_err());
+        assert!(serde_json::from_str::<AgentPatch>(r#"{"capacity": 4294967296}"#).is_err());
+        let new: NewAgentRequest = serde_json::from_str(
+            r#"{"username":"a","display_name":"A","password":"p","role":"agent","capacity":3.0,"queues":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(new.capacity, 3);
+    }
+}

@@ -256,6 +256,13 @@ rules_dir = "rules"
 id = "sales"
 name = "Sales"
 
+# The benchmark measures the message path, not the limits that keep one visitor to a human pace.
+[limits]
+start_chat_per_visitor = {{ burst = 1000000, every = "1ms" }}
+start_chat_per_address = {{ burst = 1000000, every = "1ms" }}
+visitor_messages = {{ burst = 1000000, every = "1ms" }}
+agent_messages = {{ burst = 1000000, every = "1ms" }}
+
 [[agents]]
 username = "bench"
 display_name = "Bench Agent"
@@ -481,6 +488,7 @@ impl Target {
                 let start = VisitorToServer::StartChat {
                     rule_id: "bench-help".to_owned(),
                     context: Default::default(),
+                    dropped: Vec::new(),
                 };
                 let text = serde_json::to_string(&start).expect("an encodable frame");
                 within("a frame to be sent", socket.send(Message::text(text)))

@@ -10,6 +10,7 @@ use lexopt::prelude::*;
 use protocol::Role;
 use server::config::Config;
 use server::domain::agents;
+use server::runtime::Clock;
 use server::runtime::accounts::hash_password;
 use server::store::Agent;
 
@@ -20,6 +21,10 @@ usage:
   beckon serve [--config FILE]
   beckon agent add [--config FILE] --username NAME --display-name NAME --queues a,b --capacity N [--role agent|supervisor|admin]
       (the password comes from BECKON_PASSWORD, or the first line of standard input)
+  beckon agent password [--config FILE] --username NAME
+      (sets a new password, read the same way; every session of the agent ends)
+  beckon agent disable|enable [--config FILE] --username NAME
+      (a disabled agent cannot log in and gets no offers; every session of theirs ends)
   beckon conversations [--config FILE]
   beckon rules check DIR [--config FILE]
   beckon rules simulate DIR VISIT-FILE [--config FILE] [--format text|json]
@@ -52,6 +57,12 @@ enum Command {
         config: PathBuf,
         account: NewAccount,
     },
+    /// `agent password`, `agent disable` and `agent enable`.
+    AgentChange {
+        config: PathBuf,
+        username: String,
+        change: AccountChange,
+    },
     Conversations {
         config: PathBuf,
     },
@@ -76,6 +87,14 @@ struct NewAccount {
     queues: Vec<String>,
     capacity: u32,
     role: Role,
+}
+
+/// What `agent password`, `agent disable` and `agent enable` change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccountChange {
+    Password,
+    Disable,
+    Enable,
 }
 
 /// How `rules simulate` prints its replay.
@@ -190,6 +209,22 @@ impl Command {
                     },
                 })
             }
+            ["agent", verb @ ("password" | "disable" | "enable")] => {
+                arguments.allow(&["config", "username"])?;
+                let command = format!("agent {verb}");
+                let username = arguments.required(&command, "username")?;
+                agents::check_username(&username).map_err(option_problem)?;
+                let change = match *verb {
+                    "password" => AccountChange::Password,
+                    "disable" => AccountChange::Disable,
+                    _ => AccountChange::Enable,
+                };
+                Ok(Command::AgentChange {
+                    config: arguments.config(),
+                    username,
+                    change,
+                })
+            }
             ["conversations"] => {
                 arguments.allow(&["config"])?;
                 Ok(Command::Conversations {
@@ -238,6 +273,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::AgentAdd { config, account } => {
             agent_add(&config, account)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::AgentChange {
+            config,
+            username,
+            change,
+        } => {
+            agent_change(&config, &username, change)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Conversations { config } => {
@@ -291,6 +334,7 @@ fn agent_add(config: &Path, account: NewAccount) -> anyhow::Result<()> {
         capacity: account.capacity,
         presence: protocol::Presence::Offline,
         queues: account.queues,
+        disabled: false,
     };
     block_on(async move {
         let store = server::store::open(
@@ -301,6 +345,50 @@ fn agent_add(config: &Path, account: NewAccount) -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     println!("beckon: agent `{username}` created");
+    Ok(())
+}
+
+/// `beckon agent password|disable|enable`: changes the account in the store. Its sessions end there at
+/// once; each running node closes their consoles at its next session sweep (`Runtime::sweep_sessions`).
+fn agent_change(config: &Path, username: &str, change: AccountChange) -> anyhow::Result<()> {
+    let config = load(config)?;
+    let password_hash = match change {
+        AccountChange::Password => {
+            let password = read_password()?;
+            agents::check_password(&password)
+                .map_err(|problem| anyhow::anyhow!(problem.describe("the password")))?;
+            Some(hash_password(&password).map_err(anyhow::Error::msg)?)
+        }
+        AccountChange::Disable | AccountChange::Enable => None,
+    };
+    let user = username.to_owned();
+    block_on(async move {
+        let store = server::store::open(
+            &config.database,
+            std::sync::Arc::new(config.routing_model.clone()),
+        )?;
+        // The sessions' expiry is measured against the wall clock only here, in the command line.
+        let now_ms = server::runtime::SystemClock.now_ms();
+        match password_hash {
+            Some(hash) => {
+                store.set_password(&user, &hash, None, now_ms).await?;
+            }
+            None => {
+                let update = server::store::AgentUpdate {
+                    disabled: Some(change == AccountChange::Disable),
+                    ..Default::default()
+                };
+                store.update_agent(&user, update, now_ms).await?;
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    let done = match change {
+        AccountChange::Password => "has a new password; every session of theirs ended",
+        AccountChange::Disable => "is disabled; every session of theirs ended",
+        AccountChange::Enable => "is enabled",
+    };
+    println!("beckon: agent `{username}` {done}");
     Ok(())
 }
 

@@ -177,6 +177,7 @@ async fn seed_agents(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
             capacity: seed.capacity,
             presence: protocol::Presence::Offline,
             queues: seed.queues.clone(),
+            disabled: false,
         };
         match store.create_agent(agent).await {
             Ok(()) => tracing::info!(agent = %seed.username, "seeded agent from the configuration"),

@@ -246,3 +246,123 @@ fn rules_check_reads_the_example_rules_without_problems() {
         stderr(&output)
     );
 }
+
+/// `agent password`, `agent disable` and `agent enable` change the account in the database a running
+/// node uses: the sessions end there at once (the cookie stops working), and the node closes the
+/// consoles of those sessions at its next session sweep.
+#[tokio::test]
+async fn agent_password_disable_and_enable_reach_a_running_node() {
+    use protocol::ServerToAgent;
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let database = folder.path().join("beckon.sqlite");
+    let config = common::process::write_node_config(
+        folder.path(),
+        &database.display().to_string(),
+        "",
+        &[("ann", 2)],
+    );
+    let config_text = config.display().to_string();
+    let server = common::process::start_server(&config, &folder.path().join("beckon.log")).await;
+    let cookie = common::process::login(server.address, "ann", common::PASSWORD).await;
+    let socket = common::process::connect_agent(server.address, &cookie)
+        .await
+        .expect("a console");
+    let mut console = common::process::Client::<ServerToAgent>::new(socket);
+
+    refused(
+        &["agent", "password", "--config", &config_text],
+        "`agent password` needs --username",
+    );
+    let unknown = beckon(
+        &[
+            "agent",
+            "disable",
+            "--config",
+            &config_text,
+            "--username",
+            "nobody",
+        ],
+        None,
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("no such agent `nobody`"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let changed = beckon(
+        &[
+            "agent",
+            "password",
+            "--config",
+            &config_text,
+            "--username",
+            "ann",
+        ],
+        Some("chosen on the command line"),
+    );
+    assert!(changed.status.success(), "{}", stderr(&changed));
+    let me = common::process::http(
+        server.address,
+        "GET",
+        "/api/console/me",
+        Some(&cookie),
+        None,
+    )
+    .await
+    .expect("the node answers");
+    assert_eq!(me.status, 401, "the cookie stopped working at once");
+    // The console hears it at the node's next sweep, then the socket closes.
+    loop {
+        match console.next().await {
+            Some(ServerToAgent::SignedOut { reason }) => {
+                assert_eq!(reason, protocol::SIGNED_OUT_REASON);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("the console closed without hearing signed_out"),
+        }
+    }
+    assert!(console.next().await.is_none(), "the socket closes after it");
+    common::process::login(server.address, "ann", "chosen on the command line").await;
+
+    let disabled = beckon(
+        &[
+            "agent",
+            "disable",
+            "--config",
+            &config_text,
+            "--username",
+            "ann",
+        ],
+        None,
+    );
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    let credentials =
+        serde_json::json!({ "username": "ann", "password": "chosen on the command line" });
+    let refused_login = common::process::http(
+        server.address,
+        "POST",
+        "/api/console/login",
+        None,
+        Some(&credentials),
+    )
+    .await
+    .expect("the node answers");
+    assert_eq!(refused_login.status, 403);
+    assert_eq!(refused_login.json()["code"], "account_disabled");
+    let enabled = beckon(
+        &[
+            "agent",
+            "enable",
+            "--config",
+            &config_text,
+            "--username",
+            "ann",
+        ],
+        None,
+    );
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    common::process::login(server.address, "ann", "chosen on the command line").await;
+}

@@ -30,6 +30,7 @@ async fn store_at(setting: &str, folder: &std::path::Path) -> Arc<dyn Store> {
             capacity: 2,
             presence: Presence::Available,
             queues: vec!["sales".to_owned()],
+            disabled: false,
         })
         .await
         .expect("the agent");
@@ -69,6 +70,7 @@ async fn start_chat(store: &Arc<dyn Store>) -> String {
             queue_id: "sales".to_owned(),
             rule_id: "pricing-help".to_owned(),
             context: Default::default(),
+            dropped_context: Vec::new(),
             now_ms: T0,
         })
         .await

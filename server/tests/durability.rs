@@ -625,6 +625,7 @@ async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
     let start = VisitorToServer::StartChat {
         rule_id: RULE.to_owned(),
         context: Default::default(),
+        dropped: Vec::new(),
     };
     assert!(socket.send(&start).await);
     loop {

@@ -558,7 +558,7 @@ async fn work_offers(worker: Worker, mut client: Client<ServerToAgent>) {
                     logged_about(&stderr, &conversation_id)
                 )
             }
-            ServerToAgent::Error { code, message } => panic!(
+            ServerToAgent::Error { code, message, .. } => panic!(
                 "{username}: {code:?} {message}; holding {held:?}; the nodes logged:\n{}",
                 held.iter()
                     .map(|id| logged_about(&stderr, id))
@@ -595,6 +595,7 @@ async fn one_visitor_starting_chats_on_both_nodes_at_once_gets_exactly_one_conve
                 let start = VisitorToServer::StartChat {
                     rule_id: RULE.to_owned(),
                     context: Default::default(),
+                    dropped: Vec::new(),
                 };
                 assert!(client.send(&start).await);
                 // Its first frame names the visitor's one conversation, whether it answers this start or

@@ -85,7 +85,7 @@ fn cells(rows: &[&'static str]) -> Vec<Cell> {
 
 /// The cells of every table.
 fn every_cell() -> Vec<Cell> {
-    [CELLS, DISABLED_CELLS, OTHER_CELLS]
+    [CELLS, DISABLED_CELLS, OTHER_CELLS, LIMITED_CELLS]
         .into_iter()
         .flat_map(cells)
         .collect()
@@ -106,6 +106,26 @@ const CELLS: &[&str] = &[
     "GET   /api/console/me                           stranger   200",
     "GET   /api/console/me                           supervisor 200",
     "GET   /api/console/me                           admin      200",
+    // Everyone changes their own password, knowing the current one.
+    "POST  /api/console/password                     anonymous  401 unauthenticated",
+    "POST  /api/console/password                     owner      204",
+    "POST  /api/console/password                     peer       204",
+    "POST  /api/console/password                     stranger   204",
+    "POST  /api/console/password                     supervisor 204",
+    "POST  /api/console/password                     admin      204",
+    // Only admins set someone's password or lift a login lock.
+    "PUT   /api/agents/ann/password                  anonymous  401 unauthenticated",
+    "PUT   /api/agents/ann/password                  owner      403 forbidden",
+    "PUT   /api/agents/ann/password                  peer       403 forbidden",
+    "PUT   /api/agents/ann/password                  stranger   403 forbidden",
+    "PUT   /api/agents/ann/password                  supervisor 403 forbidden",
+    "PUT   /api/agents/ann/password                  admin      204",
+    "DELETE /api/agents/ann/login-lock               anonymous  401 unauthenticated",
+    "DELETE /api/agents/ann/login-lock               owner      403 forbidden",
+    "DELETE /api/agents/ann/login-lock               peer       403 forbidden",
+    "DELETE /api/agents/ann/login-lock               stranger   403 forbidden",
+    "DELETE /api/agents/ann/login-lock               supervisor 403 forbidden",
+    "DELETE /api/agents/ann/login-lock               admin      204",
     // The agents list is the supervisors' dashboard.
     "GET   /api/agents                               anonymous  401 unauthenticated",
     "GET   /api/agents                               owner      403 forbidden",
@@ -325,6 +345,14 @@ const OTHER_CELLS: &[&str] = &[
     "PATCH /api/agents/nobody                        admin      404 unknown_agent",
     "PUT   /api/agents/ann/presence                  owner      400 bad_request          body:unknown_presence",
     "PUT   /api/agents/nobody/presence               admin      404 unknown_agent",
+    "PUT   /api/agents/ann/password                  admin      400 bad_request          body:short_reset",
+    "PUT   /api/agents/nobody/password               admin      404 unknown_agent",
+    "POST  /api/console/password                     owner      400 bad_request          body:short_new_password",
+    "POST  /api/console/password                     owner      401 invalid_credentials  body:wrong_current_password",
+    "POST  /api/console/password                     owner      403 origin_not_allowed   origin:foreign",
+    // Disabling the last enabled admin, or a disabled account's right password.
+    "PATCH /api/agents/ada                           admin      403 not_allowed          body:disable",
+    "POST  /api/console/login                        anonymous  403 account_disabled     given:ann_disabled",
     // Logging in and out: the console's own origin, or no origin at all, only.
     "POST  /api/console/login                        anonymous  200",
     "POST  /api/console/login                        anonymous  400 bad_request          body:not_json",
@@ -362,6 +390,19 @@ const OTHER_CELLS: &[&str] = &[
     "GET   /api/work-items/elsewhere                 owner      404 not_found",
 ];
 
+/// Limits low enough for a cell to reach: two tries, then a lock that lasts.
+const LOW_LIMITS: &str = r#"
+[limits]
+login_per_username = { burst = 2, every = "1h" }
+invitation_events_per_address = { burst = 2, every = "1h" }
+"#;
+
+/// The rate limits' refusals, under `LOW_LIMITS`.
+const LIMITED_CELLS: &[&str] = &[
+    "POST  /api/console/login                        anonymous  429 rate_limited         body:unknown_user given:two_failed_logins",
+    "POST  /api/sites/demo/invitation-events         anonymous  429 rate_limited         origin:own given:two_events",
+];
+
 /// What happens before a cell is sent, as cells of its own that must answer as they say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Given {
@@ -373,6 +414,12 @@ enum Given {
     BobFree,
     /// Ann has asked Bob to take her conversation, and he has not answered.
     TransferPending,
+    /// An admin disabled Ann's account.
+    AnnDisabled,
+    /// Two logins for an unknown username failed.
+    TwoFailedLogins,
+    /// Two invitation events came from this address.
+    TwoEvents,
 }
 
 impl Given {
@@ -382,6 +429,9 @@ impl Given {
             "resolved" => Given::Resolved,
             "bob_free" => Given::BobFree,
             "transfer_pending" => Given::TransferPending,
+            "ann_disabled" => Given::AnnDisabled,
+            "two_failed_logins" => Given::TwoFailedLogins,
+            "two_events" => Given::TwoEvents,
             _ => panic!("no `given:{name}` in {row}"),
         }
     }
@@ -398,6 +448,15 @@ impl Given {
                 "PATCH /api/agents/bob admin 200 body:capacity_3",
                 "PUT /api/agents/bob/presence peer 200 body:available",
                 "POST /api/conversations/{active}/transfer owner 202 body:to_bob",
+            ],
+            Given::AnnDisabled => &["PATCH /api/agents/ann admin 200 body:disable"],
+            Given::TwoFailedLogins => &[
+                "POST /api/console/login anonymous 401 invalid_credentials body:unknown_user",
+                "POST /api/console/login anonymous 401 invalid_credentials body:unknown_user",
+            ],
+            Given::TwoEvents => &[
+                "POST /api/sites/demo/invitation-events anonymous 204 origin:own",
+                "POST /api/sites/demo/invitation-events anonymous 204 origin:own",
             ],
         }
     }
@@ -426,6 +485,15 @@ fn named_body(name: &str) -> String {
         "to_bob" => json!({ "username": "bob" }),
         "no_event_id" => json!({ "id": "", "rule_id": "pricing-help", "kind": "shown" }),
         "not_json" => return "{".to_owned(),
+        "unknown_user" => json!({ "username": "mallory", "password": "a guess at it" }),
+        "short_new_password" => {
+            json!({ "current_password": common::PASSWORD, "new_password": "short" })
+        }
+        "wrong_current_password" => {
+            json!({ "current_password": "not the password", "new_password": "a fresh passphrase" })
+        }
+        "short_reset" => json!({ "new_password": "short" }),
+        "disable" => json!({ "disabled": true }),
         _ => panic!("no `body:{name}`"),
     };
     body.to_string()
@@ -650,6 +718,11 @@ async fn every_other_documented_status_answers_as_the_table_says() {
 }
 
 #[tokio::test]
+async fn rate_limits_refuse_as_the_table_says() {
+    check_cells_with_effects(LOW_LIMITS, &cells(LIMITED_CELLS)).await;
+}
+
+#[tokio::test]
 async fn a_supervisor_cannot_monitor_a_conversation_they_own() {
     let world = World::new("").await;
     let pick = Cell::parse("POST /api/conversations/{open}/pick supervisor 200");
@@ -774,7 +847,7 @@ async fn accounts_made_or_edited_through_the_api_follow_the_one_set_of_account_r
             new_agent("dee", "short", 1, "sales"),
             400,
             "bad_request",
-            "`password` needs at least 8 characters",
+            "`password` needs 8 to 256 characters",
         ),
         (
             new_agent("dee", "long enough", 0, "sales"),

@@ -367,7 +367,7 @@ async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capa
                                 .unwrap_or_else(|error| panic!("{username}: {error}"));
                             resolved.send_modify(|count| *count += 1);
                         }
-                        ServerToAgent::Error { code, message } => {
+                        ServerToAgent::Error { code, message, .. } => {
                             panic!("{username}: {code:?} {message}")
                         }
                         _ => {}

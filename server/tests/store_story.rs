@@ -32,6 +32,7 @@ fn agent(username: &str, capacity: u32) -> Agent {
         capacity,
         presence: Presence::Offline,
         queues: vec!["sales".to_owned()],
+        disabled: false,
     }
 }
 
@@ -43,6 +44,7 @@ fn conversation(id: &str, visitor_id: &str) -> NewConversation {
         queue_id: "sales".to_owned(),
         rule_id: "pricing-help".to_owned(),
         context: Default::default(),
+        dropped_context: Vec::new(),
         now_ms: NOW,
     }
 }

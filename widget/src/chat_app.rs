@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{Author, ConversationState, ServerToVisitor, VisitorToServer};
+use protocol::{Author, ConversationState, ErrorCode, ServerToVisitor, VisitorToServer};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{MessageEvent, WebSocket};
@@ -81,6 +81,13 @@ pub struct Controller {
     end_requested: Cell<bool>,
     /// The offline message sent and not yet stored; it goes again, with the same id, after a reconnect.
     pending_offline: RefCell<Option<VisitorToServer>>,
+    /// The `start_chat` sent and not yet answered with the conversation: a rate limit's refusal sends
+    /// it again.
+    unconfirmed_start: RefCell<Option<VisitorToServer>>,
+    /// A retry after a rate limit is waiting.
+    retry_scheduled: Cell<bool>,
+    /// What the status said before a rate limit's notice replaced it.
+    status_before_wait: RefCell<Option<String>>,
 }
 
 struct Socket {
@@ -109,10 +116,18 @@ impl Controller {
             .dyn_into::<js_sys::Uint8Array>()
             .ok()
             .and_then(|bytes| {
-                protocol::binary::decode::<(String, protocol::ContextVariables)>(&bytes.to_vec())
-                    .ok()
+                protocol::binary::decode::<(
+                    String,
+                    protocol::ContextVariables,
+                    Vec<protocol::context::DroppedVariable>,
+                )>(&bytes.to_vec())
+                .ok()
             })
-            .map(|(rule_id, context)| VisitorToServer::StartChat { rule_id, context });
+            .map(|(rule_id, context, dropped)| VisitorToServer::StartChat {
+                rule_id,
+                context,
+                dropped,
+            });
         let controller = Rc::new(Controller {
             ui,
             bridge: Bridge::new(parent),
@@ -125,6 +140,9 @@ impl Controller {
             left: Cell::new(false),
             end_requested: Cell::new(false),
             pending_offline: RefCell::new(None),
+            unconfirmed_start: RefCell::new(None),
+            retry_scheduled: Cell::new(false),
+            status_before_wait: RefCell::new(None),
         });
         controller.bridge.layout(Layout::Chat);
         controller.connect();
@@ -203,6 +221,7 @@ impl Controller {
         if self.socket.borrow().is_some() {
             if let Some(frame) = self.start_frame.take() {
                 self.send(&frame);
+                self.unconfirmed_start.replace(Some(frame));
             }
             return;
         }
@@ -265,13 +284,23 @@ impl Controller {
     fn on_open(self: &Rc<Self>) {
         self.reconnect_delay_ms.set(500);
         if let Some(frame) = self.start_frame.take() {
-            self.send(&frame);
-        } else if self.ui.offline.get_untracked() == Offline::NotInvited {
+            self.unconfirmed_start.replace(Some(frame));
+        } else if self.ui.offline.get_untracked() == Offline::NotInvited
+            && self.unconfirmed_start.borrow().is_none()
+        {
             self.send(&VisitorToServer::Resume {
                 after_seq: self.received.borrow().resume_after(),
             });
         }
-        // Messages never acknowledged go again with the same ids; the server stores each once.
+        self.send_unacknowledged();
+    }
+
+    /// Sends what the server has not confirmed: the chat's start, messages never acknowledged (with
+    /// the same ids; the server stores each once), an End, and the offline message.
+    fn send_unacknowledged(self: &Rc<Self>) {
+        if let Some(frame) = self.unconfirmed_start.borrow().as_ref() {
+            self.send(frame);
+        }
         let unacknowledged: Vec<Line> = self
             .ui
             .lines
@@ -306,6 +335,81 @@ impl Controller {
         set_timeout(move || reconnecting.connect(), Duration::from_millis(delay));
     }
 
+    /// A refusal, told in words for a visitor: the server's message is for developers and never shown.
+    /// A rate limit's refusal is tried again by itself once the wait it names is over.
+    fn on_error(
+        self: &Rc<Self>,
+        code: ErrorCode,
+        client_message_id: Option<String>,
+        retry_after_ms: Option<u64>,
+    ) {
+        if code == ErrorCode::NoConversation
+            && self.ui.offline.get_untracked() != Offline::NotInvited
+        {
+            // Nothing to resume: the chat ended and only the offline message remains.
+            return;
+        }
+        let offline_refused = self.pending_offline.borrow().as_ref().is_some_and(|frame| {
+            matches!(frame, VisitorToServer::LeaveOfflineMessage { client_message_id: pending, .. }
+                if Some(pending) == client_message_id.as_ref())
+        });
+        if offline_refused && code == ErrorCode::RateLimited {
+            self.retry_later(retry_after_ms);
+            return;
+        }
+        if offline_refused {
+            self.pending_offline.replace(None);
+            let prompt = self.ui.offline.with_untracked(Offline::prompt);
+            self.ui.offline.set(Offline::Invited {
+                prompt,
+                refusal: Some(visitor_text(code, true).to_owned()),
+            });
+            return;
+        }
+        if code == ErrorCode::NoConversation && self.ui.state.get_untracked().is_none() {
+            // The chat this browser remembered is gone.
+            self.leave_chat();
+            return;
+        }
+        if code == ErrorCode::RateLimited {
+            // The message stays pending, or the start waits: both go again after the wait.
+            if self.status_before_wait.borrow().is_none() {
+                self.status_before_wait
+                    .replace(Some(self.ui.status.get_untracked()));
+            }
+            self.ui.status.set(visitor_text(code, false).to_owned());
+            self.retry_later(retry_after_ms);
+            return;
+        }
+        if let Some(client_message_id) = client_message_id {
+            // A refused message will never be accepted as it is: stop retrying it.
+            self.ui
+                .lines
+                .update(|lines| lines.retain(|line| line.client_message_id != client_message_id));
+        }
+        self.ui.status.set(visitor_text(code, false).to_owned());
+    }
+
+    /// Sends again, after `retry_after_ms`, what a rate limit refused: the chat's start, the messages
+    /// not yet acknowledged (with their ids, so none is stored twice) and the offline message.
+    fn retry_later(self: &Rc<Self>, retry_after_ms: Option<u64>) {
+        if self.retry_scheduled.replace(true) {
+            return;
+        }
+        let delay = retry_after_ms.unwrap_or(1000).clamp(100, 60_000);
+        let retrying = Rc::clone(self);
+        set_timeout(
+            move || {
+                retrying.retry_scheduled.set(false);
+                if let Some(status) = retrying.status_before_wait.take() {
+                    retrying.ui.status.set(status);
+                }
+                retrying.send_unacknowledged();
+            },
+            Duration::from_millis(delay),
+        );
+    }
+
     fn on_frame(self: &Rc<Self>, frame: ServerToVisitor) {
         match frame {
             ServerToVisitor::Conversation {
@@ -314,6 +418,7 @@ impl Controller {
                 queue_position,
                 ..
             } => {
+                self.unconfirmed_start.replace(None);
                 self.ui.state.set(Some(state));
                 let status = match state {
                     ConversationState::Open => match queue_position {
@@ -403,43 +508,33 @@ impl Controller {
             }
             ServerToVisitor::Error {
                 code,
-                message,
                 client_message_id,
-            } => {
-                if code == protocol::ErrorCode::NoConversation
-                    && self.ui.offline.get_untracked() != Offline::NotInvited
-                {
-                    // Nothing to resume: the chat ended and only the offline message remains.
-                    return;
-                }
-                let offline_refused = self.pending_offline.borrow().as_ref().is_some_and(|frame| {
-                    matches!(frame, VisitorToServer::LeaveOfflineMessage { client_message_id: pending, .. }
-                        if Some(pending) == client_message_id.as_ref())
-                });
-                if offline_refused {
-                    self.pending_offline.replace(None);
-                    let prompt = self.ui.offline.with_untracked(Offline::prompt);
-                    self.ui.offline.set(Offline::Invited {
-                        prompt,
-                        refusal: Some(message),
-                    });
-                    return;
-                }
-                if code == protocol::ErrorCode::NoConversation
-                    && self.ui.state.get_untracked().is_none()
-                {
-                    // The chat this browser remembered is gone.
-                    self.leave_chat();
-                    return;
-                }
-                if let Some(client_message_id) = client_message_id {
-                    // A refused message will never be accepted as it is: stop retrying it.
-                    self.ui.lines.update(|lines| {
-                        lines.retain(|line| line.client_message_id != client_message_id)
-                    });
-                }
-                self.ui.status.set(message);
-            }
+                retry_after_ms,
+                ..
+            } => self.on_error(code, client_message_id, retry_after_ms),
         }
+    }
+}
+
+/// What the visitor reads when the server refuses something: plain words, never the server's message,
+/// which is written for developers. `offline` words it for the offline message form.
+fn visitor_text(code: ErrorCode, offline: bool) -> &'static str {
+    match code {
+        ErrorCode::RateLimited if offline => {
+            "You have sent several messages already. Please wait a moment before sending another."
+        }
+        ErrorCode::RateLimited => "You're sending messages quickly. We'll send yours in a moment.",
+        ErrorCode::BadRequest if offline => {
+            "Please check your name, your email address and your message."
+        }
+        ErrorCode::MessageTooLarge => {
+            "That message is too long. Please shorten it and send it again."
+        }
+        ErrorCode::EmptyMessage => "Please write a message first.",
+        ErrorCode::NoConversation
+        | ErrorCode::UnknownConversation
+        | ErrorCode::TransitionNotAllowed => "This chat has ended.",
+        ErrorCode::IdConflict if offline => "You have already left a message for this chat.",
+        _ => "Sorry, something went wrong on our side. Please try again in a moment.",
     }
 }

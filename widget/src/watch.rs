@@ -452,8 +452,11 @@ impl Watcher {
                 ContextValue::Number(time_on_page),
             );
             context.insert("rule_id".to_owned(), ContextValue::Text(rule_id.clone()));
+            // Within the limits, so no context ever costs the chat: a long URL is cut, the rest of
+            // what does not fit is left out and listed for the agent.
+            let fitted = protocol::context::fit(context);
             // The chat module sends it as `VisitorToServer::StartChat`.
-            let start = protocol::binary::encode(&(rule_id, context));
+            let start = protocol::binary::encode(&(rule_id, fitted.context, fitted.dropped));
             browser::set_window_property(
                 START_FRAME,
                 &js_sys::Uint8Array::from(start.as_slice()).into(),

@@ -11,9 +11,11 @@ use serde::Deserialize;
 use crate::domain::routing::Routing;
 use routing::{RawQueue, RawWorkstream, routing_model};
 
+mod limits;
 mod routing;
 
 use crate::store::{DEFAULT_POSTGRES_CONNECTIONS, DatabaseLocation};
+pub use limits::{LimitsConfig, Rate};
 pub use routing::duration_ms;
 
 /// The whole configuration, with every relative path already resolved against the file's folder.
@@ -37,6 +39,8 @@ pub struct Config {
     pub routing_model: Routing,
     pub supervision: Supervision,
     pub geo: GeoConfig,
+    /// Rate limits: the `[limits]` table, with defaults for what it leaves out.
+    pub limits: LimitsConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +164,8 @@ struct RawConfig {
     #[serde(default)]
     supervision: Supervision,
     geo: Option<RawGeo>,
+    #[serde(default)]
+    limits: limits::RawLimits,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +275,7 @@ impl Config {
             routing_model,
             supervision: raw.supervision,
             geo,
+            limits: raw.limits.resolve()?,
         })
     }
 }

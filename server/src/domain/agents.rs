@@ -5,6 +5,8 @@
 pub const MAX_USERNAME_BYTES: usize = 64;
 /// The shortest password, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest password, in characters (the protocol's bound, which the console and the API share).
+pub const MAX_PASSWORD_CHARS: usize = protocol::MAX_PASSWORD_CHARS;
 /// The most capacity units one agent may have: far beyond what one person can follow, and small enough
 /// that every sum of loads stays exact.
 pub const MAX_CAPACITY: u32 = 1000;
@@ -41,7 +43,7 @@ impl AgentProblem {
             AgentProblem::Capacity => format!("{field} must be at least 1"),
             AgentProblem::CapacityTooLarge => format!("{field} must be at most {MAX_CAPACITY}"),
             AgentProblem::Password => {
-                format!("{field} needs at least {MIN_PASSWORD_CHARS} characters")
+                format!("{field} needs {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters")
             }
             AgentProblem::UnknownQueue(queue) => format!("{field}: unknown queue `{queue}`"),
         }
@@ -64,8 +66,11 @@ pub fn check_username(username: &str) -> Result<(), AgentProblem> {
     valid.then_some(()).ok_or(AgentProblem::Username)
 }
 
+/// 8 to 256 characters: long enough to resist guessing under the login limits, short enough that
+/// hashing it costs what any password does.
 pub fn check_password(password: &str) -> Result<(), AgentProblem> {
-    (password.chars().count() >= MIN_PASSWORD_CHARS)
+    (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS)
+        .contains(&password.chars().count())
         .then_some(())
         .ok_or(AgentProblem::Password)
 }
@@ -157,7 +162,7 @@ mod tests {
         );
         assert_eq!(
             AgentProblem::Password.describe("--password"),
-            "--password needs at least 8 characters"
+            "--password needs 8 to 256 characters"
         );
     }
 }

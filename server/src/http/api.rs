@@ -11,7 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use protocol::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, ConversationView, ErrorCode,
-    HistoryEntry, NewAgentRequest, PresenceRequest, QueueSummary, TransferOffered, TransferRequest,
+    HistoryEntry, NewAgentRequest, PasswordReset, PresenceRequest, QueueSummary, TransferOffered,
+    TransferRequest,
 };
 
 use super::auth::{AdminCaller, AuthenticatedAgent};
@@ -103,7 +104,8 @@ pub async fn create_agent(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Changes an agent's display name, role, capacity or queues. Admins.
+/// Changes an agent's display name, role, capacity or queues, or disables or enables the account
+/// (disabling ends every session of the agent; the last enabled admin cannot be disabled). Admins.
 #[utoipa::path(
     patch,
     path = "/api/agents/{username}",
@@ -124,6 +126,46 @@ pub async fn update_agent(
             .update_agent(&admin, &username, body(request)?)
             .await?,
     ))
+}
+
+/// Sets an agent's password. Every session of the agent ends at once. Admins.
+#[utoipa::path(
+    put,
+    path = "/api/agents/{username}/password",
+    tag = "admin",
+    params(("username" = String, Path, description = "The agent's username.")),
+    request_body = PasswordReset,
+    responses((status = 204, description = "Set; every session of the agent ended."), Malformed, Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
+pub async fn reset_password(
+    State(runtime): State<Arc<Runtime>>,
+    AdminCaller(admin): AdminCaller,
+    Path(username): Path<String>,
+    request: Result<Json<PasswordReset>, JsonRejection>,
+) -> Result<StatusCode, AppError> {
+    runtime
+        .reset_password(&admin, &username, body(request)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lifts the login lock that failed attempts put on a username, on every node. Admins.
+#[utoipa::path(
+    delete,
+    path = "/api/agents/{username}/login-lock",
+    tag = "admin",
+    params(("username" = String, Path, description = "The username whose login lock to lift.")),
+    responses((status = 204, description = "Lifted: the next login attempt for it is counted afresh."), Unauthenticated, Refused),
+    security(("session" = []))
+)]
+pub async fn clear_login_lock(
+    State(runtime): State<Arc<Runtime>>,
+    AdminCaller(admin): AdminCaller,
+    Path(username): Path<String>,
+) -> StatusCode {
+    runtime.clear_login_lock(&admin, &username);
+    StatusCode::NO_CONTENT
 }
 
 /// Sets an agent's presence: your own; admins may set anyone's.

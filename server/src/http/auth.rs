@@ -9,10 +9,11 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use protocol::{ErrorCode, LoginRequest, Me};
+use protocol::{ErrorCode, LoginRequest, Me, PasswordChange};
 
+use super::ClientAddress;
 use super::error::{AppError, body};
-use super::error::{Malformed, Refused, Unauthenticated};
+use super::error::{Limited, Malformed, Refused, Unauthenticated};
 use crate::runtime::Runtime;
 use crate::runtime::accounts::{Admin, SESSION_DAYS};
 use crate::store::Agent;
@@ -99,7 +100,8 @@ pub async fn agent_from_headers(
     Ok(runtime.session_agent(&token).await?)
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The session token the request's cookie carries.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -115,14 +117,17 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
     path = "/api/console/login",
     tag = "public",
     request_body = LoginRequest,
-    responses((status = 200, description = "Logged in; the answer sets the HttpOnly session cookie.", body = Me), Malformed, (status = 401, description = "`invalid_credentials`: wrong username or password.", body = protocol::ErrorBody), Refused)
+    responses((status = 200, description = "Logged in; the answer sets the HttpOnly session cookie.", body = Me), Malformed, (status = 401, description = "`invalid_credentials`: wrong username or password (the same answer, in the same time, for a username that does not exist).", body = protocol::ErrorBody), (status = 403, description = "`account_disabled` (the password is right, but an admin disabled the account) or `origin_not_allowed`.", body = protocol::ErrorBody), Limited)
 )]
 pub async fn login(
     State(runtime): State<Arc<Runtime>>,
+    ClientAddress(address): ClientAddress,
     request: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Response, AppError> {
     let request = body(request)?;
-    let session = runtime.log_in(&request.username, request.password).await?;
+    let session = runtime
+        .log_in(&request.username, request.password, address)
+        .await?;
     let secure = if runtime.public_origin.starts_with("https://") {
         "; Secure"
     } else {
@@ -159,6 +164,28 @@ pub async fn logout(
         HeaderValue::from_static("beckon_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     );
     Ok(response)
+}
+
+/// Changes your own password, given the current one. Your other sessions end; this one stays.
+#[utoipa::path(
+    post,
+    path = "/api/console/password",
+    tag = "agent",
+    request_body = PasswordChange,
+    responses((status = 204, description = "Changed; every other session of yours ended."), Malformed, (status = 401, description = "`unauthenticated` (no session) or `invalid_credentials` (`current_password` is wrong).", body = protocol::ErrorBody), Refused),
+    security(("session" = []))
+)]
+pub async fn change_password(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    headers: HeaderMap,
+    request: Result<Json<PasswordChange>, JsonRejection>,
+) -> Result<StatusCode, AppError> {
+    let change = body(request)?;
+    let token = session_token(&headers)
+        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "log in first"))?;
+    runtime.change_password(&agent, &token, change).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(

@@ -16,6 +16,8 @@ use crate::runtime::RuntimeError;
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// With `rate_limited`: sent as `Retry-After`, in whole seconds.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl AppError {
@@ -23,13 +25,18 @@ impl AppError {
         AppError {
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
     }
 }
 
 impl From<RuntimeError> for AppError {
     fn from(error: RuntimeError) -> AppError {
-        AppError::new(error.code, error.message)
+        AppError {
+            code: error.code,
+            message: error.message,
+            retry_after_ms: error.retry_after_ms,
+        }
     }
 }
 
@@ -49,14 +56,21 @@ impl IntoResponse for AppError {
         } else {
             self.message
         };
-        (
+        let mut response = (
             status,
             Json(ErrorBody {
                 code: self.code,
                 message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(retry_after_ms) = self.retry_after_ms {
+            let seconds = retry_after_ms.div_ceil(1000).max(1);
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -107,5 +121,7 @@ refusals! {
     /// 403 on a console write is also `origin_not_allowed`, for a browser on another origin.
     Refused = 403, "`forbidden`, `not_your_conversation`, `not_offered_to_you`, `not_allowed` or `origin_not_allowed`: the caller may not do this.";
     Missing = 404, "`unknown_conversation`, `unknown_agent`, `unknown_queue`, `unknown_site` or `not_found`.";
+    /// Sent with `Retry-After`, in seconds.
+    Limited = 429, "`rate_limited`: too many of these requests from this caller or address; `Retry-After` says when to try again.";
     Conflict = 409, "`transition_not_allowed`, `over_capacity`, `transfer_pending` or `id_conflict`: the conversation's or account's state refuses it now.";
 }

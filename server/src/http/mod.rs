@@ -25,7 +25,7 @@ use utoipa_axum::routes;
 
 use crate::runtime::Runtime;
 use error::AppError;
-use error::{Malformed, Missing, Refused, Unauthenticated};
+use error::{Limited, Malformed, Missing, Refused, Unauthenticated};
 
 /// The JSON API anyone may call: this document, login and logout.
 fn public_api() -> OpenApiRouter<Arc<Runtime>> {
@@ -49,6 +49,7 @@ fn widget_api() -> OpenApiRouter<Arc<Runtime>> {
 fn console_api() -> OpenApiRouter<Arc<Runtime>> {
     OpenApiRouter::new()
         .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
         .routes(routes!(rules_status))
         .routes(routes!(api::agents))
         .routes(routes!(api::agent))
@@ -78,6 +79,8 @@ fn admin_api() -> OpenApiRouter<Arc<Runtime>> {
     OpenApiRouter::new()
         .routes(routes!(api::create_agent))
         .routes(routes!(api::update_agent))
+        .routes(routes!(api::reset_password))
+        .routes(routes!(api::clear_login_lock))
 }
 
 /// The whole JSON API with its document, without the layers that need a running node: what
@@ -345,11 +348,12 @@ fn valid_token(text: &str, max: usize) -> bool {
     tag = "widget",
     params(("site" = String, Path, description = "The site's id.")),
     request_body = InvitationEvent,
-    responses((status = 204, description = "Counted (a retry with the same id counts once)."), Malformed, Refused, Missing)
+    responses((status = 204, description = "Counted (a retry with the same id counts once)."), Malformed, Refused, Missing, Limited)
 )]
 async fn invitation_event(
     State(runtime): State<Arc<Runtime>>,
     Path(site): Path<String>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Result<Json<InvitationEvent>, axum::extract::rejection::JsonRejection>,
 ) -> Result<axum::http::StatusCode, AppError> {
@@ -372,7 +376,9 @@ async fn invitation_event(
             "`id` and `rule_id` are 1 to 64 letters, digits, `-` or `_`",
         ));
     }
-    runtime.record_invitation_event(&site, event).await?;
+    runtime
+        .record_invitation_event(&site, event, address)
+        .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

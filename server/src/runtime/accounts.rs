@@ -4,12 +4,18 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use blake2::{Blake2b512, Digest};
-use protocol::{AgentPatch, AgentSummary, ErrorCode, NewAgentRequest, Presence, Role};
+use std::net::IpAddr;
 
-use super::{Runtime, RuntimeError, RuntimeResult, hex, new_id};
+use protocol::{
+    AgentPatch, AgentSummary, ErrorCode, NewAgentRequest, PasswordChange, PasswordReset, Presence,
+    Role,
+};
+
+use super::hub::SessionsEnded;
+use super::{Runtime, RuntimeError, RuntimeResult, hex, limits, new_id};
 use crate::domain::agents::{self, AgentProblem};
 use crate::domain::routing;
-use crate::store::{Agent, AgentLoad, AgentUpdate};
+use crate::store::{Agent, AgentLoad, AgentUpdate, SignedOut};
 
 /// How long a console session lasts.
 pub const SESSION_DAYS: i64 = 7;
@@ -25,6 +31,31 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|error| error.to_string())
 }
 
+/// A hash of a random password with the parameters every new hash gets: what an unknown username's
+/// password is verified against.
+pub(super) fn dummy_password_hash() -> String {
+    hash_password(&new_id()).unwrap_or_else(|error| {
+        // Without the OS random source `new_id` has already panicked; hashing itself cannot fail here.
+        tracing::error!("cannot make the dummy password hash: {error}");
+        String::new()
+    })
+}
+
+/// The account rules for a new password, naming the field as the API does.
+fn check_new_password(password: &str) -> RuntimeResult<()> {
+    agents::check_password(password).map_err(|problem| {
+        RuntimeError::new(ErrorCode::BadRequest, problem.describe("`new_password`"))
+    })
+}
+
+/// `hash_password` off the async threads.
+async fn hashed(password: String) -> RuntimeResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|error| RuntimeError::new(ErrorCode::Internal, error.to_string()))?
+        .map_err(|error| RuntimeError::new(ErrorCode::Internal, error))
+}
+
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| {
         Argon2::default()
@@ -33,7 +64,12 @@ fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
-/// What the store keeps of a session token: enough to find it, nothing to log in with.
+/// What the store keeps of a session token: enough to find it, nothing to log in with. The hub knows
+/// a console's session by it too.
+pub fn session_key(token: &str) -> String {
+    token_hash(token)
+}
+
 fn token_hash(token: &str) -> String {
     hex(&Blake2b512::digest(token.as_bytes())[..32])
 }
@@ -79,24 +115,66 @@ fn unknown_agent(username: &str) -> RuntimeError {
 }
 
 impl Runtime {
-    /// Checks the password and opens a session. A wrong password and an unknown username get the same
-    /// answer.
-    pub async fn log_in(&self, username: &str, password: String) -> RuntimeResult<Session> {
-        let agent = self.store.agent(username).await?;
-        // Hashing runs off the async threads: argon2 is deliberately slow.
-        let verified = match agent {
-            Some(agent) => {
-                let hash = agent.password_hash.clone();
-                let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                    .await
-                    .unwrap_or(false);
-                ok.then_some(agent)
-            }
-            None => None,
+    /// Checks the password and opens a session. An unknown username costs the same argon2 work as a
+    /// wrong password and gets the same answer, under the same rate limits, so neither the answer, its
+    /// time nor the limits tell which usernames exist. Oversized input is refused before any hashing.
+    pub async fn log_in(
+        &self,
+        username: &str,
+        password: String,
+        address: Option<IpAddr>,
+    ) -> RuntimeResult<Session> {
+        if username.len() > agents::MAX_USERNAME_BYTES {
+            return Err(RuntimeError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "`username` is longer than {} bytes",
+                    agents::MAX_USERNAME_BYTES
+                ),
+            ));
+        }
+        if password.chars().count() > protocol::MAX_PASSWORD_CHARS {
+            return Err(RuntimeError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "`password` is longer than {} characters",
+                    protocol::MAX_PASSWORD_CHARS
+                ),
+            ));
+        }
+        let by_address = match address {
+            Some(address) => self.limits.login_per_address.check(&address),
+            None => Ok(()),
         };
-        let agent = verified.ok_or_else(|| {
-            RuntimeError::new(ErrorCode::InvalidCredentials, "wrong username or password")
-        })?;
+        limits::both(
+            self.limits.login_per_username.check(&username.to_owned()),
+            by_address,
+        )
+        .map_err(|refused| RuntimeError::rate_limited("login attempts", refused))?;
+        let agent = self.store.agent(username).await?;
+        let hash = agent.as_ref().map_or_else(
+            || self.dummy_password_hash.clone(),
+            |agent| agent.password_hash.clone(),
+        );
+        // Hashing runs off the async threads: argon2 is deliberately slow.
+        let verified = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        let agent = match agent {
+            Some(agent) if verified && agent.disabled => {
+                return Err(RuntimeError::new(
+                    ErrorCode::AccountDisabled,
+                    "this account is disabled: ask an admin",
+                ));
+            }
+            Some(agent) if verified => agent,
+            _ => {
+                return Err(RuntimeError::new(
+                    ErrorCode::InvalidCredentials,
+                    "wrong username or password",
+                ));
+            }
+        };
         let token = new_id() + &new_id();
         let expires_at_ms = self.now_ms() + SESSION_DAYS * 24 * 3600 * 1000;
         self.store
@@ -105,7 +183,7 @@ impl Runtime {
         Ok(Session { agent, token })
     }
 
-    /// The agent whose unexpired session `token` is.
+    /// The enabled agent whose unexpired session `token` is.
     pub async fn session_agent(&self, token: &str) -> RuntimeResult<Option<Agent>> {
         Ok(self
             .store
@@ -113,8 +191,107 @@ impl Runtime {
             .await?)
     }
 
+    /// Ends the session `token` opened: its cookie stops working at once and every console socket
+    /// opened with it closes, on every node.
     pub async fn log_out(&self, token: &str) -> RuntimeResult<()> {
-        Ok(self.store.delete_session(&token_hash(token)).await?)
+        let hash = token_hash(token);
+        if let Some(signed_out) = self.store.delete_session(&hash, self.now_ms()).await? {
+            self.sessions_ended(&signed_out, SessionsEnded::One(hash))
+                .await;
+        }
+        Ok(())
+    }
+
+    /// An agent changes their own password, giving the current one. Their other sessions end; the one
+    /// `token` opened stays.
+    pub async fn change_password(
+        &self,
+        agent: &Agent,
+        token: &str,
+        change: PasswordChange,
+    ) -> RuntimeResult<()> {
+        check_new_password(&change.new_password)?;
+        let wrong = || {
+            RuntimeError::new(
+                ErrorCode::InvalidCredentials,
+                "`current_password` is not your password",
+            )
+        };
+        if change.current_password.chars().count() > protocol::MAX_PASSWORD_CHARS {
+            return Err(RuntimeError {
+                code: ErrorCode::BadRequest,
+                ..wrong()
+            });
+        }
+        let stored = self
+            .store
+            .agent(&agent.username)
+            .await?
+            .ok_or_else(|| unknown_agent(&agent.username))?;
+        let current = change.current_password;
+        let hash = stored.password_hash;
+        let verified = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+            .await
+            .unwrap_or(false);
+        if !verified {
+            return Err(wrong());
+        }
+        let keep = token_hash(token);
+        self.set_password(&agent.username, change.new_password, Some(keep))
+            .await?;
+        tracing::info!(agent = %agent.username, "password changed");
+        Ok(())
+    }
+
+    /// An admin sets an agent's password: every session of the agent ends.
+    pub async fn reset_password(
+        &self,
+        _admin: &Admin,
+        username: &str,
+        reset: PasswordReset,
+    ) -> RuntimeResult<()> {
+        check_new_password(&reset.new_password)?;
+        self.set_password(username, reset.new_password, None)
+            .await?;
+        tracing::info!(agent = %username, "password reset by an admin");
+        Ok(())
+    }
+
+    /// Stores the hash of a new password and ends every session of the agent but `keep`'s.
+    async fn set_password(
+        &self,
+        username: &str,
+        password: String,
+        keep: Option<String>,
+    ) -> RuntimeResult<()> {
+        let new_hash = hashed(password).await?;
+        let signed_out = self
+            .store
+            .set_password(username, &new_hash, keep.as_deref(), self.now_ms())
+            .await?;
+        let which = keep.map_or(SessionsEnded::All, SessionsEnded::AllBut);
+        self.sessions_ended(&signed_out, which).await;
+        Ok(())
+    }
+
+    /// An admin lifts the login lock of `username` on every node.
+    pub fn clear_login_lock(&self, _admin: &Admin, username: &str) {
+        self.hub.clear_login_lock(username);
+    }
+
+    /// Sessions of an agent ended in the store: their consoles hear it and close, here and on every
+    /// other node; with none left, the offers withdrawn from them go to the next agent.
+    async fn sessions_ended(&self, signed_out: &SignedOut, which: SessionsEnded) {
+        self.hub.sign_out(&signed_out.username, which);
+        if !signed_out.last_session {
+            return;
+        }
+        for offer in &signed_out.withdrawn {
+            self.offer_ended(offer, false);
+        }
+        self.lock_shown().remove(&signed_out.username);
+        self.refresh_presence(&signed_out.username).await;
+        self.dispatch().await;
     }
 
     /// `agent` as an admin, or `forbidden`.
@@ -165,11 +342,7 @@ impl Runtime {
         )
         .and_then(|()| agents::check_password(&request.password))
         .map_err(refused)?;
-        let password = request.password;
-        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|error| RuntimeError::new(ErrorCode::Internal, error.to_string()))?
-            .map_err(|error| RuntimeError::new(ErrorCode::Internal, error))?;
+        let password_hash = hashed(request.password).await?;
         self.store
             .create_agent(Agent {
                 username: request.username.clone(),
@@ -179,12 +352,14 @@ impl Runtime {
                 capacity: request.capacity,
                 presence: Presence::Offline,
                 queues: request.queues,
+                disabled: false,
             })
             .await?;
         self.loaded_summary(&request.username).await
     }
 
-    /// Display name, role, capacity, queues; absent fields keep their value. A change of capacity or
+    /// Display name, role, capacity, queues, disabled; absent fields keep their value. Disabling ends
+    /// every session of the agent. A change of capacity or
     /// queues may let routing offer waiting conversations at once.
     pub async fn update_agent(
         &self,
@@ -201,7 +376,8 @@ impl Runtime {
             })
             .map_err(refused)?;
         }
-        self.store
+        let updated = self
+            .store
             .update_agent(
                 username,
                 AgentUpdate {
@@ -209,9 +385,15 @@ impl Runtime {
                     role: patch.role,
                     capacity: patch.capacity,
                     queues: patch.queues,
+                    disabled: patch.disabled,
                 },
+                self.now_ms(),
             )
             .await?;
+        if let Some(signed_out) = &updated.signed_out {
+            tracing::info!(agent = %username, "account disabled by an admin");
+            self.sessions_ended(signed_out, SessionsEnded::All).await;
+        }
         self.refresh_presence(username).await;
         self.dispatch().await;
         self.loaded_summary(username).await
@@ -263,6 +445,7 @@ impl Runtime {
             capacity: load.agent.capacity,
             used: load.used,
             queues: load.agent.queues,
+            disabled: load.agent.disabled,
         }
     }
 }

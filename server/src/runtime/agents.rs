@@ -113,6 +113,10 @@ impl Runtime {
         client_message_id: String,
         body: String,
     ) -> RuntimeResult<ChatMessage> {
+        self.limits
+            .agent_messages
+            .check(&agent.username)
+            .map_err(|refused| RuntimeError::rate_limited("messages", refused))?;
         let conversation = self.known_conversation(conversation_id).await?;
         if conversation.agent_username.as_deref() != Some(agent.username.as_str()) {
             return Err(RuntimeError::new(

@@ -26,6 +26,37 @@ pub enum Envelope {
     Supervisors {
         frame: ServerToAgent,
     },
+    /// Sessions of an agent ended: their consoles close wherever they are.
+    SignOut {
+        username: String,
+        which: SessionsEnded,
+    },
+    /// An admin lifted the login lock of a username.
+    ClearLoginLock {
+        username: String,
+    },
+}
+
+/// Which sessions of an agent ended, by token hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "sessions", content = "session", rename_all = "snake_case")]
+pub enum SessionsEnded {
+    /// A logout.
+    One(String),
+    /// A password change: every session but the agent's own.
+    AllBut(String),
+    /// A reset or a disabled account.
+    All,
+}
+
+impl SessionsEnded {
+    pub(super) fn includes(&self, session: &str) -> bool {
+        match self {
+            SessionsEnded::One(ended) => ended == session,
+            SessionsEnded::AllBut(kept) => kept != session,
+            SessionsEnded::All => true,
+        }
+    }
 }
 
 /// What goes on the bus: the envelope and the node it comes from, which ignores its own.

@@ -121,7 +121,16 @@ impl Runtime {
         &self,
         site_id: &str,
         event: InvitationEvent,
+        address: Option<std::net::IpAddr>,
     ) -> RuntimeResult<()> {
+        if let Some(address) = address {
+            self.limits
+                .invitation_events_per_address
+                .check(&address)
+                .map_err(|refused| {
+                    super::RuntimeError::rate_limited("invitation events", refused)
+                })?;
+        }
         Ok(self
             .store
             .record_invitation_event(site_id, event, self.now_ms())

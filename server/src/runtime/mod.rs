@@ -11,15 +11,17 @@ mod supervision;
 mod visitors;
 pub use conversations::SupervisorAction;
 pub mod hub;
+pub mod limits;
 pub mod rules;
 
 pub use offline::{OFFLINE_MESSAGE_WINDOW_MS, OfflineMessageRequest};
+pub use visitors::StartChat;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::{ChatMessage, ContextVariables, ConversationView, ErrorCode, Presence};
+use protocol::{ChatMessage, ConversationView, ErrorCode, Presence};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -78,6 +80,8 @@ impl Clock for SystemClock {
 pub struct RuntimeError {
     pub code: ErrorCode,
     pub message: String,
+    /// With `rate_limited`: when the same request may come again.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl RuntimeError {
@@ -85,6 +89,19 @@ impl RuntimeError {
         RuntimeError {
             code,
             message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// A rate limit's refusal of `what`, saying when to try again.
+    pub fn rate_limited(what: &str, refused: limits::Refused) -> RuntimeError {
+        RuntimeError {
+            code: ErrorCode::RateLimited,
+            message: format!(
+                "too many {what}: try again in {} s",
+                refused.retry_after_seconds()
+            ),
+            retry_after_ms: Some(refused.retry_after_ms),
         }
     }
 }
@@ -133,6 +150,7 @@ pub struct Settings {
     pub www: std::path::PathBuf,
     /// Proxies whose `X-Forwarded-For` the edge believes, to find the visitor's address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub limits: crate::config::LimitsConfig,
 }
 
 impl Settings {
@@ -144,6 +162,7 @@ impl Settings {
             supervision: config.supervision,
             www: config.www.clone(),
             trusted_proxies: config.geo.trusted_proxies.clone(),
+            limits: config.limits.clone(),
         }
     }
 }
@@ -159,6 +178,10 @@ pub struct Runtime {
     pub clock: Arc<dyn Clock>,
     pub rules: RulesRegistry,
     pub hub: Hub,
+    /// This node's rate limits.
+    pub limits: Arc<limits::Limits>,
+    /// What an unknown username's password is checked against, so that it costs what a known one does.
+    dummy_password_hash: String,
     /// The origin browsers reach this server at, e.g. `http://127.0.0.1:8080`.
     pub public_origin: String,
     /// Extra allowed origins per site, such as the demo listener's real address.
@@ -201,6 +224,8 @@ impl Runtime {
                 bus,
             });
         }
+        let limits = Arc::new(limits::Limits::new(&settings.limits, &clock));
+        hub.set_limits(Arc::clone(&limits));
         let runtime = Arc::new(Runtime {
             node_id,
             store,
@@ -208,6 +233,8 @@ impl Runtime {
             clock,
             rules: RulesRegistry::default(),
             hub,
+            limits,
+            dummy_password_hash: accounts::dummy_password_hash(),
             public_origin,
             extra_origins,
             geo,
@@ -294,6 +321,28 @@ impl Runtime {
         }
         if let Err(error) = self.heartbeat().await {
             tracing::error!("cannot record this node's heartbeat: {error}");
+        }
+        self.sweep_sessions().await;
+    }
+
+    /// Closes the consoles whose sessions ended without this node hearing of it: expired, or ended by
+    /// `beckon agent` on the command line, which reaches the store but no node.
+    pub async fn sweep_sessions(&self) {
+        let open = self.hub.agent_sessions();
+        if open.is_empty() {
+            return;
+        }
+        let hashes: Vec<String> = open.iter().map(|(_, session)| session.clone()).collect();
+        match self.store.live_sessions(hashes, self.now_ms()).await {
+            Ok(live) => {
+                for (username, session) in open {
+                    if !live.contains(&session) {
+                        self.hub
+                            .sign_out_here(&username, &hub::SessionsEnded::One(session));
+                    }
+                }
+            }
+            Err(error) => tracing::error!("cannot check the consoles' sessions: {error}"),
         }
     }
 
@@ -476,6 +525,7 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         units: conversation.units,
         holds_capacity: conversation.holds_capacity,
         context: conversation.context.clone(),
+        dropped_context: conversation.dropped_context.clone(),
         messages,
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
@@ -508,37 +558,6 @@ fn validate_message(client_message_id: &str, body: &str) -> RuntimeResult<()> {
             ErrorCode::EmptyMessage,
             "the message is empty",
         ));
-    }
-    Ok(())
-}
-
-/// Validates a visitor's context variables: bounded in number and size.
-pub fn validate_context(context: &ContextVariables) -> RuntimeResult<()> {
-    if context.len() > protocol::MAX_CONTEXT_VARIABLES {
-        return Err(RuntimeError::new(
-            ErrorCode::BadRequest,
-            format!(
-                "at most {} context variables",
-                protocol::MAX_CONTEXT_VARIABLES
-            ),
-        ));
-    }
-    for (name, value) in context {
-        if name.is_empty() || name.len() > 64 {
-            return Err(RuntimeError::new(
-                ErrorCode::BadRequest,
-                "context variable names are 1 to 64 bytes",
-            ));
-        }
-        if value.display().len() > protocol::MAX_CONTEXT_VALUE_BYTES {
-            return Err(RuntimeError::new(
-                ErrorCode::BadRequest,
-                format!(
-                    "context variable `{name}` is longer than {} bytes",
-                    protocol::MAX_CONTEXT_VALUE_BYTES
-                ),
-            ));
-        }
     }
     Ok(())
 }

@@ -56,8 +56,20 @@ impl Runtime {
         &self,
         site_id: &str,
         visitor_id: &str,
+        address: Option<std::net::IpAddr>,
         request: OfflineMessageRequest,
     ) -> RuntimeResult<OfflineMessage> {
+        let by_address = match address {
+            Some(address) => self.limits.offline_messages_per_address.check(&address),
+            None => Ok(()),
+        };
+        super::limits::both(
+            self.limits
+                .offline_messages_per_visitor
+                .check(&(site_id.to_owned(), visitor_id.to_owned())),
+            by_address,
+        )
+        .map_err(|refused| RuntimeError::rate_limited("offline messages", refused))?;
         validate_message(&request.client_message_id, &request.body)?;
         let name = request.name.trim().to_owned();
         let email = request.email.trim().to_owned();

@@ -1,23 +1,58 @@
 //! What visitors do: start a chat from an invitation, send, end, and connect or go away.
 
+use std::net::IpAddr;
+
+use protocol::context::{self, DroppedVariable};
 use protocol::{Author, ChatMessage, ContextVariables, ErrorCode};
 
 use super::conversations::Handled;
-use super::{Runtime, RuntimeError, RuntimeResult, new_id, validate_message};
+use super::{Runtime, RuntimeError, RuntimeResult, limits, new_id, validate_message};
 use crate::domain::lifecycle::Event;
 use crate::store::{
     Actor, ConnectionSubject, Conversation, NewConversation, NewMessage, VisitorAppend,
 };
 
+/// A visitor accepting an invitation, as the socket received it.
+#[derive(Debug)]
+pub struct StartChat<'a> {
+    pub site_id: &'a str,
+    pub visitor_id: &'a str,
+    /// The client address, for the per-address limit; `None` where there is no socket peer (tests).
+    pub address: Option<IpAddr>,
+    pub rule_id: &'a str,
+    pub context: ContextVariables,
+    /// What the widget says it left out of `context` to fit it.
+    pub dropped: Vec<DroppedVariable>,
+}
+
 impl Runtime {
-    /// The visitor accepted an invitation: create their conversation (or return the live one) and route it.
-    pub async fn start_chat(
-        &self,
-        site_id: &str,
-        visitor_id: &str,
-        rule_id: &str,
-        context: ContextVariables,
-    ) -> RuntimeResult<Conversation> {
+    /// The visitor accepted an invitation: create their conversation (or return the live one) and route
+    /// it. The context is fitted into its limits (`protocol::context::fit`), never refused: what had
+    /// to be left out is listed for the agent with the reason.
+    pub async fn start_chat(&self, start: StartChat<'_>) -> RuntimeResult<Conversation> {
+        let StartChat {
+            site_id,
+            visitor_id,
+            address,
+            rule_id,
+            context,
+            dropped,
+        } = start;
+        let by_address = match address {
+            Some(address) => self.limits.start_chat_per_address.check(&address),
+            None => Ok(()),
+        };
+        limits::both(
+            self.limits
+                .start_chat_per_visitor
+                .check(&(site_id.to_owned(), visitor_id.to_owned())),
+            by_address,
+        )
+        .map_err(|refused| RuntimeError::rate_limited("chats started", refused))?;
+        let fitted = context::fit(context);
+        let mut dropped_context = context::bounded(dropped);
+        dropped_context.extend(fitted.dropped);
+        dropped_context.truncate(context::MAX_DROPPED_LISTED);
         let rules = self.rules.get(site_id).ok_or_else(|| {
             RuntimeError::new(ErrorCode::UnknownSite, format!("unknown site `{site_id}`"))
         })?;
@@ -37,7 +72,8 @@ impl Runtime {
                 visitor_id: visitor_id.to_owned(),
                 queue_id: rule.queue.clone(),
                 rule_id: rule_id.to_owned(),
-                context,
+                context: fitted.context,
+                dropped_context,
                 now_ms: self.now_ms(),
             })
             .await?;
@@ -63,6 +99,10 @@ impl Runtime {
         client_message_id: String,
         body: String,
     ) -> RuntimeResult<ChatMessage> {
+        self.limits
+            .visitor_messages
+            .check(&(site_id.to_owned(), visitor_id.to_owned()))
+            .map_err(|refused| RuntimeError::rate_limited("messages", refused))?;
         validate_message(&client_message_id, &body)?;
         let message = NewMessage {
             client_message_id: client_message_id.clone(),

@@ -89,6 +89,8 @@ pub struct Agent {
     pub capacity: u32,
     pub presence: Presence,
     pub queues: Vec<String>,
+    /// An admin disabled the account: it cannot log in and gets no offers.
+    pub disabled: bool,
 }
 
 /// A conversation as stored.
@@ -105,6 +107,8 @@ pub struct Conversation {
     pub agent_username: Option<String>,
     pub title: String,
     pub context: ContextVariables,
+    /// What the visitor's page passed that did not fit the context's limits, and why.
+    pub dropped_context: Vec<protocol::context::DroppedVariable>,
     /// Capacity units it uses while it holds the owner's capacity (from its workstream).
     pub units: u32,
     /// Whether it counts against the owner's capacity now: Active, and Wrap-up while blocked.
@@ -121,6 +125,7 @@ pub struct NewConversation {
     pub queue_id: String,
     pub rule_id: String,
     pub context: ContextVariables,
+    pub dropped_context: Vec<protocol::context::DroppedVariable>,
     pub now_ms: i64,
 }
 
@@ -321,6 +326,23 @@ pub struct AgentUpdate {
     pub role: Option<Role>,
     pub capacity: Option<u32>,
     pub queues: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+}
+
+/// Sessions of an agent ended. With none left (`last_session`), the agent left routing in the same
+/// transaction: presence Offline, and these offers withdrawn for the next agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedOut {
+    pub username: String,
+    pub last_session: bool,
+    pub withdrawn: Vec<Offer>,
+}
+
+/// An agent after an admin's change, and the sessions it ended (disabling).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentUpdated {
+    pub agent: Agent,
+    pub signed_out: Option<SignedOut>,
 }
 
 /// Who is acting on a conversation; checked against ownership inside the transaction.
@@ -389,8 +411,25 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         username: &str,
         expires_at_ms: i64,
     ) -> StoreResult<()>;
+    /// The enabled agent whose unexpired session this is.
     async fn session_agent(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Agent>>;
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends one session; `None` when there was none. See `SignedOut` for what follows the last one.
+    async fn delete_session(&self, token_hash: &str, now_ms: i64)
+    -> StoreResult<Option<SignedOut>>;
+    /// Which of these sessions are unexpired and belong to an enabled agent.
+    async fn live_sessions(
+        &self,
+        token_hashes: Vec<String>,
+        now_ms: i64,
+    ) -> StoreResult<std::collections::BTreeSet<String>>;
+    /// Stores a new password hash and ends every session of the agent but `keep`.
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<SignedOut>;
 
     /// Creates the visitor's conversation in Open, or returns the one they already have in Open, Active or
     /// Waiting (`false`): a visitor has at most one live conversation, whatever the concurrency.
@@ -545,7 +584,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Every agent with their load.
     async fn agents(&self) -> StoreResult<Vec<AgentLoad>>;
     async fn agent_load(&self, username: &str) -> StoreResult<Option<AgentLoad>>;
-    async fn update_agent(&self, username: &str, update: AgentUpdate) -> StoreResult<Agent>;
+    /// An admin's change; disabling ends every session, and no change may leave no enabled admin.
+    async fn update_agent(
+        &self,
+        username: &str,
+        update: AgentUpdate,
+        now_ms: i64,
+    ) -> StoreResult<AgentUpdated>;
 
     /// Queues with at least one Available agent who has free capacity.
     async fn available_queues(&self) -> StoreResult<std::collections::BTreeSet<String>>;

@@ -149,6 +149,7 @@ impl Side {
                     code: ErrorCode::Internal,
                     client_message_id: Some(id),
                     message,
+                    ..
                 }) => Heard::Refused(Some(id), message),
                 Ok(ServerToVisitor::Error {
                     code: ErrorCode::Internal,
@@ -178,6 +179,7 @@ impl Side {
                 Ok(ServerToAgent::Error {
                     code: ErrorCode::Internal,
                     message,
+                    ..
                 }) => Heard::Refused(None, message),
                 Ok(
                     ServerToAgent::Presence { .. }
@@ -532,6 +534,7 @@ impl Chatter {
                     VisitorToServer::StartChat {
                         rule_id: RULE.to_owned(),
                         context: Default::default(),
+                        dropped: Vec::new(),
                     }
                 } else {
                     VisitorToServer::Resume {

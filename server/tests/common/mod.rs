@@ -198,6 +198,8 @@ impl Fixture {
         self.dir.path().join("www")
     }
 
+    /// The node's configuration: the fixture's sites, queues and lead, the test's own settings, and
+    /// `UNLIMITED` unless the test sets `[limits]` itself.
     pub fn config(&self) -> Config {
         let www = self.www();
         let www = www.display();
@@ -233,7 +235,7 @@ role = "supervisor"
 "#,
             hash = password_hash(),
             database = self.storage.setting(),
-            extra = self.extra_config
+            extra = with_limits(&self.extra_config)
         );
         Config::parse(&self.dir.path().join("beckon.toml"), &text).expect("a valid configuration")
     }
@@ -345,7 +347,12 @@ impl Node {
     }
 
     /// Sends one request through the router, as axum's own tests do.
-    pub async fn http(&self, request: Request<Body>) -> Answer {
+    /// Sends a request through the node's router, from 127.0.0.1 as a real listener would say.
+    pub async fn http(&self, mut request: Request<Body>) -> Answer {
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 40_000));
+        request
+            .extensions_mut()
+            .get_or_insert(axum::extract::ConnectInfo(peer));
         let app = server::http::app(Arc::clone(self.runtime()));
         let response = within("an HTTP response", app.oneshot(request))
             .await
@@ -399,6 +406,7 @@ impl Node {
                 capacity,
                 presence: Presence::Offline,
                 queues: queues.iter().map(|queue| (*queue).to_owned()).collect(),
+                disabled: false,
             })
             .await
             .expect("the agent is created");
@@ -496,6 +504,30 @@ impl Node {
     }
 }
 
+/// Rate limits no test that is not about them can reach: suites that pipeline thousands of messages
+/// or log in again and again measure other things.
+pub const UNLIMITED: &str = r#"
+[limits]
+login_per_username = { burst = 1000000, every = "1ms" }
+login_per_address = { burst = 1000000, every = "1ms" }
+start_chat_per_visitor = { burst = 1000000, every = "1ms" }
+start_chat_per_address = { burst = 1000000, every = "1ms" }
+invitation_events_per_address = { burst = 1000000, every = "1ms" }
+offline_messages_per_visitor = { burst = 1000000, every = "1ms" }
+offline_messages_per_address = { burst = 1000000, every = "1ms" }
+visitor_messages = { burst = 1000000, every = "1ms" }
+agent_messages = { burst = 1000000, every = "1ms" }
+"#;
+
+/// A test's settings, with `UNLIMITED` after them unless they set `[limits]` themselves.
+pub fn with_limits(settings: &str) -> String {
+    if settings.contains("[limits]") {
+        settings.to_owned()
+    } else {
+        format!("{settings}\n{UNLIMITED}")
+    }
+}
+
 /// Hashing is deliberately slow, and every fixture agent shares one password, so it is hashed once.
 pub fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
@@ -535,7 +567,7 @@ pub struct Socket<T> {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Frames `recv` passes over: agents' presence echoes and supervisors' dashboard updates, which
     /// arrive between the frames a test is about. `recv_any` sees them.
-    skip: fn(&T) -> bool,
+    pub skip: fn(&T) -> bool,
     frames: PhantomData<T>,
 }
 
@@ -626,6 +658,7 @@ impl Socket<ServerToVisitor> {
         self.send(&VisitorToServer::StartChat {
             rule_id: rule_id.to_owned(),
             context: Default::default(),
+            dropped: Vec::new(),
         })
         .await;
     }

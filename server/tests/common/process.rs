@@ -78,6 +78,9 @@ id = "sales"
 name = "Sales"
 "#
     );
+    if !settings.contains("[limits]") {
+        text.push_str(super::UNLIMITED);
+    }
     for (username, capacity) in agents {
         text.push_str(&format!(
             "\n[[agents]]\nusername = \"{username}\"\ndisplay_name = \"{username}\"\npassword_hash = \"{hash}\"\n\
@@ -432,6 +435,7 @@ pub async fn visitor_starting_chat(
             .send(&VisitorToServer::StartChat {
                 rule_id: RULE.to_owned(),
                 context: Default::default(),
+                dropped: Vec::new(),
             })
             .await
     );

@@ -105,6 +105,14 @@ pub fn request_body(endpoint: &Endpoint) -> Option<Value> {
         ("post", "/api/console/login") => {
             Some(json!({ "username": "ann", "password": super::PASSWORD }))
         }
+        // Every caller changes their own password, and knows it.
+        ("post", "/api/console/password") => Some(json!({
+            "current_password": super::PASSWORD,
+            "new_password": "a fresh passphrase",
+        })),
+        ("put", "/api/agents/{username}/password") => {
+            Some(json!({ "new_password": "set by the admin" }))
+        }
         ("post", "/api/sites/{site}/invitation-events") => Some(json!({
             "id": "invitation-1",
             "rule_id": "pricing-help",

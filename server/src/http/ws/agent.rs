@@ -2,14 +2,16 @@
 
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::extract::State;
-use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use protocol::{AgentToServer, ErrorCode, ServerToAgent};
 
 use super::{going_away, limited, pump, same_origin, send_json};
-use crate::http::auth::agent_from_headers;
+use crate::http::auth::session_token;
 use crate::http::error::AppError;
 use crate::runtime::{Runtime, RuntimeError};
 use crate::store::Agent;
@@ -25,22 +27,30 @@ pub async fn upgrade(
             "the console connects from its own origin only",
         ));
     }
-    let agent = agent_from_headers(&runtime, &headers)
+    let unauthenticated = || AppError::new(ErrorCode::Unauthenticated, "log in first");
+    let token = session_token(&headers).ok_or_else(unauthenticated)?;
+    let agent = runtime
+        .session_agent(&token)
         .await?
-        .ok_or_else(|| AppError::new(ErrorCode::Unauthenticated, "log in first"))?;
+        .ok_or_else(unauthenticated)?;
+    let session = crate::runtime::accounts::session_key(&token);
     Ok(limited(upgrade)
-        .on_upgrade(move |socket| serve(runtime, agent, socket))
+        .on_upgrade(move |socket| serve(runtime, agent, session, socket))
         .into_response())
 }
 
-async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
+async fn serve(runtime: Arc<Runtime>, agent: Agent, session: String, mut socket: WebSocket) {
     let _connection = runtime.connection_guard().await;
     if runtime.is_stopping() {
         going_away(&mut socket).await;
         return;
     }
     let supervising = agent.role >= protocol::Role::Supervisor;
-    let (connection_id, mut outgoing) = runtime.hub.add_agent(&agent.username, supervising);
+    let registration = runtime
+        .hub
+        .add_agent(&agent.username, supervising, &session);
+    let (connection_id, mut outgoing) = (registration.id, registration.outgoing);
+    let signed_out = registration.signed_out;
     runtime.agent_connected(&agent.username).await;
     if !welcome(&runtime, &agent, &mut socket).await {
         runtime.hub.remove_agent(&agent.username, connection_id);
@@ -53,10 +63,28 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, mut socket: WebSocket) {
             "frames are JSON text",
         ))
     };
-    pump(&runtime, &mut socket, &mut outgoing, malformed, |text| {
-        let (runtime, agent) = (&runtime, &agent);
-        async move { handle(runtime, agent, &text).await.into_iter().collect() }
-    })
+    let closes = |frame: &ServerToAgent| {
+        matches!(frame, ServerToAgent::SignedOut { .. }).then(|| CloseFrame {
+            code: protocol::SIGNED_OUT_CLOSE_CODE,
+            reason: protocol::SIGNED_OUT_REASON.into(),
+        })
+    };
+    pump(
+        &runtime,
+        &mut socket,
+        &mut outgoing,
+        malformed,
+        closes,
+        |text| {
+            let (runtime, agent, signed_out) = (&runtime, &agent, &signed_out);
+            async move {
+                handle(runtime, agent, signed_out, &text)
+                    .await
+                    .into_iter()
+                    .collect()
+            }
+        },
+    )
     .await;
     // A node that is stopping is not the agent leaving: the next start recovers their timers.
     runtime.hub.remove_agent(&agent.username, connection_id);
@@ -77,7 +105,19 @@ async fn welcome(runtime: &Runtime, agent: &Agent, socket: &mut WebSocket) -> bo
     true
 }
 
-async fn handle(runtime: &Runtime, agent: &Agent, text: &str) -> Option<ServerToAgent> {
+async fn handle(
+    runtime: &Runtime,
+    agent: &Agent,
+    signed_out: &AtomicBool,
+    text: &str,
+) -> Option<ServerToAgent> {
+    // The session ended: nothing more is done under it, even before the socket has closed.
+    if signed_out.load(Ordering::SeqCst) {
+        return Some(error_frame(RuntimeError::new(
+            ErrorCode::Unauthenticated,
+            protocol::SIGNED_OUT_REASON,
+        )));
+    }
     let frame: AgentToServer = match serde_json::from_str(text) {
         Ok(frame) => frame,
         Err(error) => {
@@ -129,5 +169,6 @@ fn error_frame(error: RuntimeError) -> ServerToAgent {
     ServerToAgent::Error {
         code: error.code,
         message: error.message,
+        retry_after_ms: error.retry_after_ms,
     }
 }

@@ -54,12 +54,14 @@ pub fn same_origin(runtime: &Runtime, headers: &HeaderMap) -> bool {
 
 /// Runs a socket until the client leaves, the hub drops it, or the node stops. Each text frame goes to
 /// `handle`, whose replies go back in order; frames queued for this connection by the hub go out as they
-/// come. A binary frame gets the `malformed` reply.
+/// come, and one that `closes` answers ends the socket with that close frame. A binary frame gets the
+/// `malformed` reply.
 pub async fn pump<Out, Queued, Handle, Reply>(
     runtime: &Runtime,
     socket: &mut WebSocket,
     outgoing: &mut tokio::sync::mpsc::Receiver<Queued>,
     malformed: impl Fn() -> Out,
+    closes: impl Fn(&Queued) -> Option<CloseFrame>,
     mut handle: Handle,
 ) where
     Out: Serialize,
@@ -89,7 +91,19 @@ pub async fn pump<Out, Queued, Handle, Reply>(
                 }
             }
             frame = outgoing.recv() => match frame {
-                Some(frame) => if !send_json(socket, &frame).await { return },
+                Some(frame) => {
+                    if !send_json(socket, &frame).await {
+                        return;
+                    }
+                    if let Some(close) = closes(&frame) {
+                        let _ = tokio::time::timeout(
+                            std::time::Duration::from_secs(1),
+                            socket.send(Message::Close(Some(close))),
+                        )
+                        .await;
+                        return;
+                    }
+                }
                 // The hub dropped this connection for being too slow; the client will resume.
                 None => return,
             },

@@ -10,8 +10,9 @@ use protocol::{ErrorCode, ServerToVisitor, VisitorToServer};
 use serde::Deserialize;
 
 use super::{going_away, limited, pump, same_origin, send_json};
+use crate::http::ClientAddress;
 use crate::http::error::AppError;
-use crate::runtime::{OfflineMessageRequest, Runtime, RuntimeError, validate_context};
+use crate::runtime::{OfflineMessageRequest, Runtime, RuntimeError};
 
 #[derive(Deserialize)]
 pub struct VisitorQuery {
@@ -23,6 +24,7 @@ pub struct VisitorQuery {
 pub async fn upgrade(
     State(runtime): State<Arc<Runtime>>,
     headers: HeaderMap,
+    ClientAddress(address): ClientAddress,
     Query(query): Query<VisitorQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
@@ -45,11 +47,27 @@ pub async fn upgrade(
         ));
     }
     Ok(limited(upgrade)
-        .on_upgrade(move |socket| serve(runtime, query.site, query.visitor, socket))
+        .on_upgrade(move |socket| {
+            let visitor = Visitor {
+                site_id: query.site,
+                visitor_id: query.visitor,
+                address,
+            };
+            serve(runtime, visitor, socket)
+        })
         .into_response())
 }
 
-async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut socket: WebSocket) {
+/// Who is at the other end of a visitor's socket.
+struct Visitor {
+    site_id: String,
+    visitor_id: String,
+    /// The client address, behind trusted proxies; what the per-address limits count.
+    address: Option<std::net::IpAddr>,
+}
+
+async fn serve(runtime: Arc<Runtime>, visitor: Visitor, mut socket: WebSocket) {
+    let (site_id, visitor_id) = (visitor.site_id.clone(), visitor.visitor_id.clone());
     let _connection = runtime.connection_guard().await;
     if runtime.is_stopping() {
         going_away(&mut socket).await;
@@ -86,10 +104,17 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
             None,
         )
     };
-    pump(&runtime, &mut socket, &mut outgoing, malformed, |text| {
-        let (runtime, site_id, visitor_id) = (&runtime, &site_id, &visitor_id);
-        async move { handle(runtime, site_id, visitor_id, &text).await }
-    })
+    pump(
+        &runtime,
+        &mut socket,
+        &mut outgoing,
+        malformed,
+        |_| None,
+        |text| {
+            let (runtime, visitor) = (&runtime, &visitor);
+            async move { handle(runtime, visitor, &text).await }
+        },
+    )
     .await;
     // A node that is stopping is not the visitor leaving: the next start recovers their timers.
     runtime
@@ -100,12 +125,8 @@ async fn serve(runtime: Arc<Runtime>, site_id: String, visitor_id: String, mut s
     }
 }
 
-async fn handle(
-    runtime: &Runtime,
-    site_id: &str,
-    visitor_id: &str,
-    text: &str,
-) -> Vec<ServerToVisitor> {
+async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerToVisitor> {
+    let (site_id, visitor_id) = (visitor.site_id.as_str(), visitor.visitor_id.as_str());
     let frame: VisitorToServer = match serde_json::from_str(text) {
         Ok(frame) => frame,
         Err(error) => {
@@ -119,16 +140,20 @@ async fn handle(
         }
     };
     match frame {
-        VisitorToServer::StartChat { rule_id, context } => {
-            let started = match validate_context(&context) {
-                Ok(()) => {
-                    runtime
-                        .start_chat(site_id, visitor_id, &rule_id, context)
-                        .await
-                }
-                Err(error) => Err(error),
+        VisitorToServer::StartChat {
+            rule_id,
+            context,
+            dropped,
+        } => {
+            let start = crate::runtime::StartChat {
+                site_id,
+                visitor_id,
+                address: visitor.address,
+                rule_id: &rule_id,
+                context,
+                dropped,
             };
-            match started {
+            match runtime.start_chat(start).await {
                 Ok(conversation) => vec![conversation_frame(runtime, &conversation).await],
                 Err(error) => vec![error_frame(error, None)],
             }
@@ -174,7 +199,7 @@ async fn handle(
                 body,
             };
             match runtime
-                .leave_offline_message(site_id, visitor_id, request)
+                .leave_offline_message(site_id, visitor_id, visitor.address, request)
                 .await
             {
                 Ok(_) => vec![ServerToVisitor::OfflineMessageStored { client_message_id }],
@@ -209,5 +234,6 @@ fn error_frame(error: RuntimeError, client_message_id: Option<String>) -> Server
         code: error.code,
         message: error.message,
         client_message_id,
+        retry_after_ms: error.retry_after_ms,
     }
 }

@@ -191,6 +191,11 @@ CREATE TABLE connections (
 );
 CREATE INDEX connections_by_subject ON connections (kind, site_id, subject);
 "#,
+    r#"
+ALTER TABLE agents ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
+ALTER TABLE conversations ADD COLUMN context_dropped_json TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX sessions_by_agent ON sessions (username);
+"#,
 ];
 
 /// Connects `connections` times to the database at `url`, migrates it, and starts one writer thread per

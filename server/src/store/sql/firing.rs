@@ -4,7 +4,7 @@
 use protocol::ConversationState;
 
 use super::rows::{load_conversation, query_conversations};
-use super::work::{Target, decline_offer, offers_where, transition};
+use super::work::{Target, leave_routing, transition};
 use super::{DbError, Tx, args};
 use crate::domain::lifecycle::{Channel, Event};
 use crate::domain::routing::Routing;
@@ -149,19 +149,7 @@ fn agent_gone(
             Target::default(),
         )?);
     }
-    let mut withdrawn = Vec::new();
-    for offer in offers_where(tx, "WHERE agent_username = ?1", args![username])? {
-        match decline_offer(tx, &offer.conversation_id, username) {
-            Ok(offer) => withdrawn.push(offer),
-            // Withdrawn meanwhile by a change to its conversation.
-            Err(StoreError::NotOfferedToYou) => {}
-            Err(error) => return Err(error),
-        }
-    }
-    tx.execute(
-        "UPDATE agents SET presence = 'offline' WHERE username = ?1",
-        args![username],
-    )?;
+    let withdrawn = leave_routing(tx, username)?;
     Ok((moved, withdrawn))
 }
 

@@ -5,6 +5,7 @@
 //! PostgreSQL adapter rewrites them to `$1`). What the subset cannot say, row locks and skipping locked
 //! rows, is a method of `Tx`: a no-op on SQLite, whose one writer thread already serialises everything.
 
+mod accounts;
 mod connections;
 mod firing;
 mod offline;

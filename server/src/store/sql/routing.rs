@@ -21,7 +21,8 @@ fn queue_candidates(tx: &mut dyn Tx) -> StoreResult<HashMap<String, Vec<Candidat
     let rows = tx
         .query(
             "SELECT q.queue_id, a.username, a.presence, a.capacity, a.last_offered_at_ms
-             FROM agents a JOIN agent_queues q ON q.username = a.username ORDER BY a.username",
+             FROM agents a JOIN agent_queues q ON q.username = a.username
+             WHERE a.disabled = 0 ORDER BY a.username",
             args![],
         )?
         .iter()

@@ -7,12 +7,13 @@ use super::{DbError, Row, Tx, Value, args};
 use crate::domain::lifecycle::Channel;
 use crate::store::{Agent, Conversation, StoreError, StoreResult};
 
-pub(super) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity";
+pub(super) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity, context_dropped_json";
 
 pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> {
     let channel: String = row.get(5)?;
     let state: String = row.get(6)?;
     let context_json: String = row.get(9)?;
+    let dropped_json: String = row.get(14)?;
     Ok(Conversation {
         id: row.get(0)?,
         site_id: row.get(1)?,
@@ -28,6 +29,7 @@ pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> 
         agent_username: row.get(7)?,
         title: row.get(8)?,
         context: serde_json::from_str::<ContextVariables>(&context_json).unwrap_or_default(),
+        dropped_context: serde_json::from_str(&dropped_json).unwrap_or_default(),
         created_at_ms: row.get(10)?,
         updated_at_ms: row.get(11)?,
         units: row.get(12)?,
@@ -64,7 +66,8 @@ pub(super) fn query_conversations(
         .collect::<Result<_, _>>()?)
 }
 
-const AGENT_COLUMNS: &str = "username, display_name, password_hash, role, capacity, presence";
+const AGENT_COLUMNS: &str =
+    "username, display_name, password_hash, role, capacity, presence, disabled";
 
 pub(super) fn load_agent(tx: &mut dyn Tx, username: &str) -> StoreResult<Option<Agent>> {
     let Some(row) = tx.query_opt(
@@ -92,6 +95,7 @@ pub(super) fn load_agent(tx: &mut dyn Tx, username: &str) -> StoreResult<Option<
         capacity: row.get(4)?,
         presence: Presence::parse(&presence).unwrap_or(Presence::Offline),
         queues,
+        disabled: row.get(6)?,
     }))
 }
 

@@ -11,12 +11,15 @@ use protocol::{ChatMessage, ConversationState, Presence, Role};
 use super::rows::{
     MESSAGE_COLUMNS, load_agent, load_conversation, message_from_row, query_conversations,
 };
-use super::{DbError, SqlStore, Tx, args, connections, firing, offline, routing, timers, work};
+use super::{
+    DbError, SqlStore, Tx, accounts, args, connections, firing, offline, routing, timers, work,
+};
 use crate::domain::lifecycle::Event;
 use crate::store::{
-    Actor, Agent, AgentLoad, AgentUpdate, Appended, ConnectionSubject, ConnectionTimer,
-    Conversation, Fired, HistoryEntry, Moved, NewConversation, NewMessage, NewOfflineMessage,
-    Offer, Overrides, QueuePosition, Routed, Store, StoreError, StoreResult, Stream, VisitorAppend,
+    Actor, Agent, AgentLoad, AgentUpdate, AgentUpdated, Appended, ConnectionSubject,
+    ConnectionTimer, Conversation, Fired, HistoryEntry, Moved, NewConversation, NewMessage,
+    NewOfflineMessage, Offer, Overrides, QueuePosition, Routed, SignedOut, Store, StoreError,
+    StoreResult, Stream, VisitorAppend,
 };
 
 /// The visitor's most recent conversation that is not Closed.
@@ -134,42 +137,46 @@ impl Store for SqlStore {
         expires_at_ms: i64,
     ) -> StoreResult<()> {
         let (token_hash, username) = (token_hash.to_owned(), username.to_owned());
-        self.run(move |tx| {
-            tx.execute(
-                "INSERT INTO sessions (token_hash, username, expires_at_ms) VALUES (?1, ?2, ?3)",
-                args![token_hash, username, expires_at_ms],
-            )?;
-            Ok(())
-        })
-        .await
+        self.run(move |tx| accounts::create_session(tx, &token_hash, &username, expires_at_ms))
+            .await
     }
 
     async fn session_agent(&self, token_hash: &str, now_ms: i64) -> StoreResult<Option<Agent>> {
         let token_hash = token_hash.to_owned();
-        self.run(move |tx| {
-            let username: Option<String> = tx
-                .query_opt(
-                    "SELECT username FROM sessions WHERE token_hash = ?1 AND expires_at_ms > ?2",
-                    args![token_hash, now_ms],
-                )?
-                .map(|row| row.get(0))
-                .transpose()?;
-            match username {
-                Some(username) => load_agent(tx, &username),
-                None => Ok(None),
-            }
-        })
-        .await
+        self.run(move |tx| accounts::session_agent(tx, &token_hash, now_ms))
+            .await
     }
 
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+    async fn delete_session(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<SignedOut>> {
         let token_hash = token_hash.to_owned();
+        self.run(move |tx| accounts::delete_session(tx, &token_hash, now_ms))
+            .await
+    }
+
+    async fn live_sessions(
+        &self,
+        token_hashes: Vec<String>,
+        now_ms: i64,
+    ) -> StoreResult<BTreeSet<String>> {
+        self.run(move |tx| accounts::live_sessions(tx, &token_hashes, now_ms))
+            .await
+    }
+
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<SignedOut> {
+        let (username, password_hash) = (username.to_owned(), password_hash.to_owned());
+        let keep = keep.map(str::to_owned);
         self.run(move |tx| {
-            tx.execute(
-                "DELETE FROM sessions WHERE token_hash = ?1",
-                args![token_hash],
-            )?;
-            Ok(())
+            accounts::set_password(tx, &username, &password_hash, keep.as_deref(), now_ms)
         })
         .await
     }
@@ -198,14 +205,15 @@ impl Store for SqlStore {
                 )?
                 .get(0)?;
             let context_json = serde_json::to_string(&new.context).map_err(|error| StoreError::Database(error.to_string()))?;
+            let dropped_json = serde_json::to_string(&new.dropped_context).map_err(|error| StoreError::Database(error.to_string()))?;
             let workstream = routing.workstream(&new.queue_id);
             // Another node may have started the visitor's conversation since the look-up above: the unique
             // index then refuses this one, and theirs is the visitor's.
             let inserted = tx.execute(
-                "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms, units)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9, ?10)
+                "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms, units, context_dropped_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9, ?10, ?11)
                  ON CONFLICT (site_id, visitor_id) WHERE state IN ('open', 'active', 'waiting') DO NOTHING",
-                args![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, workstream.channel.as_str(), format!("Visitor {number}"), context_json, new.now_ms, workstream.units],
+                args![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, workstream.channel.as_str(), format!("Visitor {number}"), context_json, new.now_ms, workstream.units, dropped_json],
             )?;
             if inserted == 0 {
                 let existing = query_conversations(
@@ -556,10 +564,15 @@ impl Store for SqlStore {
         self.run(move |tx| work::agent_load(tx, &username)).await
     }
 
-    async fn update_agent(&self, username: &str, update: AgentUpdate) -> StoreResult<Agent> {
+    async fn update_agent(
+        &self,
+        username: &str,
+        update: AgentUpdate,
+        now_ms: i64,
+    ) -> StoreResult<AgentUpdated> {
         let routing = Arc::clone(&self.routing);
         let username = username.to_owned();
-        self.run(move |tx| work::update_agent(tx, &routing, &username, update.clone()))
+        self.run(move |tx| accounts::update_agent(tx, &routing, &username, update.clone(), now_ms))
             .await
     }
 

@@ -11,12 +11,11 @@ use protocol::{Author, ConversationState, Role};
 use super::rows::{load_agent, load_conversation, query_conversations};
 use super::timers::schedule;
 use super::{DbError, Row, Tx, Value, args};
-use crate::domain::agents::{self, AgentProblem};
 use crate::domain::lifecycle::{self, Effect, Event};
 use crate::domain::routing::Routing;
 use crate::store::{
-    Actor, AgentLoad, AgentUpdate, Conversation, HistoryEntry, Moved, Offer, Overrides, StoreError,
-    StoreResult, Stream, Timer,
+    Actor, AgentLoad, Conversation, HistoryEntry, Moved, Offer, Overrides, StoreError, StoreResult,
+    Stream, Timer,
 };
 
 /// What a transition changes besides the state.
@@ -401,6 +400,11 @@ pub(super) fn assign(
     }
     let agent =
         load_agent(tx, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
+    if agent.disabled {
+        return Err(StoreError::NotAllowed(format!(
+            "agent `{username}`'s account is disabled"
+        )));
+    }
     let workstream = routing.workstream(&conversation.queue_id);
     let presence_allowed = workstream.allows(agent.presence);
     if !presence_allowed && !overrides.presence {
@@ -585,6 +589,26 @@ pub(super) fn decline_offer(
     Ok(offer)
 }
 
+/// Takes an agent out of routing: every offer to them is withdrawn for the next agent, and their
+/// presence is Offline. For an agent gone past the disconnect grace period, or whose last session
+/// ended. Answers the offers withdrawn.
+pub(super) fn leave_routing(tx: &mut dyn Tx, username: &str) -> StoreResult<Vec<Offer>> {
+    let mut withdrawn = Vec::new();
+    for offer in offers_where(tx, "WHERE agent_username = ?1", args![username])? {
+        match decline_offer(tx, &offer.conversation_id, username) {
+            Ok(offer) => withdrawn.push(offer),
+            // Withdrawn meanwhile by a change to its conversation.
+            Err(StoreError::NotOfferedToYou) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    tx.execute(
+        "UPDATE agents SET presence = 'offline' WHERE username = ?1",
+        args![username],
+    )?;
+    Ok(withdrawn)
+}
+
 /// Stores a message from the system; idempotent on its id like every message.
 pub(super) fn append_system_message(
     tx: &mut dyn Tx,
@@ -699,47 +723,4 @@ pub(super) fn agents(tx: &mut dyn Tx) -> StoreResult<Vec<AgentLoad>> {
         }
     }
     Ok(loads)
-}
-
-pub(super) fn update_agent(
-    tx: &mut dyn Tx,
-    routing: &Routing,
-    username: &str,
-    update: AgentUpdate,
-) -> StoreResult<crate::store::Agent> {
-    tx.lock_agents(&[username])?;
-    let agent =
-        load_agent(tx, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))?;
-    if let Some(capacity) = update.capacity {
-        agents::check_capacity(capacity)
-            .map_err(|problem| StoreError::NotAllowed(problem.to_string()))?;
-    }
-    if let Some(queues) = &update.queues {
-        if let Err(AgentProblem::UnknownQueue(unknown)) =
-            agents::check_queues(queues, |queue| routing.queues.contains_key(queue))
-        {
-            return Err(StoreError::UnknownQueue(unknown));
-        }
-        tx.execute(
-            "DELETE FROM agent_queues WHERE username = ?1",
-            args![username],
-        )?;
-        for queue in queues {
-            tx
-                .execute(
-                    "INSERT INTO agent_queues (username, queue_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    args![username, queue],
-                )?;
-        }
-    }
-    tx.execute(
-        "UPDATE agents SET display_name = ?2, role = ?3, capacity = ?4 WHERE username = ?1",
-        args![
-            username,
-            update.display_name.unwrap_or(agent.display_name),
-            update.role.unwrap_or(agent.role).as_str(),
-            update.capacity.unwrap_or(agent.capacity)
-        ],
-    )?;
-    load_agent(tx, username)?.ok_or_else(|| StoreError::UnknownAgent(username.to_owned()))
 }
