@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use protocol::Me;
 
 use crate::login::Login;
-use crate::sessions::Workspace;
+use crate::workspace::Workspace;
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -1,5 +1,10 @@
 //! The agents' and supervisors' console: login, presence, incoming notifications, the Sessions pane, and
 //! the active conversation with its Additional details. Served by the Beckon server at `/console`.
+//!
+//! Transport, state and views are apart: `socket` only connects, reconnects and queues; `state` is the
+//! model as plain data (`AgentState::apply(frame) -> notices`, tested natively); `console` keeps one
+//! set of signals per session and provides itself to the views as context; the views are one component
+//! per file in a tree that follows the screen (`workspace`, `home`, `session`).
 
 #![cfg_attr(
     not(test),
@@ -11,14 +16,15 @@
     )
 )]
 
-mod account;
 mod api;
 mod app;
-mod conversation;
+mod console;
+mod home;
 mod login;
-mod offline;
-mod sessions;
+mod session;
 mod socket;
+mod state;
+mod workspace;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -38,6 +38,7 @@ fn domain(agents: usize) {
             used: (index % 5) as u32,
             last_offered_at_ms: 0,
             declined: index % 11 == 0,
+            preference: routing::Preference::Normal,
         })
         .collect();
     let decide = |candidates: &[Candidate], now_ms: i64| {

@@ -496,6 +496,71 @@ async fn persistent_chat_waits_comes_back_reopens_and_closes_after_28_days(backe
     );
 }
 
+async fn a_released_chat_goes_to_another_agent_and_back_only_when_nobody_else_can_take_it(
+    backend: Backend,
+) {
+    let world = world(backend).await;
+    let (mut ann, ann_cookie) = world.agent("ann", 2, &["sales"]).await;
+    let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let (mut bob, _) = world.agent("bob", 1, &["sales"]).await;
+    // Ann puts it back in the queue: Bob is offered it, although Ann has more room.
+    let answer = world.action(&id, "release", &ann_cookie).await;
+    assert_eq!(answer.json()["state"], "open", "{answer:?}");
+    assert_eq!(next_offer(&mut bob).await, id);
+    let offers = world.store().offers_for("ann").await.expect("readable");
+    assert!(
+        offers.is_empty(),
+        "offered straight back to Ann: {offers:?}"
+    );
+    // Bob passes: with nobody else to take it, it goes back to Ann rather than wait.
+    bob.send(&AgentToServer::RejectOffer {
+        conversation_id: id.clone(),
+    })
+    .await;
+    assert_eq!(next_offer(&mut ann).await, id);
+}
+
+async fn a_returning_customer_comes_back_to_their_previous_agent_with_the_history(
+    backend: Backend,
+) {
+    let world = world(backend).await;
+    let (mut nia, cookie) = world.agent("nia", 1, &["inbox"]).await;
+    let (mut visitor, id) = world.active(&mut nia, 1, "inbox-help").await;
+    visitor.send_message("m-first", "My order never came").await;
+    while !matches!(visitor.recv().await, ServerToVisitor::Ack { .. }) {}
+    let answer = world.action(&id, "close", &cookie).await;
+    assert_eq!(answer.json()["state"], "waiting", "{answer:?}");
+    // Oli has far more room, which highest-capacity routing would prefer.
+    let (mut oli, _) = world.agent("oli", 5, &["inbox"]).await;
+    visitor.send_message("m-back", "It happened again").await;
+    let offer = loop {
+        if let ServerToAgent::Offer { conversation, .. } = nia.recv().await {
+            break conversation;
+        }
+    };
+    assert_eq!(offer.conversation_id, id);
+    let bodies: Vec<&str> = offer
+        .messages
+        .iter()
+        .map(|message| message.body.as_str())
+        .collect();
+    assert!(bodies.contains(&"My order never came"), "{bodies:?}");
+    assert!(
+        world
+            .store()
+            .offers_for("oli")
+            .await
+            .expect("readable")
+            .is_empty()
+    );
+    // Nia lets it go: it goes to Oli, as any conversation would.
+    nia.send(&AgentToServer::RejectOffer {
+        conversation_id: id.clone(),
+    })
+    .await;
+    assert_eq!(next_offer(&mut oli).await, id);
+}
+
 async fn active_to_closed_by_resolving_and_wrap_up_to_closed_by_end_or_close(backend: Backend) {
     let world = world(backend).await;
     let (mut ann, cookie) = world.agent("ann", 3, &["sales"]).await;
@@ -1208,6 +1273,8 @@ on_every_backend! {
     #[tokio::test] an_agent_back_within_the_grace_period_keeps_their_chats,
     #[tokio::test] active_to_open_by_release_transfer_to_queue_and_closing_a_live_session,
     #[tokio::test] persistent_chat_waits_comes_back_reopens_and_closes_after_28_days,
+    #[tokio::test] a_released_chat_goes_to_another_agent_and_back_only_when_nobody_else_can_take_it,
+    #[tokio::test] a_returning_customer_comes_back_to_their_previous_agent_with_the_history,
     #[tokio::test] active_to_closed_by_resolving_and_wrap_up_to_closed_by_end_or_close,
     #[tokio::test] a_transfer_to_an_agent_waits_for_their_accept_and_frees_the_first_agent_at_once,
     #[tokio::test] wrap_up_blocks_capacity_for_five_minutes_then_frees_it,

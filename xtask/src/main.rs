@@ -447,6 +447,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
             "tests/loader.test.mjs",
             "tests/rules.test.mjs",
             "tests/e2e.test.mjs",
+            "tests/console.test.mjs",
         ])
         .env("BECKON_BIN", beckon_binary(root)))?;
     sizes(root)?;

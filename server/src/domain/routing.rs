@@ -220,36 +220,66 @@ pub struct Candidate {
     pub last_offered_at_ms: i64,
     /// The agent already declined or let this conversation's offer expire.
     pub declined: bool,
+    /// Whether routing should try this agent first or last for this conversation.
+    pub preference: Preference,
 }
 
-/// The agent a conversation is offered to, by the queue's assignment method. Never exceeds capacity,
-/// never picks a presence the workstream does not allow, never asks an agent who declined.
+/// How an agent stands with one conversation, beyond capacity and presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preference {
+    #[default]
+    Normal,
+    /// The owner a Waiting persistent conversation had before the customer came back: offered it first
+    /// whenever their presence and capacity allow, so the customer finds the same agent.
+    First,
+    /// The agent who just put the conversation back in its queue (released it, or closed the session
+    /// of a live chat): offered it only when nobody else can take it.
+    Last,
+}
+
+/// The agent a conversation is offered to: its previous owner first when they stand `First`, then by
+/// the queue's assignment method among the others, then an agent who stands `Last`. Never exceeds
+/// capacity, never picks a presence the workstream does not allow, never asks an agent who declined.
 pub fn choose_agent<'a>(
     candidates: &'a [Candidate],
     workstream: &Workstream,
     assignment: Assignment,
 ) -> Option<&'a Candidate> {
     let units = workstream.units;
-    let eligible = candidates.iter().filter(|candidate| {
+    let eligible = |candidate: &&Candidate| {
         workstream.allows(candidate.presence)
             && !candidate.declined
             && candidate.used.saturating_add(units) <= candidate.capacity
-    });
-    match assignment {
-        Assignment::HighestCapacity => eligible.max_by(|a, b| {
-            let free_a = a.capacity - a.used;
-            let free_b = b.capacity - b.used;
-            free_a
-                .cmp(&free_b)
-                .then(b.last_offered_at_ms.cmp(&a.last_offered_at_ms))
-                .then(b.username.cmp(&a.username))
-        }),
-        Assignment::RoundRobin => eligible.min_by(|a, b| {
-            a.last_offered_at_ms
-                .cmp(&b.last_offered_at_ms)
-                .then(a.username.cmp(&b.username))
-        }),
+    };
+    if let Some(first) = candidates
+        .iter()
+        .filter(eligible)
+        .find(|candidate| candidate.preference == Preference::First)
+    {
+        return Some(first);
     }
+    let by_assignment = |last: bool| {
+        let pool = candidates
+            .iter()
+            .filter(eligible)
+            .filter(move |candidate| (candidate.preference == Preference::Last) == last);
+        match assignment {
+            Assignment::HighestCapacity => pool.max_by(|a, b| {
+                let free_a = a.capacity - a.used;
+                let free_b = b.capacity - b.used;
+                free_a
+                    .cmp(&free_b)
+                    .then(b.last_offered_at_ms.cmp(&a.last_offered_at_ms))
+                    .then(b.username.cmp(&a.username))
+            }),
+            Assignment::RoundRobin => pool.min_by(|a, b| {
+                a.last_offered_at_ms
+                    .cmp(&b.last_offered_at_ms)
+                    .then(a.username.cmp(&b.username))
+            }),
+        }
+    };
+    by_assignment(false).or_else(|| by_assignment(true))
 }
 
 /// Whether overflow takes the conversation now. `ahead` counts conversations waiting before it in its
@@ -310,6 +340,7 @@ mod tests {
             used,
             last_offered_at_ms: last,
             declined: false,
+            preference: Preference::Normal,
         }
     }
 
@@ -520,5 +551,34 @@ mod tests {
             overflow_reason(Some(&queue), &workstream, &full, 3, monday),
             Some(OverflowReason::QueueTooLong)
         );
+    }
+
+    #[test]
+    fn the_previous_owner_comes_first_and_who_released_it_comes_last() {
+        let mut owner = agent("zoe", Presence::Available, 1, 0, 99);
+        owner.preference = Preference::First;
+        let mut releaser = agent("ann", Presence::Available, 9, 0, 0);
+        releaser.preference = Preference::Last;
+        let others = agent("bob", Presence::Available, 2, 1, 50);
+        let workstream = chat(1, &[]);
+        for assignment in [Assignment::HighestCapacity, Assignment::RoundRobin] {
+            let all = [releaser.clone(), others.clone(), owner.clone()];
+            assert_eq!(pick(&all, &workstream, assignment).as_deref(), Some("zoe"));
+            // The previous owner without room, or away: routing as usual, the releaser last.
+            let mut full = owner.clone();
+            full.used = 1;
+            let all = [releaser.clone(), others.clone(), full];
+            assert_eq!(pick(&all, &workstream, assignment).as_deref(), Some("bob"));
+            let mut away = owner.clone();
+            away.presence = Presence::Away;
+            let mut bob_full = others.clone();
+            bob_full.used = 2;
+            let all = [releaser.clone(), bob_full, away];
+            assert_eq!(
+                pick(&all, &workstream, assignment).as_deref(),
+                Some("ann"),
+                "with nobody else, the agent who released it may take it again"
+            );
+        }
     }
 }

@@ -196,6 +196,10 @@ ALTER TABLE agents ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0 CHECK (disabled
 ALTER TABLE conversations ADD COLUMN context_dropped_json TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX sessions_by_agent ON sessions (username);
 "#,
+    r#"
+ALTER TABLE conversations ADD COLUMN released_by TEXT;
+ALTER TABLE conversations ADD COLUMN previous_owner TEXT;
+"#,
 ];
 
 /// Connects `connections` times to the database at `url`, migrates it, and starts one writer thread per

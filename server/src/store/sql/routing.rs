@@ -37,6 +37,7 @@ fn queue_candidates(tx: &mut dyn Tx) -> StoreResult<HashMap<String, Vec<Candidat
                     used: 0,
                     last_offered_at_ms: row.get(4)?,
                     declined: false,
+                    preference: routing::Preference::Normal,
                 },
             ))
         })
@@ -65,6 +66,10 @@ struct OpenConversation {
     overflow_moves: i64,
     /// Whether an agent holds an offer of it.
     offered: bool,
+    /// Who put it back in the queue: routing offers it to them only if nobody else can take it.
+    released_by: Option<String>,
+    /// Its owner before the customer brought it back from Waiting: routing tries them first.
+    previous_owner: Option<String>,
 }
 
 /// An Open conversation no agent is offered, in the order routing takes them.
@@ -80,7 +85,8 @@ struct Waiting<'a> {
 fn open_conversations(tx: &mut dyn Tx) -> StoreResult<Vec<OpenConversation>> {
     Ok(tx
         .query(
-            "SELECT c.id, c.queue_id, c.overflow_moves, EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id)
+            "SELECT c.id, c.queue_id, c.overflow_moves, EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id),
+                    c.released_by, c.previous_owner
              FROM conversations c WHERE c.state = 'open' ORDER BY c.created_at_ms, c.rowid",
             args![],
         )?
@@ -91,6 +97,8 @@ fn open_conversations(tx: &mut dyn Tx) -> StoreResult<Vec<OpenConversation>> {
                 queue_id: row.get(1)?,
                 overflow_moves: row.get(2)?,
                 offered: row.get(3)?,
+                released_by: row.get(4)?,
+                previous_owner: row.get(5)?,
             })
         })
         .collect::<Result<_, _>>()?)
@@ -160,6 +168,13 @@ pub(super) fn route_waiting(
         let members = candidates.entry(queue_id.clone()).or_default();
         for member in members.iter_mut() {
             member.declined = declined.contains(&member.username);
+            member.preference = if open.previous_owner.as_ref() == Some(&member.username) {
+                routing::Preference::First
+            } else if open.released_by.as_ref() == Some(&member.username) {
+                routing::Preference::Last
+            } else {
+                routing::Preference::Normal
+            };
         }
         if open.overflow_moves < MAX_OVERFLOW_MOVES
             && let Some(reason) =

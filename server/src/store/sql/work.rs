@@ -100,6 +100,27 @@ fn own_offer_units(tx: &mut dyn Tx, conversation_id: &str, username: &str) -> St
         .get(0)?)
 }
 
+/// Who routing should pass by, and who it should try first, once a conversation is back in a queue:
+/// the owner who released it or closed its session (live chat) comes last, and the owner a Waiting
+/// conversation had when its customer came back comes first. Both are forgotten in any other state.
+fn routing_hints(
+    conversation: &Conversation,
+    event: Event,
+    to: ConversationState,
+) -> (Option<String>, Option<String>) {
+    if to != ConversationState::Open {
+        return (None, None);
+    }
+    let owner = conversation.agent_username.clone();
+    match (conversation.state, event) {
+        (ConversationState::Active, Event::ReleasedToQueue | Event::AgentClosedSession) => {
+            (owner, None)
+        }
+        (ConversationState::Waiting, Event::CustomerReturned) => (None, owner),
+        _ => (None, None),
+    }
+}
+
 fn policy_of(routing: &Routing, conversation: &Conversation) -> lifecycle::Policy {
     lifecycle::Policy {
         channel: conversation.channel,
@@ -200,11 +221,13 @@ pub(super) fn transition(
             args![conversation.id],
         )?;
     }
+    let (released_by, previous_owner) = routing_hints(conversation, event, step.to);
     tx
         .execute(
-            "UPDATE conversations SET state = ?2, agent_username = ?3, queue_id = ?4, holds_capacity = ?5, units = ?6, updated_at_ms = ?7
+            "UPDATE conversations SET state = ?2, agent_username = ?3, queue_id = ?4, holds_capacity = ?5, units = ?6, updated_at_ms = ?7,
+                 released_by = ?8, previous_owner = ?9
              WHERE id = ?1",
-            args![conversation.id, step.to.as_str(), owner, queue, holds, units, now_ms],
+            args![conversation.id, step.to.as_str(), owner, queue, holds, units, now_ms, released_by, previous_owner],
         )?;
     tx
         .execute(

@@ -174,6 +174,10 @@ ALTER TABLE agents ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disable
 ALTER TABLE conversations ADD COLUMN context_dropped_json TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX sessions_by_agent ON sessions (username);
 "#,
+    r#"
+ALTER TABLE conversations ADD COLUMN released_by TEXT;
+ALTER TABLE conversations ADD COLUMN previous_owner TEXT;
+"#,
 ];
 
 /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread

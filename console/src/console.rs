@@ -1,0 +1,327 @@
+//! The console's reactive state: `state::AgentState` as the model, and one set of signals per session,
+//! so a keystroke in one composer or a message in one session re-renders that session alone. Frames from
+//! the socket go through `AgentState::apply`; its notices say which signals to refresh. Views find the
+//! console through context (`use_console`).
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use protocol::{AgentToServer, ConversationView, Presence};
+
+use crate::socket::{Event, Socket};
+use crate::state::{AgentState, Notice, Offer};
+
+/// Which tab of a session is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Conversation,
+    Details,
+}
+
+/// The signals of one session.
+#[derive(Clone, Copy)]
+pub struct SessionSignals {
+    pub id: StoredValue<String>,
+    pub view: RwSignal<ConversationView>,
+    pub unread: RwSignal<u32>,
+    /// Sent, not yet acknowledged: (client id, body).
+    pub pending: RwSignal<Vec<(String, String)>>,
+    /// What the agent typed and has not sent; kept while they switch sessions.
+    pub draft: RwSignal<String>,
+    pub tab: RwSignal<Tab>,
+    /// Its colour, one of `SESSION_COLOURS`: the first one no other open session has.
+    pub colour: usize,
+}
+
+/// How many session colours the stylesheet has (`.hue-0` and on).
+pub const SESSION_COLOURS: usize = 12;
+
+#[derive(Clone, Copy)]
+pub struct Console {
+    model: StoredValue<AgentState, LocalStorage>,
+    socket: StoredValue<Option<Socket>, LocalStorage>,
+    pub username: RwSignal<String>,
+    pub presence: RwSignal<Presence>,
+    /// What others see: Busy while capacity is full, when the automatic rule is on.
+    pub shown_presence: RwSignal<Presence>,
+    /// The open sessions, in the pane's order; the list changes only when one opens or closes.
+    pub sessions: RwSignal<Vec<SessionSignals>>,
+    pub offers: RwSignal<Vec<Offer>>,
+    /// The focused session; `None` is Home.
+    pub focused: RwSignal<Option<String>>,
+    pub notice: RwSignal<String>,
+    pub connected: RwSignal<bool>,
+    /// The session ended: the console goes back to the login screen with this reason.
+    pub signed_out: RwSignal<Option<String>>,
+    /// The Sessions pane shows icons only. Remembered per agent in this browser.
+    pub collapsed: RwSignal<bool>,
+    /// A rate limit's retry is waiting.
+    retry_scheduled: StoredValue<bool, LocalStorage>,
+}
+
+/// The console the workspace provided. Only the workspace's views ask, and it provides one before it
+/// renders them; a view outside it gets `None` and renders nothing.
+pub fn use_console() -> Option<Console> {
+    use_context::<Console>()
+}
+
+impl Console {
+    /// The console, connected, and provided to the views below the caller.
+    pub fn start() -> Console {
+        let console = Console {
+            model: StoredValue::new_local(AgentState::default()),
+            socket: StoredValue::new_local(None),
+            username: RwSignal::new(String::new()),
+            presence: RwSignal::new(Presence::Offline),
+            shown_presence: RwSignal::new(Presence::Offline),
+            sessions: RwSignal::new(Vec::new()),
+            offers: RwSignal::new(Vec::new()),
+            focused: RwSignal::new(None),
+            notice: RwSignal::new(String::new()),
+            connected: RwSignal::new(false),
+            signed_out: RwSignal::new(None),
+            collapsed: RwSignal::new(false),
+            retry_scheduled: StoredValue::new_local(false),
+        };
+        let socket = Socket::new(move |event| console.on_event(event));
+        console.socket.set_value(Some(socket));
+        socket.connect();
+        provide_context(console);
+        console
+    }
+
+    /// The signals of session `id`, if it is open.
+    pub fn session(self, id: &str) -> Option<SessionSignals> {
+        self.sessions.with_untracked(|sessions| {
+            sessions
+                .iter()
+                .copied()
+                .find(|session| session.id.with_value(|known| known == id))
+        })
+    }
+
+    /// Collapses or expands the Sessions pane, and remembers the choice for this agent.
+    pub fn toggle_pane(self) {
+        let collapsed = !self.collapsed.get_untracked();
+        self.collapsed.set(collapsed);
+        let key = pane_key(&self.username.get_untracked());
+        local_set(&key, if collapsed { "collapsed" } else { "expanded" });
+    }
+
+    pub fn send(self, frame: &AgentToServer) {
+        if let Some(socket) = self.socket.get_value() {
+            socket.send(frame);
+        }
+    }
+
+    /// The agent chooses a presence: shown at once, and sent.
+    pub fn choose_presence(self, presence: Presence) {
+        let notices = self
+            .model
+            .try_update_value(|model| model.choose_presence(presence))
+            .unwrap_or_default();
+        self.show(notices);
+        self.send(&AgentToServer::SetPresence { presence });
+    }
+
+    pub fn focus(self, id: Option<String>) {
+        let notices = self
+            .model
+            .try_update_value(|model| model.focus(id))
+            .unwrap_or_default();
+        self.show(notices);
+    }
+
+    /// Sends the session's draft, which stays pending until acknowledged.
+    pub fn send_message(self, conversation_id: &str) {
+        let Some(session) = self.session(conversation_id) else {
+            return;
+        };
+        let body = session.draft.get_untracked();
+        let client_message_id = random_hex();
+        let queued = self
+            .model
+            .try_update_value(|model| {
+                model.queue_message(conversation_id, client_message_id.clone(), &body)
+            })
+            .flatten();
+        let Some(notices) = queued else {
+            return;
+        };
+        session.draft.set(String::new());
+        self.show(notices);
+        self.send(&AgentToServer::Send {
+            conversation_id: conversation_id.to_owned(),
+            client_message_id,
+            body,
+        });
+    }
+
+    fn on_event(self, event: Event) {
+        match event {
+            Event::Opened => {
+                self.connected.set(true);
+                // Whatever was sent and not acknowledged before a drop goes again, with its ids.
+                self.resend_unacknowledged();
+            }
+            Event::Frame(frame) => {
+                let notices = self
+                    .model
+                    .try_update_value(|model| model.apply(*frame))
+                    .unwrap_or_default();
+                self.show(notices);
+            }
+            Event::Dropped => self.connected.set(false),
+            Event::SignedOut(reason) => self.sign_out(reason),
+        }
+    }
+
+    /// Copies into the signals what the notices say changed.
+    fn show(self, notices: Vec<Notice>) {
+        for notice in notices {
+            match notice {
+                Notice::Identity => {
+                    let username = self.model.with_value(|model| model.username.clone());
+                    self.collapsed
+                        .set(local_get(&pane_key(&username)).as_deref() == Some("collapsed"));
+                    self.username.set(username);
+                }
+                Notice::Presence => {
+                    let (presence, shown) = self
+                        .model
+                        .with_value(|model| (model.presence, model.shown_presence));
+                    if let Some(presence) = presence {
+                        self.presence.set(presence);
+                    }
+                    if let Some(shown) = shown {
+                        self.shown_presence.set(shown);
+                    }
+                }
+                Notice::Opened { id, .. } => {
+                    let Some(session) = self.model.with_value(|model| model.session(&id).cloned())
+                    else {
+                        continue;
+                    };
+                    let taken: Vec<usize> = self.sessions.with_untracked(|sessions| {
+                        sessions.iter().map(|open| open.colour).collect()
+                    });
+                    let colour = (0..SESSION_COLOURS)
+                        .find(|colour| !taken.contains(colour))
+                        .unwrap_or(taken.len() % SESSION_COLOURS);
+                    let signals = SessionSignals {
+                        colour,
+                        id: StoredValue::new(id),
+                        view: RwSignal::new(session.view),
+                        unread: RwSignal::new(session.unread),
+                        pending: RwSignal::new(session.pending),
+                        draft: RwSignal::new(String::new()),
+                        tab: RwSignal::new(Tab::Conversation),
+                    };
+                    self.sessions.update(|sessions| sessions.push(signals));
+                }
+                Notice::Changed(id) => self.refresh(&id, |signals, session| {
+                    signals.view.set(session.view.clone());
+                }),
+                Notice::Unread(id) => self.refresh(&id, |signals, session| {
+                    signals.unread.set(session.unread);
+                }),
+                Notice::Pending(id) => self.refresh(&id, |signals, session| {
+                    signals.pending.set(session.pending.clone());
+                }),
+                Notice::Closed(id) => self.sessions.update(|sessions| {
+                    sessions.retain(|session| session.id.with_value(|known| *known != id));
+                }),
+                Notice::Focus(id) => self.focused.set(id),
+                Notice::Offers => {
+                    let offers = self.model.with_value(|model| model.offers.clone());
+                    self.offers.set(offers);
+                }
+                Notice::Tell(message) => self.notice.set(message),
+                Notice::RetryAfter(wait_ms) => self.retry_later(wait_ms),
+                Notice::SignedOut(reason) => self.sign_out(reason),
+            }
+        }
+    }
+
+    fn refresh(self, id: &str, copy: impl Fn(SessionSignals, &crate::state::Session)) {
+        let Some(signals) = self.session(id) else {
+            return;
+        };
+        self.model.with_value(|model| {
+            if let Some(session) = model.session(id) {
+                copy(signals, session);
+            }
+        });
+    }
+
+    /// The session ended: no reconnecting, back to the login screen with the reason.
+    fn sign_out(self, reason: String) {
+        let reason = if reason.is_empty() {
+            protocol::SIGNED_OUT_REASON.to_owned()
+        } else {
+            reason
+        };
+        if let Some(socket) = self.socket.get_value() {
+            socket.end();
+        }
+        self.signed_out.set(Some(reason));
+    }
+
+    /// A rate limit refused a message: every message not yet acknowledged goes again after the wait,
+    /// with its id, so none is stored twice. The agent is told, and nothing is lost meanwhile.
+    fn retry_later(self, wait_ms: u64) {
+        if self.retry_scheduled.get_value() {
+            return;
+        }
+        self.retry_scheduled.set_value(true);
+        let seconds = wait_ms.div_ceil(1000).max(1);
+        self.notice.set(format!(
+            "You are sending messages faster than allowed. Yours go out again in {seconds} s."
+        ));
+        set_timeout(
+            move || {
+                self.retry_scheduled.set_value(false);
+                self.notice.set(String::new());
+                self.resend_unacknowledged();
+            },
+            Duration::from_millis(wait_ms.clamp(100, 60_000)),
+        );
+    }
+
+    fn resend_unacknowledged(self) {
+        let waiting = self.model.with_value(AgentState::unacknowledged);
+        for (conversation_id, client_message_id, body) in waiting {
+            self.send(&AgentToServer::Send {
+                conversation_id,
+                client_message_id,
+                body,
+            });
+        }
+    }
+}
+
+fn pane_key(username: &str) -> String {
+    format!("beckon.console.pane.{username}")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+fn local_get(key: &str) -> Option<String> {
+    storage()?.get_item(key).ok().flatten()
+}
+
+fn local_set(key: &str, value: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+fn random_hex() -> String {
+    let mut buffer = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut buffer);
+    }
+    buffer.iter().map(|byte| format!("{byte:02x}")).collect()
+}

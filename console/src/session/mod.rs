@@ -1,0 +1,68 @@
+//! The focused session: its header with the state and the actions it allows, the Communication panel
+//! (transcript and composer) and the Additional details tab.
+
+mod composer;
+mod details;
+mod transcript;
+
+use leptos::prelude::*;
+use protocol::{AgentToServer, ConversationState};
+
+use crate::console::{Tab, use_console};
+
+#[component]
+pub fn SessionView(conversation_id: String) -> impl IntoView {
+    let console = use_console()?;
+    let session = console.session(&conversation_id)?;
+    let state = move || session.view.with(|view| view.state);
+    let tab = move || session.tab.get();
+    let end_id = conversation_id.clone();
+    let close_id = conversation_id.clone();
+    Some(view! {
+        <article class="conversation" aria-labelledby="session-title">
+            <header>
+                <h2 id="session-title">{move || session.view.with(|view| view.title.clone())}</h2>
+                <span class="state" data-console="state">{move || state().label()}</span>
+                <Show when=move || state() == ConversationState::Active>
+                    {
+                        let end_id = end_id.clone();
+                        view! { <button class="secondary" data-console="end" on:click=move |_| {
+                            console.send(&AgentToServer::End { conversation_id: end_id.clone() });
+                        }>"End"</button> }
+                    }
+                </Show>
+                <Show when=move || state() == ConversationState::WrapUp>
+                    {
+                        let close_id = close_id.clone();
+                        view! { <button class="primary" data-console="close" on:click=move |_| {
+                            console.send(&AgentToServer::Close { conversation_id: close_id.clone() });
+                        }>"Close session"</button> }
+                    }
+                </Show>
+            </header>
+            <div class="tabs" role="tablist" aria-label="Session">
+                <button role="tab" data-console="tab-conversation" id="tab-conversation"
+                    aria-selected=move || (tab() == Tab::Conversation).to_string()
+                    aria-controls="panel-conversation"
+                    class:selected=move || tab() == Tab::Conversation
+                    on:click=move |_| session.tab.set(Tab::Conversation)>"Conversation"</button>
+                <button role="tab" data-console="tab-details" id="tab-details"
+                    aria-selected=move || (tab() == Tab::Details).to_string()
+                    aria-controls="panel-details"
+                    class:selected=move || tab() == Tab::Details
+                    on:click=move |_| session.tab.set(Tab::Details)>"Additional details"</button>
+            </div>
+            <Show when=move || tab() == Tab::Details>
+                <div role="tabpanel" id="panel-details" aria-labelledby="tab-details" class="panel">
+                    <details::Details session=session />
+                </div>
+            </Show>
+            <Show when=move || tab() == Tab::Conversation>
+                <div role="tabpanel" id="panel-conversation" aria-labelledby="tab-conversation" class="panel communication">
+                    <transcript::Transcript session=session />
+                    <composer::Composer session=session />
+                </div>
+            </Show>
+        </article>
+    })
+}

@@ -1,0 +1,528 @@
+//! The console's state as plain data: what the server told this agent and what they did with it. A
+//! frame goes in through `AgentState::apply`, which answers the notices the views need (which session
+//! changed, which one is new, what to tell the agent), so the rules live here, with native tests, and the
+//! reactive layer (`console`) only copies what changed into the signals the views read.
+
+use protocol::{
+    ChatMessage, ConversationState, ConversationView, ErrorCode, Presence, ServerToAgent,
+};
+
+/// One open session of the Sessions pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub view: ConversationView,
+    /// Messages that arrived while the session was not focused.
+    pub unread: u32,
+    /// Sent and not yet acknowledged: (client id, body). They go again, with the same ids, after a
+    /// reconnect or a rate limit's wait.
+    pub pending: Vec<(String, String)>,
+}
+
+/// An offer waiting for the agent's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    pub conversation: ConversationView,
+    pub expires_at_ms: i64,
+    /// Who asked for it, for a transfer.
+    pub transfer_from: Option<String>,
+}
+
+/// What changed, for the views.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// Who the agent is and their presence were (re)read.
+    Identity,
+    Presence,
+    /// A session was opened; `focus` when it should take the focus (an accepted offer).
+    Opened {
+        id: String,
+        focus: bool,
+    },
+    /// A session's conversation changed (state, owner, messages).
+    Changed(String),
+    /// A session's unread count changed.
+    Unread(String),
+    /// A session's pending messages changed.
+    Pending(String),
+    /// A session ended for this agent (closed, or back in its queue).
+    Closed(String),
+    Focus(Option<String>),
+    Offers,
+    /// Something to tell the agent in the notice bar.
+    Tell(String),
+    /// A rate limit refused a message: everything pending goes again after this many milliseconds.
+    RetryAfter(u64),
+    /// The session this console runs under ended.
+    SignedOut(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentState {
+    pub username: String,
+    pub presence: Option<Presence>,
+    pub shown_presence: Option<Presence>,
+    /// A presence chosen and not yet confirmed: a `Welcome` sent before the server read the choice
+    /// must not put the old presence back.
+    requested_presence: Option<Presence>,
+    /// In the Sessions pane's order: oldest first.
+    pub sessions: Vec<Session>,
+    pub offers: Vec<Offer>,
+    /// The focused session; `None` is Home.
+    pub focused: Option<String>,
+}
+
+impl AgentState {
+    pub fn session(&self, id: &str) -> Option<&Session> {
+        self.sessions
+            .iter()
+            .find(|session| session.view.conversation_id == id)
+    }
+
+    fn session_mut(&mut self, id: &str) -> Option<&mut Session> {
+        self.sessions
+            .iter_mut()
+            .find(|session| session.view.conversation_id == id)
+    }
+
+    /// Applies one frame from the server.
+    pub fn apply(&mut self, frame: ServerToAgent) -> Vec<Notice> {
+        match frame {
+            ServerToAgent::Welcome {
+                username,
+                presence,
+                conversations,
+                ..
+            } => {
+                self.username = username;
+                let presence = self.requested_presence.unwrap_or(presence);
+                self.presence = Some(presence);
+                self.shown_presence = Some(presence);
+                let mut notices = vec![Notice::Identity, Notice::Presence];
+                for view in conversations {
+                    notices.extend(self.upsert(view, false));
+                }
+                notices
+            }
+            ServerToAgent::Presence { presence, shown } => {
+                self.requested_presence = None;
+                self.presence = Some(presence);
+                self.shown_presence = Some(shown);
+                vec![Notice::Presence]
+            }
+            ServerToAgent::Offer {
+                conversation,
+                expires_at_ms,
+                transfer_from,
+            } => {
+                self.offers.retain(|offer| {
+                    offer.conversation.conversation_id != conversation.conversation_id
+                });
+                self.offers.push(Offer {
+                    conversation,
+                    expires_at_ms,
+                    transfer_from,
+                });
+                vec![Notice::Offers]
+            }
+            ServerToAgent::OfferWithdrawn { conversation_id } => self.drop_offer(&conversation_id),
+            ServerToAgent::TransferAnswered {
+                to_username,
+                accepted,
+                ..
+            } => vec![Notice::Tell(if accepted {
+                format!("{to_username} accepted the transfer.")
+            } else {
+                format!("{to_username} did not accept the transfer.")
+            })],
+            // The Ongoing conversations dashboard reads these; the agent workspace does not.
+            ServerToAgent::Ongoing { .. } => Vec::new(),
+            ServerToAgent::Conversation { conversation } => self.conversation(conversation),
+            ServerToAgent::Message {
+                conversation_id,
+                message,
+            } => self.message(&conversation_id, message),
+            ServerToAgent::Ack {
+                conversation_id,
+                client_message_id,
+                ..
+            } => match self.session_mut(&conversation_id) {
+                Some(session) => {
+                    session.pending.retain(|(id, _)| *id != client_message_id);
+                    vec![Notice::Pending(conversation_id)]
+                }
+                None => Vec::new(),
+            },
+            ServerToAgent::Error {
+                code: ErrorCode::RateLimited,
+                retry_after_ms,
+                ..
+            } => vec![Notice::RetryAfter(retry_after_ms.unwrap_or(1000))],
+            ServerToAgent::Error { message, .. } => {
+                // A refused choice is not waiting any more: the next Welcome says what holds.
+                self.requested_presence = None;
+                vec![Notice::Tell(message)]
+            }
+            ServerToAgent::SignedOut { reason } => vec![Notice::SignedOut(reason)],
+        }
+    }
+
+    /// The agent chose a presence; it shows at once.
+    pub fn choose_presence(&mut self, presence: Presence) -> Vec<Notice> {
+        self.requested_presence = Some(presence);
+        self.presence = Some(presence);
+        vec![Notice::Presence]
+    }
+
+    /// Focuses a session (`None`: Home); focusing clears its unread count.
+    pub fn focus(&mut self, id: Option<String>) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        if let Some(session) = id.as_deref().and_then(|id| self.session_mut(id))
+            && session.unread > 0
+        {
+            session.unread = 0;
+            notices.push(Notice::Unread(session.view.conversation_id.clone()));
+        }
+        self.focused = id.clone();
+        notices.push(Notice::Focus(id));
+        notices
+    }
+
+    /// A message the agent sends: pending until acknowledged. `None` for an empty body or an unknown
+    /// session.
+    pub fn queue_message(
+        &mut self,
+        conversation_id: &str,
+        client_message_id: String,
+        body: &str,
+    ) -> Option<Vec<Notice>> {
+        if body.trim().is_empty() {
+            return None;
+        }
+        let session = self.session_mut(conversation_id)?;
+        session.pending.push((client_message_id, body.to_owned()));
+        Some(vec![Notice::Pending(conversation_id.to_owned())])
+    }
+
+    /// Every message not yet acknowledged, to send again: (conversation, client id, body).
+    pub fn unacknowledged(&self) -> Vec<(String, String, String)> {
+        self.sessions
+            .iter()
+            .flat_map(|session| {
+                session.pending.iter().map(|(id, body)| {
+                    (
+                        session.view.conversation_id.clone(),
+                        id.clone(),
+                        body.clone(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn drop_offer(&mut self, conversation_id: &str) -> Vec<Notice> {
+        let before = self.offers.len();
+        self.offers
+            .retain(|offer| offer.conversation.conversation_id != conversation_id);
+        if self.offers.len() == before {
+            Vec::new()
+        } else {
+            vec![Notice::Offers]
+        }
+    }
+
+    /// A conversation changed. It is the agent's session while they own it and it is not Open or
+    /// Closed; otherwise the session is over for them.
+    fn conversation(&mut self, view: ConversationView) -> Vec<Notice> {
+        let id = view.conversation_id.clone();
+        let mut notices = self.drop_offer(&id);
+        let mine = !matches!(
+            view.state,
+            ConversationState::Open | ConversationState::Closed
+        ) && view.agent_username.as_deref() == Some(self.username.as_str());
+        if mine {
+            let focus = view.state == ConversationState::Active;
+            notices.extend(self.upsert(view, focus));
+            return notices;
+        }
+        if self.session(&id).is_some() {
+            self.sessions
+                .retain(|session| session.view.conversation_id != id);
+            notices.push(Notice::Closed(id.clone()));
+            if self.focused.as_deref() == Some(id.as_str()) {
+                self.focused = None;
+                notices.push(Notice::Focus(None));
+            }
+        }
+        notices
+    }
+
+    /// Inserts or refreshes a session; a new one may take the focus. Unread counts and pending messages
+    /// survive a refresh.
+    fn upsert(&mut self, view: ConversationView, focus_if_new: bool) -> Vec<Notice> {
+        let id = view.conversation_id.clone();
+        if let Some(session) = self.session_mut(&id) {
+            // A view without messages (a list's) keeps the transcript already here.
+            let messages = if view.messages.is_empty() {
+                std::mem::take(&mut session.view.messages)
+            } else {
+                view.messages.clone()
+            };
+            session.view = ConversationView { messages, ..view };
+            return vec![Notice::Changed(id)];
+        }
+        self.sessions.push(Session {
+            view,
+            unread: 0,
+            pending: Vec::new(),
+        });
+        let mut notices = vec![Notice::Opened {
+            id: id.clone(),
+            focus: focus_if_new,
+        }];
+        if focus_if_new {
+            notices.extend(self.focus(Some(id)));
+        }
+        notices
+    }
+
+    fn message(&mut self, conversation_id: &str, message: ChatMessage) -> Vec<Notice> {
+        let focused = self.focused.as_deref() == Some(conversation_id);
+        let Some(session) = self.session_mut(conversation_id) else {
+            return Vec::new();
+        };
+        if session
+            .view
+            .messages
+            .iter()
+            .any(|existing| existing.seq == message.seq)
+        {
+            return Vec::new();
+        }
+        let mut notices = vec![Notice::Changed(conversation_id.to_owned())];
+        let before = session.pending.len();
+        session
+            .pending
+            .retain(|(id, _)| *id != message.client_message_id);
+        if session.pending.len() != before {
+            notices.push(Notice::Pending(conversation_id.to_owned()));
+        }
+        if !focused {
+            session.unread += 1;
+            notices.push(Notice::Unread(conversation_id.to_owned()));
+        }
+        session.view.messages.push(message);
+        session.view.messages.sort_by_key(|message| message.seq);
+        notices
+    }
+}
+
+/// What the unread badge shows: the count, or `9+` from ten on.
+pub fn unread_badge(unread: u32) -> String {
+    if unread >= 10 {
+        "9+".to_owned()
+    } else {
+        unread.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::{Author, Channel};
+
+    use super::*;
+
+    fn view(id: &str, state: ConversationState, owner: Option<&str>) -> ConversationView {
+        ConversationView {
+            conversation_id: id.to_owned(),
+            state,
+            site_id: "demo".to_owned(),
+            queue_id: "sales".to_owned(),
+            rule_id: "pricing-help".to_owned(),
+            title: format!("Visitor {id}"),
+            agent_username: owner.map(str::to_owned),
+            channel: Channel::LiveChat,
+            units: 1,
+            holds_capacity: state == ConversationState::Active,
+            context: Default::default(),
+            dropped_context: Vec::new(),
+            messages: Vec::new(),
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    fn message(seq: i64, id: &str, author: Author) -> ChatMessage {
+        ChatMessage {
+            seq,
+            client_message_id: id.to_owned(),
+            author,
+            author_name: String::new(),
+            body: format!("message {seq}"),
+            sent_at_ms: seq * 1000,
+        }
+    }
+
+    fn ann() -> AgentState {
+        let mut state = AgentState::default();
+        state.apply(ServerToAgent::Welcome {
+            username: "ann".to_owned(),
+            display_name: "Ann".to_owned(),
+            role: protocol::Role::Agent,
+            presence: Presence::Available,
+            conversations: Vec::new(),
+        });
+        state
+    }
+
+    #[test]
+    fn an_accepted_offer_opens_a_focused_session_and_drops_the_offer() {
+        let mut state = ann();
+        let notices = state.apply(ServerToAgent::Offer {
+            conversation: view("1", ConversationState::Open, None),
+            expires_at_ms: 30_000,
+            transfer_from: None,
+        });
+        assert_eq!(notices, [Notice::Offers]);
+        let notices = state.apply(ServerToAgent::Conversation {
+            conversation: view("1", ConversationState::Active, Some("ann")),
+        });
+        assert_eq!(
+            notices,
+            [
+                Notice::Offers,
+                Notice::Opened {
+                    id: "1".to_owned(),
+                    focus: true
+                },
+                Notice::Focus(Some("1".to_owned()))
+            ]
+        );
+        assert!(state.offers.is_empty());
+        assert_eq!(state.focused.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn messages_count_as_unread_only_while_unfocused_and_focusing_clears_them() {
+        let mut state = ann();
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("1", ConversationState::Active, Some("ann")),
+        });
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("2", ConversationState::Active, Some("ann")),
+        });
+        assert_eq!(state.focused.as_deref(), Some("2"));
+        for seq in 1..=10 {
+            state.apply(ServerToAgent::Message {
+                conversation_id: "1".to_owned(),
+                message: message(seq, &format!("v{seq}"), Author::Visitor),
+            });
+        }
+        // A message heard twice (a resume) counts once.
+        state.apply(ServerToAgent::Message {
+            conversation_id: "1".to_owned(),
+            message: message(10, "v10", Author::Visitor),
+        });
+        assert_eq!(state.session("1").map(|session| session.unread), Some(10));
+        assert_eq!(unread_badge(9), "9");
+        assert_eq!(unread_badge(10), "9+");
+        let notices = state.focus(Some("1".to_owned()));
+        assert!(notices.contains(&Notice::Unread("1".to_owned())));
+        assert_eq!(state.session("1").map(|session| session.unread), Some(0));
+        state.apply(ServerToAgent::Message {
+            conversation_id: "1".to_owned(),
+            message: message(11, "v11", Author::Visitor),
+        });
+        assert_eq!(state.session("1").map(|session| session.unread), Some(0));
+    }
+
+    #[test]
+    fn pending_messages_wait_for_their_ack_or_their_echo_and_go_again_when_refused() {
+        let mut state = ann();
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("1", ConversationState::Active, Some("ann")),
+        });
+        assert_eq!(state.queue_message("1", "a1".to_owned(), "   "), None);
+        assert!(state.queue_message("1", "a1".to_owned(), "hello").is_some());
+        assert!(state.queue_message("1", "a2".to_owned(), "again").is_some());
+        assert_eq!(
+            state.apply(ServerToAgent::Error {
+                code: ErrorCode::RateLimited,
+                message: "too many messages".to_owned(),
+                retry_after_ms: Some(1500),
+            }),
+            [Notice::RetryAfter(1500)]
+        );
+        assert_eq!(state.unacknowledged().len(), 2);
+        state.apply(ServerToAgent::Ack {
+            conversation_id: "1".to_owned(),
+            client_message_id: "a1".to_owned(),
+            seq: 1,
+        });
+        state.apply(ServerToAgent::Message {
+            conversation_id: "1".to_owned(),
+            message: message(2, "a2", Author::Agent),
+        });
+        assert!(state.unacknowledged().is_empty());
+    }
+
+    #[test]
+    fn a_conversation_that_leaves_the_agent_closes_its_session_and_the_focus_goes_home() {
+        let mut state = ann();
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("1", ConversationState::Active, Some("ann")),
+        });
+        let notices = state.apply(ServerToAgent::Conversation {
+            conversation: view("1", ConversationState::Open, None),
+        });
+        assert_eq!(
+            notices,
+            [Notice::Closed("1".to_owned()), Notice::Focus(None)]
+        );
+        assert!(state.sessions.is_empty());
+        // Someone else's conversation never opens a session here.
+        let notices = state.apply(ServerToAgent::Conversation {
+            conversation: view("2", ConversationState::Active, Some("bob")),
+        });
+        assert!(notices.is_empty());
+    }
+
+    #[test]
+    fn a_list_view_keeps_the_transcript_already_here() {
+        let mut state = ann();
+        let mut full = view("1", ConversationState::Active, Some("ann"));
+        full.messages = vec![message(1, "v1", Author::Visitor)];
+        state.apply(ServerToAgent::Conversation { conversation: full });
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("1", ConversationState::WrapUp, Some("ann")),
+        });
+        let session = state.session("1").expect("still open");
+        assert_eq!(session.view.state, ConversationState::WrapUp);
+        assert_eq!(session.view.messages.len(), 1);
+    }
+
+    #[test]
+    fn a_chosen_presence_survives_a_welcome_sent_before_the_server_read_it() {
+        let mut state = ann();
+        state.choose_presence(Presence::Away);
+        state.apply(ServerToAgent::Welcome {
+            username: "ann".to_owned(),
+            display_name: "Ann".to_owned(),
+            role: protocol::Role::Agent,
+            presence: Presence::Available,
+            conversations: Vec::new(),
+        });
+        assert_eq!(state.presence, Some(Presence::Away));
+        state.apply(ServerToAgent::Presence {
+            presence: Presence::Away,
+            shown: Presence::Away,
+        });
+        state.apply(ServerToAgent::Welcome {
+            username: "ann".to_owned(),
+            display_name: "Ann".to_owned(),
+            role: protocol::Role::Agent,
+            presence: Presence::Busy,
+            conversations: Vec::new(),
+        });
+        assert_eq!(state.presence, Some(Presence::Busy));
+    }
+}

@@ -1,0 +1,351 @@
+// The agent's console, shaped like the product, in headless Chromium against the real server: the
+// Sessions pane (Home pinned, titles, icons, unread badges and their exact tooltips, the X that asks
+// and says what will happen, collapse remembered per agent, keyboard), a conversation that opens at
+// its newest message and follows new ones, drafts kept across sessions, and axe-core on Home and on a
+// session, light and dark.
+//
+// Visitors are driven over the real visitor socket from a page of Beckon's own origin (the socket
+// accepts only that origin), so the test needs no fake clock for invitations.
+//
+// Run: BECKON_BIN=target/debug/beckon node --test tests/console.test.mjs
+// BECKON_SCREENSHOTS=DIR also saves the screens it checks.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
+import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+
+const BECKON_BIN = process.env.BECKON_BIN;
+const SCREENSHOTS = process.env.BECKON_SCREENSHOTS;
+const AGENT = { username: 'ana', password: 'ana s3cret pass', displayName: 'Ana Agent' };
+const WAIT_MS = 15_000;
+const STARTUP_MS = 60_000;
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const RULE = `[[rule]]
+id = "pricing-help"
+queue = "sales"
+invitation = "Questions about our plans? Chat with us."
+[rule.when]
+all = [{ path = "/pricing*" }]
+`;
+
+let workDir;
+let server;
+let serverOutput = { stdout: '', stderr: '' };
+let beckon;
+let browser;
+let agentContext;
+let agent; // the agent's console page
+let driver; // a page of Beckon's origin that runs the visitors' sockets
+let problems;
+let failed = false;
+
+function step(name, body) {
+  test(name, async (t) => {
+    if (failed) return t.skip('an earlier step failed');
+    try {
+      await body(t);
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  });
+}
+
+function runBeckon(args, env = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(BECKON_BIN, args, { cwd: workDir, env: { ...process.env, ...env }, timeout: STARTUP_MS }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`beckon ${args.join(' ')}: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+async function shot(page, name) {
+  if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** Runs axe-core in the page and fails on any violation, naming each. */
+async function axe(page, what) {
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations);
+  const described = violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`);
+  assert.deepEqual(described, [], `axe on ${what}`);
+}
+
+before(async () => {
+  if (!BECKON_BIN) throw new Error('BECKON_BIN is not set');
+  workDir = mkdtempSync(join(tmpdir(), 'beckon-console-'));
+  if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
+  const configPath = join(workDir, 'beckon.toml');
+  // Visitors here send faster than a person types: the console is under test, not the limits.
+  writeFileSync(configPath, demoConfig('\n[limits]\nvisitor_messages = { burst = 1000, every = "1ms" }\n'));
+  mkdirSync(join(workDir, 'rules'));
+  writeFileSync(join(workDir, 'rules', 'pricing.toml'), RULE);
+  await runBeckon(
+    ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support', '--capacity', '50'],
+    { BECKON_PASSWORD: AGENT.password },
+  );
+  let origins;
+  ({ server, origins, output: serverOutput } = await startBeckon(BECKON_BIN, configPath, workDir, STARTUP_MS));
+  beckon = origins.beckon;
+  browser = await launchBrowser();
+  const driverContext = await browser.newContext();
+  driver = await driverContext.newPage();
+  await driver.goto(`${beckon}/console`);
+  await driver.evaluate(() => {
+    window.visitors = {};
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await stopBeckon(server);
+  if (failed) {
+    process.stderr.write(`\n--- beckon serve stderr ---\n${serverOutput.stderr}\n`);
+    process.stderr.write(`--- kept ${workDir} ---\n`);
+  } else if (workDir) {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+});
+
+/** Visitor `n` opens a socket and starts a chat; resolves with its conversation id. */
+function startVisitor(n) {
+  return driver.evaluate(
+    (n) =>
+      new Promise((resolve, reject) => {
+        const id = n.toString(16).padStart(32, '0');
+        const socket = new WebSocket(`/ws/visitor?site=demo&visitor=${id}`);
+        window.visitors[n] = { socket, sent: 0 };
+        socket.onopen = () => socket.send(JSON.stringify({ type: 'start_chat', rule_id: 'pricing-help', context: { plan: 'pro' }, dropped: [] }));
+        socket.onmessage = (event) => {
+          const frame = JSON.parse(event.data);
+          if (frame.type === 'conversation') resolve(frame.conversation_id);
+          if (frame.type === 'error') reject(new Error(frame.message));
+        };
+      }),
+    n,
+  );
+}
+
+/** Visitor `n` sends `count` messages and resolves once each is acknowledged. */
+function visitorSends(n, count, text = 'Message') {
+  return driver.evaluate(
+    ({ n, count, text }) =>
+      new Promise((resolve, reject) => {
+        const visitor = window.visitors[n];
+        let acked = 0;
+        const onAck = (event) => {
+          const frame = JSON.parse(event.data);
+          if (frame.type === 'error') reject(new Error(`visitor ${n}: ${frame.code}: ${frame.message}`));
+          if (frame.type === 'ack' && ++acked === count) {
+            visitor.socket.removeEventListener('message', onAck);
+            resolve();
+          }
+        };
+        visitor.socket.addEventListener('message', onAck);
+        for (let i = 0; i < count; i++) {
+          visitor.sent += 1;
+          visitor.socket.send(JSON.stringify({ type: 'send', client_message_id: `v${n}-${visitor.sent}`, body: `${text} ${visitor.sent}` }));
+        }
+      }),
+    { n, count, text },
+  );
+}
+
+async function acceptNextOffer() {
+  const offer = agent.locator('[data-console=offer]').first();
+  await offer.waitFor({ state: 'visible' });
+  await offer.locator('[data-console=accept-offer]').click();
+  await offer.waitFor({ state: 'detached' });
+}
+
+function entry(title) {
+  return agent.locator('[data-console=session]').filter({ has: agent.locator('.title', { hasText: new RegExp(`^${title}`) }) });
+}
+
+step('the agent logs in by keyboard alone and goes Available', async () => {
+  agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  problems = await watchContext(agentContext);
+  agent = await agentContext.newPage();
+  agent.setDefaultTimeout(WAIT_MS);
+  await agent.goto(`${beckon}/console`);
+  await agent.locator('[data-console=username]').focus();
+  await agent.keyboard.type(AGENT.username);
+  await agent.keyboard.press('Tab');
+  await agent.keyboard.type(AGENT.password);
+  await agent.keyboard.press('Enter');
+  const presence = agent.locator('[data-console=presence]');
+  await presence.waitFor({ state: 'visible' });
+  await presence.focus();
+  await presence.selectOption('available');
+  assert.equal(await presence.inputValue(), 'available');
+  const empty = agent.locator('[data-console=home-empty]');
+  assert.doesNotMatch(await empty.textContent(), /Set your presence to Available/, 'the empty state asks an Available agent to become Available');
+  await shot(agent, 'home-empty');
+});
+
+step('Home is pinned first, and two accepted chats become two sessions with titles and icons of their own', async () => {
+  await startVisitor(1);
+  await acceptNextOffer();
+  await startVisitor(2);
+  await acceptNextOffer();
+  const pane = await agent.evaluate(() =>
+    [...document.querySelectorAll('nav.sessions > .session, nav.sessions > div.session')].map((element) => ({
+      home: element.classList.contains('home'),
+      title: element.querySelector('.title')?.firstChild?.textContent ?? '',
+      icon: element.querySelector('.icon')?.firstChild?.textContent ?? '',
+      hue: getComputedStyle(element.querySelector('.icon')).backgroundColor,
+    })),
+  );
+  assert.equal(pane[0].home, true, 'Home comes first');
+  assert.deepEqual(
+    pane.slice(1).map(({ title, icon }) => ({ title, icon })),
+    [
+      { title: 'Visitor 1', icon: 'VI' },
+      { title: 'Visitor 2', icon: 'VI' },
+    ],
+  );
+  assert.notEqual(pane[1].hue, pane[2].hue, 'the two sessions have colours of their own');
+  // Home has no X: it cannot be closed.
+  assert.equal(await agent.locator('[data-console=home] ~ * [data-console=close-session]').count(), 2);
+  assert.equal(await agent.locator('button.session.home [data-console=close-session]').count(), 0);
+});
+
+step('an unfocused session counts unread messages, 9 and then 9+, with the exact tooltip, and focusing clears it', async () => {
+  // The chat accepted last has the focus: Visitor 2.
+  await agent.locator('[data-console=state]').waitFor();
+  const first = entry('Visitor 1');
+  await visitorSends(1, 9);
+  const badge = first.locator('[data-console=unread]');
+  await badge.filter({ hasText: /^9$/ }).waitFor();
+  assert.equal(await first.locator('[data-console=open-session]').getAttribute('title'), 'Visitor 1. 9 new updates in your conversation.');
+  await visitorSends(1, 1);
+  await badge.filter({ hasText: /^9\+$/ }).waitFor();
+  assert.equal(await first.locator('[data-console=open-session]').getAttribute('title'), 'Visitor 1. 10 new updates in your conversation.');
+  await shot(agent, 'session-unread');
+  await first.locator('[data-console=open-session]').click();
+  await badge.waitFor({ state: 'detached' });
+  assert.equal(await first.locator('[data-console=open-session]').getAttribute('title'), 'Visitor 1');
+});
+
+step('a conversation opens at its newest message and follows new ones; scrolled up, a marker counts them', async () => {
+  await visitorSends(1, 25, 'A longer question about the plans, so the transcript overflows the view');
+  // Back to Home and into the session again: it opens at the bottom.
+  await agent.locator('[data-console=home]').click();
+  await entry('Visitor 1').locator('[data-console=open-session]').click();
+  const transcript = agent.locator('ol.transcript');
+  await agent.locator('[data-console=message]', { hasText: 'overflows the view 35' }).waitFor();
+  const atBottom = () =>
+    transcript.evaluate((list) => list.scrollHeight - list.scrollTop - list.clientHeight <= 32);
+  await agent.waitForFunction(() => {
+    const list = document.querySelector('ol.transcript');
+    return list.scrollHeight > list.clientHeight && list.scrollHeight - list.scrollTop - list.clientHeight <= 32;
+  });
+  await visitorSends(1, 1, 'Following');
+  await agent.locator('[data-console=message]', { hasText: 'Following 36' }).waitFor();
+  await agent.waitForFunction(() => {
+    const list = document.querySelector('ol.transcript');
+    return list.scrollHeight - list.scrollTop - list.clientHeight <= 32;
+  });
+  await transcript.evaluate((list) => {
+    list.scrollTop = 0;
+    list.dispatchEvent(new Event('scroll'));
+  });
+  await visitorSends(1, 2, 'Below');
+  const marker = agent.locator('[data-console=new-messages]');
+  await marker.filter({ hasText: '2 new messages' }).waitFor();
+  assert.equal(await atBottom(), false, 'the view jumped although the agent had scrolled up');
+  await shot(agent, 'session-marker');
+  await marker.click();
+  await marker.waitFor({ state: 'detached' });
+  assert.equal(await atBottom(), true);
+  // Every message shows its time.
+  const times = await agent.locator('ol.transcript li.message time').count();
+  assert.ok(times >= 38, `${times} timestamps`);
+});
+
+step('a draft survives switching sessions, and the composer says what it is for', async () => {
+  const composer = agent.locator('[data-console=composer]');
+  assert.match(await composer.getAttribute('placeholder'), /Write a reply/);
+  await composer.fill('Half a thought');
+  await entry('Visitor 2').locator('[data-console=open-session]').click();
+  assert.equal(await composer.inputValue(), '');
+  await entry('Visitor 1').locator('[data-console=open-session]').click();
+  assert.equal(await composer.inputValue(), 'Half a thought');
+  await composer.press('Enter');
+  await agent.locator('[data-console=message][data-author=agent]', { hasText: 'Half a thought' }).waitFor();
+  assert.equal(await composer.inputValue(), '');
+});
+
+step('the keyboard moves between sessions: Alt+digit jumps, arrows move, and the X is reachable and asks first', async () => {
+  await agent.keyboard.press('Alt+0');
+  await agent.locator('[data-console=home-empty], .home-view h2').first().waitFor();
+  assert.equal(await agent.locator('button.session.home').getAttribute('aria-current'), 'page');
+  await agent.keyboard.press('Alt+2');
+  await agent.locator('#session-title', { hasText: 'Visitor 2' }).waitFor();
+  await agent.locator('button.session.home').focus();
+  await agent.keyboard.press('ArrowDown');
+  assert.equal(await agent.evaluate(() => document.activeElement.closest('.session')?.querySelector('.title')?.firstChild?.textContent), 'Visitor 1');
+  // Tab reaches the X of the entry that has the focus; Enter asks, and says what closing does.
+  await agent.keyboard.press('Tab');
+  assert.equal(await agent.evaluate(() => document.activeElement.dataset.console), 'close-session');
+  await agent.keyboard.press('Enter');
+  const confirm = agent.locator('[data-console=confirm-close]');
+  await confirm.waitFor();
+  assert.match(await confirm.textContent(), /Visitor 1 goes back to its queue \(sales\), for another agent to take\./);
+  assert.equal(await agent.evaluate(() => document.activeElement.dataset.console), 'confirm-close-session', 'the focus moves into the question');
+  await shot(agent, 'session-confirm-close');
+  // Escape keeps the session, as "Keep it" does.
+  await agent.keyboard.press('Escape');
+  await confirm.waitFor({ state: 'detached' });
+  assert.equal(await entry('Visitor 1').count(), 1, 'keeping it changes nothing');
+});
+
+step('the pane collapses to icons and stays collapsed for this agent after a reload', async () => {
+  const toggle = agent.locator('[data-console=pane-toggle]');
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+  await toggle.click();
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  assert.ok(await agent.locator('.workspace.collapsed').isVisible());
+  await shot(agent, 'pane-collapsed');
+  await agent.reload();
+  await agent.locator('[data-console=pane-toggle][aria-expanded=false]').waitFor();
+  assert.ok(await agent.locator('.workspace.collapsed').isVisible());
+  await agent.locator('[data-console=pane-toggle]').click();
+  await agent.locator('.workspace:not(.collapsed)').waitFor();
+});
+
+step('axe-core finds nothing on Home and on a session, light and dark', async () => {
+  await agent.keyboard.press('Alt+0');
+  await agent.locator('.home-view h2').first().waitFor();
+  await axe(agent, 'Home (light)');
+  await entry('Visitor 2').locator('[data-console=open-session]').click();
+  await agent.locator('#session-title', { hasText: 'Visitor 2' }).waitFor();
+  await axe(agent, 'a session (light)');
+  await agent.locator('[data-console=tab-details]').click();
+  await agent.locator('[data-console=context-var][data-name=plan]').waitFor();
+  await axe(agent, 'Additional details (light)');
+  await agent.emulateMedia({ colorScheme: 'dark' });
+  await shot(agent, 'session-details-dark');
+  await axe(agent, 'Additional details (dark)');
+  await agent.locator('[data-console=tab-conversation]').click();
+  await axe(agent, 'a session (dark)');
+  await shot(agent, 'session-dark');
+  await agent.keyboard.press('Alt+0');
+  await agent.locator('.home-view h2').first().waitFor();
+  await axe(agent, 'Home (dark)');
+  await shot(agent, 'home-dark');
+  await agent.emulateMedia({ colorScheme: 'light' });
+});
+
+test('the console ran without CSP violations or uncaught errors', (t) => {
+  if (!problems) return t.skip('the console was not opened');
+  assert.deepEqual(problems.violations, [], describeProblems(problems));
+  assert.deepEqual(problems.pageErrors, [], describeProblems(problems));
+});
