@@ -192,6 +192,18 @@ step('the agent logs in by keyboard alone and goes Available', async () => {
 
 step('Home is pinned first, and two accepted chats become two sessions with titles and icons of their own', async () => {
   await startVisitor(1);
+  // The offer names the queue and the invitation, and counts down to its timeout.
+  const offer = agent.locator('[data-console=offer]').first();
+  await offer.waitFor();
+  assert.equal((await offer.locator('[data-console=offer-what]').textContent()).trim(), 'Wants to chat · Sales');
+  assert.equal((await offer.locator('[data-console=offer-invitation]').textContent()).trim(), '“Questions about our plans? Chat with us.”');
+  const countdown = (await offer.locator('[data-console=offer-countdown]').textContent()).trim();
+  assert.match(countdown, /^0:[0-5]\d$/);
+  await agent.waitForFunction(
+    (before) => document.querySelector('[data-console=offer-countdown]')?.textContent.trim() !== before,
+    countdown,
+  );
+  await shot(agent, 'offer');
   await acceptNextOffer();
   await startVisitor(2);
   await acceptNextOffer();

@@ -25,6 +25,9 @@ pub struct Offer {
     pub expires_at_ms: i64,
     /// Who asked for it, for a transfer.
     pub transfer_from: Option<String>,
+    /// The queue's display name and the invitation that brought the visitor.
+    pub queue_name: String,
+    pub rule_invitation: String,
 }
 
 /// What changed, for the views.
@@ -113,6 +116,8 @@ impl AgentState {
                 conversation,
                 expires_at_ms,
                 transfer_from,
+                queue_name,
+                rule_invitation,
             } => {
                 self.offers.retain(|offer| {
                     offer.conversation.conversation_id != conversation.conversation_id
@@ -121,6 +126,8 @@ impl AgentState {
                     conversation,
                     expires_at_ms,
                     transfer_from,
+                    queue_name,
+                    rule_invitation,
                 });
                 vec![Notice::Offers]
             }
@@ -316,6 +323,13 @@ impl AgentState {
     }
 }
 
+/// What an offer's countdown shows: whole seconds left, never below zero, as `m:ss`.
+pub fn time_left(expires_at_ms: i64, now_ms: i64) -> String {
+    let seconds = (expires_at_ms - now_ms).max(0).div_euclid(1000)
+        + i64::from((expires_at_ms - now_ms).max(0) % 1000 != 0);
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
 /// What the unread badge shows: the count, or `9+` from ten on.
 pub fn unread_badge(unread: u32) -> String {
     if unread >= 10 {
@@ -381,6 +395,8 @@ mod tests {
             conversation: view("1", ConversationState::Open, None),
             expires_at_ms: 30_000,
             transfer_from: None,
+            queue_name: "Sales".to_owned(),
+            rule_invitation: "Questions?".to_owned(),
         });
         assert_eq!(notices, [Notice::Offers]);
         let notices = state.apply(ServerToAgent::Conversation {
@@ -399,6 +415,15 @@ mod tests {
         );
         assert!(state.offers.is_empty());
         assert_eq!(state.focused.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn an_offers_countdown_rounds_up_and_stops_at_zero() {
+        assert_eq!(time_left(30_000, 0), "0:30");
+        assert_eq!(time_left(30_000, 29_001), "0:01");
+        assert_eq!(time_left(30_000, 30_000), "0:00");
+        assert_eq!(time_left(30_000, 99_000), "0:00");
+        assert_eq!(time_left(125_000, 0), "2:05");
     }
 
     #[test]

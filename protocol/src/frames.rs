@@ -169,6 +169,12 @@ pub enum ServerToAgent {
         conversation: ConversationView,
         expires_at_ms: i64,
         transfer_from: Option<String>,
+        /// The queue's display name, and the invitation of the rule that brought the visitor, as people
+        /// read them (the conversation carries their ids).
+        #[serde(default)]
+        queue_name: String,
+        #[serde(default)]
+        rule_invitation: String,
     },
     OfferWithdrawn {
         conversation_id: String,

@@ -194,11 +194,7 @@ impl Runtime {
             let Ok(view) = self.conversation_view(&conversation).await else {
                 continue;
             };
-            frames.push(ServerToAgent::Offer {
-                conversation: view,
-                expires_at_ms: offer.expires_at_ms,
-                transfer_from: offer.transfer_from,
-            });
+            frames.push(self.offer_frame(view, &offer));
         }
         frames
     }

@@ -258,19 +258,49 @@ impl Runtime {
         });
     }
 
+    /// An offer as the console shows it: with the queue's name and the invitation that brought the
+    /// visitor, so the agent reads names rather than ids.
+    pub(super) fn offer_frame(
+        &self,
+        view: protocol::ConversationView,
+        offer: &Offer,
+    ) -> ServerToAgent {
+        let queue_name = self
+            .settings
+            .routing_model
+            .queues
+            .get(&view.queue_id)
+            .map(|queue| queue.name.clone())
+            .unwrap_or_else(|| view.queue_id.clone());
+        let rule_invitation = self
+            .rules
+            .get(&view.site_id)
+            .and_then(|rules| {
+                rules
+                    .rule_set
+                    .rules
+                    .iter()
+                    .find(|rule| rule.id == view.rule_id)
+                    .map(|rule| rule.invitation.default.clone())
+            })
+            .unwrap_or_default();
+        ServerToAgent::Offer {
+            conversation: view,
+            expires_at_ms: offer.expires_at_ms,
+            transfer_from: offer.transfer_from.clone(),
+            queue_name,
+            rule_invitation,
+        }
+    }
+
     pub(super) async fn send_offer(&self, offer: &Offer) {
         let Ok(Some(conversation)) = self.store.conversation(&offer.conversation_id).await else {
             return;
         };
         match self.conversation_view(&conversation).await {
-            Ok(view) => self.hub.to_agent(
-                &offer.agent_username,
-                &ServerToAgent::Offer {
-                    conversation: view,
-                    expires_at_ms: offer.expires_at_ms,
-                    transfer_from: offer.transfer_from.clone(),
-                },
-            ),
+            Ok(view) => self
+                .hub
+                .to_agent(&offer.agent_username, &self.offer_frame(view, offer)),
             Err(error) => tracing::error!("cannot load an offered conversation: {error}"),
         }
     }
