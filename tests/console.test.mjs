@@ -22,6 +22,7 @@ import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
 const BECKON_BIN = process.env.BECKON_BIN;
 const SCREENSHOTS = process.env.BECKON_SCREENSHOTS;
 const AGENT = { username: 'ana', password: 'ana s3cret pass', displayName: 'Ana Agent' };
+const PEER = { username: 'bo', password: 'bo s3cret pass', displayName: 'Bo Agent' };
 const WAIT_MS = 15_000;
 const STARTUP_MS = 60_000;
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -90,6 +91,10 @@ before(async () => {
   await runBeckon(
     ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support', '--capacity', '50'],
     { BECKON_PASSWORD: AGENT.password },
+  );
+  await runBeckon(
+    ['agent', 'add', '--config', configPath, '--username', PEER.username, '--display-name', PEER.displayName, '--queues', 'sales', '--capacity', '5'],
+    { BECKON_PASSWORD: PEER.password },
   );
   let origins;
   ({ server, origins, output: serverOutput } = await startBeckon(BECKON_BIN, configPath, workDir, STARTUP_MS));
@@ -317,6 +322,53 @@ step('the keyboard moves between sessions: Alt+digit jumps, arrows move, and the
   await agent.keyboard.press('Escape');
   await confirm.waitFor({ state: 'detached' });
   assert.equal(await entry('Visitor 1').count(), 1, 'keeping it changes nothing');
+});
+
+step('Home lists the streams live, a Pick race has one winner and a clear refusal, and shift+click keeps Home', async () => {
+  // Away, so routing offers nothing and new chats wait in Open work items.
+  await agent.locator('[data-console=presence]').selectOption('away');
+  await agent.keyboard.press('Alt+0');
+  const mine = agent.locator('[data-console=stream-mine] [data-console=work-item]');
+  assert.equal(await mine.count(), 2, 'both sessions are in My work items');
+  const third = await startVisitor(3);
+  const item = agent.locator(`[data-console=stream-open] [data-console=work-item][data-id="${third}"]`);
+  await item.waitFor();
+  await shot(agent, 'home-streams');
+  const boContext = await browser.newContext();
+  const bo = await boContext.newPage();
+  await bo.goto(`${beckon}/console`);
+  await bo.locator('[data-console=username]').fill(PEER.username);
+  await bo.locator('[data-console=password]').fill(PEER.password);
+  await bo.locator('[data-console=login]').click();
+  await bo.locator('[data-console=presence]').waitFor();
+  // Both pick at once: Ana through her console, Bo through the API.
+  const [boStatus] = await Promise.all([
+    bo.evaluate((id) => fetch(`/api/conversations/${id}/pick`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((answer) => answer.status), third),
+    agent.evaluate((id) => document.querySelector(`[data-id="${id}"] [data-console=item-pick]`).click(), third),
+  ]);
+  await item.waitFor({ state: 'detached' });
+  const listed = (await runBeckon(['conversations', '--config', join(workDir, 'beckon.toml')]))
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
+  const owner = listed.find((conversation) => conversation.id === third)?.agent ?? null;
+  if (owner === 'bo') {
+    assert.equal(boStatus, 200);
+    await agent.locator('.notice', { hasText: 'could not be picked' }).waitFor();
+  } else {
+    assert.equal(owner, 'ana', 'exactly one of them owns it');
+    assert.notEqual(boStatus, 200, 'both picks succeeded');
+    await entry('Visitor 3').waitFor();
+  }
+  await boContext.close();
+  // Shift+click opens the session of a fourth visitor without leaving Home.
+  await agent.keyboard.press('Alt+0');
+  const fourth = await startVisitor(4);
+  await agent.locator(`[data-id="${fourth}"] [data-console=item-pick]`).click({ modifiers: ['Shift'] });
+  await entry('Visitor 4').waitFor();
+  assert.equal(await agent.locator('button.session.home').getAttribute('aria-current'), 'page', 'Home kept the focus');
+  await agent.locator(`[data-console=stream-mine] [data-id="${fourth}"]`).waitFor();
+  await agent.locator('[data-console=presence]').selectOption('available');
 });
 
 step('the pane collapses to icons and stays collapsed for this agent after a reload', async () => {

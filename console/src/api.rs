@@ -157,3 +157,28 @@ fn capitalized(text: &str) -> String {
         .map(|first| first.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
 }
+
+/// One of Home's streams: `mine`, `open` or `closed`.
+pub async fn work_items(
+    stream: crate::state::Stream,
+) -> Result<Vec<protocol::ConversationView>, String> {
+    let name = match stream {
+        crate::state::Stream::Mine => "mine",
+        crate::state::Stream::Open => "open",
+        crate::state::Stream::Closed => "closed",
+    };
+    let text = call("GET", &format!("/api/work-items/{name}"), None).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}
+
+/// A lifecycle action on a conversation (`pick`, `reopen`, …), refused with the server's reason.
+pub async fn conversation_action(conversation_id: &str, action: &str) -> Result<(), String> {
+    let url = format!("/api/conversations/{}/{action}", encode(conversation_id));
+    match call("POST", &url, Some("{}".to_owned())).await {
+        Ok(_) => Ok(()),
+        Err(message) if action == "pick" => Err(format!(
+            "This conversation could not be picked: {message}. Someone may have taken it first."
+        )),
+        Err(message) => Err(message),
+    }
+}

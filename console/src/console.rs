@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use protocol::{AgentToServer, ConversationView, Presence};
 
 use crate::socket::{Event, Socket};
-use crate::state::{AgentState, Notice, Offer};
+use crate::state::{AgentState, Notice, Offer, Stream, WorkItems};
 
 /// Which tab of a session is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub struct Console {
     /// The open sessions, in the pane's order; the list changes only when one opens or closes.
     pub sessions: RwSignal<Vec<SessionSignals>>,
     pub offers: RwSignal<Vec<Offer>>,
+    /// Home's work-item streams.
+    pub work: RwSignal<WorkItems>,
     /// The focused session; `None` is Home.
     pub focused: RwSignal<Option<String>>,
     pub notice: RwSignal<String>,
@@ -76,6 +78,7 @@ impl Console {
             shown_presence: RwSignal::new(Presence::Offline),
             sessions: RwSignal::new(Vec::new()),
             offers: RwSignal::new(Vec::new()),
+            work: RwSignal::new(WorkItems::default()),
             focused: RwSignal::new(None),
             notice: RwSignal::new(String::new()),
             connected: RwSignal::new(false),
@@ -98,6 +101,38 @@ impl Console {
                 .copied()
                 .find(|session| session.id.with_value(|known| known == id))
         })
+    }
+
+    /// Reads Home's three streams from the server.
+    pub fn load_work_items(self) {
+        for stream in [Stream::Mine, Stream::Open, Stream::Closed] {
+            leptos::task::spawn_local(async move {
+                match crate::api::work_items(stream).await {
+                    Ok(items) => {
+                        let notices = self
+                            .model
+                            .try_update_value(|model| model.set_stream(stream, items))
+                            .unwrap_or_default();
+                        self.show(notices);
+                    }
+                    Err(message) => self.notice.set(message),
+                }
+            });
+        }
+    }
+
+    /// A conversation action from Home (pick, reopen): its session opens when the server says the
+    /// conversation is the agent's, focused unless `background` (shift+click).
+    pub fn act(self, conversation_id: String, action: &'static str, background: bool) {
+        if background {
+            self.model
+                .update_value(|model| model.open_in_background(&conversation_id));
+        }
+        leptos::task::spawn_local(async move {
+            if let Err(message) = crate::api::conversation_action(&conversation_id, action).await {
+                self.notice.set(message);
+            }
+        });
     }
 
     /// Collapses or expands the Sessions pane, and remembers the choice for this agent.
@@ -161,6 +196,8 @@ impl Console {
         match event {
             Event::Opened => {
                 self.connected.set(true);
+                // Whatever changed while the socket was down is read afresh; frames keep it live.
+                self.load_work_items();
                 // Whatever was sent and not acknowledged before a drop goes again, with its ids.
                 self.resend_unacknowledged();
             }
@@ -237,6 +274,10 @@ impl Console {
                     self.offers.set(offers);
                 }
                 Notice::Tell(message) => self.notice.set(message),
+                Notice::WorkItems => {
+                    let work = self.model.with_value(|model| model.work.clone());
+                    self.work.set(work);
+                }
                 Notice::RetryAfter(wait_ms) => self.retry_later(wait_ms),
                 Notice::SignedOut(reason) => self.sign_out(reason),
             }

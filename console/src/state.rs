@@ -3,8 +3,10 @@
 //! changed, which one is new, what to tell the agent), so the rules live here, with native tests, and the
 //! reactive layer (`console`) only copies what changed into the signals the views read.
 
+use std::collections::BTreeSet;
+
 use protocol::{
-    ChatMessage, ConversationState, ConversationView, ErrorCode, Presence, ServerToAgent,
+    ChatMessage, ConversationState, ConversationView, ErrorCode, Presence, Role, ServerToAgent,
 };
 
 /// One open session of the Sessions pane.
@@ -57,7 +59,30 @@ pub enum Notice {
     RetryAfter(u64),
     /// The session this console runs under ended.
     SignedOut(String),
+    /// Home's work-item streams changed.
+    WorkItems,
 }
+
+/// Home's three streams: what the agent owns (Active, Wrap-up, Waiting), the Open conversations of
+/// their queues (every queue's for supervisors), and the Closed ones they had (every one for
+/// supervisors), newest first. Summaries, without messages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkItems {
+    pub mine: Vec<ConversationView>,
+    pub open: Vec<ConversationView>,
+    pub closed: Vec<ConversationView>,
+}
+
+/// Which of Home's streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Mine,
+    Open,
+    Closed,
+}
+
+/// The most Closed work items kept, as the server lists them.
+const CLOSED_KEPT: usize = 200;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AgentState {
@@ -72,6 +97,10 @@ pub struct AgentState {
     pub offers: Vec<Offer>,
     /// The focused session; `None` is Home.
     pub focused: Option<String>,
+    pub role: Option<Role>,
+    pub work: WorkItems,
+    /// Conversations the agent opened with shift: their session opens without taking the focus.
+    background: BTreeSet<String>,
 }
 
 impl AgentState {
@@ -94,9 +123,11 @@ impl AgentState {
                 username,
                 presence,
                 conversations,
+                role,
                 ..
             } => {
                 self.username = username;
+                self.role = Some(role);
                 let presence = self.requested_presence.unwrap_or(presence);
                 self.presence = Some(presence);
                 self.shown_presence = Some(presence);
@@ -141,8 +172,15 @@ impl AgentState {
             } else {
                 format!("{to_username} did not accept the transfer.")
             })],
-            // The Ongoing conversations dashboard reads these; the agent workspace does not.
-            ServerToAgent::Ongoing { .. } => Vec::new(),
+            // Supervisors see every conversation's changes here: their Home lists every queue's.
+            ServerToAgent::Ongoing { conversation } => {
+                if self.role.is_some_and(|role| role >= Role::Supervisor) {
+                    self.place(conversation)
+                } else {
+                    Vec::new()
+                }
+            }
+            ServerToAgent::WorkItem { conversation } => self.place(conversation),
             ServerToAgent::Conversation { conversation } => self.conversation(conversation),
             ServerToAgent::Message {
                 conversation_id,
@@ -170,6 +208,63 @@ impl AgentState {
                 vec![Notice::Tell(message)]
             }
             ServerToAgent::SignedOut { reason } => vec![Notice::SignedOut(reason)],
+        }
+    }
+
+    /// A stream as the server listed it.
+    pub fn set_stream(&mut self, stream: Stream, items: Vec<ConversationView>) -> Vec<Notice> {
+        match stream {
+            Stream::Mine => self.work.mine = items,
+            Stream::Open => self.work.open = items,
+            Stream::Closed => self.work.closed = items,
+        }
+        vec![Notice::WorkItems]
+    }
+
+    /// The next session of this conversation opens without taking the focus (shift+click).
+    pub fn open_in_background(&mut self, conversation_id: &str) {
+        self.background.insert(conversation_id.to_owned());
+    }
+
+    /// Puts a conversation in the one stream it belongs to now, or in none: Open ones in Open work
+    /// items, the agent's own in My work items, Closed ones they had (any, for supervisors) first in
+    /// Closed work items.
+    fn place(&mut self, mut view: ConversationView) -> Vec<Notice> {
+        view.messages.clear();
+        let id = view.conversation_id.clone();
+        let before = self.work.clone();
+        for stream in [
+            &mut self.work.mine,
+            &mut self.work.open,
+            &mut self.work.closed,
+        ] {
+            stream.retain(|item| item.conversation_id != id);
+        }
+        let mine = view.agent_username.as_deref() == Some(self.username.as_str());
+        let supervising = self.role.is_some_and(|role| role >= Role::Supervisor);
+        match view.state {
+            ConversationState::Open => {
+                let at = self
+                    .work
+                    .open
+                    .partition_point(|item| item.created_at_ms <= view.created_at_ms);
+                self.work.open.insert(at, view);
+            }
+            ConversationState::Closed if mine || supervising => {
+                self.work.closed.insert(0, view);
+                self.work.closed.truncate(CLOSED_KEPT);
+            }
+            ConversationState::Active | ConversationState::WrapUp | ConversationState::Waiting
+                if mine =>
+            {
+                self.work.mine.insert(0, view);
+            }
+            _ => {}
+        }
+        if self.work == before {
+            Vec::new()
+        } else {
+            vec![Notice::WorkItems]
         }
     }
 
@@ -242,12 +337,14 @@ impl AgentState {
     fn conversation(&mut self, view: ConversationView) -> Vec<Notice> {
         let id = view.conversation_id.clone();
         let mut notices = self.drop_offer(&id);
-        let mine = !matches!(
+        notices.extend(self.place(view.clone()));
+        // A session is work in hand: Active or Wrap-up. A Waiting conversation waits on Home.
+        let mine = matches!(
             view.state,
-            ConversationState::Open | ConversationState::Closed
+            ConversationState::Active | ConversationState::WrapUp
         ) && view.agent_username.as_deref() == Some(self.username.as_str());
         if mine {
-            let focus = view.state == ConversationState::Active;
+            let focus = view.state == ConversationState::Active && !self.background.remove(&id);
             notices.extend(self.upsert(view, focus));
             return notices;
         }
@@ -406,6 +503,7 @@ mod tests {
             notices,
             [
                 Notice::Offers,
+                Notice::WorkItems,
                 Notice::Opened {
                     id: "1".to_owned(),
                     focus: true
@@ -501,7 +599,11 @@ mod tests {
         });
         assert_eq!(
             notices,
-            [Notice::Closed("1".to_owned()), Notice::Focus(None)]
+            [
+                Notice::WorkItems,
+                Notice::Closed("1".to_owned()),
+                Notice::Focus(None)
+            ]
         );
         assert!(state.sessions.is_empty());
         // Someone else's conversation never opens a session here.
@@ -549,5 +651,88 @@ mod tests {
             conversations: Vec::new(),
         });
         assert_eq!(state.presence, Some(Presence::Busy));
+    }
+
+    #[test]
+    fn work_items_move_between_streams_as_conversations_change() {
+        let mut state = ann();
+        state.set_stream(Stream::Open, vec![view("1", ConversationState::Open, None)]);
+        // Another Open one of her queues arrives, older ones first.
+        state.apply(ServerToAgent::WorkItem {
+            conversation: view("2", ConversationState::Open, None),
+        });
+        let ids = |items: &[ConversationView]| {
+            items
+                .iter()
+                .map(|item| item.conversation_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&state.work.open), ["1", "2"]);
+        // Bob takes one: it leaves her Open work items and never reaches My work items.
+        state.apply(ServerToAgent::WorkItem {
+            conversation: view("1", ConversationState::Active, Some("bob")),
+        });
+        assert_eq!(ids(&state.work.open), ["2"]);
+        assert!(state.work.mine.is_empty());
+        // She picks the other: My work items, and a focused session.
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("2", ConversationState::Active, Some("ann")),
+        });
+        assert_eq!(ids(&state.work.mine), ["2"]);
+        assert!(state.work.open.is_empty());
+        assert_eq!(state.focused.as_deref(), Some("2"));
+        // Closing a persistent session leaves it Waiting: on Home, no longer a session.
+        let mut waiting = view("2", ConversationState::Waiting, Some("ann"));
+        waiting.channel = protocol::Channel::Persistent;
+        state.apply(ServerToAgent::Conversation {
+            conversation: waiting,
+        });
+        assert_eq!(ids(&state.work.mine), ["2"]);
+        assert!(state.sessions.is_empty());
+        // Ended and closed: first in Closed work items.
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("2", ConversationState::Closed, Some("ann")),
+        });
+        assert!(state.work.mine.is_empty());
+        assert_eq!(ids(&state.work.closed), ["2"]);
+    }
+
+    #[test]
+    fn a_conversation_opened_with_shift_opens_its_session_without_the_focus() {
+        let mut state = ann();
+        state.open_in_background("7");
+        let notices = state.apply(ServerToAgent::Conversation {
+            conversation: view("7", ConversationState::Active, Some("ann")),
+        });
+        assert!(notices.contains(&Notice::Opened {
+            id: "7".to_owned(),
+            focus: false
+        }));
+        assert_eq!(state.focused, None);
+    }
+
+    #[test]
+    fn supervisors_list_every_queue_from_the_dashboard_frames_and_agents_ignore_them() {
+        let mut agent = ann();
+        agent.apply(ServerToAgent::Ongoing {
+            conversation: view("1", ConversationState::Open, None),
+        });
+        assert!(agent.work.open.is_empty());
+        let mut lead = AgentState::default();
+        lead.apply(ServerToAgent::Welcome {
+            username: "lead".to_owned(),
+            display_name: "Lead".to_owned(),
+            role: protocol::Role::Supervisor,
+            presence: Presence::Available,
+            conversations: Vec::new(),
+        });
+        lead.apply(ServerToAgent::Ongoing {
+            conversation: view("1", ConversationState::Open, None),
+        });
+        lead.apply(ServerToAgent::Ongoing {
+            conversation: view("3", ConversationState::Closed, Some("bob")),
+        });
+        assert_eq!(lead.work.open.len(), 1);
+        assert_eq!(lead.work.closed.len(), 1);
     }
 }

@@ -189,6 +189,12 @@ pub enum ServerToAgent {
     Ongoing {
         conversation: ConversationView,
     },
+    /// A conversation of the agent's Open work items changed: one of their queues' Open conversations
+    /// arrived, moved or was taken. (What they own comes as `conversation`; supervisors read every
+    /// change from `ongoing`.) Without messages.
+    WorkItem {
+        conversation: ConversationView,
+    },
     Conversation {
         conversation: ConversationView,
     },

@@ -224,7 +224,9 @@ async fn signed_out_within(socket: &mut Socket<ServerToAgent>, since: Instant) -
                 break;
             }
             // Frames already on their way (a withdrawn offer, a conversation) may come first.
-            ServerToAgent::OfferWithdrawn { .. } | ServerToAgent::Conversation { .. } => {}
+            ServerToAgent::OfferWithdrawn { .. }
+            | ServerToAgent::Conversation { .. }
+            | ServerToAgent::WorkItem { .. } => {}
             other => panic!("expected signed_out, got {other:?}"),
         }
     }
@@ -318,7 +320,9 @@ async fn a_password_change_ends_the_other_sessions_and_keeps_this_one(backend: B
         .await;
     assert!(matches!(
         here_socket.recv_any().await,
-        ServerToAgent::Presence { .. } | ServerToAgent::Ongoing { .. }
+        ServerToAgent::Presence { .. }
+            | ServerToAgent::Ongoing { .. }
+            | ServerToAgent::WorkItem { .. }
     ));
     assert_eq!(
         node.post_login("ann", PASSWORD).await.status,
@@ -643,6 +647,7 @@ async fn messages_over_the_rate_are_refused_not_lost_and_go_through_after_the_wa
             frame,
             ServerToAgent::Presence { .. }
                 | ServerToAgent::Ongoing { .. }
+                | ServerToAgent::WorkItem { .. }
                 | ServerToAgent::Conversation { .. }
                 | ServerToAgent::Message { .. }
         )

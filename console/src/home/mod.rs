@@ -1,8 +1,9 @@
-//! Home, always first in the Sessions pane: the agent's work, offline messages, and for admins the
-//! accounts.
+//! Home, always first in the Sessions pane: the work-item streams, offline messages, and for admins
+//! the accounts.
 
 mod accounts;
 mod offline;
+mod work_items;
 
 use leptos::prelude::*;
 use protocol::Presence;
@@ -21,11 +22,14 @@ pub fn Home(role: protocol::Role) -> impl IntoView {
     };
     Some(view! {
         <section class="home-view" aria-labelledby="home-title">
-            <h2 id="home-title">"My work items"</h2>
+            <h2 id="home-title">"Home"</h2>
             <Show when=move || console.sessions.with(Vec::is_empty)
                 fallback=move || view! { <p>"Select a session on the left, or press Alt and its number."</p> }>
                 <p data-console="home-empty">{empty}</p>
             </Show>
+            <div class="streams">
+                <work_items::WorkItems />
+            </div>
             <offline::OfflineMessages />
             <accounts::AgentsAdmin role=role />
         </section>

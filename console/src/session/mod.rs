@@ -18,6 +18,7 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
     let tab = move || session.tab.get();
     let end_id = conversation_id.clone();
     let close_id = conversation_id.clone();
+    let wait_id = conversation_id.clone();
     Some(view! {
         <article class="conversation" aria-labelledby="session-title">
             <header>
@@ -29,6 +30,16 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
                         view! { <button class="secondary" data-console="end" on:click=move |_| {
                             console.send(&AgentToServer::End { conversation_id: end_id.clone() });
                         }>"End"</button> }
+                    }
+                </Show>
+                // A persistent chat is closed rather than ended while the customer may come back: it
+                // waits (spec §2); End is for when they confirm the issue is solved.
+                <Show when=move || state() == ConversationState::Active && session.view.with(|view| view.channel == protocol::Channel::Persistent)>
+                    {
+                        let wait_id = wait_id.clone();
+                        view! { <button class="secondary" data-console="close-to-waiting" title="The conversation waits for the customer's reply" on:click=move |_| {
+                            console.send(&AgentToServer::Close { conversation_id: wait_id.clone() });
+                        }>"Close session"</button> }
                     }
                 </Show>
                 <Show when=move || state() == ConversationState::WrapUp>

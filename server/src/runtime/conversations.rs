@@ -247,14 +247,57 @@ impl Runtime {
         }
         let mut summary = view;
         summary.messages.clear();
+        self.to_queue_members(moved, &summary).await;
         self.hub.to_supervisors(&ServerToAgent::Ongoing {
             conversation: summary,
         });
     }
 
-    pub(super) async fn to_supervisors(&self, conversation: &Conversation) {
+    /// The members of the conversation's queue see it in their Open work items: they hear when it
+    /// arrives there and when it leaves (taken, moved, closed). Nobody else's conversations reach them.
+    async fn to_queue_members(&self, moved: &Moved, summary: &protocol::ConversationView) {
+        let conversation = &moved.conversation;
+        let mut queues = Vec::new();
+        if conversation.state == ConversationState::Open {
+            queues.push(conversation.queue_id.as_str());
+        }
+        if moved.previous_state == ConversationState::Open
+            && !queues.contains(&moved.previous_queue.as_str())
+        {
+            queues.push(moved.previous_queue.as_str());
+        }
+        for queue in queues {
+            let members = match self.store.queue_members(queue).await {
+                Ok(members) => members,
+                Err(error) => {
+                    tracing::error!("cannot read a queue's members: {error}");
+                    continue;
+                }
+            };
+            for member in members {
+                self.hub.to_agent(
+                    &member,
+                    &ServerToAgent::WorkItem {
+                        conversation: summary.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// A new conversation: the supervisors' dashboard and its queue's members hear of it.
+    pub(super) async fn announce_new(&self, conversation: &Conversation) {
+        let summary = super::view(conversation, Vec::new());
+        let arrived = Moved {
+            conversation: conversation.clone(),
+            previous_owner: None,
+            previous_state: conversation.state,
+            previous_queue: conversation.queue_id.clone(),
+            withdrawn: None,
+        };
+        self.to_queue_members(&arrived, &summary).await;
         self.hub.to_supervisors(&ServerToAgent::Ongoing {
-            conversation: super::view(conversation, Vec::new()),
+            conversation: summary,
         });
     }
 

@@ -81,7 +81,7 @@ impl Runtime {
             return Ok(conversation);
         }
         tracing::info!(conversation = %conversation.id, queue = %conversation.queue_id, "conversation opened");
-        self.to_supervisors(&conversation).await;
+        self.announce_new(&conversation).await;
         self.dispatch().await;
         // Routing may already have moved it (overflow): answer with where it stands now.
         Ok(self

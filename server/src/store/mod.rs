@@ -185,6 +185,9 @@ pub struct Moved {
     pub conversation: Conversation,
     /// The owner before the change, when it had one.
     pub previous_owner: Option<String>,
+    /// The state and queue before the change: who watched it in its Open stream hears it left.
+    pub previous_state: ConversationState,
+    pub previous_queue: String,
     /// An offer the change withdrew (a pick or an assignment of an offered conversation).
     pub withdrawn: Option<Offer>,
 }
@@ -533,6 +536,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn decline_offer(&self, conversation_id: &str, username: &str) -> StoreResult<Offer>;
     async fn expired_offers(&self, now_ms: i64) -> StoreResult<Vec<Offer>>;
     async fn offers_for(&self, username: &str) -> StoreResult<Vec<Offer>>;
+    /// The agents of a queue: who sees its Open conversations in their Open work items.
+    async fn queue_members(&self, queue_id: &str) -> StoreResult<Vec<String>>;
     /// Where each Open conversation stands in its queue.
     async fn queue_positions(&self) -> StoreResult<Vec<QueuePosition>>;
 

@@ -184,6 +184,7 @@ impl Side {
                 Ok(
                     ServerToAgent::Presence { .. }
                     | ServerToAgent::Ongoing { .. }
+                    | ServerToAgent::WorkItem { .. }
                     | ServerToAgent::Welcome { .. },
                 ) => Heard::Other,
                 Ok(ServerToAgent::Conversation { conversation }) => Heard::Conversation {

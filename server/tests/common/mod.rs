@@ -475,7 +475,9 @@ impl Node {
         socket.skip = |frame| {
             matches!(
                 frame,
-                ServerToAgent::Presence { .. } | ServerToAgent::Ongoing { .. }
+                ServerToAgent::Presence { .. }
+                    | ServerToAgent::Ongoing { .. }
+                    | ServerToAgent::WorkItem { .. }
             )
         };
         match socket.recv().await {
@@ -709,7 +711,7 @@ impl Socket<ServerToAgent> {
                     presence: Presence::Available,
                     ..
                 } => return,
-                ServerToAgent::Ongoing { .. } => {}
+                ServerToAgent::Ongoing { .. } | ServerToAgent::WorkItem { .. } => {}
                 other => panic!("expected the presence to be confirmed, got {other:?}"),
             }
         }

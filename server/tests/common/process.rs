@@ -484,7 +484,9 @@ pub async fn next_offer(client: &mut Client<ServerToAgent>) -> String {
     loop {
         match client.expect("an offer").await {
             ServerToAgent::Offer { conversation, .. } => return conversation.conversation_id,
-            ServerToAgent::Presence { .. } | ServerToAgent::Ongoing { .. } => {}
+            ServerToAgent::Presence { .. }
+            | ServerToAgent::Ongoing { .. }
+            | ServerToAgent::WorkItem { .. } => {}
             other => panic!("expected an offer, got {other:?}"),
         }
     }

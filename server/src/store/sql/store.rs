@@ -465,6 +465,21 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn queue_members(&self, queue_id: &str) -> StoreResult<Vec<String>> {
+        let queue_id = queue_id.to_owned();
+        self.run(move |tx| {
+            Ok(tx
+                .query(
+                    "SELECT username FROM agent_queues WHERE queue_id = ?1 ORDER BY username",
+                    args![queue_id],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     async fn queue_positions(&self) -> StoreResult<Vec<QueuePosition>> {
         self.run(routing::queue_positions).await
     }

@@ -238,6 +238,8 @@ pub(super) fn transition(
     Ok(Moved {
         conversation: load_conversation(tx, &conversation.id)?,
         previous_owner: conversation.agent_username.clone(),
+        previous_state: conversation.state,
+        previous_queue: conversation.queue_id.clone(),
         withdrawn,
     })
 }
