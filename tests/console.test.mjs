@@ -33,6 +33,25 @@ queue = "sales"
 invitation = "Questions about our plans? Chat with us."
 [rule.when]
 all = [{ path = "/pricing*" }]
+
+[[rule]]
+id = "inbox-help"
+queue = "inbox"
+invitation = "Write to us"
+[rule.when]
+all = [{ path = "/contact*" }]
+`;
+
+/** A queue of persistent conversations: closing the session leaves them Waiting. */
+const INBOX = `
+[[queues]]
+id = "inbox"
+name = "Inbox"
+workstream = "messaging"
+
+[[workstreams]]
+id = "messaging"
+channel = "persistent"
 `;
 
 let workDir;
@@ -85,11 +104,11 @@ before(async () => {
   if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
   const configPath = join(workDir, 'beckon.toml');
   // Visitors here send faster than a person types: the console is under test, not the limits.
-  writeFileSync(configPath, demoConfig('\n[limits]\nvisitor_messages = { burst = 1000, every = "1ms" }\n'));
+  writeFileSync(configPath, demoConfig(`${INBOX}\n[limits]\nvisitor_messages = { burst = 1000, every = "1ms" }\n`));
   mkdirSync(join(workDir, 'rules'));
   writeFileSync(join(workDir, 'rules', 'pricing.toml'), RULE);
   await runBeckon(
-    ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support', '--capacity', '50'],
+    ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support,inbox', '--capacity', '50'],
     { BECKON_PASSWORD: AGENT.password },
   );
   await runBeckon(
@@ -119,22 +138,37 @@ after(async () => {
   }
 });
 
-/** Visitor `n` opens a socket and starts a chat; resolves with its conversation id. */
-function startVisitor(n) {
+/** Visitor `n` opens a socket (or reuses theirs) and starts a chat by `rule`; resolves with the id of
+ * the conversation the server names. */
+function startVisitor(n, rule = 'pricing-help') {
   return driver.evaluate(
-    (n) =>
+    ({ n, rule }) =>
       new Promise((resolve, reject) => {
+        const start = JSON.stringify({ type: 'start_chat', rule_id: rule, context: { plan: 'pro' }, dropped: [] });
+        const listen = (socket) => {
+          const onFrame = (event) => {
+            const frame = JSON.parse(event.data);
+            if (frame.type === 'conversation' && frame.state === 'open') {
+              socket.removeEventListener('message', onFrame);
+              resolve(frame.conversation_id);
+            }
+            if (frame.type === 'error') reject(new Error(frame.message));
+          };
+          socket.addEventListener('message', onFrame);
+        };
+        const known = window.visitors[n];
+        if (known) {
+          listen(known.socket);
+          known.socket.send(start);
+          return;
+        }
         const id = n.toString(16).padStart(32, '0');
         const socket = new WebSocket(`/ws/visitor?site=demo&visitor=${id}`);
         window.visitors[n] = { socket, sent: 0 };
-        socket.onopen = () => socket.send(JSON.stringify({ type: 'start_chat', rule_id: 'pricing-help', context: { plan: 'pro' }, dropped: [] }));
-        socket.onmessage = (event) => {
-          const frame = JSON.parse(event.data);
-          if (frame.type === 'conversation') resolve(frame.conversation_id);
-          if (frame.type === 'error') reject(new Error(frame.message));
-        };
+        listen(socket);
+        socket.onopen = () => socket.send(start);
       }),
-    n,
+    { n, rule },
   );
 }
 
@@ -168,6 +202,10 @@ async function acceptNextOffer() {
   await offer.waitFor({ state: 'visible' });
   await offer.locator('[data-console=accept-offer]').click();
   await offer.waitFor({ state: 'detached' });
+}
+
+function entryOf(conversationId) {
+  return agent.locator(`[data-console=session][data-id="${conversationId}"]`);
 }
 
 function entry(title) {
@@ -295,9 +333,48 @@ step('a draft survives switching sessions, and the composer says what it is for'
   assert.equal(await composer.inputValue(), '');
   await entry('Visitor 1').locator('[data-console=open-session]').click();
   assert.equal(await composer.inputValue(), 'Half a thought');
+  // And a reload.
+  await agent.reload();
+  await entry('Visitor 1').locator('[data-console=open-session]').click();
+  assert.equal(await composer.inputValue(), 'Half a thought');
   await composer.press('Enter');
   await agent.locator('[data-console=message][data-author=agent]', { hasText: 'Half a thought' }).waitFor();
   assert.equal(await composer.inputValue(), '');
+});
+
+step('a persistent chat is closed to Waiting, comes back to its agent with its history, and after End starts afresh', async () => {
+  const first = await startVisitor(5, 'inbox-help');
+  await acceptNextOffer();
+  await entryOf(first).waitFor();
+  await visitorSends(5, 1, 'Where is my order');
+  await agent.locator('[data-console=message]', { hasText: 'Where is my order 1' }).waitFor();
+  // Close, not End: the session leaves the pane and the conversation waits on Home.
+  await agent.locator('[data-console=close-to-waiting]').click();
+  await entryOf(first).waitFor({ state: 'detached' });
+  await agent.keyboard.press('Alt+0');
+  const waiting = agent.locator(`[data-console=stream-mine] [data-id="${first}"]`);
+  await waiting.filter({ hasText: 'Waiting' }).waitFor();
+  assert.equal(await waiting.locator('[data-console=item-reopen]').count(), 1);
+  await shot(agent, 'home-waiting');
+  // The customer writes again: offered to Ana first, with the history.
+  await visitorSends(5, 1, 'Any news');
+  await acceptNextOffer();
+  await entryOf(first).waitFor();
+  await agent.locator('[data-console=message]', { hasText: 'Where is my order 1' }).waitFor();
+  await agent.locator('[data-console=message]', { hasText: 'Any news 2' }).waitFor();
+  // End, then close the wrap-up: Closed, and listed so.
+  await agent.locator('[data-console=end]').click();
+  await agent.locator('[data-console=close]').click();
+  await entryOf(first).waitFor({ state: 'detached' });
+  await agent.keyboard.press('Alt+0');
+  await agent.locator(`[data-console=stream-closed] [data-id="${first}"]`).waitFor();
+  // The customer returns after End: a new chat, without the old history.
+  const second = await startVisitor(5, 'inbox-help');
+  assert.notEqual(second, first);
+  await acceptNextOffer();
+  await entryOf(second).waitFor();
+  await agent.locator('ol.transcript .empty').waitFor();
+  assert.equal(await agent.locator('[data-console=message]', { hasText: 'Where is my order' }).count(), 0);
 });
 
 step('the keyboard moves between sessions: Alt+digit jumps, arrows move, and the X is reachable and asks first', async () => {
@@ -329,7 +406,7 @@ step('Home lists the streams live, a Pick race has one winner and a clear refusa
   await agent.locator('[data-console=presence]').selectOption('away');
   await agent.keyboard.press('Alt+0');
   const mine = agent.locator('[data-console=stream-mine] [data-console=work-item]');
-  assert.equal(await mine.count(), 2, 'both sessions are in My work items');
+  assert.equal(await mine.count(), 3, 'every session is in My work items: Visitors 1 and 2, and the new persistent chat');
   const third = await startVisitor(3);
   const item = agent.locator(`[data-console=stream-open] [data-console=work-item][data-id="${third}"]`);
   await item.waitFor();
@@ -358,14 +435,14 @@ step('Home lists the streams live, a Pick race has one winner and a clear refusa
   } else {
     assert.equal(owner, 'ana', 'exactly one of them owns it');
     assert.notEqual(boStatus, 200, 'both picks succeeded');
-    await entry('Visitor 3').waitFor();
+    await entryOf(third).waitFor();
   }
   await boContext.close();
   // Shift+click opens the session of a fourth visitor without leaving Home.
   await agent.keyboard.press('Alt+0');
   const fourth = await startVisitor(4);
   await agent.locator(`[data-id="${fourth}"] [data-console=item-pick]`).click({ modifiers: ['Shift'] });
-  await entry('Visitor 4').waitFor();
+  await entryOf(fourth).waitFor();
   assert.equal(await agent.locator('button.session.home').getAttribute('aria-current'), 'page', 'Home kept the focus');
   await agent.locator(`[data-console=stream-mine] [data-id="${fourth}"]`).waitFor();
   await agent.locator('[data-console=presence]').selectOption('available');

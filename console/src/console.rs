@@ -245,13 +245,24 @@ impl Console {
                     let colour = (0..SESSION_COLOURS)
                         .find(|colour| !taken.contains(colour))
                         .unwrap_or(taken.len() % SESSION_COLOURS);
+                    // A draft survives a reload: it is kept in this browser per agent and session.
+                    let key = draft_key(&self.username.get_untracked(), &id);
+                    let draft = RwSignal::new(local_get(&key).unwrap_or_default());
+                    Effect::new(move |_| {
+                        let text = draft.get();
+                        if text.is_empty() {
+                            local_remove(&key);
+                        } else {
+                            local_set(&key, &text);
+                        }
+                    });
                     let signals = SessionSignals {
                         colour,
                         id: StoredValue::new(id),
                         view: RwSignal::new(session.view),
                         unread: RwSignal::new(session.unread),
                         pending: RwSignal::new(session.pending),
-                        draft: RwSignal::new(String::new()),
+                        draft,
                         tab: RwSignal::new(Tab::Conversation),
                     };
                     self.sessions.update(|sessions| sessions.push(signals));
@@ -265,9 +276,12 @@ impl Console {
                 Notice::Pending(id) => self.refresh(&id, |signals, session| {
                     signals.pending.set(session.pending.clone());
                 }),
-                Notice::Closed(id) => self.sessions.update(|sessions| {
-                    sessions.retain(|session| session.id.with_value(|known| *known != id));
-                }),
+                Notice::Closed(id) => {
+                    local_remove(&draft_key(&self.username.get_untracked(), &id));
+                    self.sessions.update(|sessions| {
+                        sessions.retain(|session| session.id.with_value(|known| *known != id));
+                    });
+                }
                 Notice::Focus(id) => self.focused.set(id),
                 Notice::Offers => {
                     let offers = self.model.with_value(|model| model.offers.clone());
@@ -338,6 +352,16 @@ impl Console {
                 body,
             });
         }
+    }
+}
+
+fn draft_key(username: &str, conversation_id: &str) -> String {
+    format!("beckon.console.draft.{username}.{conversation_id}")
+}
+
+fn local_remove(key: &str) {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(key);
     }
 }
 

@@ -160,7 +160,7 @@ fn SessionEntry(session: SessionSignals, index: usize) -> impl IntoView {
     let colour = format!("session hue-{}", session.colour);
     Some(view! {
         <div class=colour class:focused=move || console.focused.get().as_deref() == Some(focused_id.as_str())
-            data-console="session">
+            data-console="session" data-id=id.clone()>
             <button class="open" data-console="open-session" aria-keyshortcuts=shortcut
                 on:click=move |_| console.focus(Some(focus_id.clone()))
                 title=move || {
