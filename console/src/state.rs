@@ -473,15 +473,20 @@ mod tests {
         }
     }
 
+    /// The frame a console starts with, for an agent with no sessions yet.
+    fn welcome(username: &str, role: protocol::Role, presence: Presence) -> ServerToAgent {
+        ServerToAgent::Welcome {
+            username: username.to_owned(),
+            display_name: username.to_owned(),
+            role,
+            presence,
+            conversations: Vec::new(),
+        }
+    }
+
     fn ann() -> AgentState {
         let mut state = AgentState::default();
-        state.apply(ServerToAgent::Welcome {
-            username: "ann".to_owned(),
-            display_name: "Ann".to_owned(),
-            role: protocol::Role::Agent,
-            presence: Presence::Available,
-            conversations: Vec::new(),
-        });
+        state.apply(welcome("ann", protocol::Role::Agent, Presence::Available));
         state
     }
 
@@ -631,25 +636,13 @@ mod tests {
     fn a_chosen_presence_survives_a_welcome_sent_before_the_server_read_it() {
         let mut state = ann();
         state.choose_presence(Presence::Away);
-        state.apply(ServerToAgent::Welcome {
-            username: "ann".to_owned(),
-            display_name: "Ann".to_owned(),
-            role: protocol::Role::Agent,
-            presence: Presence::Available,
-            conversations: Vec::new(),
-        });
+        state.apply(welcome("ann", protocol::Role::Agent, Presence::Available));
         assert_eq!(state.presence, Some(Presence::Away));
         state.apply(ServerToAgent::Presence {
             presence: Presence::Away,
             shown: Presence::Away,
         });
-        state.apply(ServerToAgent::Welcome {
-            username: "ann".to_owned(),
-            display_name: "Ann".to_owned(),
-            role: protocol::Role::Agent,
-            presence: Presence::Busy,
-            conversations: Vec::new(),
-        });
+        state.apply(welcome("ann", protocol::Role::Agent, Presence::Busy));
         assert_eq!(state.presence, Some(Presence::Busy));
     }
 
@@ -719,13 +712,11 @@ mod tests {
         });
         assert!(agent.work.open.is_empty());
         let mut lead = AgentState::default();
-        lead.apply(ServerToAgent::Welcome {
-            username: "lead".to_owned(),
-            display_name: "Lead".to_owned(),
-            role: protocol::Role::Supervisor,
-            presence: Presence::Available,
-            conversations: Vec::new(),
-        });
+        lead.apply(welcome(
+            "lead",
+            protocol::Role::Supervisor,
+            Presence::Available,
+        ));
         lead.apply(ServerToAgent::Ongoing {
             conversation: view("1", ConversationState::Open, None),
         });

@@ -66,11 +66,7 @@ fn verify_password(password: &str, hash: &str) -> bool {
 
 /// What the store keeps of a session token: enough to find it, nothing to log in with. The hub knows
 /// a console's session by it too.
-pub fn session_key(token: &str) -> String {
-    token_hash(token)
-}
-
-fn token_hash(token: &str) -> String {
+pub fn token_hash(token: &str) -> String {
     hex(&Blake2b512::digest(token.as_bytes())[..32])
 }
 

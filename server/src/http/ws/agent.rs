@@ -33,7 +33,7 @@ pub async fn upgrade(
         .session_agent(&token)
         .await?
         .ok_or_else(unauthenticated)?;
-    let session = crate::runtime::accounts::session_key(&token);
+    let session = crate::runtime::accounts::token_hash(&token);
     Ok(limited(upgrade)
         .on_upgrade(move |socket| serve(runtime, agent, session, socket))
         .into_response())
