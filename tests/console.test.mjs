@@ -348,13 +348,27 @@ step('a persistent chat is closed to Waiting, comes back to its agent with its h
   await entryOf(first).waitFor();
   await visitorSends(5, 1, 'Where is my order');
   await agent.locator('[data-console=message]', { hasText: 'Where is my order 1' }).waitFor();
-  // Close, not End: the session leaves the pane and the conversation waits on Home.
-  await agent.locator('[data-console=close-to-waiting]').click();
+  // Its X says the conversation will wait for the customer, and closing it so leaves it on Home.
+  await entryOf(first).hover();
+  await entryOf(first).locator('[data-console=close-session]').click();
+  const confirm = agent.locator('[data-console=confirm-close]');
+  assert.match(await confirm.textContent(), /waits for the customer \(Waiting\)\. It comes back when they reply\./);
+  await confirm.locator('[data-console=confirm-close-session]').click();
   await entryOf(first).waitFor({ state: 'detached' });
   await agent.keyboard.press('Alt+0');
   const waiting = agent.locator(`[data-console=stream-mine] [data-id="${first}"]`);
   await waiting.filter({ hasText: 'Waiting' }).waitFor();
+  // Reopen brings the session back with its history; "Close session" (not End) puts it in Waiting again.
+  await waiting.locator('[data-console=item-reopen]').click();
+  await entryOf(first).waitFor();
+  await agent.locator('[data-console=message]', { hasText: 'Where is my order 1' }).waitFor();
+  await agent.locator('[data-console=close-to-waiting]').click();
+  await entryOf(first).waitFor({ state: 'detached' });
+  await agent.keyboard.press('Alt+0');
+  await waiting.filter({ hasText: 'Waiting' }).waitFor();
   assert.equal(await waiting.locator('[data-console=item-reopen]').count(), 1);
+  // The item previews the newest message anyone wrote, and who wrote it.
+  assert.equal((await waiting.locator('[data-console=item-preview]').textContent()).trim(), 'Visitor: Where is my order 1');
   await shot(agent, 'home-waiting');
   // The customer writes again: offered to Ana first, with the history.
   await visitorSends(5, 1, 'Any news');
@@ -367,7 +381,19 @@ step('a persistent chat is closed to Waiting, comes back to its agent with its h
   await agent.locator('[data-console=close]').click();
   await entryOf(first).waitFor({ state: 'detached' });
   await agent.keyboard.press('Alt+0');
-  await agent.locator(`[data-console=stream-closed] [data-id="${first}"]`).waitFor();
+  const closed = agent.locator(`[data-console=stream-closed] [data-id="${first}"]`);
+  await closed.waitFor();
+  // Open on a Closed item shows its transcript to read, without a composer; its X closes it at once.
+  await closed.locator('[data-console=item-open]').click();
+  await entryOf(first).waitFor();
+  await agent.locator('[data-console=message]', { hasText: 'Any news 2' }).waitFor();
+  assert.equal(await agent.locator('[data-console=composer]').count(), 0, 'a Closed conversation has no composer');
+  assert.match(await agent.locator('[data-console=read-only]').textContent(), /This conversation is Closed\. You are reading its transcript/);
+  await shot(agent, 'session-read-only');
+  await entryOf(first).locator('[data-console=close-session]').click();
+  await entryOf(first).waitFor({ state: 'detached' });
+  assert.equal(await agent.locator('[data-console=confirm-close]').count(), 0, 'closing a transcript asks nothing');
+  assert.equal(await agent.locator('button.session.home').getAttribute('aria-current'), 'page');
   // The customer returns after End: a new chat, without the old history.
   const second = await startVisitor(5, 'inbox-help');
   assert.notEqual(second, first);
@@ -460,6 +486,60 @@ step('the pane collapses to icons and stays collapsed for this agent after a rel
   assert.ok(await agent.locator('.workspace.collapsed').isVisible());
   await agent.locator('[data-console=pane-toggle]').click();
   await agent.locator('.workspace:not(.collapsed)').waitFor();
+});
+
+step('desktop alerts: opted in and remembered, they name who wants to chat while the tab is in the background, and the title counts what waits', async () => {
+  await agentContext.grantPermissions(['notifications'], { origin: beckon });
+  // Every notification the console shows is recorded on its way to the browser's own.
+  await agent.addInitScript(() => {
+    const Real = window.Notification;
+    window.shownNotifications = [];
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.shownNotifications.push({ title, body: options?.body ?? '', tag: options?.tag ?? '' });
+      }
+    };
+  });
+  await agent.reload();
+  const toggle = agent.locator('[data-console=desktop-alerts]');
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'false', 'off until the agent turns them on');
+  await toggle.click();
+  await agent.locator('[data-console=desktop-alerts][aria-pressed=true]').waitFor();
+  await agent.reload();
+  await agent.locator('[data-console=desktop-alerts][aria-pressed=true]').waitFor();
+  // Looking at the console: an offer shows in the console only.
+  assert.equal(await agent.title(), 'Beckon console');
+  // The agent switches to another window.
+  await agent.evaluate(() => window.dispatchEvent(new Event('blur')));
+  const sixth = await startVisitor(6);
+  await agent.waitForFunction(() => window.shownNotifications.length === 1);
+  assert.deepEqual(await agent.evaluate(() => window.shownNotifications), [
+    { title: 'Visitor 6 wants to chat', body: 'Sales · “Questions about our plans? Chat with us.”', tag: sixth },
+  ]);
+  await agent.waitForFunction(() => document.title === '(1) New activity · Beckon console');
+  // Back at the console: the title is plain again.
+  await agent.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await agent.waitForFunction(() => document.title === 'Beckon console');
+  await acceptNextOffer();
+  await entryOf(sixth).waitFor();
+  // A message in another session while away: notified with its text, and counted in the title.
+  await agent.evaluate(() => window.dispatchEvent(new Event('blur')));
+  await visitorSends(1, 1, 'While you were away');
+  await agent.waitForFunction(() => window.shownNotifications.length === 2);
+  const [, message] = await agent.evaluate(() => window.shownNotifications);
+  assert.equal(message.title, 'Visitor 1');
+  assert.match(message.body, /^While you were away \d+$/);
+  await agent.waitForFunction(() => /^\(\d+\) New activity · Beckon console$/.test(document.title));
+  await agent.evaluate(() => window.dispatchEvent(new Event('focus')));
+  // Turned off, nothing more is shown.
+  await toggle.click();
+  await agent.locator('[data-console=desktop-alerts][aria-pressed=false]').waitFor();
+  await agent.evaluate(() => window.dispatchEvent(new Event('blur')));
+  await visitorSends(1, 1, 'Quietly');
+  await agent.locator('[data-console=session] .summary', { hasText: 'Quietly' }).waitFor();
+  assert.equal(await agent.evaluate(() => window.shownNotifications.length), 2);
+  await agent.evaluate(() => window.dispatchEvent(new Event('focus')));
 });
 
 step('axe-core finds nothing on Home and on a session, light and dark', async () => {

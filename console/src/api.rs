@@ -171,6 +171,17 @@ pub async fn work_items(
     serde_json::from_str(&text).map_err(|error| error.to_string())
 }
 
+/// One conversation with its whole transcript, if the agent may read it.
+pub async fn conversation(conversation_id: &str) -> Result<protocol::ConversationView, String> {
+    let text = call(
+        "GET",
+        &format!("/api/conversations/{}", encode(conversation_id)),
+        None,
+    )
+    .await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}
+
 /// A lifecycle action on a conversation (`pick`, `reopen`, …), refused with the server's reason.
 pub async fn conversation_action(conversation_id: &str, action: &str) -> Result<(), String> {
     let url = format!("/api/conversations/{}/{action}", encode(conversation_id));

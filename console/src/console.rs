@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use protocol::{AgentToServer, ConversationView, Presence};
 
 use crate::socket::{Event, Socket};
-use crate::state::{AgentState, Notice, Offer, Stream, WorkItems};
+use crate::state::{Access, AgentState, Notice, Offer, Stream, WorkItems};
 
 /// Which tab of a session is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,7 @@ pub enum Tab {
 pub struct SessionSignals {
     pub id: StoredValue<String>,
     pub view: RwSignal<ConversationView>,
+    pub access: RwSignal<Access>,
     pub unread: RwSignal<u32>,
     /// Sent, not yet acknowledged: (client id, body).
     pub pending: RwSignal<Vec<(String, String)>>,
@@ -59,6 +60,11 @@ pub struct Console {
     pub collapsed: RwSignal<bool>,
     /// A rate limit's retry is waiting.
     retry_scheduled: StoredValue<bool, LocalStorage>,
+    /// The agent is looking at the console: its tab is visible and focused.
+    pub looking: RwSignal<bool>,
+    /// The agent turned on the browser's notifications (and the browser allows them). Remembered per
+    /// agent in this browser.
+    pub desktop_alerts: RwSignal<bool>,
 }
 
 /// The console the workspace provided. Only the workspace's views ask, and it provides one before it
@@ -85,7 +91,25 @@ impl Console {
             signed_out: RwSignal::new(None),
             collapsed: RwSignal::new(false),
             retry_scheduled: StoredValue::new_local(false),
+            looking: crate::alerts::watch_looking(),
+            desktop_alerts: RwSignal::new(false),
         };
+        // While the agent looks elsewhere, the tab's title counts the offers and unread messages.
+        Effect::new(move |_| {
+            let waiting = if console.looking.get() {
+                0
+            } else {
+                console.offers.with(Vec::len)
+                    + console.sessions.with(|sessions| {
+                        sessions
+                            .iter()
+                            .map(|session| session.unread.get() as usize)
+                            .sum::<usize>()
+                    })
+            };
+            crate::alerts::set_title(&crate::alerts::tab_title(waiting));
+        });
+        on_cleanup(|| crate::alerts::set_title(crate::alerts::BASE_TITLE));
         let socket = Socket::new(move |event| console.on_event(event));
         console.socket.set_value(Some(socket));
         socket.connect();
@@ -133,6 +157,60 @@ impl Console {
                 self.notice.set(message);
             }
         });
+    }
+
+    /// Opens a conversation the agent only reads (a Closed work item) in a session, focused unless
+    /// `background` (shift+click).
+    pub fn open_to_read(self, conversation_id: String, background: bool) {
+        leptos::task::spawn_local(async move {
+            match crate::api::conversation(&conversation_id).await {
+                Ok(view) => {
+                    let notices = self
+                        .model
+                        .try_update_value(|model| model.open_to_read(view, background))
+                        .unwrap_or_default();
+                    self.show(notices);
+                }
+                Err(message) => self.notice.set(message),
+            }
+        });
+    }
+
+    /// Closes a session the agent was only reading.
+    pub fn close_reading(self, conversation_id: &str) {
+        let notices = self
+            .model
+            .try_update_value(|model| model.close_reading(conversation_id))
+            .unwrap_or_default();
+        self.show(notices);
+    }
+
+    /// Turns the browser's notifications on (asking the browser first) or off, and remembers it.
+    pub fn toggle_desktop_alerts(self) {
+        let key = alerts_key(&self.username.get_untracked());
+        if self.desktop_alerts.get_untracked() {
+            self.desktop_alerts.set(false);
+            local_set(&key, "off");
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            if crate::alerts::ask().await {
+                self.desktop_alerts.set(true);
+                local_set(&key, "on");
+            } else {
+                self.notice.set(
+                    "Your browser blocks notifications from the console. Allow them in the site's settings, then try again."
+                        .to_owned(),
+                );
+            }
+        });
+    }
+
+    /// A desktop notification, when the agent opted in and is not looking at the console.
+    fn alert(self, title: &str, body: &str, tag: &str) {
+        if self.desktop_alerts.get_untracked() && !self.looking.get_untracked() {
+            crate::alerts::notify(title, body, tag);
+        }
     }
 
     /// Collapses or expands the Sessions pane, and remembers the choice for this agent.
@@ -221,6 +299,10 @@ impl Console {
                     let username = self.model.with_value(|model| model.username.clone());
                     self.collapsed
                         .set(local_get(&pane_key(&username)).as_deref() == Some("collapsed"));
+                    self.desktop_alerts.set(
+                        local_get(&alerts_key(&username)).as_deref() == Some("on")
+                            && crate::alerts::permitted(),
+                    );
                     self.username.set(username);
                 }
                 Notice::Presence => {
@@ -260,6 +342,7 @@ impl Console {
                         colour,
                         id: StoredValue::new(id),
                         view: RwSignal::new(session.view),
+                        access: RwSignal::new(session.access),
                         unread: RwSignal::new(session.unread),
                         pending: RwSignal::new(session.pending),
                         draft,
@@ -269,8 +352,18 @@ impl Console {
                 }
                 Notice::Changed(id) => self.refresh(&id, |signals, session| {
                     signals.view.set(session.view.clone());
+                    if signals.access.get_untracked() != session.access {
+                        signals.access.set(session.access);
+                    }
                 }),
                 Notice::Unread(id) => self.refresh(&id, |signals, session| {
+                    if session.unread > signals.unread.get_untracked() {
+                        let last = session.view.messages.last();
+                        let body = last
+                            .map(|message| message.body.as_str())
+                            .unwrap_or_default();
+                        self.alert(&session.view.title, body, &id);
+                    }
                     signals.unread.set(session.unread);
                 }),
                 Notice::Pending(id) => self.refresh(&id, |signals, session| {
@@ -285,6 +378,19 @@ impl Console {
                 Notice::Focus(id) => self.focused.set(id),
                 Notice::Offers => {
                     let offers = self.model.with_value(|model| model.offers.clone());
+                    let known = self.offers.with_untracked(|shown| {
+                        shown
+                            .iter()
+                            .map(|offer| offer.conversation.conversation_id.clone())
+                            .collect::<Vec<_>>()
+                    });
+                    for offer in &offers {
+                        let id = &offer.conversation.conversation_id;
+                        if !known.contains(id) {
+                            let (title, body) = offer.alert();
+                            self.alert(&title, &body, id);
+                        }
+                    }
                     self.offers.set(offers);
                 }
                 Notice::Tell(message) => self.notice.set(message),
@@ -363,6 +469,10 @@ fn local_remove(key: &str) {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(key);
     }
+}
+
+fn alerts_key(username: &str) -> String {
+    format!("beckon.console.alerts.{username}")
 }
 
 fn pane_key(username: &str) -> String {

@@ -16,6 +16,7 @@
     )
 )]
 
+mod alerts;
 mod api;
 mod app;
 mod console;

@@ -6,13 +6,24 @@
 use std::collections::BTreeSet;
 
 use protocol::{
-    ChatMessage, ConversationState, ConversationView, ErrorCode, Presence, Role, ServerToAgent,
+    Author, ChatMessage, ConversationState, ConversationView, ErrorCode, Presence, Role,
+    ServerToAgent,
 };
+
+/// What the agent may do in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Their own conversation, Active or in Wrap-up: they write in it and close it.
+    Own,
+    /// A conversation they only read, such as a Closed work item: its transcript and details.
+    Read,
+}
 
 /// One open session of the Sessions pane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     pub view: ConversationView,
+    pub access: Access,
     /// Messages that arrived while the session was not focused.
     pub unread: u32,
     /// Sent and not yet acknowledged: (client id, body). They go again, with the same ids, after a
@@ -30,6 +41,22 @@ pub struct Offer {
     /// The queue's display name and the invitation that brought the visitor.
     pub queue_name: String,
     pub rule_invitation: String,
+}
+
+impl Offer {
+    /// What a desktop notification says about the offer: (title, body).
+    pub fn alert(&self) -> (String, String) {
+        let title = match &self.transfer_from {
+            Some(from) => format!("{from} transfers {} to you", self.conversation.title),
+            None => format!("{} wants to chat", self.conversation.title),
+        };
+        let body = if self.rule_invitation.is_empty() {
+            self.queue_name.clone()
+        } else {
+            format!("{} · “{}”", self.queue_name, self.rule_invitation)
+        };
+        (title, body)
+    }
 }
 
 /// What changed, for the views.
@@ -221,6 +248,37 @@ impl AgentState {
         vec![Notice::WorkItems]
     }
 
+    /// Opens a conversation the agent may read but does not hold (a Closed work item) in a session of
+    /// its own, focused unless `background`. A session already open for it is focused instead.
+    pub fn open_to_read(&mut self, view: ConversationView, background: bool) -> Vec<Notice> {
+        let id = view.conversation_id.clone();
+        if self.session(&id).is_some() {
+            return if background {
+                Vec::new()
+            } else {
+                self.focus(Some(id))
+            };
+        }
+        self.upsert(view, !background)
+    }
+
+    /// Closes a session opened to read; the conversation is untouched. Sessions the agent owns close
+    /// through the server.
+    pub fn close_reading(&mut self, id: &str) -> Vec<Notice> {
+        let before = self.sessions.len();
+        self.sessions
+            .retain(|session| session.view.conversation_id != id || session.access != Access::Read);
+        if self.sessions.len() == before {
+            return Vec::new();
+        }
+        let mut notices = vec![Notice::Closed(id.to_owned())];
+        if self.focused.as_deref() == Some(id) {
+            self.focused = None;
+            notices.push(Notice::Focus(None));
+        }
+        notices
+    }
+
     /// The next session of this conversation opens without taking the focus (shift+click).
     pub fn open_in_background(&mut self, conversation_id: &str) {
         self.background.insert(conversation_id.to_owned());
@@ -230,16 +288,34 @@ impl AgentState {
     /// items, the agent's own in My work items, Closed ones they had (any, for supervisors) first in
     /// Closed work items.
     fn place(&mut self, mut view: ConversationView) -> Vec<Notice> {
-        view.messages.clear();
         let id = view.conversation_id.clone();
+        // A frame that only says the conversation moved keeps the preview already shown; a whole
+        // conversation brings its own.
+        let written = view
+            .messages
+            .iter()
+            .rev()
+            .find(|message| message.author != Author::System)
+            .cloned();
+        view.messages.clear();
         let before = self.work.clone();
+        let mut previous = None;
         for stream in [
             &mut self.work.mine,
             &mut self.work.open,
             &mut self.work.closed,
         ] {
-            stream.retain(|item| item.conversation_id != id);
+            stream.retain(|item| {
+                if item.conversation_id == id {
+                    previous = item.last_message.clone();
+                }
+                item.conversation_id != id
+            });
         }
+        view.last_message = written
+            .map(ChatMessage::preview)
+            .or(view.last_message)
+            .or(previous);
         let mine = view.agent_username.as_deref() == Some(self.username.as_str());
         let supervising = self.role.is_some_and(|role| role >= Role::Supervisor);
         match view.state {
@@ -348,6 +424,14 @@ impl AgentState {
             notices.extend(self.upsert(view, focus));
             return notices;
         }
+        // A session opened to read stays until the agent closes it, showing what became of it.
+        if self
+            .session(&id)
+            .is_some_and(|session| session.access == Access::Read)
+        {
+            notices.extend(self.upsert(view, false));
+            return notices;
+        }
         if self.session(&id).is_some() {
             self.sessions
                 .retain(|session| session.view.conversation_id != id);
@@ -364,7 +448,14 @@ impl AgentState {
     /// survive a refresh.
     fn upsert(&mut self, view: ConversationView, focus_if_new: bool) -> Vec<Notice> {
         let id = view.conversation_id.clone();
+        let own = matches!(
+            view.state,
+            ConversationState::Active | ConversationState::WrapUp
+        ) && view.agent_username.as_deref() == Some(self.username.as_str());
         if let Some(session) = self.session_mut(&id) {
+            if own {
+                session.access = Access::Own;
+            }
             // A view without messages (a list's) keeps the transcript already here.
             let messages = if view.messages.is_empty() {
                 std::mem::take(&mut session.view.messages)
@@ -376,6 +467,7 @@ impl AgentState {
         }
         self.sessions.push(Session {
             view,
+            access: if own { Access::Own } else { Access::Read },
             unread: 0,
             pending: Vec::new(),
         });
@@ -414,8 +506,20 @@ impl AgentState {
             session.unread += 1;
             notices.push(Notice::Unread(conversation_id.to_owned()));
         }
+        let shown = (message.author != Author::System).then(|| message.clone().preview());
         session.view.messages.push(message);
         session.view.messages.sort_by_key(|message| message.seq);
+        // Home's My work items preview the newest message of the agent's own conversations.
+        if let Some(shown) = shown
+            && let Some(item) = self
+                .work
+                .mine
+                .iter_mut()
+                .find(|item| item.conversation_id == conversation_id)
+        {
+            item.last_message = Some(shown);
+            notices.push(Notice::WorkItems);
+        }
         notices
     }
 }
@@ -457,6 +561,7 @@ mod tests {
             context: Default::default(),
             dropped_context: Vec::new(),
             messages: Vec::new(),
+            last_message: None,
             created_at_ms: 0,
             updated_at_ms: 0,
         }
@@ -630,6 +735,99 @@ mod tests {
         let session = state.session("1").expect("still open");
         assert_eq!(session.view.state, ConversationState::WrapUp);
         assert_eq!(session.view.messages.len(), 1);
+    }
+
+    #[test]
+    fn work_items_preview_the_newest_message_and_keep_it_when_a_frame_only_moves_them() {
+        let mut state = ann();
+        let mut listed = view("1", ConversationState::Open, None);
+        listed.last_message = Some(message(1, "v1", Author::Visitor));
+        state.set_stream(Stream::Open, vec![listed]);
+        // She picks it: the frame that moves it to My work items carries the whole conversation.
+        let mut full = view("1", ConversationState::Active, Some("ann"));
+        full.messages = vec![
+            message(1, "v1", Author::Visitor),
+            message(2, "s2", Author::System),
+        ];
+        state.apply(ServerToAgent::Conversation { conversation: full });
+        let preview = |state: &AgentState| {
+            state.work.mine[0]
+                .last_message
+                .as_ref()
+                .map(|message| message.client_message_id.clone())
+        };
+        assert_eq!(
+            preview(&state).as_deref(),
+            Some("v1"),
+            "a system line is no preview"
+        );
+        // A message in her session becomes the preview, cut to the list's length.
+        let mut long = message(3, "a3", Author::Agent);
+        long.body = "é".repeat(protocol::PREVIEW_CHARS + 20);
+        let notices = state.apply(ServerToAgent::Message {
+            conversation_id: "1".to_owned(),
+            message: long,
+        });
+        assert!(notices.contains(&Notice::WorkItems));
+        let body = &state.work.mine[0]
+            .last_message
+            .as_ref()
+            .expect("preview")
+            .body;
+        assert_eq!(body.chars().count(), protocol::PREVIEW_CHARS + 1);
+        assert!(body.ends_with('…'));
+        // A frame without a preview (the conversation only moved) keeps the one shown.
+        state.apply(ServerToAgent::WorkItem {
+            conversation: view("1", ConversationState::WrapUp, Some("ann")),
+        });
+        assert_eq!(preview(&state).as_deref(), Some("a3"));
+    }
+
+    #[test]
+    fn a_closed_work_item_opens_to_read_and_closes_without_the_server() {
+        let mut state = ann();
+        let mut closed = view("7", ConversationState::Closed, Some("ann"));
+        closed.messages = vec![message(1, "v1", Author::Visitor)];
+        let notices = state.open_to_read(closed.clone(), true);
+        assert_eq!(
+            notices,
+            [Notice::Opened {
+                id: "7".to_owned(),
+                focus: false
+            }],
+            "shift+click opens it in the background"
+        );
+        assert_eq!(
+            state.session("7").map(|session| session.access),
+            Some(Access::Read)
+        );
+        // Opening it again focuses the session already there.
+        assert!(
+            state
+                .open_to_read(closed, false)
+                .contains(&Notice::Focus(Some("7".to_owned())))
+        );
+        // A frame about it (it stays Closed) neither closes the session nor gives her the composer.
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("7", ConversationState::Closed, Some("ann")),
+        });
+        let session = state.session("7").expect("still open");
+        assert_eq!(session.access, Access::Read);
+        assert_eq!(session.view.messages.len(), 1, "the transcript stays");
+        let notices = state.close_reading("7");
+        assert_eq!(
+            notices,
+            [Notice::Closed("7".to_owned()), Notice::Focus(None)]
+        );
+        // A session she owns does not close this way.
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("8", ConversationState::Active, Some("ann")),
+        });
+        assert!(state.close_reading("8").is_empty());
+        assert_eq!(
+            state.session("8").map(|session| session.access),
+            Some(Access::Own)
+        );
     }
 
     #[test]

@@ -22,6 +22,21 @@ pub struct ChatMessage {
     pub sent_at_ms: i64,
 }
 
+/// How many characters of a message a list's preview shows.
+pub const PREVIEW_CHARS: usize = 140;
+
+impl ChatMessage {
+    /// The message as a list previews it: its body cut to `PREVIEW_CHARS` characters, with an
+    /// ellipsis when cut.
+    pub fn preview(mut self) -> ChatMessage {
+        if let Some((cut, _)) = self.body.char_indices().nth(PREVIEW_CHARS) {
+            self.body.truncate(cut);
+            self.body.push('…');
+        }
+        self
+    }
+}
+
 /// What the console knows about a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -45,6 +60,10 @@ pub struct ConversationView {
     pub dropped_context: Vec<DroppedVariable>,
     /// Empty in lists; the whole conversation when one conversation is asked for.
     pub messages: Vec<ChatMessage>,
+    /// In lists (work items, Ongoing conversations): the newest message the visitor or an agent wrote,
+    /// its body cut to `PREVIEW_CHARS`. `None` in frames that only say the conversation moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<ChatMessage>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }

@@ -445,17 +445,27 @@ async fn persistent_chat_waits_comes_back_reopens_and_closes_after_28_days(backe
     let world = world(backend).await;
     let (mut nia, cookie) = world.agent("nia", 2, &["inbox"]).await;
     let (mut visitor, id) = world.active(&mut nia, 1, "inbox-help").await;
+    let long = "é".repeat(protocol::PREVIEW_CHARS + 10);
+    visitor.send_message("m-long", &long).await;
+    while !matches!(visitor.recv().await, ServerToVisitor::Ack { .. }) {}
     // Active → Waiting: closing the session without End. Waiting uses no capacity.
     let answer = world.action(&id, "close", &cookie).await;
     assert_eq!(answer.json()["state"], "waiting", "{answer:?}");
     assert_eq!(answer.json()["holds_capacity"], false);
-    // Waiting → Active: the owner reopens it from My work items.
+    // Waiting → Active: the owner reopens it from My work items, which previews the newest message a
+    // person wrote (not the system's lines), cut to the list's length.
     let mine = world
         .node
         .get("/api/work-items/mine", Some(&cookie))
         .await
         .json();
     assert_eq!(mine[0]["conversation_id"], id.as_str());
+    assert_eq!(mine[0]["last_message"]["author"], "visitor");
+    assert_eq!(
+        mine[0]["last_message"]["body"],
+        format!("{}…", "é".repeat(protocol::PREVIEW_CHARS))
+    );
+    assert_eq!(mine[0]["messages"].as_array().map(Vec::len), Some(0));
     let answer = world.action(&id, "reopen", &cookie).await;
     assert_eq!(answer.json()["state"], "active", "{answer:?}");
     world.action(&id, "close", &cookie).await;

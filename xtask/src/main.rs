@@ -73,9 +73,13 @@ fn main() -> anyhow::Result<()> {
                 build(&root)?;
                 bench_widget(&root)
             }
-            Some(other) => bail!("unknown benchmark `{other}`: cargo xtask bench [widget]"),
+            Some("console") => {
+                build(&root)?;
+                bench_console(&root)
+            }
+            Some(other) => bail!("unknown benchmark `{other}`: cargo xtask bench [widget|console]"),
         },
-        _ => bail!("usage: cargo xtask build | run | ci | sizes | bench [widget]"),
+        _ => bail!("usage: cargo xtask build | run | ci | sizes | bench [widget|console]"),
     }
 }
 
@@ -460,14 +464,24 @@ fn ci(root: &Path) -> anyhow::Result<()> {
 
 /// The benchmarks, reported as numbers (none of them is a test): rule evaluation natively, in WebAssembly
 /// in Chromium and in Node, and json-rules-engine on the same workload; routing; the message path
-/// through the release `beckon` binary against a socket.io relay; and the widget on the wire.
+/// through the release `beckon` binary against a socket.io relay; the widget on the wire; the console.
 fn bench(root: &Path) -> anyhow::Result<()> {
     build(root)?;
     run(cargo().args(["bench", "-p", "rules-probe"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "routing"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "messages"]))?;
     run(Command::new("node").arg("tests/bench/rules.mjs"))?;
-    bench_widget(root)
+    bench_widget(root)?;
+    bench_console(root)
+}
+
+/// The agents' console in headless Chromium at 4x CPU throttle: bytes and requests on a first and a
+/// repeat view, time to an interactive login form, and login to Home.
+fn bench_console(root: &Path) -> anyhow::Result<()> {
+    ensure_chromium()?;
+    run(Command::new("node")
+        .arg("tests/bench/console.mjs")
+        .env("BECKON_BIN", beckon_binary(root)))
 }
 
 /// The widget on the wire, in headless Chromium, against Rocket.Chat's livechat: bytes, requests and

@@ -30,7 +30,21 @@ const MODULES: &[(&str, &str)] = &[
     ("widget", "chat"),
     ("console", "console"),
 ];
-const STYLESHEETS: &[&str] = &["widget/widget.css", "console/console.css"];
+/// The stylesheets: (the asset's name, its sources from the repository's root, joined in this order).
+/// The console keeps one stylesheet per component folder, its design tokens first; a page still loads
+/// one file.
+const STYLESHEETS: &[(&str, &[&str])] = &[
+    ("widget.css", &["www/widget/widget.css"]),
+    (
+        "console.css",
+        &[
+            "console/src/console.css",
+            "console/src/workspace/workspace.css",
+            "console/src/home/home.css",
+            "console/src/session/session.css",
+        ],
+    ),
+];
 const PAGES: &[(&str, &str)] = &[
     ("widget/index.html", "widget.html"),
     ("console/index.html", "console.html"),
@@ -43,10 +57,16 @@ pub fn publish(root: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(&assets)?;
     let previous = read_manifest(&pkg);
     let mut manifest = Manifest::new();
-    for stylesheet in STYLESHEETS {
-        let bytes = std::fs::read(www.join(stylesheet))
-            .with_context(|| format!("cannot read www/{stylesheet}"))?;
-        let name = file_name(stylesheet);
+    for (name, sources) in STYLESHEETS {
+        let mut bytes = Vec::new();
+        for source in *sources {
+            let text = std::fs::read(root.join(source))
+                .with_context(|| format!("cannot read {source}"))?;
+            bytes.extend_from_slice(&text);
+            if !bytes.ends_with(b"\n") {
+                bytes.push(b'\n');
+            }
+        }
         add(&assets, &mut manifest, name, &bytes)?;
     }
     for (folder, module) in MODULES {
@@ -75,10 +95,6 @@ pub fn publish(root: &Path) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&manifest)?,
     )?;
     Ok(())
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 fn read_manifest(pkg: &Path) -> Manifest {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{ConversationState, ConversationView};
+use protocol::{Author, ConversationState, ConversationView};
 
 use crate::console::use_console;
 
@@ -85,33 +85,46 @@ fn Item(item: ConversationView, now: RwSignal<i64>) -> impl IntoView {
     } else {
         "for"
     };
-    let action = match item.state {
-        ConversationState::Open => Some(("Pick", "pick")),
-        ConversationState::Waiting => Some(("Reopen", "reopen")),
-        ConversationState::Active | ConversationState::WrapUp => Some(("Open", "")),
-        ConversationState::Closed => None,
+    let (label, verb) = match item.state {
+        ConversationState::Open => ("Pick", "pick"),
+        ConversationState::Waiting => ("Reopen", "reopen"),
+        ConversationState::Active | ConversationState::WrapUp => ("Open", ""),
+        ConversationState::Closed => ("Open", "read"),
     };
-    let button = action.map(|(label, verb)| {
+    let button = {
         let id = id.clone();
+        let title = item.title.clone();
         view! {
             <button class="secondary" data-console=format!("item-{}", label.to_lowercase())
+                aria-label=format!("{label} {title}")
                 title="Shift+click opens it without leaving Home"
                 on:click=move |event: leptos::ev::MouseEvent| {
-                    if verb.is_empty() {
-                        if !event.shift_key() {
-                            console.focus(Some(id.clone()));
-                        }
-                    } else {
-                        console.act(id.clone(), verb, event.shift_key());
+                    let background = event.shift_key();
+                    match verb {
+                        "" if !background => console.focus(Some(id.clone())),
+                        "" => {}
+                        "read" => console.open_to_read(id.clone(), background),
+                        _ => console.act(id.clone(), verb, background),
                     }
                 }>{label}</button>
         }
+    };
+    let preview = item.last_message.as_ref().map(|message| {
+        let who = match message.author {
+            Author::Visitor => "Visitor: ".to_owned(),
+            Author::Agent if !message.author_name.is_empty() => format!("{}: ", message.author_name),
+            Author::Agent => "Agent: ".to_owned(),
+            Author::System => String::new(),
+        };
+        let body = message.body.split_whitespace().collect::<Vec<_>>().join(" ");
+        view! { <span class="preview" data-console="item-preview"><span class="who">{who}</span>{body}</span> }
     });
     Some(view! {
         <li class="work-item" data-console="work-item" data-id=id.clone()>
             <div class="what">
                 <strong>{item.title.clone()}</strong>
                 <span class="muted">{format!("{} · {}", item.queue_id, item.state.label())}</span>
+                {preview}
             </div>
             <span class="when muted">{move || format!("{waiting_label} {}", waited(since, now.get()))}</span>
             {button}

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use protocol::{AgentToServer, ConversationState};
 
 use crate::console::{Tab, use_console};
+use crate::state::Access;
 
 #[component]
 pub fn SessionView(conversation_id: String) -> impl IntoView {
@@ -71,7 +72,14 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
             <Show when=move || tab() == Tab::Conversation>
                 <div role="tabpanel" id="panel-conversation" aria-labelledby="tab-conversation" class="panel communication">
                     <transcript::Transcript session=session />
-                    <composer::Composer session=session />
+                    <Show when=move || session.access.get() == Access::Own fallback=move || view! {
+                        <p class="read-only" data-console="read-only">
+                            {move || format!("This conversation is {}. You are reading its transcript; nothing you do here changes it.",
+                                state().label())}
+                        </p>
+                    }>
+                        <composer::Composer session=session />
+                    </Show>
                 </div>
             </Show>
         </article>

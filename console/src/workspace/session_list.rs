@@ -8,7 +8,7 @@ use protocol::{AgentToServer, Channel, ConversationState, ConversationView};
 use wasm_bindgen::JsCast;
 
 use crate::console::{SessionSignals, use_console};
-use crate::state::unread_badge;
+use crate::state::{Access, unread_badge};
 
 #[component]
 pub fn SessionList() -> impl IntoView {
@@ -181,7 +181,14 @@ fn SessionEntry(session: SessionSignals, index: usize) -> impl IntoView {
             </button>
             <button class="close" data-console="close-session"
                 aria-label=move || format!("Close the session of {}", title())
-                on:click=move |_| confirming.set(true)>"×"</button>
+                on:click=move |_| {
+                    // A session opened to read changes nothing on the server: it closes at once.
+                    if session.access.get_untracked() == Access::Read {
+                        console.close_reading(&session.id.get_value());
+                    } else {
+                        confirming.set(true);
+                    }
+                }>"×"</button>
             <Show when=move || confirming.get()>
                 {
                     let close_id = close_id.clone();

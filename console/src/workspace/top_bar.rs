@@ -46,6 +46,12 @@ pub fn TopBar(me: RwSignal<Option<Me>>) -> impl IntoView {
                 }
             }}</span>
             <span class="connection" role="status">{move || if console.connected.get() { "" } else { "Reconnecting…" }}</span>
+            <button class="secondary" data-console="desktop-alerts"
+                aria-pressed=move || console.desktop_alerts.get().to_string()
+                title="Notify me of new chats and messages while the console is in the background"
+                on:click=move |_| console.toggle_desktop_alerts()>
+                "Desktop alerts"
+            </button>
             <button class="secondary" data-console="open-password" on:click=move |_| password_open.update(|open| *open = !*open)>"Change password"</button>
             <button class="secondary" data-console="logout" on:click=logout>"Log out"</button>
         </header>

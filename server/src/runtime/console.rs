@@ -59,11 +59,28 @@ impl Runtime {
             .collect())
     }
 
+    /// Conversations as a list shows them: without their messages, with the newest one's preview.
+    async fn listed(&self, conversations: &[Conversation]) -> RuntimeResult<Vec<ConversationView>> {
+        let ids = conversations
+            .iter()
+            .map(|conversation| conversation.id.clone())
+            .collect();
+        let last = self.store.last_messages(ids).await?;
+        Ok(conversations
+            .iter()
+            .zip(last)
+            .map(|(conversation, last)| ConversationView {
+                last_message: last.map(ChatMessage::preview),
+                ..view(conversation, Vec::new())
+            })
+            .collect())
+    }
+
     /// The Ongoing conversations dashboard. Supervisors and admins.
     pub async fn ongoing(&self, caller: &Agent) -> RuntimeResult<Vec<ConversationView>> {
         require(caller, Role::Supervisor)?;
         let conversations = self.store.ongoing_conversations().await?;
-        Ok(listed(&conversations))
+        self.listed(&conversations).await
     }
 
     /// A work-item stream as `caller` may see it.
@@ -76,7 +93,7 @@ impl Runtime {
             .store
             .work_items(stream, &caller.username, caller.role)
             .await?;
-        Ok(listed(&conversations))
+        self.listed(&conversations).await
     }
 
     /// A conversation's lifecycle events, for whoever may read it.
@@ -198,12 +215,4 @@ impl Runtime {
         }
         frames
     }
-}
-
-/// Conversations as list rows: without their messages.
-fn listed(conversations: &[Conversation]) -> Vec<ConversationView> {
-    conversations
-        .iter()
-        .map(|conversation| view(conversation, Vec::new()))
-        .collect()
 }

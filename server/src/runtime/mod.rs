@@ -527,6 +527,7 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         context: conversation.context.clone(),
         dropped_context: conversation.dropped_context.clone(),
         messages,
+        last_message: None,
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
     }

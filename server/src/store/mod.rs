@@ -480,6 +480,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         conversation_id: &str,
         after_seq: i64,
     ) -> StoreResult<Vec<ChatMessage>>;
+    /// The newest message a person wrote (visitor or agent) in each conversation, in the order asked,
+    /// read in one transaction: the previews of a work-item list.
+    async fn last_messages(
+        &self,
+        conversation_ids: Vec<String>,
+    ) -> StoreResult<Vec<Option<ChatMessage>>>;
 
     /// Applies a lifecycle event after checking the actor may cause it.
     async fn apply_event(

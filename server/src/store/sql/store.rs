@@ -353,6 +353,25 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn last_messages(
+        &self,
+        conversation_ids: Vec<String>,
+    ) -> StoreResult<Vec<Option<ChatMessage>>> {
+        self.run(move |tx| {
+            let sql = format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND author <> 'system'
+                 ORDER BY seq DESC LIMIT 1"
+            );
+            let mut last = Vec::with_capacity(conversation_ids.len());
+            for id in &conversation_ids {
+                let row = tx.query_opt(&sql, args![id])?;
+                last.push(row.as_ref().map(message_from_row).transpose()?);
+            }
+            Ok(last)
+        })
+        .await
+    }
+
     async fn apply_event(
         &self,
         conversation_id: &str,
