@@ -267,6 +267,7 @@ impl Console {
             conversation_id: conversation_id.to_owned(),
             client_message_id,
             body,
+            internal: false,
         });
     }
 
@@ -456,6 +457,7 @@ impl Console {
                 conversation_id,
                 client_message_id,
                 body,
+                internal: false,
             });
         }
     }

@@ -562,6 +562,7 @@ mod tests {
             dropped_context: Vec::new(),
             messages: Vec::new(),
             last_message: None,
+            participants: Vec::new(),
             created_at_ms: 0,
             updated_at_ms: 0,
         }
@@ -575,6 +576,7 @@ mod tests {
             author_name: String::new(),
             body: format!("message {seq}"),
             sent_at_ms: seq * 1000,
+            internal: false,
         }
     }
 

@@ -20,6 +20,54 @@ pub struct ChatMessage {
     pub body: String,
     /// Milliseconds since the Unix epoch, server time.
     pub sent_at_ms: i64,
+    /// An internal note: written by the owner, a consultant or a supervisor for one another. The
+    /// customer never receives it; the store and the fan-out keep it from them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub internal: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// Someone in a conversation besides its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantRole {
+    /// The previous owner after a transfer: reads, receives messages live, writes internal notes.
+    Consultant,
+    /// A supervisor who joined: writes to the customer; the agent and the customer were told.
+    Supervisor,
+    /// A supervisor watching the transcript live, read-only.
+    Monitor,
+}
+
+impl ParticipantRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParticipantRole::Consultant => "consultant",
+            ParticipantRole::Supervisor => "supervisor",
+            ParticipantRole::Monitor => "monitor",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ParticipantRole> {
+        [
+            ParticipantRole::Consultant,
+            ParticipantRole::Supervisor,
+            ParticipantRole::Monitor,
+        ]
+        .into_iter()
+        .find(|role| role.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Participant {
+    pub username: String,
+    pub role: ParticipantRole,
 }
 
 /// How many characters of a message a list's preview shows.
@@ -64,6 +112,9 @@ pub struct ConversationView {
     /// its body cut to `PREVIEW_CHARS`. `None` in frames that only say the conversation moved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_message: Option<ChatMessage>,
+    /// Who is in it besides the owner: consultants, supervisors who joined, supervisors monitoring.
+    #[serde(default)]
+    pub participants: Vec<Participant>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -155,6 +206,9 @@ pub enum AgentToServer {
         conversation_id: String,
         client_message_id: String,
         body: String,
+        /// An internal note, which the customer never receives. Consultants may only write these.
+        #[serde(default)]
+        internal: bool,
     },
     /// The agent selects End: Active goes to Wrap-up.
     End {

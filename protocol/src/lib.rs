@@ -23,8 +23,8 @@ mod resume;
 pub use enums::{Author, Channel, ConversationState, InvitationEventKind, Presence, Role};
 pub use errors::{ErrorBody, ErrorCode};
 pub use frames::{
-    AgentToServer, ChatMessage, ConversationView, PREVIEW_CHARS, SIGNED_OUT_CLOSE_CODE,
-    SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor, VisitorToServer,
+    AgentToServer, ChatMessage, ConversationView, PREVIEW_CHARS, Participant, ParticipantRole,
+    SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor, VisitorToServer,
 };
 pub use rest::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, Availability, HistoryEntry,

@@ -658,6 +658,7 @@ async fn messages_over_the_rate_are_refused_not_lost_and_go_through_after_the_wa
             conversation_id: conversation_id.clone(),
             client_message_id: format!("a{i}"),
             body: "hi".to_owned(),
+            internal: false,
         })
         .await;
         codes.push(match ann.recv().await {

@@ -157,6 +157,7 @@ async fn a_live_chat_goes_from_invitation_to_closed_with_every_refusal_on_the_wa
         conversation_id: conversation_id.clone(),
         client_message_id: "a-1".to_owned(),
         body: "Hello! Which plan are you looking at?".to_owned(),
+        internal: false,
     })
     .await;
     // Ann's next frames are her own ack and echo: the retried visitor message never reached her twice.
@@ -230,6 +231,7 @@ async fn a_live_chat_goes_from_invitation_to_closed_with_every_refusal_on_the_wa
         conversation_id: conversation_id.clone(),
         client_message_id: "a-2".to_owned(),
         body: "one more thing".to_owned(),
+        internal: false,
     })
     .await;
     assert_eq!(ann.error().await, "transition_not_allowed");
@@ -374,6 +376,7 @@ async fn a_conversation_survives_a_restart_with_its_state_owner_and_messages(bac
         conversation_id: conversation_id.clone(),
         client_message_id: "a-1".to_owned(),
         body: "Monthly or yearly, as you like.".to_owned(),
+        internal: false,
     })
     .await;
     assert_eq!(agent_ack_and_echo(&mut ann, "a-1").await, 2);

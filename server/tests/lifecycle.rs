@@ -1096,10 +1096,7 @@ async fn a_supervisor_monitors_transfers_to_a_queue_and_force_closes(backend: Ba
     let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
     let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
     let lead = world.node.login("lead").await;
-    let monitored = world
-        .node
-        .get(&format!("/api/conversations/{id}/monitor"), Some(&lead))
-        .await;
+    let monitored = world.action(&id, "monitor", &lead).await;
     assert_eq!(monitored.status, StatusCode::OK, "{monitored:?}");
     let answer = world.action(&id, "force-close", &lead).await;
     assert_eq!(answer.json()["state"], "closed", "{answer:?}");
@@ -1124,6 +1121,232 @@ async fn a_supervisor_monitors_transfers_to_a_queue_and_force_closes(backend: Ba
         world.store().agent_load("ann").await.unwrap().unwrap().used,
         0
     );
+}
+
+/// The next message frame an agent's console receives for `id`.
+async fn next_message(socket: &mut Socket<ServerToAgent>, id: &str) -> protocol::ChatMessage {
+    loop {
+        if let ServerToAgent::Message {
+            conversation_id,
+            message,
+        } = socket.recv().await
+            && conversation_id == id
+        {
+            return message;
+        }
+    }
+}
+
+/// The next message frame the visitor receives.
+async fn next_visitor_message(visitor: &mut Socket<ServerToVisitor>) -> protocol::ChatMessage {
+    loop {
+        if let ServerToVisitor::Message { message } = visitor.recv().await {
+            return message;
+        }
+    }
+}
+
+async fn a_consultant_stays_after_a_transfer_and_notes_never_reach_the_customer(backend: Backend) {
+    let world = world(backend).await;
+    let (mut ann, ann_cookie) = world.agent("ann", 1, &["sales"]).await;
+    let (mut bob, bob_cookie) = world.agent("bob", 1, &["sales"]).await;
+    let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    world
+        .post(
+            &format!("/api/conversations/{id}/transfer"),
+            &ann_cookie,
+            serde_json::json!({ "username": "bob" }),
+        )
+        .await;
+    assert_eq!(
+        world.action(&id, "accept", &bob_cookie).await.status,
+        StatusCode::OK
+    );
+    // Ann is a consultant now: she reads it, holds no capacity, and lists it in My work items.
+    let read = world
+        .node
+        .get(&format!("/api/conversations/{id}"), Some(&ann_cookie))
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{read:?}");
+    assert_eq!(
+        read.json()["participants"],
+        serde_json::json!([{ "username": "ann", "role": "consultant" }])
+    );
+    assert_eq!(
+        world.store().agent_load("ann").await.unwrap().unwrap().used,
+        0
+    );
+    let mine = world
+        .node
+        .get("/api/work-items/mine", Some(&ann_cookie))
+        .await
+        .json();
+    assert_eq!(mine[0]["conversation_id"], id.as_str());
+    // The customer's messages reach her live.
+    visitor.send_message("v-after", "Still there?").await;
+    assert_eq!(next_message(&mut ann, &id).await.body, "Still there?");
+    assert_eq!(next_message(&mut bob, &id).await.body, "Still there?");
+    assert_eq!(next_visitor_message(&mut visitor).await.body, "Still there?");
+    // She may write a note, which Bob reads and the customer never does; not a message to the customer.
+    ann.send(&AgentToServer::Send {
+        conversation_id: id.clone(),
+        client_message_id: "note-1".to_owned(),
+        body: "They asked about the yearly plan before.".to_owned(),
+        internal: true,
+    })
+    .await;
+    let note = next_message(&mut bob, &id).await;
+    assert_eq!(
+        (note.body.as_str(), note.internal),
+        ("They asked about the yearly plan before.", true)
+    );
+    ann.send(&AgentToServer::Send {
+        conversation_id: id.clone(),
+        client_message_id: "m-1".to_owned(),
+        body: "Hello from Ann".to_owned(),
+        internal: false,
+    })
+    .await;
+    loop {
+        if let ServerToAgent::Error { code, message, .. } = ann.recv().await {
+            assert_eq!(code, protocol::ErrorCode::NotYourConversation);
+            assert!(message.contains("internal notes only"), "{message}");
+            break;
+        }
+    }
+    // Bob answers the customer: the customer's next message is his, never the note.
+    bob.send(&AgentToServer::Send {
+        conversation_id: id.clone(),
+        client_message_id: "b-1".to_owned(),
+        body: "Bob here".to_owned(),
+        internal: false,
+    })
+    .await;
+    assert_eq!(next_visitor_message(&mut visitor).await.body, "Bob here");
+    // A resume from the start replays everything the customer may read: no note.
+    visitor
+        .send(&VisitorToServer::Resume { after_seq: 0 })
+        .await;
+    let mut replayed = Vec::new();
+    while replayed
+        .last()
+        .map(|message: &protocol::ChatMessage| message.body.as_str())
+        != Some("Bob here")
+    {
+        replayed.push(next_visitor_message(&mut visitor).await);
+    }
+    assert!(
+        replayed
+            .iter()
+            .all(|message| !message.internal && !message.body.contains("yearly plan")),
+        "{replayed:?}"
+    );
+    let stored = world.store().messages_after(&id, 0).await.unwrap();
+    assert!(
+        stored.iter().any(|message| message.internal),
+        "the note is stored"
+    );
+    // Ann leaves: no more messages for her, and the conversation is out of her work items.
+    assert_eq!(
+        world.action(&id, "leave", &ann_cookie).await.status,
+        StatusCode::OK
+    );
+    let mine = world
+        .node
+        .get("/api/work-items/mine", Some(&ann_cookie))
+        .await
+        .json();
+    assert_eq!(mine, serde_json::json!([]));
+    let gone = world
+        .node
+        .get(&format!("/api/conversations/{id}"), Some(&ann_cookie))
+        .await;
+    assert_eq!(gone.status, StatusCode::FORBIDDEN);
+}
+
+async fn a_supervisor_monitors_joins_writes_and_leaves_and_everyone_is_told(backend: Backend) {
+    let world = world(backend).await;
+    let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
+    let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let lead = world.node.login("lead").await;
+    let mut lead_socket = world.node.agent(&lead, "lead").await;
+    // Monitoring is silent by default, and from then on the messages reach the supervisor live.
+    let monitored = world.action(&id, "monitor", &lead).await;
+    assert_eq!(monitored.status, StatusCode::OK, "{monitored:?}");
+    assert_eq!(
+        monitored.json()["participants"],
+        serde_json::json!([{ "username": "lead", "role": "monitor" }])
+    );
+    visitor
+        .send_message("v-1", "Is the yearly plan cheaper?")
+        .await;
+    assert_eq!(
+        next_message(&mut lead_socket, &id).await.body,
+        "Is the yearly plan cheaper?"
+    );
+    assert_eq!(
+        next_visitor_message(&mut visitor).await.body,
+        "Is the yearly plan cheaper?"
+    );
+    // A monitor cannot write.
+    lead_socket
+        .send(&AgentToServer::Send {
+            conversation_id: id.clone(),
+            client_message_id: "l-0".to_owned(),
+            body: "Hi".to_owned(),
+            internal: false,
+        })
+        .await;
+    loop {
+        if let ServerToAgent::Error { code, .. } = lead_socket.recv().await {
+            assert_eq!(code, protocol::ErrorCode::NotYourConversation);
+            break;
+        }
+    }
+    // Joining tells the agent and the customer, and lets the supervisor write to the customer.
+    assert_eq!(
+        world.action(&id, "join", &lead).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        next_visitor_message(&mut visitor).await.body,
+        "A supervisor joined the conversation."
+    );
+    assert_eq!(
+        next_message(&mut ann, &id).await.body,
+        "Is the yearly plan cheaper?"
+    );
+    assert_eq!(
+        next_message(&mut ann, &id).await.body,
+        "A supervisor joined the conversation."
+    );
+    lead_socket
+        .send(&AgentToServer::Send {
+            conversation_id: id.clone(),
+            client_message_id: "l-1".to_owned(),
+            body: "Yes, by two months.".to_owned(),
+            internal: false,
+        })
+        .await;
+    let written = next_visitor_message(&mut visitor).await;
+    assert_eq!(
+        (written.body.as_str(), written.author_name.as_str()),
+        ("Yes, by two months.", "Team Lead")
+    );
+    assert_eq!(
+        next_message(&mut ann, &id).await.body,
+        "Yes, by two months."
+    );
+    // Leaving tells them too, and the supervisor is out.
+    assert_eq!(
+        world.action(&id, "leave", &lead).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        next_visitor_message(&mut visitor).await.body,
+        "The supervisor left the conversation."
+    );
+    assert_eq!(world.store().participants(&id).await.unwrap(), Vec::new());
 }
 
 // Refusals change nothing.
@@ -1299,6 +1522,8 @@ on_every_backend! {
     #[tokio::test] a_visitor_whose_chat_did_not_overflow_cannot_leave_an_offline_message,
     #[tokio::test] a_supervisor_assigns_past_capacity_and_the_excess_is_recorded,
     #[tokio::test] a_supervisor_monitors_transfers_to_a_queue_and_force_closes,
+    #[tokio::test] a_consultant_stays_after_a_transfer_and_notes_never_reach_the_customer,
+    #[tokio::test] a_supervisor_monitors_joins_writes_and_leaves_and_everyone_is_told,
     #[tokio::test] refused_requests_have_stable_codes_and_change_no_state,
     #[tokio::test] a_queue_without_members_stops_the_start_with_the_file_and_key,
     #[tokio::test] after_a_restart_state_messages_and_pending_timers_are_all_there,

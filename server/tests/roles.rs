@@ -208,14 +208,38 @@ const CELLS: &[&str] = &[
     "GET   /api/conversations/{unknown}/history      admin      404 unknown_conversation",
     // Monitoring is a supervisor action, even for the conversation's own agent, and only of Active or
     // Wrap-up conversations.
-    "GET   /api/conversations/{active}/monitor       anonymous  401 unauthenticated",
-    "GET   /api/conversations/{active}/monitor       owner      403 forbidden",
-    "GET   /api/conversations/{active}/monitor       peer       403 forbidden",
-    "GET   /api/conversations/{active}/monitor       stranger   403 forbidden",
-    "GET   /api/conversations/{active}/monitor       supervisor 200",
-    "GET   /api/conversations/{active}/monitor       admin      200",
-    "GET   /api/conversations/{open}/monitor         supervisor 409 transition_not_allowed",
-    "GET   /api/conversations/{unknown}/monitor      admin      404 unknown_conversation",
+    "POST  /api/conversations/{active}/monitor       anonymous  401 unauthenticated",
+    "POST  /api/conversations/{active}/monitor       owner      403 forbidden",
+    "POST  /api/conversations/{active}/monitor       peer       403 forbidden",
+    "POST  /api/conversations/{active}/monitor       stranger   403 forbidden",
+    "POST  /api/conversations/{active}/monitor       supervisor 200",
+    "POST  /api/conversations/{active}/monitor       admin      200",
+    "POST  /api/conversations/{open}/monitor         supervisor 409 transition_not_allowed",
+    "POST  /api/conversations/{unknown}/monitor      admin      404 unknown_conversation",
+    "DELETE /api/conversations/{active}/monitor      anonymous  401 unauthenticated",
+    "DELETE /api/conversations/{active}/monitor      owner      403 forbidden",
+    "DELETE /api/conversations/{active}/monitor      peer       403 forbidden",
+    "DELETE /api/conversations/{active}/monitor      stranger   403 forbidden",
+    "DELETE /api/conversations/{active}/monitor      supervisor 200              given:monitoring",
+    "DELETE /api/conversations/{active}/monitor      admin      200",
+    "DELETE /api/conversations/{unknown}/monitor     admin      404 unknown_conversation",
+    // Joining is a supervisor action too; the owner is already in the conversation.
+    "POST  /api/conversations/{active}/join          anonymous  401 unauthenticated",
+    "POST  /api/conversations/{active}/join          owner      403 forbidden",
+    "POST  /api/conversations/{active}/join          peer       403 forbidden",
+    "POST  /api/conversations/{active}/join          stranger   403 forbidden",
+    "POST  /api/conversations/{active}/join          supervisor 200",
+    "POST  /api/conversations/{active}/join          admin      200",
+    "POST  /api/conversations/{open}/join            supervisor 409 transition_not_allowed",
+    "POST  /api/conversations/{unknown}/join         admin      404 unknown_conversation",
+    // Leaving is for whoever is in the conversation besides its owner.
+    "POST  /api/conversations/{active}/leave         anonymous  401 unauthenticated",
+    "POST  /api/conversations/{active}/leave         owner      403 not_your_conversation",
+    "POST  /api/conversations/{active}/leave         peer       403 not_your_conversation",
+    "POST  /api/conversations/{active}/leave         stranger   403 not_your_conversation",
+    "POST  /api/conversations/{active}/leave         admin      403 not_your_conversation",
+    "POST  /api/conversations/{active}/leave         supervisor 200              given:joined",
+    "POST  /api/conversations/{unknown}/leave        admin      404 unknown_conversation",
     // Only the agent an offer went to answers it; rank does not help.
     "POST  /api/conversations/{offered}/accept       anonymous  401 unauthenticated",
     "POST  /api/conversations/{offered}/accept       owner      200",
@@ -316,8 +340,10 @@ force_close = false
 
 /// The supervisor's cells under `NO_SUPERVISOR_ACTIONS`, with the admin's beside them.
 const DISABLED_CELLS: &[&str] = &[
-    "GET   /api/conversations/{active}/monitor       supervisor 403 forbidden",
-    "GET   /api/conversations/{active}/monitor       admin      200",
+    "POST  /api/conversations/{active}/monitor       supervisor 403 forbidden",
+    "POST  /api/conversations/{active}/monitor       admin      200",
+    "POST  /api/conversations/{active}/join          supervisor 403 forbidden",
+    "POST  /api/conversations/{active}/join          admin      200",
     "POST  /api/conversations/{open}/assign          supervisor 403 forbidden",
     "POST  /api/conversations/{open}/assign          admin      200",
     "POST  /api/conversations/{active}/transfer      supervisor 403 forbidden",
@@ -420,6 +446,10 @@ enum Given {
     TwoFailedLogins,
     /// Two invitation events came from this address.
     TwoEvents,
+    /// Sue monitors Ann's Active conversation.
+    Monitoring,
+    /// Sue joined Ann's Active conversation.
+    Joined,
 }
 
 impl Given {
@@ -432,6 +462,8 @@ impl Given {
             "ann_disabled" => Given::AnnDisabled,
             "two_failed_logins" => Given::TwoFailedLogins,
             "two_events" => Given::TwoEvents,
+            "monitoring" => Given::Monitoring,
+            "joined" => Given::Joined,
             _ => panic!("no `given:{name}` in {row}"),
         }
     }
@@ -458,6 +490,8 @@ impl Given {
                 "POST /api/sites/demo/invitation-events anonymous 204 origin:own",
                 "POST /api/sites/demo/invitation-events anonymous 204 origin:own",
             ],
+            Given::Monitoring => &["POST /api/conversations/{active}/monitor supervisor 200"],
+            Given::Joined => &["POST /api/conversations/{active}/join supervisor 200"],
         }
     }
 }
@@ -734,11 +768,11 @@ async fn a_supervisor_cannot_monitor_a_conversation_they_own() {
     );
 
     let before = world.snapshot().await;
-    let own = Cell::parse("GET /api/conversations/{open}/monitor supervisor 403 forbidden");
+    let own = Cell::parse("POST /api/conversations/{open}/monitor supervisor 403 forbidden");
     assert_eq!(mismatch(&own, &send(&world, &own).await), None);
     assert_eq!(world.snapshot().await, before);
     // The same conversation is someone else's to the admin, who may monitor it.
-    let admin = Cell::parse("GET /api/conversations/{open}/monitor admin 200");
+    let admin = Cell::parse("POST /api/conversations/{open}/monitor admin 200");
     assert_eq!(mismatch(&admin, &send(&world, &admin).await), None);
 }
 

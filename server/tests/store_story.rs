@@ -56,6 +56,7 @@ fn message(client_message_id: &str, body: &str) -> NewMessage {
         author_name: "Visitor".to_owned(),
         body: body.to_owned(),
         now_ms: NOW + 1,
+        internal: false,
     }
 }
 

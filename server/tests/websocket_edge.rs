@@ -314,6 +314,7 @@ async fn agent_commands_on_conversations_they_do_not_hold_are_refused_with_codes
             conversation_id: "nosuch".to_owned(),
             client_message_id: "a-1".to_owned(),
             body: "hello".to_owned(),
+            internal: false,
         })
         .await;
     assert_eq!(agent.error().await, "unknown_conversation");

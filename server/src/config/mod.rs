@@ -62,10 +62,15 @@ pub struct SiteConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Supervision {
+    /// Monitor, and Join and Leave, which start from it.
     pub monitor: bool,
     pub assign: bool,
     pub transfer: bool,
     pub force_close: bool,
+    /// Whether the agent and the customer are told when a supervisor starts monitoring. Off by
+    /// default: monitoring is how a supervisor coaches and checks quality, and the seed product does
+    /// it silently; joining, which lets the supervisor write, is always announced.
+    pub announce_monitoring: bool,
 }
 
 impl Default for Supervision {
@@ -75,6 +80,7 @@ impl Default for Supervision {
             assign: true,
             transfer: true,
             force_close: true,
+            announce_monitoring: false,
         }
     }
 }

@@ -303,10 +303,10 @@ pub async fn history(
     Ok(Json(runtime.history(&agent, &conversation_id).await?))
 }
 
-/// A supervisor opens someone else's Active or Wrap-up
-/// conversation.
+/// A supervisor starts monitoring someone else's Active or Wrap-up conversation: they get it with its
+/// messages, and its new messages live on their sockets until they stop.
 #[utoipa::path(
-    get,
+    post,
     path = "/api/conversations/{id}/monitor",
     tag = "supervisor",
     params(("id" = String, Path, description = "The conversation's id.")),
@@ -319,7 +319,63 @@ pub async fn monitor(
     Path(conversation_id): Path<String>,
 ) -> Answer<ConversationView> {
     let conversation = runtime.monitor(&agent, &conversation_id).await?;
-    Ok(Json(runtime.conversation_view(&conversation).await?))
+    viewed(&runtime, conversation).await
+}
+
+/// The supervisor stops monitoring; one who joined stays joined.
+#[utoipa::path(
+    delete,
+    path = "/api/conversations/{id}/monitor",
+    tag = "supervisor",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "The conversation.", body = ConversationView), Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
+pub async fn stop_monitoring(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.stop_monitoring(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}
+
+/// A supervisor joins an Active conversation: they may write to the customer, and the agent and the
+/// customer read that a supervisor joined.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/join",
+    tag = "supervisor",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "The conversation with its messages.", body = ConversationView), Unauthenticated, Refused, Missing, Conflict),
+    security(("session" = []))
+)]
+pub async fn join(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.join(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
+}
+
+/// A supervisor who joined, or a consultant, leaves the conversation; a supervisor's leaving is told to
+/// the agent and the customer.
+#[utoipa::path(
+    post,
+    path = "/api/conversations/{id}/leave",
+    tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "The conversation.", body = ConversationView), Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
+pub async fn leave(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(conversation_id): Path<String>,
+) -> Answer<ConversationView> {
+    let conversation = runtime.leave(&agent, &conversation_id).await?;
+    viewed(&runtime, conversation).await
 }
 
 async fn viewed(

@@ -1,7 +1,9 @@
 //! What agents do with their work: presence, offers, messages, and the lifecycle actions on the
 //! conversations they own.
 
-use protocol::{Author, ChatMessage, ConversationState, ErrorCode, Presence, ServerToAgent};
+use protocol::{
+    Author, ChatMessage, ConversationState, ErrorCode, ParticipantRole, Presence, ServerToAgent,
+};
 
 use super::conversations::{Handled, owner};
 use super::{Runtime, RuntimeError, RuntimeResult};
@@ -106,29 +108,64 @@ impl Runtime {
         }
     }
 
+    /// A message from the console. The owner writes to the customer or a note; a supervisor who joined
+    /// writes either too; a consultant writes notes only. Notes can be written in Wrap-up as well.
     pub async fn agent_send(
         &self,
         agent: &Agent,
         conversation_id: &str,
         client_message_id: String,
         body: String,
+        internal: bool,
     ) -> RuntimeResult<ChatMessage> {
         self.limits
             .agent_messages
             .check(&agent.username)
             .map_err(|refused| RuntimeError::rate_limited("messages", refused))?;
         let conversation = self.known_conversation(conversation_id).await?;
-        if conversation.agent_username.as_deref() != Some(agent.username.as_str()) {
-            return Err(RuntimeError::new(
-                ErrorCode::NotYourConversation,
-                "the conversation belongs to someone else",
-            ));
+        let owns = conversation.agent_username.as_deref() == Some(agent.username.as_str());
+        let role = self
+            .store
+            .participants(conversation_id)
+            .await?
+            .into_iter()
+            .find(|participant| participant.username == agent.username)
+            .map(|participant| participant.role);
+        let may_write = match role {
+            _ if owns => true,
+            Some(ParticipantRole::Supervisor) => true,
+            Some(ParticipantRole::Consultant) => internal,
+            Some(ParticipantRole::Monitor) | None => false,
+        };
+        if !may_write {
+            let message = match role {
+                Some(ParticipantRole::Consultant) => {
+                    "a consultant writes internal notes only; the owner answers the customer"
+                }
+                Some(ParticipantRole::Monitor) => "join the conversation to write in it",
+                _ => "the conversation belongs to someone else",
+            };
+            return Err(RuntimeError::new(ErrorCode::NotYourConversation, message));
         }
-        if conversation.state != ConversationState::Active {
+        let open_for = if internal {
+            matches!(
+                conversation.state,
+                ConversationState::Active | ConversationState::WrapUp
+            )
+        } else {
+            conversation.state == ConversationState::Active
+        };
+        if !open_for {
             return Err(RuntimeError::new(
                 ErrorCode::TransitionNotAllowed,
                 format!(
-                    "messages can be sent only while Active; the conversation is {}",
+                    "{} can be sent only while {}; the conversation is {}",
+                    if internal { "notes" } else { "messages" },
+                    if internal {
+                        "Active or in Wrap-up"
+                    } else {
+                        "Active"
+                    },
                     conversation.state.label()
                 ),
             ));
@@ -139,6 +176,7 @@ impl Runtime {
             Author::Agent,
             agent.display_name.clone(),
             body,
+            internal,
         )
         .await
     }

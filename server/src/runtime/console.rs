@@ -59,18 +59,20 @@ impl Runtime {
             .collect())
     }
 
-    /// Conversations as a list shows them: without their messages, with the newest one's preview.
+    /// Conversations as a list shows them: without their messages, with the newest one's preview and
+    /// their participants.
     async fn listed(&self, conversations: &[Conversation]) -> RuntimeResult<Vec<ConversationView>> {
         let ids = conversations
             .iter()
             .map(|conversation| conversation.id.clone())
             .collect();
-        let last = self.store.last_messages(ids).await?;
+        let extras = self.store.list_extras(ids).await?;
         Ok(conversations
             .iter()
-            .zip(last)
-            .map(|(conversation, last)| ConversationView {
-                last_message: last.map(ChatMessage::preview),
+            .zip(extras)
+            .map(|(conversation, extras)| ConversationView {
+                last_message: extras.last_message.map(ChatMessage::preview),
+                participants: extras.participants,
                 ..view(conversation, Vec::new())
             })
             .collect())
@@ -162,7 +164,7 @@ impl Runtime {
     ) -> RuntimeResult<Vec<ChatMessage>> {
         Ok(self
             .store
-            .messages_after(&conversation.id, after_seq)
+            .visitor_messages_after(&conversation.id, after_seq)
             .await?)
     }
 

@@ -57,6 +57,12 @@ impl Runtime {
             .await?
             .iter()
             .any(|offer| offer.conversation_id == conversation_id);
+        let participant = self
+            .store
+            .participants(conversation_id)
+            .await?
+            .iter()
+            .any(|participant| participant.username == agent.username);
         let closed_by_them = conversation.state == ConversationState::Closed
             && self
                 .store
@@ -64,7 +70,7 @@ impl Runtime {
                 .await?
                 .iter()
                 .any(|closed| closed.id == conversation_id);
-        if owns || queued_for_them || offered || closed_by_them {
+        if owns || queued_for_them || offered || participant || closed_by_them {
             Ok(conversation)
         } else if agent.role >= Role::Supervisor {
             // Reading someone else's conversation is monitoring it: the action must be enabled.
@@ -139,6 +145,7 @@ impl Runtime {
         author: Author,
         author_name: String,
         body: String,
+        internal: bool,
     ) -> RuntimeResult<ChatMessage> {
         validate_message(&client_message_id, &body)?;
         if conversation.state == ConversationState::Closed {
@@ -157,16 +164,21 @@ impl Runtime {
                     author_name,
                     body,
                     now_ms: self.now_ms(),
+                    internal,
                 },
             )
             .await?;
         Ok(self.fan_out(conversation, appended))
     }
 
-    /// Sends a newly stored message to the visitor's sockets and the owner's consoles; a retry of a
+    /// Sends a newly stored message to the visitor's sockets (never an internal note), the owner's
+    /// consoles and the participants' (consultants, supervisors who joined or monitor); a retry of a
     /// stored one goes nowhere, since they have it.
     pub(super) fn fan_out(&self, conversation: &Conversation, appended: Appended) -> ChatMessage {
-        if !appended.duplicate {
+        if appended.duplicate {
+            return appended.message;
+        }
+        if !appended.message.internal {
             self.hub.to_visitor(
                 &conversation.site_id,
                 &conversation.visitor_id,
@@ -174,15 +186,13 @@ impl Runtime {
                     message: appended.message.clone(),
                 },
             );
-            if let Some(owner) = &conversation.agent_username {
-                self.hub.to_agent(
-                    owner,
-                    &ServerToAgent::Message {
-                        conversation_id: conversation.id.clone(),
-                        message: appended.message.clone(),
-                    },
-                );
-            }
+        }
+        let frame = ServerToAgent::Message {
+            conversation_id: conversation.id.clone(),
+            message: appended.message.clone(),
+        };
+        for username in conversation.agent_username.iter().chain(&appended.audience) {
+            self.hub.to_agent(username, &frame);
         }
         appended.message
     }
@@ -237,6 +247,19 @@ impl Runtime {
                 },
             );
             self.refresh_presence(previous).await;
+        }
+        // Consultants and supervisors in the conversation follow its changes too.
+        for participant in &view.participants {
+            if conversation.agent_username.as_deref() != Some(participant.username.as_str())
+                && moved.previous_owner.as_deref() != Some(participant.username.as_str())
+            {
+                self.hub.to_agent(
+                    &participant.username,
+                    &ServerToAgent::Conversation {
+                        conversation: view.clone(),
+                    },
+                );
+            }
         }
         if let Some(withdrawn) = &moved.withdrawn {
             self.offer_ended(withdrawn, false);
@@ -393,8 +416,10 @@ impl Runtime {
                     tracing::info!(conversation = %moved.conversation.id, reason = reason.as_str(), state = moved.conversation.state.as_str(), "overflow");
                     moved_by_overflow |= moved.conversation.state == ConversationState::Open;
                     if moved.conversation.state == ConversationState::Closed
-                        && let Ok(messages) =
-                            self.store.messages_after(&moved.conversation.id, 0).await
+                        && let Ok(messages) = self
+                            .store
+                            .visitor_messages_after(&moved.conversation.id, 0)
+                            .await
                         && let Some(last) = messages.last()
                     {
                         self.hub.to_visitor(

@@ -489,7 +489,11 @@ impl Runtime {
         conversation: &Conversation,
     ) -> RuntimeResult<ConversationView> {
         let messages = self.store.messages_after(&conversation.id, 0).await?;
-        Ok(view(conversation, messages))
+        let participants = self.store.participants(&conversation.id).await?;
+        Ok(ConversationView {
+            participants,
+            ..view(conversation, messages)
+        })
     }
 }
 
@@ -528,6 +532,7 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         dropped_context: conversation.dropped_context.clone(),
         messages,
         last_message: None,
+        participants: Vec::new(),
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
     }

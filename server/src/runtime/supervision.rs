@@ -1,7 +1,7 @@
 //! What supervisors do beyond an agent: transfer and assign conversations, force-close and monitor
 //! them, each action enabled one by one in `[supervision]` (an admin may always).
 
-use protocol::{Author, ConversationState, ErrorCode};
+use protocol::{Author, ConversationState, ErrorCode, ParticipantRole};
 
 use super::conversations::{SupervisorAction, forbidden, owner};
 use super::{Runtime, RuntimeError, RuntimeResult};
@@ -109,12 +109,15 @@ impl Runtime {
             Author::System,
             String::new(),
             "A supervisor ended this conversation.".to_owned(),
+            false,
         )
         .await?;
         self.apply(conversation_id, Event::ForceClosed, actor).await
     }
 
-    /// A supervisor opens an Active or Wrap-up conversation someone else owns.
+    /// A supervisor opens an Active or Wrap-up conversation someone else owns, read-only, and from then
+    /// on receives its messages live until they stop. Announced to the agent and the customer only when
+    /// `[supervision] announce_monitoring` is on.
     pub async fn monitor(
         &self,
         agent: &Agent,
@@ -139,6 +142,149 @@ impl Runtime {
                 "a supervisor cannot monitor a conversation assigned to themselves",
             ));
         }
+        let had = self
+            .store
+            .set_participant(
+                conversation_id,
+                &agent.username,
+                Some(ParticipantRole::Monitor),
+            )
+            .await?;
+        if had.is_none() && self.settings.supervision.announce_monitoring {
+            self.tell_participants(
+                &conversation,
+                &format!("monitor-{}-{}", agent.username, self.now_ms()),
+                "A supervisor is monitoring the conversation.",
+            )
+            .await?;
+        }
+        self.republish(conversation_id).await;
         Ok(conversation)
+    }
+
+    /// The supervisor stops monitoring: no more live messages. A supervisor who joined stays joined.
+    pub async fn stop_monitoring(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.supervising(agent, SupervisorAction::Monitor)?;
+        let conversation = self.known_conversation(conversation_id).await?;
+        let had = self
+            .store
+            .set_participant(conversation_id, &agent.username, None)
+            .await?;
+        if had.is_some_and(|role| role != ParticipantRole::Monitor) {
+            // Not monitoring: put back what they were.
+            self.store
+                .set_participant(conversation_id, &agent.username, had)
+                .await?;
+        }
+        self.republish(conversation_id).await;
+        Ok(conversation)
+    }
+
+    /// A supervisor joins an Active conversation they are monitoring or not: they may write to the
+    /// customer, and the agent and the customer are told.
+    pub async fn join(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<Conversation> {
+        self.supervising(agent, SupervisorAction::Monitor)?;
+        let conversation = self.known_conversation(conversation_id).await?;
+        if conversation.state != ConversationState::Active {
+            return Err(RuntimeError::new(
+                ErrorCode::TransitionNotAllowed,
+                format!(
+                    "only Active conversations can be joined; this one is {}",
+                    conversation.state.label()
+                ),
+            ));
+        }
+        if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
+            return Err(forbidden("the conversation is already yours"));
+        }
+        let had = self
+            .store
+            .set_participant(
+                conversation_id,
+                &agent.username,
+                Some(ParticipantRole::Supervisor),
+            )
+            .await?;
+        if had != Some(ParticipantRole::Supervisor) {
+            self.tell_participants(
+                &conversation,
+                &format!("join-{}-{}", agent.username, self.now_ms()),
+                "A supervisor joined the conversation.",
+            )
+            .await?;
+        }
+        self.republish(conversation_id).await;
+        Ok(conversation)
+    }
+
+    /// A supervisor who joined leaves, and the agent and the customer are told; a consultant leaves a
+    /// conversation they were transferred out of. Either stops receiving it.
+    pub async fn leave(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<Conversation> {
+        let conversation = self.known_conversation(conversation_id).await?;
+        let had = self
+            .store
+            .set_participant(conversation_id, &agent.username, None)
+            .await?;
+        match had {
+            Some(ParticipantRole::Supervisor)
+                if conversation.state != ConversationState::Closed =>
+            {
+                self.tell_participants(
+                    &conversation,
+                    &format!("leave-{}-{}", agent.username, self.now_ms()),
+                    "The supervisor left the conversation.",
+                )
+                .await?;
+            }
+            Some(_) => {}
+            None => {
+                return Err(RuntimeError::new(
+                    ErrorCode::NotYourConversation,
+                    "you are not in this conversation",
+                ));
+            }
+        }
+        self.republish(conversation_id).await;
+        Ok(conversation)
+    }
+
+    /// A line from the system that the customer, the owner and the participants read.
+    async fn tell_participants(
+        &self,
+        conversation: &Conversation,
+        client_message_id: &str,
+        body: &str,
+    ) -> RuntimeResult<()> {
+        self.append(
+            conversation,
+            client_message_id.to_owned(),
+            Author::System,
+            String::new(),
+            body.to_owned(),
+            false,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Tells the owner, the participants and the dashboard who is in the conversation now.
+    async fn republish(&self, conversation_id: &str) {
+        match self.known_conversation(conversation_id).await {
+            Ok(conversation) => {
+                let moved = crate::store::Moved {
+                    previous_owner: None,
+                    previous_state: conversation.state,
+                    previous_queue: conversation.queue_id.clone(),
+                    withdrawn: None,
+                    conversation,
+                };
+                self.publish(&moved).await;
+            }
+            Err(error) => tracing::error!("cannot republish a conversation: {}", error.message),
+        }
     }
 }

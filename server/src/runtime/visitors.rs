@@ -110,6 +110,7 @@ impl Runtime {
             author_name: String::new(),
             body: body.clone(),
             now_ms: self.now_ms(),
+            internal: false,
         };
         // The common case takes one transaction: find the live conversation and store the message.
         let waiting = match self
@@ -147,6 +148,7 @@ impl Runtime {
             Author::Visitor,
             String::new(),
             body,
+            false,
         )
         .await
     }

@@ -136,6 +136,8 @@ pub struct NewMessage {
     pub author_name: String,
     pub body: String,
     pub now_ms: i64,
+    /// An internal note: never sent or shown to the customer.
+    pub internal: bool,
 }
 
 /// An offline message as the visitor sends it.
@@ -154,6 +156,16 @@ pub struct Appended {
     pub message: ChatMessage,
     /// The id was already stored with the same body: a retry, not a new message.
     pub duplicate: bool,
+    /// Who receives it besides the owner and the customer, read in the same transaction: consultants,
+    /// supervisors who joined, supervisors monitoring.
+    pub audience: Vec<String>,
+}
+
+/// What a list shows of a conversation besides its row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListExtras {
+    pub last_message: Option<ChatMessage>,
+    pub participants: Vec<protocol::Participant>,
 }
 
 /// What became of a visitor's message sent to their live conversation.
@@ -480,12 +492,25 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         conversation_id: &str,
         after_seq: i64,
     ) -> StoreResult<Vec<ChatMessage>>;
-    /// The newest message a person wrote (visitor or agent) in each conversation, in the order asked,
-    /// read in one transaction: the previews of a work-item list.
-    async fn last_messages(
+    /// What the customer may read after `after_seq`: the messages without internal notes.
+    async fn visitor_messages_after(
         &self,
-        conversation_ids: Vec<String>,
-    ) -> StoreResult<Vec<Option<ChatMessage>>>;
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> StoreResult<Vec<ChatMessage>>;
+    /// Who is in a conversation besides its owner.
+    async fn participants(&self, conversation_id: &str) -> StoreResult<Vec<protocol::Participant>>;
+    /// Puts `username` in the conversation with `role`, or takes them out (`None`). A consultant stays a
+    /// consultant when they also monitor. Answers the role they had.
+    async fn set_participant(
+        &self,
+        conversation_id: &str,
+        username: &str,
+        role: Option<protocol::ParticipantRole>,
+    ) -> StoreResult<Option<protocol::ParticipantRole>>;
+    /// What a list shows of each conversation besides its row, in the order asked, read in one
+    /// transaction: the newest message a person wrote (visitor or agent), and the participants.
+    async fn list_extras(&self, conversation_ids: Vec<String>) -> StoreResult<Vec<ListExtras>>;
 
     /// Applies a lifecycle event after checking the actor may cause it.
     async fn apply_event(

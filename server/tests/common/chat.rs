@@ -128,6 +128,7 @@ impl Side {
                 conversation_id: conversation_id.clone(),
                 client_message_id,
                 body,
+                internal: false,
             }),
         };
         text.expect("an encodable frame")

@@ -143,8 +143,15 @@ async fn handle(
             conversation_id,
             client_message_id,
             body,
+            internal,
         } => runtime
-            .agent_send(agent, &conversation_id, client_message_id.clone(), body)
+            .agent_send(
+                agent,
+                &conversation_id,
+                client_message_id.clone(),
+                body,
+                internal,
+            )
             .await
             .map(|message| {
                 Some(ServerToAgent::Ack {

@@ -200,6 +200,14 @@ CREATE INDEX sessions_by_agent ON sessions (username);
 ALTER TABLE conversations ADD COLUMN released_by TEXT;
 ALTER TABLE conversations ADD COLUMN previous_owner TEXT;
 "#,
+    // Internal notes, and supervisors who monitor a conversation as participants.
+    r#"
+ALTER TABLE messages ADD COLUMN internal BIGINT NOT NULL DEFAULT 0 CHECK (internal IN (0, 1));
+ALTER TABLE participants DROP CONSTRAINT participants_role_check;
+ALTER TABLE participants ADD CONSTRAINT participants_role_check
+    CHECK (role IN ('consultant', 'supervisor', 'monitor'));
+CREATE INDEX participants_by_username ON participants (username);
+"#,
 ];
 
 /// Connects `connections` times to the database at `url`, migrates it, and starts one writer thread per

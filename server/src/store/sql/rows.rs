@@ -100,7 +100,7 @@ pub(super) fn load_agent(tx: &mut dyn Tx, username: &str) -> StoreResult<Option<
 }
 
 pub(super) const MESSAGE_COLUMNS: &str =
-    "seq, client_message_id, author, author_name, body, sent_at_ms";
+    "seq, client_message_id, author, author_name, body, sent_at_ms, internal";
 
 pub(super) fn message_from_row(row: &Row) -> Result<ChatMessage, DbError> {
     let author: String = row.get(2)?;
@@ -111,5 +111,6 @@ pub(super) fn message_from_row(row: &Row) -> Result<ChatMessage, DbError> {
         author_name: row.get(3)?,
         body: row.get(4)?,
         sent_at_ms: row.get(5)?,
+        internal: row.get(6)?,
     })
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use protocol::{ChatMessage, ConversationState, Presence, Role};
+use protocol::{ChatMessage, ConversationState, Participant, ParticipantRole, Presence, Role};
 
 use super::rows::{
     MESSAGE_COLUMNS, load_agent, load_conversation, message_from_row, query_conversations,
@@ -17,9 +17,9 @@ use super::{
 use crate::domain::lifecycle::Event;
 use crate::store::{
     Actor, Agent, AgentLoad, AgentUpdate, AgentUpdated, Appended, ConnectionSubject,
-    ConnectionTimer, Conversation, Fired, HistoryEntry, Moved, NewConversation, NewMessage,
-    NewOfflineMessage, Offer, Overrides, QueuePosition, Routed, SignedOut, Store, StoreError,
-    StoreResult, Stream, VisitorAppend,
+    ConnectionTimer, Conversation, Fired, HistoryEntry, ListExtras, Moved, NewConversation,
+    NewMessage, NewOfflineMessage, Offer, Overrides, QueuePosition, Routed, SignedOut, Store,
+    StoreError, StoreResult, Stream, VisitorAppend,
 };
 
 /// The visitor's most recent conversation that is not Closed.
@@ -55,6 +55,7 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
         return Ok(Appended {
             message: stored,
             duplicate: true,
+            audience: Vec::new(),
         });
     }
     let seq: i64 = tx
@@ -65,9 +66,9 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
         .ok_or(StoreError::UnknownConversation)?
         .get(0)?;
     tx.execute(
-        "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        args![conversation_id, seq, message.client_message_id, message.author.as_str(), message.author_name, message.body, message.now_ms],
+        "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms, internal)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        args![conversation_id, seq, message.client_message_id, message.author.as_str(), message.author_name, message.body, message.now_ms, message.internal],
     )?;
     // Activity pushes the state's inactivity timer back.
     tx.execute(
@@ -82,9 +83,31 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
             author_name: message.author_name.clone(),
             body: message.body.clone(),
             sent_at_ms: message.now_ms,
+            internal: message.internal,
         },
         duplicate: false,
+        audience: participants(tx, conversation_id)?
+            .into_iter()
+            .map(|participant| participant.username)
+            .collect(),
     })
+}
+
+fn participants(tx: &mut dyn Tx, conversation_id: &str) -> StoreResult<Vec<Participant>> {
+    let rows = tx.query(
+        "SELECT username, role FROM participants WHERE conversation_id = ?1 ORDER BY username",
+        args![conversation_id],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let role: String = row.get(1)?;
+            Ok::<_, DbError>(Participant {
+                username: row.get(0)?,
+                role: ParticipantRole::parse(&role).unwrap_or(ParticipantRole::Monitor),
+            })
+        })
+        .collect::<Result<_, _>>()?)
 }
 
 #[async_trait]
@@ -353,21 +376,87 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn last_messages(
+    async fn visitor_messages_after(
         &self,
-        conversation_ids: Vec<String>,
-    ) -> StoreResult<Vec<Option<ChatMessage>>> {
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| {
+            let rows = tx.query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE conversation_id = ?1 AND seq > ?2 AND internal = 0 ORDER BY seq"
+                ),
+                args![conversation_id, after_seq],
+            )?;
+            Ok(rows
+                .iter()
+                .map(message_from_row)
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn participants(&self, conversation_id: &str) -> StoreResult<Vec<Participant>> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| participants(tx, &conversation_id)).await
+    }
+
+    async fn set_participant(
+        &self,
+        conversation_id: &str,
+        username: &str,
+        role: Option<ParticipantRole>,
+    ) -> StoreResult<Option<ParticipantRole>> {
+        let (conversation_id, username) = (conversation_id.to_owned(), username.to_owned());
+        self.run(move |tx| {
+            tx.lock_conversation(&conversation_id)?;
+            let had = tx
+                .query_opt(
+                    "SELECT role FROM participants WHERE conversation_id = ?1 AND username = ?2",
+                    args![conversation_id, username],
+                )?
+                .map(|row| row.get::<String>(0))
+                .transpose()?
+                .and_then(|role| ParticipantRole::parse(&role));
+            match role {
+                // Monitoring adds nothing for someone already in the conversation.
+                Some(ParticipantRole::Monitor) if had.is_some() => {}
+                Some(role) => {
+                    tx.execute(
+                        "INSERT INTO participants (conversation_id, username, role) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (conversation_id, username) DO UPDATE SET role = ?3",
+                        args![conversation_id, username, role.as_str()],
+                    )?;
+                }
+                None => {
+                    tx.execute(
+                        "DELETE FROM participants WHERE conversation_id = ?1 AND username = ?2",
+                        args![conversation_id, username],
+                    )?;
+                }
+            }
+            Ok(had)
+        })
+        .await
+    }
+
+    async fn list_extras(&self, conversation_ids: Vec<String>) -> StoreResult<Vec<ListExtras>> {
         self.run(move |tx| {
             let sql = format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND author <> 'system'
                  ORDER BY seq DESC LIMIT 1"
             );
-            let mut last = Vec::with_capacity(conversation_ids.len());
+            let mut extras = Vec::with_capacity(conversation_ids.len());
             for id in &conversation_ids {
                 let row = tx.query_opt(&sql, args![id])?;
-                last.push(row.as_ref().map(message_from_row).transpose()?);
+                extras.push(ListExtras {
+                    last_message: row.as_ref().map(message_from_row).transpose()?,
+                    participants: participants(tx, id)?,
+                });
             }
-            Ok(last)
+            Ok(extras)
         })
         .await
     }

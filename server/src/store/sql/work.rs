@@ -676,7 +676,9 @@ pub(super) fn work_items(
     match (stream, everything) {
         (Stream::Mine, _) => query_conversations(
             tx,
-            "WHERE agent_username = ?1 AND state IN ('active', 'wrap_up', 'waiting') ORDER BY updated_at_ms DESC, id",
+            "WHERE (agent_username = ?1
+                    OR id IN (SELECT conversation_id FROM participants WHERE username = ?1 AND role = 'consultant'))
+                AND state IN ('active', 'wrap_up', 'waiting') ORDER BY updated_at_ms DESC, id",
             args![username],
         ),
         (Stream::Open, true) => {

@@ -178,6 +178,22 @@ CREATE INDEX sessions_by_agent ON sessions (username);
 ALTER TABLE conversations ADD COLUMN released_by TEXT;
 ALTER TABLE conversations ADD COLUMN previous_owner TEXT;
 "#,
+    // Internal notes, and supervisors who monitor a conversation as participants (SQLite cannot change a
+    // CHECK in place: the table is rebuilt).
+    r#"
+ALTER TABLE messages ADD COLUMN internal INTEGER NOT NULL DEFAULT 0 CHECK (internal IN (0, 1));
+CREATE TABLE participants_rebuilt (
+    conversation_id TEXT NOT NULL REFERENCES conversations (id),
+    username TEXT NOT NULL REFERENCES agents (username),
+    role TEXT NOT NULL CHECK (role IN ('consultant', 'supervisor', 'monitor')),
+    PRIMARY KEY (conversation_id, username)
+);
+INSERT INTO participants_rebuilt (conversation_id, username, role)
+    SELECT conversation_id, username, role FROM participants;
+DROP TABLE participants;
+ALTER TABLE participants_rebuilt RENAME TO participants;
+CREATE INDEX participants_by_username ON participants (username);
+"#,
 ];
 
 /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread
