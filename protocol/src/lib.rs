@@ -27,7 +27,7 @@ pub use frames::{
     SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor, VisitorToServer,
 };
 pub use rest::{
-    AgentPatch, AgentSummary, AssignAnswer, AssignRequest, Availability, HistoryEntry,
+    AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, Availability, HistoryEntry,
     InvitationEvent, LoginRequest, Me, NewAgentRequest, OfflineMessage, PasswordChange,
     PasswordReset, PresenceRequest, QueueSummary, RuleStats, SiteConfig, TransferOffered,
     TransferRequest,

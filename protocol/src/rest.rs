@@ -104,6 +104,25 @@ pub struct PasswordReset {
     pub new_password: String,
 }
 
+/// One supervisor action as the audit log keeps it: `GET /api/audit`, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntry {
+    /// Increases with every entry; `before` pages on it.
+    pub id: i64,
+    pub at_ms: i64,
+    /// Who acted: a supervisor or admin, or an agent for a transfer they asked for or answered.
+    pub actor: String,
+    /// `monitor`, `stop_monitoring`, `join`, `leave`, `assign`, `transfer`, `transfer_answered`,
+    /// `force_close`.
+    pub action: String,
+    pub conversation_id: String,
+    /// What the action named: the agent or queue, the capacity exceeded, the transfer's answer.
+    pub detail: String,
+    /// `ok`, or the refusal's error code.
+    pub outcome: String,
+}
+
 /// A queue as the console sees it: `GET /api/queues`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

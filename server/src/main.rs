@@ -26,13 +26,15 @@ usage:
   beckon agent disable|enable [--config FILE] --username NAME
       (a disabled agent cannot log in and gets no offers; every session of theirs ends)
   beckon conversations [--config FILE]
+  beckon audit [--config FILE]
+      (the supervisors' actions, oldest first, as JSON lines)
   beckon rules check DIR [--config FILE]
   beckon rules simulate DIR VISIT-FILE [--config FILE] [--format text|json]
       (replays a visit second by second: which rule fires, and why the others do not)
   beckon hash-password
       (prints an argon2 hash of BECKON_PASSWORD or the first line of standard input, for `[[agents]]` seeds)
 
-For serve, agent and conversations, FILE defaults to server/config/demo.toml. The rules commands read a
+For serve, agent, conversations and audit, FILE defaults to server/config/demo.toml. The rules commands read a
 configuration only when given --config, and then also check that every queue a rule names exists.";
 
 fn main() -> ExitCode {
@@ -64,6 +66,9 @@ enum Command {
         change: AccountChange,
     },
     Conversations {
+        config: PathBuf,
+    },
+    Audit {
         config: PathBuf,
     },
     RulesCheck {
@@ -231,6 +236,12 @@ impl Command {
                     config: arguments.config(),
                 })
             }
+            ["audit"] => {
+                arguments.allow(&["config"])?;
+                Ok(Command::Audit {
+                    config: arguments.config(),
+                })
+            }
             ["rules", "check", folder] => {
                 arguments.allow(&["config"])?;
                 Ok(Command::RulesCheck {
@@ -285,6 +296,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Conversations { config } => {
             list_conversations(&config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { config } => {
+            print_audit(&config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::RulesCheck { folder, config } => {
@@ -414,6 +429,38 @@ fn list_conversations(config: &Path) -> anyhow::Result<()> {
             "title": conversation.title,
         });
         writeln!(stdout, "{line}")?;
+    }
+    Ok(())
+}
+
+/// `beckon audit`: the supervisors' actions, oldest first, a JSON object a line.
+fn print_audit(config: &Path) -> anyhow::Result<()> {
+    let config = load(config)?;
+    let entries = block_on(async move {
+        let store = server::store::open(
+            &config.database,
+            std::sync::Arc::new(config.routing_model.clone()),
+        )?;
+        let mut entries = Vec::new();
+        let mut before = None;
+        loop {
+            let filter = server::store::AuditFilter {
+                before,
+                limit: 500,
+                ..Default::default()
+            };
+            let page = store.audit(filter).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            before = Some(last.id);
+            entries.extend(page);
+        }
+        anyhow::Ok(entries)
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    for entry in entries.iter().rev() {
+        writeln!(stdout, "{}", serde_json::to_string(entry)?)?;
     }
     Ok(())
 }

@@ -199,6 +199,40 @@ fn agent_add_creates_a_stored_agent_who_can_then_be_added_only_once() {
     let output = beckon(&["conversations", "--config", &config], None);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(stdout(&output), "", "a new database has no conversations");
+
+    // The audit log, oldest first, a JSON object a line.
+    let output = beckon(&["audit", "--config", &config], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "", "a new database has no audit entries");
+    for (at_ms, action) in [(1_000, "monitor"), (2_000, "join")] {
+        database
+            .execute(
+                "INSERT INTO audit_log (at_ms, actor, action, conversation_id, detail, outcome)
+                 VALUES (?1, 'ada', ?2, 'c1', '', 'ok')",
+                rusqlite::params![at_ms, action],
+            )
+            .expect("an audit entry");
+    }
+    let output = beckon(&["audit", "--config", &config], None);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|line| (
+                line["action"].as_str(),
+                line["actor"].as_str(),
+                line["at_ms"].as_i64()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            (Some("monitor"), Some("ada"), Some(1_000)),
+            (Some("join"), Some("ada"), Some(2_000))
+        ]
+    );
 }
 
 #[test]

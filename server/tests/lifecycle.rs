@@ -1186,7 +1186,10 @@ async fn a_consultant_stays_after_a_transfer_and_notes_never_reach_the_customer(
     visitor.send_message("v-after", "Still there?").await;
     assert_eq!(next_message(&mut ann, &id).await.body, "Still there?");
     assert_eq!(next_message(&mut bob, &id).await.body, "Still there?");
-    assert_eq!(next_visitor_message(&mut visitor).await.body, "Still there?");
+    assert_eq!(
+        next_visitor_message(&mut visitor).await.body,
+        "Still there?"
+    );
     // She may write a note, which Bob reads and the customer never does; not a message to the customer.
     ann.send(&AgentToServer::Send {
         conversation_id: id.clone(),
@@ -1262,6 +1265,22 @@ async fn a_consultant_stays_after_a_transfer_and_notes_never_reach_the_customer(
         .get(&format!("/api/conversations/{id}"), Some(&ann_cookie))
         .await;
     assert_eq!(gone.status, StatusCode::FORBIDDEN);
+    let logged: Vec<(String, String, String)> = audit_of(&world, &id)
+        .await
+        .into_iter()
+        .map(|entry| (entry.actor, entry.action, entry.detail))
+        .collect();
+    let row = |actor: &str, action: &str, detail: &str| {
+        (actor.to_owned(), action.to_owned(), detail.to_owned())
+    };
+    assert_eq!(
+        logged,
+        [
+            row("ann", "transfer", "to bob"),
+            row("bob", "transfer_answered", "accepted; asked by ann"),
+            row("ann", "leave", ""),
+        ]
+    );
 }
 
 async fn a_supervisor_monitors_joins_writes_and_leaves_and_everyone_is_told(backend: Backend) {
@@ -1347,6 +1366,40 @@ async fn a_supervisor_monitors_joins_writes_and_leaves_and_everyone_is_told(back
         "The supervisor left the conversation."
     );
     assert_eq!(world.store().participants(&id).await.unwrap(), Vec::new());
+    // Each action is in the audit log with its outcome, and so is a refused one.
+    let refused = world.action(&id, "leave", &lead).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let logged: Vec<(String, String, String)> = audit_of(&world, &id)
+        .await
+        .into_iter()
+        .map(|entry| (entry.actor, entry.action, entry.outcome))
+        .collect();
+    let row =
+        |action: &str, outcome: &str| ("lead".to_owned(), action.to_owned(), outcome.to_owned());
+    assert_eq!(
+        logged,
+        [
+            row("monitor", "ok"),
+            row("join", "ok"),
+            row("leave", "ok"),
+            row("leave", "not_your_conversation"),
+        ]
+    );
+}
+
+/// The audit log of one conversation, oldest first.
+async fn audit_of(world: &World, id: &str) -> Vec<protocol::AuditEntry> {
+    let mut entries = world
+        .store()
+        .audit(server::store::AuditFilter {
+            conversation_id: Some(id.to_owned()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    entries.reverse();
+    entries
 }
 
 // Refusals change nothing.

@@ -319,6 +319,13 @@ const CELLS: &[&str] = &[
     "POST  /api/conversations/{open}/assign          admin      200",
     "POST  /api/conversations/{active}/assign        supervisor 409 transition_not_allowed",
     "POST  /api/conversations/{unknown}/assign       admin      404 unknown_conversation",
+    // The audit log is the admins'.
+    "GET   /api/audit                                anonymous  401 unauthenticated",
+    "GET   /api/audit                                owner      403 forbidden",
+    "GET   /api/audit                                peer       403 forbidden",
+    "GET   /api/audit                                stranger   403 forbidden",
+    "GET   /api/audit                                supervisor 403 forbidden",
+    "GET   /api/audit                                admin      200",
     // Force close is a supervisor action, which the owner does not have either.
     "POST  /api/conversations/{active}/force-close   anonymous  401 unauthenticated",
     "POST  /api/conversations/{active}/force-close   owner      403 forbidden",
@@ -367,6 +374,7 @@ const OTHER_CELLS: &[&str] = &[
     "POST  /api/agents                               admin      404 unknown_queue        body:unknown_queue",
     "POST  /api/agents                               admin      409 id_conflict          body:existing_username",
     "GET   /api/agents/nobody                        admin      404 unknown_agent",
+    "GET   /api/audit?limit=0                        admin      400 bad_request",
     "PATCH /api/agents/ann                           admin      400 bad_request          body:no_capacity",
     "PATCH /api/agents/nobody                        admin      404 unknown_agent",
     "PUT   /api/agents/ann/presence                  owner      400 bad_request          body:unknown_presence",

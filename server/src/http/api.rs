@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use protocol::{
-    AgentPatch, AgentSummary, AssignAnswer, AssignRequest, ConversationView, ErrorCode,
+    AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, ConversationView, ErrorCode,
     HistoryEntry, NewAgentRequest, PasswordReset, PresenceRequest, QueueSummary, TransferOffered,
     TransferRequest,
 };
@@ -383,6 +383,62 @@ async fn viewed(
     conversation: crate::store::Conversation,
 ) -> Answer<ConversationView> {
     Ok(Json(runtime.conversation_view(&conversation).await?))
+}
+
+/// `GET /api/audit`'s filters and paging.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this actor's entries.
+    actor: Option<String>,
+    /// Only this action (`monitor`, `join`, `assign`, …).
+    action: Option<String>,
+    /// Only this conversation's entries.
+    conversation_id: Option<String>,
+    /// Entries older than this id: the next page.
+    before: Option<i64>,
+    /// How many, 1 to 500; 100 by default.
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+/// The supervisors' actions, newest first: who did what to which conversation, when, and the outcome.
+/// Admins only.
+#[utoipa::path(
+    get,
+    path = "/api/audit",
+    tag = "admin",
+    params(AuditQuery),
+    responses((status = 200, description = "Newest first.", body = [AuditEntry]), Malformed, Unauthenticated, Refused),
+    security(("session" = []))
+)]
+pub async fn audit(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Answer<Vec<AuditEntry>> {
+    let Query(query) = query.map_err(|rejection| {
+        AppError::new(
+            ErrorCode::BadRequest,
+            format!("the query: {}", rejection.body_text()),
+        )
+    })?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::new(
+            ErrorCode::BadRequest,
+            format!("`limit` must be 1 to 500, not {limit}"),
+        ));
+    }
+    let filter = crate::store::AuditFilter {
+        actor: query.actor,
+        action: query.action,
+        conversation_id: query.conversation_id,
+        before: query.before,
+        limit,
+    };
+    Ok(Json(runtime.audit_log(&agent, filter).await?))
 }
 
 /// The offered agent accepts routing's or a transfer's offer.

@@ -83,6 +83,7 @@ fn admin_api() -> OpenApiRouter<Arc<Runtime>> {
         .routes(routes!(api::update_agent))
         .routes(routes!(api::reset_password))
         .routes(routes!(api::clear_login_lock))
+        .routes(routes!(api::audit))
 }
 
 /// The whole JSON API with its document, without the layers that need a running node: what

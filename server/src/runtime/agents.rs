@@ -63,6 +63,8 @@ impl Runtime {
             ..
         }) = offer
         {
+            self.audit_transfer_answer(&agent.username, conversation_id, &requester, "accepted")
+                .await;
             self.hub.to_agent(
                 &requester,
                 &ServerToAgent::TransferAnswered {
@@ -83,9 +85,36 @@ impl Runtime {
             .decline_offer(conversation_id, &agent.username)
             .await?;
         self.offer_ended(&offer, false);
+        if let Some(requester) = &offer.transfer_from {
+            self.audit_transfer_answer(&agent.username, conversation_id, requester, "rejected")
+                .await;
+        }
         self.refresh_presence(&agent.username).await;
         self.dispatch().await;
         Ok(())
+    }
+
+    /// How a transfer offer ended, in the audit log: `accepted`, `rejected`, or `expired` when nobody
+    /// answered in time (the conversation stays with its owner).
+    pub(super) async fn audit_transfer_answer(
+        &self,
+        answered_by: &str,
+        conversation_id: &str,
+        requester: &str,
+        answer: &str,
+    ) {
+        let entry = protocol::AuditEntry {
+            id: 0,
+            at_ms: self.now_ms(),
+            actor: answered_by.to_owned(),
+            action: "transfer_answered".to_owned(),
+            conversation_id: conversation_id.to_owned(),
+            detail: format!("{answer}; asked by {requester}"),
+            outcome: "ok".to_owned(),
+        };
+        if let Err(error) = self.store.record_audit(entry).await {
+            tracing::error!(conversation = %conversation_id, "cannot write the audit log: {error}");
+        }
     }
 
     /// Tells the agent an offer is gone and, for a transfer, tells who asked for it.

@@ -529,6 +529,15 @@ impl Runtime {
             {
                 tracing::info!(conversation = %ended.conversation_id, agent = %ended.agent_username, "offer expired");
                 self.offer_ended(&ended, false);
+                if let Some(requester) = &ended.transfer_from {
+                    self.audit_transfer_answer(
+                        &ended.agent_username,
+                        &ended.conversation_id,
+                        requester,
+                        "expired",
+                    )
+                    .await;
+                }
                 self.refresh_presence(&ended.agent_username).await;
             }
         }

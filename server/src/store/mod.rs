@@ -161,6 +161,16 @@ pub struct Appended {
     pub audience: Vec<String>,
 }
 
+/// Which audit entries to read: each field narrows when set; `before` pages back from an id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub conversation_id: Option<String>,
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
 /// What a list shows of a conversation besides its row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListExtras {
@@ -498,6 +508,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         conversation_id: &str,
         after_seq: i64,
     ) -> StoreResult<Vec<ChatMessage>>;
+    /// Writes one supervisor action to the audit log.
+    async fn record_audit(&self, entry: protocol::AuditEntry) -> StoreResult<()>;
+    /// The audit log, newest first, as `filter` narrows it.
+    async fn audit(&self, filter: AuditFilter) -> StoreResult<Vec<protocol::AuditEntry>>;
     /// Who is in a conversation besides its owner.
     async fn participants(&self, conversation_id: &str) -> StoreResult<Vec<protocol::Participant>>;
     /// Puts `username` in the conversation with `role`, or takes them out (`None`). A consultant stays a

@@ -124,6 +124,8 @@ pub fn request_body(endpoint: &Endpoint) -> Option<Value> {
 
 /// Whether `path` has the shape of `pattern`, whose `{name}` segments match any one segment.
 pub fn same_shape(pattern: &str, path: &str) -> bool {
+    // A query string is not part of the route.
+    let path = path.split_once('?').map_or(path, |(path, _query)| path);
     let pattern: Vec<&str> = pattern.split('/').collect();
     let path: Vec<&str> = path.split('/').collect();
     pattern.len() == path.len()

@@ -208,6 +208,18 @@ ALTER TABLE participants ADD CONSTRAINT participants_role_check
     CHECK (role IN ('consultant', 'supervisor', 'monitor'));
 CREATE INDEX participants_by_username ON participants (username);
 "#,
+    r#"
+CREATE TABLE audit_log (
+    id BIGSERIAL PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_conversation ON audit_log (conversation_id, id);
+"#,
 ];
 
 /// Connects `connections` times to the database at `url`, migrates it, and starts one writer thread per

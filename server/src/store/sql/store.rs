@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use protocol::{ChatMessage, ConversationState, Participant, ParticipantRole, Presence, Role};
+use protocol::{
+    AuditEntry, ChatMessage, ConversationState, Participant, ParticipantRole, Presence, Role,
+};
 
 use super::rows::{
     MESSAGE_COLUMNS, load_agent, load_conversation, message_from_row, query_conversations,
@@ -16,7 +18,7 @@ use super::{
 };
 use crate::domain::lifecycle::Event;
 use crate::store::{
-    Actor, Agent, AgentLoad, AgentUpdate, AgentUpdated, Appended, ConnectionSubject,
+    Actor, Agent, AgentLoad, AgentUpdate, AgentUpdated, Appended, AuditFilter, ConnectionSubject,
     ConnectionTimer, Conversation, Fired, HistoryEntry, ListExtras, Moved, NewConversation,
     NewMessage, NewOfflineMessage, Offer, Overrides, QueuePosition, Routed, SignedOut, Store,
     StoreError, StoreResult, Stream, VisitorAppend,
@@ -393,6 +395,62 @@ impl Store for SqlStore {
             Ok(rows
                 .iter()
                 .map(message_from_row)
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.run(move |tx| {
+            tx.execute(
+                "INSERT INTO audit_log (at_ms, actor, action, conversation_id, detail, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                args![
+                    entry.at_ms,
+                    entry.actor,
+                    entry.action,
+                    entry.conversation_id,
+                    entry.detail,
+                    entry.outcome
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit(&self, filter: AuditFilter) -> StoreResult<Vec<AuditEntry>> {
+        self.run(move |tx| {
+            // An unset filter matches everything. The casts name the parameters' types for
+            // PostgreSQL, which cannot infer them from `IS NULL`.
+            let rows = tx.query(
+                "SELECT id, at_ms, actor, action, conversation_id, detail, outcome FROM audit_log
+                 WHERE (CAST(?1 AS TEXT) IS NULL OR actor = ?1)
+                   AND (CAST(?2 AS TEXT) IS NULL OR action = ?2)
+                   AND (CAST(?3 AS TEXT) IS NULL OR conversation_id = ?3)
+                   AND (CAST(?4 AS BIGINT) IS NULL OR id < ?4)
+                 ORDER BY id DESC LIMIT ?5",
+                args![
+                    filter.actor,
+                    filter.action,
+                    filter.conversation_id,
+                    filter.before,
+                    i64::from(filter.limit)
+                ],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|row| {
+                    Ok::<_, DbError>(AuditEntry {
+                        id: row.get(0)?,
+                        at_ms: row.get(1)?,
+                        actor: row.get(2)?,
+                        action: row.get(3)?,
+                        conversation_id: row.get(4)?,
+                        detail: row.get(5)?,
+                        outcome: row.get(6)?,
+                    })
+                })
                 .collect::<Result<_, _>>()?)
         })
         .await

@@ -194,6 +194,18 @@ DROP TABLE participants;
 ALTER TABLE participants_rebuilt RENAME TO participants;
 CREATE INDEX participants_by_username ON participants (username);
 "#,
+    r#"
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_conversation ON audit_log (conversation_id, id);
+"#,
 ];
 
 /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread
