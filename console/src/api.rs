@@ -182,6 +182,28 @@ pub async fn conversation(conversation_id: &str) -> Result<protocol::Conversatio
     serde_json::from_str(&text).map_err(|error| error.to_string())
 }
 
+/// Every conversation not Closed: the Ongoing dashboard. Supervisors and admins.
+pub async fn ongoing() -> Result<Vec<protocol::ConversationView>, String> {
+    let text = call("GET", "/api/conversations", None).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}
+
+/// A supervisor's `monitor`, `join` or `leave`: the conversation as they now see it.
+pub async fn supervise(
+    conversation_id: &str,
+    action: &str,
+) -> Result<protocol::ConversationView, String> {
+    let url = format!("/api/conversations/{}/{action}", encode(conversation_id));
+    let text = call("POST", &url, Some("{}".to_owned())).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}
+
+/// The supervisor stops monitoring.
+pub async fn stop_monitoring(conversation_id: &str) -> Result<(), String> {
+    let url = format!("/api/conversations/{}/monitor", encode(conversation_id));
+    call("DELETE", &url, None).await.map(drop)
+}
+
 /// A lifecycle action on a conversation (`pick`, `reopen`, …), refused with the server's reason.
 pub async fn conversation_action(conversation_id: &str, action: &str) -> Result<(), String> {
     let url = format!("/api/conversations/{}/{action}", encode(conversation_id));

@@ -26,7 +26,7 @@ pub struct SessionSignals {
     pub access: RwSignal<Access>,
     pub unread: RwSignal<u32>,
     /// Sent, not yet acknowledged: (client id, body).
-    pub pending: RwSignal<Vec<(String, String)>>,
+    pub pending: RwSignal<Vec<crate::state::Pending>>,
     /// What the agent typed and has not sent; kept while they switch sessions.
     pub draft: RwSignal<String>,
     pub tab: RwSignal<Tab>,
@@ -50,6 +50,11 @@ pub struct Console {
     pub offers: RwSignal<Vec<Offer>>,
     /// Home's work-item streams.
     pub work: RwSignal<WorkItems>,
+    /// Supervisors and admins: the Ongoing dashboard's rows, and the actions allowed them.
+    pub ongoing: RwSignal<Vec<ConversationView>>,
+    pub supervision: RwSignal<Option<protocol::SupervisionActions>>,
+    /// The Ongoing dashboard is showing instead of Home (while no session is focused).
+    pub dashboard: RwSignal<bool>,
     /// The focused session; `None` is Home.
     pub focused: RwSignal<Option<String>>,
     pub notice: RwSignal<String>,
@@ -85,6 +90,9 @@ impl Console {
             sessions: RwSignal::new(Vec::new()),
             offers: RwSignal::new(Vec::new()),
             work: RwSignal::new(WorkItems::default()),
+            ongoing: RwSignal::new(Vec::new()),
+            supervision: RwSignal::new(None),
+            dashboard: RwSignal::new(false),
             focused: RwSignal::new(None),
             notice: RwSignal::new(String::new()),
             connected: RwSignal::new(false),
@@ -176,15 +184,6 @@ impl Console {
         });
     }
 
-    /// Closes a session the agent was only reading.
-    pub fn close_reading(self, conversation_id: &str) {
-        let notices = self
-            .model
-            .try_update_value(|model| model.close_reading(conversation_id))
-            .unwrap_or_default();
-        self.show(notices);
-    }
-
     /// Turns the browser's notifications on (asking the browser first) or off, and remembers it.
     pub fn toggle_desktop_alerts(self) {
         let key = alerts_key(&self.username.get_untracked());
@@ -211,6 +210,81 @@ impl Console {
         if self.desktop_alerts.get_untracked() && !self.looking.get_untracked() {
             crate::alerts::notify(title, body, tag);
         }
+    }
+
+    /// Reads the Ongoing dashboard from the server; its frames keep it live.
+    pub fn load_ongoing(self) {
+        leptos::task::spawn_local(async move {
+            match crate::api::ongoing().await {
+                Ok(items) => {
+                    let notices = self
+                        .model
+                        .try_update_value(|model| model.set_ongoing(items))
+                        .unwrap_or_default();
+                    self.show(notices);
+                }
+                Err(message) => self.notice.set(message),
+            }
+        });
+    }
+
+    /// Shows the Ongoing dashboard (`true`) or Home.
+    pub fn show_dashboard(self, shown: bool) {
+        self.focus(None);
+        self.dashboard.set(shown);
+    }
+
+    /// A supervisor action that opens or refreshes the conversation's session (`monitor`, `join`):
+    /// the server answers with the conversation as the supervisor now sees it.
+    pub fn supervise(self, conversation_id: String, action: &'static str) {
+        leptos::task::spawn_local(async move {
+            match crate::api::supervise(&conversation_id, action).await {
+                Ok(view) => {
+                    let notices = self
+                        .model
+                        .try_update_value(|model| model.open_supervised(view))
+                        .unwrap_or_default();
+                    self.show(notices);
+                }
+                Err(message) => self.notice.set(message),
+            }
+        });
+    }
+
+    /// Leaves a conversation the agent is in without owning it: a supervisor who joined or monitors,
+    /// or a consultant. The session closes here.
+    pub fn leave(self, conversation_id: String, access: Access) {
+        let notices = self
+            .model
+            .try_update_value(|model| model.close_reading(&conversation_id))
+            .unwrap_or_default();
+        self.show(notices);
+        if access == Access::Read {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let result = if access == Access::Monitor {
+                crate::api::stop_monitoring(&conversation_id).await
+            } else {
+                crate::api::supervise(&conversation_id, "leave")
+                    .await
+                    .map(drop)
+            };
+            if let Err(message) = result {
+                self.notice.set(message);
+            }
+        });
+    }
+
+    /// A supervisor force-closes a conversation, after confirming.
+    pub fn force_close(self, conversation_id: String) {
+        leptos::task::spawn_local(async move {
+            if let Err(message) =
+                crate::api::conversation_action(&conversation_id, "force-close").await
+            {
+                self.notice.set(message);
+            }
+        });
     }
 
     /// Collapses or expands the Sessions pane, and remembers the choice for this agent.
@@ -245,8 +319,9 @@ impl Console {
         self.show(notices);
     }
 
-    /// Sends the session's draft, which stays pending until acknowledged.
-    pub fn send_message(self, conversation_id: &str) {
+    /// Sends the session's draft (as an internal note when `internal`), which stays pending until
+    /// acknowledged.
+    pub fn send_message(self, conversation_id: &str, internal: bool) {
         let Some(session) = self.session(conversation_id) else {
             return;
         };
@@ -255,7 +330,7 @@ impl Console {
         let queued = self
             .model
             .try_update_value(|model| {
-                model.queue_message(conversation_id, client_message_id.clone(), &body)
+                model.queue_message(conversation_id, client_message_id.clone(), &body, internal)
             })
             .flatten();
         let Some(notices) = queued else {
@@ -267,7 +342,7 @@ impl Console {
             conversation_id: conversation_id.to_owned(),
             client_message_id,
             body,
-            internal: false,
+            internal,
         });
     }
 
@@ -277,6 +352,9 @@ impl Console {
                 self.connected.set(true);
                 // Whatever changed while the socket was down is read afresh; frames keep it live.
                 self.load_work_items();
+                if self.supervision.get_untracked().is_some() {
+                    self.load_ongoing();
+                }
                 // Whatever was sent and not acknowledged before a drop goes again, with its ids.
                 self.resend_unacknowledged();
             }
@@ -304,6 +382,11 @@ impl Console {
                         local_get(&alerts_key(&username)).as_deref() == Some("on")
                             && crate::alerts::permitted(),
                     );
+                    let supervision = self.model.with_value(|model| model.supervision);
+                    if supervision.is_some() && self.supervision.get_untracked().is_none() {
+                        self.load_ongoing();
+                    }
+                    self.supervision.set(supervision);
                     self.username.set(username);
                 }
                 Notice::Presence => {
@@ -395,6 +478,10 @@ impl Console {
                     self.offers.set(offers);
                 }
                 Notice::Tell(message) => self.notice.set(message),
+                Notice::Ongoing => {
+                    let ongoing = self.model.with_value(|model| model.ongoing.clone());
+                    self.ongoing.set(ongoing);
+                }
                 Notice::WorkItems => {
                     let work = self.model.with_value(|model| model.work.clone());
                     self.work.set(work);
@@ -452,12 +539,12 @@ impl Console {
 
     fn resend_unacknowledged(self) {
         let waiting = self.model.with_value(AgentState::unacknowledged);
-        for (conversation_id, client_message_id, body) in waiting {
+        for (conversation_id, pending) in waiting {
             self.send(&AgentToServer::Send {
                 conversation_id,
-                client_message_id,
-                body,
-                internal: false,
+                client_message_id: pending.client_message_id,
+                body: pending.body,
+                internal: pending.internal,
             });
         }
     }

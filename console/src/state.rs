@@ -6,9 +6,19 @@
 use std::collections::BTreeSet;
 
 use protocol::{
-    Author, ChatMessage, ConversationState, ConversationView, ErrorCode, Presence, Role,
-    ServerToAgent,
+    Author, ChatMessage, ConversationState, ConversationView, ErrorCode, ParticipantRole, Presence,
+    Role, ServerToAgent, SupervisionActions,
 };
+
+/// A message sent and not yet acknowledged. It goes again, with the same id and kind, after a
+/// reconnect or a rate limit's wait.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub client_message_id: String,
+    pub body: String,
+    /// An internal note: it must never go again as a message to the customer.
+    pub internal: bool,
+}
 
 /// What the agent may do in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +27,48 @@ pub enum Access {
     Own,
     /// A conversation they only read, such as a Closed work item: its transcript and details.
     Read,
+    /// A supervisor watching it live, read-only, who may join.
+    Monitor,
+    /// A supervisor who joined: writes to the customer and notes.
+    Joined,
+    /// The previous owner after a transfer: receives it live, writes notes only.
+    Consult,
+}
+
+impl Access {
+    /// What the agent is in `view`, if anything: the owner of an Active or Wrap-up conversation, or a
+    /// participant of one that is not Closed.
+    pub fn of(view: &ConversationView, username: &str) -> Option<Access> {
+        let live = matches!(
+            view.state,
+            ConversationState::Active | ConversationState::WrapUp
+        );
+        if live && view.agent_username.as_deref() == Some(username) {
+            return Some(Access::Own);
+        }
+        if view.state == ConversationState::Closed {
+            return None;
+        }
+        let role = view
+            .participants
+            .iter()
+            .find(|participant| participant.username == username)?
+            .role;
+        Some(match role {
+            ParticipantRole::Consultant => Access::Consult,
+            ParticipantRole::Supervisor => Access::Joined,
+            ParticipantRole::Monitor => Access::Monitor,
+        })
+    }
+
+    /// Whether the composer can send messages to the customer (else notes only, or nothing).
+    pub fn writes_to_customer(self) -> bool {
+        matches!(self, Access::Own | Access::Joined)
+    }
+
+    pub fn writes_notes(self) -> bool {
+        matches!(self, Access::Own | Access::Joined | Access::Consult)
+    }
 }
 
 /// One open session of the Sessions pane.
@@ -28,7 +80,7 @@ pub struct Session {
     pub unread: u32,
     /// Sent and not yet acknowledged: (client id, body). They go again, with the same ids, after a
     /// reconnect or a rate limit's wait.
-    pub pending: Vec<(String, String)>,
+    pub pending: Vec<Pending>,
 }
 
 /// An offer waiting for the agent's answer.
@@ -88,6 +140,8 @@ pub enum Notice {
     SignedOut(String),
     /// Home's work-item streams changed.
     WorkItems,
+    /// The Ongoing dashboard changed.
+    Ongoing,
 }
 
 /// Home's three streams: what the agent owns (Active, Wrap-up, Waiting), the Open conversations of
@@ -126,6 +180,10 @@ pub struct AgentState {
     pub focused: Option<String>,
     pub role: Option<Role>,
     pub work: WorkItems,
+    /// Supervisors and admins: every conversation not Closed (the Ongoing dashboard), oldest first.
+    pub ongoing: Vec<ConversationView>,
+    /// Supervisors and admins: the supervisor actions this node allows them.
+    pub supervision: Option<SupervisionActions>,
     /// Conversations the agent opened with shift: their session opens without taking the focus.
     background: BTreeSet<String>,
 }
@@ -151,10 +209,12 @@ impl AgentState {
                 presence,
                 conversations,
                 role,
+                supervision,
                 ..
             } => {
                 self.username = username;
                 self.role = Some(role);
+                self.supervision = supervision;
                 let presence = self.requested_presence.unwrap_or(presence);
                 self.presence = Some(presence);
                 self.shown_presence = Some(presence);
@@ -202,7 +262,9 @@ impl AgentState {
             // Supervisors see every conversation's changes here: their Home lists every queue's.
             ServerToAgent::Ongoing { conversation } => {
                 if self.role.is_some_and(|role| role >= Role::Supervisor) {
-                    self.place(conversation)
+                    let mut notices = self.place_ongoing(conversation.clone());
+                    notices.extend(self.place(conversation));
+                    notices
                 } else {
                     Vec::new()
                 }
@@ -219,7 +281,9 @@ impl AgentState {
                 ..
             } => match self.session_mut(&conversation_id) {
                 Some(session) => {
-                    session.pending.retain(|(id, _)| *id != client_message_id);
+                    session
+                        .pending
+                        .retain(|pending| pending.client_message_id != client_message_id);
                     vec![Notice::Pending(conversation_id)]
                 }
                 None => Vec::new(),
@@ -262,12 +326,12 @@ impl AgentState {
         self.upsert(view, !background)
     }
 
-    /// Closes a session opened to read; the conversation is untouched. Sessions the agent owns close
-    /// through the server.
+    /// Closes a session the agent does not own (read, monitored, consulted) on this console; the
+    /// server is told separately when they leave. Sessions the agent owns close through the server.
     pub fn close_reading(&mut self, id: &str) -> Vec<Notice> {
         let before = self.sessions.len();
         self.sessions
-            .retain(|session| session.view.conversation_id != id || session.access != Access::Read);
+            .retain(|session| session.view.conversation_id != id || session.access == Access::Own);
         if self.sessions.len() == before {
             return Vec::new();
         }
@@ -275,6 +339,48 @@ impl AgentState {
         if self.focused.as_deref() == Some(id) {
             self.focused = None;
             notices.push(Notice::Focus(None));
+        }
+        notices
+    }
+
+    /// The Ongoing dashboard as the server listed it.
+    pub fn set_ongoing(&mut self, items: Vec<ConversationView>) -> Vec<Notice> {
+        self.ongoing = items;
+        vec![Notice::Ongoing]
+    }
+
+    /// A dashboard frame: the row is replaced (a Closed conversation leaves), keeping the preview a
+    /// frame without one does not carry.
+    fn place_ongoing(&mut self, mut view: ConversationView) -> Vec<Notice> {
+        view.messages.clear();
+        let id = view.conversation_id.clone();
+        let at = self
+            .ongoing
+            .iter()
+            .position(|item| item.conversation_id == id);
+        if let Some(at) = at {
+            let previous = self.ongoing.remove(at);
+            view.last_message = view.last_message.or(previous.last_message);
+        }
+        if view.state != ConversationState::Closed {
+            let at = at.unwrap_or_else(|| {
+                self.ongoing
+                    .partition_point(|item| item.created_at_ms <= view.created_at_ms)
+            });
+            self.ongoing.insert(at.min(self.ongoing.len()), view);
+        }
+        vec![Notice::Ongoing]
+    }
+
+    /// A supervisor opens a conversation they monitor, joined or not: its session, focused.
+    pub fn open_supervised(&mut self, view: ConversationView) -> Vec<Notice> {
+        let id = view.conversation_id.clone();
+        let mut notices = self.upsert(view, true);
+        if !notices
+            .iter()
+            .any(|notice| matches!(notice, Notice::Focus(_)))
+        {
+            notices.extend(self.focus(Some(id)));
         }
         notices
     }
@@ -316,7 +422,11 @@ impl AgentState {
             .map(ChatMessage::preview)
             .or(view.last_message)
             .or(previous);
-        let mine = view.agent_username.as_deref() == Some(self.username.as_str());
+        let mine = view.agent_username.as_deref() == Some(self.username.as_str())
+            || view.participants.iter().any(|participant| {
+                participant.username == self.username
+                    && participant.role == ParticipantRole::Consultant
+            });
         let supervising = self.role.is_some_and(|role| role >= Role::Supervisor);
         match view.state {
             ConversationState::Open => {
@@ -372,27 +482,29 @@ impl AgentState {
         conversation_id: &str,
         client_message_id: String,
         body: &str,
+        internal: bool,
     ) -> Option<Vec<Notice>> {
         if body.trim().is_empty() {
             return None;
         }
         let session = self.session_mut(conversation_id)?;
-        session.pending.push((client_message_id, body.to_owned()));
+        session.pending.push(Pending {
+            client_message_id,
+            body: body.to_owned(),
+            internal,
+        });
         Some(vec![Notice::Pending(conversation_id.to_owned())])
     }
 
-    /// Every message not yet acknowledged, to send again: (conversation, client id, body).
-    pub fn unacknowledged(&self) -> Vec<(String, String, String)> {
+    /// Every message not yet acknowledged, to send again, with its conversation.
+    pub fn unacknowledged(&self) -> Vec<(String, Pending)> {
         self.sessions
             .iter()
             .flat_map(|session| {
-                session.pending.iter().map(|(id, body)| {
-                    (
-                        session.view.conversation_id.clone(),
-                        id.clone(),
-                        body.clone(),
-                    )
-                })
+                session
+                    .pending
+                    .iter()
+                    .map(|pending| (session.view.conversation_id.clone(), pending.clone()))
             })
             .collect()
     }
@@ -424,6 +536,11 @@ impl AgentState {
             notices.extend(self.upsert(view, focus));
             return notices;
         }
+        // A consultant, or a supervisor who monitors or joined, keeps the session while they are in it.
+        if Access::of(&view, &self.username).is_some() {
+            notices.extend(self.upsert(view, false));
+            return notices;
+        }
         // A session opened to read stays until the agent closes it, showing what became of it.
         if self
             .session(&id)
@@ -448,13 +565,10 @@ impl AgentState {
     /// survive a refresh.
     fn upsert(&mut self, view: ConversationView, focus_if_new: bool) -> Vec<Notice> {
         let id = view.conversation_id.clone();
-        let own = matches!(
-            view.state,
-            ConversationState::Active | ConversationState::WrapUp
-        ) && view.agent_username.as_deref() == Some(self.username.as_str());
+        let access = Access::of(&view, &self.username);
         if let Some(session) = self.session_mut(&id) {
-            if own {
-                session.access = Access::Own;
+            if let Some(access) = access {
+                session.access = access;
             }
             // A view without messages (a list's) keeps the transcript already here.
             let messages = if view.messages.is_empty() {
@@ -467,7 +581,7 @@ impl AgentState {
         }
         self.sessions.push(Session {
             view,
-            access: if own { Access::Own } else { Access::Read },
+            access: access.unwrap_or(Access::Read),
             unread: 0,
             pending: Vec::new(),
         });
@@ -498,7 +612,7 @@ impl AgentState {
         let before = session.pending.len();
         session
             .pending
-            .retain(|(id, _)| *id != message.client_message_id);
+            .retain(|pending| pending.client_message_id != message.client_message_id);
         if session.pending.len() != before {
             notices.push(Notice::Pending(conversation_id.to_owned()));
         }
@@ -542,7 +656,7 @@ pub fn unread_badge(unread: u32) -> String {
 
 #[cfg(test)]
 mod tests {
-    use protocol::{Author, Channel};
+    use protocol::{Author, Channel, ParticipantRole};
 
     use super::*;
 
@@ -563,6 +677,8 @@ mod tests {
             messages: Vec::new(),
             last_message: None,
             participants: Vec::new(),
+            state_since_ms: None,
+            handled_since_ms: None,
             created_at_ms: 0,
             updated_at_ms: 0,
         }
@@ -586,6 +702,7 @@ mod tests {
             username: username.to_owned(),
             display_name: username.to_owned(),
             role,
+            supervision: None,
             presence,
             conversations: Vec::new(),
         }
@@ -676,9 +793,20 @@ mod tests {
         state.apply(ServerToAgent::Conversation {
             conversation: view("1", ConversationState::Active, Some("ann")),
         });
-        assert_eq!(state.queue_message("1", "a1".to_owned(), "   "), None);
-        assert!(state.queue_message("1", "a1".to_owned(), "hello").is_some());
-        assert!(state.queue_message("1", "a2".to_owned(), "again").is_some());
+        assert_eq!(
+            state.queue_message("1", "a1".to_owned(), "   ", false),
+            None
+        );
+        assert!(
+            state
+                .queue_message("1", "a1".to_owned(), "hello", false)
+                .is_some()
+        );
+        assert!(
+            state
+                .queue_message("1", "a2".to_owned(), "a note", true)
+                .is_some()
+        );
         assert_eq!(
             state.apply(ServerToAgent::Error {
                 code: ErrorCode::RateLimited,
@@ -687,7 +815,9 @@ mod tests {
             }),
             [Notice::RetryAfter(1500)]
         );
-        assert_eq!(state.unacknowledged().len(), 2);
+        let waiting = state.unacknowledged();
+        assert_eq!(waiting.len(), 2);
+        assert!(waiting[1].1.internal, "a note goes again as a note");
         state.apply(ServerToAgent::Ack {
             conversation_id: "1".to_owned(),
             client_message_id: "a1".to_owned(),
@@ -829,6 +959,96 @@ mod tests {
         assert_eq!(
             state.session("8").map(|session| session.access),
             Some(Access::Own)
+        );
+    }
+
+    #[test]
+    fn after_a_transfer_the_first_agent_keeps_the_session_as_a_consultant() {
+        let mut state = ann();
+        state.apply(ServerToAgent::Conversation {
+            conversation: view("1", ConversationState::Active, Some("ann")),
+        });
+        let mut moved = view("1", ConversationState::Active, Some("bob"));
+        moved.participants = vec![protocol::Participant {
+            username: "ann".to_owned(),
+            role: ParticipantRole::Consultant,
+        }];
+        let notices = state.apply(ServerToAgent::Conversation {
+            conversation: moved.clone(),
+        });
+        assert!(
+            !notices.contains(&Notice::Closed("1".to_owned())),
+            "{notices:?}"
+        );
+        let session = state.session("1").expect("still open");
+        assert_eq!(session.access, Access::Consult);
+        assert!(session.access.writes_notes() && !session.access.writes_to_customer());
+        assert_eq!(
+            state.work.mine.len(),
+            1,
+            "a consultant lists it in My work items"
+        );
+        // Once she has left, the next frame closes it.
+        moved.participants.clear();
+        let notices = state.apply(ServerToAgent::Conversation {
+            conversation: moved,
+        });
+        assert!(notices.contains(&Notice::Closed("1".to_owned())));
+    }
+
+    #[test]
+    fn the_dashboard_keeps_every_ongoing_conversation_and_drops_closed_ones() {
+        let mut lead = AgentState::default();
+        lead.apply(welcome(
+            "lead",
+            protocol::Role::Supervisor,
+            Presence::Available,
+        ));
+        lead.set_ongoing(vec![view("1", ConversationState::Open, None)]);
+        let mut active = view("1", ConversationState::Active, Some("ann"));
+        active.last_message = Some(message(1, "v1", Author::Visitor));
+        lead.apply(ServerToAgent::Ongoing {
+            conversation: active,
+        });
+        lead.apply(ServerToAgent::Ongoing {
+            conversation: view("2", ConversationState::Open, None),
+        });
+        assert_eq!(lead.ongoing.len(), 2);
+        // A frame without a preview keeps the row's.
+        lead.apply(ServerToAgent::Ongoing {
+            conversation: view("1", ConversationState::WrapUp, Some("ann")),
+        });
+        assert_eq!(lead.ongoing[0].state, ConversationState::WrapUp);
+        assert!(lead.ongoing[0].last_message.is_some());
+        lead.apply(ServerToAgent::Ongoing {
+            conversation: view("1", ConversationState::Closed, Some("ann")),
+        });
+        assert_eq!(
+            lead.ongoing
+                .iter()
+                .map(|item| item.conversation_id.as_str())
+                .collect::<Vec<_>>(),
+            ["2"]
+        );
+        // A monitored conversation opens focused, read-only until they join.
+        let mut watched = view("2", ConversationState::Active, Some("ann"));
+        watched.participants = vec![protocol::Participant {
+            username: "lead".to_owned(),
+            role: ParticipantRole::Monitor,
+        }];
+        lead.open_supervised(watched.clone());
+        assert_eq!(lead.focused.as_deref(), Some("2"));
+        assert_eq!(
+            lead.session("2").map(|session| session.access),
+            Some(Access::Monitor)
+        );
+        watched.participants[0].role = ParticipantRole::Supervisor;
+        lead.apply(ServerToAgent::Conversation {
+            conversation: watched,
+        });
+        assert_eq!(
+            lead.session("2").map(|session| session.access),
+            Some(Access::Joined)
         );
     }
 

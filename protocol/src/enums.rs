@@ -16,8 +16,8 @@ named_enum! {
     /// How the customer talks to us: the synchronous website chat, or asynchronous persistent messaging.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     pub enum Channel {
-        LiveChat => "live_chat",
-        Persistent => "persistent",
+        LiveChat => "live_chat", "Live chat",
+        Persistent => "persistent", "Persistent",
     }
 }
 

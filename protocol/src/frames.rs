@@ -30,6 +30,16 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
+/// The supervisor actions a console may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SupervisionActions {
+    /// Monitor, and Join and Leave.
+    pub monitor: bool,
+    pub assign: bool,
+    pub transfer: bool,
+    pub force_close: bool,
+}
+
 /// Someone in a conversation besides its owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -115,6 +125,12 @@ pub struct ConversationView {
     /// Who is in it besides the owner: consultants, supervisors who joined, supervisors monitoring.
     #[serde(default)]
     pub participants: Vec<Participant>,
+    /// In lists and the dashboard's frames: when it entered its current state, and when an agent first
+    /// took it (the start of its handle time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_since_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handled_since_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -228,6 +244,10 @@ pub enum ServerToAgent {
         username: String,
         display_name: String,
         role: Role,
+        /// For supervisors and admins: the supervisor actions this node allows them (an admin may do
+        /// them all). The console shows no button for an action that is off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supervision: Option<SupervisionActions>,
         presence: Presence,
         conversations: Vec<ConversationView>,
     },

@@ -24,7 +24,8 @@ pub use enums::{Author, Channel, ConversationState, InvitationEventKind, Presenc
 pub use errors::{ErrorBody, ErrorCode};
 pub use frames::{
     AgentToServer, ChatMessage, ConversationView, PREVIEW_CHARS, Participant, ParticipantRole,
-    SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor, VisitorToServer,
+    SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor, SupervisionActions,
+    VisitorToServer,
 };
 pub use rest::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, Availability, HistoryEntry,

@@ -234,9 +234,11 @@ async fn signed_out_within(socket: &mut Socket<ServerToAgent>, since: Instant) -
         Ending::CloseFrame(code) => assert_eq!(code, Some(protocol::SIGNED_OUT_CLOSE_CODE)),
         other => panic!("expected a close frame, got {other:?}"),
     }
+    // Told by the hub at once, not found by the 5 s sweep; the margin covers a loaded machine (a full
+    // parallel test run once took over a second here).
     let took = since.elapsed();
     assert!(
-        took < Duration::from_secs(1),
+        took < Duration::from_secs(4),
         "the socket closed after {took:?}"
     );
     took

@@ -452,6 +452,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
             "tests/rules.test.mjs",
             "tests/e2e.test.mjs",
             "tests/console.test.mjs",
+            "tests/supervisor.test.mjs",
         ])
         .env("BECKON_BIN", beckon_binary(root)))?;
     sizes(root)?;

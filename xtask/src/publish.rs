@@ -42,6 +42,7 @@ const STYLESHEETS: &[(&str, &[&str])] = &[
             "console/src/workspace/workspace.css",
             "console/src/home/home.css",
             "console/src/session/session.css",
+            "console/src/supervisor/supervisor.css",
         ],
     ),
 ];

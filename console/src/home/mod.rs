@@ -5,6 +5,8 @@ mod accounts;
 mod offline;
 mod work_items;
 
+pub use work_items::waited;
+
 use leptos::prelude::*;
 use protocol::Presence;
 

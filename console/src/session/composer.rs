@@ -1,5 +1,6 @@
 //! The composer: the draft lives in the session's signals, so it survives switching sessions. Enter
-//! sends, Shift+Enter starts a new line.
+//! sends, Shift+Enter starts a new line. The owner and a supervisor who joined write to the customer or,
+//! with "Internal note", to the team; a consultant writes notes only.
 
 use leptos::prelude::*;
 use protocol::ConversationState;
@@ -9,22 +10,36 @@ use crate::console::{SessionSignals, use_console};
 #[component]
 pub fn Composer(session: SessionSignals) -> impl IntoView {
     let console = use_console()?;
-    let active = move || {
-        session
-            .view
-            .with(|view| view.state == ConversationState::Active)
+    let access = move || session.access.get();
+    let note = RwSignal::new(false);
+    // A consultant has notes only.
+    let internal = move || note.get() || !access().writes_to_customer();
+    let open = move || {
+        session.view.with(|view| {
+            if internal() {
+                matches!(
+                    view.state,
+                    ConversationState::Active | ConversationState::WrapUp
+                )
+            } else {
+                view.state == ConversationState::Active
+            }
+        })
     };
-    let send = move || console.send_message(&session.id.get_value());
+    let send = move || console.send_message(&session.id.get_value(), internal());
     let placeholder = move || {
-        if active() {
-            "Write a reply. Enter sends, Shift+Enter starts a new line."
-        } else {
+        if !open() {
             "This conversation takes no more messages."
+        } else if internal() {
+            "Write an internal note: the team reads it, the customer never does."
+        } else {
+            "Write a reply. Enter sends, Shift+Enter starts a new line."
         }
     };
     Some(view! {
-        <form class="composer" on:submit=move |event| { event.prevent_default(); send(); }>
-            <textarea data-console="composer" rows="3" aria-label="Reply" maxlength="16000"
+        <form class="composer" class:note=internal on:submit=move |event| { event.prevent_default(); send(); }>
+            <textarea data-console="composer" rows="3" maxlength="16000"
+                aria-label=move || if internal() { "Internal note" } else { "Reply" }
                 placeholder=placeholder
                 prop:value=move || session.draft.get()
                 on:input=move |event| session.draft.set(event_target_value(&event))
@@ -34,9 +49,21 @@ pub fn Composer(session: SessionSignals) -> impl IntoView {
                         send();
                     }
                 }
-                disabled=move || !active()
+                disabled=move || !open()
             ></textarea>
-            <button class="primary" type="submit" data-console="send" disabled=move || !active()>"Send"</button>
+            <div class="composer-actions">
+                <Show when=move || access().writes_to_customer()>
+                    <label class="note-toggle">
+                        <input type="checkbox" data-console="note-toggle"
+                            prop:checked=move || note.get()
+                            on:change=move |event| note.set(event_target_checked(&event)) />
+                        "Internal note"
+                    </label>
+                </Show>
+                <button class="primary" type="submit" data-console="send" disabled=move || !open()>
+                    {move || if internal() { "Add note" } else { "Send" }}
+                </button>
+            </div>
         </form>
     })
 }

@@ -51,7 +51,9 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
                         }>"Close session"</button> }
                     }
                 </Show>
+                <SupervisedActions session=session />
             </header>
+            <p class="participants muted" data-console="participants">{move || session.view.with(participants_line)}</p>
             <div class="tabs" role="tablist" aria-label="Session">
                 <button role="tab" data-console="tab-conversation" id="tab-conversation"
                     aria-selected=move || (tab() == Tab::Conversation).to_string()
@@ -72,10 +74,14 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
             <Show when=move || tab() == Tab::Conversation>
                 <div role="tabpanel" id="panel-conversation" aria-labelledby="tab-conversation" class="panel communication">
                     <transcript::Transcript session=session />
-                    <Show when=move || session.access.get() == Access::Own fallback=move || view! {
+                    <Show when=move || session.access.get().writes_notes() fallback=move || view! {
                         <p class="read-only" data-console="read-only">
-                            {move || format!("This conversation is {}. You are reading its transcript; nothing you do here changes it.",
-                                state().label())}
+                            {move || if session.access.get() == Access::Monitor {
+                                "You are monitoring this conversation: you read it live. Join to write to the customer.".to_owned()
+                            } else {
+                                format!("This conversation is {}. You are reading its transcript; nothing you do here changes it.",
+                                    state().label())
+                            }}
                         </p>
                     }>
                         <composer::Composer session=session />
@@ -83,5 +89,50 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
                 </div>
             </Show>
         </article>
+    })
+}
+
+/// Who else is in the conversation, in a line: "Owner ann · consultant bob · monitored by lead".
+fn participants_line(view: &protocol::ConversationView) -> String {
+    let mut parts = Vec::new();
+    if let Some(owner) = &view.agent_username {
+        parts.push(format!("Owner {owner}"));
+    }
+    for participant in &view.participants {
+        parts.push(match participant.role {
+            protocol::ParticipantRole::Consultant => format!("consultant {}", participant.username),
+            protocol::ParticipantRole::Supervisor => format!("{} joined", participant.username),
+            protocol::ParticipantRole::Monitor => format!("monitored by {}", participant.username),
+        });
+    }
+    parts.join(" · ")
+}
+
+/// Join, for a supervisor monitoring; Leave, for one who joined or a consultant.
+#[component]
+fn SupervisedActions(session: crate::console::SessionSignals) -> impl IntoView {
+    let console = use_console()?;
+    let access = move || session.access.get();
+    let may_join = move || {
+        access() == Access::Monitor
+            && console
+                .supervision
+                .get()
+                .is_some_and(|allowed| allowed.monitor)
+            && session
+                .view
+                .with(|view| view.state == ConversationState::Active)
+    };
+    Some(view! {
+        <Show when=may_join>
+            <button class="primary" data-console="join" on:click=move |_| {
+                console.supervise(session.id.get_value(), "join");
+            }>"Join"</button>
+        </Show>
+        <Show when=move || matches!(access(), Access::Joined | Access::Consult | Access::Monitor)>
+            <button class="secondary" data-console="leave" on:click=move |_| {
+                console.leave(session.id.get_value(), access());
+            }>{move || if access() == Access::Monitor { "Stop monitoring" } else { "Leave" }}</button>
+        </Show>
     })
 }

@@ -16,12 +16,13 @@ pub fn Transcript(session: SessionSignals) -> impl IntoView {
     let following = RwSignal::new(true);
     let unseen = RwSignal::new(0usize);
     let count = Memo::new(move |_| session.view.with(|view| view.messages.len()));
+    // Also runs a frame later, when the session may have closed meanwhile: every read is a `try_`.
     let to_bottom = move || {
-        if let Some(list) = list.get_untracked() {
+        if let Some(list) = list.try_get_untracked().flatten() {
             list.set_scroll_top(list.scroll_height());
         }
-        unseen.set(0);
-        following.set(true);
+        unseen.try_set(0);
+        following.try_set(true);
     };
     // On opening, and whenever a message arrives: follow it, or count it for the marker.
     Effect::new(move |previous: Option<usize>| {
@@ -58,10 +59,10 @@ pub fn Transcript(session: SessionSignals) -> impl IntoView {
                 />
                 <For
                     each=move || session.pending.get()
-                    key=|(id, _)| id.clone()
-                    children=move |(_, body)| view! {
-                        <li class="message agent pending">
-                            <span class="body">{body}</span>
+                    key=|pending| pending.client_message_id.clone()
+                    children=move |pending| view! {
+                        <li class="message agent pending" class:note=pending.internal>
+                            <span class="body">{pending.body}</span>
                             <span class="time">"Sending…"</span>
                         </li>
                     }
@@ -85,10 +86,17 @@ fn Message(message: ChatMessage) -> impl IntoView {
         Author::System => "Beckon".to_owned(),
     };
     let (time, full) = clock(message.sent_at_ms);
+    // A note is for the team: marked in words, not only by its colour.
+    let name = if message.internal {
+        format!("{name} · Internal note")
+    } else {
+        name
+    };
     view! {
-        <li class=format!("message {author}")>
+        <li class=format!("message {author}") class:note=message.internal>
             <span class="author">{name}</span>
-            <span class="body" data-console="message" data-author=author>{message.body}</span>
+            <span class="body" data-console="message" data-author=author
+                data-internal=message.internal.then_some("true")>{message.body}</span>
             <time class="time" datetime=full.clone() title=full>{time}</time>
         </li>
     }

@@ -12,6 +12,7 @@ use protocol::Me;
 use crate::console::Console;
 use crate::home::Home;
 use crate::session::SessionView;
+use crate::supervisor::Ongoing;
 
 #[component]
 pub fn Workspace(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>) -> impl IntoView {
@@ -34,6 +35,7 @@ pub fn Workspace(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>)
             <p class="notice" role="alert">{move || console.notice.get()}</p>
             <main class="focus">
                 {move || match console.focused.get() {
+                    None if console.dashboard.get() => view! { <Ongoing /> }.into_any(),
                     None => view! { <Home role=role /> }.into_any(),
                     Some(id) => view! { <SessionView conversation_id=id /> }.into_any(),
                 }}

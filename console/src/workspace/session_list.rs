@@ -22,7 +22,7 @@ pub fn SessionList() -> impl IntoView {
         };
         event.prevent_default();
         if digit == 0 {
-            console.focus(None);
+            console.show_dashboard(false);
             return;
         }
         let target = console.sessions.with_untracked(|sessions| {
@@ -43,12 +43,22 @@ pub fn SessionList() -> impl IntoView {
                 on:click=move |_| console.toggle_pane()>
                 <span aria-hidden="true">"☰"</span>
             </button>
-            <button class="session home" class:focused=move || console.focused.get().is_none()
+            <button class="session home" class:focused=move || console.focused.get().is_none() && !console.dashboard.get()
                 data-console="home" aria-keyshortcuts="Alt+0"
-                aria-current=move || console.focused.get().is_none().then_some("page")
-                on:click=move |_| console.focus(None)>
+                aria-current=move || (console.focused.get().is_none() && !console.dashboard.get()).then_some("page")
+                on:click=move |_| console.show_dashboard(false)>
                 <span class="icon" aria-hidden="true">"⌂"</span><span class="title">"Home"</span>
             </button>
+            // Supervisors and admins: the Ongoing conversations dashboard, pinned under Home.
+            <Show when=move || console.supervision.get().is_some()>
+                <button class="session home" class:focused=move || console.focused.get().is_none() && console.dashboard.get()
+                    data-console="open-ongoing"
+                    aria-current=move || (console.focused.get().is_none() && console.dashboard.get()).then_some("page")
+                    on:click=move |_| console.show_dashboard(true)>
+                    <span class="icon" aria-hidden="true">"◉"</span><span class="title">"Ongoing"</span>
+                    <span class="sr-only">{move || format!(", {} conversations", console.ongoing.with(Vec::len))}</span>
+                </button>
+            </Show>
             <For
                 each={move || console.sessions.get().into_iter().enumerate().collect::<Vec<_>>()}
                 key=|(index, session)| (*index, session.id.get_value())
@@ -182,11 +192,11 @@ fn SessionEntry(session: SessionSignals, index: usize) -> impl IntoView {
             <button class="close" data-console="close-session"
                 aria-label=move || format!("Close the session of {}", title())
                 on:click=move |_| {
-                    // A session opened to read changes nothing on the server: it closes at once.
-                    if session.access.get_untracked() == Access::Read {
-                        console.close_reading(&session.id.get_value());
-                    } else {
-                        confirming.set(true);
+                    // Only the owner's X changes the conversation, so only it asks first; any other
+                    // session closes at once (leaving, for a supervisor or a consultant).
+                    match session.access.get_untracked() {
+                        Access::Own => confirming.set(true),
+                        access => console.leave(session.id.get_value(), access),
                     }
                 }>"×"</button>
             <Show when=move || confirming.get()>

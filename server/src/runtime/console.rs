@@ -70,11 +70,7 @@ impl Runtime {
         Ok(conversations
             .iter()
             .zip(extras)
-            .map(|(conversation, extras)| ConversationView {
-                last_message: extras.last_message.map(ChatMessage::preview),
-                participants: extras.participants,
-                ..view(conversation, Vec::new())
-            })
+            .map(|(conversation, extras)| listed_view(conversation, extras))
             .collect())
     }
 
@@ -193,10 +189,21 @@ impl Runtime {
                 conversations.push(view);
             }
         }
+        let supervision = (fresh.role >= Role::Supervisor).then(|| {
+            let allowed = self.settings.supervision;
+            let admin = fresh.role == Role::Admin;
+            protocol::SupervisionActions {
+                monitor: admin || allowed.monitor,
+                assign: admin || allowed.assign,
+                transfer: admin || allowed.transfer,
+                force_close: admin || allowed.force_close,
+            }
+        });
         let mut frames = vec![ServerToAgent::Welcome {
             username: fresh.username,
             display_name: fresh.display_name,
             role: fresh.role,
+            supervision,
             presence: fresh.presence,
             conversations,
         }];
@@ -216,5 +223,19 @@ impl Runtime {
             frames.push(self.offer_frame(view, &offer));
         }
         frames
+    }
+}
+
+/// A conversation as a list row: without messages, with its preview, participants and times.
+pub(super) fn listed_view(
+    conversation: &Conversation,
+    extras: crate::store::ListExtras,
+) -> ConversationView {
+    ConversationView {
+        last_message: extras.last_message.map(ChatMessage::preview),
+        participants: extras.participants,
+        state_since_ms: extras.state_since_ms,
+        handled_since_ms: extras.handled_since_ms,
+        ..view(conversation, Vec::new())
     }
 }

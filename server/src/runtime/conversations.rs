@@ -268,8 +268,19 @@ impl Runtime {
         if let Some(owner) = &conversation.agent_username {
             self.refresh_presence(owner).await;
         }
-        let mut summary = view;
-        summary.messages.clear();
+        // The dashboard's and work items' row: the list's extras (preview, times, participants).
+        let summary = match self.store.list_extras(vec![conversation.id.clone()]).await {
+            Ok(mut extras) => {
+                super::console::listed_view(conversation, extras.pop().unwrap_or_default())
+            }
+            Err(error) => {
+                tracing::error!("cannot read a conversation's list extras: {error}");
+                protocol::ConversationView {
+                    messages: Vec::new(),
+                    ..view
+                }
+            }
+        };
         self.to_queue_members(moved, &summary).await;
         self.hub.to_supervisors(&ServerToAgent::Ongoing {
             conversation: summary,

@@ -533,6 +533,8 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         messages,
         last_message: None,
         participants: Vec::new(),
+        state_since_ms: None,
+        handled_since_ms: None,
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
     }

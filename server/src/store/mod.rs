@@ -176,6 +176,10 @@ pub struct AuditFilter {
 pub struct ListExtras {
     pub last_message: Option<ChatMessage>,
     pub participants: Vec<protocol::Participant>,
+    /// When it entered its current state: its last lifecycle event.
+    pub state_since_ms: Option<i64>,
+    /// When it first became Active.
+    pub handled_since_ms: Option<i64>,
 }
 
 /// What became of a visitor's message sent to their live conversation.
@@ -470,7 +474,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn conversations(&self) -> StoreResult<Vec<Conversation>>;
     /// Every conversation that is not Closed, oldest first: the supervisors' Ongoing conversations.
     async fn ongoing_conversations(&self) -> StoreResult<Vec<Conversation>>;
-    /// Conversations the agent owns that are not Closed.
+    /// Conversations the agent owns or is in (consultant, joined, monitoring) that are not Closed.
     async fn agent_conversations(&self, username: &str) -> StoreResult<Vec<Conversation>>;
     /// One work-item stream as `username` sees it.
     async fn work_items(

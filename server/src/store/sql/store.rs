@@ -300,7 +300,9 @@ impl Store for SqlStore {
         self.run(move |tx| {
             query_conversations(
                 tx,
-                "WHERE agent_username = ?1 AND state <> 'closed' ORDER BY created_at_ms",
+                "WHERE (agent_username = ?1
+                        OR id IN (SELECT conversation_id FROM participants WHERE username = ?1))
+                    AND state <> 'closed' ORDER BY created_at_ms",
                 args![username],
             )
         })
@@ -509,9 +511,16 @@ impl Store for SqlStore {
             let mut extras = Vec::with_capacity(conversation_ids.len());
             for id in &conversation_ids {
                 let row = tx.query_opt(&sql, args![id])?;
+                let since = tx.query_one(
+                    "SELECT MAX(at_ms), MIN(CASE WHEN to_state = 'active' THEN at_ms END)
+                     FROM conversation_events WHERE conversation_id = ?1",
+                    args![id],
+                )?;
                 extras.push(ListExtras {
                     last_message: row.as_ref().map(message_from_row).transpose()?,
                     participants: participants(tx, id)?,
+                    state_since_ms: since.get(0)?,
+                    handled_since_ms: since.get(1)?,
                 });
             }
             Ok(extras)

@@ -1,0 +1,376 @@
+//! Ongoing conversations: every conversation in Open, Active, Wrap-up and Waiting, live over the
+//! socket, with filters by queue, state and agent, sorting by each column, and the supervisor actions
+//! this node allows (Monitor, Force close). Visitor text is shown as text.
+
+use std::cmp::Ordering;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use protocol::{ConversationState, ConversationView, ParticipantRole};
+
+use crate::console::use_console;
+use crate::home::waited;
+
+/// A sortable column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Visitor,
+    Queue,
+    Channel,
+    State,
+    Owner,
+    Waiting,
+    Handling,
+    LastMessage,
+}
+
+impl Column {
+    fn compare(self, a: &ConversationView, b: &ConversationView) -> Ordering {
+        match self {
+            Column::Visitor => a.title.cmp(&b.title),
+            Column::Queue => a.queue_id.cmp(&b.queue_id),
+            Column::Channel => a.channel.as_str().cmp(b.channel.as_str()),
+            Column::State => state_rank(a.state).cmp(&state_rank(b.state)),
+            Column::Owner => a.agent_username.cmp(&b.agent_username),
+            // Longest waiting first when ascending: the oldest start.
+            Column::Waiting => waiting_since(a).cmp(&waiting_since(b)),
+            Column::Handling => a.handled_since_ms.cmp(&b.handled_since_ms),
+            Column::LastMessage => last_at(a).cmp(&last_at(b)),
+        }
+    }
+}
+
+fn state_rank(state: ConversationState) -> u8 {
+    match state {
+        ConversationState::Open => 0,
+        ConversationState::Active => 1,
+        ConversationState::WrapUp => 2,
+        ConversationState::Waiting => 3,
+        ConversationState::Closed => 4,
+    }
+}
+
+/// Since when the customer has waited: in Open, since it entered the state.
+fn waiting_since(view: &ConversationView) -> Option<i64> {
+    (view.state == ConversationState::Open)
+        .then(|| view.state_since_ms.unwrap_or(view.created_at_ms))
+}
+
+fn last_at(view: &ConversationView) -> Option<i64> {
+    view.last_message.as_ref().map(|message| message.sent_at_ms)
+}
+
+/// The rows a filter and a sort leave, in order.
+fn shown(
+    rows: &[ConversationView],
+    queue: &str,
+    state: &str,
+    agent: &str,
+    sort: (Column, bool),
+) -> Vec<ConversationView> {
+    let mut rows: Vec<ConversationView> = rows
+        .iter()
+        .filter(|row| queue.is_empty() || row.queue_id == queue)
+        .filter(|row| state.is_empty() || row.state.as_str() == state)
+        .filter(|row| {
+            agent.is_empty()
+                || row.agent_username.as_deref() == Some(agent)
+                || row
+                    .participants
+                    .iter()
+                    .any(|participant| participant.username == agent)
+        })
+        .cloned()
+        .collect();
+    let (column, ascending) = sort;
+    // Ties keep the oldest first, whichever way the column sorts.
+    rows.sort_by(|a, b| {
+        let order = column.compare(a, b);
+        let order = if ascending { order } else { order.reverse() };
+        order.then_with(|| a.created_at_ms.cmp(&b.created_at_ms))
+    });
+    rows
+}
+
+fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+#[component]
+pub fn Ongoing() -> impl IntoView {
+    let console = use_console()?;
+    let now = RwSignal::new(now_ms());
+    if let Ok(ticker) = set_interval_with_handle(move || now.set(now_ms()), Duration::from_secs(15))
+    {
+        on_cleanup(move || ticker.clear());
+    }
+    let queue = RwSignal::new(String::new());
+    let state = RwSignal::new(String::new());
+    let agent = RwSignal::new(String::new());
+    let sort = RwSignal::new((Column::Waiting, true));
+    let rows = Memo::new(move |_| {
+        console
+            .ongoing
+            .with(|rows| shown(rows, &queue.get(), &state.get(), &agent.get(), sort.get()))
+    });
+    // The filters offer what the rows hold.
+    let choices = move |pick: fn(&ConversationView) -> Vec<String>| {
+        console.ongoing.with(|rows| {
+            let mut values: Vec<String> = rows.iter().flat_map(pick).collect();
+            values.sort();
+            values.dedup();
+            values
+        })
+    };
+    let filtered =
+        move || !(queue.get().is_empty() && state.get().is_empty() && agent.get().is_empty());
+    let header = move |label: &'static str, column: Column| {
+        view! {
+            <th scope="col" aria-sort=move || match sort.get() {
+                (sorted, true) if sorted == column => "ascending",
+                (sorted, false) if sorted == column => "descending",
+                _ => "none",
+            }>
+                <button class="sort" data-console=format!("sort-{label}").to_lowercase().replace(' ', "-")
+                    on:click=move |_| sort.update(|(sorted, ascending)| {
+                        if *sorted == column { *ascending = !*ascending } else { *sorted = column; *ascending = true }
+                    })>{label}</button>
+            </th>
+        }
+    };
+    Some(view! {
+        <section class="dashboard" aria-labelledby="ongoing-title" data-console="ongoing">
+            <h2 id="ongoing-title">"Ongoing conversations "<span class="count" data-console="ongoing-count">{move || rows.with(Vec::len)}</span></h2>
+            <div class="filters" role="group" aria-label="Filters">
+                <Filter label="Queue" hook="filter-queue" value=queue
+                    options=Signal::derive(move || choices(|row| vec![row.queue_id.clone()])) />
+                <Filter label="State" hook="filter-state" value=state
+                    options=Signal::derive(move || {
+                        ["open", "active", "wrap_up", "waiting"].map(str::to_owned).to_vec()
+                    }) />
+                <Filter label="Agent" hook="filter-agent" value=agent
+                    options=Signal::derive(move || choices(|row| {
+                        row.agent_username.iter().cloned()
+                            .chain(row.participants.iter().map(|participant| participant.username.clone()))
+                            .collect()
+                    })) />
+                <Show when=filtered>
+                    <button class="secondary" data-console="clear-filters" on:click=move |_| {
+                        queue.set(String::new());
+                        state.set(String::new());
+                        agent.set(String::new());
+                    }>"Clear filters"</button>
+                </Show>
+            </div>
+            <Show when=move || !rows.with(Vec::is_empty) fallback=move || view! {
+                <p class="muted" data-console="ongoing-empty">{move || if filtered() {
+                    "No conversation matches these filters."
+                } else {
+                    "No conversation is ongoing. New chats appear here as visitors start them."
+                }}</p>
+            }>
+                <div class="table-scroll">
+                    <table class="ongoing">
+                        <thead><tr>
+                            {header("Visitor", Column::Visitor)}
+                            {header("Queue", Column::Queue)}
+                            {header("Channel", Column::Channel)}
+                            {header("State", Column::State)}
+                            {header("Owner", Column::Owner)}
+                            <th scope="col">"Others"</th>
+                            {header("Waiting", Column::Waiting)}
+                            {header("Handle time", Column::Handling)}
+                            {header("Last message", Column::LastMessage)}
+                            <th scope="col"><span class="sr-only">"Actions"</span></th>
+                        </tr></thead>
+                        <tbody>
+                            <For each=move || rows.get()
+                                key=|row| (row.conversation_id.clone(), row.state.as_str(), row.updated_at_ms, row.participants.len())
+                                children=move |row| view! { <Row row=row now=now /> } />
+                        </tbody>
+                    </table>
+                </div>
+            </Show>
+        </section>
+    })
+}
+
+#[component]
+fn Filter(
+    label: &'static str,
+    hook: &'static str,
+    value: RwSignal<String>,
+    options: Signal<Vec<String>>,
+) -> impl IntoView {
+    view! {
+        <label class="filter">{label}
+            <select data-console=hook prop:value=move || value.get()
+                on:change=move |event| value.set(event_target_value(&event))>
+                <option value="">"All"</option>
+                <For each=move || options.get() key=|option| option.clone()
+                    children=move |option| {
+                        let shown = ConversationState::parse(&option)
+                            .map_or_else(|| option.clone(), |state| state.label().to_owned());
+                        view! { <option value=option>{shown}</option> }
+                    } />
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
+    let console = use_console()?;
+    let id = row.conversation_id.clone();
+    let confirming = RwSignal::new(false);
+    let allowed = move || console.supervision.get().unwrap_or_default();
+    let me = console.username.get_untracked();
+    let monitorable = matches!(
+        row.state,
+        ConversationState::Active | ConversationState::WrapUp
+    ) && row.agent_username.as_deref() != Some(me.as_str());
+    let others = row
+        .participants
+        .iter()
+        .map(|participant| match participant.role {
+            ParticipantRole::Consultant => format!("{} (consultant)", participant.username),
+            ParticipantRole::Supervisor => format!("{} (joined)", participant.username),
+            ParticipantRole::Monitor => format!("{} (monitoring)", participant.username),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let waiting = waiting_since(&row);
+    let handled = row.handled_since_ms;
+    let last = last_at(&row);
+    let preview = row
+        .last_message
+        .as_ref()
+        .map(|message| {
+            message
+                .body
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let monitor_id = id.clone();
+    let close_id = id.clone();
+    let title = row.title.clone();
+    Some(view! {
+        <tr data-console="ongoing-row" data-id=id.clone() data-state=row.state.as_str()>
+            <th scope="row"><span class="title">{row.title.clone()}</span>
+                <span class="preview muted" title=preview.clone()>{preview.clone()}</span></th>
+            <td>{row.queue_id.clone()}</td>
+            <td>{row.channel.label()}</td>
+            <td><span class=format!("state-tag {}", row.state.as_str())>{row.state.label()}</span></td>
+            <td>{row.agent_username.clone().unwrap_or_else(|| "—".to_owned())}</td>
+            <td class="others">{others}</td>
+            <td class="time">{move || waiting.map(|since| waited(since, now.get())).unwrap_or_default()}</td>
+            <td class="time">{move || handled.map(|since| waited(since, now.get())).unwrap_or_default()}</td>
+            <td class="time">{move || last.map(|at| format!("{} ago", waited(at, now.get()))).unwrap_or_default()}</td>
+            <td class="actions">
+                <Show when=move || monitorable && allowed().monitor>
+                    {
+                        let monitor_id = monitor_id.clone();
+                        let title = title.clone();
+                        view! {
+                            <button class="secondary" data-console="monitor" aria-label=format!("Monitor {title}")
+                                on:click=move |_| console.supervise(monitor_id.clone(), "monitor")>"Monitor"</button>
+                        }
+                    }
+                </Show>
+                <Show when=move || allowed().force_close>
+                    <button class="secondary danger" data-console="force-close"
+                        aria-label=format!("Force close {}", row.title)
+                        on:click=move |_| confirming.set(true)>"Force close"</button>
+                </Show>
+                <Show when=move || confirming.get()>
+                    {
+                        let close_id = close_id.clone();
+                        view! {
+                            <div class="confirm" role="alertdialog" aria-label="Force close this conversation?" data-console="confirm-force-close"
+                                on:keydown=move |event| if event.key() == "Escape" { confirming.set(false); }>
+                                <p><strong>"Force close this conversation?"</strong><br />
+                                    "It goes to Closed at once. The agent and the customer read that a supervisor ended it."</p>
+                                <div class="buttons">
+                                    <button class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
+                                    <button class="primary danger" data-console="confirm-force-close-yes" on:click=move |_| {
+                                        confirming.set(false);
+                                        console.force_close(close_id.clone());
+                                    }>"Force close"</button>
+                                </div>
+                            </div>
+                        }
+                    }
+                </Show>
+            </td>
+        </tr>
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        id: &str,
+        state: ConversationState,
+        queue: &str,
+        owner: Option<&str>,
+        created: i64,
+    ) -> ConversationView {
+        ConversationView {
+            conversation_id: id.to_owned(),
+            state,
+            site_id: "demo".to_owned(),
+            queue_id: queue.to_owned(),
+            rule_id: String::new(),
+            title: format!("Visitor {id}"),
+            agent_username: owner.map(str::to_owned),
+            channel: protocol::Channel::LiveChat,
+            units: 1,
+            holds_capacity: false,
+            context: Default::default(),
+            dropped_context: Vec::new(),
+            messages: Vec::new(),
+            last_message: None,
+            participants: Vec::new(),
+            state_since_ms: Some(created),
+            handled_since_ms: None,
+            created_at_ms: created,
+            updated_at_ms: created,
+        }
+    }
+
+    #[test]
+    fn filters_narrow_and_sorting_orders_each_way() {
+        let rows = [
+            row("1", ConversationState::Active, "sales", Some("ann"), 10),
+            row("2", ConversationState::Open, "support", None, 20),
+            row("3", ConversationState::Open, "sales", None, 5),
+        ];
+        let ids = |rows: Vec<ConversationView>| {
+            rows.into_iter()
+                .map(|row| row.conversation_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(shown(&rows, "sales", "", "", (Column::Visitor, true))),
+            ["1", "3"]
+        );
+        assert_eq!(
+            ids(shown(&rows, "", "open", "", (Column::Waiting, true))),
+            ["3", "2"],
+            "longest waiting first"
+        );
+        assert_eq!(
+            ids(shown(&rows, "", "", "ann", (Column::Visitor, true))),
+            ["1"]
+        );
+        assert_eq!(
+            ids(shown(&rows, "", "", "", (Column::State, false))),
+            ["1", "3", "2"]
+        );
+        assert!(shown(&rows, "tiny", "", "", (Column::Visitor, true)).is_empty());
+    }
+}
