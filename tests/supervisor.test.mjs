@@ -235,6 +235,60 @@ step('filters narrow the rows and each column sorts', async () => {
   await pages.bo.locator('[data-console=presence]').selectOption('away');
 });
 
+step('a transfer Bo rejects stays with Ana, and the supervisor who asked is told without a refresh', async () => {
+  await pages.bo.locator('[data-console=presence]').selectOption('available');
+  await row(first).locator('[data-console=transfer]').click();
+  const dialog = row(first).locator('[data-console=move-dialog]');
+  await dialog.locator('[data-console=move-agent]').selectOption('bo');
+  await dialog.locator('[data-console=move-confirm]').click();
+  await dialog.waitFor({ state: 'detached' });
+  const offer = pages.bo.locator('[data-console=offer]').first();
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /Transfer from lead/);
+  await offer.locator('[data-console=reject-offer]').click();
+  await offer.waitFor({ state: 'detached' });
+  await pages.lead.locator('.notice', { hasText: 'bo did not accept the transfer.' }).waitFor();
+  assert.match(await row(first).textContent(), /Active.*ana/);
+  await pages.bo.locator('[data-console=presence]').selectOption('away');
+});
+
+step('the agents board shows presence and load live, and Assign says by how much an override exceeds capacity', async () => {
+  const board = pages.lead.locator('[data-console=agents-board]');
+  await board.locator('[data-console=agent-status][data-username=ana] [data-console=agent-load]', { hasText: '1/5' }).waitFor();
+  const lead = board.locator('[data-console=agent-status][data-username=lead]');
+  await lead.filter({ hasText: 'Offline' }).waitFor();
+  // The lead (capacity 1, Offline) takes a third chat, overriding presence: it fits.
+  const third = await startVisitor(3);
+  await row(third).locator('[data-console=assign]').click();
+  const dialog = row(third).locator('[data-console=move-dialog]');
+  await dialog.locator('[data-console=move-agent]').selectOption('lead');
+  assert.equal((await dialog.locator('[data-console=move-exceeds]').textContent()).trim(), '');
+  await dialog.locator('[data-console=override-presence]').check();
+  await dialog.locator('[data-console=move-confirm]').click();
+  // The chat is the lead's own now: its session opens; back on the dashboard, the board counts it.
+  await pages.lead.locator('#session-title', { hasText: 'Visitor 3' }).waitFor();
+  await pages.lead.locator('[data-console=open-ongoing]').click();
+  await lead.locator('[data-console=agent-load]', { hasText: '1/1' }).waitFor();
+  // A fourth does not fit: the dialog says so, and by how much an override exceeds capacity.
+  const fourth = await startVisitor(4);
+  await row(fourth).locator('[data-console=assign]').click();
+  const second = row(fourth).locator('[data-console=move-dialog]');
+  await second.locator('[data-console=move-agent]').selectOption('lead');
+  await second.locator('[data-console=move-exceeds]', { hasText: 'Not enough free capacity: this needs 1 more unit. Check Override capacity to assign anyway.' }).waitFor();
+  await second.locator('[data-console=override-presence]').check();
+  await second.locator('[data-console=override-capacity]').check();
+  await second.locator('[data-console=move-exceeds]', { hasText: 'Exceeds capacity by 1 unit.' }).waitFor();
+  await shot(pages.lead, 'assign-dialog');
+  await axe(pages.lead, 'the assign dialog');
+  await second.locator('[data-console=move-confirm]').click();
+  await pages.lead.locator('#session-title', { hasText: 'Visitor 4' }).waitFor();
+  await pages.lead.locator('[data-console=open-ongoing]').click();
+  await lead.locator('[data-console=agent-load]', { hasText: '2/1' }).waitFor();
+  assert.equal(await lead.locator('.load.full').count(), 1);
+  await row(fourth).filter({ hasText: 'lead' }).waitFor();
+  await shot(pages.lead, 'ongoing-board');
+});
+
 step('monitor, join (the agent and the customer read it), write, and leave', async () => {
   const lead = pages.lead;
   await row(first).locator('[data-console=monitor]').click();

@@ -198,6 +198,27 @@ pub async fn supervise(
     serde_json::from_str(&text).map_err(|error| error.to_string())
 }
 
+/// Every queue, with its members: the assign and transfer dialogs' choices.
+pub async fn queues() -> Result<Vec<protocol::QueueSummary>, String> {
+    let text = call("GET", "/api/queues", None).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}
+
+/// A supervisor assigns an Open conversation (`assign`) or transfers an Active or Waiting one
+/// (`transfer`) to an agent or a queue. For an assignment, the answer says by how many units the
+/// agent now exceeds their capacity.
+pub async fn move_conversation(
+    conversation_id: &str,
+    action: &str,
+    body: serde_json::Value,
+) -> Result<u32, String> {
+    let url = format!("/api/conversations/{}/{action}", encode(conversation_id));
+    let text = call("POST", &url, Some(body.to_string())).await?;
+    Ok(serde_json::from_str::<protocol::AssignAnswer>(&text)
+        .map(|answer| answer.over_capacity_by)
+        .unwrap_or(0))
+}
+
 /// The supervisor stops monitoring.
 pub async fn stop_monitoring(conversation_id: &str) -> Result<(), String> {
     let url = format!("/api/conversations/{}/monitor", encode(conversation_id));

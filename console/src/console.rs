@@ -53,6 +53,7 @@ pub struct Console {
     /// Supervisors and admins: the Ongoing dashboard's rows, and the actions allowed them.
     pub ongoing: RwSignal<Vec<ConversationView>>,
     pub supervision: RwSignal<Option<protocol::SupervisionActions>>,
+    pub agents: RwSignal<Vec<protocol::AgentSummary>>,
     /// The Ongoing dashboard is showing instead of Home (while no session is focused).
     pub dashboard: RwSignal<bool>,
     /// The focused session; `None` is Home.
@@ -92,6 +93,7 @@ impl Console {
             work: RwSignal::new(WorkItems::default()),
             ongoing: RwSignal::new(Vec::new()),
             supervision: RwSignal::new(None),
+            agents: RwSignal::new(Vec::new()),
             dashboard: RwSignal::new(false),
             focused: RwSignal::new(None),
             notice: RwSignal::new(String::new()),
@@ -212,8 +214,20 @@ impl Console {
         }
     }
 
-    /// Reads the Ongoing dashboard from the server; its frames keep it live.
+    /// Reads the Ongoing dashboard and the agents board from the server; frames keep them live.
     pub fn load_ongoing(self) {
+        leptos::task::spawn_local(async move {
+            match crate::api::agents().await {
+                Ok(agents) => {
+                    let notices = self
+                        .model
+                        .try_update_value(|model| model.set_agents(agents))
+                        .unwrap_or_default();
+                    self.show(notices);
+                }
+                Err(message) => self.notice.set(message),
+            }
+        });
         leptos::task::spawn_local(async move {
             match crate::api::ongoing().await {
                 Ok(items) => {
@@ -478,6 +492,10 @@ impl Console {
                     self.offers.set(offers);
                 }
                 Notice::Tell(message) => self.notice.set(message),
+                Notice::Agents => {
+                    let agents = self.model.with_value(|model| model.agents.clone());
+                    self.agents.set(agents);
+                }
                 Notice::Ongoing => {
                     let ongoing = self.model.with_value(|model| model.ongoing.clone());
                     self.ongoing.set(ongoing);

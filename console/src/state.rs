@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use protocol::{
-    Author, ChatMessage, ConversationState, ConversationView, ErrorCode, ParticipantRole, Presence,
+    AgentSummary, Author, ChatMessage, ConversationState, ConversationView, ErrorCode, ParticipantRole, Presence,
     Role, ServerToAgent, SupervisionActions,
 };
 
@@ -142,6 +142,8 @@ pub enum Notice {
     WorkItems,
     /// The Ongoing dashboard changed.
     Ongoing,
+    /// The agents board changed.
+    Agents,
 }
 
 /// Home's three streams: what the agent owns (Active, Wrap-up, Waiting), the Open conversations of
@@ -184,6 +186,8 @@ pub struct AgentState {
     pub ongoing: Vec<ConversationView>,
     /// Supervisors and admins: the supervisor actions this node allows them.
     pub supervision: Option<SupervisionActions>,
+    /// Supervisors and admins: every agent's presence and load (the agents board), by username.
+    pub agents: Vec<AgentSummary>,
     /// Conversations the agent opened with shift: their session opens without taking the focus.
     background: BTreeSet<String>,
 }
@@ -269,6 +273,7 @@ impl AgentState {
                     Vec::new()
                 }
             }
+            ServerToAgent::AgentStatus { agent } => self.set_agent(agent),
             ServerToAgent::WorkItem { conversation } => self.place(conversation),
             ServerToAgent::Conversation { conversation } => self.conversation(conversation),
             ServerToAgent::Message {
@@ -341,6 +346,30 @@ impl AgentState {
             notices.push(Notice::Focus(None));
         }
         notices
+    }
+
+    /// The agents board as the server listed it, by username.
+    pub fn set_agents(&mut self, mut agents: Vec<AgentSummary>) -> Vec<Notice> {
+        agents.sort_by(|a, b| a.username.cmp(&b.username));
+        self.agents = agents;
+        vec![Notice::Agents]
+    }
+
+    /// One agent's presence or load changed.
+    fn set_agent(&mut self, agent: AgentSummary) -> Vec<Notice> {
+        match self
+            .agents
+            .binary_search_by(|known| known.username.cmp(&agent.username))
+        {
+            Ok(at) if self.agents.get(at) == Some(&agent) => return Vec::new(),
+            Ok(at) => {
+                if let Some(known) = self.agents.get_mut(at) {
+                    *known = agent;
+                }
+            }
+            Err(at) => self.agents.insert(at, agent),
+        }
+        vec![Notice::Agents]
     }
 
     /// The Ongoing dashboard as the server listed it.

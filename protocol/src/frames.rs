@@ -282,6 +282,10 @@ pub enum ServerToAgent {
     Ongoing {
         conversation: ConversationView,
     },
+    /// For supervisors: an agent's presence or load changed (the dashboard's agents board).
+    AgentStatus {
+        agent: crate::AgentSummary,
+    },
     /// A conversation of the agent's Open work items changed: one of their queues' Open conversations
     /// arrived, moved or was taken. (What they own comes as `conversation`; supervisors read every
     /// change from `ongoing`.) Without messages.

@@ -8,6 +8,8 @@ use std::time::Duration;
 use leptos::prelude::*;
 use protocol::{ConversationState, ConversationView, ParticipantRole};
 
+use super::agents_board::AgentsBoard;
+use super::move_dialog::MoveDialog;
 use crate::console::use_console;
 use crate::home::waited;
 
@@ -141,6 +143,7 @@ pub fn Ongoing() -> impl IntoView {
     Some(view! {
         <section class="dashboard" aria-labelledby="ongoing-title" data-console="ongoing">
             <h2 id="ongoing-title">"Ongoing conversations "<span class="count" data-console="ongoing-count">{move || rows.with(Vec::len)}</span></h2>
+            <AgentsBoard />
             <div class="filters" role="group" aria-label="Filters">
                 <Filter label="Queue" hook="filter-queue" value=queue
                     options=Signal::derive(move || choices(|row| vec![row.queue_id.clone()])) />
@@ -162,6 +165,8 @@ pub fn Ongoing() -> impl IntoView {
                     }>"Clear filters"</button>
                 </Show>
             </div>
+            <div class="dashboard-body">
+            <div class="dashboard-main">
             <Show when=move || !rows.with(Vec::is_empty) fallback=move || view! {
                 <p class="muted" data-console="ongoing-empty">{move || if filtered() {
                     "No conversation matches these filters."
@@ -191,6 +196,8 @@ pub fn Ongoing() -> impl IntoView {
                     </table>
                 </div>
             </Show>
+            </div>
+            </div>
         </section>
     })
 }
@@ -253,6 +260,14 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
                 .join(" ")
         })
         .unwrap_or_default();
+    let assigning = RwSignal::new(false);
+    let transferring = RwSignal::new(false);
+    let assignable = row.state == ConversationState::Open;
+    let transferable = matches!(row.state, ConversationState::Active | ConversationState::Waiting);
+    let assign_title = row.title.clone();
+    let transfer_title = row.title.clone();
+    let assign_row = row.clone();
+    let transfer_row = row.clone();
     let monitor_id = id.clone();
     let close_id = id.clone();
     let title = row.title.clone();
@@ -279,6 +294,14 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
                         }
                     }
                 </Show>
+                <Show when=move || assignable && allowed().assign>
+                    <button class="secondary" data-console="assign" aria-label=format!("Assign {}", assign_title)
+                        on:click=move |_| assigning.set(true)>"Assign"</button>
+                </Show>
+                <Show when=move || transferable && allowed().transfer>
+                    <button class="secondary" data-console="transfer" aria-label=format!("Transfer {}", transfer_title)
+                        on:click=move |_| transferring.set(true)>"Transfer"</button>
+                </Show>
                 <Show when=move || allowed().force_close>
                     <button class="secondary danger" data-console="force-close"
                         aria-label=format!("Force close {}", row.title)
@@ -302,6 +325,12 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
                             </div>
                         }
                     }
+                </Show>
+                <Show when=move || assigning.get()>
+                    <MoveDialog row=assign_row.clone() action="assign" open=assigning />
+                </Show>
+                <Show when=move || transferring.get()>
+                    <MoveDialog row=transfer_row.clone() action="transfer" open=transferring />
                 </Show>
             </td>
         </tr>

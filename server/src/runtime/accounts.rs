@@ -425,7 +425,7 @@ impl Runtime {
         Ok(self.summary(load))
     }
 
-    fn summary(&self, load: AgentLoad) -> AgentSummary {
+    pub(super) fn summary(&self, load: AgentLoad) -> AgentSummary {
         let shown_presence = routing::shown_presence(
             load.agent.presence,
             load.used,

@@ -403,6 +403,10 @@ impl Runtime {
                 },
             );
         }
+        // The supervisors' agents board follows presence and load.
+        self.hub.to_supervisors(&ServerToAgent::AgentStatus {
+            agent: self.summary(load),
+        });
     }
 
     /// Routes every waiting conversation: offers go out, overflow moves or ends conversations, and
