@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 
 use protocol::{
-    AgentSummary, Author, ChatMessage, ConversationState, ConversationView, ErrorCode, ParticipantRole, Presence,
-    Role, ServerToAgent, SupervisionActions,
+    AgentSummary, Author, ChatMessage, ConversationState, ConversationView, ErrorCode,
+    ParticipantRole, Presence, Role, ServerToAgent, SupervisionActions,
 };
 
 /// A message sent and not yet acknowledged. It goes again, with the same id and kind, after a

@@ -13,7 +13,12 @@ pub fn AgentsBoard() -> impl IntoView {
         console.ongoing.with(|rows| {
             rows.iter()
                 .filter(|row| row.agent_username.as_deref() == Some(username))
-                .filter(|row| matches!(row.state, ConversationState::Active | ConversationState::WrapUp))
+                .filter(|row| {
+                    matches!(
+                        row.state,
+                        ConversationState::Active | ConversationState::WrapUp
+                    )
+                })
                 .count()
         })
     };

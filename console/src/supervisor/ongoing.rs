@@ -263,7 +263,10 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
     let assigning = RwSignal::new(false);
     let transferring = RwSignal::new(false);
     let assignable = row.state == ConversationState::Open;
-    let transferable = matches!(row.state, ConversationState::Active | ConversationState::Waiting);
+    let transferable = matches!(
+        row.state,
+        ConversationState::Active | ConversationState::Waiting
+    );
     let assign_title = row.title.clone();
     let transfer_title = row.title.clone();
     let assign_row = row.clone();
