@@ -12,12 +12,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
 import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
 const SCREENSHOTS = process.env.BECKON_SCREENSHOTS;
@@ -25,7 +25,6 @@ const AGENT = { username: 'ana', password: 'ana s3cret pass', displayName: 'Ana 
 const PEER = { username: 'bo', password: 'bo s3cret pass', displayName: 'Bo Agent' };
 const WAIT_MS = 15_000;
 const STARTUP_MS = 60_000;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const RULE = `[[rule]]
 id = "pricing-help"
@@ -63,19 +62,7 @@ let agentContext;
 let agent; // the agent's console page
 let driver; // a page of Beckon's origin that runs the visitors' sockets
 let problems;
-let failed = false;
-
-function step(name, body) {
-  test(name, async (t) => {
-    if (failed) return t.skip('an earlier step failed');
-    try {
-      await body(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
+const { step, failed } = steps();
 
 function runBeckon(args, env = {}) {
   return new Promise((resolve, reject) => {
@@ -84,18 +71,6 @@ function runBeckon(args, env = {}) {
       else resolve(stdout);
     });
   });
-}
-
-async function shot(page, name) {
-  if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
-}
-
-/** Runs axe-core in the page and fails on any violation, naming each. */
-async function axe(page, what) {
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations);
-  const described = violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`);
-  assert.deepEqual(described, [], `axe on ${what}`);
 }
 
 before(async () => {
@@ -130,7 +105,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stopBeckon(server);
-  if (failed) {
+  if (failed()) {
     process.stderr.write(`\n--- beckon serve stderr ---\n${serverOutput.stderr}\n`);
     process.stderr.write(`--- kept ${workDir} ---\n`);
   } else if (workDir) {

@@ -10,18 +10,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
 import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
 const SCREENSHOTS = process.env.BECKON_SCREENSHOTS;
 const WAIT_MS = 15_000;
 const STARTUP_MS = 60_000;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ACCOUNTS = {
   lead: { password: 'lead s3cret pass', name: 'Lena Lead', role: 'supervisor', capacity: '1' },
   ana: { password: 'ana s3cret pass', name: 'Ana Agent', role: 'agent', capacity: '5' },
@@ -43,19 +42,7 @@ let serverOutput = { stdout: '', stderr: '' };
 let driver; // a page of Beckon's origin that runs the visitors' sockets
 const pages = {};
 const problems = [];
-let failed = false;
-
-function step(name, body) {
-  test(name, async (t) => {
-    if (failed) return t.skip('an earlier step failed');
-    try {
-      await body(t);
-    } catch (error) {
-      failed = true;
-      throw error;
-    }
-  });
-}
+const { step, failed } = steps();
 
 function runBeckon(args, env = {}) {
   return new Promise((resolve, reject) => {
@@ -64,17 +51,6 @@ function runBeckon(args, env = {}) {
       else resolve(stdout);
     });
   });
-}
-
-async function shot(page, name) {
-  if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
-}
-
-async function axe(page, what) {
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations);
-  const described = violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`);
-  assert.deepEqual(described, [], `axe on ${what}`);
 }
 
 /** Starts a node with `extra` configuration and the three accounts; resolves with its origin. */
@@ -123,7 +99,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stopBeckon(server);
-  if (failed) {
+  if (failed()) {
     process.stderr.write(`\n--- beckon serve stderr ---\n${serverOutput.stderr}\n--- kept ${workDir} ---\n`);
   } else if (workDir) {
     rmSync(workDir, { recursive: true, force: true });

@@ -165,25 +165,15 @@ impl Runtime {
         conversation_id: &str,
     ) -> RuntimeResult<Conversation> {
         let result = async {
-            self.supervising(agent, SupervisorAction::Monitor)?;
-            let conversation = self.known_conversation(conversation_id).await?;
-            if !matches!(
-                conversation.state,
-                ConversationState::Active | ConversationState::WrapUp
-            ) {
-                return Err(RuntimeError::new(
-                    ErrorCode::TransitionNotAllowed,
-                    format!(
-                        "only Active and Wrap-up conversations can be monitored; this one is {}",
-                        conversation.state.label()
-                    ),
-                ));
-            }
-            if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
-                return Err(forbidden(
+            let conversation = self
+                .someone_elses(
+                    agent,
+                    conversation_id,
+                    &[ConversationState::Active, ConversationState::WrapUp],
+                    "only Active and Wrap-up conversations can be monitored",
                     "a supervisor cannot monitor a conversation assigned to themselves",
-                ));
-            }
+                )
+                .await?;
             let had = self
                 .store
                 .set_participant(
@@ -245,20 +235,15 @@ impl Runtime {
     /// customer, and the agent and the customer are told.
     pub async fn join(&self, agent: &Agent, conversation_id: &str) -> RuntimeResult<Conversation> {
         let result = async {
-            self.supervising(agent, SupervisorAction::Monitor)?;
-            let conversation = self.known_conversation(conversation_id).await?;
-            if conversation.state != ConversationState::Active {
-                return Err(RuntimeError::new(
-                    ErrorCode::TransitionNotAllowed,
-                    format!(
-                        "only Active conversations can be joined; this one is {}",
-                        conversation.state.label()
-                    ),
-                ));
-            }
-            if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
-                return Err(forbidden("the conversation is already yours"));
-            }
+            let conversation = self
+                .someone_elses(
+                    agent,
+                    conversation_id,
+                    &[ConversationState::Active],
+                    "only Active conversations can be joined",
+                    "the conversation is already yours",
+                )
+                .await?;
             let had = self
                 .store
                 .set_participant(
@@ -356,6 +341,30 @@ impl Runtime {
     ) -> RuntimeResult<Vec<AuditEntry>> {
         super::accounts::require(caller, protocol::Role::Admin)?;
         Ok(self.store.audit(filter).await?)
+    }
+
+    /// The conversation a supervisor monitors or joins: the action is enabled, the conversation is in
+    /// one of `states`, and someone else owns it. Refusals say `wrong_state` or `own`.
+    async fn someone_elses(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+        states: &[ConversationState],
+        wrong_state: &str,
+        own: &str,
+    ) -> RuntimeResult<Conversation> {
+        self.supervising(agent, SupervisorAction::Monitor)?;
+        let conversation = self.known_conversation(conversation_id).await?;
+        if !states.contains(&conversation.state) {
+            return Err(RuntimeError::new(
+                ErrorCode::TransitionNotAllowed,
+                format!("{wrong_state}; this one is {}", conversation.state.label()),
+            ));
+        }
+        if conversation.agent_username.as_deref() == Some(agent.username.as_str()) {
+            return Err(forbidden(own));
+        }
+        Ok(conversation)
     }
 
     /// A line from the system that the customer, the owner and the participants read.

@@ -95,6 +95,32 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
     })
 }
 
+/// A conversation's messages after `after_seq`, in order; without internal notes when
+/// `for_the_customer`.
+fn messages_after(
+    tx: &mut dyn Tx,
+    conversation_id: &str,
+    after_seq: i64,
+    for_the_customer: bool,
+) -> StoreResult<Vec<ChatMessage>> {
+    let notes = if for_the_customer {
+        "AND internal = 0"
+    } else {
+        ""
+    };
+    let rows = tx.query(
+        &format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE conversation_id = ?1 AND seq > ?2 {notes} ORDER BY seq"
+        ),
+        args![conversation_id, after_seq],
+    )?;
+    Ok(rows
+        .iter()
+        .map(message_from_row)
+        .collect::<Result<_, _>>()?)
+}
+
 fn participants(tx: &mut dyn Tx, conversation_id: &str) -> StoreResult<Vec<Participant>> {
     let rows = tx.query(
         "SELECT username, role FROM participants WHERE conversation_id = ?1 ORDER BY username",
@@ -365,19 +391,8 @@ impl Store for SqlStore {
         after_seq: i64,
     ) -> StoreResult<Vec<ChatMessage>> {
         let conversation_id = conversation_id.to_owned();
-        self.run(move |tx| {
-            let rows = tx.query(
-                &format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?1 AND seq > ?2 ORDER BY seq"
-                ),
-                args![conversation_id, after_seq],
-            )?;
-            Ok(rows
-                .iter()
-                .map(message_from_row)
-                .collect::<Result<_, _>>()?)
-        })
-        .await
+        self.run(move |tx| messages_after(tx, &conversation_id, after_seq, false))
+            .await
     }
 
     async fn visitor_messages_after(
@@ -386,20 +401,8 @@ impl Store for SqlStore {
         after_seq: i64,
     ) -> StoreResult<Vec<ChatMessage>> {
         let conversation_id = conversation_id.to_owned();
-        self.run(move |tx| {
-            let rows = tx.query(
-                &format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages
-                     WHERE conversation_id = ?1 AND seq > ?2 AND internal = 0 ORDER BY seq"
-                ),
-                args![conversation_id, after_seq],
-            )?;
-            Ok(rows
-                .iter()
-                .map(message_from_row)
-                .collect::<Result<_, _>>()?)
-        })
-        .await
+        self.run(move |tx| messages_after(tx, &conversation_id, after_seq, true))
+            .await
     }
 
     async fn record_audit(&self, entry: AuditEntry) -> StoreResult<()> {
