@@ -211,7 +211,7 @@ step('filters narrow the rows and each column sorts', async () => {
   await pages.bo.locator('[data-console=presence]').selectOption('away');
 });
 
-step('a transfer Bo rejects stays with Ana, and the supervisor who asked is told without a refresh', async () => {
+step('a transfer Bo rejects stays with Ana, and the supervisor who asked and Ana are told without a refresh', async () => {
   await pages.bo.locator('[data-console=presence]').selectOption('available');
   await row(first).locator('[data-console=transfer]').click();
   const dialog = row(first).locator('[data-console=move-dialog]');
@@ -224,6 +224,8 @@ step('a transfer Bo rejects stays with Ana, and the supervisor who asked is told
   await offer.locator('[data-console=reject-offer]').click();
   await offer.waitFor({ state: 'detached' });
   await pages.lead.locator('.notice', { hasText: 'bo did not accept the transfer.' }).waitFor();
+  // Ana, who keeps the chat, is told too.
+  await pages.ana.locator('.notice', { hasText: 'bo did not accept the transfer.' }).waitFor();
   assert.match(await row(first).textContent(), /Active.*ana/);
   await pages.bo.locator('[data-console=presence]').selectOption('away');
 });

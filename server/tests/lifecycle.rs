@@ -1091,6 +1091,70 @@ async fn a_supervisor_assigns_past_capacity_and_the_excess_is_recorded(backend: 
     );
 }
 
+async fn two_supervisors_assigning_the_same_conversation_at_once_have_one_winner(backend: Backend) {
+    let world = world(backend).await;
+    // Both agents Offline, so routing offers the chat to nobody while the supervisors race for it.
+    for (username, role) in [
+        ("ann", Role::Agent),
+        ("bob", Role::Agent),
+        ("sam", Role::Supervisor),
+    ] {
+        world
+            .node
+            .add_agent(username, username, role, 2, &["sales"])
+            .await;
+    }
+    let lead = world.node.login("lead").await;
+    let sam = world.node.login("sam").await;
+    let (_visitor, id) = world.visitor(1, "pricing-help").await;
+    let to =
+        |username: &str| serde_json::json!({ "username": username, "override_presence": true });
+    let path = format!("/api/conversations/{id}/assign");
+    let (first, second) = tokio::join!(
+        world.post(&path, &lead, to("ann")),
+        world.post(&path, &sam, to("bob")),
+    );
+    let outcome = |answer: &Answer| {
+        let code = if answer.status == StatusCode::OK {
+            String::new()
+        } else {
+            answer.error_code()
+        };
+        (answer.status, code)
+    };
+    let outcomes = [outcome(&first), outcome(&second)];
+    let won: Vec<_> = outcomes
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    let lost = outcomes
+        .iter()
+        .find(|(status, _)| *status != StatusCode::OK)
+        .expect("a refusal");
+    assert_eq!(
+        (lost.0, lost.1.as_str()),
+        (StatusCode::CONFLICT, "transition_not_allowed"),
+        "{outcomes:?}"
+    );
+    let (state, owner) = world.state(&id).await;
+    assert_eq!(state, ConversationState::Active);
+    let expected = if first.status == StatusCode::OK {
+        "ann"
+    } else {
+        "bob"
+    };
+    assert_eq!(owner.as_deref(), Some(expected));
+    // Both attempts are in the audit log, one ok and one refused.
+    let mut logged: Vec<String> = audit_of(&world, &id)
+        .await
+        .into_iter()
+        .map(|entry| entry.outcome)
+        .collect();
+    logged.sort();
+    assert_eq!(logged, ["ok", "transition_not_allowed"]);
+}
+
 async fn a_supervisor_monitors_transfers_to_a_queue_and_force_closes(backend: Backend) {
     let world = world(backend).await;
     let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
@@ -1575,6 +1639,7 @@ on_every_backend! {
     #[tokio::test] a_visitor_whose_chat_did_not_overflow_cannot_leave_an_offline_message,
     #[tokio::test] a_supervisor_assigns_past_capacity_and_the_excess_is_recorded,
     #[tokio::test] a_supervisor_monitors_transfers_to_a_queue_and_force_closes,
+    #[tokio::test] two_supervisors_assigning_the_same_conversation_at_once_have_one_winner,
     #[tokio::test] a_consultant_stays_after_a_transfer_and_notes_never_reach_the_customer,
     #[tokio::test] a_supervisor_monitors_joins_writes_and_leaves_and_everyone_is_told,
     #[tokio::test] refused_requests_have_stable_codes_and_change_no_state,

@@ -63,7 +63,7 @@ impl Runtime {
             ..
         }) = offer
         {
-            self.audit_transfer_answer(&agent.username, conversation_id, &requester, "accepted")
+            self.transfer_answered(&agent.username, conversation_id, &requester, "accepted")
                 .await;
             self.hub.to_agent(
                 &requester,
@@ -86,7 +86,7 @@ impl Runtime {
             .await?;
         self.offer_ended(&offer, false);
         if let Some(requester) = &offer.transfer_from {
-            self.audit_transfer_answer(&agent.username, conversation_id, requester, "rejected")
+            self.transfer_answered(&agent.username, conversation_id, requester, "rejected")
                 .await;
         }
         self.refresh_presence(&agent.username).await;
@@ -95,8 +95,9 @@ impl Runtime {
     }
 
     /// How a transfer offer ended, in the audit log: `accepted`, `rejected`, or `expired` when nobody
-    /// answered in time (the conversation stays with its owner).
-    pub(super) async fn audit_transfer_answer(
+    /// answered in time (the conversation stays with its owner). When a supervisor asked, the owner is
+    /// told the answer too (who asked hears it from `offer_ended`).
+    pub(super) async fn transfer_answered(
         &self,
         answered_by: &str,
         conversation_id: &str,
@@ -114,6 +115,22 @@ impl Runtime {
         };
         if let Err(error) = self.store.record_audit(entry).await {
             tracing::error!(conversation = %conversation_id, "cannot write the audit log: {error}");
+        }
+        if answer == "accepted" {
+            return;
+        }
+        if let Ok(Some(conversation)) = self.store.conversation(conversation_id).await
+            && let Some(owner) = conversation.agent_username
+            && owner != requester
+        {
+            self.hub.to_agent(
+                &owner,
+                &ServerToAgent::TransferAnswered {
+                    conversation_id: conversation_id.to_owned(),
+                    to_username: answered_by.to_owned(),
+                    accepted: false,
+                },
+            );
         }
     }
 

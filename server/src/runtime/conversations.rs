@@ -545,7 +545,7 @@ impl Runtime {
                 tracing::info!(conversation = %ended.conversation_id, agent = %ended.agent_username, "offer expired");
                 self.offer_ended(&ended, false);
                 if let Some(requester) = &ended.transfer_from {
-                    self.audit_transfer_answer(
+                    self.transfer_answered(
                         &ended.agent_username,
                         &ended.conversation_id,
                         requester,
