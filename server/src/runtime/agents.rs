@@ -170,13 +170,17 @@ impl Runtime {
             .map_err(|refused| RuntimeError::rate_limited("messages", refused))?;
         let conversation = self.known_conversation(conversation_id).await?;
         let owns = conversation.agent_username.as_deref() == Some(agent.username.as_str());
-        let role = self
-            .store
-            .participants(conversation_id)
-            .await?
-            .into_iter()
-            .find(|participant| participant.username == agent.username)
-            .map(|participant| participant.role);
+        // The owner writes without another read: the common case stays one query short.
+        let role = if owns {
+            None
+        } else {
+            self.store
+                .participants(conversation_id)
+                .await?
+                .into_iter()
+                .find(|participant| participant.username == agent.username)
+                .map(|participant| participant.role)
+        };
         let may_write = match role {
             _ if owns => true,
             Some(ParticipantRole::Supervisor) => true,

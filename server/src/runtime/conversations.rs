@@ -403,10 +403,20 @@ impl Runtime {
                 },
             );
         }
-        // The supervisors' agents board follows presence and load.
-        self.hub.to_supervisors(&ServerToAgent::AgentStatus {
-            agent: self.summary(load),
-        });
+        // The supervisors' agents board follows presence and load: a frame when either changed, not
+        // on every refresh (this runs for each offer and each move, and the frame crosses the bus).
+        let status = (load.agent.presence, shown, load.used, load.agent.capacity);
+        let board_changed = self
+            .board
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(username.to_owned(), status)
+            != Some(status);
+        if board_changed {
+            self.hub.to_supervisors(&ServerToAgent::AgentStatus {
+                agent: self.summary(load),
+            });
+        }
     }
 
     /// Routes every waiting conversation: offers go out, overflow moves or ends conversations, and

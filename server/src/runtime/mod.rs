@@ -192,6 +192,9 @@ pub struct Runtime {
     available: std::sync::RwLock<BTreeSet<String>>,
     /// The presence each agent's consoles last heard, so a change is sent once.
     shown_presence: std::sync::Mutex<std::collections::HashMap<String, Presence>>,
+    /// The agents board's last word on each agent (presence, shown presence, units used, capacity):
+    /// supervisors hear of an agent only when it changes.
+    board: std::sync::Mutex<std::collections::HashMap<String, (Presence, Presence, u32, u32)>>,
     /// The queue position each waiting visitor last heard.
     positions: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// When this node last told the store it is alive, and when it last tried.
@@ -240,6 +243,7 @@ impl Runtime {
             geo,
             available: std::sync::RwLock::default(),
             shown_presence: std::sync::Mutex::default(),
+            board: std::sync::Mutex::default(),
             positions: std::sync::Mutex::default(),
             last_heartbeat_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
             last_heartbeat_attempt_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
