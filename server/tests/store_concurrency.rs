@@ -326,18 +326,34 @@ async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capa
     let (resolved, mut resolved_count) = tokio::sync::watch::channel(0u32);
     // Every agent accepts each offer (checking their load, offer included, is within capacity) and
     // resolves each chat once it is theirs, which frees the unit: 200 conversations churn through 50.
+    // As in the console, the socket's reader never waits on a store write: resolving runs on its
+    // own task, so the reader keeps draining the frames every agent gets for the whole queue.
     let workers: Vec<_> = agents
         .into_iter()
-        .map(|(username, capacity, mut socket)| {
+        .flat_map(|(username, capacity, mut socket)| {
             let runtime = std::sync::Arc::clone(&runtime);
             let resolved = resolved.clone();
-            tokio::spawn(async move {
-                let agent = runtime
-                    .store()
-                    .agent(&username)
-                    .await
-                    .expect("the store")
-                    .expect("the agent");
+            let (accepted, mut to_resolve) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let resolver = {
+                let runtime = std::sync::Arc::clone(&runtime);
+                let username = username.clone();
+                tokio::spawn(async move {
+                    let agent = runtime
+                        .store()
+                        .agent(&username)
+                        .await
+                        .expect("the store")
+                        .expect("the agent");
+                    while let Some(conversation_id) = to_resolve.recv().await {
+                        runtime
+                            .resolve(&agent, &conversation_id)
+                            .await
+                            .unwrap_or_else(|error| panic!("{username}: {error}"));
+                        resolved.send_modify(|count| *count += 1);
+                    }
+                })
+            };
+            let reader = tokio::spawn(async move {
                 loop {
                     match socket.recv().await {
                         ServerToAgent::Offer { conversation, .. } => {
@@ -361,11 +377,9 @@ async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capa
                         ServerToAgent::Conversation { conversation }
                             if conversation.state == ConversationState::Active =>
                         {
-                            runtime
-                                .resolve(&agent, &conversation.conversation_id)
-                                .await
-                                .unwrap_or_else(|error| panic!("{username}: {error}"));
-                            resolved.send_modify(|count| *count += 1);
+                            accepted
+                                .send(conversation.conversation_id)
+                                .expect("the resolver runs");
                         }
                         ServerToAgent::Error { code, message, .. } => {
                             panic!("{username}: {code:?} {message}")
@@ -373,7 +387,8 @@ async fn two_hundred_conversations_over_twenty_agents_never_exceed_anyone_s_capa
                         _ => {}
                     }
                 }
-            })
+            });
+            [reader, resolver]
         })
         .collect();
 
