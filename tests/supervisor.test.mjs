@@ -2,8 +2,9 @@
 // (a supervisor and two agents) and visitors on the real visitor socket: the Ongoing dashboard updating
 // live as chats arrive, are accepted and end; filters and sorting; monitor, join (the agent and the
 // customer read it), write, leave; a transfer the second agent accepts, the first staying as a
-// consultant who writes a note the customer never receives; force close behind a confirmation; the
-// buttons a node's `[supervision]` turns off are not shown; axe-core on the dashboard.
+// consultant who writes a note the customer never receives; a transfer rejected and one nobody answers
+// in time; force close behind a confirmation; the admin's audit log listing each of these; the
+// buttons a node's `[supervision]` turns off are not shown; axe-core on the dashboard and the log.
 //
 // Run: BECKON_BIN=target/debug/beckon node --test tests/supervisor.test.mjs
 // BECKON_SCREENSHOTS=DIR also saves the screens it checks.
@@ -25,13 +26,31 @@ const ACCOUNTS = {
   lead: { password: 'lead s3cret pass', name: 'Lena Lead', role: 'supervisor', capacity: '1' },
   ana: { password: 'ana s3cret pass', name: 'Ana Agent', role: 'agent', capacity: '5' },
   bo: { password: 'bo s3cret pass', name: 'Bo Agent', role: 'agent', capacity: '5' },
+  root: { password: 'root s3cret pass', name: 'Ada Admin', role: 'admin', capacity: '1' },
 };
+// Billing's workstream gives a transfer 4 s to be answered, so the timeout step waits seconds, not 30.
+const BILLING = `[[workstreams]]
+id = "quick"
+notification_timeout_seconds = 4
+
+[[queues]]
+id = "billing"
+name = "Billing"
+workstream = "quick"
+`;
 const RULE = `[[rule]]
 id = "pricing-help"
 queue = "sales"
 invitation = "Questions about our plans? Chat with us."
 [rule.when]
 all = [{ path = "/pricing*" }]
+
+[[rule]]
+id = "billing-help"
+queue = "billing"
+invitation = "A question about your invoice?"
+[rule.when]
+all = [{ path = "/billing*" }]
 `;
 
 let workDir;
@@ -62,7 +81,7 @@ async function startNode(extra) {
   writeFileSync(join(workDir, 'rules', 'pricing.toml'), RULE);
   for (const [username, account] of Object.entries(ACCOUNTS)) {
     await runBeckon(
-      ['agent', 'add', '--config', configPath, '--username', username, '--display-name', account.name, '--queues', 'sales,support', '--capacity', account.capacity, '--role', account.role],
+      ['agent', 'add', '--config', configPath, '--username', username, '--display-name', account.name, '--queues', 'sales,support,billing', '--capacity', account.capacity, '--role', account.role],
       { BECKON_PASSWORD: account.password },
     );
   }
@@ -87,7 +106,7 @@ async function logIn(username) {
 before(async () => {
   if (!BECKON_BIN) throw new Error('BECKON_BIN is not set');
   if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
-  beckon = await startNode('');
+  beckon = await startNode(BILLING);
   browser = await launchBrowser();
   driver = await (await browser.newContext()).newPage();
   await driver.goto(`${beckon}/console`);
@@ -106,12 +125,13 @@ after(async () => {
   }
 });
 
-/** Visitor `n` starts a chat; resolves with the conversation's id. Every frame they receive is kept in
- * `window.visitors[n].frames`. */
-function startVisitor(n) {
+/** Visitor `n` starts a chat from `rule`; resolves with the conversation's id. Every frame they
+ * receive is kept in `window.visitors[n].frames`. */
+function startVisitor(n, rule = 'pricing-help') {
   return driver.evaluate(
-    (n) =>
+    (visit) =>
       new Promise((resolve, reject) => {
+        const { n, rule } = visit;
         const id = n.toString(16).padStart(32, '0');
         const socket = new WebSocket(`/ws/visitor?site=demo&visitor=${id}`);
         const visitor = { socket, frames: [], sent: 0 };
@@ -122,9 +142,9 @@ function startVisitor(n) {
           if (frame.type === 'conversation' && frame.state === 'open') resolve(frame.conversation_id);
           if (frame.type === 'error') reject(new Error(frame.message));
         });
-        socket.onopen = () => socket.send(JSON.stringify({ type: 'start_chat', rule_id: 'pricing-help', context: {}, dropped: [] }));
+        socket.onopen = () => socket.send(JSON.stringify({ type: 'start_chat', rule_id: rule, context: {}, dropped: [] }));
       }),
-    n,
+    { n, rule },
   );
 }
 
@@ -178,6 +198,8 @@ step('the row follows the chat live: accepted by Ana, Active and hers', async ()
   assert.match(await row(first).textContent(), /sales.*Live chat.*Active.*ana/);
   await visitorSends(1, 'How much is the yearly plan?');
   await pages.ana.locator('[data-console=message]', { hasText: 'How much is the yearly plan?' }).waitFor();
+  // The row's preview and Last message follow the chat without a state change.
+  await row(first).filter({ hasText: 'How much is the yearly plan?' }).filter({ hasText: 'just now' }).waitFor();
 });
 
 step('filters narrow the rows and each column sorts', async () => {
@@ -223,9 +245,9 @@ step('a transfer Bo rejects stays with Ana, and the supervisor who asked and Ana
   assert.match(await offer.textContent(), /Transfer from lead/);
   await offer.locator('[data-console=reject-offer]').click();
   await offer.waitFor({ state: 'detached' });
-  await pages.lead.locator('.notice', { hasText: 'bo did not accept the transfer.' }).waitFor();
+  await pages.lead.locator('[data-console=news]', { hasText: 'bo did not accept the transfer.' }).waitFor();
   // Ana, who keeps the chat, is told too.
-  await pages.ana.locator('.notice', { hasText: 'bo did not accept the transfer.' }).waitFor();
+  await pages.ana.locator('[data-console=news]', { hasText: 'bo did not accept the transfer.' }).waitFor();
   assert.match(await row(first).textContent(), /Active.*ana/);
   await pages.bo.locator('[data-console=presence]').selectOption('away');
 });
@@ -235,6 +257,8 @@ step('the agents board shows presence and load live, and Assign says by how much
   await board.locator('[data-console=agent-status][data-username=ana] [data-console=agent-load]', { hasText: '1/5' }).waitFor();
   const lead = board.locator('[data-console=agent-status][data-username=lead]');
   await lead.filter({ hasText: 'Offline' }).waitFor();
+  // How long each agent has been in the presence they chose.
+  await board.locator('[data-console=agent-status][data-username=ana] [data-console=agent-since]', { hasText: 'Away for under a minute' }).waitFor();
   // The lead (capacity 1, Offline) takes a third chat, overriding presence: it fits.
   const third = await startVisitor(3);
   await row(third).locator('[data-console=assign]').click();
@@ -265,6 +289,32 @@ step('the agents board shows presence and load live, and Assign says by how much
   assert.equal(await lead.locator('.load.full').count(), 1);
   await row(fourth).filter({ hasText: 'lead' }).waitFor();
   await shot(pages.lead, 'ongoing-board');
+});
+
+step('a transfer nobody answers in time stays with its owner, and the supervisor and the owner are told', async () => {
+  const lead = pages.lead;
+  const id = await startVisitor(5, 'billing-help');
+  await row(id).locator('[data-console=assign]').click();
+  const assign = row(id).locator('[data-console=move-dialog]');
+  await assign.locator('[data-console=move-agent]').selectOption('ana');
+  await assign.locator('[data-console=override-presence]').check();
+  await assign.locator('[data-console=move-confirm]').click();
+  await row(id).filter({ hasText: 'ana' }).and(lead.locator('[data-state=active]')).waitFor();
+  await pages.bo.locator('[data-console=presence]').selectOption('available');
+  await row(id).locator('[data-console=transfer]').click();
+  const transfer = row(id).locator('[data-console=move-dialog]');
+  await transfer.locator('[data-console=move-agent]').selectOption('bo');
+  await transfer.locator('[data-console=move-confirm]').click();
+  const offer = pages.bo.locator('[data-console=offer]', { hasText: 'Transfer from lead' });
+  await offer.waitFor();
+  // Bo never answers: after Billing's 4 s the offer goes, and the chat stays Ana's.
+  await offer.waitFor({ state: 'detached', timeout: WAIT_MS });
+  await lead.locator('[data-console=news]', { hasText: 'bo did not accept the transfer.' }).waitFor();
+  await pages.ana.locator('[data-console=news]', { hasText: 'bo did not accept the transfer.' }).waitFor();
+  assert.match(await row(id).textContent(), /billing.*Active.*ana/);
+  await pages.bo.locator('[data-console=presence]').selectOption('away');
+  // The assigned chat opened in Ana's console; she goes back to Visitor 1's.
+  await pages.ana.locator(`[data-console=session][data-id="${first}"] [data-console=open-session]`).click();
 });
 
 step('monitor, join (the agent and the customer read it), write, and leave', async () => {
@@ -332,11 +382,43 @@ step('force close asks first, then the row leaves and the customer reads that a 
   await visitorReceives(1, 'A supervisor ended this conversation.');
 });
 
+step('the admin reads each supervisor action in the audit log, filtered by action', async () => {
+  assert.equal(await pages.lead.locator('[data-console=open-audit]').count(), 0, 'supervisors have no audit log');
+  pages.root = await logIn('root');
+  const root = pages.root;
+  await root.locator('[data-console=open-audit]').click();
+  const entries = (action) => root.locator(`[data-console=audit-entry][data-action=${action}]`);
+  await entries('force_close').waitFor();
+  assert.equal(await entries('force_close').count(), 1);
+  for (const action of ['monitor', 'join', 'leave']) assert.equal(await entries(action).count(), 1, action);
+  assert.equal(await entries('assign').count(), 3);
+  assert.equal(await entries('assign').filter({ hasText: 'to lead, presence overridden, capacity exceeded by 1' }).count(), 1);
+  for (const answer of ['rejected; asked by lead', 'expired; asked by lead', 'accepted; asked by ana']) {
+    assert.equal(await entries('transfer_answered').filter({ hasText: answer }).count(), 1, answer);
+  }
+  assert.match(await entries('force_close').textContent(), new RegExp(`lead.*Force close.*${first}.*Done`));
+  await shot(root, 'audit-log');
+  await axe(root, 'the audit log (light)');
+  await root.emulateMedia({ colorScheme: 'dark' });
+  await axe(root, 'the audit log (dark)');
+  await shot(root, 'audit-log-dark');
+  await root.emulateMedia({ colorScheme: 'light' });
+  // A filter asks the server: only transfers' answers are left.
+  await root.locator('[data-console=audit-action]').selectOption('transfer_answered');
+  await root.waitForFunction(() => [...document.querySelectorAll('[data-console=audit-entry]')].every((row) => row.dataset.action === 'transfer_answered'));
+  assert.equal(await root.locator('[data-console=audit-entry]').count(), 3);
+  await root.locator('[data-console=audit-actor]').fill('nobody');
+  await root.locator('[data-console=audit-actor]').press('Enter');
+  await root.locator('[data-console=audit-empty]', { hasText: 'No entry matches these filters.' }).waitFor();
+  await root.locator('[data-console=audit-clear]').click();
+  await entries('force_close').waitFor();
+});
+
 step('with the supervisor actions turned off, the dashboard offers none of them', async () => {
   await browser.close();
   await stopBeckon(server);
   rmSync(workDir, { recursive: true, force: true });
-  beckon = await startNode('[supervision]\nmonitor = false\nassign = false\ntransfer = false\nforce_close = false\n');
+  beckon = await startNode(`${BILLING}[supervision]\nmonitor = false\nassign = false\ntransfer = false\nforce_close = false\n`);
   browser = await launchBrowser();
   driver = await (await browser.newContext()).newPage();
   await driver.goto(`${beckon}/console`);

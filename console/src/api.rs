@@ -236,3 +236,33 @@ pub async fn conversation_action(conversation_id: &str, action: &str) -> Result<
         Err(message) => Err(message),
     }
 }
+
+/// What the audit log view asks for: empty strings filter nothing.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: String,
+    pub action: String,
+    pub conversation_id: String,
+    /// Entries older than this id: the next page.
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// The supervisors' actions, newest first. Admins only.
+pub async fn audit(filter: &AuditFilter) -> Result<Vec<protocol::AuditEntry>, String> {
+    let mut query = vec![format!("limit={}", filter.limit)];
+    for (name, value) in [
+        ("actor", &filter.actor),
+        ("action", &filter.action),
+        ("conversation_id", &filter.conversation_id),
+    ] {
+        if !value.is_empty() {
+            query.push(format!("{name}={}", encode(value)));
+        }
+    }
+    if let Some(before) = filter.before {
+        query.push(format!("before={before}"));
+    }
+    let text = call("GET", &format!("/api/audit?{}", query.join("&")), None).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}

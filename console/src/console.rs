@@ -37,6 +37,26 @@ pub struct SessionSignals {
 /// How many session colours the stylesheet has (`.hue-0` and on).
 pub const SESSION_COLOURS: usize = 12;
 
+/// The pages pinned in the Sessions pane, shown while no session is focused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Home,
+    /// Supervisors and admins: the Ongoing conversations dashboard.
+    Ongoing,
+    /// Admins: the audit log.
+    Audit,
+}
+
+/// How long news stays in the notice line.
+const NEWS_SHOWN: Duration = Duration::from_secs(10);
+
+/// What the notice line says, and whether it is a failure (shown as an alert) or news.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Told {
+    pub text: String,
+    pub failure: bool,
+}
+
 #[derive(Clone, Copy)]
 pub struct Console {
     model: StoredValue<AgentState, LocalStorage>,
@@ -54,11 +74,12 @@ pub struct Console {
     pub ongoing: RwSignal<Vec<ConversationView>>,
     pub supervision: RwSignal<Option<protocol::SupervisionActions>>,
     pub agents: RwSignal<Vec<protocol::AgentSummary>>,
-    /// The Ongoing dashboard is showing instead of Home (while no session is focused).
-    pub dashboard: RwSignal<bool>,
+    /// What shows while no session is focused: Home, or a supervisor's or admin's page.
+    pub page: RwSignal<Page>,
     /// The focused session; `None` is Home.
     pub focused: RwSignal<Option<String>>,
-    pub notice: RwSignal<String>,
+    /// The line under the top bar: what went wrong, or news the agent should read.
+    pub notice: RwSignal<Option<Told>>,
     pub connected: RwSignal<bool>,
     /// The session ended: the console goes back to the login screen with this reason.
     pub signed_out: RwSignal<Option<String>>,
@@ -94,9 +115,9 @@ impl Console {
             ongoing: RwSignal::new(Vec::new()),
             supervision: RwSignal::new(None),
             agents: RwSignal::new(Vec::new()),
-            dashboard: RwSignal::new(false),
+            page: RwSignal::new(Page::Home),
             focused: RwSignal::new(None),
-            notice: RwSignal::new(String::new()),
+            notice: RwSignal::new(None),
             connected: RwSignal::new(false),
             signed_out: RwSignal::new(None),
             collapsed: RwSignal::new(false),
@@ -149,7 +170,7 @@ impl Console {
                             .unwrap_or_default();
                         self.show(notices);
                     }
-                    Err(message) => self.notice.set(message),
+                    Err(message) => self.fail(message),
                 }
             });
         }
@@ -164,7 +185,7 @@ impl Console {
         }
         leptos::task::spawn_local(async move {
             if let Err(message) = crate::api::conversation_action(&conversation_id, action).await {
-                self.notice.set(message);
+                self.fail(message);
             }
         });
     }
@@ -181,7 +202,7 @@ impl Console {
                         .unwrap_or_default();
                     self.show(notices);
                 }
-                Err(message) => self.notice.set(message),
+                Err(message) => self.fail(message),
             }
         });
     }
@@ -199,10 +220,8 @@ impl Console {
                 self.desktop_alerts.set(true);
                 local_set(&key, "on");
             } else {
-                self.notice.set(
-                    "Your browser blocks notifications from the console. Allow them in the site's settings, then try again."
-                        .to_owned(),
-                );
+                self.fail("Your browser blocks notifications from the console. Allow them in the site's settings, then try again."
+                        .to_owned());
             }
         });
     }
@@ -225,7 +244,7 @@ impl Console {
                         .unwrap_or_default();
                     self.show(notices);
                 }
-                Err(message) => self.notice.set(message),
+                Err(message) => self.fail(message),
             }
         });
         leptos::task::spawn_local(async move {
@@ -237,15 +256,15 @@ impl Console {
                         .unwrap_or_default();
                     self.show(notices);
                 }
-                Err(message) => self.notice.set(message),
+                Err(message) => self.fail(message),
             }
         });
     }
 
-    /// Shows the Ongoing dashboard (`true`) or Home.
-    pub fn show_dashboard(self, shown: bool) {
+    /// Shows Home or one of the pages pinned under it, with no session focused.
+    pub fn show_page(self, page: Page) {
         self.focus(None);
-        self.dashboard.set(shown);
+        self.page.set(page);
     }
 
     /// A supervisor action that opens or refreshes the conversation's session (`monitor`, `join`):
@@ -260,7 +279,7 @@ impl Console {
                         .unwrap_or_default();
                     self.show(notices);
                 }
-                Err(message) => self.notice.set(message),
+                Err(message) => self.fail(message),
             }
         });
     }
@@ -285,7 +304,7 @@ impl Console {
                     .map(drop)
             };
             if let Err(message) = result {
-                self.notice.set(message);
+                self.fail(message);
             }
         });
     }
@@ -296,7 +315,7 @@ impl Console {
             if let Err(message) =
                 crate::api::conversation_action(&conversation_id, "force-close").await
             {
-                self.notice.set(message);
+                self.fail(message);
             }
         });
     }
@@ -382,6 +401,32 @@ impl Console {
             Event::Dropped => self.connected.set(false),
             Event::SignedOut(reason) => self.sign_out(reason),
         }
+    }
+
+    /// Shows what went wrong in the notice line, as an alert, until something replaces it or the
+    /// agent dismisses it.
+    pub fn fail(self, text: String) {
+        let _ = self.notice.try_set(Some(Told {
+            text,
+            failure: true,
+        }));
+    }
+
+    /// Shows news in the notice line; it goes by itself after a while unless replaced.
+    pub fn tell(self, text: String) {
+        let told = Told {
+            text,
+            failure: false,
+        };
+        let _ = self.notice.try_set(Some(told.clone()));
+        set_timeout(
+            move || {
+                if self.notice.try_get_untracked().flatten().as_ref() == Some(&told) {
+                    let _ = self.notice.try_set(None);
+                }
+            },
+            NEWS_SHOWN,
+        );
     }
 
     /// Copies into the signals what the notices say changed.
@@ -491,7 +536,8 @@ impl Console {
                     }
                     self.offers.set(offers);
                 }
-                Notice::Tell(message) => self.notice.set(message),
+                Notice::Tell(message) => self.tell(message),
+                Notice::Refused(message) => self.fail(message),
                 Notice::Agents => {
                     let agents = self.model.with_value(|model| model.agents.clone());
                     self.agents.set(agents);
@@ -542,13 +588,13 @@ impl Console {
         }
         self.retry_scheduled.set_value(true);
         let seconds = wait_ms.div_ceil(1000).max(1);
-        self.notice.set(format!(
+        self.fail(format!(
             "You are sending messages faster than allowed. Yours go out again in {seconds} s."
         ));
         set_timeout(
             move || {
                 self.retry_scheduled.set_value(false);
-                self.notice.set(String::new());
+                self.notice.set(None);
                 self.resend_unacknowledged();
             },
             Duration::from_millis(wait_ms.clamp(100, 60_000)),

@@ -19,6 +19,7 @@
 mod alerts;
 mod api;
 mod app;
+mod confirm;
 mod console;
 mod home;
 mod login;

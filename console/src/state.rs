@@ -132,8 +132,10 @@ pub enum Notice {
     Closed(String),
     Focus(Option<String>),
     Offers,
-    /// Something to tell the agent in the notice bar.
+    /// News for the agent in the notice bar, such as a transfer's answer.
     Tell(String),
+    /// The server refused what the agent did, saying why.
+    Refused(String),
     /// A rate limit refused a message: everything pending goes again after this many milliseconds.
     RetryAfter(u64),
     /// The session this console runs under ended.
@@ -273,6 +275,7 @@ impl AgentState {
                     Vec::new()
                 }
             }
+            ServerToAgent::OngoingActivity { messages } => self.activity(messages),
             ServerToAgent::AgentStatus { agent } => self.set_agent(agent),
             ServerToAgent::WorkItem { conversation } => self.place(conversation),
             ServerToAgent::Conversation { conversation } => self.conversation(conversation),
@@ -301,7 +304,7 @@ impl AgentState {
             ServerToAgent::Error { message, .. } => {
                 // A refused choice is not waiting any more: the next Welcome says what holds.
                 self.requested_presence = None;
-                vec![Notice::Tell(message)]
+                vec![Notice::Refused(message)]
             }
             ServerToAgent::SignedOut { reason } => vec![Notice::SignedOut(reason)],
         }
@@ -399,6 +402,33 @@ impl AgentState {
             self.ongoing.insert(at.min(self.ongoing.len()), view);
         }
         vec![Notice::Ongoing]
+    }
+
+    /// The dashboard's and Home's previews move on to each conversation's newest message; one already
+    /// newer (from the conversation's own frames) stays.
+    fn activity(&mut self, messages: Vec<protocol::LastMessage>) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        for latest in messages {
+            let rows = self.ongoing.iter_mut().map(|row| (row, Notice::Ongoing));
+            let items = [&mut self.work.mine, &mut self.work.open]
+                .into_iter()
+                .flat_map(|items| items.iter_mut())
+                .map(|item| (item, Notice::WorkItems));
+            for (row, notice) in rows.chain(items) {
+                if row.conversation_id == latest.conversation_id
+                    && row
+                        .last_message
+                        .as_ref()
+                        .is_none_or(|shown| shown.seq < latest.message.seq)
+                {
+                    row.last_message = Some(latest.message.clone());
+                    if !notices.contains(&notice) {
+                        notices.push(notice);
+                    }
+                }
+            }
+        }
+        notices
     }
 
     /// A supervisor opens a conversation they monitor, joined or not: its session, focused.
@@ -649,7 +679,8 @@ impl AgentState {
             session.unread += 1;
             notices.push(Notice::Unread(conversation_id.to_owned()));
         }
-        let shown = (message.author != Author::System).then(|| message.clone().preview());
+        let shown = (message.author != Author::System && !message.internal)
+            .then(|| message.clone().preview());
         session.view.messages.push(message);
         session.view.messages.sort_by_key(|message| message.seq);
         // Home's My work items preview the newest message of the agent's own conversations.
@@ -1049,6 +1080,40 @@ mod tests {
         });
         assert_eq!(lead.ongoing[0].state, ConversationState::WrapUp);
         assert!(lead.ongoing[0].last_message.is_some());
+        // Activity moves a row's preview on, never back.
+        let notices = lead.apply(ServerToAgent::OngoingActivity {
+            messages: vec![
+                protocol::LastMessage {
+                    conversation_id: "1".to_owned(),
+                    message: message(3, "a3", Author::Agent),
+                },
+                protocol::LastMessage {
+                    conversation_id: "2".to_owned(),
+                    message: message(2, "v2", Author::Visitor),
+                },
+            ],
+        });
+        assert!(notices.contains(&Notice::Ongoing));
+        assert_eq!(
+            lead.ongoing
+                .iter()
+                .map(|row| row.last_message.as_ref().map(|message| message.seq))
+                .collect::<Vec<_>>(),
+            [Some(3), Some(2)]
+        );
+        lead.apply(ServerToAgent::OngoingActivity {
+            messages: vec![protocol::LastMessage {
+                conversation_id: "1".to_owned(),
+                message: message(2, "older", Author::Visitor),
+            }],
+        });
+        assert_eq!(
+            lead.ongoing[0]
+                .last_message
+                .as_ref()
+                .map(|message| message.seq),
+            Some(3)
+        );
         lead.apply(ServerToAgent::Ongoing {
             conversation: view("1", ConversationState::Closed, Some("ann")),
         });

@@ -80,6 +80,14 @@ pub struct Participant {
     pub role: ParticipantRole,
 }
 
+/// A conversation's newest message, previewed: the dashboard's Last message column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LastMessage {
+    pub conversation_id: String,
+    pub message: ChatMessage,
+}
+
 /// How many characters of a message a list's preview shows.
 pub const PREVIEW_CHARS: usize = 140;
 
@@ -281,6 +289,12 @@ pub enum ServerToAgent {
     /// For supervisors: a conversation of the Ongoing conversations dashboard changed.
     Ongoing {
         conversation: ConversationView,
+    },
+    /// For supervisors: the newest message of each conversation that got one since the last such frame,
+    /// previewed. Sent at most once a second, so the dashboard's Last message column stays live at a
+    /// cost that grows with how busy the chats are, not with how many messages a second arrive.
+    OngoingActivity {
+        messages: Vec<LastMessage>,
     },
     /// For supervisors: an agent's presence or load changed (the dashboard's agents board).
     AgentStatus {

@@ -23,9 +23,9 @@ mod resume;
 pub use enums::{Author, Channel, ConversationState, InvitationEventKind, Presence, Role};
 pub use errors::{ErrorBody, ErrorCode};
 pub use frames::{
-    AgentToServer, ChatMessage, ConversationView, PREVIEW_CHARS, Participant, ParticipantRole,
-    SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor, SupervisionActions,
-    VisitorToServer,
+    AgentToServer, ChatMessage, ConversationView, LastMessage, PREVIEW_CHARS, Participant,
+    ParticipantRole, SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor,
+    SupervisionActions, VisitorToServer,
 };
 pub use rest::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, Availability, HistoryEntry,

@@ -43,6 +43,10 @@ pub struct AgentSummary {
     pub presence: Presence,
     /// What the dashboard shows: Busy while capacity is full, when the automatic rule is on.
     pub shown_presence: Presence,
+    /// When the agent entered the presence they chose; `None` for accounts that have not changed it
+    /// since before Beckon kept this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence_since_ms: Option<i64>,
     pub capacity: u32,
     pub used: u32,
     pub queues: Vec<String>,

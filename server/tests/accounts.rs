@@ -324,6 +324,7 @@ async fn a_password_change_ends_the_other_sessions_and_keeps_this_one(backend: B
         here_socket.recv_any().await,
         ServerToAgent::Presence { .. }
             | ServerToAgent::Ongoing { .. }
+            | ServerToAgent::OngoingActivity { .. }
             | ServerToAgent::WorkItem { .. }
     ));
     assert_eq!(
@@ -649,6 +650,7 @@ async fn messages_over_the_rate_are_refused_not_lost_and_go_through_after_the_wa
             frame,
             ServerToAgent::Presence { .. }
                 | ServerToAgent::Ongoing { .. }
+                | ServerToAgent::OngoingActivity { .. }
                 | ServerToAgent::WorkItem { .. }
                 | ServerToAgent::Conversation { .. }
                 | ServerToAgent::Message { .. }
@@ -764,7 +766,7 @@ async fn a_disabled_agent_gets_no_offers_and_cannot_be_assigned() {
     // Whatever her stored presence says, routing passes her by.
     node.runtime()
         .store()
-        .set_presence("ann", protocol::Presence::Available)
+        .set_presence("ann", protocol::Presence::Available, 0)
         .await
         .expect("stored");
     let mut visitor = node.visitor(&visitor_id(11)).await;

@@ -1155,6 +1155,70 @@ async fn two_supervisors_assigning_the_same_conversation_at_once_have_one_winner
     assert_eq!(logged, ["ok", "transition_not_allowed"]);
 }
 
+async fn two_supervisors_transferring_the_same_conversation_at_once_have_one_winner(
+    backend: Backend,
+) {
+    let world = world(backend).await;
+    let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
+    let (_visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let (_bob, _) = world.agent("bob", 2, &["sales"]).await;
+    let (_cy, _) = world.agent("cy", 2, &["sales"]).await;
+    world
+        .node
+        .add_agent("sam", "sam", Role::Supervisor, 2, &["sales"])
+        .await;
+    let lead = world.node.login("lead").await;
+    let sam = world.node.login("sam").await;
+    let path = format!("/api/conversations/{id}/transfer");
+    let (first, second) = tokio::join!(
+        world.post(&path, &lead, serde_json::json!({ "username": "bob" })),
+        world.post(&path, &sam, serde_json::json!({ "username": "cy" })),
+    );
+    let outcome = |answer: &Answer| match answer.status {
+        StatusCode::ACCEPTED => (answer.status, String::new()),
+        status => (status, answer.error_code()),
+    };
+    let mut outcomes = [outcome(&first), outcome(&second)];
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            (StatusCode::ACCEPTED, String::new()),
+            (StatusCode::CONFLICT, "transfer_pending".to_owned())
+        ]
+    );
+    // One offer, to the winner's pick; the chat stays Ann's until it is answered.
+    let (winner, loser) = if first.status == StatusCode::ACCEPTED {
+        ("bob", "cy")
+    } else {
+        ("cy", "bob")
+    };
+    let world = &world;
+    let offered = |username: &'static str| async move {
+        world
+            .store()
+            .offers_for(username)
+            .await
+            .expect("the offers")
+            .into_iter()
+            .map(|offer| offer.conversation_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(offered(winner).await, std::slice::from_ref(&id));
+    assert!(offered(loser).await.is_empty());
+    assert_eq!(
+        world.state(&id).await,
+        (ConversationState::Active, Some("ann".to_owned()))
+    );
+    let mut logged: Vec<String> = audit_of(world, &id)
+        .await
+        .into_iter()
+        .map(|entry| entry.outcome)
+        .collect();
+    logged.sort();
+    assert_eq!(logged, ["ok", "transfer_pending"]);
+}
+
 async fn a_supervisor_monitors_transfers_to_a_queue_and_force_closes(backend: Backend) {
     let world = world(backend).await;
     let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
@@ -1614,6 +1678,112 @@ async fn after_a_restart_state_messages_and_pending_timers_are_all_there(backend
     assert_eq!(expiries, 1);
 }
 
+/// The dashboard's Last message column and the agents board's time in presence stay live: each
+/// conversation's newest message reaches supervisors once a tick (never a note), and an agent's presence
+/// is timed from when it changed, not from when it was set again.
+async fn the_dashboard_hears_each_conversation_s_newest_message_and_each_agent_s_time_in_presence(
+    backend: Backend,
+) {
+    let world = world(backend).await;
+    let (mut ann, ann_cookie) = world.agent("ann", 2, &["sales"]).await;
+    let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let lead = world.node.login("lead").await;
+    let mut lead_socket = world.node.agent(&lead, "lead").await;
+    // Everything the dashboard hears of the conversation's messages, until `until` arrives.
+    async fn heard_until(socket: &mut Socket<ServerToAgent>, id: &str, until: &str) -> Vec<String> {
+        let mut heard = Vec::new();
+        loop {
+            if let ServerToAgent::OngoingActivity { messages } = socket.recv_any().await {
+                assert!(
+                    messages
+                        .windows(2)
+                        .all(|pair| pair[0].conversation_id != pair[1].conversation_id),
+                    "one entry per conversation: {messages:?}"
+                );
+                for latest in messages
+                    .into_iter()
+                    .filter(|latest| latest.conversation_id == id)
+                {
+                    heard.push(latest.message.body.clone());
+                    if latest.message.body == until {
+                        return heard;
+                    }
+                }
+            }
+        }
+    }
+    for (number, body) in ["one", "two", "three"].into_iter().enumerate() {
+        visitor.send_message(&format!("v-{number}"), body).await;
+        assert_eq!(next_visitor_message(&mut visitor).await.body, body);
+    }
+    world.advance(0).await;
+    let heard = heard_until(&mut lead_socket, &id, "three").await;
+    assert!(
+        heard.len() <= 3 && heard.last().map(String::as_str) == Some("three"),
+        "{heard:?}"
+    );
+    // A note is not a message the customer saw: the dashboard keeps showing the last one that was.
+    ann.send(&AgentToServer::Send {
+        conversation_id: id.clone(),
+        client_message_id: "a-note".to_owned(),
+        body: "Ask about the discount".to_owned(),
+        internal: true,
+    })
+    .await;
+    // Stored: the agent's console has it (after the visitor's three).
+    while !next_message(&mut ann, &id).await.internal {}
+    world.advance(0).await;
+    visitor.send_message("v-4", "four").await;
+    assert_eq!(next_visitor_message(&mut visitor).await.body, "four");
+    world.advance(0).await;
+    assert_eq!(heard_until(&mut lead_socket, &id, "four").await, ["four"]);
+
+    // Time in presence: from the change, kept when the same presence is set again.
+    let since = |answer: Answer| {
+        answer
+            .json()
+            .as_array()
+            .expect("agents")
+            .iter()
+            .find(|agent| agent["username"] == "ann")
+            .map(|agent| agent["presence_since_ms"].as_i64())
+            .expect("ann")
+    };
+    let available_since = since(world.node.get("/api/agents", Some(&lead)).await);
+    assert_eq!(available_since, Some(MONDAY_NOON_PARIS_MS));
+    world.advance(90_000).await;
+    for _ in 0..2 {
+        let request = Request::put("/api/agents/ann/presence")
+            .header(header::COOKIE, ann_cookie.as_str())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"presence":"away"}"#))
+            .expect("a request");
+        let answer = world.node.http(request).await;
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+        world.advance(30_000).await;
+    }
+    assert_eq!(
+        since(world.node.get("/api/agents", Some(&lead)).await),
+        Some(MONDAY_NOON_PARIS_MS + 90_000)
+    );
+    // The lead is a member of Sales, but their console hears a new chat there once, as the
+    // dashboard's row: work items come before it in `publish`, so one would have arrived first.
+    let (_second, second_id) = world.visitor(2, "pricing-help").await;
+    loop {
+        match lead_socket.recv_any().await {
+            ServerToAgent::Ongoing { conversation }
+                if conversation.conversation_id == second_id =>
+            {
+                break;
+            }
+            ServerToAgent::WorkItem { conversation } => {
+                panic!("a supervising console got a work item: {conversation:?}")
+            }
+            _ => {}
+        }
+    }
+}
+
 on_every_backend! {
     #[tokio::test] open_to_active_by_pick_and_by_accepting_routing_s_offer,
     #[tokio::test] open_to_closed_when_the_live_chat_visitor_ends_or_stays_away,
@@ -1640,8 +1810,10 @@ on_every_backend! {
     #[tokio::test] a_supervisor_assigns_past_capacity_and_the_excess_is_recorded,
     #[tokio::test] a_supervisor_monitors_transfers_to_a_queue_and_force_closes,
     #[tokio::test] two_supervisors_assigning_the_same_conversation_at_once_have_one_winner,
+    #[tokio::test] two_supervisors_transferring_the_same_conversation_at_once_have_one_winner,
     #[tokio::test] a_consultant_stays_after_a_transfer_and_notes_never_reach_the_customer,
     #[tokio::test] a_supervisor_monitors_joins_writes_and_leaves_and_everyone_is_told,
+    #[tokio::test] the_dashboard_hears_each_conversation_s_newest_message_and_each_agent_s_time_in_presence,
     #[tokio::test] refused_requests_have_stable_codes_and_change_no_state,
     #[tokio::test] a_queue_without_members_stops_the_start_with_the_file_and_key,
     #[tokio::test] after_a_restart_state_messages_and_pending_timers_are_all_there,

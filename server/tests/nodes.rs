@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use common::chat::{Chatter, accepted_chat, offered_chat};
 use common::process::{
-    Client, DatabaseReader, Lines, RULE, ServerProcess, console, database_reader, http,
-    kill_server, login, off_runtime, run_beckon, start_server, stored_chat, stored_problems,
-    visitor_client, visitor_sees, visitor_starting_chat, write_node_config,
+    Client, DatabaseReader, Lines, RULE, RawAnswer, ServerProcess, connect_agent, console,
+    database_reader, http, kill_server, login, off_runtime, run_beckon, start_server, stored_chat,
+    stored_problems, visitor_client, visitor_sees, visitor_starting_chat, write_node_config,
 };
 use common::{PASSWORD, PostgresDatabase, visitor_id, within};
 use futures_util::future::join_all;
@@ -111,8 +111,14 @@ impl Cluster {
 
     /// Adds an agent with the real command line, as an operator would, while the nodes run.
     async fn agent_add(&self, username: &str, capacity: u32) {
+        self.account_add(username, capacity, "agent").await;
+    }
+
+    /// Adds an account of `role` (`agent`, `supervisor`, `admin`) with the real command line.
+    async fn account_add(&self, username: &str, capacity: u32, role: &str) {
         let config = self.config.display().to_string();
         let username = username.to_owned();
+        let role = role.to_owned();
         off_runtime(move || {
             run_beckon(
                 &[
@@ -128,6 +134,8 @@ impl Cluster {
                     "sales",
                     "--capacity",
                     &capacity.to_string(),
+                    "--role",
+                    &role,
                 ],
                 &[("BECKON_PASSWORD", PASSWORD)],
             )
@@ -634,6 +642,192 @@ async fn one_visitor_starting_chats_on_both_nodes_at_once_gets_exactly_one_conve
         2 * SOCKETS_PER_NODE,
         started.elapsed()
     );
+}
+
+/// A dashboard on one node follows a chat started on the other, live. Then two supervisors on different
+/// nodes act on that conversation at the same moment, first assigning it
+/// while Open, then transferring it once Active: each time exactly one wins, the other is refused with
+/// a stable code, and the database holds one owner, one pending transfer and both attempts audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_on_two_nodes_share_the_dashboard_and_racing_to_assign_or_transfer_have_one_winner()
+ {
+    let cluster = Cluster::start(&[seed("ann", 2), seed("bob", 2), seed("cy", 2)]).await;
+    cluster.account_add("lead", 1, "supervisor").await;
+    cluster.account_add("sam", 1, "supervisor").await;
+    let (a, b) = (cluster.address_a, cluster.address_b);
+    let lead = login(a, "lead", PASSWORD).await;
+    let sam = login(b, "sam", PASSWORD).await;
+    // Sam's dashboard is open on node B (Offline: a supervisor watching, not taking chats).
+    let mut dashboard = Client::<ServerToAgent>::new(
+        connect_agent(b, &sam)
+            .await
+            .expect("node B accepts a console"),
+    );
+    assert!(matches!(
+        dashboard.expect("a welcome").await,
+        ServerToAgent::Welcome { .. }
+    ));
+    // Nobody is Available, so the chat waits Open while the supervisors race for it.
+    let mut visitor = visitor_starting_chat(a, &visitor_id(1)).await;
+    let (id, _) = visitor_sees(&mut visitor, ConversationState::Open).await;
+    // The chat started on node A is on the dashboard on node B, and so is its first message.
+    loop {
+        if let ServerToAgent::Ongoing { conversation } = dashboard.expect("the new row").await
+            && conversation.conversation_id == id
+        {
+            assert_eq!(conversation.state, ConversationState::Open);
+            break;
+        }
+    }
+    assert!(
+        visitor
+            .send(&VisitorToServer::Send {
+                client_message_id: "v-1".to_owned(),
+                body: "Anyone there?".to_owned(),
+            })
+            .await
+    );
+    loop {
+        if let ServerToAgent::OngoingActivity { messages } =
+            dashboard.expect("the row's last message").await
+            && let Some(latest) = messages.iter().find(|latest| latest.conversation_id == id)
+        {
+            assert_eq!(latest.message.body, "Anyone there?");
+            break;
+        }
+    }
+    let race = |path: String, bodies: [serde_json::Value; 2]| {
+        let (lead, sam) = (lead.clone(), sam.clone());
+        async move {
+            let [first, second] = bodies;
+            let (first, second) = tokio::join!(
+                http(a, "POST", &path, Some(&lead), Some(&first)),
+                http(b, "POST", &path, Some(&sam), Some(&second)),
+            );
+            [first, second].map(|answer| answer.expect("both nodes answer"))
+        }
+    };
+    let outcomes = |answers: &[RawAnswer; 2]| -> Vec<(u16, String)> {
+        answers
+            .iter()
+            .map(|answer| {
+                let code = answer.json()["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                (answer.status, code)
+            })
+            .collect()
+    };
+
+    let assigned = race(
+        format!("/api/conversations/{id}/assign"),
+        ["ann", "bob"]
+            .map(|username| serde_json::json!({ "username": username, "override_presence": true })),
+    )
+    .await;
+    let mut seen = outcomes(&assigned);
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (200, String::new()),
+            (409, "transition_not_allowed".to_owned())
+        ],
+        "{assigned:?}"
+    );
+    let owner = if assigned[0].status == 200 {
+        "ann"
+    } else {
+        "bob"
+    };
+    let conversations = stored_conversations(&cluster.reader).await;
+    assert_eq!(conversations.len(), 1);
+    assert_eq!(conversations[0].state, "active");
+    assert_eq!(conversations[0].agent_username.as_deref(), Some(owner));
+
+    // The two others come online, one on each node; each supervisor transfers to one of them.
+    let others: Vec<&str> = ["ann", "bob", "cy"]
+        .into_iter()
+        .filter(|username| *username != owner)
+        .collect();
+    let mut consoles = Vec::new();
+    for (username, node) in others.iter().zip([a, b]) {
+        let cookie = login(node, username, PASSWORD).await;
+        consoles.push(console(node, &cookie, username).await);
+    }
+    let transferred = race(
+        format!("/api/conversations/{id}/transfer"),
+        [others[0], others[1]].map(|username| serde_json::json!({ "username": username })),
+    )
+    .await;
+    let mut seen = outcomes(&transferred);
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(202, String::new()), (409, "transfer_pending".to_owned())],
+        "{transferred:?}"
+    );
+    let offered_to = if transferred[0].status == 202 {
+        others[0]
+    } else {
+        others[1]
+    };
+    let offers = {
+        let id = id.clone();
+        cluster
+            .reader
+            .with(move |client| {
+                client
+                    .query(
+                        "SELECT agent_username, requested_by FROM offers WHERE conversation_id = $1",
+                        &[&id],
+                    )
+                    .expect("the offers")
+                    .iter()
+                    .map(|row| (row.get::<_, String>(0), row.get::<_, Option<String>>(1)))
+                    .collect::<Vec<_>>()
+            })
+            .await
+    };
+    let asked_by = if transferred[0].status == 202 {
+        "lead"
+    } else {
+        "sam"
+    };
+    assert_eq!(offers, [(offered_to.to_owned(), Some(asked_by.to_owned()))]);
+    // The conversation is still the first owner's until the offer is answered.
+    let conversations = stored_conversations(&cluster.reader).await;
+    assert_eq!(conversations[0].agent_username.as_deref(), Some(owner));
+    let audited = {
+        let id = id.clone();
+        cluster
+            .reader
+            .with(move |client| {
+                client
+                    .query(
+                        "SELECT action, outcome FROM audit_log WHERE conversation_id = $1 ORDER BY action, outcome",
+                        &[&id],
+                    )
+                    .expect("the audit log")
+                    .iter()
+                    .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
+                    .collect::<Vec<_>>()
+            })
+            .await
+    };
+    let entry = |action: &str, outcome: &str| (action.to_owned(), outcome.to_owned());
+    assert_eq!(
+        audited,
+        [
+            entry("assign", "ok"),
+            entry("assign", "transition_not_allowed"),
+            entry("transfer", "ok"),
+            entry("transfer", "transfer_pending"),
+        ]
+    );
+    assert_eq!(cluster.complaints(), Vec::<String>::new());
+    drop((consoles, dashboard));
 }
 
 // 4 and 5. Conversations across nodes.

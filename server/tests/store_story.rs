@@ -83,7 +83,7 @@ async fn the_store_keeps_its_promises(backend: Backend) {
         Err(StoreError::AgentExists(name)) if name == "ann"
     ));
     store
-        .set_presence("ann", Presence::Available)
+        .set_presence("ann", Presence::Available, 0)
         .await
         .unwrap();
 
@@ -230,7 +230,7 @@ async fn two_postgres_nodes_keep_one_conversation_per_visitor_capacity_and_each_
     second.create_agent(agent("bob", 2)).await.unwrap();
     for username in ["ann", "bob"] {
         first
-            .set_presence(username, Presence::Available)
+            .set_presence(username, Presence::Available, 0)
             .await
             .unwrap();
     }

@@ -471,6 +471,7 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     run(cargo().args(["bench", "-p", "rules-probe"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "routing"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "messages"]))?;
+    run(cargo().args(["bench", "-p", "server", "--bench", "dashboard"]))?;
     run(Command::new("node").arg("tests/bench/rules.mjs"))?;
     bench_widget(root)?;
     bench_console(root)

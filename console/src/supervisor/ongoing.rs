@@ -10,6 +10,7 @@ use protocol::{ConversationState, ConversationView, ParticipantRole};
 
 use super::agents_board::AgentsBoard;
 use super::move_dialog::MoveDialog;
+use crate::confirm::Confirm;
 use crate::console::use_console;
 use crate::home::waited;
 
@@ -18,7 +19,6 @@ use crate::home::waited;
 enum Column {
     Visitor,
     Queue,
-    Channel,
     State,
     Owner,
     Waiting,
@@ -31,7 +31,6 @@ impl Column {
         match self {
             Column::Visitor => a.title.cmp(&b.title),
             Column::Queue => a.queue_id.cmp(&b.queue_id),
-            Column::Channel => a.channel.as_str().cmp(b.channel.as_str()),
             Column::State => state_rank(a.state).cmp(&state_rank(b.state)),
             Column::Owner => a.agent_username.cmp(&b.agent_username),
             // Longest waiting first when ascending: the oldest start.
@@ -94,6 +93,35 @@ fn shown(
     rows
 }
 
+/// A duration as the dashboard's narrow columns show it: "<1m", "12m", "1h 5m".
+pub(super) fn compact(since_ms: i64, now_ms: i64) -> String {
+    let minutes = (now_ms - since_ms).max(0) / 60_000;
+    match minutes {
+        0 => "<1m".to_owned(),
+        1..=59 => format!("{minutes}m"),
+        _ => format!("{}h {}m", minutes / 60, minutes % 60),
+    }
+}
+
+/// A time cell: the duration since `since`, with its full wording for screen readers and the tooltip;
+/// a dash when there is none.
+fn duration_cell(since: Option<i64>, now: RwSignal<i64>, ago: bool) -> impl IntoView {
+    move || match since {
+        Some(since) => {
+            let long = waited(since, now.get());
+            let long = if ago { format!("{long} ago") } else { long };
+            let short = compact(since, now.get());
+            let short = match (ago, short.as_str()) {
+                (true, "<1m") => "just now".to_owned(),
+                (true, _) => format!("{short} ago"),
+                (false, _) => short,
+            };
+            view! { <span title=long.clone() aria-label=long>{short}</span> }.into_any()
+        }
+        None => view! { <span class="muted" aria-label="none">"—"</span> }.into_any(),
+    }
+}
+
 fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
@@ -143,7 +171,7 @@ pub fn Ongoing() -> impl IntoView {
     Some(view! {
         <section class="dashboard" aria-labelledby="ongoing-title" data-console="ongoing">
             <h2 id="ongoing-title">"Ongoing conversations "<span class="count" data-console="ongoing-count">{move || rows.with(Vec::len)}</span></h2>
-            <AgentsBoard />
+            <AgentsBoard now=now />
             <div class="filters" role="group" aria-label="Filters">
                 <Filter label="Queue" hook="filter-queue" value=queue
                     options=Signal::derive(move || choices(|row| vec![row.queue_id.clone()])) />
@@ -179,18 +207,17 @@ pub fn Ongoing() -> impl IntoView {
                         <thead><tr>
                             {header("Visitor", Column::Visitor)}
                             {header("Queue", Column::Queue)}
-                            {header("Channel", Column::Channel)}
                             {header("State", Column::State)}
                             {header("Owner", Column::Owner)}
                             <th scope="col">"Others"</th>
                             {header("Waiting", Column::Waiting)}
-                            {header("Handle time", Column::Handling)}
+                            {header("Handling", Column::Handling)}
                             {header("Last message", Column::LastMessage)}
                             <th scope="col"><span class="sr-only">"Actions"</span></th>
                         </tr></thead>
                         <tbody>
                             <For each=move || rows.get()
-                                key=|row| (row.conversation_id.clone(), row.state.as_str(), row.updated_at_ms, row.participants.len())
+                                key=|row| (row.conversation_id.clone(), row.state.as_str(), row.updated_at_ms, row.participants.len(), row.last_message.as_ref().map(|message| message.seq))
                                 children=move |row| view! { <Row row=row now=now /> } />
                         </tbody>
                     </table>
@@ -278,14 +305,14 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
         <tr data-console="ongoing-row" data-id=id.clone() data-state=row.state.as_str()>
             <th scope="row"><span class="title">{row.title.clone()}</span>
                 <span class="preview muted" title=preview.clone()>{preview.clone()}</span></th>
-            <td>{row.queue_id.clone()}</td>
-            <td>{row.channel.label()}</td>
+            <td><span class="queue">{row.queue_id.clone()}</span>
+                <span class="channel muted">{row.channel.label()}</span></td>
             <td><span class=format!("state-tag {}", row.state.as_str())>{row.state.label()}</span></td>
             <td>{row.agent_username.clone().unwrap_or_else(|| "—".to_owned())}</td>
-            <td class="others">{others}</td>
-            <td class="time">{move || waiting.map(|since| waited(since, now.get())).unwrap_or_default()}</td>
-            <td class="time">{move || handled.map(|since| waited(since, now.get())).unwrap_or_default()}</td>
-            <td class="time">{move || last.map(|at| format!("{} ago", waited(at, now.get()))).unwrap_or_default()}</td>
+            <td class="others">{if others.is_empty() { "—".to_owned() } else { others }}</td>
+            <td class="time">{duration_cell(waiting, now, false)}</td>
+            <td class="time">{duration_cell(handled, now, false)}</td>
+            <td class="time">{duration_cell(last, now, true)}</td>
             <td class="actions">
                 <Show when=move || monitorable && allowed().monitor>
                     {
@@ -314,18 +341,10 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
                     {
                         let close_id = close_id.clone();
                         view! {
-                            <div class="confirm" role="alertdialog" aria-label="Force close this conversation?" data-console="confirm-force-close"
-                                on:keydown=move |event| if event.key() == "Escape" { confirming.set(false); }>
-                                <p><strong>"Force close this conversation?"</strong><br />
-                                    "It goes to Closed at once. The agent and the customer read that a supervisor ended it."</p>
-                                <div class="buttons">
-                                    <button class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
-                                    <button class="primary danger" data-console="confirm-force-close-yes" on:click=move |_| {
-                                        confirming.set(false);
-                                        console.force_close(close_id.clone());
-                                    }>"Force close"</button>
-                                </div>
-                            </div>
+                            <Confirm open=confirming question="Force close this conversation?"
+                                explanation="It goes to Closed at once. The agent and the customer read that a supervisor ended it.".to_owned()
+                                action="Force close" hook="confirm-force-close" confirm_hook="confirm-force-close-yes" danger=true
+                                on_confirm=move || console.force_close(close_id.clone()) />
                         }
                     }
                 </Show>

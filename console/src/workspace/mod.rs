@@ -9,10 +9,10 @@ mod top_bar;
 use leptos::prelude::*;
 use protocol::Me;
 
-use crate::console::Console;
+use crate::console::{Console, Page, use_console};
 use crate::home::Home;
 use crate::session::SessionView;
-use crate::supervisor::Ongoing;
+use crate::supervisor::{AuditLog, Ongoing};
 
 #[component]
 pub fn Workspace(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>) -> impl IntoView {
@@ -30,16 +30,46 @@ pub fn Workspace(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>)
     view! {
         <div class="workspace" class:collapsed=move || console.collapsed.get()>
             <top_bar::TopBar me=me />
-            <session_list::SessionList />
+            <session_list::SessionList role=role />
             <offers::Offers />
-            <p class="notice" role="alert">{move || console.notice.get()}</p>
+            <NoticeLine />
             <main class="focus">
-                {move || match console.focused.get() {
-                    None if console.dashboard.get() => view! { <Ongoing /> }.into_any(),
-                    None => view! { <Home role=role /> }.into_any(),
-                    Some(id) => view! { <SessionView conversation_id=id /> }.into_any(),
+                {move || match (console.focused.get(), console.page.get()) {
+                    (Some(id), _) => view! { <SessionView conversation_id=id /> }.into_any(),
+                    (None, Page::Ongoing) => view! { <Ongoing /> }.into_any(),
+                    (None, Page::Audit) if role == protocol::Role::Admin => view! { <AuditLog /> }.into_any(),
+                    (None, _) => view! { <Home role=role /> }.into_any(),
                 }}
             </main>
         </div>
     }
+}
+
+/// The line under the top bar: a failure as an alert, news as a status, each with a button to dismiss
+/// it. The live regions stay in the page so screen readers announce what arrives in them.
+#[component]
+fn NoticeLine() -> impl IntoView {
+    let console = use_console()?;
+    let told = move |failure: bool| {
+        console
+            .notice
+            .get()
+            .filter(|told| told.failure == failure)
+            .map(|told| told.text)
+    };
+    let line = move |failure: bool| {
+        view! {
+            <span class="text">{move || told(failure)}</span>
+            <Show when=move || told(failure).is_some()>
+                <button class="dismiss" data-console="dismiss-notice" aria-label="Dismiss"
+                    on:click=move |_| console.notice.set(None)>"×"</button>
+            </Show>
+        }
+    };
+    Some(view! {
+        <div class="notice-line">
+            <p class="notice" role="alert" data-console="notice" class:shown=move || told(true).is_some()>{line(true)}</p>
+            <p class="notice news" role="status" data-console="news" class:shown=move || told(false).is_some()>{line(false)}</p>
+        </div>
+    })
 }

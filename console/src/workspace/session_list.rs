@@ -7,11 +7,12 @@ use leptos::prelude::*;
 use protocol::{AgentToServer, Channel, ConversationState, ConversationView};
 use wasm_bindgen::JsCast;
 
-use crate::console::{SessionSignals, use_console};
+use crate::confirm::Confirm;
+use crate::console::{Page, SessionSignals, use_console};
 use crate::state::{Access, unread_badge};
 
 #[component]
-pub fn SessionList() -> impl IntoView {
+pub fn SessionList(role: protocol::Role) -> impl IntoView {
     let console = use_console()?;
     let jump = window_event_listener(ev::keydown, move |event| {
         if !event.alt_key() || event.ctrl_key() || event.meta_key() {
@@ -22,7 +23,7 @@ pub fn SessionList() -> impl IntoView {
         };
         event.prevent_default();
         if digit == 0 {
-            console.show_dashboard(false);
+            console.show_page(Page::Home);
             return;
         }
         let target = console.sessions.with_untracked(|sessions| {
@@ -35,6 +36,7 @@ pub fn SessionList() -> impl IntoView {
         }
     });
     on_cleanup(move || jump.remove());
+    let showing = move |page: Page| console.focused.get().is_none() && console.page.get() == page;
     Some(view! {
         <nav class="sessions" aria-label="Sessions" on:keydown=move_between_entries>
             <button class="pane-toggle" data-console="pane-toggle"
@@ -43,20 +45,29 @@ pub fn SessionList() -> impl IntoView {
                 on:click=move |_| console.toggle_pane()>
                 <span aria-hidden="true">"☰"</span>
             </button>
-            <button class="session home" class:focused=move || console.focused.get().is_none() && !console.dashboard.get()
+            <button class="session home" class:focused=move || showing(Page::Home)
                 data-console="home" aria-keyshortcuts="Alt+0"
-                aria-current=move || (console.focused.get().is_none() && !console.dashboard.get()).then_some("page")
-                on:click=move |_| console.show_dashboard(false)>
+                aria-current=move || showing(Page::Home).then_some("page")
+                on:click=move |_| console.show_page(Page::Home)>
                 <span class="icon" aria-hidden="true">"⌂"</span><span class="title">"Home"</span>
             </button>
             // Supervisors and admins: the Ongoing conversations dashboard, pinned under Home.
             <Show when=move || console.supervision.get().is_some()>
-                <button class="session home" class:focused=move || console.focused.get().is_none() && console.dashboard.get()
+                <button class="session home" class:focused=move || showing(Page::Ongoing)
                     data-console="open-ongoing"
-                    aria-current=move || (console.focused.get().is_none() && console.dashboard.get()).then_some("page")
-                    on:click=move |_| console.show_dashboard(true)>
+                    aria-current=move || showing(Page::Ongoing).then_some("page")
+                    on:click=move |_| console.show_page(Page::Ongoing)>
                     <span class="icon" aria-hidden="true">"◉"</span><span class="title">"Ongoing"</span>
                     <span class="sr-only">{move || format!(", {} conversations", console.ongoing.with(Vec::len))}</span>
+                </button>
+            </Show>
+            // Admins: the audit log of supervisor actions.
+            <Show when=move || role == protocol::Role::Admin>
+                <button class="session home" class:focused=move || showing(Page::Audit)
+                    data-console="open-audit"
+                    aria-current=move || showing(Page::Audit).then_some("page")
+                    on:click=move |_| console.show_page(Page::Audit)>
+                    <span class="icon" aria-hidden="true">"☷"</span><span class="title">"Audit log"</span>
                 </button>
             </Show>
             <For
@@ -154,14 +165,6 @@ fn SessionEntry(session: SessionSignals, index: usize) -> impl IntoView {
     let title = move || session.view.with(|view| view.title.clone());
     let unread = move || session.unread.get();
     let confirming = RwSignal::new(false);
-    let confirm_button: NodeRef<leptos::html::Button> = NodeRef::new();
-    Effect::new(move |_| {
-        if confirming.get()
-            && let Some(button) = confirm_button.get()
-        {
-            let _ = button.focus();
-        }
-    });
     let focused_id = id.clone();
     let focus_id = id.clone();
     let close_id = id.clone();
@@ -203,17 +206,10 @@ fn SessionEntry(session: SessionSignals, index: usize) -> impl IntoView {
                 {
                     let close_id = close_id.clone();
                     view! {
-                        <div class="confirm" role="alertdialog" aria-label="Close this session?" data-console="confirm-close"
-                            on:keydown=move |event| if event.key() == "Escape" { event.stop_propagation(); confirming.set(false); }>
-                            <p><strong>"Close this session?"</strong><br />{move || session.view.with(closing_outcome)}</p>
-                            <div class="actions">
-                                <button class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
-                                <button class="primary" node_ref=confirm_button data-console="confirm-close-session" on:click=move |_| {
-                                    confirming.set(false);
-                                    console.send(&AgentToServer::Close { conversation_id: close_id.clone() });
-                                }>"Close session"</button>
-                            </div>
-                        </div>
+                        <Confirm open=confirming question="Close this session?"
+                            explanation=Signal::derive(move || session.view.with(closing_outcome))
+                            action="Close session" hook="confirm-close" confirm_hook="confirm-close-session"
+                            on_confirm=move || console.send(&AgentToServer::Close { conversation_id: close_id.clone() }) />
                     }
                 }
             </Show>

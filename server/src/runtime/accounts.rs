@@ -438,6 +438,7 @@ impl Runtime {
             role: load.agent.role,
             presence: load.agent.presence,
             shown_presence,
+            presence_since_ms: (load.presence_since_ms > 0).then_some(load.presence_since_ms),
             capacity: load.agent.capacity,
             used: load.used,
             queues: load.agent.queues,

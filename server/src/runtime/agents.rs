@@ -39,7 +39,9 @@ impl Runtime {
     }
 
     pub async fn set_presence(&self, agent: &Agent, presence: Presence) -> RuntimeResult<()> {
-        self.store.set_presence(&agent.username, presence).await?;
+        self.store
+            .set_presence(&agent.username, presence, self.now_ms())
+            .await?;
         self.lock_shown().remove(&agent.username);
         self.refresh_presence(&agent.username).await;
         self.dispatch().await;

@@ -194,7 +194,35 @@ impl Runtime {
         for username in conversation.agent_username.iter().chain(&appended.audience) {
             self.hub.to_agent(username, &frame);
         }
+        if !appended.message.internal && appended.message.author != Author::System {
+            self.activity
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(conversation.id.clone(), appended.message.clone().preview());
+        }
         appended.message
+    }
+
+    /// Tells the supervisors which conversations got a message since the last tick, with its preview.
+    fn send_activity(&self) {
+        let messages = std::mem::take(
+            &mut *self
+                .activity
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if messages.is_empty() {
+            return;
+        }
+        self.hub.to_supervisors(&ServerToAgent::OngoingActivity {
+            messages: messages
+                .into_iter()
+                .map(|(conversation_id, message)| protocol::LastMessage {
+                    conversation_id,
+                    message,
+                })
+                .collect(),
+        });
     }
 
     /// Tells the visitor, the new and previous owners, an agent whose offer was withdrawn, and the
@@ -535,6 +563,7 @@ impl Runtime {
         // Positions go out once per tick, not on every change: with a long queue, each assignment moves
         // everyone behind it, and one update a second is what a waiting visitor needs.
         self.send_positions().await;
+        self.send_activity();
     }
 
     /// Offers nobody answered in time go to the next agent.

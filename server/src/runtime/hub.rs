@@ -256,9 +256,15 @@ impl Hub {
     }
 
     fn agent_here(&self, username: &str, frame: &ServerToAgent) {
+        // A supervising console hears every change of every conversation as `ongoing`: the same change
+        // as a work item of one of its queues would reach it twice.
+        let work_item = matches!(frame, ServerToAgent::WorkItem { .. });
         let mut agents = lock(&self.agents);
         if let Some(connections) = agents.get_mut(username) {
-            connections.retain(|connection| connection.sender.try_send(frame.clone()).is_ok());
+            connections.retain(|connection| {
+                (work_item && connection.supervising)
+                    || connection.sender.try_send(frame.clone()).is_ok()
+            });
         }
     }
 }

@@ -195,6 +195,8 @@ pub struct Runtime {
     /// The agents board's last word on each agent (presence, shown presence, units used, capacity):
     /// supervisors hear of an agent only when it changes.
     board: std::sync::Mutex<std::collections::HashMap<String, (Presence, Presence, u32, u32)>>,
+    /// Each conversation's newest message since supervisors last heard (`OngoingActivity`, once a tick).
+    activity: std::sync::Mutex<std::collections::BTreeMap<String, protocol::ChatMessage>>,
     /// The queue position each waiting visitor last heard.
     positions: std::sync::Mutex<std::collections::HashMap<String, u32>>,
     /// When this node last told the store it is alive, and when it last tried.
@@ -244,6 +246,7 @@ impl Runtime {
             available: std::sync::RwLock::default(),
             shown_presence: std::sync::Mutex::default(),
             board: std::sync::Mutex::default(),
+            activity: std::sync::Mutex::default(),
             positions: std::sync::Mutex::default(),
             last_heartbeat_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
             last_heartbeat_attempt_ms: std::sync::atomic::AtomicI64::new(i64::MIN),

@@ -244,6 +244,8 @@ pub struct AgentLoad {
     pub agent: Agent,
     /// Units in use: conversations holding capacity and pending offers.
     pub used: u32,
+    /// When the agent entered their presence; 0 if unknown (not changed since before it was kept).
+    pub presence_since_ms: i64,
 }
 
 /// Persisted timers that are not a conversation state's own (those come from `lifecycle::step`).
@@ -432,7 +434,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Creates the agent; fails with `AgentExists` if the username is taken.
     async fn create_agent(&self, agent: Agent) -> StoreResult<()>;
     async fn agent(&self, username: &str) -> StoreResult<Option<Agent>>;
-    async fn set_presence(&self, username: &str, presence: Presence) -> StoreResult<()>;
+    /// Sets the presence the agent chose; when it changes, it is timed from `now_ms`.
+    async fn set_presence(
+        &self,
+        username: &str,
+        presence: Presence,
+        now_ms: i64,
+    ) -> StoreResult<()>;
 
     async fn create_session(
         &self,

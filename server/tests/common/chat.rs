@@ -185,6 +185,7 @@ impl Side {
                 Ok(
                     ServerToAgent::Presence { .. }
                     | ServerToAgent::Ongoing { .. }
+                    | ServerToAgent::OngoingActivity { .. }
                     | ServerToAgent::WorkItem { .. }
                     | ServerToAgent::Welcome { .. },
                 ) => Heard::Other,

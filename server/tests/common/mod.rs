@@ -477,6 +477,7 @@ impl Node {
                 frame,
                 ServerToAgent::Presence { .. }
                     | ServerToAgent::Ongoing { .. }
+                    | ServerToAgent::OngoingActivity { .. }
                     | ServerToAgent::WorkItem { .. }
             )
         };
@@ -612,13 +613,17 @@ impl<T: DeserializeOwned + std::fmt::Debug> Socket<T> {
 
     /// The next JSON frame, whatever it is, skipping pings and pongs.
     pub async fn recv_any(&mut self) -> T {
+        let text = within("a frame", self.recv_text()).await;
+        serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("an undecodable frame ({error}): {text}"))
+    }
+
+    /// The next text frame as it came on the wire, skipping pings and pongs; waits as long as it takes.
+    pub async fn recv_text(&mut self) -> String {
         loop {
-            let next = within("a frame", self.stream.next()).await;
+            let next = self.stream.next().await;
             match next {
-                Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(text.as_str())
-                        .unwrap_or_else(|error| panic!("an undecodable frame ({error}): {text}"));
-                }
+                Some(Ok(Message::Text(text))) => return text.as_str().to_owned(),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 other => panic!("expected a frame, the socket gave {other:?}"),
             }
@@ -711,7 +716,9 @@ impl Socket<ServerToAgent> {
                     presence: Presence::Available,
                     ..
                 } => return,
-                ServerToAgent::Ongoing { .. } | ServerToAgent::WorkItem { .. } => {}
+                ServerToAgent::Ongoing { .. }
+                | ServerToAgent::OngoingActivity { .. }
+                | ServerToAgent::WorkItem { .. } => {}
                 other => panic!("expected the presence to be confirmed, got {other:?}"),
             }
         }

@@ -486,6 +486,7 @@ pub async fn next_offer(client: &mut Client<ServerToAgent>) -> String {
             ServerToAgent::Offer { conversation, .. } => return conversation.conversation_id,
             ServerToAgent::Presence { .. }
             | ServerToAgent::Ongoing { .. }
+            | ServerToAgent::OngoingActivity { .. }
             | ServerToAgent::WorkItem { .. } => {}
             other => panic!("expected an offer, got {other:?}"),
         }

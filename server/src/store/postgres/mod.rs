@@ -220,6 +220,10 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_conversation ON audit_log (conversation_id, id);
 "#,
+    // When each agent entered the presence they chose: the agents board's time in presence.
+    r#"
+ALTER TABLE agents ADD COLUMN presence_since_ms BIGINT NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Connects `connections` times to the database at `url`, migrates it, and starts one writer thread per

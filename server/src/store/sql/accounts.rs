@@ -219,7 +219,7 @@ fn signed_out(tx: &mut dyn Tx, username: &str, now_ms: i64) -> StoreResult<Signe
         )?
         .get(0)?;
     let withdrawn = if sessions_left == 0 {
-        leave_routing(tx, username)?
+        leave_routing(tx, username, now_ms)?
     } else {
         Vec::new()
     };

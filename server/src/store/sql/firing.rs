@@ -149,7 +149,7 @@ fn agent_gone(
             Target::default(),
         )?);
     }
-    let withdrawn = leave_routing(tx, username)?;
+    let withdrawn = leave_routing(tx, username, now_ms)?;
     Ok((moved, withdrawn))
 }
 

@@ -165,14 +165,16 @@ impl Store for SqlStore {
         self.run(move |tx| load_agent(tx, &username)).await
     }
 
-    async fn set_presence(&self, username: &str, presence: Presence) -> StoreResult<()> {
+    async fn set_presence(
+        &self,
+        username: &str,
+        presence: Presence,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let username = username.to_owned();
         self.run(move |tx| {
             tx.lock_agents(&[&username])?;
-            let updated = tx.execute(
-                "UPDATE agents SET presence = ?2 WHERE username = ?1",
-                args![username, presence.as_str()],
-            )?;
+            let updated = work::update_presence(tx, &username, presence, now_ms)?;
             if updated == 0 {
                 return Err(StoreError::UnknownAgent(username.clone()));
             }

@@ -6,7 +6,7 @@
 //! will change: the agents first, in username order, then the conversation. On SQLite the locks are
 //! no-ops, since one writer thread runs everything.
 
-use protocol::{Author, ConversationState, Role};
+use protocol::{Author, ConversationState, Presence, Role};
 
 use super::rows::{load_agent, load_conversation, query_conversations};
 use super::timers::schedule;
@@ -617,7 +617,11 @@ pub(super) fn decline_offer(
 /// Takes an agent out of routing: every offer to them is withdrawn for the next agent, and their
 /// presence is Offline. For an agent gone past the disconnect grace period, or whose last session
 /// ended. Answers the offers withdrawn.
-pub(super) fn leave_routing(tx: &mut dyn Tx, username: &str) -> StoreResult<Vec<Offer>> {
+pub(super) fn leave_routing(
+    tx: &mut dyn Tx,
+    username: &str,
+    now_ms: i64,
+) -> StoreResult<Vec<Offer>> {
     let mut withdrawn = Vec::new();
     for offer in offers_where(tx, "WHERE agent_username = ?1", args![username])? {
         match decline_offer(tx, &offer.conversation_id, username) {
@@ -627,11 +631,24 @@ pub(super) fn leave_routing(tx: &mut dyn Tx, username: &str) -> StoreResult<Vec<
             Err(error) => return Err(error),
         }
     }
-    tx.execute(
-        "UPDATE agents SET presence = 'offline' WHERE username = ?1",
-        args![username],
-    )?;
+    update_presence(tx, username, Presence::Offline, now_ms)?;
     Ok(withdrawn)
+}
+
+/// Sets an agent's presence, timing it from `now_ms` when it changes; the rows changed (0: no agent).
+pub(super) fn update_presence(
+    tx: &mut dyn Tx,
+    username: &str,
+    presence: Presence,
+    now_ms: i64,
+) -> StoreResult<u64> {
+    // The right-hand sides read the row as it was, on both backends.
+    Ok(tx.execute(
+        "UPDATE agents SET presence = ?2,
+             presence_since_ms = CASE WHEN presence = ?2 THEN presence_since_ms ELSE ?3 END
+         WHERE username = ?1",
+        args![username, presence.as_str(), now_ms],
+    )?)
 }
 
 /// Stores a message from the system; idempotent on its id like every message.
@@ -734,7 +751,17 @@ pub(super) fn agent_load(tx: &mut dyn Tx, username: &str) -> StoreResult<Option<
         return Ok(None);
     };
     let used = used_capacity(tx, username)?;
-    Ok(Some(AgentLoad { agent, used }))
+    let presence_since_ms = tx
+        .query_one(
+            "SELECT presence_since_ms FROM agents WHERE username = ?1",
+            args![username],
+        )?
+        .get(0)?;
+    Ok(Some(AgentLoad {
+        agent,
+        used,
+        presence_since_ms,
+    }))
 }
 
 pub(super) fn agents(tx: &mut dyn Tx) -> StoreResult<Vec<AgentLoad>> {

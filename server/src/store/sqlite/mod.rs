@@ -206,6 +206,10 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_conversation ON audit_log (conversation_id, id);
 "#,
+    // When each agent entered the presence they chose: the agents board's time in presence.
+    r#"
+ALTER TABLE agents ADD COLUMN presence_since_ms INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread
