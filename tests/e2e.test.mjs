@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
 import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { axe, shot } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
 const AGENT = { username: 'alice', password: 'alice s3cret', displayName: 'Alice Agent' };
@@ -364,9 +365,104 @@ step('step 5: messages travel both ways, as text', async () => {
   assert.deepEqual(a.dialogs, [], 'a script in a chat message ran in the widget');
 });
 
+/** The widget's frame in a visitor's page, for axe and scrolling. */
+function widgetFrame(visitor) {
+  return visitor.page.frames().find((frame) => frame.url().includes('/widget/'));
+}
+
+/** The agent writes `body` in the focused session. */
+async function agentSays(body) {
+  await agent.page.locator('[data-console=composer]').fill(body);
+  await agent.page.locator('[data-console=composer]').press('Enter');
+}
+
+step('step 5b: the panel names the agent, marks delivery, follows new messages, and says when one arrives above the fold', async () => {
+  const a = visitors.a;
+  await a.widget.locator('[data-beckon=title]', { hasText: AGENT.displayName }).waitFor();
+  assert.equal((await a.widget.locator('[data-beckon=avatar]').textContent()).trim(), 'AA');
+  assert.equal((await a.widget.locator('[data-beckon=status]').textContent()).trim(), `${AGENT.displayName} is here.`);
+  // The visitor's last message says it was stored.
+  await a.widget.locator('[data-beckon=delivery]', { hasText: 'Delivered' }).waitFor();
+  // A dozen answers: the panel keeps the newest in view.
+  for (let n = 1; n <= 12; n += 1) await agentSays(`Answer ${n} of 12`);
+  await a.widget.locator('[data-beckon=message]', { hasText: 'Answer 12 of 12' }).waitFor();
+  const frame = widgetFrame(a);
+  const atBottom = () =>
+    frame.evaluate(() => {
+      const list = document.querySelector('.transcript');
+      return list.scrollHeight - list.scrollTop - list.clientHeight <= 48;
+    });
+  await frame.waitForFunction(() => {
+    const list = document.querySelector('.transcript');
+    return list.scrollHeight > list.clientHeight && list.scrollHeight - list.scrollTop - list.clientHeight <= 48;
+  });
+  // Scrolled up to reread, the visitor is not pulled down: a button says a message arrived.
+  await frame.evaluate(() => {
+    const list = document.querySelector('.transcript');
+    list.scrollTop = 0;
+    list.dispatchEvent(new Event('scroll'));
+  });
+  await agentSays('See https://example.com/plans. It lists them all.');
+  const marker = a.widget.locator('[data-beckon=new-message]');
+  await marker.waitFor();
+  assert.equal(await atBottom(), false);
+  await shot(a.page, 'widget-new-message');
+  await marker.click();
+  await marker.waitFor({ state: 'detached' });
+  await frame.waitForFunction(() => {
+    const list = document.querySelector('.transcript');
+    return list.scrollHeight - list.scrollTop - list.clientHeight <= 48;
+  });
+  // Addresses are links that open apart from the page, and nothing else is markup.
+  const link = a.widget.locator('[data-beckon=message] a', { hasText: 'https://example.com/plans' });
+  assert.equal(await link.getAttribute('href'), 'https://example.com/plans');
+  assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+  await shot(a.page, 'widget-active');
+  await axe(frame, 'the chat panel (active)', { pageRules: false });
+});
+
+step('step 5c: minimised, the panel is a button with the unread count; the draft and the fold survive a page change', async () => {
+  const a = visitors.a;
+  const title = await a.page.title();
+  await a.widget.locator('[data-beckon=minimise]').click();
+  const unfold = a.widget.locator('[data-beckon=unfold]');
+  await unfold.waitFor();
+  const folded = await iframeBox(a.page);
+  assert.ok(folded.width <= 80 && folded.height <= 80, `folded: ${JSON.stringify(folded)}`);
+  await agentSays('Still there?');
+  await a.widget.locator('[data-beckon=unread]', { hasText: '1' }).waitFor();
+  assert.equal(await unfold.getAttribute('aria-label'), 'Open the chat, 1 new message');
+  assert.equal(await a.page.title(), title, 'the page title is the host page\'s');
+  await shot(a.page, 'widget-folded');
+  await axe(widgetFrame(a), 'the folded chat', { pageRules: false });
+  await unfold.click();
+  await a.widget.locator('[data-beckon=message]', { hasText: 'Still there?' }).waitFor();
+  assert.equal(await a.widget.locator('[data-beckon=unread]').count(), 0);
+  // A half-written message, folded again, then another page of the site.
+  await a.widget.locator('[data-beckon=composer]').fill('I was about to ask about');
+  await a.widget.locator('[data-beckon=minimise]').click();
+  await unfold.waitFor();
+  await a.page.goto(`${demo}/pricing.html`);
+  await a.widget.locator('[data-beckon=unfold]').waitFor();
+  await a.widget.locator('[data-beckon=unfold]').click();
+  assert.equal(await a.widget.locator('[data-beckon=composer]').inputValue(), 'I was about to ask about');
+  await a.widget.locator('[data-beckon=message]', { hasText: 'Still there?' }).waitFor();
+  await a.widget.locator('[data-beckon=composer]').fill('');
+});
+
 step('step 6: the visitor ends the chat, the agent closes it, the conversation is closed', async () => {
   const page = agent.page;
-  await visitors.a.widget.locator('[data-beckon=end]').click();
+  const a = visitors.a;
+  // End asks first; "Keep chatting" keeps it.
+  await a.widget.locator('[data-beckon=end]').click();
+  await a.widget.locator('[data-beckon=keep-chatting]').click();
+  await a.widget.locator('[data-beckon=confirm-end]').waitFor({ state: 'detached' });
+  await a.widget.locator('[data-beckon=end]').click();
+  await shot(a.page, 'widget-confirm-end');
+  await a.widget.locator('[data-beckon=confirm-end-yes]').click();
+  await a.widget.locator('[data-beckon=ended]').waitFor();
+  await a.widget.locator('[data-beckon=title]', { hasText: 'Chat ended' }).waitFor();
+  await axe(widgetFrame(a), 'the chat panel (ended)', { pageRules: false });
   await page.locator('[data-console=state]', { hasText: /wrap-up/i }).waitFor({ state: 'visible' });
   await page.locator('[data-console=close]').click();
   // The console drops the session or shows it Closed once the server has closed it.

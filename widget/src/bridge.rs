@@ -12,6 +12,9 @@ pub enum Layout {
     #[cfg(not(feature = "chat"))]
     Invitation,
     Chat,
+    /// The chat panel folded into a button.
+    #[cfg(feature = "chat")]
+    Minimised,
 }
 
 #[derive(Clone)]
@@ -38,6 +41,9 @@ impl Bridge {
             #[cfg(not(feature = "chat"))]
             Layout::Invitation => ("invitation", 344, 168),
             Layout::Chat => ("chat", 368, 540),
+            // The folded panel: a round button with room for its unread badge.
+            #[cfg(feature = "chat")]
+            Layout::Minimised => ("chat", 76, 76),
         };
         self.post(&[
             ("type", "layout".into()),

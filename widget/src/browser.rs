@@ -39,6 +39,32 @@ pub fn local_remove(key: &str) {
     }
 }
 
+#[cfg(feature = "chat")]
+fn tab_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// This tab's storage: what the chat panel keeps from one page to the next (open or minimised, the
+/// draft), gone with the tab.
+#[cfg(feature = "chat")]
+pub fn session_get(key: &str) -> Option<String> {
+    tab_storage()?.get_item(key).ok().flatten()
+}
+
+#[cfg(feature = "chat")]
+pub fn session_set(key: &str, value: &str) {
+    if let Some(storage) = tab_storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+#[cfg(feature = "chat")]
+pub fn session_remove(key: &str) {
+    if let Some(storage) = tab_storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
 pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     if let Some(crypto) = web_sys::window().and_then(|window| window.crypto().ok()) {

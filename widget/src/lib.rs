@@ -6,7 +6,9 @@
 //! - without features, the first module (`watch`): the page bridge, the rules and the invitation, in
 //!   plain DOM calls;
 //! - with the `chat` feature, the chat module (`chat_app`, Leptos), loaded only when the visitor accepts
-//!   or comes back to a chat in progress.
+//!   or comes back to a chat in progress: `connection` (the socket and the signals), `panel` and
+//!   `offline` (what the visitor sees), over `conversation`, the conversation as plain data with
+//!   native tests.
 //!
 //! Neither ever panics: a panic would abort the module on a customer's page. Every browser call that can
 //! fail is handled, and the lints below hold the line outside tests.
@@ -24,13 +26,17 @@
 mod bridge;
 mod browser;
 #[cfg(feature = "chat")]
-mod chat;
-#[cfg(feature = "chat")]
 mod chat_app;
+#[cfg(feature = "chat")]
+mod connection;
+#[cfg(any(feature = "chat", test))]
+mod conversation;
 #[cfg(feature = "chat")]
 mod offline;
 #[cfg(not(feature = "chat"))]
 mod page;
+#[cfg(feature = "chat")]
+mod panel;
 #[cfg(not(feature = "chat"))]
 mod watch;
 

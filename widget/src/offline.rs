@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::chat_app::{Handle, Offline};
+use crate::connection::{Handle, Offline};
 
 #[component]
 pub fn OfflineMessage(controller: Handle) -> impl IntoView {
