@@ -383,6 +383,19 @@ step('step 5b: the panel names the agent, marks delivery, follows new messages, 
   assert.equal((await a.widget.locator('[data-beckon=status]').textContent()).trim(), `${AGENT.displayName} is here.`);
   // The visitor's last message says it was stored.
   await a.widget.locator('[data-beckon=delivery]', { hasText: 'Delivered' }).waitFor();
+  // Typing shows on the other side, both ways, and stops when the message arrives.
+  await a.widget.locator('[data-beckon=composer]').pressSequentially('Quick question', { delay: 20 });
+  const visitorTyping = agent.page.locator('[data-console=visitor-typing]');
+  await visitorTyping.filter({ hasText: /Visitor \d+ is typing…/ }).waitFor();
+  await agent.page.locator('[data-console=composer]').pressSequentially('Sure', { delay: 20 });
+  const agentTyping = a.widget.locator('[data-beckon=typing]');
+  await agentTyping.filter({ hasText: `${AGENT.displayName} is typing…` }).waitFor();
+  await shot(a.page, 'widget-typing');
+  await a.widget.locator('[data-beckon=composer]').press('Enter');
+  await agent.page.waitForFunction(() => document.querySelector('[data-console=visitor-typing]').textContent.trim() === '');
+  await agent.page.locator('[data-console=composer]').press('Enter');
+  await agentTyping.waitFor({ state: 'detached' });
+  await a.widget.locator('[data-beckon=message][data-author=agent]', { hasText: 'Sure' }).waitFor();
   // A dozen answers: the panel keeps the newest in view.
   for (let n = 1; n <= 12; n += 1) await agentSays(`Answer ${n} of 12`);
   await a.widget.locator('[data-beckon=message]', { hasText: 'Answer 12 of 12' }).waitFor();

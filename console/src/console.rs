@@ -32,6 +32,12 @@ pub struct SessionSignals {
     pub tab: RwSignal<Tab>,
     /// Its colour, one of `SESSION_COLOURS`: the first one no other open session has.
     pub colour: usize,
+    /// The visitor is typing.
+    pub visitor_typing: RwSignal<bool>,
+    /// Counts the visitor's typing notices, so a notice's timeout clears only its own.
+    typing_heard: StoredValue<u64>,
+    /// When to tell the visitor the agent is typing, and when they stopped.
+    typing_notices: StoredValue<protocol::typing::TypingNotices>,
 }
 
 /// How many session colours the stylesheet has (`.hue-0` and on).
@@ -328,6 +334,49 @@ impl Console {
         local_set(&key, if collapsed { "collapsed" } else { "expanded" });
     }
 
+    /// The agent's reply changed: tell the visitor they are typing (throttled), or stopped when the
+    /// reply emptied, went quiet or was sent. Never for an internal note, never the text.
+    pub fn composing(self, session: SessionSignals, typing: bool) {
+        let conversation_id = session.id.get_value();
+        let now = js_sys::Date::now() as i64;
+        let notice = |typing: bool| AgentToServer::Typing {
+            conversation_id: conversation_id.clone(),
+            typing,
+        };
+        if !typing {
+            if session
+                .typing_notices
+                .try_update_value(|notices| notices.stop())
+                .unwrap_or(false)
+            {
+                self.send(&notice(false));
+            }
+            return;
+        }
+        if session
+            .typing_notices
+            .try_update_value(|notices| notices.input(now))
+            .unwrap_or(false)
+        {
+            self.send(&notice(true));
+        }
+        set_timeout(
+            move || {
+                let quiet = session
+                    .typing_notices
+                    .try_update_value(|notices| notices.idle(js_sys::Date::now() as i64))
+                    .unwrap_or(false);
+                if quiet {
+                    self.send(&AgentToServer::Typing {
+                        conversation_id: session.id.get_value(),
+                        typing: false,
+                    });
+                }
+            },
+            Duration::from_millis(protocol::typing::IDLE_MS.unsigned_abs()),
+        );
+    }
+
     pub fn send(self, frame: &AgentToServer) {
         if let Some(socket) = self.socket.get_value() {
             socket.send(frame);
@@ -490,6 +539,9 @@ impl Console {
                         pending: RwSignal::new(session.pending),
                         draft,
                         tab: RwSignal::new(Tab::Conversation),
+                        visitor_typing: RwSignal::new(false),
+                        typing_heard: StoredValue::new(0),
+                        typing_notices: StoredValue::new(Default::default()),
                     };
                     self.sessions.update(|sessions| sessions.push(signals));
                 }
@@ -509,6 +561,22 @@ impl Console {
                     }
                     signals.unread.set(session.unread);
                 }),
+                Notice::VisitorTyping(id, typing) => {
+                    if let Some(signals) = self.session(&id) {
+                        signals.typing_heard.update_value(|heard| *heard += 1);
+                        let heard = signals.typing_heard.get_value();
+                        signals.visitor_typing.set(typing);
+                        // No news for a while: the stop was lost (a closed tab); stop showing it.
+                        set_timeout(
+                            move || {
+                                if signals.typing_heard.try_get_value() == Some(heard) {
+                                    let _ = signals.visitor_typing.try_set(false);
+                                }
+                            },
+                            Duration::from_millis(protocol::typing::SHOWN_MS.unsigned_abs()),
+                        );
+                    }
+                }
                 Notice::Pending(id) => self.refresh(&id, |signals, session| {
                     signals.pending.set(session.pending.clone());
                 }),

@@ -136,6 +136,8 @@ pub enum Notice {
     Tell(String),
     /// The server refused what the agent did, saying why.
     Refused(String),
+    /// The visitor of a session started or stopped typing.
+    VisitorTyping(String, bool),
     /// A rate limit refused a message: everything pending goes again after this many milliseconds.
     RetryAfter(u64),
     /// The session this console runs under ended.
@@ -276,6 +278,16 @@ impl AgentState {
                 }
             }
             ServerToAgent::OngoingActivity { messages } => self.activity(messages),
+            ServerToAgent::VisitorTyping {
+                conversation_id,
+                typing,
+            } => {
+                if self.session(&conversation_id).is_some() {
+                    vec![Notice::VisitorTyping(conversation_id, typing)]
+                } else {
+                    Vec::new()
+                }
+            }
             ServerToAgent::AgentStatus { agent } => self.set_agent(agent),
             ServerToAgent::WorkItem { conversation } => self.place(conversation),
             ServerToAgent::Conversation { conversation } => self.conversation(conversation),
@@ -668,6 +680,10 @@ impl AgentState {
             return Vec::new();
         }
         let mut notices = vec![Notice::Changed(conversation_id.to_owned())];
+        if message.author == Author::Visitor {
+            // What they typed has arrived: they are not typing it any more.
+            notices.push(Notice::VisitorTyping(conversation_id.to_owned(), false));
+        }
         let before = session.pending.len();
         session
             .pending

@@ -163,6 +163,10 @@ pub enum VisitorToServer {
     },
     /// The visitor selects End.
     End,
+    /// The visitor started (`true`) or stopped typing. Never the text: only that they are. Sent at
+    /// most every few seconds while they type; the server relays it to the conversation's agents and
+    /// stores nothing.
+    Typing { typing: bool },
     /// After overflow ended their chat with an invitation to do so, the visitor leaves a message for the
     /// team to answer later. Idempotent on `client_message_id`, like chat messages.
     LeaveOfflineMessage {
@@ -184,6 +188,12 @@ pub enum ServerToVisitor {
         state: ConversationState,
         queue_position: Option<u32>,
         agent_name: Option<String>,
+    },
+    /// Someone on the team is typing to the visitor (`typing`), or stopped.
+    Typing {
+        typing: bool,
+        /// Who: the agent's display name.
+        name: String,
     },
     Message {
         message: ChatMessage,
@@ -241,6 +251,12 @@ pub enum AgentToServer {
     /// The agent closes the session: Wrap-up goes to Closed.
     Close {
         conversation_id: String,
+    },
+    /// The agent started or stopped writing to the customer (never an internal note, never the text).
+    /// Only someone who may write to the customer (the owner, a supervisor who joined) is relayed.
+    Typing {
+        conversation_id: String,
+        typing: bool,
     },
 }
 
@@ -308,6 +324,11 @@ pub enum ServerToAgent {
     },
     Conversation {
         conversation: ConversationView,
+    },
+    /// The visitor of one of the agent's conversations is typing, or stopped.
+    VisitorTyping {
+        conversation_id: String,
+        typing: bool,
     },
     Message {
         conversation_id: String,

@@ -7,7 +7,8 @@
 //! - `errors`: error codes and the error body, with the one table of HTTP statuses;
 //! - `resume`: what a client asks for when it resumes;
 //! - `context`: fitting a visitor's context variables into the limits, in the widget and the server;
-//! - `binary`: the compact encoding the widget's first module reads instead of JSON.
+//! - `binary`: the compact encoding the widget's first module reads instead of JSON;
+//! - `typing`: when clients send typing notices, and how long the other side shows one.
 
 #[macro_use]
 mod names;
@@ -19,6 +20,7 @@ mod errors;
 mod frames;
 mod rest;
 mod resume;
+pub mod typing;
 
 pub use enums::{Author, Channel, ConversationState, InvitationEventKind, Presence, Role};
 pub use errors::{ErrorBody, ErrorCode};

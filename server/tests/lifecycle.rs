@@ -1784,6 +1784,70 @@ async fn the_dashboard_hears_each_conversation_s_newest_message_and_each_agent_s
     }
 }
 
+/// Typing notices go both ways and are never stored: the visitor's reach the owner, the owner's reach
+/// the visitor with their name, and past the typing limit they are dropped without a word.
+async fn typing_notices_reach_the_other_side_and_nothing_is_stored(backend: Backend) {
+    let world = world(backend).await;
+    let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
+    let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let stored_before = world
+        .store()
+        .messages_after(&id, 0)
+        .await
+        .expect("messages")
+        .len();
+    visitor
+        .send(&VisitorToServer::Typing { typing: true })
+        .await;
+    loop {
+        if let ServerToAgent::VisitorTyping {
+            conversation_id,
+            typing,
+        } = ann.recv().await
+        {
+            assert_eq!((conversation_id.as_str(), typing), (id.as_str(), true));
+            break;
+        }
+    }
+    ann.send(&AgentToServer::Typing {
+        conversation_id: id.clone(),
+        typing: true,
+    })
+    .await;
+    loop {
+        if let ServerToVisitor::Typing { typing, name } = visitor.recv().await {
+            assert_eq!((typing, name.as_str()), (true, "ann"));
+            break;
+        }
+    }
+    // The limit is 5 at once and one a second; the clock stands still, so 4 more get through.
+    for _ in 0..10 {
+        visitor
+            .send(&VisitorToServer::Typing { typing: true })
+            .await;
+    }
+    visitor.send_message("v-1", "Here it is").await;
+    let mut relayed = 0;
+    loop {
+        match ann.recv().await {
+            ServerToAgent::VisitorTyping { .. } => relayed += 1,
+            ServerToAgent::Message { message, .. } if message.body == "Here it is" => break,
+            _ => {}
+        }
+    }
+    assert_eq!(relayed, 4);
+    let stored = world
+        .store()
+        .messages_after(&id, 0)
+        .await
+        .expect("messages");
+    assert_eq!(
+        stored.len(),
+        stored_before + 1,
+        "only the message is stored"
+    );
+}
+
 on_every_backend! {
     #[tokio::test] open_to_active_by_pick_and_by_accepting_routing_s_offer,
     #[tokio::test] open_to_closed_when_the_live_chat_visitor_ends_or_stays_away,
@@ -1814,6 +1878,7 @@ on_every_backend! {
     #[tokio::test] a_consultant_stays_after_a_transfer_and_notes_never_reach_the_customer,
     #[tokio::test] a_supervisor_monitors_joins_writes_and_leaves_and_everyone_is_told,
     #[tokio::test] the_dashboard_hears_each_conversation_s_newest_message_and_each_agent_s_time_in_presence,
+    #[tokio::test] typing_notices_reach_the_other_side_and_nothing_is_stored,
     #[tokio::test] refused_requests_have_stable_codes_and_change_no_state,
     #[tokio::test] a_queue_without_members_stops_the_start_with_the_file_and_key,
     #[tokio::test] after_a_restart_state_messages_and_pending_timers_are_all_there,

@@ -785,7 +785,7 @@ async fn a_supervisor_cannot_monitor_a_conversation_they_own() {
 }
 
 #[tokio::test]
-async fn agent_sockets_cannot_end_or_close_someone_elses_conversation() {
+async fn agent_sockets_cannot_end_close_or_type_in_someone_elses_conversation() {
     let world = World::new("").await;
     let mut bob = world
         .node
@@ -803,6 +803,10 @@ async fn agent_sockets_cannot_end_or_close_someone_elses_conversation() {
             },
             AgentToServer::Close {
                 conversation_id: world.active.clone(),
+            },
+            AgentToServer::Typing {
+                conversation_id: world.active.clone(),
+                typing: true,
             },
         ] {
             socket.send(&frame).await;

@@ -7,7 +7,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{ConversationState, ErrorCode, ServerToVisitor, VisitorToServer};
+use protocol::typing::{self, TypingNotices};
+use protocol::{Author, ConversationState, ErrorCode, ServerToVisitor, VisitorToServer};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{MessageEvent, WebSocket};
@@ -58,6 +59,8 @@ pub struct Ui {
     pub unread: RwSignal<u32>,
     /// The panel is folded into its button.
     pub minimised: RwSignal<bool>,
+    /// Who on the team is typing to the visitor.
+    pub typing: RwSignal<Option<String>>,
 }
 
 impl Ui {
@@ -70,6 +73,7 @@ impl Ui {
             offline: RwSignal::new(Offline::NotInvited),
             unread: RwSignal::new(0),
             minimised: RwSignal::new(browser::session_get(MINIMISED).is_some()),
+            typing: RwSignal::new(None),
         }
     }
 }
@@ -104,6 +108,10 @@ pub struct Controller {
     /// The visitor opened the panel themselves (accepting, or unfolding it): it may take the focus.
     /// A page's load showing a chat in progress never does.
     focus_allowed: Cell<bool>,
+    /// When to tell the agent the visitor is typing, and when they stopped.
+    typing_notices: RefCell<TypingNotices>,
+    /// Counts the team's typing notices, so a notice's timeout clears only its own.
+    typing_heard: Cell<u64>,
 }
 
 struct Socket {
@@ -148,6 +156,8 @@ impl Controller {
             unconfirmed_start: RefCell::new(None),
             retry_scheduled: Cell::new(false),
             focus_allowed: Cell::new(accepted_here),
+            typing_notices: RefCell::new(TypingNotices::default()),
+            typing_heard: Cell::new(0),
         });
         controller.lay_out(controller.ui.minimised.get_untracked());
         controller.connect();
@@ -193,6 +203,35 @@ impl Controller {
         }
     }
 
+    /// The composer changed: tell the agent the visitor is typing (throttled), or stopped when it
+    /// emptied or went quiet. Never what they type.
+    pub fn composing(self: &Rc<Self>, empty: bool) {
+        let now = js_sys::Date::now() as i64;
+        if empty {
+            if self.typing_notices.borrow_mut().stop() {
+                self.send(&VisitorToServer::Typing { typing: false });
+            }
+            return;
+        }
+        if self.typing_notices.borrow_mut().input(now) {
+            self.send(&VisitorToServer::Typing { typing: true });
+        }
+        let weak = Rc::downgrade(self);
+        set_timeout(
+            move || {
+                if let Some(controller) = weak.upgrade()
+                    && controller
+                        .typing_notices
+                        .borrow_mut()
+                        .idle(js_sys::Date::now() as i64)
+                {
+                    controller.send(&VisitorToServer::Typing { typing: false });
+                }
+            },
+            Duration::from_millis(typing::IDLE_MS.unsigned_abs()),
+        );
+    }
+
     pub fn send_message(self: &Rc<Self>, body: String) {
         let client_message_id = random_hex(16);
         self.ui.transcript.update(|transcript| {
@@ -206,6 +245,9 @@ impl Controller {
             client_message_id,
             body,
         });
+        if self.typing_notices.borrow_mut().stop() {
+            self.send(&VisitorToServer::Typing { typing: false });
+        }
     }
 
     /// Leaves the offline message the ended chat invites; it is stored once however often it is sent.
@@ -442,8 +484,28 @@ impl Controller {
                     .heading
                     .set(heading(Some(state), agent_name.as_deref(), queue_position));
             }
+            ServerToVisitor::Typing { typing, name } => {
+                let heard = self.typing_heard.get() + 1;
+                self.typing_heard.set(heard);
+                self.ui.typing.set(typing.then_some(name));
+                // No news for a while: the stop was lost (a closed console); stop showing it.
+                let weak = Rc::downgrade(self);
+                set_timeout(
+                    move || {
+                        if let Some(controller) = weak.upgrade()
+                            && controller.typing_heard.get() == heard
+                        {
+                            controller.ui.typing.set(None);
+                        }
+                    },
+                    Duration::from_millis(typing::SHOWN_MS.unsigned_abs()),
+                );
+            }
             ServerToVisitor::Message { message } => {
                 self.received.borrow_mut().received(message.seq);
+                if message.author == Author::Agent {
+                    self.ui.typing.set(None);
+                }
                 let theirs = self
                     .ui
                     .transcript

@@ -197,6 +197,12 @@ fn Open(controller: Handle) -> impl IntoView {
                             children=move |row| view! { <Message row=row /> } />
                     </ol>
                 </div>
+                <Show when=move || ui.typing.with(Option::is_some)>
+                    <p class="typing" data-beckon="typing">
+                        <span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>
+                        {move || ui.typing.get().map(|name| format!("{name} is typing…")).unwrap_or_default()}
+                    </p>
+                </Show>
                 <Show when=move || new_below.get()>
                     <button class="new-below" data-beckon="new-message" on:click=move |_| { at_bottom.set(true); scroll_to_bottom(); }>
                         "New message ↓"
@@ -220,7 +226,9 @@ fn Open(controller: Handle) -> impl IntoView {
                     on:input=move |event| {
                         let text = event_target_value(&event);
                         crate::browser::session_set(DRAFT, &text);
+                        let empty = text.trim().is_empty();
                         draft.set(text);
+                        controller.with_value(|controller| controller.composing(empty));
                     }
                     on:keydown=move |event| if event.key() == "Enter" && !event.shift_key() { event.prevent_default(); send(); }
                     disabled=ended

@@ -26,7 +26,10 @@ pub fn Composer(session: SessionSignals) -> impl IntoView {
             }
         })
     };
-    let send = move || console.send_message(&session.id.get_value(), internal());
+    let send = move || {
+        console.send_message(&session.id.get_value(), internal());
+        console.composing(session, false);
+    };
     let placeholder = move || {
         if !open() {
             "This conversation takes no more messages."
@@ -42,7 +45,12 @@ pub fn Composer(session: SessionSignals) -> impl IntoView {
                 aria-label=move || if internal() { "Internal note" } else { "Reply" }
                 placeholder=placeholder
                 prop:value=move || session.draft.get()
-                on:input=move |event| session.draft.set(event_target_value(&event))
+                on:input=move |event| {
+                    let text = event_target_value(&event);
+                    let typing = !internal() && !text.trim().is_empty();
+                    session.draft.set(text);
+                    console.composing(session, typing);
+                }
                 on:keydown=move |event| {
                     if event.key() == "Enter" && !event.shift_key() && !event.is_composing() {
                         event.prevent_default();

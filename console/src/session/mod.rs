@@ -74,6 +74,11 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
             <Show when=move || tab() == Tab::Conversation>
                 <div role="tabpanel" id="panel-conversation" aria-labelledby="tab-conversation" class="panel communication">
                     <transcript::Transcript session=session />
+                    <p class="typing" data-console="visitor-typing">
+                        {move || session.visitor_typing.get().then(|| {
+                            format!("{} is typing…", session.view.with(|view| view.title.clone()))
+                        })}
+                    </p>
                     <Show when=move || session.access.get().writes_notes() fallback=move || view! {
                         <p class="read-only" data-console="read-only">
                             {move || if session.access.get() == Access::Monitor {

@@ -217,7 +217,7 @@ pub fn Ongoing() -> impl IntoView {
                         </tr></thead>
                         <tbody>
                             <For each=move || rows.get()
-                                key=|row| (row.conversation_id.clone(), row.state.as_str(), row.updated_at_ms, row.participants.len(), row.last_message.as_ref().map(|message| message.seq))
+                                key=|row| (row.conversation_id.clone(), row.state.as_str(), row.updated_at_ms, row.participants.len())
                                 children=move |row| view! { <Row row=row now=now /> } />
                         </tbody>
                     </table>
@@ -275,18 +275,32 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
         .join(", ");
     let waiting = waiting_since(&row);
     let handled = row.handled_since_ms;
-    let last = last_at(&row);
-    let preview = row
-        .last_message
-        .as_ref()
-        .map(|message| {
-            message
-                .body
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
+    // The newest message changes every second on a busy dashboard: read live, so the row (and a
+    // dialog open in it) is not drawn again for it.
+    let latest = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            console.ongoing.with(|rows| {
+                rows.iter()
+                    .find(|row| row.conversation_id == id)
+                    .and_then(|row| row.last_message.clone())
+            })
         })
-        .unwrap_or_default();
+    };
+    let preview = move || {
+        latest.with(|message| {
+            message
+                .as_ref()
+                .map(|message| {
+                    message
+                        .body
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        })
+    };
     let assigning = RwSignal::new(false);
     let transferring = RwSignal::new(false);
     let assignable = row.state == ConversationState::Open;
@@ -304,7 +318,7 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
     Some(view! {
         <tr data-console="ongoing-row" data-id=id.clone() data-state=row.state.as_str()>
             <th scope="row"><span class="title">{row.title.clone()}</span>
-                <span class="preview muted" title=preview.clone()>{preview.clone()}</span></th>
+                <span class="preview muted" title=preview>{preview}</span></th>
             <td><span class="queue">{row.queue_id.clone()}</span>
                 <span class="channel muted">{row.channel.label()}</span></td>
             <td><span class=format!("state-tag {}", row.state.as_str())>{row.state.label()}</span></td>
@@ -312,7 +326,7 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
             <td class="others">{if others.is_empty() { "—".to_owned() } else { others }}</td>
             <td class="time">{duration_cell(waiting, now, false)}</td>
             <td class="time">{duration_cell(handled, now, false)}</td>
-            <td class="time">{duration_cell(last, now, true)}</td>
+            <td class="time">{move || duration_cell(latest.with(|message| message.as_ref().map(|message| message.sent_at_ms)), now, true)}</td>
             <td class="actions">
                 <Show when=move || monitorable && allowed().monitor>
                     {

@@ -25,6 +25,8 @@ pub struct LimitsConfig {
     pub offline_messages_per_address: Vec<Rate>,
     pub visitor_messages: Vec<Rate>,
     pub agent_messages: Vec<Rate>,
+    /// Typing notices, per visitor and per agent: over it they are dropped, never refused aloud.
+    pub typing: Vec<Rate>,
 }
 
 const fn rate(burst: u32, every_ms: i64) -> Rate {
@@ -50,6 +52,7 @@ impl Default for LimitsConfig {
             offline_messages_per_address: vec![rate(10, 20_000)],
             visitor_messages: vec![rate(10, 500)],
             agent_messages: vec![rate(20, 200)],
+            typing: vec![rate(5, 1_000)],
         }
     }
 }
@@ -67,6 +70,7 @@ pub(super) struct RawLimits {
     offline_messages_per_address: Option<RawRates>,
     visitor_messages: Option<RawRates>,
     agent_messages: Option<RawRates>,
+    typing: Option<RawRates>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,6 +140,7 @@ impl RawLimits {
                 self.agent_messages,
                 defaults.agent_messages,
             )?,
+            typing: pick("typing", self.typing, defaults.typing)?,
         })
     }
 }

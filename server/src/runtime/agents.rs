@@ -3,6 +3,7 @@
 
 use protocol::{
     Author, ChatMessage, ConversationState, ErrorCode, ParticipantRole, Presence, ServerToAgent,
+    ServerToVisitor,
 };
 
 use super::conversations::{Handled, owner};
@@ -158,6 +159,49 @@ impl Runtime {
 
     /// A message from the console. The owner writes to the customer or a note; a supervisor who joined
     /// writes either too; a consultant writes notes only. Notes can be written in Wrap-up as well.
+    /// The agent started or stopped writing to the customer: the visitor sees who. Only someone who may
+    /// write to the customer is relayed; anybody else is refused. Over the typing limit, or outside
+    /// Active, the notice is dropped.
+    pub async fn agent_typing(
+        &self,
+        agent: &Agent,
+        conversation_id: &str,
+        typing: bool,
+    ) -> RuntimeResult<()> {
+        let conversation = self.known_conversation(conversation_id).await?;
+        let owns = conversation.agent_username.as_deref() == Some(agent.username.as_str());
+        let joined = !owns
+            && self
+                .store
+                .participants(conversation_id)
+                .await?
+                .iter()
+                .any(|participant| {
+                    participant.username == agent.username
+                        && participant.role == ParticipantRole::Supervisor
+                });
+        if !owns && !joined {
+            return Err(RuntimeError::new(
+                ErrorCode::NotYourConversation,
+                "only who writes to the customer can say they are typing",
+            ));
+        }
+        if conversation.state != ConversationState::Active
+            || self.limits.typing.check(&agent.username).is_err()
+        {
+            return Ok(());
+        }
+        self.hub.to_visitor(
+            &conversation.site_id,
+            &conversation.visitor_id,
+            &ServerToVisitor::Typing {
+                typing,
+                name: agent.display_name.clone(),
+            },
+        );
+        Ok(())
+    }
+
     pub async fn agent_send(
         &self,
         agent: &Agent,

@@ -158,6 +158,8 @@ pub struct Limits {
     pub offline_messages_per_address: Limiter<std::net::IpAddr>,
     pub visitor_messages: Limiter<(String, String)>,
     pub agent_messages: Limiter<String>,
+    /// Keyed by `site/visitor` for visitors and the username for agents.
+    pub typing: Limiter<String>,
 }
 
 impl Limits {
@@ -188,6 +190,7 @@ impl Limits {
             ),
             visitor_messages: Limiter::new(&config.visitor_messages, clock, max),
             agent_messages: Limiter::new(&config.agent_messages, clock, max),
+            typing: Limiter::new(&config.typing, clock, max),
         }
     }
 }

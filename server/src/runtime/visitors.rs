@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 
 use protocol::context::{self, DroppedVariable};
-use protocol::{Author, ChatMessage, ContextVariables, ErrorCode};
+use protocol::{
+    Author, ChatMessage, ContextVariables, ConversationState, ErrorCode, ServerToAgent,
+};
 
 use super::conversations::Handled;
 use super::{Runtime, RuntimeError, RuntimeResult, limits, new_id, validate_message};
@@ -165,6 +167,44 @@ impl Runtime {
         };
         self.apply(&conversation.id, Event::CustomerEnded, actor)
             .await
+    }
+
+    /// The visitor started or stopped typing: the owner and everyone else in their Active conversation
+    /// hear it. Nothing is stored. Over the typing limit, or without an Active conversation, the
+    /// notice is dropped: it is only ever a hint.
+    pub async fn visitor_typing(&self, site_id: &str, visitor_id: &str, typing: bool) {
+        if self
+            .limits
+            .typing
+            .check(&format!("{site_id}/{visitor_id}"))
+            .is_err()
+        {
+            return;
+        }
+        let Ok(Some(conversation)) = self.store.visitor_conversation(site_id, visitor_id).await
+        else {
+            return;
+        };
+        let Some(owner) = conversation
+            .agent_username
+            .as_deref()
+            .filter(|_| conversation.state == ConversationState::Active)
+        else {
+            return;
+        };
+        let frame = ServerToAgent::VisitorTyping {
+            conversation_id: conversation.id.clone(),
+            typing,
+        };
+        self.hub.to_agent(owner, &frame);
+        for participant in self
+            .store
+            .participants(&conversation.id)
+            .await
+            .unwrap_or_default()
+        {
+            self.hub.to_agent(&participant.username, &frame);
+        }
     }
 
     pub async fn visitor_live_conversation(

@@ -168,6 +168,13 @@ async fn handle(
             .agent_close(agent, &conversation_id)
             .await
             .map(|_| None),
+        AgentToServer::Typing {
+            conversation_id,
+            typing,
+        } => runtime
+            .agent_typing(agent, &conversation_id, typing)
+            .await
+            .map(|()| None),
     };
     result.unwrap_or_else(|error| Some(error_frame(error)))
 }

@@ -206,6 +206,10 @@ async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerT
                 Err(error) => vec![error_frame(error, Some(client_message_id))],
             }
         }
+        VisitorToServer::Typing { typing } => {
+            runtime.visitor_typing(site_id, visitor_id, typing).await;
+            Vec::new()
+        }
         VisitorToServer::End => match runtime.visitor_end(site_id, visitor_id).await {
             Ok(_) => Vec::new(),
             Err(error) => vec![error_frame(error, None)],
