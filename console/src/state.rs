@@ -714,6 +714,11 @@ impl AgentState {
     }
 }
 
+/// A message's text on one line, as lists preview it: runs of spaces and line breaks become one space.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// What an offer's countdown shows: whole seconds left, never below zero, as `m:ss`.
 pub fn time_left(expires_at_ms: i64, now_ms: i64) -> String {
     let seconds = (expires_at_ms - now_ms).max(0).div_euclid(1000)

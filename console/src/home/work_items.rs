@@ -116,7 +116,7 @@ fn Item(item: ConversationView, now: RwSignal<i64>) -> impl IntoView {
             Author::Agent => "Agent: ".to_owned(),
             Author::System => String::new(),
         };
-        let body = message.body.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body = crate::state::one_line(&message.body);
         view! { <span class="preview" data-console="item-preview"><span class="who">{who}</span>{body}</span> }
     });
     Some(view! {

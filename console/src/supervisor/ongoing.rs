@@ -291,13 +291,7 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
         latest.with(|message| {
             message
                 .as_ref()
-                .map(|message| {
-                    message
-                        .body
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
+                .map(|message| crate::state::one_line(&message.body))
                 .unwrap_or_default()
         })
     };

@@ -128,13 +128,7 @@ fn summary(view: &ConversationView) -> String {
     let last = view
         .messages
         .last()
-        .map(|message| {
-            message
-                .body
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|message| crate::state::one_line(&message.body))
         .unwrap_or_default();
     if last.is_empty() {
         view.state.label().to_owned()
