@@ -321,6 +321,24 @@ step('step 3: the agent goes Available, visitor A accepts, the agent accepts the
   assert.deepEqual({ shown: stats.shown, accepted: stats.accepted, expired: stats.expired, closed: stats.closed }, { shown: 2, accepted: 1, expired: 1, closed: 0 });
 });
 
+step('step 3b: the invitation is read out politely, leaves the focus where it was, passes axe, and Escape closes it', async () => {
+  const c = (visitors.c = await openVisitor());
+  await advanceTo(c.page, 10_500);
+  await invitation(c).waitFor({ state: 'visible' });
+  // axe and the live region's short delay run on timers: page time moves with real time from here.
+  await c.context.clock.resume();
+  const announced = c.widget.locator('[data-beckon=announce]');
+  assert.equal(await announced.getAttribute('aria-live'), 'polite');
+  await announced.filter({ hasText: RULE.invitation }).waitFor();
+  assert.equal(await c.page.evaluate(() => document.activeElement === document.body), true, 'the invitation took the focus');
+  await axe(widgetFrame(c), 'the invitation', { pageRules: false });
+  await c.widget.locator('[data-beckon=accept]').focus();
+  await c.widget.locator('[data-beckon=accept]').press('Escape');
+  await invitation(c).waitFor({ state: 'detached' });
+  await c.page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().width === 0);
+  await c.context.close();
+});
+
 step('step 4: the Additional details tab shows the context variables', async () => {
   const page = agent.page;
   await page.locator('[data-console=tab-details]').click();

@@ -13,8 +13,8 @@ use protocol::{
     Availability, ContextValue, ContextVariables, InvitationEvent, InvitationEventKind, SiteConfig,
 };
 use rules::{Condition, Environment, RuleSet, Tracker, VisitorRecord};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::bridge::{Bridge, Layout};
@@ -69,6 +69,7 @@ struct Shown {
     element: web_sys::Element,
     timer: Option<i32>,
     _handlers: Vec<Closure<dyn FnMut()>>,
+    _escape: Closure<dyn FnMut(JsValue)>,
 }
 
 pub struct Watcher {
@@ -342,7 +343,8 @@ impl Watcher {
         let Some(section) = element(&document, "section", "invitation", "invitation") else {
             return;
         };
-        let _ = section.set_attribute("role", "dialog");
+        // A region, not a dialog: it never takes the focus from the page. A live region reads it out.
+        let _ = section.set_attribute("role", "region");
         let _ = section.set_attribute("aria-label", "Chat invitation");
         let message = element(&document, "p", "invitation-message", "invitation-message");
         let actions = element(&document, "div", "actions", "");
@@ -357,7 +359,6 @@ impl Watcher {
         message.set_text_content(Some(text));
         accept.set_text_content(Some("Chat now"));
         close.set_text_content(Some("No thanks"));
-        let _ = close.set_attribute("aria-label", "Close");
         let _ = actions.append_child(&accept);
         let _ = actions.append_child(&close);
         let _ = section.append_child(&message);
@@ -381,6 +382,20 @@ impl Watcher {
                 }
             }
         });
+        // Escape is "No thanks".
+        let on_escape = Closure::<dyn FnMut(JsValue)>::new({
+            let weak = weak.clone();
+            move |event: JsValue| {
+                let key = js_sys::Reflect::get(&event, &"key".into()).ok();
+                if key.and_then(|key| key.as_string()).as_deref() == Some("Escape")
+                    && let Some(watcher) = weak.upgrade()
+                {
+                    watcher.dismiss(InvitationEventKind::Closed);
+                }
+            }
+        });
+        let _ =
+            section.add_event_listener_with_callback("keydown", on_escape.as_ref().unchecked_ref());
         let _ =
             accept.add_event_listener_with_callback("click", on_accept.as_ref().unchecked_ref());
         let _ = close.add_event_listener_with_callback("click", on_close.as_ref().unchecked_ref());
@@ -398,8 +413,10 @@ impl Watcher {
             element: section,
             timer,
             _handlers: vec![on_accept, on_close],
+            _escape: on_escape,
         }));
         self.bridge.layout(Layout::Invitation);
+        announce(&document, &body, text);
     }
 
     /// Closes the invitation: the visitor's Close, or its own timer (`Expired`), which starts no cooldown.
@@ -488,6 +505,29 @@ impl Watcher {
             web_sys::console::error_1(&"beckon: the page names no chat module".into());
         }
     }
+}
+
+/// Reads `text` out through a polite live region, made once and kept: a region must be in the page
+/// before what it announces arrives, so the text goes in a moment after.
+fn announce(document: &web_sys::Document, body: &web_sys::HtmlElement, text: &str) {
+    let region = match document
+        .query_selector("[data-beckon=announce]")
+        .ok()
+        .flatten()
+    {
+        Some(region) => region,
+        None => {
+            let Some(region) = element(document, "p", "sr-only", "announce") else {
+                return;
+            };
+            let _ = region.set_attribute("aria-live", "polite");
+            let _ = body.append_child(&region);
+            region
+        }
+    };
+    region.set_text_content(None);
+    let text = text.to_owned();
+    let _ = browser::set_timeout(move || region.set_text_content(Some(&text)), 100);
 }
 
 fn element(
