@@ -223,7 +223,7 @@ test('creates one hidden iframe pointing at the site widget with the parent orig
   assertNoProblems(problems);
 });
 
-test('layout messages resize, show and hide the iframe, fixed at the bottom right', async (t) => {
+test('layout messages resize, show and hide the iframe, fixed at the bottom right or left', async (t) => {
   const { page, frame, problems } = await open(t, '/basic.html');
   const viewport = page.viewportSize();
 
@@ -256,6 +256,16 @@ test('layout messages resize, show and hide the iframe, fixed at the bottom righ
   await frame.evaluate(() => window.fixture.layout('chat', 360, 520));
   await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().height === 520);
   assert.deepEqual(await iframeBox(page), { width: 360, height: 520, visibility: 'visible' });
+
+  // A site that chose the left corner: the widget says so with each layout.
+  await frame.evaluate(() => window.fixture.post({ type: 'layout', mode: 'launcher', width: 180, height: 60, side: 'left' }));
+  await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().width === 180);
+  const left = await page.evaluate(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect());
+  assert.deepEqual({ left: left.left, top: left.top }, { left: 16, top: viewport.height - 16 - 60 });
+  await frame.evaluate(() => window.fixture.layout('chat', 360, 520));
+  await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().width === 360);
+  const right = await page.evaluate(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect());
+  assert.deepEqual({ left: right.left, width: right.width }, { left: viewport.width - 16 - 360, width: 360 }, 'without `side`, the right corner');
 
   // A size larger than the viewport is capped to leave the 16 px margins.
   await frame.evaluate(() => window.fixture.layout('chat', 5000, 5000));

@@ -1,7 +1,7 @@
-// Beckon script-tag loader: creates the widget iframe and relays page events to it (protocol in docs/contracts.md).
+// Beckon's loader: creates the widget iframe and relays page events to it (docs/contracts.md).
 (() => {
   'use strict';
-  // We run on other people's pages: nothing may throw into the host page.
+  // On other people's pages: nothing may throw into the host page.
   const guard = (fn) => (...args) => {
     try {
       return fn(...args);
@@ -19,7 +19,7 @@
   // When this page view began: time on page counts from here.
   let started = Date.now();
 
-  // CSSOM writes pass a strict host `style-src`; !important beats host CSS for `iframe`.
+  // CSSOM passes a strict host `style-src`; !important beats host CSS.
   const css = (name, value) => iframe.style.setProperty(name, value, 'important');
   const size = (width, height, shown) => {
     css('width', width + 'px');
@@ -45,8 +45,8 @@
       language: navigator.language || '',
       started,
     });
-  // A page view is state, not an event: `ready` sends the current one, so it is never
-  // buffered. One hash change fires popstate and hashchange: compare with the last URL.
+  // A page view is state: `ready` sends the current one, never a buffered one. A hash change
+  // fires popstate and hashchange: compare with the last URL.
   const navigated = (always) => {
     if (!always && location.href === lastHref) return;
     referrer = lastHref;
@@ -55,7 +55,7 @@
     if (ready) sendPage();
   };
 
-  // Only flat string/number/boolean values may travel on to agents.
+  // Only flat string/number/boolean values go on to agents.
   const sanitize = (value) => {
     const vars = {};
     if (value && typeof value === 'object' && !Array.isArray(value)) {
@@ -82,14 +82,17 @@
   const onMessage = (event) => {
     const data = event.data;
     if (event.origin !== origin || event.source !== iframe.contentWindow || !data || data.beckon !== 1) return;
-    const { type, mode, width, height } = data;
+    const { type, mode, width, height, side } = data;
     if (type === 'ready') {
       ready = true;
       sendPage();
       pending.splice(0).forEach(send);
     } else if (type === 'layout' && mode === 'hidden') {
       size(0, 0, false);
-    } else if (type === 'layout' && (mode === 'invitation' || mode === 'chat') && isSize(width) && isSize(height)) {
+    } else if (type === 'layout' && /^(invitation|chat|launcher)$/.test(mode) && isSize(width) && isSize(height)) {
+      const left = side === 'left'; // the site's corner
+      css(left ? 'right' : 'left', 'auto');
+      css(left ? 'left' : 'right', '16px');
       size(width, height, true);
     } else if (type === 'context-request' && typeof data.id === 'number') {
       answerContext(data.id);
@@ -141,7 +144,7 @@
     on(window, 'popstate', () => navigated(false));
     on(window, 'hashchange', () => navigated(false));
 
-    // The page's own content first: the iframe waits for `load` (no timer, which may be throttled).
+    // The page's own content first: the iframe waits for `load` (a timer may be throttled).
     const mount = () => iframe.parentNode || document.body.appendChild(iframe);
     if (document.readyState === 'complete') mount();
     else on(window, 'load', mount);

@@ -111,6 +111,7 @@ pub struct ConversationView {
     pub state: ConversationState,
     pub site_id: String,
     pub queue_id: String,
+    /// The rule whose invitation the visitor accepted; empty when they opened the chat button.
     pub rule_id: String,
     /// "Visitor 3" for an unauthenticated chat.
     pub title: String,
@@ -147,9 +148,12 @@ pub struct ConversationView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VisitorToServer {
-    /// Accepting an invitation: create (or resume) the visitor's conversation.
+    /// Accepting an invitation, or opening the site's chat button: create (or resume) the visitor's
+    /// conversation.
     StartChat {
-        rule_id: String,
+        /// The invitation's rule; `None` for the chat button, whose chat goes to the launcher's queue.
+        #[serde(default)]
+        rule_id: Option<String>,
         context: ContextVariables,
         /// What the widget left out of `context` to fit it (`context::fit`), for the agent to see.
         #[serde(default)]

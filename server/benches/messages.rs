@@ -486,7 +486,7 @@ impl Target {
         match self {
             Target::Beckon(_) if chat => {
                 let start = VisitorToServer::StartChat {
-                    rule_id: "bench-help".to_owned(),
+                    rule_id: Some("bench-help".to_owned()),
                     context: Default::default(),
                     dropped: Vec::new(),
                 };

@@ -705,7 +705,7 @@ async fn a_long_page_url_and_a_bad_context_never_cost_the_chat() {
     );
     visitor
         .send(&VisitorToServer::StartChat {
-            rule_id: "pricing-help".to_owned(),
+            rule_id: Some("pricing-help".to_owned()),
             context,
             dropped: vec![protocol::context::DroppedVariable {
                 name: "x".repeat(500),

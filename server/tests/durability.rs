@@ -623,7 +623,7 @@ async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
     }
     assert!(socket.send(&VisitorToServer::Resume { after_seq: 0 }).await);
     let start = VisitorToServer::StartChat {
-        rule_id: RULE.to_owned(),
+        rule_id: Some(RULE.to_owned()),
         context: Default::default(),
         dropped: Vec::new(),
     };

@@ -79,6 +79,11 @@ async fn widget_page_for_an_allowed_parent_is_framable_only_by_the_site_and_runs
         "{html}"
     );
     assert!(!html.contains("{{"), "{html}");
+    // The site's look rides on `<html>`: no request more, no flash of other colours.
+    assert!(
+        html.contains(r##"<html data-accent="#2f5bea" data-on-accent="#ffffff" data-focus="#2f5bea" data-side="right" data-title="Demo shop""##),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use protocol::{ErrorCode, ServerToVisitor, VisitorToServer};
 
 fn start_frame() -> VisitorToServer {
     VisitorToServer::StartChat {
-        rule_id: RULE.to_owned(),
+        rule_id: Some(RULE.to_owned()),
         context: Default::default(),
         dropped: Vec::new(),
     }

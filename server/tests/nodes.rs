@@ -601,7 +601,7 @@ async fn one_visitor_starting_chats_on_both_nodes_at_once_gets_exactly_one_conve
         .map(|mut client| {
             tokio::spawn(async move {
                 let start = VisitorToServer::StartChat {
-                    rule_id: RULE.to_owned(),
+                    rule_id: Some(RULE.to_owned()),
                     context: Default::default(),
                     dropped: Vec::new(),
                 };

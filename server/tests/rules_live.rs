@@ -201,6 +201,100 @@ async fn an_away_agent_makes_no_queue_available() {
     node.running.stop().await;
 }
 
+/// A yellow brand, on the left, with a chat button for the support queue shown while someone can chat.
+const LOOK_AND_LAUNCHER: &str = r##"
+[sites.look]
+colour = "#FFD400"
+position = "left"
+title = "Help & <advice>"
+
+[sites.launcher]
+queue = "support"
+label = "Ask us"
+"##;
+
+#[tokio::test]
+async fn the_chat_button_opens_a_chat_on_its_queue_and_the_widget_page_carries_the_look() {
+    // Without a button, a chat without a rule is refused, naming why.
+    let node = Fixture::new().start().await;
+    let page = node
+        .get(&format!("/widget/demo?parent={SHOP_ORIGIN}"), None)
+        .await;
+    let html = String::from_utf8_lossy(&page.body);
+    assert!(!html.contains("data-launcher"), "{html}");
+    let mut visitor = node.visitor(&common::visitor_id(1)).await;
+    visitor
+        .send(&protocol::VisitorToServer::StartChat {
+            rule_id: None,
+            context: Default::default(),
+            dropped: Vec::new(),
+        })
+        .await;
+    match visitor.recv().await {
+        protocol::ServerToVisitor::Error { code, message, .. } => {
+            assert_eq!(code, protocol::ErrorCode::NotAllowed);
+            assert!(message.contains("no chat button"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    node.running.stop().await;
+
+    let mut fixture = Fixture::new();
+    // After the agents (the fixture's last table), the table still belongs to the one `[[sites]]`.
+    fixture.extra_config = LOOK_AND_LAUNCHER.to_owned();
+    let node = fixture.start().await;
+    let page = node
+        .get(&format!("/widget/demo?parent={SHOP_ORIGIN}"), None)
+        .await;
+    let html = String::from_utf8_lossy(&page.body);
+    // Black text on yellow, and a dark focus ring: yellow on white is not visible enough.
+    assert!(
+        html.contains(r##"data-accent="#ffd400" data-on-accent="#000000" data-focus="#1b1f29" data-side="left" data-title="Help &amp; &lt;advice&gt;" data-launcher="support" data-launcher-show="available""##),
+        "{html}"
+    );
+    // The button is in the page, hidden until the widget knows an agent can chat.
+    assert!(
+        html.contains(r#"<button type="button" class="launcher" data-beckon="launcher" hidden>"#)
+            && html.contains("<span>Ask us</span></button>"),
+        "{html}"
+    );
+
+    let mut agent = node.available_agent("ann", "Ann", 1, &["support"]).await;
+    let mut visitor = node.visitor(&common::visitor_id(2)).await;
+    let mut context = protocol::ContextVariables::new();
+    context.insert(
+        "plan".to_owned(),
+        protocol::ContextValue::Text("pro".to_owned()),
+    );
+    visitor
+        .send(&protocol::VisitorToServer::StartChat {
+            rule_id: None,
+            context,
+            dropped: Vec::new(),
+        })
+        .await;
+    let (conversation_id, state, _) = visitor.conversation().await;
+    assert_eq!(state, protocol::ConversationState::Open);
+    match agent.recv().await {
+        protocol::ServerToAgent::Offer {
+            conversation,
+            rule_invitation,
+            ..
+        } => {
+            assert_eq!(conversation.conversation_id, conversation_id);
+            assert_eq!(conversation.queue_id, "support");
+            assert_eq!(conversation.rule_id, "");
+            assert_eq!(rule_invitation, "");
+            assert_eq!(
+                conversation.context.get("plan"),
+                Some(&protocol::ContextValue::Text("pro".to_owned()))
+            );
+        }
+        other => panic!("expected the offer, got {other:?}"),
+    }
+    node.running.stop().await;
+}
+
 fn rule_ids(config: &SiteConfig) -> Vec<String> {
     config
         .rules

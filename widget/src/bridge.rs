@@ -5,12 +5,17 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 
+use crate::look::{self, Side};
+
 /// How big the iframe should be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
     Hidden,
     #[cfg(not(feature = "chat"))]
     Invitation,
+    /// The chat button, this wide in CSS pixels.
+    #[cfg(not(feature = "chat"))]
+    Launcher(i32),
     Chat,
     /// The chat panel folded into a button.
     #[cfg(feature = "chat")]
@@ -20,6 +25,8 @@ pub enum Layout {
 #[derive(Clone)]
 pub struct Bridge {
     pub(crate) parent_origin: Rc<str>,
+    /// The corner the site chose; the loader places the iframe there.
+    side: Side,
 }
 
 impl Bridge {
@@ -27,6 +34,7 @@ impl Bridge {
     pub fn new(parent_origin: String) -> Bridge {
         Bridge {
             parent_origin: Rc::from(parent_origin),
+            side: look::side(),
         }
     }
 
@@ -40,6 +48,9 @@ impl Bridge {
             Layout::Hidden => ("hidden", 0, 0),
             #[cfg(not(feature = "chat"))]
             Layout::Invitation => ("invitation", 344, 168),
+            // The button and room for its shadow and focus ring, never more.
+            #[cfg(not(feature = "chat"))]
+            Layout::Launcher(width) => ("launcher", width, 60),
             Layout::Chat => ("chat", 368, 540),
             // The folded panel: a round button with room for its unread badge.
             #[cfg(feature = "chat")]
@@ -50,6 +61,7 @@ impl Bridge {
             ("mode", mode.into()),
             ("width", width.into()),
             ("height", height.into()),
+            ("side", self.side.as_str().into()),
         ]);
     }
 

@@ -11,6 +11,9 @@ use wasm_bindgen::prelude::Closure;
 pub const CHAT_FLAG: &str = "beckon.chat";
 #[cfg(feature = "chat")]
 const VISITOR_KEY: &str = "beckon.visitor";
+/// Set for one page load when the visitor asks for a new chat after one ended: the fresh first module
+/// opens it at once, as if they had pressed the chat button.
+pub const LAUNCH_FLAG: &str = "beckon.launch";
 /// The window property through which the first module hands the `start_chat` frame to the chat module.
 pub const START_FRAME: &str = "beckonStartChat";
 
@@ -39,14 +42,12 @@ pub fn local_remove(key: &str) {
     }
 }
 
-#[cfg(feature = "chat")]
 fn tab_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
 
 /// This tab's storage: what the chat panel keeps from one page to the next (open or minimised, the
-/// draft), gone with the tab.
-#[cfg(feature = "chat")]
+/// draft, a new chat asked for), gone with the tab.
 pub fn session_get(key: &str) -> Option<String> {
     tab_storage()?.get_item(key).ok().flatten()
 }
@@ -58,7 +59,6 @@ pub fn session_set(key: &str, value: &str) {
     }
 }
 
-#[cfg(feature = "chat")]
 pub fn session_remove(key: &str) {
     if let Some(storage) = tab_storage() {
         let _ = storage.remove_item(key);

@@ -14,8 +14,9 @@ use wasm_bindgen::prelude::Closure;
 use web_sys::{MessageEvent, WebSocket};
 
 use crate::bridge::{Bridge, Layout};
-use crate::browser::{self, CHAT_FLAG, START_FRAME, random_hex};
+use crate::browser::{self, CHAT_FLAG, LAUNCH_FLAG, START_FRAME, random_hex};
 use crate::conversation::{Heading, Transcript, heading};
+use crate::look;
 
 /// The controller as components hold it: a `Copy` handle to a value that stays on this thread.
 pub type Handle = StoredValue<Rc<Controller>, LocalStorage>;
@@ -67,7 +68,7 @@ impl Ui {
     pub fn new() -> Ui {
         Ui {
             transcript: RwSignal::new(Transcript::default()),
-            heading: RwSignal::new(heading(None, None, None)),
+            heading: RwSignal::new(heading(&look::title(), None, None, None)),
             notice: RwSignal::new(String::new()),
             state: RwSignal::new(None),
             offline: RwSignal::new(Offline::NotInvited),
@@ -120,6 +121,16 @@ struct Socket {
     _callbacks: Vec<Closure<dyn FnMut(wasm_bindgen::JsValue)>>,
 }
 
+impl Drop for Socket {
+    /// The socket lets go of its callbacks before they are dropped: a `close` event that arrives after
+    /// the visitor left would otherwise call a dropped closure and throw into the page.
+    fn drop(&mut self) {
+        self.websocket.set_onopen(None);
+        self.websocket.set_onmessage(None);
+        self.websocket.set_onclose(None);
+    }
+}
+
 impl Controller {
     pub fn boot(ui: Ui) -> Rc<Controller> {
         let (site_id, parent) = browser::site_and_parent();
@@ -129,7 +140,7 @@ impl Controller {
             .ok()
             .and_then(|bytes| {
                 protocol::binary::decode::<(
-                    String,
+                    Option<String>,
                     protocol::ContextVariables,
                     Vec<protocol::context::DroppedVariable>,
                 )>(&bytes.to_vec())
@@ -185,6 +196,13 @@ impl Controller {
             self.ui.unread.set(0);
             self.bridge.layout(Layout::Chat);
         }
+    }
+
+    /// After the chat ended, the visitor asks for a new one: the fresh first module opens it as the
+    /// chat button would, with the page's context variables.
+    pub fn start_new_chat(&self) {
+        browser::session_set(LAUNCH_FLAG, "1");
+        self.leave_chat();
     }
 
     /// Leaves the chat for good (after the visitor closes an ended chat): the page goes back to watching.
@@ -480,9 +498,12 @@ impl Controller {
             } => {
                 self.unconfirmed_start.replace(None);
                 self.ui.state.set(Some(state));
-                self.ui
-                    .heading
-                    .set(heading(Some(state), agent_name.as_deref(), queue_position));
+                self.ui.heading.set(heading(
+                    &look::title(),
+                    Some(state),
+                    agent_name.as_deref(),
+                    queue_position,
+                ));
             }
             ServerToVisitor::Typing { typing, name } => {
                 let heard = self.typing_heard.get() + 1;
@@ -526,9 +547,12 @@ impl Controller {
             }
             ServerToVisitor::OfflineMessageInvited { prompt, .. } => {
                 self.ui.state.set(Some(ConversationState::Closed));
-                self.ui
-                    .heading
-                    .set(heading(Some(ConversationState::Closed), None, None));
+                self.ui.heading.set(heading(
+                    &look::title(),
+                    Some(ConversationState::Closed),
+                    None,
+                    None,
+                ));
                 if self.pending_offline.borrow().is_none() {
                     self.ui.offline.set(Offline::Invited {
                         prompt,

@@ -133,32 +133,34 @@ pub struct Heading {
     pub agent: Option<String>,
 }
 
-/// The header for a conversation in `state`. `None` is before the server has answered.
+/// The header for a conversation in `state`. `None` is before the server has answered. `site_title`
+/// is the site's own name for the chat, shown until an agent is in it.
 pub fn heading(
+    site_title: &str,
     state: Option<ConversationState>,
     agent_name: Option<&str>,
     queue_position: Option<u32>,
 ) -> Heading {
     let (title, detail, agent) = match state {
         None => (
-            "Chat".to_owned(),
+            site_title.to_owned(),
             "Connecting you with our team…".to_owned(),
             None,
         ),
         Some(ConversationState::Open) => (
-            "Waiting for an agent".to_owned(),
+            site_title.to_owned(),
             match queue_position {
-                Some(position) => format!("You are number {position} in the queue."),
-                None => "Someone will be with you shortly.".to_owned(),
+                Some(position) => format!("Waiting for an agent · you are number {position}"),
+                None => "Waiting for an agent · someone will be with you shortly".to_owned(),
             },
             None,
         ),
         Some(ConversationState::Active) => match agent_name {
             Some(name) => (name.to_owned(), format!("{name} is here."), Some(name)),
-            None => ("Chat".to_owned(), "An agent is here.".to_owned(), None),
+            None => (site_title.to_owned(), "An agent is here.".to_owned(), None),
         },
         Some(ConversationState::Waiting) => (
-            "Chat".to_owned(),
+            site_title.to_owned(),
             "We'll get back to you here.".to_owned(),
             agent_name,
         ),
@@ -321,20 +323,29 @@ mod tests {
     #[test]
     fn the_heading_says_the_state_in_words() {
         assert_eq!(
-            heading(Some(ConversationState::Open), None, Some(2)).detail,
-            "You are number 2 in the queue."
+            heading("Shop", Some(ConversationState::Open), None, Some(2)).detail,
+            "Waiting for an agent · you are number 2"
         );
-        let active = heading(Some(ConversationState::Active), Some("Ann Lee"), None);
+        assert_eq!(
+            heading("Shop", Some(ConversationState::Open), None, None).title,
+            "Shop"
+        );
+        let active = heading(
+            "Shop",
+            Some(ConversationState::Active),
+            Some("Ann Lee"),
+            None,
+        );
         assert_eq!(
             (active.title.as_str(), active.detail.as_str()),
             ("Ann Lee", "Ann Lee is here.")
         );
         assert_eq!(active.agent.as_deref(), Some("Ann Lee"));
         assert_eq!(
-            heading(Some(ConversationState::Closed), Some("Ann"), None).title,
+            heading("Shop", Some(ConversationState::Closed), Some("Ann"), None).title,
             "Chat ended"
         );
-        assert_eq!(heading(None, None, None).title, "Chat");
+        assert_eq!(heading("Shop", None, None, None).title, "Shop");
     }
 
     #[test]

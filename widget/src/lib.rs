@@ -31,6 +31,7 @@ mod chat_app;
 mod connection;
 #[cfg(any(feature = "chat", test))]
 mod conversation;
+mod look;
 #[cfg(feature = "chat")]
 mod offline;
 #[cfg(not(feature = "chat"))]

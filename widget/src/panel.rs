@@ -10,6 +10,7 @@ use protocol::{Author, ConversationState};
 
 use crate::connection::{DRAFT, Handle, Offline};
 use crate::conversation::{Delivery, Line, Segment, initials, segments, starts_group};
+use crate::look;
 use crate::offline::OfflineMessage;
 
 /// How close to the bottom (in pixels) still counts as reading the newest message.
@@ -151,6 +152,8 @@ fn Open(controller: Handle) -> impl IntoView {
         })
     });
     let fold = move || controller.with_value(|controller| controller.show(true));
+    // With a chat button, an ended chat offers the next one right here.
+    let can_start_new = look::has_launcher();
     view! {
         <section class="chat" role="dialog" aria-labelledby="chat-title" aria-describedby="chat-detail" data-beckon="chat"
             on:keydown=move |event| if event.key() == "Escape" && !confirming.get_untracked() { fold(); }>
@@ -210,7 +213,21 @@ fn Open(controller: Handle) -> impl IntoView {
                 </Show>
             </div>
             <Show when=ended>
-                <p class="ended" data-beckon="ended">"This chat has ended. Close it to go back to the page; you can start a new chat at any time."</p>
+                <div class="ended" data-beckon="ended">
+                    {if can_start_new {
+                        view! {
+                            <p>"Thank you for talking to us."</p>
+                            <Show when=move || ui.offline.get() == Offline::NotInvited>
+                                <button class="primary" data-beckon="new-chat"
+                                    on:click=move |_| controller.with_value(|controller| controller.start_new_chat())>
+                                    "Start a new chat"
+                                </button>
+                            </Show>
+                        }.into_any()
+                    } else {
+                        view! { <p>"This chat has ended. Close it to go back to the page."</p> }.into_any()
+                    }}
+                </div>
             </Show>
             <OfflineMessage controller=controller />
             <form class="composer" class:hidden=move || ui.offline.get() != Offline::NotInvited || ended()

@@ -18,7 +18,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::bridge::{Bridge, Layout};
-use crate::browser::{self, CHAT_FLAG, START_FRAME};
+use crate::browser::{self, CHAT_FLAG, LAUNCH_FLAG, START_FRAME};
+use crate::look;
 use crate::page::{self, ContextRequests, FromPage};
 
 /// How long the page's context provider may take before the chat starts without its variables.
@@ -29,6 +30,8 @@ const CONTEXT_REFRESH_MS: i32 = 10_000;
 const AVAILABILITY_REFRESH_MS: i32 = 30_000;
 /// The visit history is written back at least this often (in ticks of one second).
 const SAVE_EVERY_TICKS: u32 = 5;
+/// Around the button: room for its shadow and focus ring inside the iframe.
+const LAUNCHER_MARGIN: i32 = 12;
 
 /// Loads the chat module (a second WebAssembly module, with the Leptos chat UI). The iframe page names
 /// its content-hashed glue in `<html data-chat>`, and the glue starts itself.
@@ -72,12 +75,23 @@ struct Shown {
     _escape: Closure<dyn FnMut(JsValue)>,
 }
 
+/// The site's chat button: the server put it in the page, hidden.
+struct Button {
+    element: web_sys::Element,
+    /// The queue its chats go to.
+    queue: String,
+    /// It shows only while an agent of `queue` can take a chat.
+    only_when_available: bool,
+    _click: Closure<dyn FnMut()>,
+}
+
 pub struct Watcher {
     bridge: Bridge,
     site_id: String,
     rules: RefCell<Option<RuleSet>>,
     tracker: RefCell<Tracker>,
     invitation: RefCell<Option<Shown>>,
+    button: RefCell<Option<Button>>,
     context_requests: Rc<RefCell<ContextRequests>>,
     /// The chat module took over; the watcher stops inviting.
     chatting: Cell<bool>,
@@ -88,6 +102,7 @@ pub struct Watcher {
 
 impl Watcher {
     pub fn boot() {
+        look::apply();
         let (site_id, parent) = browser::site_and_parent();
         // Earlier versions kept the record as JSON: a JSON parser here would cost every visitor more
         // than one fresh start of the visit history costs the few who had one.
@@ -106,11 +121,13 @@ impl Watcher {
             rules: RefCell::new(None),
             tracker: RefCell::new(Tracker::resume(record, environment)),
             invitation: RefCell::new(None),
+            button: RefCell::new(None),
             context_requests: Rc::new(RefCell::new(ContextRequests::default())),
             chatting: Cell::new(false),
             wants_context: Cell::new(false),
             ticks: Cell::new(0),
         });
+        watcher.find_button();
         let weak = Rc::downgrade(&watcher);
         page::listen(&watcher.bridge, move |message| {
             if let Some(watcher) = weak.upgrade() {
@@ -142,7 +159,12 @@ impl Watcher {
         let uses = |predicate: fn(&Condition) -> bool| config.rules.uses(predicate);
         let wants_context =
             uses(|c| matches!(c, Condition::Context { .. } | Condition::Authenticated(_)));
-        let wants_availability = uses(|c| matches!(c, Condition::AgentsAvailable(_)));
+        let wants_availability = uses(|c| matches!(c, Condition::AgentsAvailable(_)))
+            || self
+                .button
+                .borrow()
+                .as_ref()
+                .is_some_and(|button| button.only_when_available);
         {
             let mut tracker = self.tracker.borrow_mut();
             tracker.env.zones = config.zones;
@@ -180,6 +202,14 @@ impl Watcher {
                 },
                 AVAILABILITY_REFRESH_MS,
             );
+        }
+        // The visitor asked for a new chat as their last one ended.
+        if browser::session_get(LAUNCH_FLAG).is_some() {
+            browser::session_remove(LAUNCH_FLAG);
+            if self.button.borrow().is_some() {
+                self.start_chat(None);
+                return;
+            }
         }
         self.tick();
     }
@@ -284,6 +314,7 @@ impl Watcher {
         if self.chatting.get() || self.invitation.borrow().is_some() {
             return;
         }
+        self.place_launcher();
         let fired = {
             let rules = self.rules.borrow();
             let tracker = self.tracker.borrow();
@@ -343,6 +374,8 @@ impl Watcher {
         let Some(section) = element(&document, "section", "invitation", "invitation") else {
             return;
         };
+        // The invitation takes the corner; the button comes back when it closes.
+        self.hide_button();
         // A region, not a dialog: it never takes the focus from the page. A live region reads it out.
         let _ = section.set_attribute("role", "region");
         let _ = section.set_attribute("aria-label", "Chat invitation");
@@ -430,6 +463,7 @@ impl Watcher {
             }
             self.report(&shown.rule_id, kind);
             self.bridge.layout(Layout::Hidden);
+            self.place_launcher();
         }
     }
 
@@ -446,9 +480,87 @@ impl Watcher {
         let Some(shown) = self.take_invitation() else {
             return;
         };
+        self.report(&shown.rule_id, InvitationEventKind::Accepted);
+        self.start_chat(Some(shown.rule_id));
+    }
+
+    /// Takes charge of the chat button the server put in the page, if the site has one.
+    fn find_button(self: &Rc<Self>) {
+        let document = web_sys::window().and_then(|window| window.document());
+        let (Some(element), Some(root)) = (
+            document
+                .as_ref()
+                .and_then(|document| document.query_selector("[data-beckon=launcher]").ok())
+                .flatten(),
+            document.and_then(|document| document.document_element()),
+        ) else {
+            return;
+        };
+        let weak = Rc::downgrade(self);
+        let click = Closure::<dyn FnMut()>::new(move || {
+            if let Some(watcher) = weak.upgrade() {
+                watcher.hide_button();
+                watcher.start_chat(None);
+            }
+        });
+        let _ = element.add_event_listener_with_callback("click", click.as_ref().unchecked_ref());
+        self.button.replace(Some(Button {
+            element,
+            queue: root.get_attribute("data-launcher").unwrap_or_default(),
+            only_when_available: root.get_attribute("data-launcher-show").as_deref()
+                != Some("always"),
+            _click: click,
+        }));
+    }
+
+    /// Shows the chat button when the site has one, nothing else is in its corner, and (if the site
+    /// asks) an agent of its queue can take a chat; hides it otherwise. The iframe is the button's
+    /// size, never more.
+    fn place_launcher(&self) {
+        let button = self.button.borrow();
+        let Some(button) = button.as_ref() else {
+            return;
+        };
+        let wanted = !self.chatting.get()
+            && self.invitation.borrow().is_none()
+            && self.rules.borrow().is_some()
+            && (!button.only_when_available
+                || self
+                    .tracker
+                    .borrow()
+                    .env
+                    .available_queues
+                    .as_ref()
+                    .is_some_and(|queues| queues.contains(button.queue.as_str())));
+        let shown = !button.element.has_attribute("hidden");
+        if wanted == shown {
+            return;
+        }
+        if !wanted {
+            let _ = button.element.set_attribute("hidden", "");
+            self.bridge.layout(Layout::Hidden);
+            return;
+        }
+        let _ = button.element.remove_attribute("hidden");
+        let width = button
+            .element
+            .dyn_ref::<web_sys::HtmlElement>()
+            .map_or(160, web_sys::HtmlElement::offset_width);
+        self.bridge
+            .layout(Layout::Launcher(width + LAUNCHER_MARGIN));
+    }
+
+    fn hide_button(&self) {
+        if let Some(button) = self.button.borrow().as_ref() {
+            let _ = button.element.set_attribute("hidden", "");
+        }
+    }
+
+    /// Starts a chat: from the invitation of `rule_id`, or from the chat button (`None`). The chat
+    /// module gets the page's context variables and what Beckon measured itself.
+    fn start_chat(self: &Rc<Self>, rule_id: Option<String>) {
         self.chatting.set(true);
         self.bridge.layout(Layout::Chat);
-        self.report(&shown.rule_id, InvitationEventKind::Accepted);
         let (page_url, time_on_page) = {
             let mut tracker = self.tracker.borrow_mut();
             tracker.chatted();
@@ -459,7 +571,6 @@ impl Watcher {
                 .unwrap_or_default()
         };
         self.save();
-        let rule_id = shown.rule_id.clone();
         let starting = Rc::clone(self);
         let start = Rc::new(RefCell::new(Some(move |mut context: ContextVariables| {
             // The page's own variables never override what Beckon measured itself.
@@ -468,7 +579,12 @@ impl Watcher {
                 "time_on_page".to_owned(),
                 ContextValue::Number(time_on_page),
             );
-            context.insert("rule_id".to_owned(), ContextValue::Text(rule_id.clone()));
+            match &rule_id {
+                Some(rule_id) => {
+                    context.insert("rule_id".to_owned(), ContextValue::Text(rule_id.clone()))
+                }
+                None => context.remove("rule_id"),
+            };
             // Within the limits, so no context ever costs the chat: a long URL is cut, the rest of
             // what does not fit is left out and listed for the agent.
             let fitted = protocol::context::fit(context);

@@ -451,6 +451,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
             "tests/loader.test.mjs",
             "tests/rules.test.mjs",
             "tests/e2e.test.mjs",
+            "tests/launcher.test.mjs",
             "tests/console.test.mjs",
             "tests/supervisor.test.mjs",
         ])

@@ -12,10 +12,12 @@ use crate::domain::routing::Routing;
 use routing::{RawQueue, RawWorkstream, routing_model};
 
 mod limits;
+mod look;
 mod routing;
 
 use crate::store::{DEFAULT_POSTGRES_CONNECTIONS, DatabaseLocation};
 pub use limits::{LimitsConfig, Rate};
+pub use look::{Colour, LauncherConfig, Look, Side};
 pub use routing::duration_ms;
 
 /// The whole configuration, with every relative path already resolved against the file's folder.
@@ -56,6 +58,9 @@ pub struct SiteConfig {
     pub name: String,
     pub allowed_origins: Vec<String>,
     pub rules_dir: PathBuf,
+    pub look: Look,
+    /// The chat button; `None` when the site has none.
+    pub launcher: Option<LauncherConfig>,
 }
 
 /// Which supervisor actions are enabled; an admin may always do all of them.
@@ -198,6 +203,9 @@ struct RawSite {
     #[serde(default)]
     allowed_origins: Vec<String>,
     rules_dir: String,
+    #[serde(default)]
+    look: look::RawLook,
+    launcher: Option<look::RawLauncher>,
 }
 
 impl Config {
@@ -269,13 +277,23 @@ impl Config {
             sites: raw
                 .sites
                 .into_iter()
-                .map(|site| SiteConfig {
-                    rules_dir: resolve(&site.rules_dir),
-                    id: site.id,
-                    name: site.name,
-                    allowed_origins: site.allowed_origins,
+                .map(|site| {
+                    let look = site.look.check(&site.id, &site.name)?;
+                    let launcher = match site.launcher {
+                        None => None,
+                        Some(launcher) => launcher
+                            .check(&site.id, |queue| routing_model.queues.contains_key(queue))?,
+                    };
+                    Ok(SiteConfig {
+                        rules_dir: resolve(&site.rules_dir),
+                        id: site.id,
+                        name: site.name,
+                        allowed_origins: site.allowed_origins,
+                        look,
+                        launcher,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, String>>()?,
             agents: raw.agents,
             routing: raw.routing,
             routing_model,
@@ -701,5 +719,73 @@ name = "Sales"
             error.contains("`https://a.example/path` is not an origin"),
             "{error}"
         );
+    }
+
+    const SITE: &str = "[[sites]]\nid = \"shop\"\nname = \"The Shop\"\nrules_dir = \"r\"\n";
+
+    #[test]
+    fn a_site_without_look_or_launcher_has_the_widget_s_own_look_and_no_button() {
+        let config = parse(&format!("{MINIMAL}{SITE}")).unwrap();
+        let site = &config.sites[0];
+        assert_eq!(site.look.colour.css(), "#2f5bea");
+        assert_eq!(site.look.side, Side::Right);
+        assert_eq!(site.look.title, "The Shop");
+        assert_eq!(site.launcher, None);
+    }
+
+    #[test]
+    fn a_site_s_look_and_launcher_are_read_and_checked() {
+        let config = parse(&format!(
+            "{MINIMAL}{SITE}[sites.look]\ncolour = \"#FFD400\"\nposition = \"left\"\ntitle = \"Help\"\n[sites.launcher]\nqueue = \"sales\"\nlabel = \"Ask us\"\nshow = \"always\"\n"
+        ))
+        .unwrap();
+        let site = &config.sites[0];
+        assert_eq!(site.look.colour.css(), "#ffd400");
+        assert_eq!(site.look.side, Side::Left);
+        assert_eq!(site.look.title, "Help");
+        assert_eq!(
+            site.launcher,
+            Some(LauncherConfig {
+                queue: "sales".to_owned(),
+                label: "Ask us".to_owned(),
+                only_when_available: false,
+            })
+        );
+        let off = parse(&format!(
+            "{MINIMAL}{SITE}[sites.launcher]\nenabled = false\nqueue = \"sales\"\n"
+        ))
+        .unwrap();
+        assert_eq!(off.sites[0].launcher, None);
+    }
+
+    #[test]
+    fn a_bad_look_or_launcher_is_refused_naming_the_key() {
+        for (table, expected) in [
+            (
+                "[sites.look]\ncolour = \"blue\"\n",
+                "`sites.shop.look.colour`: `blue` is not a colour like `#2f5bea` or `#25e`",
+            ),
+            (
+                "[sites.look]\ntitle = \"A title far too long to share a line with the buttons\"\n",
+                "`sites.shop.look.title`: 53 characters; at most 40 fit",
+            ),
+            (
+                "[sites.look]\nposition = \"top\"\n",
+                "unknown variant `top`, expected `right` or `left`",
+            ),
+            (
+                "[sites.launcher]\nqueue = \"billing\"\n",
+                "`sites.shop.launcher.queue`: unknown queue `billing`",
+            ),
+            (
+                "[sites.launcher]\nqueue = \"sales\"\nshow = \"sometimes\"\n",
+                "unknown variant `sometimes`, expected `available` or `always`",
+            ),
+        ] {
+            let error = parse(&format!("{MINIMAL}{SITE}{table}"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{table}: {error}");
+        }
     }
 }

@@ -208,7 +208,11 @@ async fn widget_page(
     let csp = format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
     );
-    let body = files::read_page(&runtime, files::WIDGET_PAGE).await?;
+    let page = files::read_page(&runtime, files::WIDGET_PAGE).await?;
+    let body = match runtime.site(&site) {
+        Some(site) => with_look(page, site),
+        None => page,
+    };
     Ok(files::Document {
         body,
         content_type: "text/html; charset=utf-8",
@@ -216,6 +220,22 @@ async fn widget_page(
         csp: Some(csp),
     }
     .respond(&headers))
+}
+
+/// The widget page with the site's look on its `<html>` and, when the site has one, its chat button,
+/// hidden until the widget knows it may show it. The widget reads them before it shows anything: no
+/// flash of the default colours, no request more, and no code in the first module to build the button.
+fn with_look(page: Vec<u8>, site: &crate::config::SiteConfig) -> Vec<u8> {
+    let page = String::from_utf8_lossy(&page);
+    let mut attributes = site.look.attributes();
+    let mut button = String::new();
+    if let Some(launcher) = &site.launcher {
+        attributes.push_str(&launcher.attributes());
+        button = launcher.button();
+    }
+    page.replacen("<html", &["<html", &attributes].concat(), 1)
+        .replacen("<body>", &["<body>", &button].concat(), 1)
+        .into_bytes()
 }
 
 /// How many days of time-zone offsets the widget gets: it fetches the configuration on every page load.
@@ -277,10 +297,7 @@ async fn site_config(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let site_config = runtime
-        .settings
-        .sites
-        .iter()
-        .find(|candidate| candidate.id == site)
+        .site(&site)
         .ok_or_else(|| AppError::new(ErrorCode::UnknownSite, format!("unknown site `{site}`")))?;
     let rules = runtime.rules.get(&site).unwrap_or_default();
     let body = SiteConfig {

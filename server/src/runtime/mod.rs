@@ -387,8 +387,13 @@ impl Runtime {
         origins
     }
 
+    /// The site's configuration: its origins, rules folder, look and chat button.
+    pub fn site(&self, site_id: &str) -> Option<&crate::config::SiteConfig> {
+        self.settings.sites.iter().find(|site| site.id == site_id)
+    }
+
     pub fn site_exists(&self, site_id: &str) -> bool {
-        self.settings.sites.iter().any(|site| site.id == site_id)
+        self.site(site_id).is_some()
     }
 
     /// Re-reads every site's rules folder whose files changed.

@@ -1,4 +1,4 @@
-//! What visitors do: start a chat from an invitation, send, end, and connect or go away.
+//! What visitors do: start a chat from an invitation or the chat button, send, end, and connect or go away.
 
 use std::net::IpAddr;
 
@@ -21,7 +21,8 @@ pub struct StartChat<'a> {
     pub visitor_id: &'a str,
     /// The client address, for the per-address limit; `None` where there is no socket peer (tests).
     pub address: Option<IpAddr>,
-    pub rule_id: &'a str,
+    /// The invitation's rule; `None` when the visitor opened the site's chat button.
+    pub rule_id: Option<&'a str>,
     pub context: ContextVariables,
     /// What the widget says it left out of `context` to fit it.
     pub dropped: Vec<DroppedVariable>,
@@ -55,25 +56,15 @@ impl Runtime {
         let mut dropped_context = context::bounded(dropped);
         dropped_context.extend(fitted.dropped);
         dropped_context.truncate(context::MAX_DROPPED_LISTED);
-        let rules = self.rules.get(site_id).ok_or_else(|| {
-            RuntimeError::new(ErrorCode::UnknownSite, format!("unknown site `{site_id}`"))
-        })?;
-        let rule = rules
-            .rule_set
-            .rules
-            .iter()
-            .find(|rule| rule.id == rule_id)
-            .ok_or_else(|| {
-                RuntimeError::new(ErrorCode::UnknownRule, format!("unknown rule `{rule_id}`"))
-            })?;
+        let queue_id = self.start_queue(site_id, rule_id)?;
         let (conversation, created) = self
             .store
             .start_conversation(NewConversation {
                 id: new_id(),
                 site_id: site_id.to_owned(),
                 visitor_id: visitor_id.to_owned(),
-                queue_id: rule.queue.clone(),
-                rule_id: rule_id.to_owned(),
+                queue_id,
+                rule_id: rule_id.unwrap_or_default().to_owned(),
                 context: fitted.context,
                 dropped_context,
                 now_ms: self.now_ms(),
@@ -91,6 +82,37 @@ impl Runtime {
             .conversation(&conversation.id)
             .await?
             .unwrap_or(conversation))
+    }
+
+    /// Where a new chat goes: the invitation's rule's queue, or the chat button's.
+    fn start_queue(&self, site_id: &str, rule_id: Option<&str>) -> RuntimeResult<String> {
+        let unknown_site =
+            || RuntimeError::new(ErrorCode::UnknownSite, format!("unknown site `{site_id}`"));
+        let Some(rule_id) = rule_id else {
+            let site = self.site(site_id).ok_or_else(unknown_site)?;
+            return site
+                .launcher
+                .as_ref()
+                .map(|launcher| launcher.queue.clone())
+                .ok_or_else(|| {
+                    RuntimeError::new(
+                        ErrorCode::NotAllowed,
+                        format!(
+                            "site `{site_id}` has no chat button: its chats start from invitations"
+                        ),
+                    )
+                });
+        };
+        let rules = self.rules.get(site_id).ok_or_else(unknown_site)?;
+        rules
+            .rule_set
+            .rules
+            .iter()
+            .find(|rule| rule.id == rule_id)
+            .map(|rule| rule.queue.clone())
+            .ok_or_else(|| {
+                RuntimeError::new(ErrorCode::UnknownRule, format!("unknown rule `{rule_id}`"))
+            })
     }
 
     /// A visitor's message. In a Waiting conversation it brings the conversation back to its queue first.

@@ -535,7 +535,7 @@ impl Chatter {
                 // lacks, or an error, which `hear` turns into a new attempt.
                 let opening = if self.starts_chat && self.conversation_ids.is_empty() {
                     VisitorToServer::StartChat {
-                        rule_id: RULE.to_owned(),
+                        rule_id: Some(RULE.to_owned()),
                         context: Default::default(),
                         dropped: Vec::new(),
                     }

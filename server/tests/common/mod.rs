@@ -663,7 +663,7 @@ impl<T: DeserializeOwned + std::fmt::Debug> Socket<T> {
 impl Socket<ServerToVisitor> {
     pub async fn start_chat(&mut self, rule_id: &str) {
         self.send(&VisitorToServer::StartChat {
-            rule_id: rule_id.to_owned(),
+            rule_id: Some(rule_id.to_owned()),
             context: Default::default(),
             dropped: Vec::new(),
         })

@@ -433,7 +433,7 @@ pub async fn visitor_starting_chat(
     assert!(
         client
             .send(&VisitorToServer::StartChat {
-                rule_id: RULE.to_owned(),
+                rule_id: Some(RULE.to_owned()),
                 context: Default::default(),
                 dropped: Vec::new(),
             })

@@ -149,7 +149,7 @@ async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerT
                 site_id,
                 visitor_id,
                 address: visitor.address,
-                rule_id: &rule_id,
+                rule_id: rule_id.as_deref(),
                 context,
                 dropped,
             };
