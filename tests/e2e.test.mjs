@@ -529,6 +529,7 @@ step('step 7: with nobody at the desk, overflow ends the chat and the visitor le
   await form.waitFor({ state: 'visible' });
   assert.equal((await form.locator('.offline-prompt').textContent()).trim(), DESK_MESSAGE);
   assert.equal(await c.widget.locator('[data-beckon=composer]').isVisible(), false, 'the chat composer is still shown');
+  await axe(widgetFrame(c), 'the offline message form', { pageRules: false });
   await c.widget.locator('[data-beckon=offline-name]').fill('Grace');
   await c.widget.locator('[data-beckon=offline-email]').fill('grace@example.com');
   await c.widget.locator('[data-beckon=offline-body]').fill(HOSTILE_TEXT);

@@ -206,6 +206,8 @@ step('by keyboard alone the visitor opens a chat that reaches the agent with the
   // The visitor opened it: the focus went into the panel, and typing goes to the composer.
   await visitor.widget.locator('[data-beckon=composer]').waitFor({ state: 'visible' });
   await frame(visitor.page).waitForFunction(() => document.activeElement?.dataset.beckon === 'composer');
+  await visitor.widget.locator('[data-beckon=status]').filter({ hasText: 'Waiting for an agent' }).waitFor();
+  await axe(frame(visitor.page), 'the panel waiting for an agent', { pageRules: false });
   await visitor.page.keyboard.type('Does the lamp dim?');
   await visitor.page.keyboard.press('Enter');
   await visitor.widget.locator('[data-beckon=delivery]').first().waitFor({ state: 'visible' });
@@ -230,6 +232,45 @@ step('the brand colour carries into the panel, readable, and the panel passes ax
   assert.deepEqual(colours, { background: YELLOW, text: 'rgb(0, 0, 0)' });
   await axe(frame(visitor.page), 'the panel in yellow', { pageRules: false });
   await shot(visitor.page, 'panel-yellow-left');
+});
+
+/** Whether the panel's transcript scrolls sideways: nothing a message says may widen it. */
+function overflowsSideways(page) {
+  return frame(page).evaluate(() => {
+    const transcript = document.querySelector('.transcript');
+    const panel = document.querySelector('[data-beckon=chat]');
+    return transcript.scrollWidth > transcript.clientWidth || panel.scrollWidth > panel.clientWidth;
+  });
+}
+
+step('a long message, a long word, right-to-left text, emoji and a link stay inside the panel, as text', async () => {
+  const word = 'Lampshade'.repeat(40);
+  const hebrew = 'שלום, המנורה מתעמעמת בשלוש רמות';
+  const said = [word, `${hebrew} — ok?`, '💡🔆✨ '.repeat(30).trim(), 'Manual: https://shop.example/manual?lamp=1&x=<b>2</b>'];
+  const composer = agent.locator('[data-console=composer]');
+  for (const body of said) {
+    await composer.fill(body);
+    await composer.press('Enter');
+  }
+  const long = 'How bright is it at night? '.repeat(60).trim();
+  await visitor.widget.locator('[data-beckon=composer]').fill(long);
+  await visitor.widget.locator('[data-beckon=send]').click();
+  const agentLines = visitor.widget.locator('[data-beckon=message][data-author=agent]');
+  await agentLines.filter({ hasText: 'Manual:' }).waitFor();
+  await visitor.widget.locator('[data-beckon=message][data-author=visitor]').filter({ hasText: 'How bright' }).waitFor();
+  assert.equal(await overflowsSideways(visitor.page), false, 'the transcript scrolls sideways');
+  // The visitor sent the last message: the panel follows it, with no "new message" marker.
+  assert.equal(await visitor.widget.locator('[data-beckon=new-message]').count(), 0);
+  // Right-to-left text runs right to left in its bubble.
+  assert.equal(await agentLines.filter({ hasText: 'שלום' }).evaluate((element) => getComputedStyle(element).direction), 'rtl');
+  assert.equal((await agentLines.filter({ hasText: 'שלום' }).textContent()).trim(), `${hebrew} — ok?`);
+  const link = agentLines.filter({ hasText: 'Manual:' }).locator('a');
+  assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
+  // The address ends where markup would begin, and the markup stays text.
+  assert.equal(await link.getAttribute('href'), 'https://shop.example/manual?lamp=1&x=');
+  assert.equal(await agentLines.locator('b').count(), 0, 'markup arrives as text');
+  assert.match(await agentLines.filter({ hasText: 'Manual:' }).textContent(), /<b>2<\/b>/);
+  await shot(visitor.page, 'panel-long-rtl-emoji-link');
 });
 
 step('after the chat ends, Start a new chat opens the next one at once', async () => {

@@ -79,10 +79,27 @@ async fn widget_page_for_an_allowed_parent_is_framable_only_by_the_site_and_runs
         "{html}"
     );
     assert!(!html.contains("{{"), "{html}");
-    // The site's look rides on `<html>`: no request more, no flash of other colours.
+    // The site's look rides in the page: no request more, no flash of other colours. Its one
+    // inline style is allowed by its hash, and nothing else inline is.
     assert!(
-        html.contains(r##"<html data-accent="#2f5bea" data-on-accent="#ffffff" data-focus="#2f5bea" data-side="right" data-title="Demo shop""##),
+        html.contains(r#"<html data-side="right" data-title="Demo shop""#),
         "{html}"
+    );
+    let style = ":root{--accent:#2f5bea;--on-accent:#ffffff;--focus:#2f5bea}";
+    assert!(html.contains(&format!("<style>{style}</style>")), "{html}");
+    // The style's sha256 in base64, as `openssl dgst -sha256 -binary | base64` gives it.
+    let hash = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("printf '%s' '{style}' | openssl dgst -sha256 -binary | base64"),
+        ])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_default();
+    assert!(!hash.is_empty(), "openssl computes the hash");
+    assert!(
+        csp.contains(&format!("style-src 'self' 'sha256-{hash}';")),
+        "{csp}"
     );
 }
 

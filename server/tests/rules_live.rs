@@ -249,7 +249,8 @@ async fn the_chat_button_opens_a_chat_on_its_queue_and_the_widget_page_carries_t
     let html = String::from_utf8_lossy(&page.body);
     // Black text on yellow, and a dark focus ring: yellow on white is not visible enough.
     assert!(
-        html.contains(r##"data-accent="#ffd400" data-on-accent="#000000" data-focus="#1b1f29" data-side="left" data-title="Help &amp; &lt;advice&gt;" data-launcher="support" data-launcher-show="available""##),
+        html.contains(r#"data-side="left" data-title="Help &amp; &lt;advice&gt;" data-launcher="support" data-launcher-show="available""#)
+            && html.contains("<style>:root{--accent:#ffd400;--on-accent:#000000;--focus:#1b1f29}</style>"),
         "{html}"
     );
     // The button is in the page, hidden until the widget knows an agent can chat.

@@ -68,6 +68,9 @@ fn Open(controller: Handle) -> impl IntoView {
     // Reading the newest message: new ones scroll into view. Scrolled up: a button says one arrived.
     let at_bottom = RwSignal::new(true);
     let new_below = RwSignal::new(false);
+    // Where the panel last scrolled itself to. A scroll event is the visitor's only when it lands above
+    // that: the events of the panel's own scrolls can arrive after the next message made it taller.
+    let followed_to = StoredValue::new(0);
     let ended = move || {
         matches!(
             ui.state.get(),
@@ -87,6 +90,7 @@ fn Open(controller: Handle) -> impl IntoView {
     let scroll_to_bottom = move || {
         if let Some(list) = list.get_untracked() {
             list.set_scroll_top(list.scroll_height());
+            followed_to.set_value(list.scroll_top());
         }
         new_below.set(false);
     };
@@ -105,8 +109,9 @@ fn Open(controller: Handle) -> impl IntoView {
     });
     let on_scroll = move |_| {
         if let Some(list) = list.get_untracked() {
-            let bottom =
-                list.scroll_height() - list.scroll_top() - list.client_height() <= AT_BOTTOM_PX;
+            let top = list.scroll_top();
+            let bottom = list.scroll_height() - top - list.client_height() <= AT_BOTTOM_PX
+                || (at_bottom.get_untracked() && top >= followed_to.get_value());
             at_bottom.set(bottom);
             if bottom {
                 new_below.set(false);
@@ -234,6 +239,7 @@ fn Open(controller: Handle) -> impl IntoView {
                 on:submit=move |event| { event.prevent_default(); send(); }>
                 <textarea
                     data-beckon="composer"
+                    dir="auto"
                     node_ref=composer
                     rows="2"
                     placeholder="Type your message"
@@ -301,7 +307,7 @@ fn Message(row: Row) -> impl IntoView {
             <Show when=move || first_of_group && line.author != Author::System>
                 <p class="meta"><span class="who">{who.clone()}</span>" "<time datetime=full.clone()>{time.clone()}</time></p>
             </Show>
-            <p class="message" class:pending=sending data-beckon="message" data-author=author>{body}</p>
+            <p class="message" dir="auto" class:pending=sending data-beckon="message" data-author=author>{body}</p>
             {mark.map(|delivery| view! {
                 <p class="delivery" data-beckon="delivery">{match delivery {
                     Delivery::Sending => "Sending…",

@@ -19,7 +19,6 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::bridge::{Bridge, Layout};
 use crate::browser::{self, CHAT_FLAG, LAUNCH_FLAG, START_FRAME};
-use crate::look;
 use crate::page::{self, ContextRequests, FromPage};
 
 /// How long the page's context provider may take before the chat starts without its variables.
@@ -102,7 +101,6 @@ pub struct Watcher {
 
 impl Watcher {
     pub fn boot() {
-        look::apply();
         let (site_id, parent) = browser::site_and_parent();
         // Earlier versions kept the record as JSON: a JSON parser here would cost every visitor more
         // than one fresh start of the visit history costs the few who had one.

@@ -1,6 +1,6 @@
 //! A site's look and chat button: `[sites.look]` and `[sites.launcher]`. The look reaches the widget's
-//! iframe as attributes of its page (`Look::attributes`), and the widget turns them into CSS custom
-//! properties, so the host page's CSS still cannot reach it.
+//! iframe in its page: the colours as CSS custom properties (`Look::style`), the corner and the title
+//! as attributes of `<html>`. The host page's CSS still cannot reach it.
 
 use serde::Deserialize;
 
@@ -112,15 +112,23 @@ impl Look {
         }
     }
 
-    /// The widget page's `<html>` attributes, escaped.
+    /// The widget page's `<html>` attributes, escaped: the corner and the title.
     pub fn attributes(&self) -> String {
         format!(
-            r#" data-accent="{}" data-on-accent="{}" data-focus="{}" data-side="{}" data-title="{}""#,
+            r#" data-side="{}" data-title="{}""#,
+            self.side.as_str(),
+            escape_attribute(&self.title),
+        )
+    }
+
+    /// The colours as CSS custom properties, for a `<style>` in the widget page that its CSP allows
+    /// by hash: the colours are there before any code runs.
+    pub fn style(&self) -> String {
+        format!(
+            ":root{{--accent:{};--on-accent:{};--focus:{}}}",
             self.colour.css(),
             self.text_on_colour().css(),
             self.focus().css(),
-            self.side.as_str(),
-            escape_attribute(&self.title),
         )
     }
 }
@@ -384,9 +392,9 @@ mod tests {
             attributes.contains(r#"data-title="Tom &amp; &quot;Jerry&quot; &lt;shop&gt;""#),
             "{attributes}"
         );
-        assert!(
-            attributes.contains(r##"data-on-accent="#ffffff""##),
-            "{attributes}"
+        assert_eq!(
+            look.style(),
+            ":root{--accent:#2f5bea;--on-accent:#ffffff;--focus:#2f5bea}"
         );
     }
 }
