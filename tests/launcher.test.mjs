@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
 import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
@@ -37,6 +38,7 @@ label = "Ask the lamp team"
 `;
 
 let workDir;
+let configPath;
 let browser;
 let server;
 let beckon;
@@ -48,6 +50,18 @@ let visitor;
 // login and missing favicon are expected answers, not errors).
 const problems = { visitor: [], console: null };
 const { step, failed } = steps();
+
+/** A loopback port nothing listens on right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 function runBeckon(args, env = {}) {
   return new Promise((resolve, reject) => {
@@ -62,8 +76,13 @@ before(async () => {
   if (!BECKON_BIN) throw new Error('BECKON_BIN is not set');
   if (SCREENSHOTS) mkdirSync(SCREENSHOTS, { recursive: true });
   workDir = mkdtempSync(join(tmpdir(), 'beckon-launcher-'));
-  const configPath = join(workDir, 'beckon.toml');
-  writeFileSync(configPath, demoConfig(LOOK));
+  configPath = join(workDir, 'beckon.toml');
+  // Fixed ports, so the server can stop and come back where the open pages expect it.
+  const [own, shop] = [await freePort(), await freePort()];
+  writeFileSync(
+    configPath,
+    demoConfig(LOOK).replace('listen = "127.0.0.1:0"', `listen = "127.0.0.1:${own}"`).replace('listen = "127.0.0.1:0"', `listen = "127.0.0.1:${shop}"`),
+  );
   mkdirSync(join(workDir, 'rules'));
   await runBeckon(
     ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.name, '--queues', 'sales,support', '--capacity', '3', '--role', 'agent'],
@@ -271,6 +290,27 @@ step('a long message, a long word, right-to-left text, emoji and a link stay ins
   assert.equal(await agentLines.locator('b').count(), 0, 'markup arrives as text');
   assert.match(await agentLines.filter({ hasText: 'Manual:' }).textContent(), /<b>2<\/b>/);
   await shot(visitor.page, 'panel-long-rtl-emoji-link');
+});
+
+step('while the server is away the panel says it is reconnecting, keeps what the visitor wrote, and sends it once when back', async () => {
+  await stopBeckon(server);
+  const notice = visitor.widget.locator('[data-beckon=notice]');
+  await notice.filter({ hasText: 'Reconnecting' }).waitFor();
+  await visitor.widget.locator('[data-beckon=composer]').fill('Sent while you were away');
+  await visitor.widget.locator('[data-beckon=send]').click();
+  await visitor.widget.locator('[data-beckon=delivery]').filter({ hasText: 'Sending' }).waitFor();
+  await visitor.widget.locator('[data-beckon=composer]').fill('A draft in progress');
+  await axe(frame(visitor.page), 'the panel reconnecting', { pageRules: false });
+  await shot(visitor.page, 'panel-reconnecting');
+  ({ server, output: serverOutput } = await startBeckon(BECKON_BIN, configPath, workDir, STARTUP_MS));
+  // Back: the message is stored and marked, the notice goes, the draft stays.
+  await visitor.widget.locator('[data-beckon=delivery]').filter({ hasText: 'Delivered' }).waitFor({ timeout: 30_000 });
+  await notice.filter({ hasText: 'Reconnecting' }).waitFor({ state: 'detached' });
+  assert.equal(await visitor.widget.locator('[data-beckon=composer]').inputValue(), 'A draft in progress');
+  const onConsole = agent.locator('[data-console=message][data-author=visitor]').filter({ hasText: 'Sent while you were away' });
+  await onConsole.first().waitFor({ timeout: 30_000 });
+  assert.equal(await onConsole.count(), 1, 'sent once, however often it was retried');
+  await visitor.widget.locator('[data-beckon=composer]').fill('');
 });
 
 step('after the chat ends, Start a new chat opens the next one at once', async () => {

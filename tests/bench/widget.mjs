@@ -173,7 +173,7 @@ async function measure(browser, name, url, widgetOrigin, replace = null) {
 
 function print(result) {
   const row = (view, s) =>
-    `${result.name.padEnd(22)} ${view.padEnd(7)} ${String(s.bytes).padStart(8)} B ${String(s.requests).padStart(4)} req ` +
+    `${result.name.padEnd(27)} ${view.padEnd(7)} ${String(s.bytes).padStart(8)} B ${String(s.requests).padStart(4)} req ` +
     `${s.taskMs.toFixed(0).padStart(5)} ms tasks ${s.scriptMs.toFixed(0).padStart(4)} ms script | tasks naming it (upper bound) ${s.widgetTaskMs.toFixed(0).padStart(4)} ms, longest ${s.widgetLongestMs.toFixed(0).padStart(3)} ms | page's longest task ${s.longestMs.toFixed(0)} ms`;
   console.log(row('first', result.first));
   console.log(row('repeat', result.repeat));
@@ -251,7 +251,8 @@ invitation = "Questions about our plans? Chat with us."
 all = [{ path = "/pricing*" }, { time_on_page = "10s" }]
 `;
 
-async function startBeckonDemo() {
+/** The demo with `extra` configuration: e.g. the chat button, which then also shows before any interaction. */
+async function startBeckonDemo(extra = '') {
   const dir = mkdtempSync(join(tmpdir(), 'beckon-bench-widget-'));
   mkdirSync(join(dir, 'rules'));
   writeFileSync(join(dir, 'rules', 'pricing.toml'), RULE);
@@ -265,15 +266,18 @@ password_hash = "${hash}"
 queues = ["sales", "support"]
 capacity = 1
 `;
-  writeFileSync(join(dir, 'beckon.toml'), demoConfig(agent));
+  writeFileSync(join(dir, 'beckon.toml'), demoConfig(agent + extra));
   return startBeckon(BECKON_BIN, join(dir, 'beckon.toml'), dir, 30_000);
 }
 
 const browser = await launchBrowser();
 const beckon = await startBeckonDemo();
+// Shown whatever the availability, so the button is on screen in every run.
+const withButton = await startBeckonDemo('\n[sites.launcher]\nqueue = "support"\nshow = "always"\n');
 const rocket = await startRocketChat();
 try {
   const ours = await measure(browser, 'Beckon', `${beckon.origins.demo}/pricing.html`, beckon.origins.beckon);
+  const button = await measure(browser, 'Beckon with the chat button', `${withButton.origins.demo}/pricing.html`, withButton.origins.beckon);
   const theirs = await measure(browser, 'Rocket.Chat livechat', `${rocket.host.origin}/pricing.html`, rocket.livechat.origin);
   // The floor of the design: a loader that only adds an empty iframe from Beckon's origin after `load`.
   const floor = await measure(browser, 'empty iframe (floor)', `${beckon.origins.demo}/pricing.html`, beckon.origins.beckon, (route) => {
@@ -286,9 +290,11 @@ try {
   });
   console.log(`widget before interaction, median of ${RUNS} runs, CPU throttled ${THROTTLE}x (main-thread figures are the widget's share)`);
   print(ours);
+  print(button);
   print(theirs);
   print(floor);
   console.log(`Beckon / Rocket.Chat: ${(ours.first.bytes / theirs.first.bytes).toFixed(2)}x the bytes, ${(ours.first.requests / theirs.first.requests).toFixed(2)}x the requests, ${(ours.first.taskMs / Math.max(1, theirs.first.taskMs)).toFixed(2)}x the main-thread time on a first view`);
+  console.log(`the chat button adds ${button.first.bytes - ours.first.bytes} bytes on the wire before interaction (${button.first.requests - ours.first.requests} requests)`);
   console.log('Beckon first view, bytes per request:');
   for (const file of ours.files) console.log(`  ${file}`);
   console.log('Beckon repeat view:');
@@ -296,5 +302,6 @@ try {
 } finally {
   await browser.close();
   await stopBeckon(beckon.server);
+  await stopBeckon(withButton.server);
   await rocket.stop();
 }
