@@ -117,7 +117,7 @@ async function openVisitor() {
   const widget = page.frameLocator('iframe[title="Beckon chat"]');
   // The configuration is in once the rules are: from then on, availability decides.
   await widget.locator('body[data-beckon-rules=loaded]').waitFor({ state: 'attached' });
-  return { context, page, widget };
+  return { context, page, widget, title: await page.title() };
 }
 
 function iframeBox(page) {
@@ -313,19 +313,35 @@ step('while the server is away the panel says it is reconnecting, keeps what the
   await visitor.widget.locator('[data-beckon=composer]').fill('');
 });
 
-step('after the chat ends, Start a new chat opens the next one at once', async () => {
-  await visitor.widget.locator('[data-beckon=end]').click();
-  await visitor.widget.locator('[data-beckon=confirm-end-yes]').click();
+/** The `data-beckon` hook of what has the focus in the widget. */
+function focusedHook(page) {
+  return frame(page).evaluate(() => document.activeElement?.dataset.beckon ?? document.activeElement?.tagName);
+}
+
+step('by keyboard, the visitor ends the chat and Start a new chat opens the next one at once', async () => {
+  // From the composer back to End chat, then the question, whose focus is on its answer.
+  await visitor.widget.locator('[data-beckon=composer]').focus();
+  for (let presses = 0; presses < 6 && (await focusedHook(visitor.page)) !== 'end'; presses++) {
+    await visitor.page.keyboard.press('Shift+Tab');
+  }
+  assert.equal(await focusedHook(visitor.page), 'end', 'Shift+Tab from the composer reaches End chat');
+  await visitor.page.keyboard.press('Enter');
+  await visitor.widget.locator('[data-beckon=confirm-end]').waitFor();
+  assert.equal(await focusedHook(visitor.page), 'confirm-end-yes');
+  await visitor.page.keyboard.press('Enter');
   const again = visitor.widget.locator('[data-beckon=new-chat]');
   await again.waitFor({ state: 'visible' });
+  await frame(visitor.page).waitForFunction(() => document.activeElement?.dataset.beckon === 'new-chat');
   await axe(frame(visitor.page), 'the ended panel', { pageRules: false });
   await shot(visitor.page, 'panel-ended-new-chat');
-  await again.click();
+  await visitor.page.keyboard.press('Enter');
   // A fresh first module opens the chat straight away: no button, no invitation in between.
   await visitor.widget.locator('[data-beckon=chat]').waitFor({ state: 'visible' });
   await visitor.widget.locator('[data-beckon=status]').filter({ hasText: /waiting|shortly|number/i }).waitFor();
   assert.equal(await visitor.widget.locator('[data-beckon=launcher]').isHidden(), true);
   await agent.locator('[data-console=offer]').waitFor({ state: 'visible' });
+  // Through all of it, the widget never touched the host page's title.
+  assert.equal(await visitor.page.title(), visitor.title);
 });
 
 step('no CSP violations or uncaught errors in the pages, the widget or the console', async () => {

@@ -65,6 +65,9 @@ fn Open(controller: Handle) -> impl IntoView {
     let list: NodeRef<leptos::html::Div> = NodeRef::new();
     let confirming = RwSignal::new(false);
     let confirm_end: NodeRef<leptos::html::Button> = NodeRef::new();
+    // Once the chat ends, the focus goes where the visitor goes next: a new chat, or Close.
+    let dismiss: NodeRef<leptos::html::Button> = NodeRef::new();
+    let new_chat: NodeRef<leptos::html::Button> = NodeRef::new();
     // Reading the newest message: new ones scroll into view. Scrolled up: a button says one arrived.
     let at_bottom = RwSignal::new(true);
     let new_below = RwSignal::new(false);
@@ -133,6 +136,15 @@ fn Open(controller: Handle) -> impl IntoView {
             let _ = button.focus();
         }
     });
+    Effect::new(move |_| {
+        let target = new_chat.get().or_else(|| dismiss.get());
+        if let Some(button) = target
+            && ui.offline.get() == Offline::NotInvited
+            && controller.with_value(|controller| controller.focus_allowed())
+        {
+            let _ = button.focus();
+        }
+    });
     let rows = Memo::new(move |_| {
         ui.transcript.with(|transcript| {
             let last_own = transcript
@@ -178,7 +190,7 @@ fn Open(controller: Handle) -> impl IntoView {
                 <Show when=ended fallback=move || view! {
                     <button class="secondary" data-beckon="end" on:click=move |_| confirming.set(true)>"End chat"</button>
                 }>
-                    <button class="secondary" data-beckon="dismiss" on:click=move |_| controller.with_value(|controller| controller.leave_chat())>
+                    <button class="secondary" data-beckon="dismiss" node_ref=dismiss on:click=move |_| controller.with_value(|controller| controller.leave_chat())>
                         "Close"
                     </button>
                 </Show>
@@ -223,7 +235,7 @@ fn Open(controller: Handle) -> impl IntoView {
                         view! {
                             <p>"Thank you for talking to us."</p>
                             <Show when=move || ui.offline.get() == Offline::NotInvited>
-                                <button class="primary" data-beckon="new-chat"
+                                <button class="primary" data-beckon="new-chat" node_ref=new_chat
                                     on:click=move |_| controller.with_value(|controller| controller.start_new_chat())>
                                     "Start a new chat"
                                 </button>
