@@ -11,12 +11,11 @@
 // BECKON_SCREENSHOTS=DIR also saves the screens it checks.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -64,14 +63,7 @@ let driver; // a page of Beckon's origin that runs the visitors' sockets
 let problems;
 const { step, failed } = steps();
 
-function runBeckon(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(BECKON_BIN, args, { cwd: workDir, env: { ...process.env, ...env }, timeout: STARTUP_MS }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`beckon ${args.join(' ')}: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
+const beckonCommand = (args, env = {}) => runBeckon(BECKON_BIN, args, { cwd: workDir, env, timeoutMs: STARTUP_MS });
 
 before(async () => {
   if (!BECKON_BIN) throw new Error('BECKON_BIN is not set');
@@ -82,11 +74,11 @@ before(async () => {
   writeFileSync(configPath, demoConfig(`${INBOX}\n[limits]\nvisitor_messages = { burst = 1000, every = "1ms" }\n`));
   mkdirSync(join(workDir, 'rules'));
   writeFileSync(join(workDir, 'rules', 'pricing.toml'), RULE);
-  await runBeckon(
+  await beckonCommand(
     ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support,inbox', '--capacity', '50'],
     { BECKON_PASSWORD: AGENT.password },
   );
-  await runBeckon(
+  await beckonCommand(
     ['agent', 'add', '--config', configPath, '--username', PEER.username, '--display-name', PEER.displayName, '--queues', 'sales', '--capacity', '5'],
     { BECKON_PASSWORD: PEER.password },
   );
@@ -425,7 +417,7 @@ step('Home lists the streams live, a Pick race has one winner and a clear refusa
     agent.evaluate((id) => document.querySelector(`[data-id="${id}"] [data-console=item-pick]`).click(), third),
   ]);
   await item.waitFor({ state: 'detached' });
-  const listed = (await runBeckon(['conversations', '--config', join(workDir, 'beckon.toml')]))
+  const listed = (await beckonCommand(['conversations', '--config', join(workDir, 'beckon.toml')])).stdout
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line));

@@ -8,12 +8,11 @@
 import { EventEmitter } from 'node:events';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -101,15 +100,7 @@ invitation = "${RULE.invitation}"
 all = [ { path = "/pricing*" }, { time_on_page = "10s" } ]
 `;
 
-/** Runs a one-shot `beckon` subcommand; rejects with its output unless it exits 0. */
-function runBeckon(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(BECKON_BIN, args, { cwd: workDir, env: { ...process.env, ...env }, timeout: STARTUP_MS }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`beckon ${args.join(' ')} failed: ${error.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-      else resolve({ stdout, stderr });
-    });
-  });
-}
+const beckonCommand = (args, env = {}) => runBeckon(BECKON_BIN, args, { cwd: workDir, env, timeoutMs: STARTUP_MS });
 
 before(() => noteFailure(setUp));
 
@@ -124,7 +115,7 @@ async function setUp() {
   writeFileSync(join(workDir, 'rules', 'pricing.toml'), PRICING_RULE);
   writeFileSync(join(workDir, 'rules', 'desk.toml'), DESK_RULE_FILE);
 
-  await runBeckon(
+  await beckonCommand(
     ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.displayName, '--queues', 'sales,support,desk', '--capacity', '2', '--role', 'agent'],
     { BECKON_PASSWORD: AGENT.password },
   );
@@ -502,7 +493,7 @@ step('step 6: the visitor ends the chat, the agent closes it, the conversation i
     return state === null || /closed/i.test(state.textContent);
   });
 
-  const { stdout } = await runBeckon(['conversations', '--config', configPath]);
+  const { stdout } = await beckonCommand(['conversations', '--config', configPath]);
   const conversations = stdout
     .split('\n')
     .filter((line) => line.trim() !== '')

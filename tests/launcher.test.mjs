@@ -9,13 +9,12 @@
 // BECKON_SCREENSHOTS=DIR also saves the screens it checks.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -63,14 +62,7 @@ function freePort() {
   });
 }
 
-function runBeckon(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(BECKON_BIN, args, { cwd: workDir, env: { ...process.env, ...env }, timeout: STARTUP_MS }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`beckon ${args.join(' ')}: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
+const beckonCommand = (args, env = {}) => runBeckon(BECKON_BIN, args, { cwd: workDir, env, timeoutMs: STARTUP_MS });
 
 before(async () => {
   if (!BECKON_BIN) throw new Error('BECKON_BIN is not set');
@@ -84,7 +76,7 @@ before(async () => {
     demoConfig(LOOK).replace('listen = "127.0.0.1:0"', `listen = "127.0.0.1:${own}"`).replace('listen = "127.0.0.1:0"', `listen = "127.0.0.1:${shop}"`),
   );
   mkdirSync(join(workDir, 'rules'));
-  await runBeckon(
+  await beckonCommand(
     ['agent', 'add', '--config', configPath, '--username', AGENT.username, '--display-name', AGENT.name, '--queues', 'sales,support', '--capacity', '3', '--role', 'agent'],
     { BECKON_PASSWORD: AGENT.password },
   );

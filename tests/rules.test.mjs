@@ -5,13 +5,12 @@
 // Run: BECKON_BIN=target/debug/beckon node --test tests/rules.test.mjs (after `cargo xtask build`).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -41,14 +40,7 @@ let beckon;
 let demo;
 let browser;
 
-function beckonCommand(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(BECKON_BIN, args, { cwd: ROOT, env: { ...process.env, ...env }, timeout: STARTUP_MS, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`beckon ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
+const beckonCommand = async (args, env = {}) => (await runBeckon(BECKON_BIN, args, { cwd: ROOT, env, timeoutMs: STARTUP_MS })).stdout;
 
 before(async () => {
   assert.ok(BECKON_BIN, 'BECKON_BIN is not set: run `cargo xtask build` and BECKON_BIN=target/debug/beckon');

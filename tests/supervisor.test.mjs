@@ -10,12 +10,11 @@
 // BECKON_SCREENSHOTS=DIR also saves the screens it checks.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -63,14 +62,7 @@ const pages = {};
 const problems = [];
 const { step, failed } = steps();
 
-function runBeckon(args, env = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(BECKON_BIN, args, { cwd: workDir, env: { ...process.env, ...env }, timeout: STARTUP_MS }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`beckon ${args.join(' ')}: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    });
-  });
-}
+const beckonCommand = (args, env = {}) => runBeckon(BECKON_BIN, args, { cwd: workDir, env, timeoutMs: STARTUP_MS });
 
 /** Starts a node with `extra` configuration and the three accounts; resolves with its origin. */
 async function startNode(extra) {
@@ -80,7 +72,7 @@ async function startNode(extra) {
   mkdirSync(join(workDir, 'rules'));
   writeFileSync(join(workDir, 'rules', 'pricing.toml'), RULE);
   for (const [username, account] of Object.entries(ACCOUNTS)) {
-    await runBeckon(
+    await beckonCommand(
       ['agent', 'add', '--config', configPath, '--username', username, '--display-name', account.name, '--queues', 'sales,support,billing', '--capacity', account.capacity, '--role', account.role],
       { BECKON_PASSWORD: account.password },
     );

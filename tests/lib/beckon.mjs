@@ -1,5 +1,5 @@
 // Starting and stopping a real `beckon serve` for the browser tests, shared by every suite.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -81,4 +81,15 @@ export async function stopBeckon(server) {
   const forceKill = setTimeout(() => server.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(forceKill);
+}
+
+/** Runs a one-shot `beckon` subcommand in `cwd`; resolves with its `{ stdout, stderr }`, or rejects with
+ * both unless it exits 0. `env` adds to the environment (e.g. `BECKON_PASSWORD`). */
+export function runBeckon(bin, args, { cwd, env = {}, timeoutMs }) {
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { cwd, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`beckon ${args.join(' ')} failed: ${error.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      else resolve({ stdout, stderr });
+    });
+  });
 }
