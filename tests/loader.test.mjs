@@ -257,11 +257,13 @@ test('layout messages resize, show and hide the iframe, fixed at the bottom righ
   await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().height === 520);
   assert.deepEqual(await iframeBox(page), { width: 360, height: 520, visibility: 'visible' });
 
-  // A site that chose the left corner: the widget says so with each layout.
-  await frame.evaluate(() => window.fixture.post({ type: 'layout', mode: 'launcher', width: 180, height: 60, side: 'left' }));
+  // A site that chose the left corner: the widget says so when it is ready.
+  await frame.evaluate(() => window.fixture.post({ type: 'ready', side: 'left' }));
+  await frame.evaluate(() => window.fixture.layout('launcher', 180, 60));
   await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().width === 180);
   const left = await page.evaluate(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect());
   assert.deepEqual({ left: left.left, top: left.top }, { left: 16, top: viewport.height - 16 - 60 });
+  await frame.evaluate(() => window.fixture.post({ type: 'ready' }));
   await frame.evaluate(() => window.fixture.layout('chat', 360, 520));
   await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().width === 360);
   const right = await page.evaluate(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect());

@@ -82,17 +82,17 @@
   const onMessage = (event) => {
     const data = event.data;
     if (event.origin !== origin || event.source !== iframe.contentWindow || !data || data.beckon !== 1) return;
-    const { type, mode, width, height, side } = data;
+    const { type, mode, width, height } = data;
     if (type === 'ready') {
       ready = true;
+      const left = data.side === 'left'; // the site's corner
+      css(left ? 'right' : 'left', 'auto');
+      css(left ? 'left' : 'right', '16px');
       sendPage();
       pending.splice(0).forEach(send);
     } else if (type === 'layout' && mode === 'hidden') {
       size(0, 0, false);
     } else if (type === 'layout' && /^(invitation|chat|launcher)$/.test(mode) && isSize(width) && isSize(height)) {
-      const left = side === 'left'; // the site's corner
-      css(left ? 'right' : 'left', 'auto');
-      css(left ? 'left' : 'right', '16px');
       size(width, height, true);
     } else if (type === 'context-request' && typeof data.id === 'number') {
       answerContext(data.id);

@@ -5,8 +5,6 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 
-use crate::look::{self, Side};
-
 /// How big the iframe should be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -25,8 +23,6 @@ pub enum Layout {
 #[derive(Clone)]
 pub struct Bridge {
     pub(crate) parent_origin: Rc<str>,
-    /// The corner the site chose; the loader places the iframe there.
-    side: Side,
 }
 
 impl Bridge {
@@ -34,13 +30,16 @@ impl Bridge {
     pub fn new(parent_origin: String) -> Bridge {
         Bridge {
             parent_origin: Rc::from(parent_origin),
-            side: look::side(),
         }
     }
 
+    /// The widget is listening; the loader places the iframe in the site's corner from here on.
     #[cfg(not(feature = "chat"))]
     pub fn ready(&self) {
-        self.post(&[("type", "ready".into())]);
+        self.post(&[
+            ("type", "ready".into()),
+            ("side", crate::look::side().into()),
+        ]);
     }
 
     pub fn layout(&self, layout: Layout) {
@@ -61,7 +60,6 @@ impl Bridge {
             ("mode", mode.into()),
             ("width", width.into()),
             ("height", height.into()),
-            ("side", self.side.as_str().into()),
         ]);
     }
 

@@ -140,14 +140,15 @@ impl Controller {
             .ok()
             .and_then(|bytes| {
                 protocol::binary::decode::<(
-                    Option<String>,
+                    String,
                     protocol::ContextVariables,
                     Vec<protocol::context::DroppedVariable>,
                 )>(&bytes.to_vec())
                 .ok()
             })
             .map(|(rule_id, context, dropped)| VisitorToServer::StartChat {
-                rule_id,
+                // Empty for a chat from the site's button.
+                rule_id: Some(rule_id).filter(|rule_id| !rule_id.is_empty()),
                 context,
                 dropped,
             });

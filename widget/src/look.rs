@@ -1,22 +1,6 @@
 //! The site's look, as the server wrote it on the widget page's `<html>`: the corner, the title, and
 //! whether the site has a chat button. (Its colours are CSS custom properties in the page itself.)
 
-/// Which bottom corner the widget sits in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Right,
-    Left,
-}
-
-impl Side {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Right => "right",
-            Side::Left => "left",
-        }
-    }
-}
-
 fn root() -> Option<web_sys::Element> {
     web_sys::window()?.document()?.document_element()
 }
@@ -25,10 +9,12 @@ fn attribute(name: &str) -> Option<String> {
     root()?.get_attribute(name)
 }
 
-pub fn side() -> Side {
+/// Which bottom corner the widget sits in: `right` or `left`.
+#[cfg(not(feature = "chat"))]
+pub fn side() -> &'static str {
     match attribute("data-side").as_deref() {
-        Some("left") => Side::Left,
-        _ => Side::Right,
+        Some("left") => "left",
+        _ => "right",
     }
 }
 

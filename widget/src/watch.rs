@@ -577,16 +577,14 @@ impl Watcher {
                 "time_on_page".to_owned(),
                 ContextValue::Number(time_on_page),
             );
-            match &rule_id {
-                Some(rule_id) => {
-                    context.insert("rule_id".to_owned(), ContextValue::Text(rule_id.clone()))
-                }
-                None => context.remove("rule_id"),
-            };
+            if let Some(rule_id) = &rule_id {
+                context.insert("rule_id".to_owned(), ContextValue::Text(rule_id.clone()));
+            }
             // Within the limits, so no context ever costs the chat: a long URL is cut, the rest of
             // what does not fit is left out and listed for the agent.
             let fitted = protocol::context::fit(context);
-            // The chat module sends it as `VisitorToServer::StartChat`.
+            // The chat module sends it as `VisitorToServer::StartChat`; an empty rule is the button.
+            let rule_id = rule_id.unwrap_or_default();
             let start = protocol::binary::encode(&(rule_id, fitted.context, fitted.dropped));
             browser::set_window_property(
                 START_FRAME,
