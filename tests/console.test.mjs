@@ -11,11 +11,11 @@
 // BECKON_SCREENSHOTS=DIR also saves the screens it checks.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, finishSuite, runBeckon, startBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -94,16 +94,7 @@ before(async () => {
   });
 });
 
-after(async () => {
-  await browser?.close();
-  await stopBeckon(server);
-  if (failed()) {
-    process.stderr.write(`\n--- beckon serve stderr ---\n${serverOutput.stderr}\n`);
-    process.stderr.write(`--- kept ${workDir} ---\n`);
-  } else if (workDir) {
-    rmSync(workDir, { recursive: true, force: true });
-  }
-});
+after(() => finishSuite({ browser, server, failed: failed(), output: serverOutput, workDir }));
 
 /** Visitor `n` opens a socket (or reuses theirs) and starts a chat by `rule`; resolves with the id of
  * the conversation the server names. */

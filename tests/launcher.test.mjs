@@ -9,12 +9,12 @@
 // BECKON_SCREENSHOTS=DIR also saves the screens it checks.
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, finishSuite, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -86,15 +86,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  await stopBeckon(server);
-  if (failed()) {
-    process.stderr.write(`\n--- beckon serve stderr ---\n${serverOutput.stderr}\n--- kept ${workDir} ---\n`);
-  } else if (workDir) {
-    rmSync(workDir, { recursive: true, force: true });
-  }
-});
+after(() => finishSuite({ browser, server, failed: failed(), output: serverOutput, workDir }));
 
 /** A visitor on the demo home page whose page clock is paused: it moves only through `advance`. */
 async function openVisitor() {

@@ -14,7 +14,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, finishSuite, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -107,15 +107,7 @@ before(async () => {
   });
 });
 
-after(async () => {
-  await browser?.close();
-  await stopBeckon(server);
-  if (failed()) {
-    process.stderr.write(`\n--- beckon serve stderr ---\n${serverOutput.stderr}\n--- kept ${workDir} ---\n`);
-  } else if (workDir) {
-    rmSync(workDir, { recursive: true, force: true });
-  }
-});
+after(() => finishSuite({ browser, server, failed: failed(), output: serverOutput, workDir }));
 
 /** Visitor `n` starts a chat from `rule`; resolves with the conversation's id. Every frame they
  * receive is kept in `window.visitors[n].frames`. */

@@ -1,5 +1,6 @@
 // Starting and stopping a real `beckon serve` for the browser tests, shared by every suite.
 import { execFile, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -92,4 +93,16 @@ export function runBeckon(bin, args, { cwd, env = {}, timeoutMs }) {
       else resolve({ stdout, stderr });
     });
   });
+}
+
+/** A suite's end: closes the browser and stops the server; after a failure prints the server's stderr
+ * and keeps the work folder for inspection, else removes it. */
+export async function finishSuite({ browser, server, failed, output, workDir }) {
+  await browser?.close();
+  await stopBeckon(server);
+  if (failed) {
+    process.stderr.write(`\n--- beckon serve stderr ---\n${output.stderr}\n--- kept ${workDir} ---\n`);
+  } else if (workDir) {
+    rmSync(workDir, { recursive: true, force: true });
+  }
 }
