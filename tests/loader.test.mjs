@@ -84,6 +84,8 @@ function hostPage(url) {
     case '/basic.html':
     case '/spa/start.html':
       return page(loaderTag('shop'));
+    case '/focus.html':
+      return page(loaderTag('shop'), '<button id="help">Help</button><input id="search" aria-label="Search">');
     case '/sync-head.html':
       return page(`<script src="${beckon}/beckon.js" data-site="shop"></script>`);
     case '/lazy.html':
@@ -214,7 +216,7 @@ test('creates one hidden iframe pointing at the site widget with the parent orig
   const iframes = await page.evaluate(() =>
     [...document.querySelectorAll('iframe')].map((iframe) => ({ src: iframe.src, title: iframe.title, allow: iframe.getAttribute('allow') })),
   );
-  assert.deepEqual(iframes, [{ src: `${beckon}/widget/shop?parent=${encodeURIComponent(host)}`, title: 'Beckon chat', allow: null }]);
+  assert.deepEqual(iframes, [{ src: `${beckon}/widget/shop?parent=${encodeURIComponent(host)}&lang=en`, title: 'Beckon chat', allow: null }]);
   assert.equal(await frame.evaluate(() => window.fixture.parentOrigin), host);
 
   // Hidden even after the widget is ready and has its page view: only `layout` shows it.
@@ -283,6 +285,32 @@ test('layout messages resize, show and hide the iframe, fixed at the bottom righ
   });
   await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().width === 0);
   assert.deepEqual(await iframeBox(page), { width: 0, height: 0, visibility: 'hidden' });
+  assertNoProblems(problems);
+});
+
+test('a widget that hides with the focus in it gives the focus back to where it was on the page', async (t) => {
+  const { page, frame, problems } = await open(t, '/focus.html');
+  const focused = () => page.evaluate(() => (document.activeElement.tagName === 'IFRAME' ? 'iframe' : document.activeElement.id));
+  await frame.evaluate(() => window.fixture.layout('chat', 360, 520));
+  await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().width === 360);
+  // The visitor was on the page's Help button, then went into the widget (a panel takes the focus).
+  await page.locator('#help').focus();
+  await frame.evaluate(() => {
+    const button = document.createElement('button');
+    button.textContent = 'Close';
+    document.body.append(button);
+    button.focus();
+  });
+  assert.equal(await focused(), 'iframe');
+  await frame.evaluate(() => window.fixture.layout('hidden', 0, 0));
+  await page.waitForFunction(() => document.activeElement.id === 'help');
+
+  // Hiding while the visitor is elsewhere on the page (an invitation expiring as they type) moves nothing.
+  await frame.evaluate(() => window.fixture.layout('invitation', 320, 120));
+  await page.locator('#search').focus();
+  await frame.evaluate(() => window.fixture.layout('hidden', 0, 0));
+  await page.waitForFunction(() => document.querySelector('iframe[title="Beckon chat"]').getBoundingClientRect().width === 0);
+  assert.equal(await focused(), 'search');
   assertNoProblems(problems);
 });
 

@@ -1,7 +1,7 @@
-// Beckon's loader: creates the widget iframe and relays page events to it (docs/contracts.md).
+// Beckon's loader: the widget's iframe and its messages (docs/contracts.md).
 (() => {
   'use strict';
-  // On other people's pages: nothing may throw into the host page.
+  // Nothing may throw into the host page.
   const guard = (fn) => (...args) => {
     try {
       return fn(...args);
@@ -10,14 +10,14 @@
   const on = (target, type, fn) => target.addEventListener(type, guard(fn));
   const stub = window.Beckon;
   const iframe = document.createElement('iframe');
-  const pending = []; // events from before the widget said `ready`
+  const pending = []; // until `ready`
   let origin;
-  let ready = false;
-  let provider = null;
+  let ready;
+  let provider;
   let referrer = document.referrer;
   let lastHref = location.href;
-  // When this page view began: time on page counts from here.
   let started = Date.now();
+  let before; // the host's focus before the widget
 
   // CSSOM passes a strict host `style-src`; !important beats host CSS.
   const css = (name, value) => iframe.style.setProperty(name, value, 'important');
@@ -45,8 +45,7 @@
       language: navigator.language || '',
       started,
     });
-  // A page view is state: `ready` sends the current one, never a buffered one. A hash change
-  // fires popstate and hashchange: compare with the last URL.
+  // `ready` sends the current page view, never a buffered one. A hash change fires two events.
   const navigated = (always) => {
     if (!always && location.href === lastHref) return;
     referrer = lastHref;
@@ -72,7 +71,7 @@
       return 'context provider failed';
     }
   };
-  // Throwing, rejecting or a throwing getter still answers, so the widget never waits forever.
+  // Throwing or rejecting still answers: the widget never waits forever.
   const answerContext = (id) =>
     new Promise((resolve) => resolve(provider ? provider() : {}))
       .then(sanitize)
@@ -85,12 +84,14 @@
     const { type, mode, width, height } = data;
     if (type === 'ready') {
       ready = true;
-      const left = data.side === 'left'; // the site's corner
+      const left = data.side === 'left';
       css(left ? 'right' : 'left', 'auto');
       css(left ? 'left' : 'right', '16px');
       sendPage();
       pending.splice(0).forEach(send);
     } else if (type === 'layout' && mode === 'hidden') {
+      // Focus goes back to the page.
+      if (document.activeElement === iframe && before) before.focus({ preventScroll: 1 });
       size(0, 0, false);
     } else if (type === 'layout' && /^(invitation|chat|launcher)$/.test(mode) && isSize(width) && isSize(height)) {
       size(width, height, true);
@@ -108,7 +109,7 @@
       if (typeof name === 'string' && name) post({ type: 'track', name });
     }),
   };
-  const run = guard((call) => api[call[0]](...call.slice(1))); // unknown calls throw into guard
+  const run = guard((call) => api[call[0]](...call.slice(1)));
   // Once the stub's queue is replayed, later `Beckon.q.push` calls run at once.
   api.q = { push: (...calls) => calls.forEach(run) };
 
@@ -123,7 +124,8 @@
     if (stub && Array.isArray(stub.q)) stub.q.forEach(run);
 
     iframe.title = 'Beckon chat';
-    iframe.src = `${origin}/widget/${encodeURIComponent(site)}?parent=${encodeURIComponent(location.origin)}`;
+    const q = encodeURIComponent;
+    iframe.src = `${origin}/widget/${q(site)}?parent=${q(location.origin)}&lang=${q(document.documentElement.lang)}`;
     const rules =
       'position:fixed;bottom:16px;right:16px;top:auto;left:auto;border:0;margin:0;padding:0;display:block;z-index:2147483647;' +
       'max-width:calc(100vw - 32px);max-height:calc(100vh - 32px);color-scheme:normal;background:transparent';
@@ -131,6 +133,7 @@
     size(0, 0, false);
 
     on(window, 'message', onMessage);
+    on(document, 'focusin', (event) => event.target !== iframe && (before = event.target));
     on(document, 'visibilitychange', () => ready && send({ type: 'visibility', visible: visible() }));
     on(document, 'mouseout', (event) => !event.relatedTarget && event.clientY <= 0 && post({ type: 'exit-intent' }));
     for (const name of ['pushState', 'replaceState']) {
@@ -144,7 +147,7 @@
     on(window, 'popstate', () => navigated(false));
     on(window, 'hashchange', () => navigated(false));
 
-    // The page's own content first: the iframe waits for `load` (a timer may be throttled).
+    // The page's own content first: the iframe waits for `load`.
     const mount = () => iframe.parentNode || document.body.appendChild(iframe);
     if (document.readyState === 'complete') mount();
     else on(window, 'load', mount);

@@ -88,6 +88,46 @@ pub struct LastMessage {
     pub message: ChatMessage,
 }
 
+/// What Beckon itself says in a conversation. The server names each such message's
+/// `client_message_id` with the note's prefix, so that the widget can say it in the visitor's
+/// language; the stored body is the English the console shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemNote {
+    Monitoring,
+    SupervisorJoined,
+    SupervisorLeft,
+    ForceClosed,
+}
+
+impl SystemNote {
+    const ALL: [SystemNote; 4] = [
+        SystemNote::Monitoring,
+        SystemNote::SupervisorJoined,
+        SystemNote::SupervisorLeft,
+        SystemNote::ForceClosed,
+    ];
+
+    /// The start of the `client_message_id` of a message carrying this note.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            SystemNote::Monitoring => "monitor-",
+            SystemNote::SupervisorJoined => "join-",
+            SystemNote::SupervisorLeft => "leave-",
+            SystemNote::ForceClosed => "force-close-",
+        }
+    }
+
+    /// The note a message carries, by its author and id, if it is one of Beckon's own.
+    pub fn of(author: Author, client_message_id: &str) -> Option<SystemNote> {
+        if author != Author::System {
+            return None;
+        }
+        SystemNote::ALL
+            .into_iter()
+            .find(|note| client_message_id.starts_with(note.prefix()))
+    }
+}
+
 /// How many characters of a message a list's preview shows.
 pub const PREVIEW_CHARS: usize = 140;
 

@@ -27,7 +27,7 @@ pub use errors::{ErrorBody, ErrorCode};
 pub use frames::{
     AgentToServer, ChatMessage, ConversationView, LastMessage, PREVIEW_CHARS, Participant,
     ParticipantRole, SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor,
-    SupervisionActions, VisitorToServer,
+    SupervisionActions, SystemNote, VisitorToServer,
 };
 pub use rest::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, Availability, HistoryEntry,

@@ -2,8 +2,8 @@
 //! routes them to agents.
 //!
 //! Modules form a one-way stack; each uses only those listed before it:
-//! `domain` (pure decisions), `geo` (visitor location from the IP address) and `zones` (UTC offset
-//! tables) → `store` (persistence) → `config` (the TOML file, and the routing model built from it) →
+//! `domain` (pure decisions), `geo` (visitor location from the IP address), `text` (the widget's
+//! words in each language) and `zones` (UTC offset tables) → `store` (persistence) → `config` (the TOML file, and the routing model built from it) →
 //! `runtime` (connections, timers, fan-out) → `http` (the edge, its sockets in `http::ws`) → `serve`
 //! and the `beckon` binary. No two sibling modules import each other, directly or around a circle.
 //! `xtask/tests/architecture.rs` checks both on every test run.
@@ -15,4 +15,5 @@ pub mod http;
 pub mod runtime;
 pub mod serve;
 pub mod store;
+pub mod text;
 pub mod zones;

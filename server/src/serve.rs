@@ -51,6 +51,8 @@ pub async fn start_with(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Running> {
+    // The widget's words are built in; a broken translation file stops here, naming file and line.
+    crate::text::builtin().map_err(|error| anyhow::anyhow!("the widget's words: {error}"))?;
     seed_agents(&config, store.as_ref()).await?;
     check_members(&config, store.as_ref()).await?;
     // On a store only this node uses, connections died with the previous process: whoever does not come

@@ -82,9 +82,15 @@ async fn widget_page_for_an_allowed_parent_is_framable_only_by_the_site_and_runs
     // The site's look rides in the page: no request more, no flash of other colours. Its one
     // inline style is allowed by its hash, and nothing else inline is.
     assert!(
-        html.contains(r#"<html data-side="right" data-title="Demo shop""#),
+        html.contains(r#" data-side="right" data-title="Demo shop""#),
         "{html}"
     );
+    // In English when nothing asks for another language.
+    assert!(
+        html.contains(r#"<html lang="en" data-text="/widget/text/en-"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"data-accept="Chat now""#), "{html}");
     let style = ":root{--accent:#2f5bea;--on-accent:#ffffff;--focus:#2f5bea}";
     assert!(html.contains(&format!("<style>{style}</style>")), "{html}");
     // The style's sha256 in base64, as `openssl dgst -sha256 -binary | base64` gives it.
@@ -101,6 +107,61 @@ async fn widget_page_for_an_allowed_parent_is_framable_only_by_the_site_and_runs
         csp.contains(&format!("style-src 'self' 'sha256-{hash}';")),
         "{csp}"
     );
+}
+
+#[tokio::test]
+async fn the_widget_page_speaks_the_page_s_language_then_the_browser_s_and_serves_only_its_words() {
+    let node = node().await;
+    let page = |lang: &str, accept: &str| {
+        let mut request = Request::get(format!("/widget/demo?parent={SHOP_ORIGIN}&lang={lang}"));
+        if !accept.is_empty() {
+            request = request.header(header::ACCEPT_LANGUAGE, accept);
+        }
+        node.http(request.body(Body::empty()).expect("a request"))
+    };
+    let french = page("fr-CA", "de-DE,de;q=0.9").await;
+    assert_eq!(french.status, StatusCode::OK);
+    assert!(french.header(header::VARY).contains("Accept-Language"));
+    let html = String::from_utf8_lossy(&french.body).into_owned();
+    assert!(
+        html.contains(r#"<html lang="fr-CA" data-text="/widget/text/fr-"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"data-invitation="Invitation à discuter" data-accept="Discuter" data-decline="Non merci""#),
+        "{html}"
+    );
+    let german = page("", "it-IT, de-AT;q=0.8").await;
+    let html = String::from_utf8_lossy(&german.body).into_owned();
+    assert!(html.contains(r#"<html lang="de-AT""#), "{html}");
+    // Something that is no language tag is no source.
+    let hostile = page("%22%3E%3Cscript%3E", "").await;
+    let html = String::from_utf8_lossy(&hostile.body).into_owned();
+    assert!(html.contains(r#"<html lang="en""#), "{html}");
+
+    // The words file the page names: only that language, cached for a year under its hash.
+    let file = String::from_utf8_lossy(&french.body)
+        .split(r#"data-text=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let words = node.get(&file, None).await;
+    assert_eq!(words.status, StatusCode::OK);
+    assert_eq!(
+        words.header(header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&words.body).expect("JSON");
+    assert_eq!(json["lang"], "fr");
+    assert_eq!(json["messages"]["send"], "Envoyer");
+    assert_eq!(
+        json["messages"]["status-agent"], "\u{1}name\u{2} est là.",
+        "variables are marked for the widget"
+    );
+    let unknown = node.get("/widget/text/xx-0123.json", None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.error_code(), "not_found");
 }
 
 #[tokio::test]

@@ -16,6 +16,8 @@ const VISITOR_KEY: &str = "beckon.visitor";
 pub const LAUNCH_FLAG: &str = "beckon.launch";
 /// The window property through which the first module hands the `start_chat` frame to the chat module.
 pub const START_FRAME: &str = "beckonStartChat";
+/// The window property through which the first module hands the chat module the fetch of its words.
+pub const WORDS: &str = "beckonWords";
 
 #[cfg(not(feature = "chat"))]
 pub fn now_ms() -> f64 {

@@ -16,7 +16,7 @@ use web_sys::{MessageEvent, WebSocket};
 use crate::bridge::{Bridge, Layout};
 use crate::browser::{self, CHAT_FLAG, LAUNCH_FLAG, START_FRAME, random_hex};
 use crate::conversation::{Heading, Transcript, heading};
-use crate::look;
+use crate::text;
 
 /// The controller as components hold it: a `Copy` handle to a value that stays on this thread.
 pub type Handle = StoredValue<Rc<Controller>, LocalStorage>;
@@ -68,7 +68,7 @@ impl Ui {
     pub fn new() -> Ui {
         Ui {
             transcript: RwSignal::new(Transcript::default()),
-            heading: RwSignal::new(heading(&look::title(), None, None, None)),
+            heading: RwSignal::new(heading(None, None, None)),
             notice: RwSignal::new(String::new()),
             state: RwSignal::new(None),
             offline: RwSignal::new(Offline::NotInvited),
@@ -411,9 +411,7 @@ impl Controller {
         if self.left.get() || (ended && self.pending_offline.borrow().is_none()) {
             return;
         }
-        self.ui
-            .notice
-            .set("Reconnecting… Your messages are kept and go out once we're back.".to_owned());
+        self.ui.notice.set(text::say("reconnecting"));
         let delay = self.reconnect_delay_ms.get();
         self.reconnect_delay_ms.set((delay * 2).min(10_000));
         let reconnecting = Rc::clone(self);
@@ -447,7 +445,7 @@ impl Controller {
             let prompt = self.ui.offline.with_untracked(Offline::prompt);
             self.ui.offline.set(Offline::Invited {
                 prompt,
-                refusal: Some(visitor_text(code, true).to_owned()),
+                refusal: Some(visitor_text(code, true)),
             });
             return;
         }
@@ -458,7 +456,7 @@ impl Controller {
         }
         if code == ErrorCode::RateLimited {
             // The message stays pending, or the start waits: both go again after the wait.
-            self.ui.notice.set(visitor_text(code, false).to_owned());
+            self.ui.notice.set(visitor_text(code, false));
             self.retry_later(retry_after_ms);
             return;
         }
@@ -468,7 +466,7 @@ impl Controller {
                 .transcript
                 .update(|transcript| transcript.refused(&client_message_id));
         }
-        self.ui.notice.set(visitor_text(code, false).to_owned());
+        self.ui.notice.set(visitor_text(code, false));
     }
 
     /// Sends again, after `retry_after_ms`, what a rate limit refused: the chat's start, the messages
@@ -499,12 +497,9 @@ impl Controller {
             } => {
                 self.unconfirmed_start.replace(None);
                 self.ui.state.set(Some(state));
-                self.ui.heading.set(heading(
-                    &look::title(),
-                    Some(state),
-                    agent_name.as_deref(),
-                    queue_position,
-                ));
+                self.ui
+                    .heading
+                    .set(heading(Some(state), agent_name.as_deref(), queue_position));
             }
             ServerToVisitor::Typing { typing, name } => {
                 let heard = self.typing_heard.get() + 1;
@@ -548,12 +543,9 @@ impl Controller {
             }
             ServerToVisitor::OfflineMessageInvited { prompt, .. } => {
                 self.ui.state.set(Some(ConversationState::Closed));
-                self.ui.heading.set(heading(
-                    &look::title(),
-                    Some(ConversationState::Closed),
-                    None,
-                    None,
-                ));
+                self.ui
+                    .heading
+                    .set(heading(Some(ConversationState::Closed), None, None));
                 if self.pending_offline.borrow().is_none() {
                     self.ui.offline.set(Offline::Invited {
                         prompt,
@@ -591,23 +583,17 @@ impl Controller {
 
 /// What the visitor reads when the server refuses something: plain words, never the server's message,
 /// which is written for developers. `offline` words it for the offline message form.
-fn visitor_text(code: ErrorCode, offline: bool) -> &'static str {
+fn visitor_text(code: ErrorCode, offline: bool) -> String {
     match code {
-        ErrorCode::RateLimited if offline => {
-            "You have sent several messages already. Please wait a moment before sending another."
-        }
-        ErrorCode::RateLimited => "You're sending messages quickly. We'll send yours in a moment.",
-        ErrorCode::BadRequest if offline => {
-            "Please check your name, your email address and your message."
-        }
-        ErrorCode::MessageTooLarge => {
-            "That message is too long. Please shorten it and send it again."
-        }
-        ErrorCode::EmptyMessage => "Please write a message first.",
+        ErrorCode::RateLimited if offline => text::say("error-offline-rate-limited"),
+        ErrorCode::RateLimited => text::say("error-rate-limited"),
+        ErrorCode::BadRequest if offline => text::say("error-offline-bad-request"),
+        ErrorCode::MessageTooLarge => text::say("error-too-long"),
+        ErrorCode::EmptyMessage => text::say("error-empty"),
         ErrorCode::NoConversation
         | ErrorCode::UnknownConversation
-        | ErrorCode::TransitionNotAllowed => "This chat has ended.",
-        ErrorCode::IdConflict if offline => "You have already left a message for this chat.",
-        _ => "Sorry, something went wrong on our side. Please try again in a moment.",
+        | ErrorCode::TransitionNotAllowed => text::say("error-ended"),
+        ErrorCode::IdConflict if offline => text::say("error-offline-duplicate"),
+        _ => text::say("error-other"),
     }
 }

@@ -124,56 +124,66 @@ pub fn starts_group(previous: Option<&Line>, line: &Line) -> bool {
     })
 }
 
-/// What the panel's header says about the conversation: a title and a line under it.
+/// What the panel's header says about the conversation: a title and a line under it, as what to say;
+/// the panel words them in the visitor's language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Heading {
-    pub title: String,
-    pub detail: String,
+    pub title: Title,
+    pub status: Status,
     /// Whose initials the header shows: the agent's, once one is in the chat.
     pub agent: Option<String>,
 }
 
-/// The header for a conversation in `state`. `None` is before the server has answered. `site_title`
-/// is the site's own name for the chat, shown until an agent is in it.
+/// The header's title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Title {
+    /// The site's own name for the chat, until an agent is in it.
+    Site,
+    Agent(String),
+    Ended,
+}
+
+/// The conversation's state, as the line under the title says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Before the server has answered.
+    Connecting,
+    /// In the queue; its place when the server knows it.
+    Waiting(Option<u32>),
+    /// An agent is in the chat; their name when they have one.
+    AgentHere(Option<String>),
+    /// Waiting for the visitor's next visit: the team answers later.
+    Offline,
+    Ended,
+}
+
+/// The header for a conversation in `state`. `None` is before the server has answered.
 pub fn heading(
-    site_title: &str,
     state: Option<ConversationState>,
     agent_name: Option<&str>,
     queue_position: Option<u32>,
 ) -> Heading {
-    let (title, detail, agent) = match state {
-        None => (
-            site_title.to_owned(),
-            "Connecting you with our team…".to_owned(),
-            None,
-        ),
-        Some(ConversationState::Open) => (
-            site_title.to_owned(),
-            match queue_position {
-                Some(position) => format!("Waiting for an agent · you are number {position}"),
-                None => "Waiting for an agent · someone will be with you shortly".to_owned(),
-            },
-            None,
-        ),
-        Some(ConversationState::Active) => match agent_name {
-            Some(name) => (name.to_owned(), format!("{name} is here."), Some(name)),
-            None => (site_title.to_owned(), "An agent is here.".to_owned(), None),
+    let agent = agent_name.map(str::to_owned);
+    let (title, status, agent) = match state {
+        None => (Title::Site, Status::Connecting, None),
+        Some(ConversationState::Open) => (Title::Site, Status::Waiting(queue_position), None),
+        Some(ConversationState::Active) => match agent {
+            Some(name) => (
+                Title::Agent(name.clone()),
+                Status::AgentHere(Some(name.clone())),
+                Some(name),
+            ),
+            None => (Title::Site, Status::AgentHere(None), None),
         },
-        Some(ConversationState::Waiting) => (
-            site_title.to_owned(),
-            "We'll get back to you here.".to_owned(),
-            agent_name,
-        ),
-        Some(ConversationState::WrapUp | ConversationState::Closed) => (
-            "Chat ended".to_owned(),
-            "This chat has ended.".to_owned(),
-            agent_name,
-        ),
+        Some(ConversationState::Waiting) => (Title::Site, Status::Offline, agent),
+        Some(ConversationState::WrapUp | ConversationState::Closed) => {
+            (Title::Ended, Status::Ended, agent)
+        }
     };
     Heading {
         title,
-        detail,
-        agent: agent.map(str::to_owned),
+        status,
+        agent,
     }
 }
 
@@ -321,31 +331,25 @@ mod tests {
     }
 
     #[test]
-    fn the_heading_says_the_state_in_words() {
+    fn the_heading_says_the_state() {
+        let waiting = heading(Some(ConversationState::Open), None, Some(2));
         assert_eq!(
-            heading("Shop", Some(ConversationState::Open), None, Some(2)).detail,
-            "Waiting for an agent · you are number 2"
+            (waiting.title, waiting.status),
+            (Title::Site, Status::Waiting(Some(2)))
         );
-        assert_eq!(
-            heading("Shop", Some(ConversationState::Open), None, None).title,
-            "Shop"
-        );
-        let active = heading(
-            "Shop",
-            Some(ConversationState::Active),
-            Some("Ann Lee"),
-            None,
-        );
-        assert_eq!(
-            (active.title.as_str(), active.detail.as_str()),
-            ("Ann Lee", "Ann Lee is here.")
-        );
+        let active = heading(Some(ConversationState::Active), Some("Ann Lee"), None);
+        assert_eq!(active.title, Title::Agent("Ann Lee".to_owned()));
+        assert_eq!(active.status, Status::AgentHere(Some("Ann Lee".to_owned())));
         assert_eq!(active.agent.as_deref(), Some("Ann Lee"));
+        let unnamed = heading(Some(ConversationState::Active), None, None);
         assert_eq!(
-            heading("Shop", Some(ConversationState::Closed), Some("Ann"), None).title,
-            "Chat ended"
+            (unnamed.title, unnamed.status),
+            (Title::Site, Status::AgentHere(None))
         );
-        assert_eq!(heading("Shop", None, None, None).title, "Shop");
+        let ended = heading(Some(ConversationState::Closed), Some("Ann"), None);
+        assert_eq!((ended.title, ended.status), (Title::Ended, Status::Ended));
+        assert_eq!(ended.agent.as_deref(), Some("Ann"));
+        assert_eq!(heading(None, None, None).status, Status::Connecting);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! - with the `chat` feature, the chat module (`chat_app`, Leptos), loaded only when the visitor accepts
 //!   or comes back to a chat in progress: `connection` (the socket and the signals), `panel` and
 //!   `offline` (what the visitor sees), over `conversation`, the conversation as plain data with
-//!   native tests.
+//!   native tests, and `text`, the visitor's words in their language, fetched with the module.
 //!
 //! Neither ever panics: a panic would abort the module on a customer's page. Every browser call that can
 //! fail is handled, and the lints below hold the line outside tests.
@@ -38,6 +38,9 @@ mod offline;
 mod page;
 #[cfg(feature = "chat")]
 mod panel;
+#[cfg(any(feature = "chat", test))]
+#[cfg_attr(not(feature = "chat"), allow(dead_code))] // natively, only the formatting is tested
+mod text;
 #[cfg(not(feature = "chat"))]
 mod watch;
 
@@ -54,5 +57,9 @@ pub fn start() {
 #[cfg(feature = "chat")]
 #[wasm_bindgen(start)]
 pub fn start() {
-    leptos::mount::mount_to_body(chat_app::App);
+    // The panel shows once its words are here: never a flash of another language.
+    wasm_bindgen_futures::spawn_local(async {
+        text::load().await;
+        leptos::mount::mount_to_body(chat_app::App);
+    });
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::connection::{Handle, Offline};
+use crate::text::{Arg, say, say_with};
 
 #[component]
 pub fn OfflineMessage(controller: Handle) -> impl IntoView {
@@ -28,14 +29,14 @@ pub fn OfflineMessage(controller: Handle) -> impl IntoView {
         view! {
             <form class="offline" data-beckon="offline" on:submit=move |event| { event.prevent_default(); submit(); }>
                 <p class="offline-prompt">{prompt}</p>
-                <input data-beckon="offline-name" type="text" autocomplete="name" placeholder="Your name (optional)" aria-label="Your name"
+                <input data-beckon="offline-name" type="text" autocomplete="name" placeholder=say("offline-name") aria-label=say("offline-name.aria-label")
                     maxlength="254" prop:value=move || name.get() on:input=move |event| name.set(event_target_value(&event)) />
-                <input data-beckon="offline-email" type="email" autocomplete="email" placeholder="Your email" aria-label="Your email" required
+                <input data-beckon="offline-email" type="email" autocomplete="email" placeholder=say("offline-email") aria-label=say("offline-email") required
                     maxlength="254" prop:value=move || email.get() on:input=move |event| email.set(event_target_value(&event)) />
-                <textarea data-beckon="offline-body" rows="3" placeholder="Your message" aria-label="Your message" required
+                <textarea data-beckon="offline-body" rows="3" placeholder=say("offline-message") aria-label=say("offline-message") required
                     maxlength="16000" prop:value=move || body.get() on:input=move |event| body.set(event_target_value(&event))></textarea>
                 <p class="offline-refusal" data-beckon="offline-refusal" role="alert">{refusal.unwrap_or_default()}</p>
-                <button class="primary" type="submit" data-beckon="offline-send" disabled=sending>"Leave a message"</button>
+                <button class="primary" type="submit" data-beckon="offline-send" disabled=sending>{say("offline-send")}</button>
             </form>
         }
         .into_any()
@@ -44,7 +45,7 @@ pub fn OfflineMessage(controller: Handle) -> impl IntoView {
         Offline::NotInvited => ().into_any(),
         Offline::Stored { email } => view! {
             <p class="offline-stored" data-beckon="offline-stored" role="status">
-                {format!("Thank you. We will write back to {email}.")}
+                {say_with("offline-stored", &[("email", Arg::Text(&email))])}
             </p>
         }
         .into_any(),

@@ -6,12 +6,15 @@
 //! of unread messages. Every message is text: addresses become links, nothing is ever HTML.
 
 use leptos::prelude::*;
-use protocol::{Author, ConversationState};
+use protocol::{Author, ConversationState, SystemNote};
 
 use crate::connection::{DRAFT, Handle, Offline};
-use crate::conversation::{Delivery, Line, Segment, initials, segments, starts_group};
+use crate::conversation::{
+    Delivery, Heading, Line, Segment, Status, Title, initials, segments, starts_group,
+};
 use crate::look;
 use crate::offline::OfflineMessage;
+use crate::text::{self, Arg, say, say_with};
 
 /// How close to the bottom (in pixels) still counts as reading the newest message.
 const AT_BOTTOM_PX: i32 = 48;
@@ -39,11 +42,7 @@ fn Folded(controller: Handle) -> impl IntoView {
             let _ = button.focus();
         }
     });
-    let label = move || match ui.unread.get() {
-        0 => "Open the chat".to_owned(),
-        1 => "Open the chat, 1 new message".to_owned(),
-        count => format!("Open the chat, {count} new messages"),
-    };
+    let label = move || say_with("open-chat", &[("count", Arg::Number(ui.unread.get()))]);
     view! {
         <button class="folded" data-beckon="unfold" node_ref=button aria-label=label
             on:click=move |_| controller.with_value(|controller| controller.show(false))>
@@ -176,22 +175,23 @@ fn Open(controller: Handle) -> impl IntoView {
             on:keydown=move |event| if event.key() == "Escape" && !confirming.get_untracked() { fold(); }>
             <header>
                 <span class="avatar" aria-hidden="true" data-beckon="avatar">
-                    {move || ui.heading.with(|heading| heading.agent.as_deref().map(initials).unwrap_or_default())}
+                    // The agent's initials; until one is in the chat, the site's.
+                    {move || ui.heading.with(|heading| initials(&heading.agent.clone().unwrap_or_else(look::title)))}
                 </span>
                 <div class="who">
-                    <h1 id="chat-title" data-beckon="title">{move || ui.heading.with(|heading| heading.title.clone())}</h1>
+                    <h1 id="chat-title" data-beckon="title">{move || ui.heading.with(title_words)}</h1>
                     <p id="chat-detail" class="status" data-beckon="status" role="status">
-                        {move || ui.heading.with(|heading| heading.detail.clone())}
+                        {move || ui.heading.with(status_words)}
                     </p>
                 </div>
-                <button class="icon" data-beckon="minimise" aria-label="Minimise the chat" title="Minimise" on:click=move |_| fold()>
+                <button class="icon" data-beckon="minimise" aria-label=say("minimise.aria-label") title=say("minimise") on:click=move |_| fold()>
                     <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18"><path fill="currentColor" d="M5 11h14v2H5z" /></svg>
                 </button>
                 <Show when=ended fallback=move || view! {
-                    <button class="secondary" data-beckon="end" on:click=move |_| confirming.set(true)>"End chat"</button>
+                    <button class="secondary" data-beckon="end" on:click=move |_| confirming.set(true)>{say("end-chat")}</button>
                 }>
                     <button class="secondary" data-beckon="dismiss" node_ref=dismiss on:click=move |_| controller.with_value(|controller| controller.leave_chat())>
-                        "Close"
+                        {say("close")}
                     </button>
                 </Show>
             </header>
@@ -200,17 +200,17 @@ fn Open(controller: Handle) -> impl IntoView {
             <Show when=move || confirming.get() && !ended()>
                     <div class="confirm" role="alertdialog" aria-labelledby="end-question" data-beckon="confirm-end"
                         on:keydown=move |event| if event.key() == "Escape" { event.stop_propagation(); confirming.set(false); }>
-                        <p id="end-question">"End this chat? You can start a new one later."</p>
+                        <p id="end-question">{say("end-question")}</p>
                         <div class="actions">
-                            <button class="secondary" data-beckon="keep-chatting" on:click=move |_| confirming.set(false)>"Keep chatting"</button>
+                            <button class="secondary" data-beckon="keep-chatting" on:click=move |_| confirming.set(false)>{say("keep-chatting")}</button>
                             <button class="primary" data-beckon="confirm-end-yes" node_ref=confirm_end on:click=move |_| {
                                 confirming.set(false);
                                 controller.with_value(|controller| controller.end_chat());
-                            }>"End chat"</button>
+                            }>{say("end-chat")}</button>
                         </div>
                     </div>
                 </Show>
-                <div class="transcript" role="log" aria-live="polite" aria-label="Messages" tabindex="0" node_ref=list on:scroll=on_scroll>
+                <div class="transcript" role="log" aria-live="polite" aria-label=say("messages") tabindex="0" node_ref=list on:scroll=on_scroll>
                     <ol class="lines">
                         <For each=move || rows.get()
                             key=|row| (row.line.client_message_id.clone(), row.line.seq, row.line.delivery, row.first_of_group, row.mark)
@@ -220,12 +220,12 @@ fn Open(controller: Handle) -> impl IntoView {
                 <Show when=move || ui.typing.with(Option::is_some)>
                     <p class="typing" data-beckon="typing">
                         <span class="dots" aria-hidden="true"><i></i><i></i><i></i></span>
-                        {move || ui.typing.get().map(|name| format!("{name} is typing…")).unwrap_or_default()}
+                        {move || ui.typing.get().map(|name| say_with("typing", &[("name", Arg::Text(&name))])).unwrap_or_default()}
                     </p>
                 </Show>
                 <Show when=move || new_below.get()>
                     <button class="new-below" data-beckon="new-message" on:click=move |_| { at_bottom.set(true); scroll_to_bottom(); }>
-                        "New message ↓"
+                        {say("new-message")}
                     </button>
                 </Show>
             </div>
@@ -233,16 +233,16 @@ fn Open(controller: Handle) -> impl IntoView {
                 <div class="ended" data-beckon="ended">
                     {if can_start_new {
                         view! {
-                            <p>"Thank you for talking to us."</p>
+                            <p>{say("thanks")}</p>
                             <Show when=move || ui.offline.get() == Offline::NotInvited>
                                 <button class="primary" data-beckon="new-chat" node_ref=new_chat
                                     on:click=move |_| controller.with_value(|controller| controller.start_new_chat())>
-                                    "Start a new chat"
+                                    {say("start-new-chat")}
                                 </button>
                             </Show>
                         }.into_any()
                     } else {
-                        view! { <p>"This chat has ended. Close it to go back to the page."</p> }.into_any()
+                        view! { <p>{say("ended-hint")}</p> }.into_any()
                     }}
                 </div>
             </Show>
@@ -254,8 +254,8 @@ fn Open(controller: Handle) -> impl IntoView {
                     dir="auto"
                     node_ref=composer
                     rows="2"
-                    placeholder="Type your message"
-                    aria-label="Message"
+                    placeholder=say("composer")
+                    aria-label=say("composer.aria-label")
                     maxlength="16000"
                     prop:value=move || draft.get()
                     on:input=move |event| {
@@ -268,7 +268,7 @@ fn Open(controller: Handle) -> impl IntoView {
                     on:keydown=move |event| if event.key() == "Enter" && !event.shift_key() { event.prevent_default(); send(); }
                     disabled=ended
                 ></textarea>
-                <button class="primary" type="submit" data-beckon="send" disabled=ended>"Send"</button>
+                <button class="primary" type="submit" data-beckon="send" disabled=ended>{say("send")}</button>
             </form>
         </section>
     }
@@ -299,11 +299,18 @@ fn Message(row: Row) -> impl IntoView {
     let sending = line.delivery == Delivery::Sending;
     let (time, full) = clock(line.sent_at_ms);
     let who = match line.author {
-        Author::Visitor => "You".to_owned(),
+        Author::Visitor => say("you"),
         Author::Agent => line.author_name.clone(),
         Author::System => String::new(),
     };
-    let body = segments(&line.body)
+    // Beckon's own notes in the visitor's language; anything else as written.
+    let said = SystemNote::of(line.author, &line.client_message_id).map(|note| match note {
+        SystemNote::Monitoring => say("note-monitoring"),
+        SystemNote::SupervisorJoined => say("note-joined"),
+        SystemNote::SupervisorLeft => say("note-left"),
+        SystemNote::ForceClosed => say("note-force-closed"),
+    });
+    let body = segments(said.as_deref().unwrap_or(&line.body))
         .into_iter()
         .map(|segment| match segment {
             Segment::Text(text) => view! { <span>{text}</span> }.into_any(),
@@ -322,8 +329,8 @@ fn Message(row: Row) -> impl IntoView {
             <p class="message" dir="auto" class:pending=sending data-beckon="message" data-author=author>{body}</p>
             {mark.map(|delivery| view! {
                 <p class="delivery" data-beckon="delivery">{match delivery {
-                    Delivery::Sending => "Sending…",
-                    Delivery::Stored => "Delivered",
+                    Delivery::Sending => say("sending"),
+                    Delivery::Stored => say("delivered"),
                 }}</p>
             })}
         </li>
@@ -337,9 +344,34 @@ fn clock(sent_at_ms: i64) -> (String, String) {
     let _ = js_sys::Reflect::set(&options, &"hour".into(), &"2-digit".into());
     let _ = js_sys::Reflect::set(&options, &"minute".into(), &"2-digit".into());
     let time = date
-        .to_locale_time_string_with_options("default", &options)
+        .to_locale_time_string_with_options(&text::language(), &options)
         .as_string()
         .unwrap_or_default();
     let full = date.to_iso_string().as_string().unwrap_or_default();
     (time, full)
+}
+
+/// The header's title in the visitor's language.
+fn title_words(heading: &Heading) -> String {
+    match &heading.title {
+        Title::Site => look::title(),
+        Title::Agent(name) => name.clone(),
+        Title::Ended => say("ended-title"),
+    }
+}
+
+/// The line under the title in the visitor's language.
+fn status_words(heading: &Heading) -> String {
+    match &heading.status {
+        Status::Connecting => say("status-connecting"),
+        Status::Waiting(None) => say("status-waiting"),
+        Status::Waiting(Some(position)) => say_with(
+            "status-waiting-position",
+            &[("position", Arg::Number(*position))],
+        ),
+        Status::AgentHere(None) => say("status-agent-unnamed"),
+        Status::AgentHere(Some(name)) => say_with("status-agent", &[("name", Arg::Text(name))]),
+        Status::Offline => say("status-offline"),
+        Status::Ended => say("status-ended"),
+    }
 }

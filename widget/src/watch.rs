@@ -19,6 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::bridge::{Bridge, Layout};
 use crate::browser::{self, CHAT_FLAG, LAUNCH_FLAG, START_FRAME};
+use crate::look;
 use crate::page::{self, ContextRequests, FromPage};
 
 /// How long the page's context provider may take before the chat starts without its variables.
@@ -47,6 +48,10 @@ fn load_chat() -> Option<()> {
         .add_event_listener_with_callback("error", failed.unchecked_ref())
         .ok()?;
     document.head()?.append_child(&script).ok()?;
+    // The chat's words, in the visitor's language, come at the same time; the chat module takes them.
+    let words = document.document_element()?.get_attribute("data-text")?;
+    let fetched = web_sys::window()?.fetch_with_str(&words);
+    browser::set_window_property(browser::WORDS, &fetched);
     Some(())
 }
 
@@ -322,9 +327,8 @@ impl Watcher {
             tracker.choose(rule_set, now).map(|rule| {
                 (
                     rule.id.clone(),
-                    rule.invitation
-                        .for_language(&tracker.env.language)
-                        .to_owned(),
+                    // In the widget's language, which the server chose: the buttons' too.
+                    rule.invitation.for_language(&look::language()).to_owned(),
                     rule.invitation_seconds,
                 )
             })
@@ -376,7 +380,7 @@ impl Watcher {
         self.hide_button();
         // A region, not a dialog: it never takes the focus from the page. A live region reads it out.
         let _ = section.set_attribute("role", "region");
-        let _ = section.set_attribute("aria-label", "Chat invitation");
+        let _ = section.set_attribute("aria-label", &look::word("data-invitation"));
         let message = element(&document, "p", "invitation-message", "invitation-message");
         let actions = element(&document, "div", "actions", "");
         let accept = element(&document, "button", "primary", "accept");
@@ -388,8 +392,8 @@ impl Watcher {
         };
         // Text, never HTML: the invitation is the marketer's words, shown as written.
         message.set_text_content(Some(text));
-        accept.set_text_content(Some("Chat now"));
-        close.set_text_content(Some("No thanks"));
+        accept.set_text_content(Some(&look::word("data-accept")));
+        close.set_text_content(Some(&look::word("data-decline")));
         let _ = actions.append_child(&accept);
         let _ = actions.append_child(&close);
         let _ = section.append_child(&message);

@@ -454,6 +454,7 @@ fn ci(root: &Path) -> anyhow::Result<()> {
             "tests/launcher.test.mjs",
             "tests/console.test.mjs",
             "tests/supervisor.test.mjs",
+            "tests/language.test.mjs",
         ])
         .env("BECKON_BIN", beckon_binary(root)))?;
     sizes(root)?;

@@ -142,8 +142,6 @@ pub struct LauncherConfig {
     pub only_when_available: bool,
 }
 
-/// The chat button's words when the site chose none.
-const LAUNCHER_LABEL: &str = "Chat with us";
 /// A speech bubble.
 const LAUNCHER_ICON: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="22" height="22"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>"#;
 
@@ -162,10 +160,11 @@ impl LauncherConfig {
     }
 
     /// The button, hidden: the widget shows it once nothing else is in its corner and, if the site
-    /// asks, an agent can take the chat.
-    pub fn button(&self) -> String {
+    /// asks, an agent can take the chat. `default_label` is the widget's own words, in the
+    /// visitor's language, for a site that chose none.
+    pub fn button(&self, default_label: &str) -> String {
         let label = if self.label.is_empty() {
-            LAUNCHER_LABEL
+            default_label
         } else {
             &self.label
         };
@@ -273,7 +272,7 @@ fn words(key: &str, text: &str) -> Result<(), String> {
 }
 
 /// Text for a double-quoted HTML attribute or an element's content.
-fn escape_attribute(text: &str) -> String {
+pub fn escape_attribute(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -363,7 +362,7 @@ mod tests {
             label: "<b>Ask</b> & go".to_owned(),
             only_when_available: true,
         };
-        let button = launcher.button();
+        let button = launcher.button("Chat with us");
         assert!(
             button.contains("<span>&lt;b&gt;Ask&lt;/b&gt; &amp; go</span>"),
             "{button}"
@@ -375,7 +374,11 @@ mod tests {
         );
         launcher.label.clear();
         launcher.only_when_available = false;
-        assert!(launcher.button().contains("<span>Chat with us</span>"));
+        assert!(
+            launcher
+                .button("Discuter avec nous")
+                .contains("<span>Discuter avec nous</span>")
+        );
         assert!(
             launcher
                 .attributes()

@@ -17,7 +17,7 @@ mod routing;
 
 use crate::store::{DEFAULT_POSTGRES_CONNECTIONS, DatabaseLocation};
 pub use limits::{LimitsConfig, Rate};
-pub use look::{Colour, LauncherConfig, Look, Side};
+pub use look::{Colour, LauncherConfig, Look, Side, escape_attribute};
 pub use routing::duration_ms;
 
 /// The whole configuration, with every relative path already resolved against the file's folder.
@@ -59,6 +59,8 @@ pub struct SiteConfig {
     pub allowed_origins: Vec<String>,
     pub rules_dir: PathBuf,
     pub look: Look,
+    /// The language the widget always speaks on this site; `None` follows the page and the browser.
+    pub language: Option<&'static str>,
     /// The chat button; `None` when the site has none.
     pub launcher: Option<LauncherConfig>,
 }
@@ -206,6 +208,22 @@ struct RawSite {
     #[serde(default)]
     look: look::RawLook,
     launcher: Option<look::RawLauncher>,
+    language: Option<String>,
+}
+
+/// A site's forced language: one the widget speaks, written as its primary subtag (`fr`).
+fn site_language(site: &str, language: &str) -> Result<&'static str, String> {
+    crate::text::languages()
+        .find(|known| known.eq_ignore_ascii_case(language.trim()))
+        .ok_or_else(|| {
+            format!(
+                "`sites.{site}.language`: the widget does not speak `{language}`; use one of {}",
+                crate::text::languages()
+                    .map(|code| format!("`{code}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
 }
 
 impl Config {
@@ -279,6 +297,11 @@ impl Config {
                 .into_iter()
                 .map(|site| {
                     let look = site.look.check(&site.id, &site.name)?;
+                    let language = site
+                        .language
+                        .as_deref()
+                        .map(|language| site_language(&site.id, language))
+                        .transpose()?;
                     let launcher = match site.launcher {
                         None => None,
                         Some(launcher) => launcher
@@ -290,6 +313,7 @@ impl Config {
                         name: site.name,
                         allowed_origins: site.allowed_origins,
                         look,
+                        language,
                         launcher,
                     })
                 })
@@ -730,6 +754,7 @@ name = "Sales"
         assert_eq!(site.look.colour.css(), "#2f5bea");
         assert_eq!(site.look.side, Side::Right);
         assert_eq!(site.look.title, "The Shop");
+        assert_eq!(site.language, None);
         assert_eq!(site.launcher, None);
     }
 
@@ -756,6 +781,8 @@ name = "Sales"
         ))
         .unwrap();
         assert_eq!(off.sites[0].launcher, None);
+        let french = parse(&format!("{MINIMAL}{SITE}language = \"FR\"\n")).unwrap();
+        assert_eq!(french.sites[0].language, Some("fr"));
     }
 
     #[test]
@@ -780,6 +807,10 @@ name = "Sales"
             (
                 "[sites.launcher]\nqueue = \"sales\"\nshow = \"sometimes\"\n",
                 "unknown variant `sometimes`, expected `available` or `always`",
+            ),
+            (
+                "language = \"it\"\n",
+                "`sites.shop.language`: the widget does not speak `it`; use one of `en`, `de`, `es`, `fr`, `gl`, `ro`",
             ),
         ] {
             let error = parse(&format!("{MINIMAL}{SITE}{table}"))

@@ -126,6 +126,7 @@ pub fn app(runtime: Arc<Runtime>) -> Router {
         )
         .route("/beckon.js", get(files::loader))
         .route("/widget/{site}", get(widget_page))
+        .route("/widget/text/{file}", get(widget_text))
         .route("/assets/{*path}", get(files::asset))
         .route("/console", get(files::console_page))
         .route("/ws/visitor", get(ws::visitor::upgrade))
@@ -181,6 +182,8 @@ async fn security_headers(mut response: Response) -> Response {
 #[derive(Deserialize)]
 struct WidgetQuery {
     parent: Option<String>,
+    /// The host page's `<html lang>`, as the loader read it.
+    lang: Option<String>,
 }
 
 /// The iframe page. 404 for an unknown site, 403 for a parent origin the site does not allow. Its CSP
@@ -206,48 +209,106 @@ async fn widget_page(
     }
     let ancestors = runtime.allowed_origins(&site).join(" ");
     let page = files::read_page(&runtime, files::WIDGET_PAGE).await?;
-    let (body, style_hash) = match runtime.site(&site) {
-        Some(site) => with_look(page, site),
-        None => (page, String::new()),
-    };
+    let catalog = crate::text::builtin()
+        .map_err(|error| AppError::new(ErrorCode::Internal, error.to_string()))?;
+    let site = runtime.site(&site);
+    let accept_language = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let (language, tag) = catalog.negotiate(
+        site.and_then(|site| site.language),
+        query.lang.as_deref(),
+        accept_language,
+    );
+    let (body, style_hash) = personalise(page, site, language, &tag);
     let csp = format!(
         "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'{style_hash}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
     );
-    Ok(files::Document {
+    let mut response = files::Document {
         body,
         content_type: "text/html; charset=utf-8",
         cache_control: "no-cache",
         csp: Some(csp),
     }
-    .respond(&headers))
+    .respond(&headers);
+    // The page is in the browser's language: a cache keeps one copy per `Accept-Language`.
+    response.headers_mut().insert(
+        header::VARY,
+        axum::http::HeaderValue::from_static("Accept-Language"),
+    );
+    Ok(response)
 }
 
-/// The widget page with the site's colours in a `<style>`, its corner and title on `<html>` and, when
-/// the site has one, its chat button, hidden until the widget knows it may show it; with the style's
-/// CSP source (` 'sha256-…'`). No request more, no flash of other colours, and no code in the first
-/// module to colour or build anything.
-fn with_look(page: Vec<u8>, site: &crate::config::SiteConfig) -> (Vec<u8>, String) {
+/// The widget page in the visitor's language, with the site's look: `lang` (the tag that chose the
+/// language, such as `fr-CA`, by which rules pick their invitation's text), the words shown before a
+/// chat and the chat's words file on `<html>`; the site's colours in a `<style>`, its corner and title
+/// on `<html>` and, when the site has one, its chat button, hidden until the widget knows it may show
+/// it; with the style's CSP source (` 'sha256-…'`). No request more, no flash of other colours or
+/// words, and no code in the first module to colour, word or build anything.
+fn personalise(
+    page: Vec<u8>,
+    site: Option<&crate::config::SiteConfig>,
+    language: &crate::text::Language,
+    tag: &str,
+) -> (Vec<u8>, String) {
+    use crate::config::escape_attribute;
     use base64::Engine as _;
     use sha2::Digest as _;
     let page = String::from_utf8_lossy(&page);
-    let style = site.look.style();
-    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&style));
-    let mut attributes = site.look.attributes();
-    let mut button = String::new();
-    if let Some(launcher) = &site.launcher {
-        attributes.push_str(&launcher.attributes());
-        button = launcher.button();
+    let mut attributes = format!(
+        r#" lang="{}" data-text="/widget/text/{}" data-invitation="{}" data-accept="{}" data-decline="{}""#,
+        escape_attribute(tag),
+        language.file_name(),
+        escape_attribute(&language.plain("invitation.aria-label")),
+        escape_attribute(&language.plain("invitation-accept")),
+        escape_attribute(&language.plain("invitation-decline")),
+    );
+    let (mut style, mut button, mut csp) = (String::new(), String::new(), String::new());
+    if let Some(site) = site {
+        let css = site.look.style();
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&css));
+        csp = format!(" 'sha256-{hash}'");
+        style = ["<style>", &css, "</style>\n"].concat();
+        attributes.push_str(&site.look.attributes());
+        if let Some(launcher) = &site.launcher {
+            attributes.push_str(&launcher.attributes());
+            button = launcher.button(&language.plain("launcher-label"));
+        }
     }
     let body = page
-        .replacen("<html", &["<html", &attributes].concat(), 1)
-        .replacen(
-            "</head>",
-            &["<style>", &style, "</style>\n</head>"].concat(),
-            1,
-        )
+        .replacen("<html lang=\"en\"", &["<html", &attributes].concat(), 1)
+        .replacen("</head>", &[&style, "</head>"].concat(), 1)
         .replacen("<body>", &["<body>", &button].concat(), 1)
         .into_bytes();
-    (body, format!(" 'sha256-{hash}'"))
+    (body, csp)
+}
+
+/// A language's words for the chat module, named by the page (`fr-0123456789.json`). The name's hash
+/// is the words' own, so the browser keeps the file for a year; an old page asking for an old hash
+/// after a deploy gets today's words, revalidated every time.
+async fn widget_text(Path(file): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
+    let catalog = crate::text::builtin()
+        .map_err(|error| AppError::new(ErrorCode::Internal, error.to_string()))?;
+    let code = file.split(['-', '.']).next().unwrap_or_default();
+    let language = catalog.language(code).ok_or_else(|| {
+        AppError::new(
+            ErrorCode::NotFound,
+            format!("the widget does not speak `{code}` (from `{file}`)"),
+        )
+    })?;
+    let current = file == language.file_name();
+    Ok(files::Document {
+        body: language.json().as_bytes().to_vec(),
+        content_type: "application/json",
+        cache_control: if current {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        },
+        csp: None,
+    }
+    .respond(&headers))
 }
 
 /// How many days of time-zone offsets the widget gets: it fetches the configuration on every page load.

@@ -1,7 +1,7 @@
 //! What supervisors do beyond an agent: transfer and assign conversations, force-close and monitor
 //! them, each action enabled one by one in `[supervision]` (an admin may always).
 
-use protocol::{AuditEntry, Author, ConversationState, ErrorCode, ParticipantRole};
+use protocol::{AuditEntry, Author, ConversationState, ErrorCode, ParticipantRole, SystemNote};
 
 use super::conversations::{SupervisorAction, forbidden, owner};
 use super::{Runtime, RuntimeError, RuntimeResult};
@@ -142,7 +142,7 @@ impl Runtime {
             }
             self.append(
                 &conversation,
-                format!("force-close-{conversation_id}"),
+                format!("{}{conversation_id}", SystemNote::ForceClosed.prefix()),
                 Author::System,
                 String::new(),
                 "A supervisor ended this conversation.".to_owned(),
@@ -185,7 +185,12 @@ impl Runtime {
             if had.is_none() && self.settings.supervision.announce_monitoring {
                 self.tell_participants(
                     &conversation,
-                    &format!("monitor-{}-{}", agent.username, self.now_ms()),
+                    &format!(
+                        "{}{}-{}",
+                        SystemNote::Monitoring.prefix(),
+                        agent.username,
+                        self.now_ms()
+                    ),
                     "A supervisor is monitoring the conversation.",
                 )
                 .await?;
@@ -255,7 +260,12 @@ impl Runtime {
             if had != Some(ParticipantRole::Supervisor) {
                 self.tell_participants(
                     &conversation,
-                    &format!("join-{}-{}", agent.username, self.now_ms()),
+                    &format!(
+                        "{}{}-{}",
+                        SystemNote::SupervisorJoined.prefix(),
+                        agent.username,
+                        self.now_ms()
+                    ),
                     "A supervisor joined the conversation.",
                 )
                 .await?;
@@ -283,7 +293,12 @@ impl Runtime {
                 {
                     self.tell_participants(
                         &conversation,
-                        &format!("leave-{}-{}", agent.username, self.now_ms()),
+                        &format!(
+                            "{}{}-{}",
+                            SystemNote::SupervisorLeft.prefix(),
+                            agent.username,
+                            self.now_ms()
+                        ),
                         "The supervisor left the conversation.",
                     )
                     .await?;
