@@ -101,6 +101,10 @@ colour = "#0b7a3e"
 [sites.launcher]
 queue = "support"
 show = "always"
+
+# The Romanian visitor writes thirty messages in a row.
+[limits]
+visitor_messages = { burst = 40, every = "100ms" }
 `)
     .replace(/^root = .*$/m, 'root = "site"')
     .replace(/(\[demo\]\nlisten = )"127\.0\.0\.1:0"/, `$1"127.0.0.1:${shopPort}"`);
@@ -267,6 +271,17 @@ step("the site's forced language wins over the page's and the browser's", async 
     delivered: 'Livrat',
     time: /^\d{2}:\d{2}$/,
   });
+  await shot(visitor.page, 'language-ro-green-1');
+  // Thirty messages: the panel follows them, in the site's green, the times in Romanian's form.
+  for (let n = 2; n <= 30; n += 1) {
+    await visitor.widget.locator('[data-beckon=composer]').fill(`Mesajul ${n}: o întrebare despre lampă`);
+    await visitor.widget.locator('[data-beckon=composer]').press('Enter');
+  }
+  await visitor.widget.locator('[data-beckon=message]').filter({ hasText: 'Mesajul 30:' }).waitFor();
+  await visitor.widget.locator('[data-beckon=delivery]').filter({ hasText: 'Livrat' }).waitFor();
+  assert.ok(await visitor.widget.locator('[data-beckon=message]').filter({ hasText: 'Mesajul 30:' }).isVisible());
+  await axe(visitor.frame, 'the panel in Romanian with 30 messages', { pageRules: false });
+  await shot(visitor.page, 'language-ro-green-30');
   // Folded with an unread count of 0, the button's label is Romanian too.
   await visitor.widget.locator('[data-beckon=minimise]').click();
   assert.equal(await visitor.widget.locator('[data-beckon=unfold]').getAttribute('aria-label'), 'Deschideți chatul');

@@ -201,6 +201,38 @@ pub fn set_window_property(name: &str, value: &JsValue) {
     }
 }
 
+/// Resolves once the panel's stylesheet, which the first module added with the chat module, is in:
+/// the panel never shows unstyled. A stylesheet that failed, or is slow beyond three seconds, lets the
+/// chat go on plain rather than never.
+#[cfg(feature = "chat")]
+pub async fn chat_stylesheet() {
+    let Some(link) = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| {
+            document
+                .query_selector("link[data-beckon=chat-css]")
+                .ok()
+                .flatten()
+        })
+    else {
+        return;
+    };
+    let loaded = js_sys::Reflect::get(&link, &"sheet".into())
+        .map(|sheet| !sheet.is_null() && !sheet.is_undefined())
+        .unwrap_or(true);
+    if loaded {
+        return;
+    }
+    let settled = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = link.add_event_listener_with_callback("load", &resolve);
+        let _ = link.add_event_listener_with_callback("error", &resolve);
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 3_000);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(settled).await;
+}
+
 #[cfg(feature = "chat")]
 /// Reads and deletes a window property.
 pub fn take_window_property(name: &str) -> JsValue {

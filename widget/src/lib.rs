@@ -57,9 +57,11 @@ pub fn start() {
 #[cfg(feature = "chat")]
 #[wasm_bindgen(start)]
 pub fn start() {
-    // The panel shows once its words are here: never a flash of another language.
+    // The panel shows once its words and its stylesheet are here: never a flash of another language
+    // or of an unstyled panel. Both were on their way with the module.
     wasm_bindgen_futures::spawn_local(async {
         text::load().await;
+        browser::chat_stylesheet().await;
         leptos::mount::mount_to_body(chat_app::App);
     });
 }

@@ -37,7 +37,16 @@ const LAUNCHER_MARGIN: i32 = 12;
 /// its content-hashed glue in `<html data-chat>`, and the glue starts itself.
 fn load_chat() -> Option<()> {
     let document = web_sys::window()?.document()?;
-    let source = document.document_element()?.get_attribute("data-chat")?;
+    let root = document.document_element()?;
+    // The panel's stylesheet first, so that it is in when the module mounts the panel.
+    let sheet = document.create_element("link").ok()?;
+    sheet.set_attribute("rel", "stylesheet").ok()?;
+    sheet.set_attribute("data-beckon", "chat-css").ok()?;
+    sheet
+        .set_attribute("href", &root.get_attribute("data-chat-css")?)
+        .ok()?;
+    document.head()?.append_child(&sheet).ok()?;
+    let source = root.get_attribute("data-chat")?;
     let script = document.create_element("script").ok()?;
     script.set_attribute("type", "module").ok()?;
     script.set_attribute("src", &source).ok()?;
@@ -49,7 +58,7 @@ fn load_chat() -> Option<()> {
         .ok()?;
     document.head()?.append_child(&script).ok()?;
     // The chat's words, in the visitor's language, come at the same time; the chat module takes them.
-    let words = document.document_element()?.get_attribute("data-text")?;
+    let words = root.get_attribute("data-text")?;
     let fetched = web_sys::window()?.fetch_with_str(&words);
     browser::set_window_property(browser::WORDS, &fetched);
     Some(())

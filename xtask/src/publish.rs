@@ -35,6 +35,7 @@ const MODULES: &[(&str, &str)] = &[
 /// one file.
 const STYLESHEETS: &[(&str, &[&str])] = &[
     ("widget.css", &["www/widget/widget.css"]),
+    ("chat.css", &["www/widget/chat.css"]),
     (
         "console.css",
         &[
