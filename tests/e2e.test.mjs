@@ -460,7 +460,12 @@ step('step 5c: minimised, the panel is a button with the unread count; the draft
   await unfold.click();
   await a.widget.locator('[data-beckon=message]', { hasText: 'Still there?' }).waitFor();
   assert.equal(await a.widget.locator('[data-beckon=unread]').count(), 0);
-  // A half-written message, folded again, then another page of the site.
+  // Scrolled up to reread, with a half-written message, folded again, then another page of the site.
+  await widgetFrame(a).evaluate(() => {
+    const list = document.querySelector('.transcript');
+    list.scrollTop = 100;
+    list.dispatchEvent(new Event('scroll'));
+  });
   await a.widget.locator('[data-beckon=composer]').fill('I was about to ask about');
   await a.widget.locator('[data-beckon=minimise]').click();
   await unfold.waitFor();
@@ -469,6 +474,9 @@ step('step 5c: minimised, the panel is a button with the unread count; the draft
   await a.widget.locator('[data-beckon=unfold]').click();
   assert.equal(await a.widget.locator('[data-beckon=composer]').inputValue(), 'I was about to ask about');
   await a.widget.locator('[data-beckon=message]', { hasText: 'Still there?' }).waitFor();
+  // The transcript opens where the visitor was reading, and the resumed messages are not "new".
+  await widgetFrame(a).waitForFunction(() => document.querySelector('.transcript').scrollTop === 100);
+  assert.equal(await a.widget.locator('[data-beckon=new-message]').count(), 0);
   await a.widget.locator('[data-beckon=composer]').fill('');
 });
 

@@ -82,6 +82,9 @@ impl Ui {
 /// Remembered for this tab while a chat is open, so the next page shows the panel as it was.
 pub const MINIMISED: &str = "beckon.chat.minimised";
 pub const DRAFT: &str = "beckon.chat.draft";
+/// Where the visitor scrolled the transcript up to (pixels from its top), while they read back; absent
+/// while they follow the newest message.
+pub const SCROLL: &str = "beckon.chat.scroll";
 
 pub struct Controller {
     pub ui: Ui,
@@ -212,6 +215,7 @@ impl Controller {
         browser::local_remove(CHAT_FLAG);
         browser::session_remove(MINIMISED);
         browser::session_remove(DRAFT);
+        browser::session_remove(SCROLL);
         if let Some(socket) = self.socket.take() {
             let _ = socket.websocket.close();
         }

@@ -2,13 +2,13 @@
 //! state in words, Minimise and End (which asks first); the transcript, which opens at the newest
 //! message and follows new ones unless the visitor has scrolled up, when a "New message" button appears
 //! instead; times grouped by minute and author; a mark on the visitor's last message once the server
-//! stored it; the composer, whose draft survives pages. Folded, the panel is one button with the count
+//! stored it; the composer. The draft and where the visitor scrolled up to survive pages. Folded, the panel is one button with the count
 //! of unread messages. Every message is text: addresses become links, nothing is ever HTML.
 
 use leptos::prelude::*;
 use protocol::{Author, ConversationState, SystemNote};
 
-use crate::connection::{DRAFT, Handle, Offline};
+use crate::connection::{DRAFT, Handle, Offline, SCROLL};
 use crate::conversation::{
     Delivery, Heading, Line, Segment, Status, Title, initials, segments, starts_group,
 };
@@ -73,6 +73,23 @@ fn Open(controller: Handle) -> impl IntoView {
     // Where the panel last scrolled itself to. A scroll event is the visitor's only when it lands above
     // that: the events of the panel's own scrolls can arrive after the next message made it taller.
     let followed_to = StoredValue::new(0);
+    // On a new page of the site, the transcript opens where the visitor had scrolled up to: `top:seq`,
+    // restored once the resumed messages reach the newest they had then (they come oldest first, so
+    // the distance from the top holds). Only messages after it count as new.
+    let restore = StoredValue::new(crate::browser::session_get(SCROLL).and_then(|saved| {
+        let (top, seq) = saved.split_once(':')?;
+        Some((top.parse::<i32>().ok()?, seq.parse::<i64>().ok()?))
+    }));
+    let newest_seq = move || {
+        ui.transcript.with_untracked(|transcript| {
+            transcript
+                .lines
+                .iter()
+                .map(|line| line.seq)
+                .max()
+                .unwrap_or(0)
+        })
+    };
     let ended = move || {
         matches!(
             ui.state.get(),
@@ -101,6 +118,17 @@ fn Open(controller: Handle) -> impl IntoView {
         let count = ui.transcript.with(|transcript| transcript.lines.len());
         let grew = previous.is_some_and(|previous| count > previous);
         request_animation_frame(move || {
+            if let Some((top, seq)) = restore.try_get_value().flatten() {
+                // Until the resumed messages reach where the visitor was, neither follow nor mark.
+                if newest_seq() >= seq
+                    && let Some(list) = list.try_get_untracked().flatten()
+                {
+                    restore.set_value(None);
+                    let _ = at_bottom.try_set(false);
+                    list.set_scroll_top(top);
+                }
+                return;
+            }
             if at_bottom.try_get_untracked().unwrap_or(false) {
                 scroll_to_bottom();
             } else if grew {
@@ -117,6 +145,9 @@ fn Open(controller: Handle) -> impl IntoView {
             at_bottom.set(bottom);
             if bottom {
                 new_below.set(false);
+                crate::browser::session_remove(SCROLL);
+            } else {
+                crate::browser::session_set(SCROLL, &format!("{top}:{}", newest_seq()));
             }
         }
     };
