@@ -170,10 +170,12 @@ fn ensure_python_tools(root: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Installs the npm packages the build and the tests use (wasm-opt, playwright-core, the country
-/// database the server's geo tests read, and the benchmarks' baselines: socket.io for the messages,
-/// Rocket.Chat's livechat for the widget).
+/// database the server's geo tests read, the benchmarks' baselines: socket.io for the messages,
+/// Rocket.Chat's livechat for the widget, and the labelled sentences `sentiment` ships for the
+/// sentiment benchmark).
 fn ensure_npm_packages(root: &Path) -> anyhow::Result<()> {
     if !root.join("tests/node_modules/.bin/wasm-opt").exists()
+        || !root.join("tests/node_modules/sentiment").exists()
         || !root.join("tests/node_modules/playwright-core").exists()
         || !root.join("tests/node_modules/socket.io").exists()
         || !root
@@ -474,6 +476,7 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     run(cargo().args(["bench", "-p", "server", "--bench", "routing"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "messages"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "dashboard"]))?;
+    run(cargo().args(["bench", "-p", "server", "--bench", "sentiment"]))?;
     run(Command::new("node").arg("tests/bench/rules.mjs"))?;
     bench_widget(root)?;
     bench_console(root)

@@ -4,3 +4,4 @@
 pub mod agents;
 pub mod lifecycle;
 pub mod routing;
+pub mod sentiment;
