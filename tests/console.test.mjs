@@ -247,6 +247,30 @@ step('an unfocused session counts unread messages, 9 and then 9+, with the exact
   assert.equal(await first.locator('[data-console=open-session]').getAttribute('title'), 'Visitor 1');
 });
 
+step('an unfocused session whose customer turns negative shows the sentiment alert with the exact tooltip', async () => {
+  // Visitor 1 has the focus; Visitor 2's customer is angry.
+  const second = entry('Visitor 2');
+  const open = second.locator('[data-console=open-session]');
+  assert.equal(await second.locator('[data-console=sentiment-alert]').count(), 0);
+  await visitorSends(2, 1, 'This is useless. I am really angry, nothing works!');
+  await second.locator('[data-console=sentiment-alert]').waitFor();
+  assert.equal(await open.getAttribute('title'), 'Visitor 2. Your conversation needs urgent attention.');
+  assert.match(await open.textContent(), /needs urgent attention/, 'screen readers hear it too');
+  await shot(agent, 'session-sentiment-alert');
+  // Focused, the session shows how the customer feels instead of the mark.
+  await open.click();
+  await second.locator('[data-console=sentiment-alert]').waitFor({ state: 'detached' });
+  const sentiment = agent.locator('[data-console=sentiment]');
+  await sentiment.filter({ hasText: 'Sentiment: Very negative' }).waitFor();
+  assert.match(await sentiment.getAttribute('class'), /alerting/);
+  // Calmer messages bring the level of the latest ones up, live.
+  await visitorSends(2, 4, 'Thanks, that is great!');
+  await sentiment.filter({ hasText: /^\s*Sentiment: Positive\s*$/ }).waitFor();
+  assert.doesNotMatch(await sentiment.getAttribute('class'), /alerting/);
+  await entry('Visitor 1').locator('[data-console=open-session]').click();
+  assert.equal(await second.locator('[data-console=sentiment-alert]').count(), 0);
+});
+
 step('a conversation opens at its newest message and follows new ones; scrolled up, a marker counts them', async () => {
   await visitorSends(1, 25, 'A longer question about the plans, so the transcript overflows the view');
   // Back to Home and into the session again: it opens at the bottom.

@@ -199,6 +199,19 @@ step('filters narrow the rows and each column sorts', async () => {
   await pages.lead.locator('[data-console=ongoing-empty]', { hasText: 'No conversation matches these filters.' }).waitFor();
   await pages.lead.locator('[data-console=clear-filters]').click();
   await pages.lead.waitForFunction(() => document.querySelectorAll('[data-console=ongoing-row]').length === 2);
+  // The waiting customer turns angry: the row says so live, and the sentiment filters and sorts.
+  await visitorSends(2, 'This is useless. I am really angry, nothing works!');
+  const feeling = row(second).locator('[data-console=ongoing-sentiment]');
+  await feeling.filter({ hasText: 'Very negative' }).waitFor();
+  assert.match(await feeling.getAttribute('class'), /alerting/);
+  assert.equal((await row(first).locator('[data-console=ongoing-sentiment]').textContent()).trim(), 'Neutral');
+  await pages.lead.locator('[data-console=filter-sentiment]').selectOption('very_negative');
+  await pages.lead.waitForFunction(() => document.querySelectorAll('[data-console=ongoing-row]').length === 1);
+  assert.deepEqual(await ids(), [second]);
+  await pages.lead.locator('[data-console=clear-filters]').click();
+  await pages.lead.waitForFunction(() => document.querySelectorAll('[data-console=ongoing-row]').length === 2);
+  await pages.lead.locator('[data-console=sort-sentiment]').click();
+  assert.deepEqual(await ids(), [second, first], 'the most negative first');
   await pages.lead.locator('[data-console=sort-visitor]').click();
   assert.equal(await pages.lead.locator('th[aria-sort=ascending] [data-console=sort-visitor]').count(), 1);
   assert.deepEqual(await ids(), [first, second]);

@@ -79,6 +79,8 @@ pub struct Console {
     /// Supervisors and admins: the Ongoing dashboard's rows, and the actions allowed them.
     pub ongoing: RwSignal<Vec<ConversationView>>,
     pub supervision: RwSignal<Option<protocol::SupervisionActions>>,
+    /// The sentiment at or below which an unfocused session shows the alert.
+    pub sentiment_alert: RwSignal<protocol::Sentiment>,
     pub agents: RwSignal<Vec<protocol::AgentSummary>>,
     /// What shows while no session is focused: Home, or a supervisor's or admin's page.
     pub page: RwSignal<Page>,
@@ -120,6 +122,7 @@ impl Console {
             work: RwSignal::new(WorkItems::default()),
             ongoing: RwSignal::new(Vec::new()),
             supervision: RwSignal::new(None),
+            sentiment_alert: RwSignal::new(protocol::default_sentiment_alert()),
             agents: RwSignal::new(Vec::new()),
             page: RwSignal::new(Page::Home),
             focused: RwSignal::new(None),
@@ -495,6 +498,8 @@ impl Console {
                         self.load_ongoing();
                     }
                     self.supervision.set(supervision);
+                    self.sentiment_alert
+                        .set(self.model.with_value(|model| model.sentiment_alert));
                     self.username.set(username);
                 }
                 Notice::Presence => {

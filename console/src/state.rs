@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use protocol::{
     AgentSummary, Author, ChatMessage, ConversationState, ConversationView, ErrorCode,
-    ParticipantRole, Presence, Role, ServerToAgent, SupervisionActions,
+    ParticipantRole, Presence, Role, Sentiment, ServerToAgent, SupervisionActions,
 };
 
 /// A message sent and not yet acknowledged. It goes again, with the same id and kind, after a
@@ -190,6 +190,8 @@ pub struct AgentState {
     pub ongoing: Vec<ConversationView>,
     /// Supervisors and admins: the supervisor actions this node allows them.
     pub supervision: Option<SupervisionActions>,
+    /// The sentiment at or below which a session raises the alert (`[sentiment] alert`).
+    pub sentiment_alert: Sentiment,
     /// Supervisors and admins: every agent's presence and load (the agents board), by username.
     pub agents: Vec<AgentSummary>,
     /// Conversations the agent opened with shift: their session opens without taking the focus.
@@ -218,11 +220,13 @@ impl AgentState {
                 conversations,
                 role,
                 supervision,
+                sentiment_alert,
                 ..
             } => {
                 self.username = username;
                 self.role = Some(role);
                 self.supervision = supervision;
+                self.sentiment_alert = sentiment_alert;
                 let presence = self.requested_presence.unwrap_or(presence);
                 self.presence = Some(presence);
                 self.shown_presence = Some(presence);
@@ -760,6 +764,7 @@ mod tests {
             participants: Vec::new(),
             state_since_ms: None,
             handled_since_ms: None,
+            sentiment: Default::default(),
             created_at_ms: 0,
             updated_at_ms: 0,
         }
@@ -784,6 +789,7 @@ mod tests {
             display_name: username.to_owned(),
             role,
             supervision: None,
+            sentiment_alert: protocol::default_sentiment_alert(),
             presence,
             conversations: Vec::new(),
         }

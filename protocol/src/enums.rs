@@ -63,3 +63,19 @@ named_enum! {
         Expired => "expired",
     }
 }
+
+named_enum! {
+    /// How the customer feels, on the seed product's seven-level scale, from their latest messages.
+    /// Ordered from the most negative: a level at or below the configured alert raises the alert.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+    pub enum Sentiment {
+        VeryNegative => "very_negative", "Very negative",
+        Negative => "negative", "Negative",
+        SlightlyNegative => "slightly_negative", "Slightly negative",
+        #[default]
+        Neutral => "neutral", "Neutral",
+        SlightlyPositive => "slightly_positive", "Slightly positive",
+        Positive => "positive", "Positive",
+        VeryPositive => "very_positive", "Very positive",
+    }
+}

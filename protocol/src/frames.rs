@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::context::DroppedVariable;
-use crate::{Author, Channel, ContextVariables, ConversationState, ErrorCode, Presence, Role};
+use crate::{
+    Author, Channel, ContextVariables, ConversationState, ErrorCode, Presence, Role, Sentiment,
+};
 
 /// One stored chat message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +26,11 @@ pub struct ChatMessage {
     /// customer never receives it; the store and the fan-out keep it from them.
     #[serde(default, skip_serializing_if = "is_false")]
     pub internal: bool,
+}
+
+/// The alert's default level: Slightly negative, as the seed product sets it.
+pub fn default_sentiment_alert() -> Sentiment {
+    Sentiment::SlightlyNegative
 }
 
 fn is_false(value: &bool) -> bool {
@@ -180,6 +187,9 @@ pub struct ConversationView {
     pub state_since_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handled_since_ms: Option<i64>,
+    /// How the customer feels, from their latest messages (VADER, `server::domain::sentiment`).
+    #[serde(default)]
+    pub sentiment: Sentiment,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -316,6 +326,9 @@ pub enum ServerToAgent {
         /// them all). The console shows no button for an action that is off.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         supervision: Option<SupervisionActions>,
+        /// The sentiment at or below which a conversation raises the alert (`[sentiment] alert`).
+        #[serde(default = "default_sentiment_alert")]
+        sentiment_alert: Sentiment,
         presence: Presence,
         conversations: Vec<ConversationView>,
     },

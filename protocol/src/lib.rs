@@ -22,12 +22,14 @@ mod rest;
 mod resume;
 pub mod typing;
 
-pub use enums::{Author, Channel, ConversationState, InvitationEventKind, Presence, Role};
+pub use enums::{
+    Author, Channel, ConversationState, InvitationEventKind, Presence, Role, Sentiment,
+};
 pub use errors::{ErrorBody, ErrorCode};
 pub use frames::{
     AgentToServer, ChatMessage, ConversationView, LastMessage, PREVIEW_CHARS, Participant,
     ParticipantRole, SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor,
-    SupervisionActions, SystemNote, VisitorToServer,
+    SupervisionActions, SystemNote, VisitorToServer, default_sentiment_alert,
 };
 pub use rest::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, Availability, HistoryEntry,

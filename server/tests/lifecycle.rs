@@ -13,7 +13,7 @@ use common::{
     Answer, Backend, Fixture, INBOX_QUEUE, INBOX_RULE, Node, Socket, on_every_backend, visitor_id,
 };
 use protocol::{
-    AgentToServer, ConversationState, Presence, Role, ServerToAgent, ServerToVisitor,
+    AgentToServer, ConversationState, Presence, Role, Sentiment, ServerToAgent, ServerToVisitor,
     VisitorToServer,
 };
 use server::runtime::ManualClock;
@@ -1848,7 +1848,69 @@ async fn typing_notices_reach_the_other_side_and_nothing_is_stored(backend: Back
     );
 }
 
+/// Every customer message is scored as it is stored; the conversation's level follows the latest ones
+/// and reaches the owner's console when it changes, and no more often.
+async fn customer_messages_set_the_conversation_s_sentiment_and_the_owner_hears_each_change(
+    backend: Backend,
+) {
+    let world = world(backend).await;
+    let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
+    let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
+    let sentiment_of = |frame: &ServerToAgent| match frame {
+        ServerToAgent::Conversation { conversation } if conversation.conversation_id == id => {
+            Some(conversation.sentiment)
+        }
+        _ => None,
+    };
+    visitor
+        .send_message("m1", "This is useless. I am really angry, nothing works!")
+        .await;
+    let heard = loop {
+        if let Some(sentiment) = sentiment_of(&ann.recv().await) {
+            break sentiment;
+        }
+    };
+    assert_eq!(heard, Sentiment::VeryNegative);
+    // A calm question moves the mean of the latest messages up one level, and says so.
+    visitor.send_message("m2", "Can you check my order?").await;
+    let heard = loop {
+        if let Some(sentiment) = sentiment_of(&ann.recv().await) {
+            break sentiment;
+        }
+    };
+    assert_eq!(heard, Sentiment::Negative);
+    // The agent's words are not the customer's feelings: they change nothing.
+    ann.send(&AgentToServer::Send {
+        conversation_id: id.clone(),
+        client_message_id: "a1".to_owned(),
+        body: "I am sorry, that is terrible and awful.".to_owned(),
+        internal: false,
+    })
+    .await;
+    visitor.send_message("m3", "Thanks, that is great!").await;
+    let heard = loop {
+        if let Some(sentiment) = sentiment_of(&ann.recv().await) {
+            break sentiment;
+        }
+    };
+    assert_eq!(
+        heard,
+        Sentiment::Neutral,
+        "the customer's three messages, not the agent's"
+    );
+    let stored = world
+        .node
+        .runtime()
+        .store()
+        .conversation(&id)
+        .await
+        .expect("the store answers")
+        .expect("the conversation");
+    assert_eq!(stored.sentiment, Sentiment::Neutral);
+}
+
 on_every_backend! {
+    #[tokio::test] customer_messages_set_the_conversation_s_sentiment_and_the_owner_hears_each_change,
     #[tokio::test] open_to_active_by_pick_and_by_accepting_routing_s_offer,
     #[tokio::test] open_to_closed_when_the_live_chat_visitor_ends_or_stays_away,
     #[tokio::test] active_to_wrap_up_by_agent_end_customer_end_and_customer_disconnect,

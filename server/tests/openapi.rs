@@ -22,6 +22,8 @@ const UNDOCUMENTED: &[(&str, &str)] = &[
     ("get", "/"),
     ("get", "/beckon.js"),
     ("get", "/widget/{site}"),
+    // The chat's words in one language, a static file the widget page names (docs/contracts.md).
+    ("get", "/widget/text/{file}"),
     ("get", "/assets/{*path}"),
     ("get", "/console"),
     ("get", "/ws/visitor"),

@@ -24,6 +24,12 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
         <article class="conversation" aria-labelledby="session-title">
             <header>
                 <h2 id="session-title">{move || session.view.with(|view| view.title.clone())}</h2>
+                // How the customer feels, from their latest messages; marked once it reaches the alert.
+                <span class="sentiment" data-console="sentiment"
+                    class:alerting=move || session.view.with(|view| view.sentiment) <= console.sentiment_alert.get()
+                    title="The customer's sentiment, from their latest messages">
+                    {move || session.view.with(|view| format!("Sentiment: {}", view.sentiment.label()))}
+                </span>
                 <span class="state" data-console="state">{move || state().label()}</span>
                 <Show when=move || state() == ConversationState::Active>
                     {

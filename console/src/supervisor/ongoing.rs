@@ -1,12 +1,12 @@
 //! Ongoing conversations: every conversation in Open, Active, Wrap-up and Waiting, live over the
-//! socket, with filters by queue, state and agent, sorting by each column, and the supervisor actions
+//! socket, with filters by queue, state, agent and sentiment, sorting by each column, and the supervisor actions
 //! this node allows (Monitor, Force close). Visitor text is shown as text.
 
 use std::cmp::Ordering;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{ConversationState, ConversationView, ParticipantRole};
+use protocol::{ConversationState, ConversationView, ParticipantRole, Sentiment};
 
 use super::agents_board::AgentsBoard;
 use super::move_dialog::MoveDialog;
@@ -20,6 +20,7 @@ enum Column {
     Visitor,
     Queue,
     State,
+    Sentiment,
     Owner,
     Waiting,
     Handling,
@@ -32,6 +33,8 @@ impl Column {
             Column::Visitor => a.title.cmp(&b.title),
             Column::Queue => a.queue_id.cmp(&b.queue_id),
             Column::State => state_rank(a.state).cmp(&state_rank(b.state)),
+            // The most negative first when ascending: who needs help soonest.
+            Column::Sentiment => a.sentiment.cmp(&b.sentiment),
             Column::Owner => a.agent_username.cmp(&b.agent_username),
             // Longest waiting first when ascending: the oldest start.
             Column::Waiting => waiting_since(a).cmp(&waiting_since(b)),
@@ -67,12 +70,14 @@ fn shown(
     queue: &str,
     state: &str,
     agent: &str,
+    sentiment: &str,
     sort: (Column, bool),
 ) -> Vec<ConversationView> {
     let mut rows: Vec<ConversationView> = rows
         .iter()
         .filter(|row| queue.is_empty() || row.queue_id == queue)
         .filter(|row| state.is_empty() || row.state.as_str() == state)
+        .filter(|row| sentiment.is_empty() || row.sentiment.as_str() == sentiment)
         .filter(|row| {
             agent.is_empty()
                 || row.agent_username.as_deref() == Some(agent)
@@ -137,11 +142,19 @@ pub fn Ongoing() -> impl IntoView {
     let queue = RwSignal::new(String::new());
     let state = RwSignal::new(String::new());
     let agent = RwSignal::new(String::new());
+    let sentiment = RwSignal::new(String::new());
     let sort = RwSignal::new((Column::Waiting, true));
     let rows = Memo::new(move |_| {
-        console
-            .ongoing
-            .with(|rows| shown(rows, &queue.get(), &state.get(), &agent.get(), sort.get()))
+        console.ongoing.with(|rows| {
+            shown(
+                rows,
+                &queue.get(),
+                &state.get(),
+                &agent.get(),
+                &sentiment.get(),
+                sort.get(),
+            )
+        })
     });
     // The filters offer what the rows hold.
     let choices = move |pick: fn(&ConversationView) -> Vec<String>| {
@@ -152,8 +165,12 @@ pub fn Ongoing() -> impl IntoView {
             values
         })
     };
-    let filtered =
-        move || !(queue.get().is_empty() && state.get().is_empty() && agent.get().is_empty());
+    let filtered = move || {
+        !(queue.get().is_empty()
+            && state.get().is_empty()
+            && agent.get().is_empty()
+            && sentiment.get().is_empty())
+    };
     let header = move |label: &'static str, column: Column| {
         view! {
             <th scope="col" aria-sort=move || match sort.get() {
@@ -185,11 +202,14 @@ pub fn Ongoing() -> impl IntoView {
                             .chain(row.participants.iter().map(|participant| participant.username.clone()))
                             .collect()
                     })) />
+                <Filter label="Sentiment" hook="filter-sentiment" value=sentiment
+                    options=Signal::derive(move || Sentiment::ALL.map(|level| level.as_str().to_owned()).to_vec()) />
                 <Show when=filtered>
                     <button class="secondary" data-console="clear-filters" on:click=move |_| {
                         queue.set(String::new());
                         state.set(String::new());
                         agent.set(String::new());
+                        sentiment.set(String::new());
                     }>"Clear filters"</button>
                 </Show>
             </div>
@@ -208,6 +228,7 @@ pub fn Ongoing() -> impl IntoView {
                             {header("Visitor", Column::Visitor)}
                             {header("Queue", Column::Queue)}
                             {header("State", Column::State)}
+                            {header("Sentiment", Column::Sentiment)}
                             {header("Owner", Column::Owner)}
                             <th scope="col">"Others"</th>
                             {header("Waiting", Column::Waiting)}
@@ -217,7 +238,7 @@ pub fn Ongoing() -> impl IntoView {
                         </tr></thead>
                         <tbody>
                             <For each=move || rows.get()
-                                key=|row| (row.conversation_id.clone(), row.state.as_str(), row.updated_at_ms, row.participants.len())
+                                key=|row| (row.conversation_id.clone(), row.state.as_str(), row.sentiment, row.updated_at_ms, row.participants.len())
                                 children=move |row| view! { <Row row=row now=now /> } />
                         </tbody>
                     </table>
@@ -244,7 +265,9 @@ fn Filter(
                 <For each=move || options.get() key=|option| option.clone()
                     children=move |option| {
                         let shown = ConversationState::parse(&option)
-                            .map_or_else(|| option.clone(), |state| state.label().to_owned());
+                            .map(ConversationState::label)
+                            .or_else(|| Sentiment::parse(&option).map(Sentiment::label))
+                            .map_or_else(|| option.clone(), str::to_owned);
                         view! { <option value=option>{shown}</option> }
                     } />
             </select>
@@ -316,6 +339,8 @@ fn Row(row: ConversationView, now: RwSignal<i64>) -> impl IntoView {
             <td><span class="queue">{row.queue_id.clone()}</span>
                 <span class="channel muted">{row.channel.label()}</span></td>
             <td><span class=format!("state-tag {}", row.state.as_str())>{row.state.label()}</span></td>
+            <td><span class=format!("sentiment-tag {}", row.sentiment.as_str()) data-console="ongoing-sentiment"
+                class:alerting=row.sentiment <= console.sentiment_alert.get_untracked()>{row.sentiment.label()}</span></td>
             <td>{row.agent_username.clone().unwrap_or_else(|| "—".to_owned())}</td>
             <td class="others">{if others.is_empty() { "—".to_owned() } else { others }}</td>
             <td class="time">{duration_cell(waiting, now, false)}</td>
@@ -396,6 +421,7 @@ mod tests {
             participants: Vec::new(),
             state_since_ms: Some(created),
             handled_since_ms: None,
+            sentiment: Default::default(),
             created_at_ms: created,
             updated_at_ms: created,
         }
@@ -403,33 +429,51 @@ mod tests {
 
     #[test]
     fn filters_narrow_and_sorting_orders_each_way() {
-        let rows = [
+        let mut rows = [
             row("1", ConversationState::Active, "sales", Some("ann"), 10),
             row("2", ConversationState::Open, "support", None, 20),
             row("3", ConversationState::Open, "sales", None, 5),
         ];
+        rows[1].sentiment = Sentiment::Negative;
+        rows[2].sentiment = Sentiment::VeryPositive;
         let ids = |rows: Vec<ConversationView>| {
             rows.into_iter()
                 .map(|row| row.conversation_id)
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            ids(shown(&rows, "sales", "", "", (Column::Visitor, true))),
+            ids(shown(&rows, "sales", "", "", "", (Column::Visitor, true))),
             ["1", "3"]
         );
         assert_eq!(
-            ids(shown(&rows, "", "open", "", (Column::Waiting, true))),
+            ids(shown(&rows, "", "open", "", "", (Column::Waiting, true))),
             ["3", "2"],
             "longest waiting first"
         );
         assert_eq!(
-            ids(shown(&rows, "", "", "ann", (Column::Visitor, true))),
+            ids(shown(&rows, "", "", "ann", "", (Column::Visitor, true))),
             ["1"]
         );
         assert_eq!(
-            ids(shown(&rows, "", "", "", (Column::State, false))),
+            ids(shown(&rows, "", "", "", "", (Column::State, false))),
             ["1", "3", "2"]
         );
-        assert!(shown(&rows, "tiny", "", "", (Column::Visitor, true)).is_empty());
+        assert!(shown(&rows, "tiny", "", "", "", (Column::Visitor, true)).is_empty());
+        assert_eq!(
+            ids(shown(
+                &rows,
+                "",
+                "",
+                "",
+                "negative",
+                (Column::Visitor, true)
+            )),
+            ["2"]
+        );
+        assert_eq!(
+            ids(shown(&rows, "", "", "", "", (Column::Sentiment, true))),
+            ["2", "1", "3"],
+            "the most negative first"
+        );
     }
 }

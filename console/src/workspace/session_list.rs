@@ -158,6 +158,13 @@ fn SessionEntry(session: SessionSignals, index: usize) -> impl IntoView {
     let id = session.id.get_value();
     let title = move || session.view.with(|view| view.title.clone());
     let unread = move || session.unread.get();
+    // The sentiment alert: an unfocused session whose customer feels at or below the configured
+    // level (the seed product's exclamation mark and words).
+    let alert_id = id.clone();
+    let alert = move || {
+        console.focused.get().as_deref() != Some(alert_id.as_str())
+            && session.view.with(|view| view.sentiment) <= console.sentiment_alert.get()
+    };
     let confirming = RwSignal::new(false);
     let focused_id = id.clone();
     let focus_id = id.clone();
@@ -170,18 +177,33 @@ fn SessionEntry(session: SessionSignals, index: usize) -> impl IntoView {
             data-console="session" data-id=id.clone()>
             <button class="open" data-console="open-session" aria-keyshortcuts=shortcut
                 on:click=move |_| console.focus(Some(focus_id.clone()))
-                title=move || {
-                    let count = unread();
-                    if count > 0 { format!("{}. {} new updates in your conversation.", title(), count) } else { title() }
+                title={
+                    let alert = alert.clone();
+                    move || {
+                        let count = unread();
+                        if alert() {
+                            format!("{}. Your conversation needs urgent attention.", title())
+                        } else if count > 0 {
+                            format!("{}. {} new updates in your conversation.", title(), count)
+                        } else {
+                            title()
+                        }
+                    }
                 }>
                 <span class="icon" aria-hidden="true">{move || initials(&title())}
                     <Show when=move || { unread() > 0 }>
                         <span class="badge" data-console="unread">{move || unread_badge(unread())}</span>
                     </Show>
+                    <Show when=alert.clone()>
+                        <span class="alert" data-console="sentiment-alert">"!"</span>
+                    </Show>
                 </span>
                 <span class="text">
                     <span class="title">{title}
                         <span class="sr-only">{move || match unread() { 0 => String::new(), count => format!(", {count} unread") }}</span>
+                        <Show when=alert.clone()>
+                            <span class="sr-only">", needs urgent attention"</span>
+                        </Show>
                     </span>
                     <span class="summary" data-console="session-summary">{move || session.view.with(summary)}</span>
                 </span>

@@ -40,6 +40,7 @@ pub struct Config {
     /// Workstreams and queues as routing uses them, checked and resolved: the one list of queues.
     pub routing_model: Routing,
     pub supervision: Supervision,
+    pub sentiment: SentimentConfig,
     pub geo: GeoConfig,
     /// Rate limits: the `[limits]` table, with defaults for what it leaves out.
     pub limits: LimitsConfig,
@@ -63,6 +64,22 @@ pub struct SiteConfig {
     pub language: Option<&'static str>,
     /// The chat button; `None` when the site has none.
     pub launcher: Option<LauncherConfig>,
+}
+
+/// `[sentiment]`: the level at or below which a conversation raises the sentiment alert on the
+/// agents' Sessions pane. Slightly negative by default, as the seed product sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SentimentConfig {
+    pub alert: protocol::Sentiment,
+}
+
+impl Default for SentimentConfig {
+    fn default() -> Self {
+        SentimentConfig {
+            alert: protocol::default_sentiment_alert(),
+        }
+    }
 }
 
 /// Which supervisor actions are enabled; an admin may always do all of them.
@@ -176,6 +193,8 @@ struct RawConfig {
     workstreams: Vec<RawWorkstream>,
     #[serde(default)]
     supervision: Supervision,
+    #[serde(default)]
+    sentiment: SentimentConfig,
     geo: Option<RawGeo>,
     #[serde(default)]
     limits: limits::RawLimits,
@@ -322,6 +341,7 @@ impl Config {
             routing: raw.routing,
             routing_model,
             supervision: raw.supervision,
+            sentiment: raw.sentiment,
             geo,
             limits: raw.limits.resolve()?,
         })

@@ -1,5 +1,5 @@
-//! Pure decisions: account rules, the conversation state machine and routing. No I/O, no clock, no
-//! database, no HTTP.
+//! Pure decisions: account rules, the conversation state machine, routing and sentiment. No I/O, no
+//! clock, no database, no HTTP.
 
 pub mod agents;
 pub mod lifecycle;

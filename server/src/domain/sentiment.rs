@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use protocol::Sentiment;
+
 /// The lexicon: word (or emoticon) → mean valence, from -4 to 4.
 static LEXICON: LazyLock<HashMap<&'static str, f64>> = LazyLock::new(|| {
     include_str!("../../data/sentiment/vader_lexicon.tsv")
@@ -462,46 +464,41 @@ fn compound(sentiments: &[f64], text: &str) -> f64 {
     (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0)
 }
 
-/// The seed product's seven-level scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    VeryNegative,
-    Negative,
-    SlightlyNegative,
-    Neutral,
-    SlightlyPositive,
-    Positive,
-    VeryPositive,
-}
-
 /// How many of the customer's latest messages a conversation's level weighs.
 pub const RECENT_MESSAGES: usize = 5;
 
-impl Level {
-    /// The level of a compound score. ±0.05 is VADER's own line between neutral and not.
-    pub fn of(compound: f64) -> Level {
-        match compound {
-            c if c <= -0.6 => Level::VeryNegative,
-            c if c <= -0.3 => Level::Negative,
-            c if c <= -0.05 => Level::SlightlyNegative,
-            c if c < 0.05 => Level::Neutral,
-            c if c < 0.3 => Level::SlightlyPositive,
-            c if c < 0.6 => Level::Positive,
-            _ => Level::VeryPositive,
-        }
+/// The seven-level scale of a compound score. ±0.05 is VADER's own line between neutral and not.
+pub fn level(compound: f64) -> Sentiment {
+    match compound {
+        c if c <= -0.6 => Sentiment::VeryNegative,
+        c if c <= -0.3 => Sentiment::Negative,
+        c if c <= -0.05 => Sentiment::SlightlyNegative,
+        c if c < 0.05 => Sentiment::Neutral,
+        c if c < 0.3 => Sentiment::SlightlyPositive,
+        c if c < 0.6 => Sentiment::Positive,
+        _ => Sentiment::VeryPositive,
     }
+}
 
-    /// A conversation's level: the mean score of its customer's latest `RECENT_MESSAGES` messages,
-    /// newest last; neutral before the first.
-    pub fn of_recent(scores: &[f64]) -> Level {
-        let recent = scores
-            .get(scores.len().saturating_sub(RECENT_MESSAGES)..)
-            .unwrap_or_default();
-        if recent.is_empty() {
-            return Level::Neutral;
-        }
-        Level::of(recent.iter().sum::<f64>() / recent.len() as f64)
+/// A conversation's level: the mean score of its customer's latest `RECENT_MESSAGES` messages, newest
+/// last; neutral before the first.
+pub fn of_recent(scores: &[f64]) -> Sentiment {
+    let recent = scores
+        .get(scores.len().saturating_sub(RECENT_MESSAGES)..)
+        .unwrap_or_default();
+    if recent.is_empty() {
+        return Sentiment::Neutral;
     }
+    level(recent.iter().sum::<f64>() / recent.len() as f64)
+}
+
+/// A score as the store keeps it: in ten-thousandths, VADER's own precision.
+pub fn to_ten_thousandths(compound: f64) -> i64 {
+    (compound * 10_000.0).round() as i64
+}
+
+pub fn from_ten_thousandths(stored: i64) -> f64 {
+    stored as f64 / 10_000.0
 }
 
 #[cfg(test)]
@@ -509,7 +506,7 @@ mod tests {
     use super::*;
 
     fn rounded(text: &str) -> f64 {
-        (score(text) * 10_000.0).round() / 10_000.0
+        from_ten_thousandths(to_ten_thousandths(score(text)))
     }
 
     /// The examples vaderSentiment 3.3.2 prints, with the compound scores it prints for them.
@@ -569,22 +566,22 @@ mod tests {
 
     #[test]
     fn the_seven_levels_come_from_the_latest_messages() {
-        assert_eq!(Level::of(-0.9), Level::VeryNegative);
-        assert_eq!(Level::of(-0.3), Level::Negative);
-        assert_eq!(Level::of(-0.1), Level::SlightlyNegative);
-        assert_eq!(Level::of(0.0), Level::Neutral);
-        assert_eq!(Level::of(0.05), Level::SlightlyPositive);
-        assert_eq!(Level::of(0.45), Level::Positive);
-        assert_eq!(Level::of(0.6), Level::VeryPositive);
-        assert_eq!(Level::of_recent(&[]), Level::Neutral);
+        assert_eq!(level(-0.9), Sentiment::VeryNegative);
+        assert_eq!(level(-0.3), Sentiment::Negative);
+        assert_eq!(level(-0.1), Sentiment::SlightlyNegative);
+        assert_eq!(level(0.0), Sentiment::Neutral);
+        assert_eq!(level(0.05), Sentiment::SlightlyPositive);
+        assert_eq!(level(0.45), Sentiment::Positive);
+        assert_eq!(level(0.6), Sentiment::VeryPositive);
+        assert_eq!(of_recent(&[]), Sentiment::Neutral);
         // An angry start weighs nothing once five calmer messages followed it.
         assert_eq!(
-            Level::of_recent(&[-0.9, -0.9, 0.4, 0.4, 0.4, 0.4, 0.4]),
-            Level::Positive
+            of_recent(&[-0.9, -0.9, 0.4, 0.4, 0.4, 0.4, 0.4]),
+            Sentiment::Positive
         );
         assert_eq!(
-            Level::of_recent(&[0.5, score("This is useless, I am really angry.")]),
-            Level::SlightlyNegative
+            of_recent(&[0.5, score("This is useless, I am really angry.")]),
+            Sentiment::SlightlyNegative
         );
     }
 }

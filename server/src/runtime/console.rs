@@ -204,6 +204,7 @@ impl Runtime {
             display_name: fresh.display_name,
             role: fresh.role,
             supervision,
+            sentiment_alert: self.settings.sentiment_alert,
             presence: fresh.presence,
             conversations,
         }];

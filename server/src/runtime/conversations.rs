@@ -168,13 +168,46 @@ impl Runtime {
                 },
             )
             .await?;
-        Ok(self.fan_out(conversation, appended))
+        Ok(self.deliver(conversation, appended).await)
+    }
+
+    /// Sends a stored message on (`fan_out`) and, when the customer's message changed how they feel,
+    /// the conversation to everybody who sees it.
+    pub(super) async fn deliver(
+        &self,
+        conversation: &Conversation,
+        appended: Appended,
+    ) -> ChatMessage {
+        let sentiment_changed = appended.sentiment_changed.is_some();
+        let message = self.fan_out(conversation, appended);
+        if sentiment_changed {
+            self.republish(&conversation.id).await;
+        }
+        message
+    }
+
+    /// Tells the owner, the participants and the dashboard how the conversation stands now: who is in
+    /// it, how the customer feels.
+    pub(super) async fn republish(&self, conversation_id: &str) {
+        match self.known_conversation(conversation_id).await {
+            Ok(conversation) => {
+                let moved = crate::store::Moved {
+                    previous_owner: None,
+                    previous_state: conversation.state,
+                    previous_queue: conversation.queue_id.clone(),
+                    withdrawn: None,
+                    conversation,
+                };
+                self.publish(&moved).await;
+            }
+            Err(error) => tracing::error!("cannot republish a conversation: {}", error.message),
+        }
     }
 
     /// Sends a newly stored message to the visitor's sockets (never an internal note), the owner's
     /// consoles and the participants' (consultants, supervisors who joined or monitor); a retry of a
     /// stored one goes nowhere, since they have it.
-    pub(super) fn fan_out(&self, conversation: &Conversation, appended: Appended) -> ChatMessage {
+    fn fan_out(&self, conversation: &Conversation, appended: Appended) -> ChatMessage {
         if appended.duplicate {
             return appended.message;
         }

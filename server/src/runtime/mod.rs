@@ -146,6 +146,8 @@ pub struct Settings {
     /// Workstreams and queues, checked: the one list of queues.
     pub routing_model: Routing,
     pub supervision: Supervision,
+    /// The level at or below which a conversation raises the sentiment alert.
+    pub sentiment_alert: protocol::Sentiment,
     /// The folder of static files the edge serves.
     pub www: std::path::PathBuf,
     /// Proxies whose `X-Forwarded-For` the edge believes, to find the visitor's address.
@@ -160,6 +162,7 @@ impl Settings {
             routing: config.routing.clone(),
             routing_model: config.routing_model.clone(),
             supervision: config.supervision,
+            sentiment_alert: config.sentiment.alert,
             www: config.www.clone(),
             trusted_proxies: config.geo.trusted_proxies.clone(),
             limits: config.limits.clone(),
@@ -547,6 +550,7 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         participants: Vec::new(),
         state_since_ms: None,
         handled_since_ms: None,
+        sentiment: conversation.sentiment,
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
     }

@@ -400,21 +400,4 @@ impl Runtime {
         .await?;
         Ok(())
     }
-
-    /// Tells the owner, the participants and the dashboard who is in the conversation now.
-    async fn republish(&self, conversation_id: &str) {
-        match self.known_conversation(conversation_id).await {
-            Ok(conversation) => {
-                let moved = crate::store::Moved {
-                    previous_owner: None,
-                    previous_state: conversation.state,
-                    previous_queue: conversation.queue_id.clone(),
-                    withdrawn: None,
-                    conversation,
-                };
-                self.publish(&moved).await;
-            }
-            Err(error) => tracing::error!("cannot republish a conversation: {}", error.message),
-        }
-    }
 }

@@ -145,7 +145,7 @@ impl Runtime {
             VisitorAppend::Appended {
                 conversation,
                 appended,
-            } => return Ok(self.fan_out(&conversation, appended)),
+            } => return Ok(self.deliver(&conversation, appended).await),
             VisitorAppend::Waiting(conversation) => conversation,
             VisitorAppend::NoConversation => {
                 return Err(RuntimeError::new(

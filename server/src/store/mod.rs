@@ -113,6 +113,8 @@ pub struct Conversation {
     pub units: u32,
     /// Whether it counts against the owner's capacity now: Active, and Wrap-up while blocked.
     pub holds_capacity: bool,
+    /// How the customer feels, from their latest messages.
+    pub sentiment: protocol::Sentiment,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -159,6 +161,8 @@ pub struct Appended {
     /// Who receives it besides the owner and the customer, read in the same transaction: consultants,
     /// supervisors who joined, supervisors monitoring.
     pub audience: Vec<String>,
+    /// The conversation's new sentiment level when this customer message changed it.
+    pub sentiment_changed: Option<protocol::Sentiment>,
 }
 
 /// Which audit entries to read: each field narrows when set; `before` pages back from an id.

@@ -108,6 +108,7 @@ pub const ASSETS: &[(&str, &str)] = &[
     ("widget_bg.0123456789.wasm", "\0asm widget"),
     ("widget.0123456789.css", "body { margin: 0 }"),
     ("chat.0123456789.js", "console.log('chat glue');"),
+    ("chat.0123456789.css", ".chat { display: flex }"),
     ("console.0123456789.js", "console.log('console glue');"),
     ("console.0123456789.css", "body { margin: 0 }"),
     ("console_bg.0123456789.wasm", "\\0asm console"),

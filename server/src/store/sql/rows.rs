@@ -7,13 +7,14 @@ use super::{DbError, Row, Tx, Value, args};
 use crate::domain::lifecycle::Channel;
 use crate::store::{Agent, Conversation, StoreError, StoreResult};
 
-pub(super) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity, context_dropped_json";
+pub(super) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity, context_dropped_json, sentiment";
 
 pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> {
     let channel: String = row.get(5)?;
     let state: String = row.get(6)?;
     let context_json: String = row.get(9)?;
     let dropped_json: String = row.get(14)?;
+    let sentiment: String = row.get(15)?;
     Ok(Conversation {
         id: row.get(0)?,
         site_id: row.get(1)?,
@@ -34,6 +35,7 @@ pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> 
         updated_at_ms: row.get(11)?,
         units: row.get(12)?,
         holds_capacity: row.get(13)?,
+        sentiment: protocol::Sentiment::parse(&sentiment).unwrap_or_default(),
     })
 }
 

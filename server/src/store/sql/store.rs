@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use protocol::{
-    AuditEntry, ChatMessage, ConversationState, Participant, ParticipantRole, Presence, Role,
+    AuditEntry, Author, ChatMessage, ConversationState, Participant, ParticipantRole, Presence,
+    Role,
 };
 
 use super::rows::{
@@ -17,6 +18,7 @@ use super::{
     DbError, SqlStore, Tx, accounts, args, connections, firing, offline, routing, timers, work,
 };
 use crate::domain::lifecycle::Event;
+use crate::domain::sentiment;
 use crate::store::{
     Actor, Agent, AgentLoad, AgentUpdate, AgentUpdated, Appended, AuditFilter, ConnectionSubject,
     ConnectionTimer, Conversation, Fired, HistoryEntry, ListExtras, Moved, NewConversation,
@@ -58,6 +60,7 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
             message: stored,
             duplicate: true,
             audience: Vec::new(),
+            sentiment_changed: None,
         });
     }
     let seq: i64 = tx
@@ -67,11 +70,38 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
         )?
         .ok_or(StoreError::UnknownConversation)?
         .get(0)?;
+    // A customer message is scored as it is stored, and the conversation's level follows from the
+    // latest ones in the same transaction.
+    let customer = message.author == Author::Visitor && !message.internal;
+    let score = customer.then(|| sentiment::to_ten_thousandths(sentiment::score(&message.body)));
     tx.execute(
-        "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms, internal)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        args![conversation_id, seq, message.client_message_id, message.author.as_str(), message.author_name, message.body, message.now_ms, message.internal],
+        "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms, internal, sentiment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        args![conversation_id, seq, message.client_message_id, message.author.as_str(), message.author_name, message.body, message.now_ms, message.internal, score],
     )?;
+    let sentiment_changed = if customer {
+        let mut latest: Vec<i64> = tx
+            .query(
+                "SELECT sentiment FROM messages WHERE conversation_id = ?1 AND sentiment IS NOT NULL ORDER BY seq DESC LIMIT ?2",
+                args![conversation_id, sentiment::RECENT_MESSAGES as i64],
+            )?
+            .iter()
+            .map(|row| row.get::<i64>(0))
+            .collect::<Result<_, _>>()?;
+        latest.reverse();
+        let latest: Vec<f64> = latest
+            .into_iter()
+            .map(sentiment::from_ten_thousandths)
+            .collect();
+        let level = sentiment::of_recent(&latest);
+        let changed = tx.execute(
+            "UPDATE conversations SET sentiment = ?2 WHERE id = ?1 AND sentiment <> ?2",
+            args![conversation_id, level.as_str()],
+        )?;
+        (changed > 0).then_some(level)
+    } else {
+        None
+    };
     // Activity pushes the state's inactivity timer back.
     tx.execute(
         "UPDATE timers SET due_at_ms = ?2 + period_ms WHERE kind = 'inactivity' AND subject = ?1 AND period_ms > 0",
@@ -88,6 +118,7 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
             internal: message.internal,
         },
         duplicate: false,
+        sentiment_changed,
         audience: participants(tx, conversation_id)?
             .into_iter()
             .map(|participant| participant.username)

@@ -210,6 +210,12 @@ CREATE INDEX audit_log_by_conversation ON audit_log (conversation_id, id);
     r#"
 ALTER TABLE agents ADD COLUMN presence_since_ms INTEGER NOT NULL DEFAULT 0;
 "#,
+    // Sentiment: each customer message's VADER compound score in ten-thousandths (VADER's own
+    // precision), and the conversation's level from the latest.
+    r#"
+ALTER TABLE messages ADD COLUMN sentiment INTEGER;
+ALTER TABLE conversations ADD COLUMN sentiment TEXT NOT NULL DEFAULT 'neutral';
+"#,
 ];
 
 /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread
