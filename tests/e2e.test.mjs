@@ -330,7 +330,7 @@ step('step 3b: the invitation is read out politely, leaves the focus where it wa
   await c.context.close();
 });
 
-step('step 4: the Additional details tab shows the context variables', async () => {
+step('step 4: the Additional details tab shows the journey and the context variables', async () => {
   const page = agent.page;
   await page.locator('[data-console=tab-details]').click();
   const expected = ['page_url', 'time_on_page', 'rule_id', 'plan', 'cart_value', 'customer_tier'];
@@ -347,6 +347,13 @@ step('step 4: the Additional details tab shows the context variables', async () 
   assert.equal(vars.plan, 'pro');
   assert.equal(vars.cart_value, '42');
   assert.equal(vars.customer_tier, 'gold');
+  // The journey: the one page visitor A saw before the chat, with the time spent on it by the
+  // browser's clock: at least the 10 s the rule waited for.
+  const journey = await page.locator('[data-console=journey-step]').allTextContents();
+  assert.equal(journey.length, 1, JSON.stringify(journey));
+  const [, stayed] = journey[0].match(/^\/pricing\.html (\d+) s$/) || [];
+  assert.ok(Number(stayed) >= 10, `the journey: ${journey[0]}`);
+  await shot(page, 'console-details-journey');
 });
 
 step('step 5: messages travel both ways, as text', async () => {

@@ -765,6 +765,7 @@ mod tests {
             state_since_ms: None,
             handled_since_ms: None,
             sentiment: Default::default(),
+            journey: Vec::new(),
             created_at_ms: 0,
             updated_at_ms: 0,
         }

@@ -95,6 +95,42 @@ pub struct LastMessage {
     pub message: ChatMessage,
 }
 
+/// A page of the visitor's visit before the chat, as the widget recorded it: the journey the agent
+/// reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JourneyStep {
+    pub path: String,
+    /// When the visitor arrived on it, milliseconds since the Unix epoch, browser time.
+    pub at_ms: i64,
+    /// How long they stayed: until the next page, or on the last until the chat started, measured by
+    /// the browser's own clock (so no clock skew between browser and server shows).
+    #[serde(default)]
+    pub seconds: u32,
+}
+
+/// How many of the visit's latest pages a chat carries.
+pub const JOURNEY_STEPS: usize = 50;
+/// The longest path kept, in characters; longer ones are cut.
+pub const JOURNEY_PATH_CHARS: usize = 512;
+
+/// The journey as the server keeps it: the latest `JOURNEY_STEPS` pages with a path, each path cut to
+/// `JOURNEY_PATH_CHARS` characters. Whatever a page sent, it fits.
+pub fn fit_journey(mut journey: Vec<JourneyStep>) -> Vec<JourneyStep> {
+    journey.retain(|step| !step.path.is_empty());
+    let skip = journey.len().saturating_sub(JOURNEY_STEPS);
+    journey
+        .into_iter()
+        .skip(skip)
+        .map(|mut step| {
+            if let Some((cut, _)) = step.path.char_indices().nth(JOURNEY_PATH_CHARS) {
+                step.path.truncate(cut);
+            }
+            step
+        })
+        .collect()
+}
+
 /// What Beckon itself says in a conversation. The server names each such message's
 /// `client_message_id` with the note's prefix, so that the widget can say it in the visitor's
 /// language; the stored body is the English the console shows.
@@ -190,6 +226,9 @@ pub struct ConversationView {
     /// How the customer feels, from their latest messages (VADER, `server::domain::sentiment`).
     #[serde(default)]
     pub sentiment: Sentiment,
+    /// Empty in lists; when one conversation is asked for, the pages of the visit before the chat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journey: Vec<JourneyStep>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -208,6 +247,9 @@ pub enum VisitorToServer {
         /// What the widget left out of `context` to fit it (`context::fit`), for the agent to see.
         #[serde(default)]
         dropped: Vec<DroppedVariable>,
+        /// The pages of this visit before the chat, oldest first.
+        #[serde(default)]
+        journey: Vec<JourneyStep>,
     },
     /// Resume after a reconnect: send everything after `after_seq`.
     Resume { after_seq: i64 },

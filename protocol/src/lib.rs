@@ -27,9 +27,10 @@ pub use enums::{
 };
 pub use errors::{ErrorBody, ErrorCode};
 pub use frames::{
-    AgentToServer, ChatMessage, ConversationView, LastMessage, PREVIEW_CHARS, Participant,
-    ParticipantRole, SIGNED_OUT_CLOSE_CODE, SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor,
-    SupervisionActions, SystemNote, VisitorToServer, default_sentiment_alert,
+    AgentToServer, ChatMessage, ConversationView, JOURNEY_PATH_CHARS, JOURNEY_STEPS, JourneyStep,
+    LastMessage, PREVIEW_CHARS, Participant, ParticipantRole, SIGNED_OUT_CLOSE_CODE,
+    SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor, SupervisionActions, SystemNote,
+    VisitorToServer, default_sentiment_alert, fit_journey,
 };
 pub use rest::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, Availability, HistoryEntry,

@@ -489,6 +489,7 @@ impl Target {
                     rule_id: Some("bench-help".to_owned()),
                     context: Default::default(),
                     dropped: Vec::new(),
+                    journey: Vec::new(),
                 };
                 let text = serde_json::to_string(&start).expect("an encodable frame");
                 within("a frame to be sent", socket.send(Message::text(text)))

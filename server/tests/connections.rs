@@ -71,6 +71,7 @@ async fn start_chat(store: &Arc<dyn Store>) -> String {
             rule_id: "pricing-help".to_owned(),
             context: Default::default(),
             dropped_context: Vec::new(),
+            journey: Vec::new(),
             now_ms: T0,
         })
         .await

@@ -626,6 +626,7 @@ async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
         rule_id: Some(RULE.to_owned()),
         context: Default::default(),
         dropped: Vec::new(),
+        journey: Vec::new(),
     };
     assert!(socket.send(&start).await);
     loop {

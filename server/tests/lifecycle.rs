@@ -1909,7 +1909,71 @@ async fn customer_messages_set_the_conversation_s_sentiment_and_the_owner_hears_
     assert_eq!(stored.sentiment, Sentiment::Neutral);
 }
 
+/// The widget sends the visit's pages with the chat; the agent who takes it reads the journey, the
+/// latest 50 pages with each path cut to 512 characters, and the store keeps it.
+async fn the_journey_before_the_chat_reaches_the_agent_who_takes_it(backend: Backend) {
+    let world = world(backend).await;
+    let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
+    let mut visitor = world.node.visitor(&visitor_id(1)).await;
+    let mut journey: Vec<protocol::JourneyStep> = (0..60)
+        .map(|page| protocol::JourneyStep {
+            path: format!("/page-{page}"),
+            at_ms: 1_000 * page,
+            seconds: 1,
+        })
+        .collect();
+    journey.push(protocol::JourneyStep {
+        path: format!("/{}", "x".repeat(2_000)),
+        at_ms: 90_000,
+        seconds: 75,
+    });
+    visitor
+        .send(&VisitorToServer::StartChat {
+            rule_id: Some("pricing-help".to_owned()),
+            context: Default::default(),
+            dropped: Vec::new(),
+            journey,
+        })
+        .await;
+    let (id, _, _) = visitor.conversation().await;
+    let offered = loop {
+        if let ServerToAgent::Offer { conversation, .. } = ann.recv().await {
+            break conversation;
+        }
+    };
+    assert_eq!(offered.conversation_id, id);
+    ann.send(&AgentToServer::AcceptOffer {
+        conversation_id: id.clone(),
+    })
+    .await;
+    let taken = loop {
+        if let ServerToAgent::Conversation { conversation } = ann.recv().await
+            && conversation.conversation_id == id
+            && conversation.state == ConversationState::Active
+        {
+            break conversation;
+        }
+    };
+    assert_eq!(taken.journey.len(), protocol::JOURNEY_STEPS);
+    assert_eq!(taken.journey[0].path, "/page-11");
+    assert_eq!(taken.journey[48].path, "/page-59");
+    let last = &taken.journey[49];
+    assert_eq!(last.path.chars().count(), protocol::JOURNEY_PATH_CHARS);
+    assert_eq!((last.at_ms, last.seconds), (90_000, 75));
+    // The stored conversation keeps it across a reload of the console's data.
+    let stored = world
+        .node
+        .runtime()
+        .store()
+        .conversation(&id)
+        .await
+        .expect("the store answers")
+        .expect("the conversation");
+    assert_eq!(stored.journey, taken.journey);
+}
+
 on_every_backend! {
+    #[tokio::test] the_journey_before_the_chat_reaches_the_agent_who_takes_it,
     #[tokio::test] customer_messages_set_the_conversation_s_sentiment_and_the_owner_hears_each_change,
     #[tokio::test] open_to_active_by_pick_and_by_accepting_routing_s_offer,
     #[tokio::test] open_to_closed_when_the_live_chat_visitor_ends_or_stays_away,

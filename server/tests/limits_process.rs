@@ -18,6 +18,7 @@ fn start_frame() -> VisitorToServer {
         rule_id: Some(RULE.to_owned()),
         context: Default::default(),
         dropped: Vec::new(),
+        journey: Vec::new(),
     }
 }
 

@@ -228,6 +228,7 @@ async fn the_chat_button_opens_a_chat_on_its_queue_and_the_widget_page_carries_t
             rule_id: None,
             context: Default::default(),
             dropped: Vec::new(),
+            journey: Vec::new(),
         })
         .await;
     match visitor.recv().await {
@@ -272,6 +273,7 @@ async fn the_chat_button_opens_a_chat_on_its_queue_and_the_widget_page_carries_t
             rule_id: None,
             context,
             dropped: Vec::new(),
+            journey: Vec::new(),
         })
         .await;
     let (conversation_id, state, _) = visitor.conversation().await;

@@ -45,6 +45,7 @@ fn conversation(id: &str, visitor_id: &str) -> NewConversation {
         rule_id: "pricing-help".to_owned(),
         context: Default::default(),
         dropped_context: Vec::new(),
+        journey: Vec::new(),
         now_ms: NOW,
     }
 }

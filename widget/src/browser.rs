@@ -86,8 +86,40 @@ pub fn to_hex(bytes: &[u8]) -> String {
     text
 }
 
+/// The pages of this visit before the chat, from the visit record the first module keeps in local
+/// storage: read here, in the chat module, so that the journey costs the first module nothing.
+#[cfg(feature = "chat")]
+pub fn journey(site_id: &str) -> Vec<protocol::JourneyStep> {
+    local_get(&record_key(site_id))
+        .and_then(|hex| from_hex(&hex))
+        .and_then(|bytes| protocol::binary::decode::<rules::VisitorRecord>(&bytes).ok())
+        .map(|record| {
+            let pages = record.visit.pages;
+            let now = js_sys::Date::now() as i64;
+            let ends: Vec<i64> = pages.iter().skip(1).map(|page| page.at_ms).collect();
+            pages
+                .into_iter()
+                .enumerate()
+                .map(|(index, page)| {
+                    let until = ends.get(index).copied().unwrap_or(now);
+                    protocol::JourneyStep {
+                        seconds: u32::try_from((until - page.at_ms).max(0) / 1000)
+                            .unwrap_or(u32::MAX),
+                        path: page.path,
+                        at_ms: page.at_ms,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The local-storage key of a site's visit record: postcard bytes in hex.
+pub fn record_key(site_id: &str) -> String {
+    ["beckon.record.", site_id].concat()
+}
+
 /// The bytes `to_hex` wrote, or `None` for anything else.
-#[cfg(not(feature = "chat"))]
 pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;

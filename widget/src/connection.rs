@@ -154,6 +154,7 @@ impl Controller {
                 rule_id: Some(rule_id).filter(|rule_id| !rule_id.is_empty()),
                 context,
                 dropped,
+                journey: browser::journey(&site_id),
             });
         let accepted_here = start_frame.is_some();
         let controller = Rc::new(Controller {

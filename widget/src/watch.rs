@@ -18,7 +18,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::bridge::{Bridge, Layout};
-use crate::browser::{self, CHAT_FLAG, LAUNCH_FLAG, START_FRAME};
+use crate::browser::{self, CHAT_FLAG, LAUNCH_FLAG, START_FRAME, record_key};
 use crate::look;
 use crate::page::{self, ContextRequests, FromPage};
 
@@ -671,11 +671,6 @@ fn element(
 
 /// Where earlier versions kept the visit record, as JSON.
 const OLD_RECORD_KEY: &str = "beckon.history.";
-
-/// The local-storage key of the visit record: postcard bytes in hex.
-fn record_key(site_id: &str) -> String {
-    ["beckon.record.", site_id].concat()
-}
 
 /// GETs `url` on the Beckon origin in the binary form (`protocol::binary`): a JSON parser for the rule
 /// model would be most of this module.

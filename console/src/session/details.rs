@@ -1,5 +1,6 @@
-//! Additional details: the context variables the visitor's page passed, with labels and units for
-//! Beckon's own, web addresses as links, and what could not be kept and why. Values are text.
+//! Additional details: the visitor's journey (the pages of the visit before the chat, with the time on
+//! each), the context variables the visitor's page passed, with labels and units for Beckon's own, web
+//! addresses as links, and what could not be kept and why. Values are text.
 
 use leptos::prelude::*;
 use protocol::ContextValue;
@@ -14,6 +15,15 @@ fn label(name: &str) -> (String, &'static str) {
         "time_on_page" => ("Time on page".to_owned(), " s"),
         "rule_id" => ("Invited by rule".to_owned(), ""),
         other => (other.to_owned(), ""),
+    }
+}
+
+/// "12 s", "3 min 5 s", "1 h 2 min".
+fn stay(seconds: u32) -> String {
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        60..=3599 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
     }
 }
 
@@ -33,7 +43,26 @@ pub fn Details(session: SessionSignals) -> impl IntoView {
         })
     };
     let dropped = move || session.view.with(|view| view.dropped_context.clone());
+    let journey = move || {
+        session.view.with(|view| {
+            view.journey
+                .iter()
+                .map(|step| (step.path.clone(), stay(step.seconds)))
+                .collect::<Vec<_>>()
+        })
+    };
     view! {
+        <h3 class="journey-title">"Journey"</h3>
+        <Show when=move || session.view.with(|view| !view.journey.is_empty())
+            fallback=|| view! { <p class="muted" data-console="journey-empty">"The widget recorded no pages before the chat."</p> }>
+            <ol class="journey" data-console="journey">
+                <For each=journey key=|(path, stay)| (path.clone(), stay.clone())
+                    children=|(path, stay)| view! {
+                        <li data-console="journey-step"><span class="path">{path}</span>" "<span class="stay muted">{stay}</span></li>
+                    } />
+            </ol>
+        </Show>
+        <h3 class="context-title">"Context"</h3>
         <Show when=move || session.view.with(|view| view.context.is_empty())>
             <p class="muted">"The page passed no context."</p>
         </Show>
@@ -73,5 +102,18 @@ pub fn Details(session: SessionSignals) -> impl IntoView {
                 />
             </ul>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stay_reads_in_seconds_minutes_or_hours() {
+        assert_eq!(stay(0), "0 s");
+        assert_eq!(stay(59), "59 s");
+        assert_eq!(stay(188), "3 min 8 s");
+        assert_eq!(stay(3_788), "1 h 3 min");
     }
 }

@@ -422,6 +422,7 @@ mod tests {
             state_since_ms: Some(created),
             handled_since_ms: None,
             sentiment: Default::default(),
+            journey: Vec::new(),
             created_at_ms: created,
             updated_at_ms: created,
         }

@@ -507,6 +507,7 @@ impl Runtime {
         let participants = self.store.participants(&conversation.id).await?;
         Ok(ConversationView {
             participants,
+            journey: conversation.journey.clone(),
             ..view(conversation, messages)
         })
     }
@@ -551,6 +552,7 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         state_since_ms: None,
         handled_since_ms: None,
         sentiment: conversation.sentiment,
+        journey: Vec::new(),
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
     }

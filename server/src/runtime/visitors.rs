@@ -26,6 +26,8 @@ pub struct StartChat<'a> {
     pub context: ContextVariables,
     /// What the widget says it left out of `context` to fit it.
     pub dropped: Vec<DroppedVariable>,
+    /// The pages of the visit before the chat, as the widget recorded them.
+    pub journey: Vec<protocol::JourneyStep>,
 }
 
 impl Runtime {
@@ -40,6 +42,7 @@ impl Runtime {
             rule_id,
             context,
             dropped,
+            journey,
         } = start;
         let by_address = match address {
             Some(address) => self.limits.start_chat_per_address.check(&address),
@@ -67,6 +70,7 @@ impl Runtime {
                 rule_id: rule_id.unwrap_or_default().to_owned(),
                 context: fitted.context,
                 dropped_context,
+                journey: protocol::fit_journey(journey),
                 now_ms: self.now_ms(),
             })
             .await?;

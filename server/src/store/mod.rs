@@ -115,6 +115,8 @@ pub struct Conversation {
     pub holds_capacity: bool,
     /// How the customer feels, from their latest messages.
     pub sentiment: protocol::Sentiment,
+    /// The pages of the visit before the chat, oldest first.
+    pub journey: Vec<protocol::JourneyStep>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -128,6 +130,7 @@ pub struct NewConversation {
     pub rule_id: String,
     pub context: ContextVariables,
     pub dropped_context: Vec<protocol::context::DroppedVariable>,
+    pub journey: Vec<protocol::JourneyStep>,
     pub now_ms: i64,
 }
 

@@ -538,6 +538,7 @@ impl Chatter {
                         rule_id: Some(RULE.to_owned()),
                         context: Default::default(),
                         dropped: Vec::new(),
+                        journey: Vec::new(),
                     }
                 } else {
                     VisitorToServer::Resume {

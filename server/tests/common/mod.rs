@@ -667,6 +667,7 @@ impl Socket<ServerToVisitor> {
             rule_id: Some(rule_id.to_owned()),
             context: Default::default(),
             dropped: Vec::new(),
+            journey: Vec::new(),
         })
         .await;
     }

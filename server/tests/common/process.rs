@@ -436,6 +436,7 @@ pub async fn visitor_starting_chat(
                 rule_id: Some(RULE.to_owned()),
                 context: Default::default(),
                 dropped: Vec::new(),
+                journey: Vec::new(),
             })
             .await
     );

@@ -144,6 +144,7 @@ async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerT
             rule_id,
             context,
             dropped,
+            journey,
         } => {
             let start = crate::runtime::StartChat {
                 site_id,
@@ -152,6 +153,7 @@ async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerT
                 rule_id: rule_id.as_deref(),
                 context,
                 dropped,
+                journey,
             };
             match runtime.start_chat(start).await {
                 Ok(conversation) => vec![conversation_frame(runtime, &conversation).await],

@@ -230,6 +230,10 @@ ALTER TABLE agents ADD COLUMN presence_since_ms BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN sentiment INTEGER;
 ALTER TABLE conversations ADD COLUMN sentiment TEXT NOT NULL DEFAULT 'neutral';
 "#,
+    // The visitor's journey before the chat: the pages of the visit, as JSON.
+    r#"
+ALTER TABLE conversations ADD COLUMN journey_json TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// Connects `connections` times to the database at `url`, migrates it, and starts one writer thread per

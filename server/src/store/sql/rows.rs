@@ -7,7 +7,7 @@ use super::{DbError, Row, Tx, Value, args};
 use crate::domain::lifecycle::Channel;
 use crate::store::{Agent, Conversation, StoreError, StoreResult};
 
-pub(super) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity, context_dropped_json, sentiment";
+pub(super) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity, context_dropped_json, sentiment, journey_json";
 
 pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> {
     let channel: String = row.get(5)?;
@@ -15,6 +15,7 @@ pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> 
     let context_json: String = row.get(9)?;
     let dropped_json: String = row.get(14)?;
     let sentiment: String = row.get(15)?;
+    let journey_json: String = row.get(16)?;
     Ok(Conversation {
         id: row.get(0)?,
         site_id: row.get(1)?,
@@ -36,6 +37,7 @@ pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> 
         units: row.get(12)?,
         holds_capacity: row.get(13)?,
         sentiment: protocol::Sentiment::parse(&sentiment).unwrap_or_default(),
+        journey: serde_json::from_str(&journey_json).unwrap_or_default(),
     })
 }
 

@@ -290,14 +290,15 @@ impl Store for SqlStore {
                 .get(0)?;
             let context_json = serde_json::to_string(&new.context).map_err(|error| StoreError::Database(error.to_string()))?;
             let dropped_json = serde_json::to_string(&new.dropped_context).map_err(|error| StoreError::Database(error.to_string()))?;
+            let journey_json = serde_json::to_string(&new.journey).map_err(|error| StoreError::Database(error.to_string()))?;
             let workstream = routing.workstream(&new.queue_id);
             // Another node may have started the visitor's conversation since the look-up above: the unique
             // index then refuses this one, and theirs is the visitor's.
             let inserted = tx.execute(
-                "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms, units, context_dropped_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9, ?10, ?11)
+                "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms, units, context_dropped_json, journey_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9, ?10, ?11, ?12)
                  ON CONFLICT (site_id, visitor_id) WHERE state IN ('open', 'active', 'waiting') DO NOTHING",
-                args![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, workstream.channel.as_str(), format!("Visitor {number}"), context_json, new.now_ms, workstream.units, dropped_json],
+                args![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, workstream.channel.as_str(), format!("Visitor {number}"), context_json, new.now_ms, workstream.units, dropped_json, journey_json],
             )?;
             if inserted == 0 {
                 let existing = query_conversations(

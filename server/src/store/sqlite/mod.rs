@@ -216,6 +216,10 @@ ALTER TABLE agents ADD COLUMN presence_since_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN sentiment INTEGER;
 ALTER TABLE conversations ADD COLUMN sentiment TEXT NOT NULL DEFAULT 'neutral';
 "#,
+    // The visitor's journey before the chat: the pages of the visit, as JSON.
+    r#"
+ALTER TABLE conversations ADD COLUMN journey_json TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread
