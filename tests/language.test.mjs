@@ -10,10 +10,9 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, finishSuite, runBeckon, startBeckon } from './lib/beckon.mjs';
+import { demoConfig, finishSuite, freePort, runBeckon, startBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -47,17 +46,6 @@ let serverOutput = { stdout: '', stderr: '' };
 const problems = [];
 const received = [];
 const { step, failed } = steps();
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** A host page of `site`, with `lang` on its `<html>` unless it is null. */
 function hostPage(site, lang) {

@@ -11,10 +11,9 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
-import { demoConfig, finishSuite, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
+import { demoConfig, finishSuite, freePort, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
 
 const BECKON_BIN = process.env.BECKON_BIN;
@@ -49,18 +48,6 @@ let visitor;
 // login and missing favicon are expected answers, not errors).
 const problems = { visitor: [], console: null };
 const { step, failed } = steps();
-
-/** A loopback port nothing listens on right now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 const beckonCommand = (args, env = {}) => runBeckon(BECKON_BIN, args, { cwd: workDir, env, timeoutMs: STARTUP_MS });
 

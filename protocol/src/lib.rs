@@ -21,6 +21,7 @@ mod frames;
 mod rest;
 mod resume;
 pub mod typing;
+pub mod words;
 
 pub use enums::{
     Author, Channel, ConversationState, InvitationEventKind, Presence, Role, Sentiment,

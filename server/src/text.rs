@@ -5,7 +5,7 @@
 //! forced language, then the page's `<html lang>`, then the browser's languages), writes the few
 //! words shown before a chat into the widget's page, and serves the rest as one JSON file the chat
 //! module fetches (`Language::json`): each message one string, its variables and selections marked
-//! with control characters (`encode`). Terms and message references are resolved here, so the widget
+//! with control characters (`encode`, `protocol::words`). Terms and message references are resolved here, so the widget
 //! needs no Fluent parser, only the browser's plural rules.
 //!
 //! A key missing from a language falls back to English's. `Catalog::gaps` lists every difference
@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use fluent_syntax::ast;
+use protocol::words::{KEY_END, MARKERS, SELECT, SELECT_END, VAR_END, VAR_START, VARIANT_END};
 use sha2::Digest as _;
 
 /// The language every other one is checked against, and falls back to.
@@ -533,17 +534,6 @@ impl Messages {
         gaps
     }
 }
-
-/// The markers of the widget's form of a message, characters no translation may contain:
-/// `VAR_START name VAR_END` is a variable; `SELECT name VAR_END` starts a selection, each variant is
-/// `key KEY_END pattern VARIANT_END` (the default's key starts with `*`), and `SELECT_END` ends it.
-const VAR_START: char = '\u{1}';
-const VAR_END: char = '\u{2}';
-const SELECT: char = '\u{3}';
-const KEY_END: char = '\u{4}';
-const VARIANT_END: char = '\u{5}';
-const SELECT_END: char = '\u{6}';
-const MARKERS: [char; 6] = [VAR_START, VAR_END, SELECT, KEY_END, VARIANT_END, SELECT_END];
 
 /// A message's parts as one string in the widget's form: read with a few lines of code, where a
 /// tree of JSON objects would cost the chat module a general decoder.

@@ -1848,6 +1848,17 @@ async fn typing_notices_reach_the_other_side_and_nothing_is_stored(backend: Back
     );
 }
 
+/// The sentiment of the next update of conversation `id` the agent hears.
+async fn next_sentiment(agent: &mut Socket<ServerToAgent>, id: &str) -> Sentiment {
+    loop {
+        if let ServerToAgent::Conversation { conversation } = agent.recv().await
+            && conversation.conversation_id == id
+        {
+            return conversation.sentiment;
+        }
+    }
+}
+
 /// Every customer message is scored as it is stored; the conversation's level follows the latest ones
 /// and reaches the owner's console when it changes, and no more often.
 async fn customer_messages_set_the_conversation_s_sentiment_and_the_owner_hears_each_change(
@@ -1856,28 +1867,14 @@ async fn customer_messages_set_the_conversation_s_sentiment_and_the_owner_hears_
     let world = world(backend).await;
     let (mut ann, _) = world.agent("ann", 2, &["sales"]).await;
     let (mut visitor, id) = world.active(&mut ann, 1, "pricing-help").await;
-    let sentiment_of = |frame: &ServerToAgent| match frame {
-        ServerToAgent::Conversation { conversation } if conversation.conversation_id == id => {
-            Some(conversation.sentiment)
-        }
-        _ => None,
-    };
     visitor
         .send_message("m1", "This is useless. I am really angry, nothing works!")
         .await;
-    let heard = loop {
-        if let Some(sentiment) = sentiment_of(&ann.recv().await) {
-            break sentiment;
-        }
-    };
+    let heard = next_sentiment(&mut ann, &id).await;
     assert_eq!(heard, Sentiment::VeryNegative);
     // A calm question moves the mean of the latest messages up one level, and says so.
     visitor.send_message("m2", "Can you check my order?").await;
-    let heard = loop {
-        if let Some(sentiment) = sentiment_of(&ann.recv().await) {
-            break sentiment;
-        }
-    };
+    let heard = next_sentiment(&mut ann, &id).await;
     assert_eq!(heard, Sentiment::Negative);
     // The agent's words are not the customer's feelings: they change nothing.
     ann.send(&AgentToServer::Send {
@@ -1888,11 +1885,7 @@ async fn customer_messages_set_the_conversation_s_sentiment_and_the_owner_hears_
     })
     .await;
     visitor.send_message("m3", "Thanks, that is great!").await;
-    let heard = loop {
-        if let Some(sentiment) = sentiment_of(&ann.recv().await) {
-            break sentiment;
-        }
-    };
+    let heard = next_sentiment(&mut ann, &id).await;
     assert_eq!(
         heard,
         Sentiment::Neutral,

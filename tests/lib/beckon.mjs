@@ -2,6 +2,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +14,19 @@ const DEMO_ROOT = fileURLToPath(new URL('../../www/demo', import.meta.url));
  * demo shop's port is not known in advance) with its rules in `rules/`, and the queues `sales` and
  * `support`. `extra` is appended: more queues, workstreams, agents.
  */
+/** A loopback port nothing listens on right now: for a server that must come back where open pages
+ * expect it, or an origin a configuration names before the server starts. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 export function demoConfig(extra = '') {
   return `# Written by a test or benchmark; paths are relative to this file.
 listen = "127.0.0.1:0"

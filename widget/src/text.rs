@@ -9,14 +9,8 @@ use std::cell::RefCell;
 
 use wasm_bindgen::JsValue;
 
-// The words file, as the server compiles it (server/src/text.rs, `encode`): `{"lang": …, "messages":
-// {key: message}}`, each message one string, its variables and selections marked with these.
-const VAR_START: char = '\u{1}';
-const VAR_END: char = '\u{2}';
-const SELECT: char = '\u{3}';
-const KEY_END: char = '\u{4}';
-const VARIANT_END: char = '\u{5}';
-const SELECT_END: char = '\u{6}';
+// The words file's form, shared with the server that writes it.
+use protocol::words::{KEY_END, SELECT, SELECT_END, VAR_END, VAR_START, VARIANT_END};
 
 /// A value for a message's variable.
 #[derive(Debug, Clone, Copy)]
