@@ -213,6 +213,17 @@ impl World {
         (visitor, id)
     }
 
+    /// The conversation as the store has it now.
+    async fn stored(&self, id: &str) -> server::store::Conversation {
+        self.node
+            .runtime()
+            .store()
+            .conversation(id)
+            .await
+            .expect("the store answers")
+            .expect("the conversation")
+    }
+
     /// Waits until the node recorded a socket's disconnect (its grace timer is stored).
     async fn disconnect_recorded(&self, before: u64) {
         let mut handled = self.node.runtime().disconnects_handled.subscribe();
@@ -238,14 +249,18 @@ async fn next_offer(agent: &mut Socket<ServerToAgent>) -> String {
     }
 }
 
-/// Reads until the agent hears that conversation `id` is in `state`.
-async fn until_state(agent: &mut Socket<ServerToAgent>, id: &str, state: ConversationState) {
+/// Reads until the agent hears that conversation `id` is in `state`; answers what it heard.
+async fn until_state(
+    agent: &mut Socket<ServerToAgent>,
+    id: &str,
+    state: ConversationState,
+) -> protocol::ConversationView {
     loop {
         if let ServerToAgent::Conversation { conversation } = agent.recv().await
             && conversation.conversation_id == id
             && conversation.state == state
         {
-            return;
+            return conversation;
         }
     }
 }
@@ -1891,14 +1906,7 @@ async fn customer_messages_set_the_conversation_s_sentiment_and_the_owner_hears_
         Sentiment::Neutral,
         "the customer's three messages, not the agent's"
     );
-    let stored = world
-        .node
-        .runtime()
-        .store()
-        .conversation(&id)
-        .await
-        .expect("the store answers")
-        .expect("the conversation");
+    let stored = world.stored(&id).await;
     assert_eq!(stored.sentiment, Sentiment::Neutral);
 }
 
@@ -1929,24 +1937,12 @@ async fn the_journey_before_the_chat_reaches_the_agent_who_takes_it(backend: Bac
         })
         .await;
     let (id, _, _) = visitor.conversation().await;
-    let offered = loop {
-        if let ServerToAgent::Offer { conversation, .. } = ann.recv().await {
-            break conversation;
-        }
-    };
-    assert_eq!(offered.conversation_id, id);
+    assert_eq!(next_offer(&mut ann).await, id);
     ann.send(&AgentToServer::AcceptOffer {
         conversation_id: id.clone(),
     })
     .await;
-    let taken = loop {
-        if let ServerToAgent::Conversation { conversation } = ann.recv().await
-            && conversation.conversation_id == id
-            && conversation.state == ConversationState::Active
-        {
-            break conversation;
-        }
-    };
+    let taken = until_state(&mut ann, &id, ConversationState::Active).await;
     assert_eq!(taken.journey.len(), protocol::JOURNEY_STEPS);
     assert_eq!(taken.journey[0].path, "/page-11");
     assert_eq!(taken.journey[48].path, "/page-59");
@@ -1954,14 +1950,7 @@ async fn the_journey_before_the_chat_reaches_the_agent_who_takes_it(backend: Bac
     assert_eq!(last.path.chars().count(), protocol::JOURNEY_PATH_CHARS);
     assert_eq!((last.at_ms, last.seconds), (90_000, 75));
     // The stored conversation keeps it across a reload of the console's data.
-    let stored = world
-        .node
-        .runtime()
-        .store()
-        .conversation(&id)
-        .await
-        .expect("the store answers")
-        .expect("the conversation");
+    let stored = world.stored(&id).await;
     assert_eq!(stored.journey, taken.journey);
 }
 
