@@ -524,6 +524,68 @@ step('desktop alerts: opted in and remembered, they name who wants to chat while
   await agent.evaluate(() => window.dispatchEvent(new Event('focus')));
 });
 
+step('knowledge search starts from the first message; the agent reads an article and inserts its link and an excerpt', async () => {
+  const conversationId = await startVisitor(7);
+  await acceptNextOffer();
+  await entryOf(conversationId).locator('[data-console=open-session]').click();
+  const query = agent.locator('[data-console=knowledge-query]');
+  assert.equal(await agent.locator('[data-console=tab-knowledge]').getAttribute('aria-selected'), 'true', 'Knowledge is open when the session starts');
+  await agent.locator('[data-console=knowledge-idle]').waitFor();
+  await visitorSends(7, 1, 'My lamp arrived broken, how do I return it?');
+  await agent.waitForFunction(() => document.querySelector('[data-console=knowledge-query]').value === 'My lamp arrived broken, how do I return it? 1');
+  const first = agent.locator('[data-console=knowledge-hit]').first();
+  await first.waitFor();
+  assert.equal(await first.getAttribute('data-slug'), 'returns');
+  const marked = await first.locator('[data-console=knowledge-snippet] mark').allTextContents();
+  assert.ok(marked.includes('return') && marked.includes('lamp'), `the matched words are marked: ${marked}`);
+  await shot(agent, 'knowledge-search');
+  // A later message does not replace the search.
+  await visitorSends(7, 1, 'Hello?');
+  assert.equal(await query.inputValue(), 'My lamp arrived broken, how do I return it? 1');
+  // The article opens in place, rendered; its link and the passage go into the reply.
+  await first.locator('[data-console=knowledge-open]').click();
+  const article = first.locator('[data-console=knowledge-article]');
+  await article.waitFor();
+  assert.match(await article.textContent(), /within 30 days of delivery/);
+  await shot(agent, 'knowledge-article');
+  const composer = agent.locator('[data-console=composer]');
+  await composer.fill('Sorry to hear that!');
+  await first.locator('[data-console=insert-link]').click();
+  assert.equal(await composer.inputValue(), 'Sorry to hear that!\nReturns and refunds: http://127.0.0.1:8081/checkout.html');
+  assert.equal(await agent.evaluate(() => document.activeElement?.dataset.console), 'composer', 'the cursor is back in the reply');
+  await first.locator('[data-console=insert-excerpt]').click();
+  const excerpt = (await first.locator('[data-console=knowledge-snippet]').textContent()).replace(/\s+/g, ' ').trim();
+  assert.equal(await composer.inputValue(), `Sorry to hear that!\nReturns and refunds: http://127.0.0.1:8081/checkout.html\n${excerpt}`);
+  await composer.press('Enter');
+  await agent.locator('[data-console=message][data-author=agent]', { hasText: 'Returns and refunds: http://127.0.0.1:8081/checkout.html' }).waitFor();
+  // By keyboard: another search, in French, stemmed as French.
+  await query.focus();
+  await query.fill('livraisons');
+  await query.press('Enter');
+  await agent.locator('[data-console=knowledge-hit][data-slug=livraison]').waitFor();
+  // Anything typed gets results or a clear answer, never a failure.
+  for (const text of ['"unclosed AND (lamp OR', 'title_en:* -+~^', 'x'.repeat(1000)]) {
+    await query.fill(text);
+    await agent.locator('[data-console=knowledge-search]').click();
+    await agent.locator('[data-console=knowledge-hits], [data-console=knowledge-empty]').first().waitFor();
+    assert.equal(await agent.locator('[data-console=knowledge-error]').count(), 0, text.slice(0, 40));
+  }
+  await query.fill('zeppelin');
+  await query.press('Enter');
+  await agent.locator('[data-console=knowledge-empty]', { hasText: 'No article matches “zeppelin”.' }).waitFor();
+  await axe(agent, 'knowledge search (light)');
+  await agent.emulateMedia({ colorScheme: 'dark' });
+  await query.fill('broken lamp');
+  await query.press('Enter');
+  await agent.locator('[data-console=knowledge-hit]').first().waitFor();
+  await axe(agent, 'knowledge search (dark)');
+  await shot(agent, 'knowledge-search-dark');
+  await agent.emulateMedia({ colorScheme: 'light' });
+  await agent.setViewportSize({ width: 900, height: 800 });
+  await shot(agent, 'knowledge-narrow');
+  await agent.setViewportSize({ width: 1280, height: 800 });
+});
+
 step('axe-core finds nothing on Home and on a session, light and dark', async () => {
   await agent.keyboard.press('Alt+0');
   await agent.locator('.home-view h2').first().waitFor();
@@ -537,7 +599,6 @@ step('axe-core finds nothing on Home and on a session, light and dark', async ()
   await agent.emulateMedia({ colorScheme: 'dark' });
   await shot(agent, 'session-details-dark');
   await axe(agent, 'Additional details (dark)');
-  await agent.locator('[data-console=tab-conversation]').click();
   await axe(agent, 'a session (dark)');
   await shot(agent, 'session-dark');
   await agent.keyboard.press('Alt+0');

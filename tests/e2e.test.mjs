@@ -347,6 +347,15 @@ step('step 4: the Additional details tab shows the journey and the context varia
   assert.equal(vars.plan, 'pro');
   assert.equal(vars.cart_value, '42');
   assert.equal(vars.customer_tier, 'gold');
+  // The summary: where the conversation is, how long the visitor waited and what invited them.
+  const summary = await page.evaluate(() =>
+    Object.fromEntries([...document.querySelectorAll('[data-console=summary-item]')].map((element) => [element.dataset.name, element.textContent.trim()])),
+  );
+  assert.equal(summary.Queue, 'sales');
+  assert.match(summary.State, /^Active since \d/);
+  assert.match(summary.Waited, /^\d+ s$|^\d+ min \d+ s$/);
+  assert.equal(summary['Invited by'], `Rule ${RULE.id}`);
+  assert.match(summary.Sentiment, /^(Very negative|Negative|Slightly negative|Neutral|Slightly positive|Positive|Very positive)$/);
   // The journey: the one page visitor A saw before the chat, with the time spent on it by the
   // browser's clock: at least the 10 s the rule waited for.
   const journey = await page.locator('[data-console=journey-step]').allTextContents();
@@ -359,7 +368,6 @@ step('step 4: the Additional details tab shows the journey and the context varia
 step('step 5: messages travel both ways, as text', async () => {
   const a = visitors.a;
   const page = agent.page;
-  await page.locator('[data-console=tab-conversation]').click();
   await a.widget.locator('[data-beckon=composer]').fill(HOSTILE_TEXT);
   await a.widget.locator('[data-beckon=send]').click();
 
@@ -602,7 +610,6 @@ step('step 8: a 10 KB page URL and an over-long context value still reach an age
   assert.match((await dropped.textContent()).trim(), /^notes: longer than 1024 bytes$/);
 
   // And they chat.
-  await page.locator('[data-console=tab-conversation]').click();
   await d.widget.locator('[data-beckon=composer]').fill('Is the pro plan monthly?');
   await d.widget.locator('[data-beckon=send]').click();
   await page.locator('[data-console=message][data-author=visitor]', { hasText: 'Is the pro plan monthly?' }).waitFor({ state: 'visible' });

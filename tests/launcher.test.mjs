@@ -211,7 +211,6 @@ step('by keyboard alone the visitor opens a chat that reaches the agent with the
   assert.equal(await agent.locator('[data-console=context-var][data-name="rule_id"]').count(), 0, 'no rule invited this chat');
   const plan = await agent.locator('[data-console=context-var][data-name="plan"]').textContent();
   assert.equal(plan.trim(), 'pro');
-  await agent.locator('[data-console=tab-conversation]').click();
   await agent.locator('[data-console=message][data-author=visitor]').filter({ hasText: 'Does the lamp dim?' }).waitFor();
 });
 

@@ -266,3 +266,27 @@ pub async fn audit(filter: &AuditFilter) -> Result<Vec<protocol::AuditEntry>, St
     let text = call("GET", &format!("/api/audit?{}", query.join("&")), None).await?;
     serde_json::from_str(&text).map_err(|error| error.to_string())
 }
+
+/// The site's knowledge articles that match `query`, best first.
+pub async fn search_knowledge(
+    site_id: &str,
+    query: &str,
+) -> Result<protocol::KnowledgeResults, String> {
+    let url = format!(
+        "/api/sites/{}/knowledge?q={}",
+        encode(site_id),
+        encode(query)
+    );
+    let text = call("GET", &url, None).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}
+
+/// One knowledge article, rendered.
+pub async fn knowledge_article(
+    site_id: &str,
+    slug: &str,
+) -> Result<protocol::KnowledgeArticle, String> {
+    let url = format!("/api/sites/{}/knowledge/{}", encode(site_id), encode(slug));
+    let text = call("GET", &url, None).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}

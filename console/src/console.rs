@@ -11,10 +11,11 @@ use protocol::{AgentToServer, ConversationView, Presence};
 use crate::socket::{Event, Socket};
 use crate::state::{Access, AgentState, Notice, Offer, Stream, WorkItems};
 
-/// Which tab of a session is showing.
+/// Which tab of a session's application area is showing, beside the Communication panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
-    Conversation,
+    /// Knowledge search, open when a session starts.
+    Knowledge,
     Details,
 }
 
@@ -30,6 +31,10 @@ pub struct SessionSignals {
     /// What the agent typed and has not sent; kept while they switch sessions.
     pub draft: RwSignal<String>,
     pub tab: RwSignal<Tab>,
+    /// The knowledge search: what the box says, and what was last searched. Both start as the
+    /// customer's first message, until the agent searches for something else.
+    pub knowledge_query: RwSignal<String>,
+    pub knowledge_searched: RwSignal<String>,
     /// Its colour, one of `SESSION_COLOURS`: the first one no other open session has.
     pub colour: usize,
     /// The visitor is typing.
@@ -535,15 +540,37 @@ impl Console {
                             local_set(&key, &text);
                         }
                     });
+                    let knowledge_query = RwSignal::new(String::new());
+                    let knowledge_searched = RwSignal::new(String::new());
+                    let view = RwSignal::new(session.view);
+                    // Until the agent searches, the search is the customer's first message.
+                    Effect::new(move |prefilled: Option<bool>| {
+                        if prefilled == Some(true) || !knowledge_searched.get_untracked().is_empty()
+                        {
+                            return true;
+                        }
+                        let first = view.with(|view| {
+                            crate::state::first_customer_message(&view.messages)
+                                .map(crate::state::search_from)
+                        });
+                        let Some(first) = first.filter(|first| !first.is_empty()) else {
+                            return false;
+                        };
+                        knowledge_query.set(first.clone());
+                        knowledge_searched.set(first);
+                        true
+                    });
                     let signals = SessionSignals {
                         colour,
                         id: StoredValue::new(id),
-                        view: RwSignal::new(session.view),
+                        view,
                         access: RwSignal::new(session.access),
                         unread: RwSignal::new(session.unread),
                         pending: RwSignal::new(session.pending),
                         draft,
-                        tab: RwSignal::new(Tab::Conversation),
+                        tab: RwSignal::new(Tab::Knowledge),
+                        knowledge_query,
+                        knowledge_searched,
                         visitor_typing: RwSignal::new(false),
                         typing_heard: StoredValue::new(0),
                         typing_notices: StoredValue::new(Default::default()),

@@ -739,6 +739,34 @@ pub fn unread_badge(unread: u32) -> String {
     }
 }
 
+/// The first message the customer wrote, if any.
+pub fn first_customer_message(messages: &[protocol::ChatMessage]) -> Option<&str> {
+    messages
+        .iter()
+        .find(|message| message.author == protocol::Author::Visitor && !message.internal)
+        .map(|message| message.body.as_str())
+}
+
+/// The longest search taken from a message, in characters.
+pub const SEARCH_FROM_CHARS: usize = 200;
+
+/// A knowledge search from a customer's message: on one line, cut at a word to
+/// `SEARCH_FROM_CHARS`.
+pub fn search_from(message: &str) -> String {
+    let line = one_line(message);
+    if line.chars().count() <= SEARCH_FROM_CHARS {
+        return line;
+    }
+    let end = line
+        .char_indices()
+        .nth(SEARCH_FROM_CHARS)
+        .map_or(line.len(), |(index, _)| index);
+    let head = &line[..end];
+    head.rfind(' ')
+        .map_or(head, |space| &head[..space])
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use protocol::{Author, Channel, ParticipantRole};
@@ -1267,5 +1295,19 @@ mod tests {
         });
         assert_eq!(lead.work.open.len(), 1);
         assert_eq!(lead.work.closed.len(), 1);
+    }
+
+    #[test]
+    fn a_search_from_the_customer_is_one_line_cut_at_a_word() {
+        assert_eq!(
+            search_from("  How do I\n\nreturn   a lamp? "),
+            "How do I return a lamp?"
+        );
+        let long = "lamp ".repeat(100);
+        let search = search_from(&long);
+        assert_eq!(search.chars().count(), 199);
+        assert!(search.ends_with("lamp"));
+        let unbroken = "é".repeat(300);
+        assert_eq!(search_from(&unbroken).chars().count(), SEARCH_FROM_CHARS);
     }
 }

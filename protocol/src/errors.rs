@@ -25,6 +25,7 @@ named_enum! {
         UnknownSite => "unknown_site",
         UnknownConversation => "unknown_conversation",
         UnknownRule => "unknown_rule",
+        UnknownArticle => "unknown_article",
         NotYourConversation => "not_your_conversation",
         NotOfferedToYou => "not_offered_to_you",
         TransitionNotAllowed => "transition_not_allowed",
@@ -68,7 +69,8 @@ impl ErrorCode {
             | ErrorCode::UnknownConversation
             | ErrorCode::NoConversation
             | ErrorCode::UnknownAgent
-            | ErrorCode::UnknownQueue => 404,
+            | ErrorCode::UnknownQueue
+            | ErrorCode::UnknownArticle => 404,
             ErrorCode::TransitionNotAllowed
             | ErrorCode::IdConflict
             | ErrorCode::OverCapacity

@@ -217,8 +217,8 @@ pub struct ConversationView {
     /// Who is in it besides the owner: consultants, supervisors who joined, supervisors monitoring.
     #[serde(default)]
     pub participants: Vec<Participant>,
-    /// In lists and the dashboard's frames: when it entered its current state, and when an agent first
-    /// took it (the start of its handle time).
+    /// In lists, the dashboard's frames and the whole conversation: when it entered its current state,
+    /// and when an agent first took it (the start of its handle time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_since_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -35,8 +35,9 @@ pub use frames::{
 };
 pub use rest::{
     AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, Availability, HistoryEntry,
-    InvitationEvent, LoginRequest, Me, NewAgentRequest, OfflineMessage, PasswordChange,
-    PasswordReset, PresenceRequest, QueueSummary, RuleStats, SiteConfig, TransferOffered,
+    InvitationEvent, KnowledgeArticle, KnowledgeHit, KnowledgeResults, LoginRequest,
+    MAX_KNOWLEDGE_QUERY_CHARS, Me, NewAgentRequest, OfflineMessage, PasswordChange, PasswordReset,
+    PresenceRequest, QueueSummary, RuleStats, SiteConfig, SnippetPart, TransferOffered,
     TransferRequest,
 };
 pub use resume::ReceivedThrough;

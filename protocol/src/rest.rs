@@ -372,6 +372,60 @@ mod whole {
     }
 }
 
+/// The longest knowledge search, in characters: a longer one is refused with `bad_request`.
+pub const MAX_KNOWLEDGE_QUERY_CHARS: usize = 1000;
+
+/// `GET /api/sites/{site}/knowledge?q=`: the site's articles that match, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KnowledgeResults {
+    pub site_id: String,
+    /// How many articles the site's knowledge base holds.
+    pub articles: u32,
+    pub hits: Vec<KnowledgeHit>,
+}
+
+/// One matching article: its title, where customers read it, and the passage that matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KnowledgeHit {
+    /// The file's name without `.md`: `GET /api/sites/{site}/knowledge/{slug}` reads the article.
+    pub slug: String,
+    pub title: String,
+    /// The article's public address, from its front matter; `None` when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The language it is written in (and stemmed by): `en`, `fr`…
+    pub language: String,
+    /// The best passage, as plain text in parts, the words that matched marked. Never HTML.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A piece of a snippet: text, and whether it is one of the words that matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SnippetPart {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub highlighted: bool,
+}
+
+/// `GET /api/sites/{site}/knowledge/{slug}`: an article to read and quote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KnowledgeArticle {
+    pub slug: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub language: String,
+    /// The Markdown rendered to HTML with raw HTML shown as text, links only to web and mail
+    /// addresses, and images as their description.
+    pub html: String,
+    /// The first paragraph as plain text, for quoting in a reply.
+    pub excerpt: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

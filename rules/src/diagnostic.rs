@@ -17,7 +17,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic at byte `offset` of `source`.
-    pub(crate) fn at(
+    pub fn at(
         file: &str,
         source: &str,
         offset: usize,

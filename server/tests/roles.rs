@@ -100,6 +100,19 @@ const CELLS: &[&str] = &[
     "GET   /api/sites/demo/rules/status              stranger   200",
     "GET   /api/sites/demo/rules/status              supervisor 200",
     "GET   /api/sites/demo/rules/status              admin      200",
+    // Knowledge search and articles are for any console user.
+    "GET   /api/sites/demo/knowledge?q=return        anonymous  401 unauthenticated",
+    "GET   /api/sites/demo/knowledge?q=return        owner      200",
+    "GET   /api/sites/demo/knowledge?q=return        peer       200",
+    "GET   /api/sites/demo/knowledge?q=return        stranger   200",
+    "GET   /api/sites/demo/knowledge?q=return        supervisor 200",
+    "GET   /api/sites/demo/knowledge?q=return        admin      200",
+    "GET   /api/sites/demo/knowledge/returns         anonymous  401 unauthenticated",
+    "GET   /api/sites/demo/knowledge/returns         owner      200",
+    "GET   /api/sites/demo/knowledge/returns         peer       200",
+    "GET   /api/sites/demo/knowledge/returns         stranger   200",
+    "GET   /api/sites/demo/knowledge/returns         supervisor 200",
+    "GET   /api/sites/demo/knowledge/returns         admin      200",
     "GET   /api/console/me                           anonymous  401 unauthenticated",
     "GET   /api/console/me                           owner      200",
     "GET   /api/console/me                           peer       200",
@@ -422,6 +435,10 @@ const OTHER_CELLS: &[&str] = &[
     // Console reads of things that do not exist.
     "GET   /api/sites/elsewhere/rules/status         owner      404 unknown_site",
     "GET   /api/work-items/elsewhere                 owner      404 not_found",
+    "GET   /api/sites/elsewhere/knowledge?q=x        owner      404 unknown_site",
+    "GET   /api/sites/elsewhere/knowledge/returns    owner      404 unknown_site",
+    "GET   /api/sites/demo/knowledge/nothing         owner      404 unknown_article",
+    "GET   /api/sites/demo/knowledge                 owner      400 bad_request",
 ];
 
 /// Limits low enough for a cell to reach: two tries, then a lock that lasts.

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const DEMO_ROOT = fileURLToPath(new URL('../../www/demo', import.meta.url));
+const KNOWLEDGE_ROOT = fileURLToPath(new URL('../../server/config/knowledge', import.meta.url));
 
 /**
  * The configuration the browser suites and the widget benchmark run Beckon with: the server and its
@@ -42,6 +43,7 @@ id = "demo"
 name = "Demo shop"
 allowed_origins = []
 rules_dir = "rules"
+knowledge_dir = ${JSON.stringify(KNOWLEDGE_ROOT)}
 
 [[queues]]
 id = "sales"

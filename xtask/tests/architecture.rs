@@ -203,7 +203,7 @@ fn every_source_file_says_what_it_is_for() {
 
 /// The server's top-level modules, bottom first. A module may import only from an earlier layer.
 const SERVER_STACK: &[&[&str]] = &[
-    &["domain", "geo", "text", "zones"],
+    &["domain", "geo", "knowledge", "text", "zones"],
     &["store"],
     &["config"],
     &["runtime"],

@@ -1,4 +1,5 @@
-//! Additional details: the visitor's journey (the pages of the visit before the chat, with the time on
+//! Additional details: the conversation's summary (queue, state, start, wait, the rule that invited,
+//! sentiment), the visitor's journey (the pages of the visit before the chat, with the time on
 //! each), the context variables the visitor's page passed, with labels and units for Beckon's own, web
 //! addresses as links, and what could not be kept and why. Values are text.
 
@@ -32,6 +33,41 @@ fn link(value: &str) -> Option<String> {
     (value.starts_with("https://") || value.starts_with("http://")).then(|| value.to_owned())
 }
 
+/// The summary's lines: what the conversation is and how it went so far.
+fn summary(view: &protocol::ConversationView) -> Vec<(&'static str, String)> {
+    let at = |ms: i64| super::transcript::clock(ms).0;
+    let seconds =
+        |from: i64, to: i64| stay(u32::try_from((to - from).max(0) / 1000).unwrap_or(u32::MAX));
+    let mut lines = vec![
+        ("Queue", view.queue_id.clone()),
+        (
+            "State",
+            match view.state_since_ms {
+                Some(since) => format!("{} since {}", view.state.label(), at(since)),
+                None => view.state.label().to_owned(),
+            },
+        ),
+        ("Started", at(view.created_at_ms)),
+    ];
+    lines.push((
+        "Waited",
+        match view.handled_since_ms {
+            Some(taken) => seconds(view.created_at_ms, taken),
+            None => "Not taken yet".to_owned(),
+        },
+    ));
+    lines.push((
+        "Invited by",
+        if view.rule_id.is_empty() {
+            "The chat button".to_owned()
+        } else {
+            format!("Rule {}", view.rule_id)
+        },
+    ));
+    lines.push(("Sentiment", view.sentiment.label().to_owned()));
+    lines
+}
+
 #[component]
 pub fn Details(session: SessionSignals) -> impl IntoView {
     let variables = move || {
@@ -51,8 +87,19 @@ pub fn Details(session: SessionSignals) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
+    let summary = move || session.view.with(summary);
     view! {
-        <h3 class="journey-title">"Journey"</h3>
+        <h3 class="journey-title">"Summary"</h3>
+        <dl class="details summary" data-console="summary">
+            <For each=summary key=|(label, value)| (*label, value.clone())
+                children=|(label, value)| view! {
+                    <div class="detail">
+                        <dt>{label}</dt>
+                        <dd data-console="summary-item" data-name=label>{value}</dd>
+                    </div>
+                } />
+        </dl>
+        <h3 class="context-title">"Journey"</h3>
         <Show when=move || session.view.with(|view| !view.journey.is_empty())
             fallback=|| view! { <p class="muted" data-console="journey-empty">"The widget recorded no pages before the chat."</p> }>
             <ol class="journey" data-console="journey">

@@ -1,8 +1,10 @@
 //! The focused session: its header with the state and the actions it allows, the Communication panel
-//! (transcript and composer) and the Additional details tab.
+//! (transcript and composer) and, beside it, the application area: Knowledge search (open when the
+//! session starts) and Additional details.
 
 mod composer;
 mod details;
+mod knowledge;
 mod transcript;
 
 use leptos::prelude::*;
@@ -60,25 +62,8 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
                 <SupervisedActions session=session />
             </header>
             <p class="participants muted" data-console="participants">{move || session.view.with(participants_line)}</p>
-            <div class="tabs" role="tablist" aria-label="Session">
-                <button role="tab" data-console="tab-conversation" id="tab-conversation"
-                    aria-selected=move || (tab() == Tab::Conversation).to_string()
-                    aria-controls="panel-conversation"
-                    class:selected=move || tab() == Tab::Conversation
-                    on:click=move |_| session.tab.set(Tab::Conversation)>"Conversation"</button>
-                <button role="tab" data-console="tab-details" id="tab-details"
-                    aria-selected=move || (tab() == Tab::Details).to_string()
-                    aria-controls="panel-details"
-                    class:selected=move || tab() == Tab::Details
-                    on:click=move |_| session.tab.set(Tab::Details)>"Additional details"</button>
-            </div>
-            <Show when=move || tab() == Tab::Details>
-                <div role="tabpanel" id="panel-details" aria-labelledby="tab-details" class="panel">
-                    <details::Details session=session />
-                </div>
-            </Show>
-            <Show when=move || tab() == Tab::Conversation>
-                <div role="tabpanel" id="panel-conversation" aria-labelledby="tab-conversation" class="panel communication">
+            <div class="session-body">
+                <section class="communication" aria-label="Communication">
                     <transcript::Transcript session=session />
                     <p class="typing" data-console="visitor-typing">
                         {move || session.visitor_typing.get().then(|| {
@@ -97,8 +82,32 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
                     }>
                         <composer::Composer session=session />
                     </Show>
-                </div>
-            </Show>
+                </section>
+                <section class="applications" aria-label="Applications">
+                    <div class="tabs" role="tablist" aria-label="Applications">
+                        <button role="tab" data-console="tab-knowledge" id="tab-knowledge"
+                            aria-selected=move || (tab() == Tab::Knowledge).to_string()
+                            aria-controls="panel-knowledge"
+                            class:selected=move || tab() == Tab::Knowledge
+                            on:click=move |_| session.tab.set(Tab::Knowledge)>"Knowledge"</button>
+                        <button role="tab" data-console="tab-details" id="tab-details"
+                            aria-selected=move || (tab() == Tab::Details).to_string()
+                            aria-controls="panel-details"
+                            class:selected=move || tab() == Tab::Details
+                            on:click=move |_| session.tab.set(Tab::Details)>"Additional details"</button>
+                    </div>
+                    <Show when=move || tab() == Tab::Knowledge>
+                        <div role="tabpanel" id="panel-knowledge" aria-labelledby="tab-knowledge" class="panel">
+                            <knowledge::Knowledge session=session />
+                        </div>
+                    </Show>
+                    <Show when=move || tab() == Tab::Details>
+                        <div role="tabpanel" id="panel-details" aria-labelledby="tab-details" class="panel">
+                            <details::Details session=session />
+                        </div>
+                    </Show>
+                </section>
+            </div>
         </article>
     })
 }

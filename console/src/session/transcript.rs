@@ -103,7 +103,7 @@ fn Message(message: ChatMessage) -> impl IntoView {
 }
 
 /// The time of day a message was sent, in the agent's locale, and the full date for its tooltip.
-fn clock(sent_at_ms: i64) -> (String, String) {
+pub(super) fn clock(sent_at_ms: i64) -> (String, String) {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(sent_at_ms as f64));
     let options = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&options, &"hour".into(), &"2-digit".into());

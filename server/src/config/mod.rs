@@ -59,6 +59,8 @@ pub struct SiteConfig {
     pub name: String,
     pub allowed_origins: Vec<String>,
     pub rules_dir: PathBuf,
+    /// The folder of Markdown articles agents search; `None` when the site has no knowledge base.
+    pub knowledge_dir: Option<PathBuf>,
     pub look: Look,
     /// The language the widget always speaks on this site; `None` follows the page and the browser.
     pub language: Option<&'static str>,
@@ -224,6 +226,7 @@ struct RawSite {
     #[serde(default)]
     allowed_origins: Vec<String>,
     rules_dir: String,
+    knowledge_dir: Option<String>,
     #[serde(default)]
     look: look::RawLook,
     launcher: Option<look::RawLauncher>,
@@ -328,6 +331,7 @@ impl Config {
                     };
                     Ok(SiteConfig {
                         rules_dir: resolve(&site.rules_dir),
+                        knowledge_dir: site.knowledge_dir.as_deref().map(&resolve),
                         id: site.id,
                         name: site.name,
                         allowed_origins: site.allowed_origins,

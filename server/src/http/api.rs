@@ -418,12 +418,7 @@ pub async fn audit(
     AuthenticatedAgent(agent): AuthenticatedAgent,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Answer<Vec<AuditEntry>> {
-    let Query(query) = query.map_err(|rejection| {
-        AppError::new(
-            ErrorCode::BadRequest,
-            format!("the query: {}", rejection.body_text()),
-        )
-    })?;
+    let query = super::error::query(query)?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(AppError::new(
@@ -439,6 +434,57 @@ pub async fn audit(
         limit,
     };
     Ok(Json(runtime.audit_log(&agent, filter).await?))
+}
+
+/// `GET /api/sites/{site}/knowledge`'s search.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KnowledgeQuery {
+    /// Any text, at most 1000 characters: words (stemmed in each article's language), `"a phrase"`,
+    /// `+must` and `-must-not`. What the query language cannot read is searched as words.
+    #[param(max_length = 1000)]
+    q: String,
+}
+
+/// Searches the site's knowledge articles, best first, each with its best passage. Every signed-in
+/// agent may search.
+#[utoipa::path(
+    get,
+    path = "/api/sites/{site}/knowledge",
+    tag = "agent",
+    params(("site" = String, Path, description = "The site's id."), KnowledgeQuery),
+    responses((status = 200, description = "The matching articles; none for a site without a knowledge base.", body = protocol::KnowledgeResults), Malformed, Unauthenticated, Missing),
+    security(("session" = []))
+)]
+pub async fn search_knowledge(
+    State(runtime): State<Arc<Runtime>>,
+    _agent: AuthenticatedAgent,
+    Path(site): Path<String>,
+    query: Result<Query<KnowledgeQuery>, QueryRejection>,
+) -> Answer<protocol::KnowledgeResults> {
+    let query = super::error::query(query)?;
+    Ok(Json(runtime.search_knowledge(&site, &query.q)?))
+}
+
+/// One knowledge article, rendered to HTML with raw HTML shown as text, and its first paragraph to
+/// quote.
+#[utoipa::path(
+    get,
+    path = "/api/sites/{site}/knowledge/{slug}",
+    tag = "agent",
+    params(
+        ("site" = String, Path, description = "The site's id."),
+        ("slug" = String, Path, description = "The article's file name without `.md`."),
+    ),
+    responses((status = 200, description = "The article.", body = protocol::KnowledgeArticle), Unauthenticated, Missing),
+    security(("session" = []))
+)]
+pub async fn knowledge_article(
+    State(runtime): State<Arc<Runtime>>,
+    _agent: AuthenticatedAgent,
+    Path((site, slug)): Path<(String, String)>,
+) -> Answer<protocol::KnowledgeArticle> {
+    Ok(Json(runtime.knowledge_article(&site, &slug)?))
 }
 
 /// The offered agent accepts routing's or a transfer's offer.

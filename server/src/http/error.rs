@@ -84,6 +84,20 @@ pub fn body<T: DeserializeOwned>(body: Result<Json<T>, JsonRejection>) -> Result
     })
 }
 
+/// A query string, or a `bad_request` naming what is wrong with it.
+pub fn query<T>(
+    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, AppError> {
+    query
+        .map(|axum::extract::Query(value)| value)
+        .map_err(|rejection| {
+            AppError::new(
+                ErrorCode::BadRequest,
+                format!("the query: {}", rejection.body_text()),
+            )
+        })
+}
+
 // The refusals as the API document lists them: each handler's `responses(...)` names the ones it can
 // answer, each with the error body.
 
@@ -120,7 +134,7 @@ refusals! {
     Unauthenticated = 401, "`unauthenticated`: no session; log in first.";
     /// 403 on a console write is also `origin_not_allowed`, for a browser on another origin.
     Refused = 403, "`forbidden`, `not_your_conversation`, `not_offered_to_you`, `not_allowed` or `origin_not_allowed`: the caller may not do this.";
-    Missing = 404, "`unknown_conversation`, `unknown_agent`, `unknown_queue`, `unknown_site` or `not_found`.";
+    Missing = 404, "`unknown_conversation`, `unknown_agent`, `unknown_queue`, `unknown_site`, `unknown_article` or `not_found`.";
     /// Sent with `Retry-After`, in seconds.
     Limited = 429, "`rate_limited`: too many of these requests from this caller or address; `Retry-After` says when to try again.";
     Conflict = 409, "`transition_not_allowed`, `over_capacity`, `transfer_pending` or `id_conflict`: the conversation's or account's state refuses it now.";

@@ -51,6 +51,8 @@ fn console_api() -> OpenApiRouter<Arc<Runtime>> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(rules_status))
+        .routes(routes!(api::search_knowledge))
+        .routes(routes!(api::knowledge_article))
         .routes(routes!(api::agents))
         .routes(routes!(api::agent))
         .routes(routes!(api::set_presence))

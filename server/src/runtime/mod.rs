@@ -11,6 +11,7 @@ mod supervision;
 mod visitors;
 pub use conversations::SupervisorAction;
 pub mod hub;
+pub mod knowledge;
 pub mod limits;
 pub mod rules;
 
@@ -180,6 +181,7 @@ pub struct Runtime {
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
     pub rules: RulesRegistry,
+    pub knowledge: knowledge::KnowledgeRegistry,
     pub hub: Hub,
     /// This node's rate limits.
     pub limits: Arc<limits::Limits>,
@@ -240,6 +242,7 @@ impl Runtime {
             settings,
             clock,
             rules: RulesRegistry::default(),
+            knowledge: knowledge::KnowledgeRegistry::default(),
             hub,
             limits,
             dummy_password_hash: accounts::dummy_password_hash(),
@@ -258,6 +261,7 @@ impl Runtime {
             connections: Arc::default(),
         });
         runtime.refresh_rules();
+        runtime.refresh_knowledge();
         runtime
     }
 
@@ -491,7 +495,11 @@ impl Runtime {
                     _ = tick.tick() => {
                         runtime.refresh_availability().await;
                         let runtime = Arc::clone(&runtime);
-                        let _ = tokio::task::spawn_blocking(move || runtime.refresh_rules()).await;
+                        let _ = tokio::task::spawn_blocking(move || {
+                            runtime.refresh_rules();
+                            runtime.refresh_knowledge();
+                        })
+                        .await;
                     }
                     _ = stop.changed() => break,
                 }
@@ -504,9 +512,18 @@ impl Runtime {
         conversation: &Conversation,
     ) -> RuntimeResult<ConversationView> {
         let messages = self.store.messages_after(&conversation.id, 0).await?;
-        let participants = self.store.participants(&conversation.id).await?;
+        // The participants and, for the session's summary, when it entered its state and when an
+        // agent first took it.
+        let extras = self
+            .store
+            .list_extras(vec![conversation.id.clone()])
+            .await?
+            .pop()
+            .unwrap_or_default();
         Ok(ConversationView {
-            participants,
+            participants: extras.participants,
+            state_since_ms: extras.state_since_ms,
+            handled_since_ms: extras.handled_since_ms,
             journey: conversation.journey.clone(),
             ..view(conversation, messages)
         })

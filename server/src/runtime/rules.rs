@@ -28,7 +28,7 @@ struct SiteState {
     current: SiteRules,
     /// The last version of each file that parsed cleanly.
     last_good: BTreeMap<String, ParsedFile>,
-    fingerprint: Vec<(String, Option<SystemTime>, u64)>,
+    fingerprint: Fingerprint,
 }
 
 impl RulesRegistry {
@@ -49,7 +49,7 @@ impl RulesRegistry {
         known_queues: &BTreeSet<String>,
         known_zone: &dyn Fn(&str) -> bool,
     ) -> Option<Vec<Diagnostic>> {
-        let fingerprint = fingerprint(folder);
+        let fingerprint = fingerprint(folder, "toml");
         {
             let sites = self
                 .sites
@@ -156,20 +156,24 @@ fn io_diagnostic(name: &str, error: &std::io::Error) -> Diagnostic {
 
 /// `*.toml` files directly in the folder, sorted by name so file order is stable.
 pub fn list_rule_files(folder: &Path) -> std::io::Result<Vec<PathBuf>> {
+    list_files(folder, "toml")
+}
+
+/// Files with this extension directly in the folder, sorted by name.
+pub(crate) fn list_files(folder: &Path, extension: &str) -> std::io::Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "toml")
-                && path.is_file()
-        })
+        .filter(|path| path.extension().is_some_and(|found| found == extension) && path.is_file())
         .collect();
     paths.sort();
     Ok(paths)
 }
 
-fn fingerprint(folder: &Path) -> Vec<(String, Option<SystemTime>, u64)> {
-    list_rule_files(folder)
+/// Each file's name, modification time and length: what changes when a file does.
+pub(crate) type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
+
+pub(crate) fn fingerprint(folder: &Path, extension: &str) -> Fingerprint {
+    list_files(folder, extension)
         .unwrap_or_default()
         .into_iter()
         .map(|path| {

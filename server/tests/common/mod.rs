@@ -163,6 +163,9 @@ pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
     }
 }
 
+/// The knowledge base's one article, `returns`.
+pub const ARTICLE: &str = "+++\nurl = \"https://shop.example/help/returns\"\n+++\n# Returns and refunds\n\nYou can return shoes within 30 days.\n";
+
 /// A node's folder: configuration, rules and database, kept across restarts.
 pub struct Fixture {
     pub dir: Arc<TempDir>,
@@ -183,6 +186,9 @@ impl Fixture {
         let rules_dir = dir.path().join("rules");
         std::fs::create_dir(&rules_dir).expect("the rules folder");
         std::fs::write(rules_dir.join("pricing.toml"), RULE_FILE).expect("the rule file");
+        let knowledge_dir = dir.path().join("knowledge");
+        std::fs::create_dir(&knowledge_dir).expect("the knowledge folder");
+        std::fs::write(knowledge_dir.join("returns.md"), ARTICLE).expect("the article");
         publish_www(&dir.path().join("www"));
         Fixture {
             dir: Arc::new(dir),
@@ -193,6 +199,10 @@ impl Fixture {
 
     pub fn rules_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("rules")
+    }
+
+    pub fn knowledge_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("knowledge")
     }
 
     pub fn www(&self) -> std::path::PathBuf {
@@ -215,6 +225,7 @@ id = "demo"
 name = "Demo shop"
 allowed_origins = ["{SHOP_ORIGIN}"]
 rules_dir = "rules"
+knowledge_dir = "knowledge"
 
 [[queues]]
 id = "sales"
