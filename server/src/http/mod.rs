@@ -346,14 +346,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 struct TrustedProxies(Arc<Vec<std::net::IpAddr>>);
 
 fn known_site(runtime: &Runtime, site: &str) -> Result<(), AppError> {
-    if runtime.site_exists(site) {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            ErrorCode::UnknownSite,
-            format!("unknown site `{site}`"),
-        ))
-    }
+    Ok(runtime.known_site(site)?)
 }
 
 /// What the widget needs: the site's rules, the offsets of the zones they name, the visitor's location

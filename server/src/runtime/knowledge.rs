@@ -44,27 +44,19 @@ impl KnowledgeRegistry {
         default_language: &'static str,
     ) -> Option<(usize, Vec<Diagnostic>)> {
         let fingerprint = fingerprint(folder, "md");
-        {
-            let sites = self
-                .sites
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if sites
-                .get(site_id)
-                .is_some_and(|site| site.library.is_some() && site.fingerprint == fingerprint)
-            {
-                return None;
-            }
-        }
+        // Each article's last good version, unless nothing changed since the last look.
         let previous: BTreeMap<String, Article> = {
             let sites = self
                 .sites
                 .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            sites
-                .get(site_id)
-                .map(|site| site.last_good.clone())
-                .unwrap_or_default()
+            match sites.get(site_id) {
+                Some(site) if site.library.is_some() && site.fingerprint == fingerprint => {
+                    return None;
+                }
+                Some(site) => site.last_good.clone(),
+                None => BTreeMap::new(),
+            }
         };
         let mut problems = Vec::new();
         let mut articles = BTreeMap::new();
@@ -89,25 +81,19 @@ impl KnowledgeRegistry {
                     }
                 }
             }
-            Err(error) => problems.push(Diagnostic {
-                file: folder.display().to_string(),
-                line: 1,
-                column: 1,
-                message: format!("cannot read the knowledge folder: {error}"),
-                help: None,
-            }),
+            Err(error) => problems.push(whole_file(
+                folder,
+                format!("cannot read the knowledge folder: {error}"),
+            )),
         }
         let count = articles.len();
         let library = match Library::build(articles.values().cloned().collect()) {
             Ok(library) => Arc::new(library),
             Err(error) => {
-                problems.push(Diagnostic {
-                    file: folder.display().to_string(),
-                    line: 1,
-                    column: 1,
-                    message: format!("cannot index the articles: {error}"),
-                    help: None,
-                });
+                problems.push(whole_file(
+                    folder,
+                    format!("cannot index the articles: {error}"),
+                ));
                 return Some((0, problems));
             }
         };
@@ -127,19 +113,24 @@ impl KnowledgeRegistry {
     }
 }
 
+/// A problem with a whole file or folder, not a place in it.
+fn whole_file(path: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        file: path.display().to_string(),
+        line: 1,
+        column: 1,
+        message,
+        help: None,
+    }
+}
+
 fn read_one(
     path: &Path,
     name: &str,
     slug: &str,
     default_language: &'static str,
 ) -> Result<Article, Diagnostic> {
-    let cannot = |message: String| Diagnostic {
-        file: name.to_owned(),
-        line: 1,
-        column: 1,
-        message,
-        help: None,
-    };
+    let cannot = |message: String| whole_file(Path::new(name), message);
     let length = std::fs::metadata(path)
         .map_err(|error| cannot(format!("cannot read: {error}")))?
         .len();
@@ -220,16 +211,5 @@ impl Runtime {
                     format!("site `{site_id}` has no article `{slug}`"),
                 )
             })
-    }
-
-    fn known_site(&self, site_id: &str) -> Result<(), RuntimeError> {
-        if self.site_exists(site_id) {
-            Ok(())
-        } else {
-            Err(RuntimeError::new(
-                ErrorCode::UnknownSite,
-                format!("unknown site `{site_id}`"),
-            ))
-        }
     }
 }

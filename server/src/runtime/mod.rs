@@ -403,6 +403,18 @@ impl Runtime {
         self.site(site_id).is_some()
     }
 
+    /// `unknown_site` for a site the configuration does not have.
+    pub fn known_site(&self, site_id: &str) -> Result<(), RuntimeError> {
+        if self.site_exists(site_id) {
+            Ok(())
+        } else {
+            Err(RuntimeError::new(
+                ErrorCode::UnknownSite,
+                format!("unknown site `{site_id}`"),
+            ))
+        }
+    }
+
     /// Re-reads every site's rules folder whose files changed.
     pub fn refresh_rules(&self) {
         let queues: BTreeSet<String> = self.settings.routing_model.queues.keys().cloned().collect();
