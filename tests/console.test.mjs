@@ -267,6 +267,12 @@ step('an unfocused session whose customer turns negative shows the sentiment ale
   await visitorSends(2, 4, 'Thanks, that is great!');
   await sentiment.filter({ hasText: /^\s*Sentiment: Positive\s*$/ }).waitFor();
   assert.doesNotMatch(await sentiment.getAttribute('class'), /alerting/);
+  // The summary tells how it went: from the angry message up to now.
+  await agent.locator('[data-console=tab-details]').click();
+  const trend = agent.locator('[data-console=summary-item][data-name=Trend]');
+  await trend.waitFor();
+  assert.match((await trend.textContent()).trim(), /^Very negative( → [A-Za-z ]+)* → Positive$/);
+  await agent.locator('[data-console=tab-knowledge]').click();
   await entry('Visitor 1').locator('[data-console=open-session]').click();
   assert.equal(await second.locator('[data-console=sentiment-alert]').count(), 0);
 });
@@ -530,11 +536,16 @@ step('knowledge search starts from the first message; the agent reads an article
   await entryOf(conversationId).locator('[data-console=open-session]').click();
   const query = agent.locator('[data-console=knowledge-query]');
   assert.equal(await agent.locator('[data-console=tab-knowledge]').getAttribute('aria-selected'), 'true', 'Knowledge is open when the session starts');
-  await agent.locator('[data-console=knowledge-idle]').waitFor();
+  // Before the customer writes, the articles are listed by title.
+  await agent.locator('[data-console=knowledge-count]', { hasText: 'All articles (6)' }).waitFor();
+  assert.deepEqual(
+    await agent.locator('[data-console=knowledge-hit]').evaluateAll((hits) => hits.map((hit) => hit.dataset.slug)),
+    ['delivery', 'livraison', 'paying', 'pricing', 'bulb', 'returns'],
+  );
   await visitorSends(7, 1, 'My lamp arrived broken, how do I return it?');
   await agent.waitForFunction(() => document.querySelector('[data-console=knowledge-query]').value === 'My lamp arrived broken, how do I return it? 1');
+  await agent.locator('[data-console=knowledge-count]', { hasText: /^\d+ articles? match$/ }).waitFor();
   const first = agent.locator('[data-console=knowledge-hit]').first();
-  await first.waitFor();
   assert.equal(await first.getAttribute('data-slug'), 'returns');
   const marked = await first.locator('[data-console=knowledge-snippet] mark').allTextContents();
   assert.ok(marked.includes('return') && marked.includes('lamp'), `the matched words are marked: ${marked}`);

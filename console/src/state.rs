@@ -651,7 +651,23 @@ impl AgentState {
             } else {
                 view.messages.clone()
             };
-            session.view = ConversationView { messages, ..view };
+            // Lists leave out the journey and the sentiment trend too.
+            let journey = if view.journey.is_empty() {
+                std::mem::take(&mut session.view.journey)
+            } else {
+                view.journey.clone()
+            };
+            let sentiment_trend = if view.sentiment_trend.is_empty() {
+                std::mem::take(&mut session.view.sentiment_trend)
+            } else {
+                view.sentiment_trend.clone()
+            };
+            session.view = ConversationView {
+                messages,
+                journey,
+                sentiment_trend,
+                ..view
+            };
             return vec![Notice::Changed(id)];
         }
         self.sessions.push(Session {
@@ -794,6 +810,7 @@ mod tests {
             handled_since_ms: None,
             sentiment: Default::default(),
             journey: Vec::new(),
+            sentiment_trend: Vec::new(),
             created_at_ms: 0,
             updated_at_ms: 0,
         }
@@ -1309,5 +1326,26 @@ mod tests {
         assert!(search.ends_with("lamp"));
         let unbroken = "é".repeat(300);
         assert_eq!(search_from(&unbroken).chars().count(), SEARCH_FROM_CHARS);
+    }
+
+    #[test]
+    fn a_list_view_keeps_the_sessions_journey_and_sentiment_trend() {
+        let mut state = ann();
+        let mut full = view("1", ConversationState::Active, Some("ann"));
+        full.journey = vec![protocol::JourneyStep {
+            path: "/pricing".to_owned(),
+            at_ms: 0,
+            seconds: 12,
+        }];
+        full.sentiment_trend = vec![protocol::Sentiment::Negative, protocol::Sentiment::Neutral];
+        state.apply(ServerToAgent::Conversation { conversation: full });
+        let listed = view("1", ConversationState::WrapUp, Some("ann"));
+        state.apply(ServerToAgent::Conversation {
+            conversation: listed,
+        });
+        let kept = &state.session("1").unwrap().view;
+        assert_eq!(kept.state, ConversationState::WrapUp);
+        assert_eq!(kept.journey.len(), 1);
+        assert_eq!(kept.sentiment_trend.len(), 2);
     }
 }

@@ -229,6 +229,10 @@ pub struct ConversationView {
     /// Empty in lists; when one conversation is asked for, the pages of the visit before the chat.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journey: Vec<JourneyStep>,
+    /// Empty in lists; when one conversation is asked for (and when its level changes), the levels it
+    /// went through as the customer wrote, oldest first, the latest 20.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sentiment_trend: Vec<Sentiment>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }

@@ -34,11 +34,11 @@ pub use frames::{
     VisitorToServer, default_sentiment_alert, fit_journey,
 };
 pub use rest::{
-    AgentPatch, AgentSummary, AssignAnswer, AssignRequest, AuditEntry, Availability, HistoryEntry,
-    InvitationEvent, KnowledgeArticle, KnowledgeHit, KnowledgeResults, LoginRequest,
-    MAX_KNOWLEDGE_QUERY_CHARS, Me, NewAgentRequest, OfflineMessage, PasswordChange, PasswordReset,
-    PresenceRequest, QueueSummary, RuleStats, SiteConfig, SnippetPart, TransferOffered,
-    TransferRequest,
+    AgentPatch, AgentSummary, ArticleBlock, ArticleInline, AssignAnswer, AssignRequest, AuditEntry,
+    Availability, BlockKind, HistoryEntry, InvitationEvent, KnowledgeArticle, KnowledgeHit,
+    KnowledgeResults, LoginRequest, MAX_KNOWLEDGE_QUERY_CHARS, Me, NewAgentRequest, OfflineMessage,
+    PasswordChange, PasswordReset, PresenceRequest, QueueSummary, RuleStats, SiteConfig,
+    SnippetPart, TransferOffered, TransferRequest,
 };
 pub use resume::ReceivedThrough;
 
@@ -124,7 +124,7 @@ mod tests {
             context::DropReason::as_str,
             context::DropReason::parse,
         );
-        assert_eq!(ErrorCode::ALL.len(), 25);
+        assert_eq!(ErrorCode::ALL.len(), 26);
         assert_eq!(ConversationState::WrapUp.label(), "Wrap-up");
         assert_eq!(Presence::BusyDoNotDisturb.label(), "Busy – Do not disturb");
         assert!(Role::Agent < Role::Supervisor && Role::Supervisor < Role::Admin);

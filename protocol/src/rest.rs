@@ -375,7 +375,8 @@ mod whole {
 /// The longest knowledge search, in characters: a longer one is refused with `bad_request`.
 pub const MAX_KNOWLEDGE_QUERY_CHARS: usize = 1000;
 
-/// `GET /api/sites/{site}/knowledge?q=`: the site's articles that match, best first.
+/// `GET /api/sites/{site}/knowledge?q=`: the site's articles that match, best first; for an empty
+/// search, the articles by title.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnowledgeResults {
@@ -410,6 +411,54 @@ pub struct SnippetPart {
     pub highlighted: bool,
 }
 
+/// What a block of an article is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    /// `depth` is its level, 1 to 6.
+    Heading,
+    Paragraph,
+    /// A bulleted list's item; `depth` counts the lists it is in, from 1.
+    Bullet,
+    /// A numbered list's item; `depth` as for bullets.
+    Numbered,
+    /// Preformatted text.
+    Code,
+    /// A paragraph of a quotation; `depth` counts the quotations it is in.
+    Quote,
+    /// A thematic break: no text.
+    Rule,
+}
+
+/// One block of an article: a heading, a paragraph, a list item…
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArticleBlock {
+    pub kind: BlockKind,
+    #[serde(default)]
+    pub depth: u8,
+    pub inlines: Vec<ArticleInline>,
+}
+
+/// A run of text with one style.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ArticleInline {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strong: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub emphasis: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strikethrough: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub code: bool,
+    /// A link's address: http, https or mailto only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+}
+
 /// `GET /api/sites/{site}/knowledge/{slug}`: an article to read and quote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -419,9 +468,9 @@ pub struct KnowledgeArticle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub language: String,
-    /// The Markdown rendered to HTML with raw HTML shown as text, links only to web and mail
-    /// addresses, and images as their description.
-    pub html: String,
+    /// The Markdown as blocks of styled text, never HTML: raw HTML in it is text, links go only to web
+    /// and mail addresses, and images are their description.
+    pub body: Vec<ArticleBlock>,
     /// The first paragraph as plain text, for quoting in a reply.
     pub excerpt: String,
 }

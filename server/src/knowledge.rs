@@ -9,7 +9,9 @@
 
 use std::fmt::Write as _;
 
-use protocol::{KnowledgeArticle, KnowledgeHit, SnippetPart};
+use protocol::{
+    ArticleBlock, ArticleInline, BlockKind, KnowledgeArticle, KnowledgeHit, SnippetPart,
+};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use rules::Diagnostic;
 use serde::Deserialize;
@@ -43,6 +45,9 @@ pub const MAX_ARTICLE_BYTES: u64 = 512 * 1024;
 /// How many hits a search answers.
 pub const HITS: usize = 10;
 
+/// How many articles an empty search lists, by title.
+pub const LISTED: usize = 50;
+
 /// The longest snippet, in characters.
 const SNIPPET_CHARS: usize = 220;
 
@@ -61,7 +66,7 @@ pub struct Article {
     pub language: &'static str,
     /// Plain text of the body: what is indexed, and what snippets quote.
     pub text: String,
-    pub html: String,
+    pub body: Vec<ArticleBlock>,
     pub excerpt: String,
 }
 
@@ -72,7 +77,7 @@ impl Article {
             title: self.title.clone(),
             url: self.url.clone(),
             language: self.language.to_owned(),
-            html: self.html.clone(),
+            body: self.body.clone(),
             excerpt: self.excerpt.clone(),
         }
     }
@@ -171,7 +176,7 @@ pub fn read_article(
         url: front.url,
         language,
         text: rendered.text,
-        html: rendered.html,
+        body: rendered.blocks,
         excerpt: rendered.excerpt,
     })
 }
@@ -199,14 +204,14 @@ fn split_front_matter(source: &str) -> Result<(Front<'_>, usize), usize> {
 }
 
 struct Rendered {
-    /// The first level-1 heading's text, when it was taken as the title (and left out of the HTML).
+    /// The first level-1 heading's text, when it was taken as the title (and left out of the body).
     heading: Option<String>,
     text: String,
-    html: String,
+    blocks: Vec<ArticleBlock>,
     excerpt: String,
 }
 
-/// Renders Markdown to safe HTML and plain text in one pass over pulldown-cmark's events.
+/// Reads Markdown with pulldown-cmark into blocks of styled text and plain text.
 fn render(markdown: &str, heading_is_title: bool) -> Rendered {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
@@ -227,44 +232,202 @@ fn render(markdown: &str, heading_is_title: bool) -> Rendered {
         skip_until = end + 1;
     }
     let body = &events[skip_until..];
-    let mut safe = Vec::with_capacity(body.len());
-    // Whether each open link was kept.
-    let mut links: Vec<bool> = Vec::new();
-    for event in body {
-        match event {
-            Event::Html(raw) | Event::InlineHtml(raw) => safe.push(Event::Text(raw.clone())),
-            Event::Start(Tag::Link { dest_url, .. }) => {
-                let kept = safe_address(dest_url);
-                links.push(kept);
-                if kept {
-                    safe.push(event.clone());
-                }
-            }
-            Event::End(TagEnd::Link) => {
-                if links.pop().unwrap_or(false) {
-                    safe.push(event.clone());
-                }
-            }
-            // An image shows its description: the text events between its start and end.
-            Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => {}
-            other => safe.push(other.clone()),
-        }
-    }
-    let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, safe.into_iter());
-    // Links open beside the console. Raw text was escaped above, so `<a href=` is only ever a link.
-    let html = html.replace(
-        "<a href=",
-        "<a target=\"_blank\" rel=\"noopener noreferrer\" href=",
-    );
-    let text = plain(body);
-    let excerpt = first_paragraph(body);
     Rendered {
         heading,
-        text,
-        html,
-        excerpt,
+        text: plain(body),
+        blocks: blocks(body),
+        excerpt: first_paragraph(body),
     }
+}
+
+/// pulldown-cmark's events as blocks of styled text. Raw HTML is text, a link to anything but a web or
+/// mail address keeps its words without the link, and an image is its description.
+fn blocks(events: &[Event]) -> Vec<ArticleBlock> {
+    let mut blocks: Vec<ArticleBlock> = Vec::new();
+    let mut open: Option<ArticleBlock> = None;
+    let mut lists: Vec<bool> = Vec::new();
+    let mut quotes: u8 = 0;
+    let (mut strong, mut emphasis, mut strikethrough) = (0u32, 0u32, 0u32);
+    let mut links: Vec<Option<String>> = Vec::new();
+    let mut in_code = false;
+    fn flush(open: &mut Option<ArticleBlock>, blocks: &mut Vec<ArticleBlock>) {
+        if let Some(block) = open.take()
+            && (!block.inlines.is_empty() || block.kind == BlockKind::Rule)
+        {
+            blocks.push(block);
+        }
+    }
+    let start = |kind: BlockKind, depth: u8| ArticleBlock {
+        kind,
+        depth,
+        inlines: Vec::new(),
+    };
+    for event in events {
+        let words = match event {
+            Event::Start(Tag::Paragraph) => {
+                // A list item's first paragraph is the item itself.
+                let item_waiting = open.as_ref().is_some_and(|block| {
+                    matches!(block.kind, BlockKind::Bullet | BlockKind::Numbered)
+                        && block.inlines.is_empty()
+                });
+                if !item_waiting {
+                    flush(&mut open, &mut blocks);
+                    open = Some(if quotes > 0 {
+                        start(BlockKind::Quote, quotes)
+                    } else {
+                        start(BlockKind::Paragraph, 0)
+                    });
+                }
+                None
+            }
+            Event::Start(Tag::Heading { level, .. }) => {
+                flush(&mut open, &mut blocks);
+                open = Some(start(BlockKind::Heading, *level as u8));
+                None
+            }
+            Event::Start(Tag::List(first)) => {
+                flush(&mut open, &mut blocks);
+                lists.push(first.is_some());
+                None
+            }
+            Event::End(TagEnd::List(_)) => {
+                flush(&mut open, &mut blocks);
+                lists.pop();
+                None
+            }
+            Event::Start(Tag::Item) => {
+                flush(&mut open, &mut blocks);
+                let kind = if lists.last().copied().unwrap_or(false) {
+                    BlockKind::Numbered
+                } else {
+                    BlockKind::Bullet
+                };
+                open = Some(start(kind, u8::try_from(lists.len()).unwrap_or(u8::MAX)));
+                None
+            }
+            Event::Start(Tag::CodeBlock(_)) => {
+                flush(&mut open, &mut blocks);
+                open = Some(start(BlockKind::Code, 0));
+                in_code = true;
+                None
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code = false;
+                flush(&mut open, &mut blocks);
+                None
+            }
+            Event::Start(Tag::BlockQuote(_)) => {
+                flush(&mut open, &mut blocks);
+                quotes = quotes.saturating_add(1);
+                None
+            }
+            Event::End(TagEnd::BlockQuote(_)) => {
+                flush(&mut open, &mut blocks);
+                quotes = quotes.saturating_sub(1);
+                None
+            }
+            Event::Start(Tag::TableRow | Tag::TableHead) => {
+                flush(&mut open, &mut blocks);
+                open = Some(start(BlockKind::Paragraph, 0));
+                None
+            }
+            Event::Start(Tag::TableCell) => open
+                .as_ref()
+                .is_some_and(|row| !row.inlines.is_empty())
+                .then(|| " · ".to_owned()),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::TableRow
+                | TagEnd::TableHead,
+            ) => {
+                flush(&mut open, &mut blocks);
+                None
+            }
+            Event::Rule => {
+                flush(&mut open, &mut blocks);
+                blocks.push(start(BlockKind::Rule, 0));
+                None
+            }
+            Event::Start(Tag::Strong) => {
+                strong += 1;
+                None
+            }
+            Event::End(TagEnd::Strong) => {
+                strong = strong.saturating_sub(1);
+                None
+            }
+            Event::Start(Tag::Emphasis) => {
+                emphasis += 1;
+                None
+            }
+            Event::End(TagEnd::Emphasis) => {
+                emphasis = emphasis.saturating_sub(1);
+                None
+            }
+            Event::Start(Tag::Strikethrough) => {
+                strikethrough += 1;
+                None
+            }
+            Event::End(TagEnd::Strikethrough) => {
+                strikethrough = strikethrough.saturating_sub(1);
+                None
+            }
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                links.push(safe_address(dest_url).then(|| dest_url.to_string()));
+                None
+            }
+            Event::End(TagEnd::Link) => {
+                links.pop();
+                None
+            }
+            Event::Text(words) | Event::Html(words) | Event::InlineHtml(words) => {
+                Some(words.to_string())
+            }
+            Event::Code(words) => {
+                let block = open.get_or_insert_with(|| start(BlockKind::Paragraph, 0));
+                block.inlines.push(ArticleInline {
+                    text: words.to_string(),
+                    code: true,
+                    href: links.last().cloned().flatten(),
+                    ..ArticleInline::default()
+                });
+                None
+            }
+            Event::SoftBreak => Some(" ".to_owned()),
+            Event::HardBreak => Some("\n".to_owned()),
+            Event::TaskListMarker(done) => Some(if *done { "☑ " } else { "☐ " }.to_owned()),
+            _ => None,
+        };
+        let Some(words) = words else { continue };
+        let block = open.get_or_insert_with(|| start(BlockKind::Paragraph, 0));
+        let inline = ArticleInline {
+            text: words,
+            strong: strong > 0,
+            emphasis: emphasis > 0,
+            strikethrough: strikethrough > 0,
+            code: in_code,
+            href: links.last().cloned().flatten(),
+        };
+        // Runs of the same style are one run.
+        match block.inlines.last_mut() {
+            Some(last)
+                if ArticleInline {
+                    text: String::new(),
+                    ..last.clone()
+                } == ArticleInline {
+                    text: String::new(),
+                    ..inline.clone()
+                } =>
+            {
+                last.text.push_str(&inline.text);
+            }
+            _ => block.inlines.push(inline),
+        }
+    }
+    flush(&mut open, &mut blocks);
+    blocks
 }
 
 /// Web and mail addresses only: never `javascript:`, `data:` or an address relative to the console.
@@ -418,6 +581,23 @@ impl Library {
         self.articles.iter().find(|article| article.slug == slug)
     }
 
+    /// The first `LISTED` articles by title, each with its first words: what an empty search shows.
+    fn listed(&self) -> Vec<KnowledgeHit> {
+        let mut articles: Vec<&Article> = self.articles.iter().collect();
+        articles.sort_by_cached_key(|article| article.title.to_lowercase());
+        articles
+            .into_iter()
+            .take(LISTED)
+            .map(|article| KnowledgeHit {
+                slug: article.slug.clone(),
+                title: article.title.clone(),
+                url: article.url.clone(),
+                language: article.language.to_owned(),
+                snippet: vec![plain_part(&cut(&article.text, SNIPPET_CHARS))],
+            })
+            .collect()
+    }
+
     /// The articles that match, best first. Any text is a query: words are matched in any article
     /// (titles count double), `"quoted words"` as a phrase, `+word` must and `-word` must not appear;
     /// what the query language cannot read is taken as plain words.
@@ -429,7 +609,10 @@ impl Library {
                 max: protocol::MAX_KNOWLEDGE_QUERY_CHARS,
             });
         }
-        if query.trim().is_empty() || self.fields.is_empty() {
+        if query.trim().is_empty() {
+            return Ok(self.listed());
+        }
+        if self.fields.is_empty() {
             return Ok(Vec::new());
         }
         let searched: Vec<Field> = self
@@ -480,10 +663,7 @@ impl Library {
                     }
                     parts
                 }
-                None => vec![SnippetPart {
-                    text: cut(&article.text, SNIPPET_CHARS),
-                    highlighted: false,
-                }],
+                None => vec![plain_part(&cut(&article.text, SNIPPET_CHARS))],
             };
             hits.push(KnowledgeHit {
                 slug: article.slug.clone(),
@@ -632,6 +812,21 @@ mod tests {
         ] {
             assert!(library.search(query).is_ok(), "{query:?}");
         }
+        // An empty search lists the articles by title.
+        let listed: Vec<String> = library
+            .search(" ")
+            .unwrap()
+            .into_iter()
+            .map(|hit| hit.title)
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                "Delivery times",
+                "Délais de livraison",
+                "Returning an order"
+            ]
+        );
         let long = "word ".repeat(2000);
         assert!(matches!(
             library.search(&long),
@@ -643,32 +838,65 @@ mod tests {
         assert!(library.search(&"x".repeat(1000)).is_ok());
     }
 
+    /// The body as `kind/depth: text` lines, each styled run marked: `*strong*`, `_em_`, `` `code` ``,
+    /// `[text](href)`.
+    fn outline(article: &Article) -> Vec<String> {
+        article
+            .body
+            .iter()
+            .map(|block| {
+                let text: String = block
+                    .inlines
+                    .iter()
+                    .map(|inline| {
+                        let mut text = inline.text.clone();
+                        if inline.code {
+                            text = format!("`{text}`");
+                        }
+                        if inline.emphasis {
+                            text = format!("_{text}_");
+                        }
+                        if inline.strong {
+                            text = format!("*{text}*");
+                        }
+                        if let Some(href) = &inline.href {
+                            text = format!("[{text}]({href})");
+                        }
+                        text
+                    })
+                    .collect();
+                format!("{:?}/{}: {text}", block.kind, block.depth)
+            })
+            .collect()
+    }
+
     #[test]
-    fn markdown_is_rendered_without_raw_html_or_unsafe_links() {
+    fn markdown_becomes_blocks_of_text_without_raw_html_or_unsafe_links() {
         let article = article(
             "safe",
-            "# Title\n\n<script>alert(1)</script>\n\nA [good](https://a.example) and [bad](javascript:alert(1)) link, <b>bold</b>.\n\n![a cat](https://a.example/cat.png)",
+            "# Title\n\n<script>alert(1)</script>\n\nA [good](https://a.example) and [bad](javascript:alert(1)) link, <b>bold</b> **strong _both_** `code`.\n\n![a cat](https://a.example/cat.png)\n\n- one\n  1. nested\n- two\n\n> quoted\n\n```\nlet x = 1;\n```\n\n---\n\n## Next",
         );
         assert_eq!(article.title, "Title");
-        assert!(!article.html.contains("<script"), "{}", article.html);
-        assert!(
-            article
-                .html
-                .contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
-            "{}",
-            article.html
+        assert_eq!(
+            outline(&article),
+            [
+                "Paragraph/0: <script>alert(1)</script>\n",
+                "Paragraph/0: A [good](https://a.example) and bad link, <b>bold</b> *strong **_both_* `code`.",
+                "Paragraph/0: a cat",
+                "Bullet/1: one",
+                "Numbered/2: nested",
+                "Bullet/1: two",
+                "Quote/1: quoted",
+                "Code/0: `let x = 1;\n`",
+                "Rule/0: ",
+                "Heading/2: Next",
+            ]
         );
-        assert!(article.html.contains("&lt;b&gt;bold&lt;/b&gt;"));
-        assert!(article.html.contains(
-            "<a target=\"_blank\" rel=\"noopener noreferrer\" href=\"https://a.example\">good</a>"
-        ));
-        assert!(!article.html.contains("javascript"));
-        assert!(article.html.contains("bad link"));
-        assert!(!article.html.contains("<img"));
-        assert!(article.html.contains("a cat"));
-        assert!(!article.html.contains("<h1>"), "the title is shown apart");
         // The excerpt quotes the first paragraph's words, without raw HTML's tags.
-        assert_eq!(article.excerpt, "A good and bad link, bold.");
+        assert_eq!(
+            article.excerpt,
+            "A good and bad link, bold strong both code."
+        );
     }
 
     #[test]

@@ -477,6 +477,7 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     run(cargo().args(["bench", "-p", "server", "--bench", "messages"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "dashboard"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "sentiment"]))?;
+    run(cargo().args(["bench", "-p", "server", "--bench", "knowledge"]))?;
     run(Command::new("node").arg("tests/bench/rules.mjs"))?;
     bench_widget(root)?;
     bench_console(root)

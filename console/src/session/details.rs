@@ -1,5 +1,5 @@
 //! Additional details: the conversation's summary (queue, state, start, wait, the rule that invited,
-//! sentiment), the visitor's journey (the pages of the visit before the chat, with the time on
+//! sentiment and its trend), the visitor's journey (the pages of the visit before the chat, with the time on
 //! each), the context variables the visitor's page passed, with labels and units for Beckon's own, web
 //! addresses as links, and what could not be kept and why. Values are text.
 
@@ -65,6 +65,15 @@ fn summary(view: &protocol::ConversationView) -> Vec<(&'static str, String)> {
         },
     ));
     lines.push(("Sentiment", view.sentiment.label().to_owned()));
+    // The levels the customer's messages moved it through, when it moved.
+    if view.sentiment_trend.len() > 1 {
+        let levels: Vec<&str> = view
+            .sentiment_trend
+            .iter()
+            .map(|level| level.label())
+            .collect();
+        lines.push(("Trend", levels.join(" → ")));
+    }
     lines
 }
 

@@ -423,6 +423,7 @@ mod tests {
             handled_since_ms: None,
             sentiment: Default::default(),
             journey: Vec::new(),
+            sentiment_trend: Vec::new(),
             created_at_ms: created,
             updated_at_ms: created,
         }

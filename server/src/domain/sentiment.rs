@@ -492,6 +492,24 @@ pub fn of_recent(scores: &[f64]) -> Sentiment {
     level(recent.iter().sum::<f64>() / recent.len() as f64)
 }
 
+/// The most points a trend keeps: the latest.
+pub const TREND_POINTS: usize = 20;
+
+/// How the conversation's level went: the levels it took, one after another, as the customer's
+/// messages (oldest first) moved it; a message that left it where it was adds nothing. The latest
+/// `TREND_POINTS`.
+pub fn trend(scores: &[f64]) -> Vec<Sentiment> {
+    let mut levels: Vec<Sentiment> = Vec::new();
+    for last in 0..scores.len() {
+        let level = of_recent(&scores[..=last]);
+        if levels.last() != Some(&level) {
+            levels.push(level);
+        }
+    }
+    let first = levels.len().saturating_sub(TREND_POINTS);
+    levels.split_off(first)
+}
+
 /// A score as the store keeps it: in ten-thousandths, VADER's own precision.
 pub fn to_ten_thousandths(compound: f64) -> i64 {
     (compound * 10_000.0).round() as i64
@@ -583,5 +601,27 @@ mod tests {
             of_recent(&[0.5, score("This is useless, I am really angry.")]),
             Sentiment::SlightlyNegative
         );
+    }
+
+    #[test]
+    fn the_trend_is_each_level_the_messages_moved_it_to_the_latest_twenty() {
+        assert!(trend(&[]).is_empty());
+        let levels = trend(&[-0.9, -0.9, 0.9, 0.9, 0.9, 0.9]);
+        assert_eq!(levels.first(), Some(&Sentiment::VeryNegative));
+        assert_eq!(
+            levels.last(),
+            Some(&of_recent(&[-0.9, -0.9, 0.9, 0.9, 0.9, 0.9]))
+        );
+        assert!(
+            levels.windows(2).all(|pair| pair[0] != pair[1]),
+            "{levels:?}"
+        );
+        // Swinging every message: forty changes, the latest twenty kept.
+        let swings: Vec<f64> = (0..40)
+            .map(|n| if n % 2 == 0 { -0.99 } else { 0.99 })
+            .collect();
+        let levels = trend(&swings);
+        assert_eq!(levels.len(), TREND_POINTS);
+        assert_eq!(levels.last(), Some(&of_recent(&swings)));
     }
 }

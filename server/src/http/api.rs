@@ -441,13 +441,14 @@ pub async fn audit(
 #[into_params(parameter_in = Query)]
 pub struct KnowledgeQuery {
     /// Any text, at most 1000 characters: words (stemmed in each article's language), `"a phrase"`,
-    /// `+must` and `-must-not`. What the query language cannot read is searched as words.
+    /// `+must` and `-must-not`. What the query language cannot read is searched as words. Empty, it
+    /// lists the first 50 articles by title.
     #[param(max_length = 1000)]
     q: String,
 }
 
-/// Searches the site's knowledge articles, best first, each with its best passage. Every signed-in
-/// agent may search.
+/// Searches the site's knowledge articles, best first (at most 10), each with its best passage; an
+/// empty search lists them by title. Every signed-in agent may search.
 #[utoipa::path(
     get,
     path = "/api/sites/{site}/knowledge",

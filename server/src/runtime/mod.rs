@@ -532,11 +532,13 @@ impl Runtime {
             .await?
             .pop()
             .unwrap_or_default();
+        let scores = self.store.customer_scores(&conversation.id).await?;
         Ok(ConversationView {
             participants: extras.participants,
             state_since_ms: extras.state_since_ms,
             handled_since_ms: extras.handled_since_ms,
             journey: conversation.journey.clone(),
+            sentiment_trend: crate::domain::sentiment::trend(&scores),
             ..view(conversation, messages)
         })
     }
@@ -582,6 +584,7 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         handled_since_ms: None,
         sentiment: conversation.sentiment,
         journey: Vec::new(),
+        sentiment_trend: Vec::new(),
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
     }

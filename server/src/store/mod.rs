@@ -516,6 +516,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         visitor_id: &str,
         message: NewMessage,
     ) -> StoreResult<VisitorAppend>;
+    /// The scores of the customer's messages, oldest first.
+    async fn customer_scores(&self, conversation_id: &str) -> StoreResult<Vec<f64>>;
     async fn messages_after(
         &self,
         conversation_id: &str,

@@ -419,6 +419,20 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn customer_scores(&self, conversation_id: &str) -> StoreResult<Vec<f64>> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| {
+            tx.query(
+                "SELECT sentiment FROM messages WHERE conversation_id = ?1 AND sentiment IS NOT NULL ORDER BY seq",
+                args![conversation_id],
+            )?
+            .iter()
+            .map(|row| Ok(sentiment::from_ten_thousandths(row.get(0)?)))
+            .collect()
+        })
+        .await
+    }
+
     async fn messages_after(
         &self,
         conversation_id: &str,
