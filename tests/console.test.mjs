@@ -574,6 +574,8 @@ step('knowledge search starts from the first message; the agent reads an article
   await query.fill('livraisons');
   await query.press('Enter');
   await agent.locator('[data-console=knowledge-hit][data-slug=livraison]').waitFor();
+  await agent.locator('[data-console=knowledge-count]', { hasText: '1 article matches' }).waitFor();
+  await shot(agent, 'knowledge-one');
   // Anything typed gets results or a clear answer, never a failure.
   for (const text of ['"unclosed AND (lamp OR', 'title_en:* -+~^', 'x'.repeat(1000)]) {
     await query.fill(text);
@@ -584,6 +586,7 @@ step('knowledge search starts from the first message; the agent reads an article
   await query.fill('zeppelin');
   await query.press('Enter');
   await agent.locator('[data-console=knowledge-empty]', { hasText: 'No article matches “zeppelin”.' }).waitFor();
+  await shot(agent, 'knowledge-none');
   await axe(agent, 'knowledge search (light)');
   await agent.emulateMedia({ colorScheme: 'dark' });
   await query.fill('broken lamp');

@@ -247,7 +247,8 @@ fn blocks(events: &[Event]) -> Vec<ArticleBlock> {
     let mut open: Option<ArticleBlock> = None;
     let mut lists: Vec<bool> = Vec::new();
     let mut quotes: u8 = 0;
-    let (mut strong, mut emphasis, mut strikethrough) = (0u32, 0u32, 0u32);
+    // How many strong, emphasis and strikethrough spans are open (`style`'s order).
+    let mut styles = [0u32; 3];
     let mut links: Vec<Option<String>> = Vec::new();
     let mut in_code = false;
     fn flush(open: &mut Option<ArticleBlock>, blocks: &mut Vec<ArticleBlock>) {
@@ -263,6 +264,22 @@ fn blocks(events: &[Event]) -> Vec<ArticleBlock> {
         inlines: Vec::new(),
     };
     for event in events {
+        let styled = match event {
+            Event::Start(tag) => style(&tag.to_end()).map(|index| (index, true)),
+            Event::End(end) => style(end).map(|index| (index, false)),
+            _ => None,
+        };
+        if let Some((index, opens)) = styled {
+            if let Some(count) = styles.get_mut(index) {
+                *count = if opens {
+                    *count + 1
+                } else {
+                    count.saturating_sub(1)
+                };
+            }
+            continue;
+        }
+        // The words the event adds, and whether they are code.
         let words = match event {
             Event::Start(Tag::Paragraph) => {
                 // A list item's first paragraph is the item itself.
@@ -334,7 +351,7 @@ fn blocks(events: &[Event]) -> Vec<ArticleBlock> {
             Event::Start(Tag::TableCell) => open
                 .as_ref()
                 .is_some_and(|row| !row.inlines.is_empty())
-                .then(|| " · ".to_owned()),
+                .then(|| (" · ".to_owned(), false)),
             Event::End(
                 TagEnd::Paragraph
                 | TagEnd::Heading(_)
@@ -350,30 +367,6 @@ fn blocks(events: &[Event]) -> Vec<ArticleBlock> {
                 blocks.push(start(BlockKind::Rule, 0));
                 None
             }
-            Event::Start(Tag::Strong) => {
-                strong += 1;
-                None
-            }
-            Event::End(TagEnd::Strong) => {
-                strong = strong.saturating_sub(1);
-                None
-            }
-            Event::Start(Tag::Emphasis) => {
-                emphasis += 1;
-                None
-            }
-            Event::End(TagEnd::Emphasis) => {
-                emphasis = emphasis.saturating_sub(1);
-                None
-            }
-            Event::Start(Tag::Strikethrough) => {
-                strikethrough += 1;
-                None
-            }
-            Event::End(TagEnd::Strikethrough) => {
-                strikethrough = strikethrough.saturating_sub(1);
-                None
-            }
             Event::Start(Tag::Link { dest_url, .. }) => {
                 links.push(safe_address(dest_url).then(|| dest_url.to_string()));
                 None
@@ -383,51 +376,49 @@ fn blocks(events: &[Event]) -> Vec<ArticleBlock> {
                 None
             }
             Event::Text(words) | Event::Html(words) | Event::InlineHtml(words) => {
-                Some(words.to_string())
+                Some((words.to_string(), in_code))
             }
-            Event::Code(words) => {
-                let block = open.get_or_insert_with(|| start(BlockKind::Paragraph, 0));
-                block.inlines.push(ArticleInline {
-                    text: words.to_string(),
-                    code: true,
-                    href: links.last().cloned().flatten(),
-                    ..ArticleInline::default()
-                });
-                None
+            Event::Code(words) => Some((words.to_string(), true)),
+            Event::SoftBreak => Some((" ".to_owned(), false)),
+            Event::HardBreak => Some(("\n".to_owned(), false)),
+            Event::TaskListMarker(done) => {
+                Some((if *done { "☑ " } else { "☐ " }.to_owned(), false))
             }
-            Event::SoftBreak => Some(" ".to_owned()),
-            Event::HardBreak => Some("\n".to_owned()),
-            Event::TaskListMarker(done) => Some(if *done { "☑ " } else { "☐ " }.to_owned()),
             _ => None,
         };
-        let Some(words) = words else { continue };
+        let Some((words, code)) = words else { continue };
         let block = open.get_or_insert_with(|| start(BlockKind::Paragraph, 0));
         let inline = ArticleInline {
             text: words,
-            strong: strong > 0,
-            emphasis: emphasis > 0,
-            strikethrough: strikethrough > 0,
-            code: in_code,
+            strong: styles[0] > 0,
+            emphasis: styles[1] > 0,
+            strikethrough: styles[2] > 0,
+            code,
             href: links.last().cloned().flatten(),
         };
         // Runs of the same style are one run.
         match block.inlines.last_mut() {
-            Some(last)
-                if ArticleInline {
-                    text: String::new(),
-                    ..last.clone()
-                } == ArticleInline {
-                    text: String::new(),
-                    ..inline.clone()
-                } =>
-            {
-                last.text.push_str(&inline.text);
-            }
+            Some(last) if same_style(last, &inline) => last.text.push_str(&inline.text),
             _ => block.inlines.push(inline),
         }
     }
     flush(&mut open, &mut blocks);
     blocks
+}
+
+/// Which of `blocks`' style counters a span's tag opens or closes.
+fn style(end: &TagEnd) -> Option<usize> {
+    match end {
+        TagEnd::Strong => Some(0),
+        TagEnd::Emphasis => Some(1),
+        TagEnd::Strikethrough => Some(2),
+        _ => None,
+    }
+}
+
+fn same_style(a: &ArticleInline, b: &ArticleInline) -> bool {
+    (a.strong, a.emphasis, a.strikethrough, a.code, &a.href)
+        == (b.strong, b.emphasis, b.strikethrough, b.code, &b.href)
 }
 
 /// Web and mail addresses only: never `javascript:`, `data:` or an address relative to the console.
@@ -734,7 +725,7 @@ fn parts(fragment: &str, highlighted: &[std::ops::Range<usize>]) -> Vec<SnippetP
     parts
 }
 
-/// The snippet as one line of text, for tests and logs.
+/// The snippet as one line of text, the matched words in brackets: for tests.
 pub fn snippet_text(parts: &[SnippetPart]) -> String {
     let mut text = String::new();
     for part in parts {

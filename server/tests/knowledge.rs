@@ -31,19 +31,9 @@ async fn search(node: &common::Node, cookie: &str, query: &str) -> KnowledgeResu
     serde_json::from_value(answer.json()).expect("search results")
 }
 
-/// The snippet with the matched words in brackets.
+/// The snippet of hit `hit` with the matched words in brackets.
 fn marked(results: &KnowledgeResults, hit: usize) -> String {
-    results.hits[hit]
-        .snippet
-        .iter()
-        .map(|part| {
-            if part.highlighted {
-                format!("[{}]", part.text)
-            } else {
-                part.text.clone()
-            }
-        })
-        .collect()
+    server::knowledge::snippet_text(&results.hits[hit].snippet)
 }
 
 #[tokio::test]

@@ -215,13 +215,7 @@ impl World {
 
     /// The conversation as the store has it now.
     async fn stored(&self, id: &str) -> server::store::Conversation {
-        self.node
-            .runtime()
-            .store()
-            .conversation(id)
-            .await
-            .expect("the store answers")
-            .expect("the conversation")
+        self.node.stored(id).await
     }
 
     /// Waits until the node recorded a socket's disconnect (its grace timer is stored).

@@ -337,6 +337,16 @@ impl Node {
         &self.running.runtime
     }
 
+    /// The conversation as the store has it now.
+    pub async fn stored(&self, id: &str) -> server::store::Conversation {
+        self.runtime()
+            .store()
+            .conversation(id)
+            .await
+            .expect("the store answers")
+            .expect("the conversation exists")
+    }
+
     /// The origin pages of this server have, which is the only one its sockets accept.
     pub fn origin(&self) -> String {
         format!("http://{}", self.running.address)

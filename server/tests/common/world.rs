@@ -308,13 +308,7 @@ impl World {
     }
 
     pub async fn conversation(&self, id: &str) -> Conversation {
-        self.node
-            .runtime()
-            .store()
-            .conversation(id)
-            .await
-            .expect("the store answers")
-            .expect("the conversation exists")
+        self.node.stored(id).await
     }
 
     pub async fn snapshot(&self) -> Snapshot {
