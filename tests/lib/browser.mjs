@@ -47,11 +47,14 @@ function reportViolationsInit() {
  * `securitypolicyviolation` DOM event), console errors (which include Chromium's own
  * "Refused to …" CSP messages and failed loads) and uncaught page errors.
  * Call before the first navigation. `problems.events` emits `violation` as they
- * arrive, for a test that waits for one.
+ * arrive, for a test that waits for one. `problems.tolerated` holds patterns of console errors a step
+ * causes on purpose, for as long as it does.
  */
 export async function watchContext(context) {
   const problems = { violations: [], consoleErrors: [], pageErrors: [] };
   Object.defineProperty(problems, 'events', { value: new EventEmitter() }); // kept out of JSON dumps
+  // Console errors a step causes on purpose (a server it stopped), as patterns; the step empties it.
+  Object.defineProperty(problems, 'tolerated', { value: [] });
   await context.exposeBinding('__beckonReportViolation', (source, violation) => {
     const entry = { frameUrl: source.frame.url(), ...violation };
     problems.violations.push(entry);
@@ -59,7 +62,7 @@ export async function watchContext(context) {
   });
   await context.addInitScript(reportViolationsInit);
   context.on('console', (message) => {
-    if (message.type() === 'error') {
+    if (message.type() === 'error' && !problems.tolerated.some((pattern) => pattern.test(message.text()))) {
       problems.consoleErrors.push(`${message.text()} (${message.location().url})`);
     }
   });
