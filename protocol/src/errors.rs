@@ -26,6 +26,8 @@ named_enum! {
         UnknownConversation => "unknown_conversation",
         UnknownRule => "unknown_rule",
         UnknownArticle => "unknown_article",
+        UnknownContact => "unknown_contact",
+        UnknownCase => "unknown_case",
         NotYourConversation => "not_your_conversation",
         NotOfferedToYou => "not_offered_to_you",
         TransitionNotAllowed => "transition_not_allowed",
@@ -45,6 +47,9 @@ named_enum! {
         RateLimited => "rate_limited",
         /// The password is right, but an admin disabled the account.
         AccountDisabled => "account_disabled",
+        /// The identity token the site passed was refused (forged, expired, for another audience); the
+        /// chat goes on as anonymous.
+        IdentityRefused => "identity_refused",
         Internal => "internal",
     }
 }
@@ -57,7 +62,9 @@ impl ErrorCode {
             | ErrorCode::MalformedFrame
             | ErrorCode::EmptyMessage
             | ErrorCode::UnknownRule => 400,
-            ErrorCode::Unauthenticated | ErrorCode::InvalidCredentials => 401,
+            ErrorCode::Unauthenticated
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::IdentityRefused => 401,
             ErrorCode::Forbidden
             | ErrorCode::OriginNotAllowed
             | ErrorCode::NotYourConversation
@@ -70,7 +77,9 @@ impl ErrorCode {
             | ErrorCode::NoConversation
             | ErrorCode::UnknownAgent
             | ErrorCode::UnknownQueue
-            | ErrorCode::UnknownArticle => 404,
+            | ErrorCode::UnknownArticle
+            | ErrorCode::UnknownContact
+            | ErrorCode::UnknownCase => 404,
             ErrorCode::TransitionNotAllowed
             | ErrorCode::IdConflict
             | ErrorCode::OverCapacity

@@ -233,6 +233,11 @@ pub struct ConversationView {
     /// went through as the customer wrote, oldest first, the latest 20.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sentiment_trend: Vec<Sentiment>,
+    /// When one conversation is asked for: the contact it is linked to, and its case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<crate::Contact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<crate::Case>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -254,6 +259,11 @@ pub enum VisitorToServer {
         /// The pages of this visit before the chat, oldest first.
         #[serde(default)]
         journey: Vec<JourneyStep>,
+        /// The signed identity the site passed (`Beckon.setAuthenticationTokenProvider`): a JWT the
+        /// server verifies with the site's key. A refused one is answered with `identity_refused`, and
+        /// the chat goes on as anonymous.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity_token: Option<String>,
     },
     /// Resume after a reconnect: send everything after `after_seq`.
     Resume { after_seq: i64 },

@@ -4,6 +4,7 @@
 //! - `enums`: the named vocabularies (states, presences, roles…), each declared once with `named_enum!`;
 //! - `frames`: what the WebSocket frames carry, as JSON text frames holding one tagged value;
 //! - `rest`: REST request and answer bodies;
+//! - `records`: the customer record, contacts and cases, with the checks on what agents write;
 //! - `errors`: error codes and the error body, with the one table of HTTP statuses;
 //! - `resume`: what a client asks for when it resumes;
 //! - `context`: fitting a visitor's context variables into the limits, in the widget and the server;
@@ -18,6 +19,7 @@ pub mod context;
 mod enums;
 mod errors;
 mod frames;
+pub mod records;
 mod rest;
 mod resume;
 pub mod typing;
@@ -32,6 +34,10 @@ pub use frames::{
     LastMessage, PREVIEW_CHARS, Participant, ParticipantRole, SIGNED_OUT_CLOSE_CODE,
     SIGNED_OUT_REASON, ServerToAgent, ServerToVisitor, SupervisionActions, SystemNote,
     VisitorToServer, default_sentiment_alert, fit_journey,
+};
+pub use records::{
+    Case, CasePatch, CaseStatus, Contact, ContactConversation, ContactFields, ContactRecord,
+    LinkContact, NewCase, NewContact, check_case_title, check_contact,
 };
 pub use rest::{
     AgentPatch, AgentSummary, ArticleBlock, ArticleInline, AssignAnswer, AssignRequest, AuditEntry,
@@ -119,12 +125,13 @@ mod tests {
             InvitationEventKind::parse,
         );
         names_round_trip(&ErrorCode::ALL, ErrorCode::as_str, ErrorCode::parse);
+        names_round_trip(&CaseStatus::ALL, CaseStatus::as_str, CaseStatus::parse);
         names_round_trip(
             &context::DropReason::ALL,
             context::DropReason::as_str,
             context::DropReason::parse,
         );
-        assert_eq!(ErrorCode::ALL.len(), 26);
+        assert_eq!(ErrorCode::ALL.len(), 29);
         assert_eq!(ConversationState::WrapUp.label(), "Wrap-up");
         assert_eq!(Presence::BusyDoNotDisturb.label(), "Busy – Do not disturb");
         assert!(Role::Agent < Role::Supervisor && Role::Supervisor < Role::Admin);

@@ -490,6 +490,7 @@ impl Target {
                     context: Default::default(),
                     dropped: Vec::new(),
                     journey: Vec::new(),
+                    identity_token: None,
                 };
                 let text = serde_json::to_string(&start).expect("an encodable frame");
                 within("a frame to be sent", socket.send(Message::text(text)))

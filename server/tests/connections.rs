@@ -72,6 +72,7 @@ async fn start_chat(store: &Arc<dyn Store>) -> String {
             context: Default::default(),
             dropped_context: Vec::new(),
             journey: Vec::new(),
+            identity: None,
             now_ms: T0,
         })
         .await

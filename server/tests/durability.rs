@@ -627,6 +627,7 @@ async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
         context: Default::default(),
         dropped: Vec::new(),
         journey: Vec::new(),
+        identity_token: None,
     };
     assert!(socket.send(&start).await);
     loop {

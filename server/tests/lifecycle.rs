@@ -1928,6 +1928,7 @@ async fn the_journey_before_the_chat_reaches_the_agent_who_takes_it(backend: Bac
             context: Default::default(),
             dropped: Vec::new(),
             journey,
+            identity_token: None,
         })
         .await;
     let (id, _, _) = visitor.conversation().await;

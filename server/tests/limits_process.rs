@@ -19,6 +19,7 @@ fn start_frame() -> VisitorToServer {
         context: Default::default(),
         dropped: Vec::new(),
         journey: Vec::new(),
+        identity_token: None,
     }
 }
 

@@ -113,6 +113,50 @@ const CELLS: &[&str] = &[
     "GET   /api/sites/demo/knowledge/returns         stranger   200",
     "GET   /api/sites/demo/knowledge/returns         supervisor 200",
     "GET   /api/sites/demo/knowledge/returns         admin      200",
+    // The customer record: reading follows the conversations of one's queues; writing a
+    // conversation's record is for its owner and supervisors.
+    "GET   /api/sites/demo/contacts?q=ana            anonymous  401 unauthenticated",
+    "GET   /api/sites/demo/contacts?q=ana            owner      200",
+    "GET   /api/sites/demo/contacts?q=ana            peer       200",
+    "GET   /api/sites/demo/contacts?q=ana            stranger   200",
+    "GET   /api/sites/demo/contacts?q=ana            supervisor 200",
+    "GET   /api/sites/demo/contacts?q=ana            admin      200",
+    "POST  /api/contacts                             anonymous  401 unauthenticated",
+    "POST  /api/contacts                             owner      200",
+    "POST  /api/contacts                             peer       403 not_your_conversation",
+    "POST  /api/contacts                             stranger   403 not_your_conversation",
+    "POST  /api/contacts                             supervisor 200",
+    "POST  /api/contacts                             admin      200",
+    "GET   /api/contacts/{contact}                   anonymous  401 unauthenticated",
+    "GET   /api/contacts/{contact}                   owner      200",
+    "GET   /api/contacts/{contact}                   peer       200",
+    "GET   /api/contacts/{contact}                   stranger   403 forbidden",
+    "GET   /api/contacts/{contact}                   supervisor 200",
+    "GET   /api/contacts/{contact}                   admin      200",
+    "PUT   /api/contacts/{contact}                   anonymous  401 unauthenticated",
+    "PUT   /api/contacts/{contact}                   owner      200",
+    "PUT   /api/contacts/{contact}                   peer       200",
+    "PUT   /api/contacts/{contact}                   stranger   403 forbidden",
+    "PUT   /api/contacts/{contact}                   supervisor 200",
+    "PUT   /api/contacts/{contact}                   admin      200",
+    "PUT   /api/conversations/{active}/contact       anonymous  401 unauthenticated",
+    "PUT   /api/conversations/{active}/contact       owner      200",
+    "PUT   /api/conversations/{active}/contact       peer       403 not_your_conversation",
+    "PUT   /api/conversations/{active}/contact       stranger   403 not_your_conversation",
+    "PUT   /api/conversations/{active}/contact       supervisor 200",
+    "PUT   /api/conversations/{active}/contact       admin      200",
+    "POST  /api/cases                                anonymous  401 unauthenticated",
+    "POST  /api/cases                                owner      200",
+    "POST  /api/cases                                peer       403 not_your_conversation",
+    "POST  /api/cases                                stranger   403 not_your_conversation",
+    "POST  /api/cases                                supervisor 200",
+    "POST  /api/cases                                admin      200",
+    "PATCH /api/cases/{case}                         anonymous  401 unauthenticated",
+    "PATCH /api/cases/{case}                         owner      200",
+    "PATCH /api/cases/{case}                         peer       200",
+    "PATCH /api/cases/{case}                         stranger   403 forbidden",
+    "PATCH /api/cases/{case}                         supervisor 200",
+    "PATCH /api/cases/{case}                         admin      200",
     "GET   /api/console/me                           anonymous  401 unauthenticated",
     "GET   /api/console/me                           owner      200",
     "GET   /api/console/me                           peer       200",
@@ -382,6 +426,25 @@ const DISABLED_CELLS: &[&str] = &[
 /// public and widget routes, and actions the conversation's state refuses. With `CELLS` and
 /// `DISABLED_CELLS`, every documented status of every route is reached (the coverage test checks it).
 const OTHER_CELLS: &[&str] = &[
+    // The customer record's bad input and unknown records.
+    "GET   /api/sites/nowhere/contacts?q=ana         owner      404 unknown_site",
+    concat!(
+        "GET /api/sites/demo/contacts?q=",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        " owner 400 bad_request"
+    ),
+    "POST  /api/contacts                             owner      400 bad_request          body:nameless_contact",
+    "POST  /api/contacts                             owner      404 unknown_conversation body:contact_for_nothing",
+    "GET   /api/contacts/nobody                      owner      404 unknown_contact",
+    "PUT   /api/contacts/{contact}                   owner      400 bad_request          body:bad_email",
+    "PUT   /api/contacts/nobody                      owner      404 unknown_contact",
+    "PUT   /api/conversations/{active}/contact       owner      400 bad_request          body:not_json",
+    "PUT   /api/conversations/{active}/contact       owner      404 unknown_contact      body:nobody",
+    "POST  /api/cases                                owner      400 bad_request          body:untitled_case",
+    "POST  /api/cases                                owner      404 unknown_conversation body:case_for_nothing",
+    "PATCH /api/cases/{case}                         owner      400 bad_request          body:untitled_case_patch",
+    "PATCH /api/cases/nobody                         owner      404 unknown_case",
     // Account rules and unknown accounts.
     "POST  /api/agents                               admin      400 bad_request          body:short_password",
     "POST  /api/agents                               admin      404 unknown_queue        body:unknown_queue",
@@ -553,6 +616,15 @@ fn named_body(name: &str) -> String {
         }
         "short_reset" => json!({ "new_password": "short" }),
         "disable" => json!({ "disabled": true }),
+        "nameless_contact" => json!({ "conversation_id": "{active}", "contact": { "name": " " } }),
+        "contact_for_nothing" => {
+            json!({ "conversation_id": "nothing", "contact": { "name": "Ana" } })
+        }
+        "bad_email" => json!({ "name": "Ana", "email": "ana at example" }),
+        "nobody" => json!({ "contact_id": "nobody" }),
+        "untitled_case" => json!({ "conversation_id": "{active}", "title": "" }),
+        "case_for_nothing" => json!({ "conversation_id": "nothing", "title": "Refund" }),
+        "untitled_case_patch" => json!({ "title": "  " }),
         _ => panic!("no `body:{name}`"),
     };
     body.to_string()

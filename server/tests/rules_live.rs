@@ -229,6 +229,7 @@ async fn the_chat_button_opens_a_chat_on_its_queue_and_the_widget_page_carries_t
             context: Default::default(),
             dropped: Vec::new(),
             journey: Vec::new(),
+            identity_token: None,
         })
         .await;
     match visitor.recv().await {
@@ -274,6 +275,7 @@ async fn the_chat_button_opens_a_chat_on_its_queue_and_the_widget_page_carries_t
             context,
             dropped: Vec::new(),
             journey: Vec::new(),
+            identity_token: None,
         })
         .await;
     let (conversation_id, state, _) = visitor.conversation().await;

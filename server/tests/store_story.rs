@@ -46,6 +46,7 @@ fn conversation(id: &str, visitor_id: &str) -> NewConversation {
         context: Default::default(),
         dropped_context: Vec::new(),
         journey: Vec::new(),
+        identity: None,
         now_ms: NOW,
     }
 }
@@ -187,8 +188,202 @@ async fn the_store_keeps_its_promises(backend: Backend) {
     assert_eq!(events, ["Created", "AgentAccepted", "CustomerDisconnected"]);
 }
 
+/// Contacts, cases and the links to conversations, through the same store code on every backend.
+async fn the_customer_record_is_kept_with_the_conversations(backend: Backend) {
+    use protocol::{CasePatch, CaseStatus, ContactFields};
+    use server::store::Identity;
+
+    let fixture = Fixture::on(backend);
+    let config = fixture.config();
+    let store = open(&config);
+    let fields = |name: &str, email: &str| ContactFields {
+        name: name.to_owned(),
+        email: email.to_owned(),
+        phone: "+351 21 000 0000".to_owned(),
+        notes: "Prefers email.".to_owned(),
+    };
+
+    // An agent makes a contact from an anonymous chat: the conversation takes its name.
+    store
+        .start_conversation(conversation("c-1", "v-1"))
+        .await
+        .unwrap();
+    let ana = store
+        .create_contact(
+            "c-1",
+            "k-ana",
+            fields("Ana Pereira", "ana@example.com"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(!ana.verified);
+    assert_eq!(
+        store.conversation("c-1").await.unwrap().unwrap().title,
+        "Ana Pereira"
+    );
+
+    // A case needs a contact, and is linked to the conversation; resolving the record resolves it.
+    store
+        .start_conversation(conversation("c-2", "v-2"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_case("c-2", "case-0", "Refund", NOW).await,
+        Err(StoreError::NotAllowed(message)) if message.contains("link the conversation to a contact")
+    ));
+    let case = store
+        .create_case("c-1", "case-1", "  Refund order 1234 ", NOW)
+        .await
+        .unwrap();
+    assert_eq!(
+        (case.title.as_str(), case.status),
+        ("Refund order 1234", CaseStatus::Open)
+    );
+    let (contact, linked) = store.conversation_record("c-1").await.unwrap();
+    assert_eq!(
+        (contact.unwrap().id, linked.unwrap().id),
+        ("k-ana".to_owned(), "case-1".to_owned())
+    );
+
+    // Linking the second chat to Ana, then renaming her, retitles both live chats.
+    store.link_contact("c-2", "k-ana", NOW + 1).await.unwrap();
+    store
+        .update_contact(
+            "k-ana",
+            fields("Ana P. Pereira", "ana@example.com"),
+            NOW + 2,
+        )
+        .await
+        .unwrap();
+    for id in ["c-1", "c-2"] {
+        assert_eq!(
+            store.conversation(id).await.unwrap().unwrap().title,
+            "Ana P. Pereira"
+        );
+    }
+    let record = store.contact_record("k-ana").await.unwrap();
+    assert_eq!(record.cases.len(), 1);
+    assert_eq!(record.conversations.len(), 2);
+    let resolved = store
+        .update_case(
+            "case-1",
+            CasePatch {
+                title: None,
+                status: Some(CaseStatus::Resolved),
+            },
+            NOW + 3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (resolved.title.as_str(), resolved.status),
+        ("Refund order 1234", CaseStatus::Resolved)
+    );
+
+    // A signed identity makes (then updates) the contact of its subject, and titles the chat.
+    let signed = |id: &str, visitor: &str, name: &str| NewConversation {
+        identity: Some(Identity {
+            subject: "customer-42".to_owned(),
+            name: name.to_owned(),
+            email: "bo@example.com".to_owned(),
+            phone: String::new(),
+            contact_id: format!("k-{id}"),
+        }),
+        ..conversation(id, visitor)
+    };
+    let (first, _) = store
+        .start_conversation(signed("c-3", "v-3", "Bo"))
+        .await
+        .unwrap();
+    assert_eq!(first.title, "Bo");
+    store
+        .conversation_record("c-3")
+        .await
+        .unwrap()
+        .0
+        .filter(|contact| contact.verified)
+        .unwrap();
+    let (second, _) = store
+        .start_conversation(signed("c-4", "v-4", "Bo Lindqvist"))
+        .await
+        .unwrap();
+    assert_eq!(second.title, "Bo Lindqvist");
+    let (contact, _) = store.conversation_record("c-4").await.unwrap();
+    let contact = contact.unwrap();
+    assert_eq!(
+        (contact.id.as_str(), contact.name.as_str()),
+        ("k-c-3", "Bo Lindqvist")
+    );
+
+    // Search: any case, part of a field; wildcards are matched as text; agents see their queues' contacts.
+    let found = |query: &str, username: &str, role: Role| {
+        let store = Arc::clone(&store);
+        let (query, username) = (query.to_owned(), username.to_owned());
+        async move {
+            store
+                .search_contacts("demo", &query, &username, role)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|contact| contact.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    store.create_agent(agent("ann", 1)).await.unwrap();
+    assert_eq!(
+        found("PEREIRA", "ann", Role::Agent).await,
+        ["Ana P. Pereira"]
+    );
+    assert_eq!(
+        found("21 000", "ann", Role::Agent).await,
+        ["Ana P. Pereira"]
+    );
+    assert!(found("%", "ann", Role::Agent).await.is_empty());
+    assert!(found("ana", "zoe", Role::Agent).await.is_empty());
+    assert_eq!(found("", "zoe", Role::Supervisor).await.len(), 2);
+    assert!(
+        store
+            .contact_visible("k-ana", "ann", Role::Agent)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .contact_visible("k-ana", "zoe", Role::Agent)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        store.contact_visible("nobody", "ann", Role::Agent).await,
+        Err(StoreError::UnknownRecord("contact"))
+    ));
+    assert!(matches!(
+        store
+            .update_case("nothing", CasePatch::default(), NOW)
+            .await,
+        Err(StoreError::UnknownRecord("case"))
+    ));
+
+    // All of it outlives the process.
+    drop(store);
+    let reopened = open(&config);
+    assert_eq!(
+        reopened.contact_record("k-ana").await.unwrap(),
+        record_after(&reopened).await
+    );
+}
+
+async fn record_after(store: &Arc<dyn Store>) -> protocol::ContactRecord {
+    let record = store.contact_record("k-ana").await.unwrap();
+    assert_eq!(record.contact.name, "Ana P. Pereira");
+    assert_eq!(record.cases[0].status, protocol::CaseStatus::Resolved);
+    record
+}
+
 on_every_backend! {
     #[tokio::test] the_store_keeps_its_promises,
+    #[tokio::test] the_customer_record_is_kept_with_the_conversations,
 }
 
 /// Two nodes on one PostgreSQL database, opened at the same time so their migrations race.

@@ -66,6 +66,9 @@ pub struct SiteConfig {
     pub language: Option<&'static str>,
     /// The chat button; `None` when the site has none.
     pub launcher: Option<LauncherConfig>,
+    /// What verifies the identity tokens the site passes for signed-in customers; `None` when the site
+    /// passes none.
+    pub identity: Option<crate::domain::identity::IdentityKey>,
 }
 
 /// `[sentiment]`: the level at or below which a conversation raises the sentiment alert on the
@@ -231,6 +234,76 @@ struct RawSite {
     look: look::RawLook,
     launcher: Option<look::RawLauncher>,
     language: Option<String>,
+    identity: Option<RawIdentity>,
+}
+
+/// `[sites.identity]`: how the site signs its customers' identity tokens.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    algorithm: String,
+    /// HS256: the shared secret, written here or read from the environment variable `secret_env` names.
+    secret: Option<String>,
+    secret_env: Option<String>,
+    /// RS256: the site's public key, a PEM file.
+    public_key_file: Option<String>,
+    audience: String,
+    issuer: Option<String>,
+}
+
+impl RawIdentity {
+    fn check(
+        self,
+        site: &str,
+        resolve: impl Fn(&str) -> PathBuf,
+    ) -> Result<crate::domain::identity::IdentityKey, String> {
+        use crate::domain::identity::IdentityKey;
+        let key = format!("sites.{site}.identity");
+        if self.audience.trim().is_empty() {
+            return Err(format!(
+                "`{key}.audience`: name the audience your tokens carry in `aud`"
+            ));
+        }
+        match (
+            self.algorithm.as_str(),
+            self.secret,
+            self.secret_env,
+            self.public_key_file,
+        ) {
+            ("HS256", secret, secret_env, None) => {
+                let secret = match (secret, secret_env) {
+                    (Some(secret), None) => secret,
+                    (None, Some(variable)) => std::env::var(&variable).map_err(|_| {
+                        format!(
+                            "`{key}.secret_env`: the environment variable `{variable}` is not set"
+                        )
+                    })?,
+                    _ => {
+                        return Err(format!(
+                            "`{key}`: HS256 needs exactly one of `secret` and `secret_env`"
+                        ));
+                    }
+                };
+                IdentityKey::hs256(&secret, self.audience, self.issuer)
+                    .map_err(|problem| format!("`{key}.secret`: {problem}"))
+            }
+            ("RS256", None, None, Some(file)) => {
+                let path = resolve(&file);
+                let pem = std::fs::read(&path).map_err(|error| {
+                    format!("`{key}.public_key_file`: `{}`: {error}", path.display())
+                })?;
+                IdentityKey::rs256(&pem, self.audience, self.issuer).map_err(|problem| {
+                    format!("`{key}.public_key_file`: `{}`: {problem}", path.display())
+                })
+            }
+            ("HS256" | "RS256", ..) => Err(format!(
+                "`{key}`: HS256 takes `secret` or `secret_env`; RS256 takes `public_key_file`"
+            )),
+            (other, ..) => Err(format!(
+                "`{key}.algorithm`: `{other}` is not supported; use `HS256` or `RS256`"
+            )),
+        }
+    }
 }
 
 /// A site's forced language: one the widget speaks, written as its primary subtag (`fr`).
@@ -329,7 +402,12 @@ impl Config {
                         Some(launcher) => launcher
                             .check(&site.id, |queue| routing_model.queues.contains_key(queue))?,
                     };
+                    let identity = site
+                        .identity
+                        .map(|identity| identity.check(&site.id, resolve))
+                        .transpose()?;
                     Ok(SiteConfig {
+                        identity,
                         rules_dir: resolve(&site.rules_dir),
                         knowledge_dir: site.knowledge_dir.as_deref().map(&resolve),
                         id: site.id,

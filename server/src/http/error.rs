@@ -134,7 +134,7 @@ refusals! {
     Unauthenticated = 401, "`unauthenticated`: no session; log in first.";
     /// 403 on a console write is also `origin_not_allowed`, for a browser on another origin.
     Refused = 403, "`forbidden`, `not_your_conversation`, `not_offered_to_you`, `not_allowed` or `origin_not_allowed`: the caller may not do this.";
-    Missing = 404, "`unknown_conversation`, `unknown_agent`, `unknown_queue`, `unknown_site`, `unknown_article` or `not_found`.";
+    Missing = 404, "`unknown_conversation`, `unknown_agent`, `unknown_queue`, `unknown_site`, `unknown_article`, `unknown_contact`, `unknown_case` or `not_found`.";
     /// Sent with `Retry-After`, in seconds.
     Limited = 429, "`rate_limited`: too many of these requests from this caller or address; `Retry-After` says when to try again.";
     Conflict = 409, "`transition_not_allowed`, `over_capacity`, `transfer_pending` or `id_conflict`: the conversation's or account's state refuses it now.";

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod files;
 pub mod openapi;
+pub mod records;
 pub mod ws;
 
 use std::sync::Arc;
@@ -53,6 +54,12 @@ fn console_api() -> OpenApiRouter<Arc<Runtime>> {
         .routes(routes!(rules_status))
         .routes(routes!(api::search_knowledge))
         .routes(routes!(api::knowledge_article))
+        .routes(routes!(records::search_contacts))
+        .routes(routes!(records::create_contact))
+        .routes(routes!(records::contact, records::update_contact))
+        .routes(routes!(records::link_contact))
+        .routes(routes!(records::create_case))
+        .routes(routes!(records::update_case))
         .routes(routes!(api::agents))
         .routes(routes!(api::agent))
         .routes(routes!(api::set_presence))

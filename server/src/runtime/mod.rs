@@ -7,6 +7,7 @@ mod bus;
 mod console;
 mod conversations;
 mod offline;
+mod records;
 mod supervision;
 mod visitors;
 pub use conversations::SupervisorAction;
@@ -16,7 +17,7 @@ pub mod limits;
 pub mod rules;
 
 pub use offline::{OFFLINE_MESSAGE_WINDOW_MS, OfflineMessageRequest};
-pub use visitors::StartChat;
+pub use visitors::{StartChat, Started};
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -121,6 +122,8 @@ impl From<StoreError> for RuntimeError {
             StoreError::NotAllowed(_) => ErrorCode::NotAllowed,
             StoreError::OverCapacity { .. } => ErrorCode::OverCapacity,
             StoreError::TransferPending => ErrorCode::TransferPending,
+            StoreError::UnknownRecord("case") => ErrorCode::UnknownCase,
+            StoreError::UnknownRecord(_) => ErrorCode::UnknownContact,
             StoreError::Database(detail) => {
                 tracing::error!("storage failed: {detail}");
                 return RuntimeError::new(ErrorCode::Internal, "internal error");
@@ -533,7 +536,10 @@ impl Runtime {
             .pop()
             .unwrap_or_default();
         let scores = self.store.customer_scores(&conversation.id).await?;
+        let (contact, case) = self.store.conversation_record(&conversation.id).await?;
         Ok(ConversationView {
+            contact,
+            case,
             participants: extras.participants,
             state_since_ms: extras.state_since_ms,
             handled_since_ms: extras.handled_since_ms,
@@ -585,6 +591,8 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         sentiment: conversation.sentiment,
         journey: Vec::new(),
         sentiment_trend: Vec::new(),
+        contact: None,
+        case: None,
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
     }

@@ -11,7 +11,7 @@ use super::conversations::Handled;
 use super::{Runtime, RuntimeError, RuntimeResult, limits, new_id, validate_message};
 use crate::domain::lifecycle::Event;
 use crate::store::{
-    Actor, ConnectionSubject, Conversation, NewConversation, NewMessage, VisitorAppend,
+    Actor, ConnectionSubject, Conversation, Identity, NewConversation, NewMessage, VisitorAppend,
 };
 
 /// A visitor accepting an invitation, as the socket received it.
@@ -28,13 +28,23 @@ pub struct StartChat<'a> {
     pub dropped: Vec<DroppedVariable>,
     /// The pages of the visit before the chat, as the widget recorded them.
     pub journey: Vec<protocol::JourneyStep>,
+    /// The signed identity the site passed, unverified.
+    pub identity_token: Option<String>,
+}
+
+/// A chat started: the conversation, and why the identity token it came with was refused, if it was (the
+/// chat then goes on as anonymous).
+#[derive(Debug)]
+pub struct Started {
+    pub conversation: Conversation,
+    pub identity_refused: Option<RuntimeError>,
 }
 
 impl Runtime {
     /// The visitor accepted an invitation: create their conversation (or return the live one) and route
     /// it. The context is fitted into its limits (`protocol::context::fit`), never refused: what had
     /// to be left out is listed for the agent with the reason.
-    pub async fn start_chat(&self, start: StartChat<'_>) -> RuntimeResult<Conversation> {
+    pub async fn start_chat(&self, start: StartChat<'_>) -> RuntimeResult<Started> {
         let StartChat {
             site_id,
             visitor_id,
@@ -43,6 +53,7 @@ impl Runtime {
             context,
             dropped,
             journey,
+            identity_token,
         } = start;
         let by_address = match address {
             Some(address) => self.limits.start_chat_per_address.check(&address),
@@ -60,6 +71,13 @@ impl Runtime {
         dropped_context.extend(fitted.dropped);
         dropped_context.truncate(context::MAX_DROPPED_LISTED);
         let queue_id = self.start_queue(site_id, rule_id)?;
+        let (identity, identity_refused) = match identity_token {
+            Some(token) => match self.verify_identity(site_id, &token) {
+                Ok(identity) => (Some(identity), None),
+                Err(refused) => (None, Some(refused)),
+            },
+            None => (None, None),
+        };
         let (conversation, created) = self
             .store
             .start_conversation(NewConversation {
@@ -71,21 +89,53 @@ impl Runtime {
                 context: fitted.context,
                 dropped_context,
                 journey: protocol::fit_journey(journey),
+                identity,
                 now_ms: self.now_ms(),
             })
             .await?;
         if !created {
-            return Ok(conversation);
+            return Ok(Started {
+                conversation,
+                identity_refused,
+            });
         }
         tracing::info!(conversation = %conversation.id, queue = %conversation.queue_id, "conversation opened");
         self.announce_new(&conversation).await;
         self.dispatch().await;
         // Routing may already have moved it (overflow): answer with where it stands now.
-        Ok(self
+        let conversation = self
             .store
             .conversation(&conversation.id)
             .await?
-            .unwrap_or(conversation))
+            .unwrap_or(conversation);
+        Ok(Started {
+            conversation,
+            identity_refused,
+        })
+    }
+
+    /// The customer a site's identity token names, verified with the site's key.
+    fn verify_identity(&self, site_id: &str, token: &str) -> RuntimeResult<Identity> {
+        let refused = |reason: String| {
+            tracing::info!(site = %site_id, %reason, "identity token refused");
+            RuntimeError::new(ErrorCode::IdentityRefused, reason)
+        };
+        let key = self
+            .site(site_id)
+            .and_then(|site| site.identity.as_ref())
+            .ok_or_else(|| {
+                refused(format!(
+                    "site `{site_id}` takes no identity tokens: configure `[sites.identity]`"
+                ))
+            })?;
+        let verified = key.verify(token, self.now_ms()).map_err(refused)?;
+        Ok(Identity {
+            subject: verified.subject,
+            name: verified.name,
+            email: verified.email,
+            phone: verified.phone,
+            contact_id: new_id(),
+        })
     }
 
     /// Where a new chat goes: the invitation's rule's queue, or the chat button's.

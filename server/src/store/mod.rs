@@ -131,7 +131,22 @@ pub struct NewConversation {
     pub context: ContextVariables,
     pub dropped_context: Vec<protocol::context::DroppedVariable>,
     pub journey: Vec<protocol::JourneyStep>,
+    /// The customer the site vouched for with a signed identity: the new conversation is linked to
+    /// their contact (created with `contact_id` on their first chat) and titled with their name.
+    pub identity: Option<Identity>,
     pub now_ms: i64,
+}
+
+/// A verified identity token's claims, as the customer record keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The token's `sub`: the site's own id for the customer.
+    pub subject: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    /// The id a first chat's new contact gets.
+    pub contact_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -430,6 +445,9 @@ pub enum StoreError {
     IdConflict(String),
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// No such contact or case: the record's kind.
+    #[error("no such {0}")]
+    UnknownRecord(&'static str),
     #[error("database error: {0}")]
     Database(String),
 }
@@ -704,6 +722,66 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn invitation_stats(&self, site_id: &str) -> StoreResult<Vec<protocol::RuleStats>>;
 
     /// The bus to the other nodes sharing this store; none for a store only one node can open.
+    // The customer record. Who may read or write what is the runtime's to check (`contact_visible`).
+
+    /// Creates a contact from the conversation's details and links the conversation to it.
+    async fn create_contact(
+        &self,
+        conversation_id: &str,
+        contact_id: &str,
+        fields: protocol::ContactFields,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Contact>;
+    /// Links the conversation to a contact of its site.
+    async fn link_contact(
+        &self,
+        conversation_id: &str,
+        contact_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Contact>;
+    async fn update_contact(
+        &self,
+        contact_id: &str,
+        fields: protocol::ContactFields,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Contact>;
+    /// Whether the agent may read the contact; `UnknownRecord` when there is none.
+    async fn contact_visible(
+        &self,
+        contact_id: &str,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<bool>;
+    async fn search_contacts(
+        &self,
+        site_id: &str,
+        query: &str,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<protocol::Contact>>;
+    async fn contact_record(&self, contact_id: &str) -> StoreResult<protocol::ContactRecord>;
+    /// Opens a case for the conversation's contact and links it to the conversation.
+    async fn create_case(
+        &self,
+        conversation_id: &str,
+        case_id: &str,
+        title: &str,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Case>;
+    async fn update_case(
+        &self,
+        case_id: &str,
+        patch: protocol::CasePatch,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Case>;
+    /// The contact a case belongs to.
+    async fn case_contact(&self, case_id: &str) -> StoreResult<String>;
+    /// The conversation's contact and case.
+    async fn conversation_record(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<(Option<protocol::Contact>, Option<protocol::Case>)>;
+
     fn bus(&self) -> Option<std::sync::Arc<dyn bus::EventBus>> {
         None
     }

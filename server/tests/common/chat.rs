@@ -539,6 +539,7 @@ impl Chatter {
                         context: Default::default(),
                         dropped: Vec::new(),
                         journey: Vec::new(),
+                        identity_token: None,
                     }
                 } else {
                     VisitorToServer::Resume {

@@ -689,6 +689,7 @@ impl Socket<ServerToVisitor> {
             context: Default::default(),
             dropped: Vec::new(),
             journey: Vec::new(),
+            identity_token: None,
         })
         .await;
     }

@@ -437,6 +437,7 @@ pub async fn visitor_starting_chat(
                 context: Default::default(),
                 dropped: Vec::new(),
                 journey: Vec::new(),
+                identity_token: None,
             })
             .await
     );

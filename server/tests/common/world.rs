@@ -17,6 +17,10 @@ use super::{Answer, Fixture, INBOX_QUEUE, INBOX_RULE, Node, Socket, visitor_id};
 /// The nodes' clock stands still, so no offer expires and no timer fires while a table runs.
 pub const START_MS: i64 = 1_750_000_000_000;
 
+/// The contact and case of Ann's Active conversation: `{contact}` and `{case}` in a path or body.
+pub const CONTACT_ID: &str = "contact-ana";
+pub const CASE_ID: &str = "case-refund";
+
 /// The persistent `inbox`, with a seeded member because every queue needs one.
 const INBOX_MEMBER: &str = r#"
 [[agents]]
@@ -102,6 +106,18 @@ pub fn request_body(endpoint: &Endpoint) -> Option<Value> {
         ("post", "/api/conversations/{id}/assign") => {
             Some(json!({ "username": "bob", "override_presence": true }))
         }
+        ("post", "/api/contacts") => Some(json!({
+            "conversation_id": "{active}",
+            "contact": { "name": "Ana Costa", "email": "ana.costa@example.com" },
+        })),
+        ("put", "/api/contacts/{id}") => Some(json!({
+            "name": "Ana P. Pereira", "email": "ana@example.com", "phone": "", "notes": "VIP",
+        })),
+        ("put", "/api/conversations/{id}/contact") => Some(json!({ "contact_id": "{contact}" })),
+        ("post", "/api/cases") => {
+            Some(json!({ "conversation_id": "{active}", "title": "Exchange" }))
+        }
+        ("patch", "/api/cases/{id}") => Some(json!({ "status": "resolved" })),
         ("post", "/api/console/login") => {
             Some(json!({ "username": "ann", "password": super::PASSWORD }))
         }
@@ -156,6 +172,8 @@ pub fn endpoint(method: &str, path: &str) -> &'static Endpoint {
 #[derive(Debug, PartialEq)]
 pub struct Snapshot {
     conversations: Vec<Conversation>,
+    /// The contact of the Active conversation, with its cases.
+    record: protocol::ContactRecord,
     message_counts: Vec<usize>,
     offers: Vec<Offer>,
     agents: Vec<AgentLoad>,
@@ -254,6 +272,22 @@ impl World {
         let (open, state, _) = third.conversation().await;
         assert_eq!(state, ConversationState::Open);
 
+        // Ann's Active conversation is linked to a contact with a case.
+        let store = node.runtime().store();
+        let fields = protocol::ContactFields {
+            name: "Ana Pereira".to_owned(),
+            email: "ana@example.com".to_owned(),
+            ..Default::default()
+        };
+        store
+            .create_contact(&active, CONTACT_ID, fields, START_MS)
+            .await
+            .expect("the contact");
+        store
+            .create_case(&active, CASE_ID, "Refund order 1234", START_MS)
+            .await
+            .expect("the case");
+
         let world = World {
             node,
             cookies,
@@ -305,6 +339,8 @@ impl World {
             .replace("{open}", &self.open)
             .replace("{waiting}", &self.waiting)
             .replace("{unknown}", &"f".repeat(32))
+            .replace("{contact}", CONTACT_ID)
+            .replace("{case}", CASE_ID)
     }
 
     pub async fn conversation(&self, id: &str) -> Conversation {
@@ -332,6 +368,7 @@ impl World {
             );
         }
         Snapshot {
+            record: store.contact_record(CONTACT_ID).await.expect("the record"),
             conversations,
             message_counts,
             offers,
@@ -352,9 +389,10 @@ impl World {
     /// Sends a request, with `body` as its JSON text if there is one.
     pub async fn send(&self, request: request::Builder, body: Option<String>) -> Answer {
         let request = match body {
+            // A body names conversations and records with the path's placeholders.
             Some(body) => request
                 .header(axum::http::header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body)),
+                .body(Body::from(self.uri(&body))),
             None => request.body(Body::empty()),
         };
         self.node.http(request.expect("a request")).await

@@ -145,6 +145,7 @@ async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerT
             context,
             dropped,
             journey,
+            identity_token,
         } => {
             let start = crate::runtime::StartChat {
                 site_id,
@@ -154,9 +155,19 @@ async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerT
                 context,
                 dropped,
                 journey,
+                identity_token,
             };
             match runtime.start_chat(start).await {
-                Ok(conversation) => vec![conversation_frame(runtime, &conversation).await],
+                // A refused identity is said after the conversation, which goes on as anonymous.
+                Ok(started) => {
+                    std::iter::once(conversation_frame(runtime, &started.conversation).await)
+                        .chain(
+                            started
+                                .identity_refused
+                                .map(|refused| error_frame(refused, None)),
+                        )
+                        .collect()
+                }
                 Err(error) => vec![error_frame(error, None)],
             }
         }

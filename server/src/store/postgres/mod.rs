@@ -233,6 +233,34 @@ ALTER TABLE conversations ADD COLUMN sentiment TEXT NOT NULL DEFAULT 'neutral';
     // The visitor's journey before the chat: the pages of the visit, as JSON.
     r#"
 ALTER TABLE conversations ADD COLUMN journey_json TEXT NOT NULL DEFAULT '[]';
+"#, // The customer record: contacts (`external_id` is the `sub` of a site's signed identity token,
+    // unique per site), cases for them, and each conversation's contact and case.
+    r#"
+CREATE TABLE contacts (
+    id TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL,
+    external_id TEXT,
+    name TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    notes TEXT NOT NULL DEFAULT '',
+    created_at_ms BIGINT NOT NULL,
+    updated_at_ms BIGINT NOT NULL,
+    UNIQUE (site_id, external_id)
+);
+CREATE INDEX contacts_by_name ON contacts (site_id, name);
+CREATE TABLE cases (
+    id TEXT PRIMARY KEY,
+    contact_id TEXT NOT NULL REFERENCES contacts (id),
+    title TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+    created_at_ms BIGINT NOT NULL,
+    updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX cases_by_contact ON cases (contact_id, created_at_ms);
+ALTER TABLE conversations ADD COLUMN contact_id TEXT REFERENCES contacts (id);
+ALTER TABLE conversations ADD COLUMN case_id TEXT REFERENCES cases (id);
+CREATE INDEX conversations_by_contact ON conversations (contact_id);
 "#,
 ];
 

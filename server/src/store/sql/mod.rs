@@ -9,6 +9,7 @@ mod accounts;
 mod connections;
 mod firing;
 mod offline;
+mod records;
 mod routing;
 mod rows;
 mod store;

@@ -15,7 +15,8 @@ use super::rows::{
     MESSAGE_COLUMNS, load_agent, load_conversation, message_from_row, query_conversations,
 };
 use super::{
-    DbError, SqlStore, Tx, accounts, args, connections, firing, offline, routing, timers, work,
+    DbError, SqlStore, Tx, accounts, args, connections, firing, offline, records, routing, timers,
+    work,
 };
 use crate::domain::lifecycle::Event;
 use crate::domain::sentiment;
@@ -311,6 +312,13 @@ impl Store for SqlStore {
                     .next()
                     .map(|conversation| (conversation, false))
                     .ok_or(StoreError::UnknownConversation);
+            }
+            if let Some(identity) = &new.identity {
+                let contact_id = records::identify(tx, &new.site_id, identity, &identity.contact_id, new.now_ms)?;
+                tx.execute(
+                    "UPDATE conversations SET contact_id = ?2, title = ?3 WHERE id = ?1",
+                    args![new.id, contact_id, identity.name],
+                )?;
             }
             let conversation = load_conversation(tx, &new.id)?;
             work::created(tx, &routing, &conversation, new.now_ms)?;
@@ -843,6 +851,113 @@ impl Store for SqlStore {
     ) -> StoreResult<protocol::OfflineMessage> {
         let (site_id, visitor_id) = (site_id.to_owned(), visitor_id.to_owned());
         self.run(move |tx| offline::leave(tx, &site_id, &visitor_id, message.clone(), since_ms))
+            .await
+    }
+
+    async fn create_contact(
+        &self,
+        conversation_id: &str,
+        contact_id: &str,
+        fields: protocol::ContactFields,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Contact> {
+        let (conversation_id, contact_id) = (conversation_id.to_owned(), contact_id.to_owned());
+        self.run(move |tx| {
+            records::create_contact(tx, &conversation_id, &contact_id, &fields, now_ms)
+        })
+        .await
+    }
+
+    async fn link_contact(
+        &self,
+        conversation_id: &str,
+        contact_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Contact> {
+        let (conversation_id, contact_id) = (conversation_id.to_owned(), contact_id.to_owned());
+        self.run(move |tx| records::link_contact(tx, &conversation_id, &contact_id, now_ms))
+            .await
+    }
+
+    async fn update_contact(
+        &self,
+        contact_id: &str,
+        fields: protocol::ContactFields,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Contact> {
+        let contact_id = contact_id.to_owned();
+        self.run(move |tx| records::update_contact(tx, &contact_id, &fields, now_ms))
+            .await
+    }
+
+    async fn contact_visible(
+        &self,
+        contact_id: &str,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<bool> {
+        let (contact_id, username) = (contact_id.to_owned(), username.to_owned());
+        self.run(move |tx| records::contact_visible(tx, &contact_id, &username, role))
+            .await
+    }
+
+    async fn search_contacts(
+        &self,
+        site_id: &str,
+        query: &str,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<protocol::Contact>> {
+        let (site_id, query, username) =
+            (site_id.to_owned(), query.to_owned(), username.to_owned());
+        self.run(move |tx| records::search_contacts(tx, &site_id, &query, &username, role))
+            .await
+    }
+
+    async fn contact_record(&self, contact_id: &str) -> StoreResult<protocol::ContactRecord> {
+        let contact_id = contact_id.to_owned();
+        self.run(move |tx| records::record(tx, &contact_id)).await
+    }
+
+    async fn create_case(
+        &self,
+        conversation_id: &str,
+        case_id: &str,
+        title: &str,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Case> {
+        let (conversation_id, case_id, title) = (
+            conversation_id.to_owned(),
+            case_id.to_owned(),
+            title.to_owned(),
+        );
+        self.run(move |tx| records::create_case(tx, &conversation_id, &case_id, &title, now_ms))
+            .await
+    }
+
+    async fn update_case(
+        &self,
+        case_id: &str,
+        patch: protocol::CasePatch,
+        now_ms: i64,
+    ) -> StoreResult<protocol::Case> {
+        let case_id = case_id.to_owned();
+        self.run(move |tx| records::update_case(tx, &case_id, &patch, now_ms))
+            .await
+    }
+
+    async fn case_contact(&self, case_id: &str) -> StoreResult<String> {
+        let case_id = case_id.to_owned();
+        self.run(move |tx| records::case_contact(tx, &case_id))
+            .await
+    }
+
+    async fn conversation_record(
+        &self,
+        conversation_id: &str,
+    ) -> StoreResult<(Option<protocol::Contact>, Option<protocol::Case>)> {
+        let conversation_id = conversation_id.to_owned();
+        self.run(move |tx| records::of_conversation(tx, &conversation_id))
             .await
     }
 

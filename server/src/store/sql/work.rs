@@ -287,7 +287,7 @@ pub(super) fn apply_event(
     tx.lock_conversation(conversation_id)?;
     let conversation = load_conversation(tx, conversation_id)?;
     let label = actor_label(&conversation, actor)?;
-    transition(
+    let moved = transition(
         tx,
         routing,
         &conversation,
@@ -295,7 +295,11 @@ pub(super) fn apply_event(
         &label,
         now_ms,
         Target::default(),
-    )
+    )?;
+    if event == Event::RecordResolved {
+        super::records::resolve_linked_case(tx, conversation_id, now_ms)?;
+    }
+    Ok(moved)
 }
 
 fn member_of(tx: &mut dyn Tx, username: &str, queue_id: &str) -> StoreResult<bool> {
