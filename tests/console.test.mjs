@@ -600,6 +600,91 @@ step('knowledge search starts from the first message; the agent reads an article
   await agent.setViewportSize({ width: 1280, height: 800 });
 });
 
+/** Opens the session of `conversationId` on its Customer tab. */
+async function openCustomer(conversationId) {
+  await entryOf(conversationId).locator('[data-console=open-session]').click();
+  await agent.locator('[data-console=tab-customer]').click();
+}
+
+step('the customer record: a contact and a case made from a chat survive a reload, another chat links the contact, and Resolve and close resolves the case', async () => {
+  const first = await startVisitor(8);
+  await acceptNextOffer();
+  await visitorSends(8, 1, 'The lamp I bought flickers');
+  await openCustomer(first);
+  await agent.locator('[data-console=contact-none]').waitFor();
+  await agent.locator('[data-console=case-none]', { hasText: 'Link a contact to open a case for them.' }).waitFor();
+  await shot(agent, 'customer-empty');
+  await axe(agent, 'the Customer tab with no contact (light)');
+  // Interrupted mid-form: what was typed is still there after a reload.
+  await agent.locator('[data-console=contact-name-input]').fill('Camille Martin');
+  await agent.locator('[data-console=contact-email-input]').fill('camille@example');
+  await agent.reload();
+  await openCustomer(first);
+  assert.equal(await agent.locator('[data-console=contact-name-input]').inputValue(), 'Camille Martin');
+  assert.equal(await agent.locator('[data-console=contact-email-input]').inputValue(), 'camille@example');
+  // A mistyped address is named before anything is saved.
+  await agent.locator('[data-console=contact-save]').click();
+  await agent.locator('[data-console=record-problem]', { hasText: '`email`: `camille@example` is not an email address' }).waitFor();
+  await agent.locator('[data-console=contact-email-input]').fill('camille@example.com');
+  await agent.locator('[data-console=contact-phone-input]').fill('+33 1 23 45 67 89');
+  await agent.locator('[data-console=contact-notes-input]').fill('Prefers email.\n<b>not bold</b>');
+  await agent.locator('[data-console=contact-save]').click();
+  await agent.locator('#session-title', { hasText: 'Camille Martin' }).waitFor();
+  await agent.locator('[data-console=contact-email]', { hasText: 'camille@example.com' }).waitFor();
+  assert.equal(await agent.locator('[data-console=contact-notes]').textContent(), 'Prefers email.\n<b>not bold</b>', 'notes are text');
+  assert.equal(await agent.locator('[data-console=record-problem]').count(), 0);
+  assert.equal(await agent.locator('[data-console=contact-verified]').count(), 0, 'an agent-made contact is not verified');
+  // The seed's own example: a case title half-typed when the agent reloads.
+  await agent.locator('[data-console=case-title-input]').fill('Replace the flickering lamp');
+  await agent.reload();
+  await openCustomer(first);
+  assert.equal(await agent.locator('[data-console=case-title-input]').inputValue(), 'Replace the flickering lamp');
+  await agent.locator('[data-console=case-open]').click();
+  await agent.locator('[data-console=case-title]', { hasText: 'Replace the flickering lamp' }).waitFor();
+  assert.equal((await agent.locator('[data-console=case-status]').textContent()).trim(), 'Open');
+  await shot(agent, 'customer-record');
+  await axe(agent, 'the Customer tab with a contact and a case (light)');
+  await agent.emulateMedia({ colorScheme: 'dark' });
+  await axe(agent, 'the Customer tab with a contact and a case (dark)');
+  await shot(agent, 'customer-record-dark');
+  await agent.emulateMedia({ colorScheme: 'light' });
+  await agent.setViewportSize({ width: 900, height: 800 });
+  await shot(agent, 'customer-record-narrow');
+  await agent.setViewportSize({ width: 1280, height: 800 });
+
+  // Camille writes again from another browser: the agent finds her and links the chat.
+  const second = await startVisitor(9);
+  await acceptNextOffer();
+  await openCustomer(second);
+  await agent.locator('[data-console=contact-find]').fill('nobody-like-this');
+  await agent.locator('[data-console=contact-find-go]').click();
+  await agent.locator('[data-console=contact-find-none]', { hasText: 'No contact you may see matches “nobody-like-this”.' }).waitFor();
+  await agent.locator('[data-console=contact-find]').fill('CAMILLE');
+  await agent.locator('[data-console=contact-find-go]').click();
+  const found = agent.locator('[data-console=contact-found-item]');
+  await found.first().waitFor();
+  assert.equal(await found.count(), 1);
+  assert.match(await found.textContent(), /Camille Martin\s*camille@example\.com · \+33 1 23 45 67 89/);
+  await shot(agent, 'customer-link');
+  await found.locator('[data-console=contact-link]').click();
+  await agent.locator('#session-title', { hasText: 'Camille Martin' }).waitFor();
+  await agent.locator('[data-console=case-none]', { hasText: 'No case is open for this conversation.' }).waitFor();
+
+  // Resolve and close: the first chat is Closed and its case resolved, in one move.
+  await entryOf(first).locator('[data-console=open-session]').click();
+  await agent.locator('[data-console=resolve]').click();
+  await entryOf(first).waitFor({ state: 'detached' });
+  const record = await agent.evaluate(async () => {
+    const [contact] = await (await fetch('/api/sites/demo/contacts?q=camille')).json();
+    return (await fetch(`/api/contacts/${contact.id}`)).json();
+  });
+  assert.deepEqual(record.cases.map((c) => [c.title, c.status]), [['Replace the flickering lamp', 'resolved']]);
+  assert.deepEqual(
+    record.conversations.map((c) => [c.id, c.state]).sort(),
+    [[first, 'closed'], [second, 'active']].sort(),
+  );
+});
+
 step('axe-core finds nothing on Home and on a session, light and dark', async () => {
   await agent.keyboard.press('Alt+0');
   await agent.locator('.home-view h2').first().waitFor();

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHmac } from 'node:crypto';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
 import { demoConfig, finishSuite, freePort, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
@@ -24,6 +25,15 @@ const STARTUP_MS = 60_000;
 const AVAILABILITY_REFRESH_MS = 30_000;
 const AGENT = { username: 'ana', password: 'ana s3cret pass', name: 'Ana Agent' };
 const YELLOW = 'rgb(255, 212, 0)';
+/** The secret the demo shop signs its customers' identity tokens with, as its backend would. */
+const IDENTITY_SECRET = 'the-demo-shop-identity-secret-0123456789';
+
+/** A JWT signed with HS256, as a site's backend mints one for its signed-in customer. */
+function signed(claims, secret) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
 const LOOK = `
 [sites.look]
 colour = "#FFD400"
@@ -33,6 +43,11 @@ title = "Lamp help"
 [sites.launcher]
 queue = "support"
 label = "Ask the lamp team"
+
+[sites.identity]
+algorithm = "HS256"
+secret = "${IDENTITY_SECRET}"
+audience = "demo-shop"
 `;
 
 let workDir;
@@ -317,6 +332,36 @@ step('by keyboard, the visitor ends the chat and Start a new chat opens the next
   await agent.locator('[data-console=offer]').waitFor({ state: 'visible' });
   // Through all of it, the widget never touched the host page's title.
   assert.equal(await visitor.page.title(), visitor.title);
+});
+
+step("a signed-in customer's chat reaches the agent titled with their name, from the site's signed identity", async () => {
+  // The site's page passes its backend's token through the loader's queue, before the loader runs.
+  const token = signed(
+    { sub: 'customer-7', aud: 'demo-shop', exp: Math.floor(Date.now() / 1000) + 600, name: 'Camille Martin', email: 'camille@example.com' },
+    IDENTITY_SECRET,
+  );
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1100, height: 760 } });
+  problems.visitor.push(await watchContext(context));
+  await context.addInitScript((token) => {
+    window.Beckon = { q: [['setAuthenticationTokenProvider', () => Promise.resolve(token)]] };
+  }, token);
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  await page.goto(`${demo}/index.html`);
+  const widget = page.frameLocator('iframe[title="Beckon chat"]');
+  await widget.locator('[data-beckon=launcher]').click();
+  await widget.locator('[data-beckon=composer]').fill('Is my order on its way?');
+  await widget.locator('[data-beckon=composer]').press('Enter');
+  const offer = agent.locator('[data-console=offer]', { hasText: 'Camille Martin' });
+  await offer.waitFor({ state: 'visible' });
+  await offer.locator('[data-console=accept-offer]').click();
+  await agent.locator('[data-console=session] .title', { hasText: 'Camille Martin' }).first().click();
+  await agent.locator('#session-title', { hasText: 'Camille Martin' }).waitFor();
+  await agent.locator('[data-console=tab-customer]').click();
+  await agent.locator('[data-console=contact-verified]').waitFor();
+  assert.equal((await agent.locator('[data-console=contact-email]').textContent()).trim(), 'camille@example.com');
+  await shot(agent, 'customer-verified');
+  await context.close();
 });
 
 step('no CSP violations or uncaught errors in the pages, the widget or the console', async () => {

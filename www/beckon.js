@@ -13,7 +13,7 @@
   const pending = []; // until `ready`
   let origin;
   let ready;
-  let provider;
+  const providers = {}; // `context` (variables) and `token` (a JWT of the signed-in customer)
   let referrer = document.referrer;
   let lastHref = location.href;
   let started = Date.now();
@@ -35,16 +35,7 @@
   };
   const post = (message) => (ready ? send(message) : pending.push(message));
   const sendPage = () =>
-    send({
-      type: 'page',
-      url: location.href,
-      path: location.pathname,
-      referrer,
-      title: document.title,
-      visible: visible(),
-      language: navigator.language || '',
-      started,
-    });
+    send({ type: 'page', url: location.href, path: location.pathname, referrer, title: document.title, visible: visible(), language: navigator.language || '', started });
   // `ready` sends the current page view, never a buffered one. A hash change fires two events.
   const navigated = (always) => {
     if (!always && location.href === lastHref) return;
@@ -71,12 +62,20 @@
       return 'context provider failed';
     }
   };
-  // Throwing or rejecting still answers: the widget never waits forever.
-  const answerContext = (id) =>
-    new Promise((resolve) => resolve(provider ? provider() : {}))
-      .then(sanitize)
-      .then((vars) => ({ vars }), (error) => ({ vars: {}, error: describe(error) }))
-      .then(guard((answer) => post(Object.assign({ type: 'context', id }, answer))));
+  // Throwing or rejecting still answers: the widget never waits forever. A token only for a chat.
+  const ask = (fn, none) => new Promise((resolve) => resolve(fn ? fn() : none));
+  const answerContext = (id, wantsToken) =>
+    Promise.all([
+      ask(providers.context, {})
+        .then(sanitize)
+        .then((vars) => ({ vars }), (error) => ({ vars: {}, error: describe(error) })),
+      ask(wantsToken && providers.token).catch(() => 0),
+    ]).then(
+      guard(([answer, token]) => {
+        if (typeof token == 'string') answer.token = token;
+        post(Object.assign({ type: 'context', id }, answer));
+      }),
+    );
 
   const onMessage = (event) => {
     const data = event.data;
@@ -96,15 +95,18 @@
     } else if (type === 'layout' && /^(invitation|chat|launcher)$/.test(mode) && isSize(width) && isSize(height)) {
       size(width, height, true);
     } else if (type === 'context-request' && typeof data.id === 'number') {
-      answerContext(data.id);
+      answerContext(data.id, data.token === true);
     }
   };
 
+  const setter = (name) =>
+    guard((fn) => {
+      if (typeof fn === 'function') providers[name] = fn;
+    });
   const api = {
     loaded: true,
-    setContextProvider: guard((fn) => {
-      if (typeof fn === 'function') provider = fn;
-    }),
+    setContextProvider: setter('context'),
+    setAuthenticationTokenProvider: setter('token'),
     track: guard((name) => {
       if (typeof name === 'string' && name) post({ type: 'track', name });
     }),

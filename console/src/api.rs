@@ -290,3 +290,79 @@ pub async fn knowledge_article(
     let text = call("GET", &url, None).await?;
     serde_json::from_str(&text).map_err(|error| error.to_string())
 }
+
+/// A call whose 2xx answer is JSON of `T`.
+async fn answer<T: serde::de::DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<T, String> {
+    let text = call(method, url, body).await?;
+    serde_json::from_str(&text).map_err(|error| error.to_string())
+}
+
+/// The site's contacts this agent may read whose name, email or phone contains `query`.
+pub async fn search_contacts(site_id: &str, query: &str) -> Result<Vec<protocol::Contact>, String> {
+    let url = format!(
+        "/api/sites/{}/contacts?q={}",
+        encode(site_id),
+        encode(query)
+    );
+    answer("GET", &url, None).await
+}
+
+/// A new contact from the session's customer details, linked to the conversation.
+pub async fn create_contact(
+    conversation_id: &str,
+    contact: protocol::ContactFields,
+) -> Result<protocol::ConversationView, String> {
+    let body = json(&protocol::NewContact {
+        conversation_id: conversation_id.to_owned(),
+        contact,
+    })?;
+    answer("POST", "/api/contacts", Some(body)).await
+}
+
+pub async fn update_contact(
+    contact_id: &str,
+    contact: &protocol::ContactFields,
+) -> Result<protocol::Contact, String> {
+    let url = format!("/api/contacts/{}", encode(contact_id));
+    answer("PUT", &url, Some(json(contact)?)).await
+}
+
+/// Links the conversation to a known contact.
+pub async fn link_contact(
+    conversation_id: &str,
+    contact_id: &str,
+) -> Result<protocol::ConversationView, String> {
+    let url = format!("/api/conversations/{}/contact", encode(conversation_id));
+    let body = json(&protocol::LinkContact {
+        contact_id: contact_id.to_owned(),
+    })?;
+    answer("PUT", &url, Some(body)).await
+}
+
+/// A new case for the conversation's contact, linked to the conversation.
+pub async fn create_case(
+    conversation_id: &str,
+    title: &str,
+) -> Result<protocol::ConversationView, String> {
+    let body = json(&protocol::NewCase {
+        conversation_id: conversation_id.to_owned(),
+        title: title.to_owned(),
+    })?;
+    answer("POST", "/api/cases", Some(body)).await
+}
+
+pub async fn set_case_status(
+    case_id: &str,
+    status: protocol::CaseStatus,
+) -> Result<protocol::Case, String> {
+    let url = format!("/api/cases/{}", encode(case_id));
+    let body = json(&protocol::CasePatch {
+        title: None,
+        status: Some(status),
+    })?;
+    answer("PATCH", &url, Some(body)).await
+}

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use protocol::{AgentToServer, ConversationView, Presence};
+use protocol::{AgentToServer, ConversationView, Presence, ServerToAgent};
 
 use crate::socket::{Event, Socket};
 use crate::state::{Access, AgentState, Notice, Offer, Stream, WorkItems};
@@ -16,6 +16,8 @@ use crate::state::{Access, AgentState, Notice, Offer, Stream, WorkItems};
 pub enum Tab {
     /// Knowledge search, open when a session starts.
     Knowledge,
+    /// The customer record: the contact and the case.
+    Customer,
     Details,
 }
 
@@ -28,8 +30,11 @@ pub struct SessionSignals {
     pub unread: RwSignal<u32>,
     /// Sent, not yet acknowledged: (client id, body).
     pub pending: RwSignal<Vec<crate::state::Pending>>,
-    /// What the agent typed and has not sent; kept while they switch sessions.
+    /// What the agent typed and has not sent; kept while they switch sessions, and in this browser
+    /// through a reload.
     pub draft: RwSignal<String>,
+    /// The customer form and the new case's title, unsaved; kept the same way.
+    pub customer: RwSignal<crate::session::CustomerDraft>,
     pub tab: RwSignal<Tab>,
     /// The knowledge search: what the box says, and what was last searched. Both start as the
     /// customer's first message, until the agent searches for something else.
@@ -200,6 +205,24 @@ impl Console {
         leptos::task::spawn_local(async move {
             if let Err(message) = crate::api::conversation_action(&conversation_id, action).await {
                 self.fail(message);
+            }
+        });
+    }
+
+    /// Reads the conversation again after its customer record changed, and shows it.
+    pub fn reload_session(self, conversation_id: String) {
+        leptos::task::spawn_local(async move {
+            match crate::api::conversation(&conversation_id).await {
+                Ok(conversation) => {
+                    let notices = self
+                        .model
+                        .try_update_value(|model| {
+                            model.apply(ServerToAgent::Conversation { conversation })
+                        })
+                        .unwrap_or_default();
+                    self.show(notices);
+                }
+                Err(message) => self.fail(message),
             }
         });
     }
@@ -529,17 +552,10 @@ impl Console {
                     let colour = (0..SESSION_COLOURS)
                         .find(|colour| !taken.contains(colour))
                         .unwrap_or(taken.len() % SESSION_COLOURS);
-                    // A draft survives a reload: it is kept in this browser per agent and session.
-                    let key = draft_key(&self.username.get_untracked(), &id);
-                    let draft = RwSignal::new(local_get(&key).unwrap_or_default());
-                    Effect::new(move |_| {
-                        let text = draft.get();
-                        if text.is_empty() {
-                            local_remove(&key);
-                        } else {
-                            local_set(&key, &text);
-                        }
-                    });
+                    // Drafts survive a reload: they are kept in this browser per agent and session.
+                    let username = self.username.get_untracked();
+                    let draft = kept(draft_key(&username, &id));
+                    let customer = kept(customer_key(&username, &id));
                     let knowledge_query = RwSignal::new(String::new());
                     let knowledge_searched = RwSignal::new(String::new());
                     let view = RwSignal::new(session.view);
@@ -568,6 +584,7 @@ impl Console {
                         unread: RwSignal::new(session.unread),
                         pending: RwSignal::new(session.pending),
                         draft,
+                        customer,
                         tab: RwSignal::new(Tab::Knowledge),
                         knowledge_query,
                         knowledge_searched,
@@ -613,7 +630,9 @@ impl Console {
                     signals.pending.set(session.pending.clone());
                 }),
                 Notice::Closed(id) => {
-                    local_remove(&draft_key(&self.username.get_untracked(), &id));
+                    let username = self.username.get_untracked();
+                    local_remove(&draft_key(&username, &id));
+                    local_remove(&customer_key(&username, &id));
                     self.sessions.update(|sessions| {
                         sessions.retain(|session| session.id.with_value(|known| *known != id));
                     });
@@ -716,6 +735,33 @@ impl Console {
 
 fn draft_key(username: &str, conversation_id: &str) -> String {
     format!("beckon.console.draft.{username}.{conversation_id}")
+}
+
+fn customer_key(username: &str, conversation_id: &str) -> String {
+    format!("beckon.console.customer.{username}.{conversation_id}")
+}
+
+/// A draft kept in this browser under `key`: read back as JSON, written on every change, and removed
+/// when it is empty again.
+fn kept<T>(key: String) -> RwSignal<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Default + PartialEq + Send + Sync + 'static,
+{
+    let signal = RwSignal::new(
+        local_get(&key)
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default(),
+    );
+    Effect::new(move |_| {
+        signal.with(|value| {
+            if *value == T::default() {
+                local_remove(&key);
+            } else if let Ok(text) = serde_json::to_string(value) {
+                local_set(&key, &text);
+            }
+        });
+    });
+    signal
 }
 
 fn local_remove(key: &str) {

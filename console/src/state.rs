@@ -662,10 +662,16 @@ impl AgentState {
             } else {
                 view.sentiment_trend.clone()
             };
+            // And the customer record: a link is replaced, never removed, so a view without one is a
+            // list's.
+            let contact = view.contact.clone().or(session.view.contact.take());
+            let case = view.case.clone().or(session.view.case.take());
             session.view = ConversationView {
                 messages,
                 journey,
                 sentiment_trend,
+                contact,
+                case,
                 ..view
             };
             return vec![Notice::Changed(id)];
@@ -811,6 +817,8 @@ mod tests {
             sentiment: Default::default(),
             journey: Vec::new(),
             sentiment_trend: Vec::new(),
+            contact: None,
+            case: None,
             created_at_ms: 0,
             updated_at_ms: 0,
         }
@@ -1329,7 +1337,7 @@ mod tests {
     }
 
     #[test]
-    fn a_list_view_keeps_the_sessions_journey_and_sentiment_trend() {
+    fn a_list_view_keeps_the_sessions_journey_sentiment_trend_and_contact() {
         let mut state = ann();
         let mut full = view("1", ConversationState::Active, Some("ann"));
         full.journey = vec![protocol::JourneyStep {
@@ -1338,6 +1346,17 @@ mod tests {
             seconds: 12,
         }];
         full.sentiment_trend = vec![protocol::Sentiment::Negative, protocol::Sentiment::Neutral];
+        full.contact = Some(protocol::Contact {
+            id: "k".to_owned(),
+            site_id: "demo".to_owned(),
+            name: "Ana".to_owned(),
+            email: String::new(),
+            phone: String::new(),
+            notes: String::new(),
+            verified: false,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        });
         state.apply(ServerToAgent::Conversation { conversation: full });
         let listed = view("1", ConversationState::WrapUp, Some("ann"));
         state.apply(ServerToAgent::Conversation {
@@ -1347,5 +1366,9 @@ mod tests {
         assert_eq!(kept.state, ConversationState::WrapUp);
         assert_eq!(kept.journey.len(), 1);
         assert_eq!(kept.sentiment_trend.len(), 2);
+        assert_eq!(
+            kept.contact.as_ref().map(|contact| contact.name.as_str()),
+            Some("Ana")
+        );
     }
 }

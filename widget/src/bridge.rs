@@ -64,8 +64,13 @@ impl Bridge {
     }
 
     #[cfg(not(feature = "chat"))]
-    pub fn request_context(&self, id: u32) {
-        self.post(&[("type", "context-request".into()), ("id", id.into())]);
+    /// Asks the page for its context variables and, when a chat starts, the identity token.
+    pub fn request_context(&self, id: u32, with_token: bool) {
+        self.post(&[
+            ("type", "context-request".into()),
+            ("id", id.into()),
+            ("token", with_token.into()),
+        ]);
     }
 
     fn post(&self, fields: &[(&str, JsValue)]) {

@@ -146,16 +146,21 @@ impl Controller {
                     String,
                     protocol::ContextVariables,
                     Vec<protocol::context::DroppedVariable>,
+                    String,
                 )>(&bytes.to_vec())
                 .ok()
             })
-            .map(|(rule_id, context, dropped)| VisitorToServer::StartChat {
-                // Empty for a chat from the site's button.
-                rule_id: Some(rule_id).filter(|rule_id| !rule_id.is_empty()),
-                context,
-                dropped,
-                journey: browser::journey(&site_id),
-            });
+            .map(
+                |(rule_id, context, dropped, token)| VisitorToServer::StartChat {
+                    // Empty for a chat from the site's button.
+                    rule_id: Some(rule_id).filter(|rule_id| !rule_id.is_empty()),
+                    context,
+                    dropped,
+                    journey: browser::journey(&site_id),
+                    // The site's signed identity, for the server to verify; none from an anonymous page.
+                    identity_token: Some(token).filter(|token| !token.is_empty()),
+                },
+            );
         let accepted_here = start_frame.is_some();
         let controller = Rc::new(Controller {
             ui,
@@ -576,6 +581,13 @@ impl Controller {
                     self.ui.offline.set(Offline::Stored { email });
                 }
             }
+            // The site's problem, not the visitor's: the chat goes on as anonymous, and the site's
+            // developer reads why in the console.
+            ServerToVisitor::Error {
+                code: ErrorCode::IdentityRefused,
+                message,
+                ..
+            } => web_sys::console::warn_1(&format!("beckon: {message}").into()),
             ServerToVisitor::Error {
                 code,
                 client_message_id,

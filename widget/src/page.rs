@@ -34,6 +34,8 @@ pub enum FromPage {
     Context {
         id: u32,
         vars: ContextVariables,
+        /// The signed-in customer's identity token, when the request asked for one; empty otherwise.
+        token: String,
     },
 }
 
@@ -130,14 +132,21 @@ fn decode(data: &JsValue) -> Option<FromPage> {
                     vars.insert(name, value);
                 }
             }
-            Some(FromPage::Context { id, vars })
+            // A token is a JWT of a few hundred bytes; the server refuses one over 8 KiB.
+            let token = text(data, "token");
+            let token = if token.len() <= 16 * 1024 {
+                token
+            } else {
+                String::new()
+            };
+            Some(FromPage::Context { id, vars, token })
         }
         _ => None,
     }
 }
 
-/// What to do with the page's context variables once they arrive.
-type ContextCallback = Box<dyn FnOnce(ContextVariables)>;
+/// What to do with the page's context variables (and identity token) once they arrive.
+type ContextCallback = Box<dyn FnOnce(ContextVariables, String)>;
 
 /// Pending context requests, answered by the page.
 #[derive(Default)]
@@ -150,7 +159,8 @@ impl ContextRequests {
     pub fn ask(
         requests: &Rc<RefCell<ContextRequests>>,
         bridge: &Bridge,
-        answer: impl FnOnce(ContextVariables) + 'static,
+        with_token: bool,
+        answer: impl FnOnce(ContextVariables, String) + 'static,
     ) -> u32 {
         let id = {
             let mut requests = requests.borrow_mut();
@@ -159,12 +169,17 @@ impl ContextRequests {
             requests.waiting.push((id, Box::new(answer)));
             id
         };
-        bridge.request_context(id);
+        bridge.request_context(id, with_token);
         id
     }
 
     /// Calls the waiting callback for `id`, once. Unknown ids are ignored.
-    pub fn answer(requests: &Rc<RefCell<ContextRequests>>, id: u32, vars: ContextVariables) {
+    pub fn answer(
+        requests: &Rc<RefCell<ContextRequests>>,
+        id: u32,
+        vars: ContextVariables,
+        token: String,
+    ) {
         let callback = {
             let mut requests = requests.borrow_mut();
             let position = requests
@@ -174,7 +189,7 @@ impl ContextRequests {
             position.map(|position| requests.waiting.remove(position).1)
         };
         if let Some(callback) = callback {
-            callback(vars);
+            callback(vars, token);
         }
     }
 }

@@ -232,15 +232,20 @@ impl Watcher {
             return;
         }
         let weak = Rc::downgrade(self);
-        ContextRequests::ask(&self.context_requests, &self.bridge, move |vars| {
-            if let Some(watcher) = weak.upgrade() {
-                let mut tracker = watcher.tracker.borrow_mut();
-                tracker.env.context = vars;
-                tracker.env.context_known = true;
-                drop(tracker);
-                watcher.tick();
-            }
-        });
+        ContextRequests::ask(
+            &self.context_requests,
+            &self.bridge,
+            false,
+            move |vars, _| {
+                if let Some(watcher) = weak.upgrade() {
+                    let mut tracker = watcher.tracker.borrow_mut();
+                    tracker.env.context = vars;
+                    tracker.env.context_known = true;
+                    drop(tracker);
+                    watcher.tick();
+                }
+            },
+        );
     }
 
     fn refresh_availability(self: &Rc<Self>) {
@@ -295,8 +300,8 @@ impl Watcher {
                 self.tracker.borrow_mut().exit_intent(now);
                 self.tick();
             }
-            FromPage::Context { id, vars } => {
-                ContextRequests::answer(&self.context_requests, id, vars)
+            FromPage::Context { id, vars, token } => {
+                ContextRequests::answer(&self.context_requests, id, vars, token)
             }
         }
     }
@@ -583,39 +588,47 @@ impl Watcher {
         };
         self.save();
         let starting = Rc::clone(self);
-        let start = Rc::new(RefCell::new(Some(move |mut context: ContextVariables| {
-            // The page's own variables never override what Beckon measured itself.
-            context.insert("page_url".to_owned(), ContextValue::Text(page_url));
-            context.insert(
-                "time_on_page".to_owned(),
-                ContextValue::Number(time_on_page),
-            );
-            if let Some(rule_id) = &rule_id {
-                context.insert("rule_id".to_owned(), ContextValue::Text(rule_id.clone()));
-            }
-            // Within the limits, so no context ever costs the chat: a long URL is cut, the rest of
-            // what does not fit is left out and listed for the agent.
-            let fitted = protocol::context::fit(context);
-            // The chat module sends it as `VisitorToServer::StartChat`; an empty rule is the button.
-            let rule_id = rule_id.unwrap_or_default();
-            let start = protocol::binary::encode(&(rule_id, fitted.context, fitted.dropped));
-            browser::set_window_property(
-                START_FRAME,
-                &js_sys::Uint8Array::from(start.as_slice()).into(),
-            );
-            starting.start_chat_module();
-        })));
+        let start = Rc::new(RefCell::new(Some(
+            move |mut context: ContextVariables, token: String| {
+                // The page's own variables never override what Beckon measured itself.
+                context.insert("page_url".to_owned(), ContextValue::Text(page_url));
+                context.insert(
+                    "time_on_page".to_owned(),
+                    ContextValue::Number(time_on_page),
+                );
+                if let Some(rule_id) = &rule_id {
+                    context.insert("rule_id".to_owned(), ContextValue::Text(rule_id.clone()));
+                }
+                // Within the limits, so no context ever costs the chat: a long URL is cut, the rest of
+                // what does not fit is left out and listed for the agent.
+                let fitted = protocol::context::fit(context);
+                // The chat module sends it as `VisitorToServer::StartChat`; an empty rule is the button.
+                let rule_id = rule_id.unwrap_or_default();
+                let start =
+                    protocol::binary::encode(&(rule_id, fitted.context, fitted.dropped, token));
+                browser::set_window_property(
+                    START_FRAME,
+                    &js_sys::Uint8Array::from(start.as_slice()).into(),
+                );
+                starting.start_chat_module();
+            },
+        )));
         let from_page = Rc::clone(&start);
-        ContextRequests::ask(&self.context_requests, &self.bridge, move |vars| {
-            if let Some(start) = from_page.borrow_mut().take() {
-                start(vars);
-            }
-        });
+        ContextRequests::ask(
+            &self.context_requests,
+            &self.bridge,
+            true,
+            move |vars, token| {
+                if let Some(start) = from_page.borrow_mut().take() {
+                    start(vars, token);
+                }
+            },
+        );
         // A page whose provider never answers must not keep the visitor waiting.
         browser::set_timeout(
             move || {
                 if let Some(start) = start.borrow_mut().take() {
-                    start(ContextVariables::new());
+                    start(ContextVariables::new(), String::new());
                 }
             },
             CONTEXT_TIMEOUT_MS,

@@ -1,11 +1,14 @@
 //! The focused session: its header with the state and the actions it allows, the Communication panel
 //! (transcript and composer) and, beside it, the application area: Knowledge search (open when the
-//! session starts) and Additional details.
+//! session starts), the Customer record and Additional details.
 
 mod composer;
+mod customer;
 mod details;
 mod knowledge;
 mod transcript;
+
+pub use customer::CustomerDraft;
 
 use leptos::prelude::*;
 use protocol::{AgentToServer, ConversationState};
@@ -22,6 +25,7 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
     let end_id = conversation_id.clone();
     let close_id = conversation_id.clone();
     let wait_id = conversation_id.clone();
+    let resolve_id = conversation_id.clone();
     Some(view! {
         <article class="conversation" aria-labelledby="session-title">
             <header>
@@ -33,6 +37,15 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
                     {move || session.view.with(|view| format!("Sentiment: {}", view.sentiment.label()))}
                 </span>
                 <span class="state" data-console="state">{move || state().label()}</span>
+                // Resolving the customer's issue closes the session at once, and resolves its case.
+                <Show when=move || state() == ConversationState::Active && session.access.get() == Access::Own>
+                    {
+                        let resolve_id = resolve_id.clone();
+                        view! { <button class="primary" data-console="resolve"
+                            title="Resolve the customer's issue (and the linked case) and close the session"
+                            on:click=move |_| console.act(resolve_id.clone(), "resolve", false)>"Resolve and close"</button> }
+                    }
+                </Show>
                 <Show when=move || state() == ConversationState::Active>
                     {
                         let end_id = end_id.clone();
@@ -90,6 +103,11 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
                             aria-controls="panel-knowledge"
                             class:selected=move || tab() == Tab::Knowledge
                             on:click=move |_| session.tab.set(Tab::Knowledge)>"Knowledge"</button>
+                        <button role="tab" data-console="tab-customer" id="tab-customer"
+                            aria-selected=move || (tab() == Tab::Customer).to_string()
+                            aria-controls="panel-customer"
+                            class:selected=move || tab() == Tab::Customer
+                            on:click=move |_| session.tab.set(Tab::Customer)>"Customer"</button>
                         <button role="tab" data-console="tab-details" id="tab-details"
                             aria-selected=move || (tab() == Tab::Details).to_string()
                             aria-controls="panel-details"
@@ -99,6 +117,11 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
                     <Show when=move || tab() == Tab::Knowledge>
                         <div role="tabpanel" id="panel-knowledge" aria-labelledby="tab-knowledge" class="panel">
                             <knowledge::Knowledge session=session />
+                        </div>
+                    </Show>
+                    <Show when=move || tab() == Tab::Customer>
+                        <div role="tabpanel" id="panel-customer" aria-labelledby="tab-customer" class="panel">
+                            <customer::Customer session=session />
                         </div>
                     </Show>
                     <Show when=move || tab() == Tab::Details>

@@ -424,6 +424,8 @@ mod tests {
             sentiment: Default::default(),
             journey: Vec::new(),
             sentiment_trend: Vec::new(),
+            contact: None,
+            case: None,
             created_at_ms: created,
             updated_at_ms: created,
         }

@@ -721,7 +721,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Shown, accepted, closed and expired counts per rule of a site, by rule id.
     async fn invitation_stats(&self, site_id: &str) -> StoreResult<Vec<protocol::RuleStats>>;
 
-    /// The bus to the other nodes sharing this store; none for a store only one node can open.
     // The customer record. Who may read or write what is the runtime's to check (`contact_visible`).
 
     /// Creates a contact from the conversation's details and links the conversation to it.
@@ -782,6 +781,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         conversation_id: &str,
     ) -> StoreResult<(Option<protocol::Contact>, Option<protocol::Case>)>;
 
+    /// The bus to the other nodes sharing this store; none for a store only one node can open.
     fn bus(&self) -> Option<std::sync::Arc<dyn bus::EventBus>> {
         None
     }

@@ -55,7 +55,7 @@ fn load_contact(tx: &mut dyn Tx, contact_id: &str) -> StoreResult<Option<Contact
 }
 
 fn known_contact(tx: &mut dyn Tx, contact_id: &str) -> StoreResult<Contact> {
-    load_contact(tx, contact_id)?.ok_or_else(|| StoreError::UnknownRecord("contact"))
+    load_contact(tx, contact_id)?.ok_or(StoreError::UnknownRecord("contact"))
 }
 
 fn known_case(tx: &mut dyn Tx, case_id: &str) -> StoreResult<Case> {
@@ -65,7 +65,7 @@ fn known_case(tx: &mut dyn Tx, case_id: &str) -> StoreResult<Case> {
     )?
     .map(|row| case_from_row(&row))
     .transpose()?
-    .ok_or_else(|| StoreError::UnknownRecord("case"))
+    .ok_or(StoreError::UnknownRecord("case"))
 }
 
 /// The contact a site's signed identity names, created on its first chat and brought up to date with
