@@ -683,6 +683,33 @@ step('the customer record: a contact and a case made from a chat survive a reloa
     record.conversations.map((c) => [c.id, c.state]).sort(),
     [[first, 'closed'], [second, 'active']].sort(),
   );
+
+  // From Home, Shift+click opens Camille's record session without leaving Home; Open shows it.
+  await agent.keyboard.press('Alt+0');
+  const row = agent.locator('[data-console=home-contact]', { hasText: 'Camille Martin' });
+  await row.waitFor();
+  await row.locator('[data-console=home-contact-open]').click({ modifiers: ['Shift'] });
+  const entry = agent.locator(`[data-console=record-session][data-id="${record.contact.id}"]`);
+  await entry.waitFor();
+  assert.equal(await agent.locator('#home-title').count(), 1, 'Home is still showing');
+  await axe(agent, 'Home with its contacts');
+  await shot(agent, 'home-contacts');
+  await entry.locator('[data-console=open-record]').click();
+  const view = agent.locator('[data-console=contact-record]');
+  await view.locator('#record-title', { hasText: 'Camille Martin' }).waitFor();
+  const caseRow = view.locator('[data-console=record-case]', { hasText: 'Replace the flickering lamp' });
+  assert.match(await caseRow.textContent(), /Resolved/);
+  assert.equal(await view.locator('[data-console=record-conversation]').count(), 2);
+  await axe(agent, 'a contact record');
+  await shot(agent, 'contact-record');
+  // The case reopens here, and each conversation opens to read.
+  await caseRow.locator('[data-console=record-case-toggle]').click();
+  await view.locator('[data-console=record-case]', { hasText: /Replace the flickering lamp\s*Open/ }).waitFor();
+  await view.locator(`[data-console=record-conversation][data-id="${first}"] [data-console=record-conversation-open]`).click();
+  await agent.locator('#session-title', { hasText: 'Camille Martin' }).waitFor();
+  await agent.locator('[data-console=read-only]').waitFor();
+  await entry.locator('[data-console=close-record]').click();
+  await entry.waitFor({ state: 'detached' });
 });
 
 step('axe-core finds nothing on Home and on a session, light and dark', async () => {

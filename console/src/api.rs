@@ -366,3 +366,9 @@ pub async fn set_case_status(
     })?;
     answer("PATCH", &url, Some(body)).await
 }
+
+/// A contact with their cases and conversations.
+pub async fn contact_record(contact_id: &str) -> Result<protocol::ContactRecord, String> {
+    let url = format!("/api/contacts/{}", encode(contact_id));
+    answer("GET", &url, None).await
+}

@@ -53,14 +53,26 @@ pub struct SessionSignals {
 /// How many session colours the stylesheet has (`.hue-0` and on).
 pub const SESSION_COLOURS: usize = 12;
 
-/// The pages pinned in the Sessions pane, shown while no session is focused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The pages pinned in the Sessions pane, shown while no session is focused, and the record sessions
+/// opened from Home.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
     Home,
     /// Supervisors and admins: the Ongoing conversations dashboard.
     Ongoing,
     /// Admins: the audit log.
     Audit,
+    /// A contact's record session, by the contact's id.
+    Contact(String),
+}
+
+/// A contact's session in the Sessions pane: its record opened from Home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSession {
+    pub contact_id: String,
+    pub name: String,
+    /// Its colour: the first one no other open session has.
+    pub colour: usize,
 }
 
 /// How long news stays in the notice line.
@@ -83,6 +95,8 @@ pub struct Console {
     pub shown_presence: RwSignal<Presence>,
     /// The open sessions, in the pane's order; the list changes only when one opens or closes.
     pub sessions: RwSignal<Vec<SessionSignals>>,
+    /// The contacts' record sessions, after the conversations' in the pane.
+    pub records: RwSignal<Vec<RecordSession>>,
     pub offers: RwSignal<Vec<Offer>>,
     /// Home's work-item streams.
     pub work: RwSignal<WorkItems>,
@@ -135,6 +149,7 @@ impl Console {
             sentiment_alert: RwSignal::new(protocol::default_sentiment_alert()),
             agents: RwSignal::new(Vec::new()),
             page: RwSignal::new(Page::Home),
+            records: RwSignal::new(Vec::new()),
             focused: RwSignal::new(None),
             notice: RwSignal::new(None),
             connected: RwSignal::new(false),
@@ -302,6 +317,59 @@ impl Console {
     pub fn show_page(self, page: Page) {
         self.focus(None);
         self.page.set(page);
+    }
+
+    /// Opens the contact's record session (or finds it open), and shows it unless `background`
+    /// (shift+click).
+    pub fn open_contact(self, contact: &protocol::Contact, background: bool) {
+        let open = self
+            .records
+            .with_untracked(|records| records.iter().any(|record| record.contact_id == contact.id));
+        if !open {
+            let taken: Vec<usize> = self
+                .sessions
+                .with_untracked(|sessions| sessions.iter().map(|open| open.colour).collect());
+            let taken: Vec<usize> = self.records.with_untracked(|records| {
+                taken
+                    .into_iter()
+                    .chain(records.iter().map(|record| record.colour))
+                    .collect()
+            });
+            let colour = (0..SESSION_COLOURS)
+                .find(|colour| !taken.contains(colour))
+                .unwrap_or(taken.len() % SESSION_COLOURS);
+            self.records.update(|records| {
+                records.push(RecordSession {
+                    contact_id: contact.id.clone(),
+                    name: contact.name.clone(),
+                    colour,
+                });
+            });
+        }
+        if !background {
+            self.show_page(Page::Contact(contact.id.clone()));
+        }
+    }
+
+    /// Closes a contact's record session; Home shows if it was showing.
+    pub fn close_contact(self, contact_id: &str) {
+        self.records
+            .update(|records| records.retain(|record| record.contact_id != contact_id));
+        if self.page.get_untracked() == Page::Contact(contact_id.to_owned()) {
+            self.show_page(Page::Home);
+        }
+    }
+
+    /// A contact's new name, in its record session's entry.
+    pub fn renamed_contact(self, contact: &protocol::Contact) {
+        self.records.update(|records| {
+            for record in records
+                .iter_mut()
+                .filter(|record| record.contact_id == contact.id)
+            {
+                record.name = contact.name.clone();
+            }
+        });
     }
 
     /// A supervisor action that opens or refreshes the conversation's session (`monitor`, `join`):

@@ -54,10 +54,21 @@ pub struct Case {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContactFields {
-    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    /// Required: something besides spaces.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 254, pattern = "\\S")
+    )]
     pub name: String,
+    /// Empty, or an address: one `@`, a dot in the domain, no spaces.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 254,
+            pattern = "^(|[^@\\s]+@[^@\\s.][^@\\s]*\\.[^@\\s]*[^@\\s.])$"
+        )
+    )]
     pub email: String,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 254))]
@@ -90,7 +101,10 @@ pub struct LinkContact {
 #[serde(deny_unknown_fields)]
 pub struct NewCase {
     pub conversation_id: String,
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub title: String,
 }
 
@@ -99,7 +113,10 @@ pub struct NewCase {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CasePatch {
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = "\\S")
+    )]
     pub title: Option<String>,
     pub status: Option<CaseStatus>,
 }

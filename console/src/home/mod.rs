@@ -1,9 +1,13 @@
-//! Home, always first in the Sessions pane: the work-item streams, offline messages, and for admins
-//! the accounts.
+//! Home, always first in the Sessions pane: the work-item streams, the contacts, offline messages,
+//! and for admins the accounts.
 
 mod accounts;
+mod contact;
+mod contacts;
 mod offline;
 mod work_items;
+
+pub use contact::ContactRecordView;
 
 pub use work_items::waited;
 
@@ -32,6 +36,7 @@ pub fn Home(role: protocol::Role) -> impl IntoView {
             <div class="streams">
                 <work_items::WorkItems />
             </div>
+            <contacts::Contacts />
             <offline::OfflineMessages />
             <accounts::AgentsAdmin role=role />
         </section>

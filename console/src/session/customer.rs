@@ -22,7 +22,7 @@ pub struct CustomerDraft {
 }
 
 /// The form's fields as the contact has them.
-fn fields_of(contact: &Contact) -> ContactFields {
+pub fn fields_of(contact: &Contact) -> ContactFields {
     ContactFields {
         name: contact.name.clone(),
         email: contact.email.clone(),
@@ -176,7 +176,11 @@ pub fn Customer(session: SessionSignals) -> impl IntoView {
             <Show when=move || contact().is_none()>
                 <p class="form-title" data-console="contact-new-title">"Or make a new contact"</p>
             </Show>
-            <ContactForm session=session busy=busy
+            <ContactForm key=session.id.get_value() busy=busy
+                fields=Signal::derive(move || session.customer.with(|draft| draft.fields.clone()))
+                write=Callback::new(move |(name, value): (&'static str, String)| {
+                    session.customer.update(|draft| set_field(&mut draft.fields, name, value));
+                })
                 on_save=Callback::new(move |()| save_contact())
                 editing=Signal::derive(move || contact().is_some()) />
             <Show when=move || contact().is_some()>
@@ -237,54 +241,59 @@ fn or_none(value: &str) -> String {
     }
 }
 
-/// The contact form: name (required), email, phone and notes, written into the session's draft.
+/// The contact form: name (required), email, phone and notes. `fields` is what it shows, `write` gets
+/// each edit (the field's name and its new value); `key` makes its elements' ids unique in the page.
 #[component]
-fn ContactForm(
-    session: SessionSignals,
+pub fn ContactForm(
+    key: String,
+    fields: Signal<ContactFields>,
+    write: Callback<(&'static str, String)>,
     busy: RwSignal<bool>,
     on_save: Callback<()>,
     editing: Signal<bool>,
 ) -> impl IntoView {
-    let id = move |field: &str| format!("contact-{field}-{}", session.id.get_value());
-    let field = move |name: &'static str| {
+    let id = move |field: &str| format!("contact-{field}-{key}");
+    let value = move |name: &'static str| {
         move || {
-            session.customer.with(|draft| match name {
-                "name" => draft.fields.name.clone(),
-                "email" => draft.fields.email.clone(),
-                "phone" => draft.fields.phone.clone(),
-                _ => draft.fields.notes.clone(),
+            fields.with(|fields| match name {
+                "name" => fields.name.clone(),
+                "email" => fields.email.clone(),
+                "phone" => fields.phone.clone(),
+                _ => fields.notes.clone(),
             })
         }
     };
-    let write = move |name: &'static str| {
-        move |event: leptos::ev::Event| {
-            let value = event_target_value(&event);
-            session.customer.update(|draft| match name {
-                "name" => draft.fields.name = value,
-                "email" => draft.fields.email = value,
-                "phone" => draft.fields.phone = value,
-                _ => draft.fields.notes = value,
-            });
-        }
+    let input = move |name: &'static str| {
+        move |event: leptos::ev::Event| write.run((name, event_target_value(&event)))
     };
     view! {
         <form class="record-form" data-console="contact-form" on:submit=move |event| { event.prevent_default(); on_save.run(()); }>
-            <label for=move || id("name")>"Name"</label>
+            <label for=id("name")>"Name"</label>
             <input type="text" data-console="contact-name-input" maxlength="254" required autocomplete="off"
-                id=move || id("name") prop:value=field("name") on:input=write("name") />
-            <label for=move || id("email")>"Email"</label>
+                id=id("name") prop:value=value("name") on:input=input("name") />
+            <label for=id("email")>"Email"</label>
             <input type="email" data-console="contact-email-input" maxlength="254" autocomplete="off"
-                id=move || id("email") prop:value=field("email") on:input=write("email") />
-            <label for=move || id("phone")>"Phone"</label>
+                id=id("email") prop:value=value("email") on:input=input("email") />
+            <label for=id("phone")>"Phone"</label>
             <input type="tel" data-console="contact-phone-input" maxlength="254" autocomplete="off"
-                id=move || id("phone") prop:value=field("phone") on:input=write("phone") />
-            <label for=move || id("notes")>"Notes"</label>
+                id=id("phone") prop:value=value("phone") on:input=input("phone") />
+            <label for=id("notes")>"Notes"</label>
             <textarea data-console="contact-notes-input" rows="3" maxlength="4000"
-                id=move || id("notes") prop:value=field("notes") on:input=write("notes")></textarea>
+                id=id("notes") prop:value=value("notes") on:input=input("notes")></textarea>
             <button class="primary" type="submit" data-console="contact-save" disabled=move || busy.get()>
                 {move || if editing.get() { "Save contact" } else { "Create contact" }}
             </button>
         </form>
+    }
+}
+
+/// Writes one field of the contact form.
+pub fn set_field(fields: &mut ContactFields, name: &str, value: String) {
+    match name {
+        "name" => fields.name = value,
+        "email" => fields.email = value,
+        "phone" => fields.phone = value,
+        _ => fields.notes = value,
     }
 }
 

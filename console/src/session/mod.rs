@@ -8,7 +8,7 @@ mod details;
 mod knowledge;
 mod transcript;
 
-pub use customer::CustomerDraft;
+pub use customer::{ContactForm, CustomerDraft, fields_of, set_field};
 
 use leptos::prelude::*;
 use protocol::{AgentToServer, ConversationState};
@@ -133,6 +133,17 @@ pub fn SessionView(conversation_id: String) -> impl IntoView {
             </div>
         </article>
     })
+}
+
+/// A moment as people read it in lists: the date and the time, in the browser's locale.
+pub fn clock_text(at_ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into());
+    let _ = js_sys::Reflect::set(&options, &"timeStyle".into(), &"short".into());
+    date.to_locale_string("default", &options)
+        .as_string()
+        .unwrap_or_default()
 }
 
 /// Who else is in the conversation, in a line: "Owner ann · consultant bob · monitored by lead".

@@ -37,6 +37,7 @@ pub fn Workspace(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>)
                 {move || match (console.focused.get(), console.page.get()) {
                     (Some(id), _) => view! { <SessionView conversation_id=id /> }.into_any(),
                     (None, Page::Ongoing) => view! { <Ongoing /> }.into_any(),
+                    (None, Page::Contact(contact_id)) => view! { <crate::home::ContactRecordView contact_id=contact_id /> }.into_any(),
                     (None, Page::Audit) if role == protocol::Role::Admin => view! { <AuditLog /> }.into_any(),
                     (None, _) => view! { <Home role=role /> }.into_any(),
                 }}

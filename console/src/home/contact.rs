@@ -1,0 +1,168 @@
+//! A contact's record session: who they are (editable), their cases (resolved or reopened here), and
+//! their conversations, each of which opens to read (Shift+click: without leaving the record).
+
+use leptos::prelude::*;
+use protocol::{CaseStatus, ContactFields, ContactRecord};
+
+use crate::console::use_console;
+use crate::session::{ContactForm, fields_of, set_field};
+
+#[component]
+pub fn ContactRecordView(contact_id: String) -> impl IntoView {
+    let console = use_console()?;
+    let record = RwSignal::new(None::<Result<ContactRecord, String>>);
+    let editing = RwSignal::new(None::<ContactFields>);
+    let problem = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let id = StoredValue::new(contact_id);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            let answer = crate::api::contact_record(&id.get_value()).await;
+            if let Ok(loaded) = &answer {
+                console.renamed_contact(&loaded.contact);
+            }
+            record.try_set(Some(answer));
+        });
+    };
+    load();
+    let save = move || {
+        let Some(fields) = editing.get_untracked() else {
+            return;
+        };
+        if let Err(message) = protocol::check_contact(&fields) {
+            problem.set(Some(message));
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = crate::api::update_contact(&id.get_value(), &fields).await;
+            busy.try_set(false);
+            match answer {
+                Ok(_) => {
+                    problem.try_set(None);
+                    editing.try_set(None);
+                    load();
+                }
+                Err(message) => {
+                    problem.try_set(Some(message));
+                }
+            }
+        });
+    };
+    let set_status = move |case_id: String, status: CaseStatus| {
+        leptos::task::spawn_local(async move {
+            match crate::api::set_case_status(&case_id, status).await {
+                Ok(_) => load(),
+                Err(message) => {
+                    problem.try_set(Some(message));
+                }
+            }
+        });
+    };
+    Some(view! {
+        <article class="record-view" aria-labelledby="record-title" data-console="contact-record">
+            {move || match record.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                Some(Ok(loaded)) => {
+                    let contact = loaded.contact.clone();
+                    view! {
+                        <header>
+                            <h2 id="record-title">{contact.name.clone()}</h2>
+                            {contact.verified.then(|| view! {
+                                <span class="record-pill" title="The site vouched for this customer with a signed identity">"Verified"</span>
+                            })}
+                            <span class="state">"Contact"</span>
+                        </header>
+                        <Show when=move || problem.get().is_some()>
+                            <p class="error record-problem" role="alert">{move || problem.get()}</p>
+                        </Show>
+                        <div class="record-columns">
+                            <section aria-labelledby="record-details">
+                                <h3 id="record-details" class="journey-title">"Details"</h3>
+                                {
+                                    let contact = contact.clone();
+                                    move || match editing.get() {
+                                        Some(_) => view! {
+                                            <ContactForm key=format!("record-{}", id.get_value()) busy=busy
+                                                fields=Signal::derive(move || editing.get().unwrap_or_default())
+                                                write=Callback::new(move |(name, value): (&'static str, String)| {
+                                                    editing.update(|fields| if let Some(fields) = fields { set_field(fields, name, value) });
+                                                })
+                                                on_save=Callback::new(move |()| save())
+                                                editing=Signal::derive(|| true) />
+                                            <button class="secondary" data-console="contact-cancel" on:click=move |_| editing.set(None)>"Cancel"</button>
+                                        }.into_any(),
+                                        None => {
+                                            let shown = contact.clone();
+                                            view! {
+                                                <dl class="details contact">
+                                                    <div class="detail"><dt>"Email"</dt><dd data-console="contact-email">{dash(&shown.email)}</dd></div>
+                                                    <div class="detail"><dt>"Phone"</dt><dd data-console="contact-phone">{dash(&shown.phone)}</dd></div>
+                                                    <div class="detail"><dt>"Notes"</dt><dd class="notes" data-console="contact-notes">{dash(&shown.notes)}</dd></div>
+                                                </dl>
+                                                <button class="secondary" data-console="contact-edit"
+                                                    on:click=move |_| editing.set(Some(fields_of(&shown)))>"Edit contact"</button>
+                                            }.into_any()
+                                        }
+                                    }
+                                }
+                            </section>
+                            <section aria-labelledby="record-cases">
+                                <h3 id="record-cases" class="journey-title">"Cases"</h3>
+                                {if loaded.cases.is_empty() {
+                                    view! { <p class="muted" data-console="record-no-cases">"No cases yet. Open one from a chat's Customer tab."</p> }.into_any()
+                                } else {
+                                    view! {
+                                        <ul class="record-list" data-console="record-cases">
+                                            {loaded.cases.iter().map(|case| {
+                                                let (case_id, status) = (case.id.clone(), case.status);
+                                                let next = if status == CaseStatus::Open { CaseStatus::Resolved } else { CaseStatus::Open };
+                                                view! {
+                                                    <li data-console="record-case">
+                                                        <span class="found-name">{case.title.clone()}</span>
+                                                        <span class="record-pill" class:resolved=status == CaseStatus::Resolved>{status.label()}</span>
+                                                        <span class="muted found-reach">{format!("Opened {}", crate::session::clock_text(case.created_at_ms))}</span>
+                                                        <button class="secondary" data-console="record-case-toggle"
+                                                            aria-label=format!("{} {}", if next == CaseStatus::Resolved { "Resolve" } else { "Reopen" }, case.title)
+                                                            on:click=move |_| set_status(case_id.clone(), next)>
+                                                            {if next == CaseStatus::Resolved { "Resolve" } else { "Reopen" }}
+                                                        </button>
+                                                    </li>
+                                                }
+                                            }).collect_view()}
+                                        </ul>
+                                    }.into_any()
+                                }}
+                                <h3 class="context-title">"Conversations"</h3>
+                                <ul class="record-list" data-console="record-conversations">
+                                    {loaded.conversations.iter().map(|conversation| {
+                                        let conversation_id = conversation.id.clone();
+                                        view! {
+                                            <li data-console="record-conversation" data-id=conversation.id.clone()>
+                                                <span class="found-name">{conversation.title.clone()}</span>
+                                                <span class="muted found-reach">{format!("{} · started {}", conversation.state.label(), crate::session::clock_text(conversation.created_at_ms))}</span>
+                                                <button class="secondary" data-console="record-conversation-open"
+                                                    title="Read the conversation; Shift+click opens it without leaving this record"
+                                                    on:click=move |event| console.open_to_read(conversation_id.clone(), event.shift_key())>"Open"</button>
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                        </div>
+                    }.into_any()
+                }
+            }}
+        </article>
+    })
+}
+
+/// A field's value, or a dash for none.
+fn dash(value: &str) -> String {
+    if value.trim().is_empty() {
+        "—".to_owned()
+    } else {
+        value.to_owned()
+    }
+}
