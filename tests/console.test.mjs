@@ -656,17 +656,17 @@ step('the customer record: a contact and a case made from a chat survive a reloa
   const second = await startVisitor(9);
   await acceptNextOffer();
   await openCustomer(second);
-  await agent.locator('[data-console=contact-find]').fill('nobody-like-this');
+  await agent.locator('[data-console=contact-find-search]').fill('nobody-like-this');
   await agent.locator('[data-console=contact-find-go]').click();
   await agent.locator('[data-console=contact-find-none]', { hasText: 'No contact you may see matches “nobody-like-this”.' }).waitFor();
-  await agent.locator('[data-console=contact-find]').fill('CAMILLE');
+  await agent.locator('[data-console=contact-find-search]').fill('CAMILLE');
   await agent.locator('[data-console=contact-find-go]').click();
-  const found = agent.locator('[data-console=contact-found-item]');
+  const found = agent.locator('[data-console=contact-find-item]');
   await found.first().waitFor();
   assert.equal(await found.count(), 1);
   assert.match(await found.textContent(), /Camille Martin\s*camille@example\.com · \+33 1 23 45 67 89/);
   await shot(agent, 'customer-link');
-  await found.locator('[data-console=contact-link]').click();
+  await found.locator('[data-console=contact-find-pick]').click();
   await agent.locator('#session-title', { hasText: 'Camille Martin' }).waitFor();
   await agent.locator('[data-console=case-none]', { hasText: 'No case is open for this conversation.' }).waitFor();
 
@@ -686,9 +686,9 @@ step('the customer record: a contact and a case made from a chat survive a reloa
 
   // From Home, Shift+click opens Camille's record session without leaving Home; Open shows it.
   await agent.keyboard.press('Alt+0');
-  const row = agent.locator('[data-console=home-contact]', { hasText: 'Camille Martin' });
+  const row = agent.locator('[data-console=home-contact-item]', { hasText: 'Camille Martin' });
   await row.waitFor();
-  await row.locator('[data-console=home-contact-open]').click({ modifiers: ['Shift'] });
+  await row.locator('[data-console=home-contact-pick]').click({ modifiers: ['Shift'] });
   const entry = agent.locator(`[data-console=record-session][data-id="${record.contact.id}"]`);
   await entry.waitFor();
   assert.equal(await agent.locator('#home-title').count(), 1, 'Home is still showing');

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use protocol::{CaseStatus, ContactFields, ContactRecord};
 
 use crate::console::use_console;
-use crate::session::{ContactForm, fields_of, set_field};
+use crate::session::{ContactForm, fields_of, or_none, set_field};
 
 #[component]
 pub fn ContactRecordView(contact_id: String) -> impl IntoView {
@@ -97,9 +97,9 @@ pub fn ContactRecordView(contact_id: String) -> impl IntoView {
                                             let shown = contact.clone();
                                             view! {
                                                 <dl class="details contact">
-                                                    <div class="detail"><dt>"Email"</dt><dd data-console="contact-email">{dash(&shown.email)}</dd></div>
-                                                    <div class="detail"><dt>"Phone"</dt><dd data-console="contact-phone">{dash(&shown.phone)}</dd></div>
-                                                    <div class="detail"><dt>"Notes"</dt><dd class="notes" data-console="contact-notes">{dash(&shown.notes)}</dd></div>
+                                                    <div class="detail"><dt>"Email"</dt><dd data-console="contact-email">{or_none(&shown.email)}</dd></div>
+                                                    <div class="detail"><dt>"Phone"</dt><dd data-console="contact-phone">{or_none(&shown.phone)}</dd></div>
+                                                    <div class="detail"><dt>"Notes"</dt><dd class="notes" data-console="contact-notes">{or_none(&shown.notes)}</dd></div>
                                                 </dl>
                                                 <button class="secondary" data-console="contact-edit"
                                                     on:click=move |_| editing.set(Some(fields_of(&shown)))>"Edit contact"</button>
@@ -156,13 +156,4 @@ pub fn ContactRecordView(contact_id: String) -> impl IntoView {
             }}
         </article>
     })
-}
-
-/// A field's value, or a dash for none.
-fn dash(value: &str) -> String {
-    if value.trim().is_empty() {
-        "—".to_owned()
-    } else {
-        value.to_owned()
-    }
 }

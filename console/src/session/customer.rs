@@ -31,15 +31,6 @@ pub fn fields_of(contact: &Contact) -> ContactFields {
     }
 }
 
-/// What the last search for a known contact answered.
-#[derive(Debug, Clone, PartialEq)]
-enum Found {
-    Nothing,
-    Searching,
-    Contacts(Vec<Contact>),
-    Failed(String),
-}
-
 #[component]
 pub fn Customer(session: SessionSignals) -> impl IntoView {
     let console = use_console()?;
@@ -165,12 +156,14 @@ pub fn Customer(session: SessionSignals) -> impl IntoView {
             <p class="muted" data-console="contact-none">"This conversation is not linked to a contact yet."</p>
         </Show>
         <Show when=move || writable() && contact().is_none()>
-            <FindContact session=session on_link=Callback::new(move |contact_id: String| {
-                busy.set(true);
-                leptos::task::spawn_local(async move {
-                    saved(crate::api::link_contact(&id(), &contact_id).await.map(drop));
-                });
-            }) />
+            <ContactSearch key=session.id.get_value() label="Find a known contact" hooks="contact-find" pick="Link"
+                site=Signal::derive(move || session.view.with(|view| view.site_id.clone())) latest=false
+                on_pick=Callback::new(move |(contact, _): (Contact, bool)| {
+                    busy.set(true);
+                    leptos::task::spawn_local(async move {
+                        saved(crate::api::link_contact(&id(), &contact.id).await.map(drop));
+                    });
+                }) />
         </Show>
         <Show when=move || writable() && showing_form()>
             <Show when=move || contact().is_none()>
@@ -233,7 +226,7 @@ pub fn Customer(session: SessionSignals) -> impl IntoView {
 }
 
 /// A field's value, or a dash for none.
-fn or_none(value: &str) -> String {
+pub fn or_none(value: &str) -> String {
     if value.trim().is_empty() {
         "—".to_owned()
     } else {
@@ -297,70 +290,87 @@ pub fn set_field(fields: &mut ContactFields, name: &str, value: String) {
     }
 }
 
-/// Finding a known contact of the site by name, email or phone, to link the conversation to.
+/// Finding a site's contacts by part of a name, email or phone: a search box and the contacts this
+/// agent may see, each with one action (`pick`, told whether Shift was held). `hooks` prefixes its
+/// `data-console` names; `latest` lists the latest contacts before anything is searched.
 #[component]
-fn FindContact(session: SessionSignals, on_link: Callback<String>) -> impl IntoView {
+pub fn ContactSearch(
+    key: String,
+    label: &'static str,
+    hooks: &'static str,
+    pick: &'static str,
+    site: Signal<String>,
+    latest: bool,
+    on_pick: Callback<(Contact, bool)>,
+) -> impl IntoView {
     let query = RwSignal::new(String::new());
-    let found = RwSignal::new(Found::Nothing);
+    let found = RwSignal::new(None::<Result<Vec<Contact>, String>>);
     let asked = StoredValue::new(0u64);
     let search = move || {
         let text = query.get_untracked();
-        if text.trim().is_empty() {
-            found.set(Found::Nothing);
-            return;
-        }
-        let site = session.view.with_untracked(|view| view.site_id.clone());
+        let site = site.get_untracked();
         asked.update_value(|asked| *asked += 1);
         let this = asked.get_value();
-        found.set(Found::Searching);
+        found.set(None);
         leptos::task::spawn_local(async move {
             let answer = crate::api::search_contacts(&site, &text).await;
             if asked.try_get_value() == Some(this) {
-                found.try_set(match answer {
-                    Ok(contacts) => Found::Contacts(contacts),
-                    Err(message) => Found::Failed(message),
-                });
+                found.try_set(Some(answer));
             }
         });
     };
-    let input_id = move || format!("contact-find-{}", session.id.get_value());
+    let searched = RwSignal::new(latest);
+    if latest {
+        search();
+    }
+    let input_id = format!("contact-search-{key}");
+    let hook = move |what: &str| format!("{hooks}-{what}");
     view! {
-        <form class="record-form find-contact" role="search" on:submit=move |event| { event.prevent_default(); search(); }>
-            <label for=input_id>"Find a known contact"</label>
+        <form class="record-form find-contact" role="search" on:submit=move |event| {
+            event.prevent_default();
+            searched.set(true);
+            search();
+        }>
+            <label for=input_id.clone()>{label}</label>
             <div class="inline">
-                <input type="search" data-console="contact-find" maxlength="254" id=input_id
+                <input type="search" data-console=hook("search") maxlength="254" id=input_id
                     placeholder="Name, email or phone"
                     prop:value=move || query.get()
                     on:input=move |event| query.set(event_target_value(&event)) />
-                <button class="secondary" type="submit" data-console="contact-find-go">"Find"</button>
+                <button class="secondary" type="submit" data-console=hook("go")>"Find"</button>
             </div>
         </form>
         <div aria-live="polite">
-            {move || match found.get() {
-                Found::Nothing => ().into_any(),
-                Found::Searching => view! { <p class="muted">"Searching…"</p> }.into_any(),
-                Found::Failed(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
-                Found::Contacts(contacts) if contacts.is_empty() => view! {
-                    <p class="muted" data-console="contact-find-none">
-                        {format!("No contact you may see matches “{}”.", query.get_untracked().trim())}
-                    </p>
+            {move || match (searched.get(), found.get()) {
+                (false, _) => ().into_any(),
+                (true, None) => view! { <p class="muted">"Searching…"</p> }.into_any(),
+                (true, Some(Err(message))) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                (true, Some(Ok(contacts))) if contacts.is_empty() => view! {
+                    <p class="muted" data-console=hook("none")>{
+                        let text = query.get_untracked();
+                        if text.trim().is_empty() {
+                            "No contacts yet. Link a chat to a contact from its Customer tab.".to_owned()
+                        } else {
+                            format!("No contact you may see matches “{}”.", text.trim())
+                        }
+                    }</p>
                 }.into_any(),
-                Found::Contacts(contacts) => view! {
-                    <ul class="found-contacts" data-console="contact-found">
+                (true, Some(Ok(contacts))) => view! {
+                    <ul class="found-contacts" data-console=hook("list")>
                         {contacts.into_iter().map(|contact| {
                             let reach = [contact.email.as_str(), contact.phone.as_str()]
                                 .into_iter()
                                 .filter(|part| !part.is_empty())
                                 .collect::<Vec<_>>()
                                 .join(" · ");
-                            let contact_id = contact.id.clone();
+                            let (name, contact_id) = (contact.name.clone(), contact.id.clone());
                             view! {
-                                <li data-console="contact-found-item">
-                                    <span class="found-name">{contact.name.clone()}</span>
+                                <li data-console=hook("item") data-id=contact_id>
+                                    <span class="found-name">{name.clone()}</span>
                                     <span class="muted found-reach">{reach}</span>
-                                    <button class="secondary" data-console="contact-link"
-                                        aria-label=format!("Link {}", contact.name)
-                                        on:click=move |_| on_link.run(contact_id.clone())>"Link"</button>
+                                    <button class="secondary" data-console=hook("pick")
+                                        aria-label=format!("{pick} {name}")
+                                        on:click=move |event| on_pick.run((contact.clone(), event.shift_key()))>{pick}</button>
                                 </li>
                             }
                         }).collect_view()}
