@@ -355,6 +355,7 @@ step('step 4: the Additional details tab shows the journey and the context varia
   assert.match(summary.State, /^Active since \d/);
   assert.match(summary.Waited, /^\d+ s$|^\d+ min \d+ s$/);
   assert.equal(summary['Invited by'], `Rule ${RULE.id}`);
+  assert.equal(summary.Language, 'English', 'the language the widget spoke, which the messages are scored in');
   assert.match(summary.Sentiment, /^(Very negative|Negative|Slightly negative|Neutral|Slightly positive|Positive|Very positive)$/);
   // The journey: the one page visitor A saw before the chat, with the time spent on it by the
   // browser's clock: at least the 10 s the rule waited for.

@@ -187,10 +187,23 @@ step("the page's <html lang> chooses the language, and the rule's text for its r
     composer: 'Écrivez votre message',
     end: 'Terminer',
     minimise: 'Réduire la discussion',
-    message: 'Bonjour, une question sur la lampe',
+    message: "Bonjour, ma lampe est cassée, c'est nul",
     delivered: 'Reçu',
     time: /^\d{2}:\d{2}$/,
   });
+  // The conversation is in French, and the message was scored by the French analyzer (VADER-FR gives
+  // it -0.5574; the English lexicon knows none of its words).
+  const login = await fetch(`${beckon}/api/console/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'ana', password: 'ana s3cret pass' }),
+  });
+  const cookie = login.headers.get('set-cookie').split(';')[0];
+  const open = await (await fetch(`${beckon}/api/work-items/open`, { headers: { cookie } })).json();
+  const french = open.find((conversation) => conversation.language === 'fr');
+  assert.ok(french, JSON.stringify(open.map((conversation) => conversation.language)));
+  assert.equal(french.sentiment, 'negative');
+  await fetch(`${beckon}/api/console/logout`, { method: 'POST', headers: { cookie } });
   await axe(visitor.frame, 'the panel in French', { pageRules: false });
   await shot(visitor.page, 'language-fr-panel');
   await visitor.context.close();

@@ -819,6 +819,7 @@ mod tests {
             sentiment_trend: Vec::new(),
             contact: None,
             case: None,
+            language: "en".to_owned(),
             created_at_ms: 0,
             updated_at_ms: 0,
         }

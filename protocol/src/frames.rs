@@ -33,6 +33,10 @@ pub fn default_sentiment_alert() -> Sentiment {
     Sentiment::SlightlyNegative
 }
 
+fn english() -> String {
+    "en".to_owned()
+}
+
 fn is_false(value: &bool) -> bool {
     !*value
 }
@@ -238,6 +242,10 @@ pub struct ConversationView {
     pub contact: Option<crate::Contact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case: Option<crate::Case>,
+    /// The language the customer writes in (the widget's, a primary subtag such as `fr`), which their
+    /// messages are scored in.
+    #[serde(default = "english")]
+    pub language: String,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -264,6 +272,10 @@ pub enum VisitorToServer {
         /// the chat goes on as anonymous.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         identity_token: Option<String>,
+        /// The language the widget speaks to the visitor (`<html lang>` of its page), which the
+        /// server scores the customer's messages in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
     /// Resume after a reconnect: send everything after `after_seq`.
     Resume { after_seq: i64 },

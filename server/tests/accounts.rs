@@ -713,6 +713,7 @@ async fn a_long_page_url_and_a_bad_context_never_cost_the_chat() {
             }],
             journey: Vec::new(),
             identity_token: None,
+            language: None,
         })
         .await;
     let (conversation_id, state, _) = within("the chat to start", visitor.conversation()).await;

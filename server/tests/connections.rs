@@ -73,6 +73,7 @@ async fn start_chat(store: &Arc<dyn Store>) -> String {
             dropped_context: Vec::new(),
             journey: Vec::new(),
             identity: None,
+            language: "en".to_owned(),
             now_ms: T0,
         })
         .await

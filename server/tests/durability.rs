@@ -628,6 +628,7 @@ async fn transcript(address: SocketAddr, visitor: &VisitorPlan) -> Transcript {
         dropped: Vec::new(),
         journey: Vec::new(),
         identity_token: None,
+        language: None,
     };
     assert!(socket.send(&start).await);
     loop {

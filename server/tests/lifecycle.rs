@@ -1929,6 +1929,7 @@ async fn the_journey_before_the_chat_reaches_the_agent_who_takes_it(backend: Bac
             dropped: Vec::new(),
             journey,
             identity_token: None,
+            language: None,
         })
         .await;
     let (id, _, _) = visitor.conversation().await;

@@ -20,6 +20,7 @@ fn start_frame() -> VisitorToServer {
         dropped: Vec::new(),
         journey: Vec::new(),
         identity_token: None,
+        language: None,
     }
 }
 

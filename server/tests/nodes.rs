@@ -606,6 +606,7 @@ async fn one_visitor_starting_chats_on_both_nodes_at_once_gets_exactly_one_conve
                     dropped: Vec::new(),
                     journey: Vec::new(),
                     identity_token: None,
+                    language: None,
                 };
                 assert!(client.send(&start).await);
                 // Its first frame names the visitor's one conversation, whether it answers this start or

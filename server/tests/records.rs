@@ -45,6 +45,7 @@ fn start(token: Option<String>) -> VisitorToServer {
         dropped: Vec::new(),
         journey: Vec::new(),
         identity_token: token,
+        language: None,
     }
 }
 

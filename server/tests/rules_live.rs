@@ -230,6 +230,7 @@ async fn the_chat_button_opens_a_chat_on_its_queue_and_the_widget_page_carries_t
             dropped: Vec::new(),
             journey: Vec::new(),
             identity_token: None,
+            language: None,
         })
         .await;
     match visitor.recv().await {
@@ -276,6 +277,7 @@ async fn the_chat_button_opens_a_chat_on_its_queue_and_the_widget_page_carries_t
             dropped: Vec::new(),
             journey: Vec::new(),
             identity_token: None,
+            language: None,
         })
         .await;
     let (conversation_id, state, _) = visitor.conversation().await;

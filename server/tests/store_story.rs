@@ -47,6 +47,7 @@ fn conversation(id: &str, visitor_id: &str) -> NewConversation {
         dropped_context: Vec::new(),
         journey: Vec::new(),
         identity: None,
+        language: "en".to_owned(),
         now_ms: NOW,
     }
 }
@@ -381,8 +382,37 @@ async fn record_after(store: &Arc<dyn Store>) -> protocol::ContactRecord {
     record
 }
 
+/// A customer's messages are scored in the conversation's language: French by VADER-FR, the rest by
+/// VADER, whose lexicon has none of these French words.
+async fn messages_are_scored_in_the_conversation_s_language(backend: Backend) {
+    let fixture = Fixture::on(backend);
+    let store = open(&fixture.config());
+    let french = NewConversation {
+        language: "fr".to_owned(),
+        ..conversation("c-fr", "v-1")
+    };
+    store.start_conversation(french).await.unwrap();
+    store
+        .start_conversation(conversation("c-en", "v-2"))
+        .await
+        .unwrap();
+    for id in ["c-fr", "c-en"] {
+        store
+            .append_message(id, message("m-1", "C'est nul, très décevant..."))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.customer_scores("c-fr").await.unwrap(), [-0.6373]);
+    assert_eq!(store.customer_scores("c-en").await.unwrap(), [0.0]);
+    assert_eq!(
+        store.conversation("c-fr").await.unwrap().unwrap().sentiment,
+        protocol::Sentiment::VeryNegative
+    );
+}
+
 on_every_backend! {
     #[tokio::test] the_store_keeps_its_promises,
+    #[tokio::test] messages_are_scored_in_the_conversation_s_language,
     #[tokio::test] the_customer_record_is_kept_with_the_conversations,
 }
 

@@ -159,6 +159,12 @@ impl Controller {
                     journey: browser::journey(&site_id),
                     // The site's signed identity, for the server to verify; none from an anonymous page.
                     identity_token: Some(token).filter(|token| !token.is_empty()),
+                    // The language the server chose for this visitor and wrote on the page.
+                    language: web_sys::window()
+                        .and_then(|window| window.document())
+                        .and_then(|document| document.document_element())
+                        .and_then(|html| html.get_attribute("lang"))
+                        .filter(|language| !language.is_empty()),
                 },
             );
         let accepted_here = start_frame.is_some();

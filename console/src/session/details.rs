@@ -33,6 +33,20 @@ fn link(value: &str) -> Option<String> {
     (value.starts_with("https://") || value.starts_with("http://")).then(|| value.to_owned())
 }
 
+/// A language as agents read it, in its own name: what the widget spoke and the customer writes.
+fn language_name(code: &str) -> String {
+    match code {
+        "en" => "English",
+        "de" => "Deutsch",
+        "es" => "Español",
+        "fr" => "Français",
+        "gl" => "Galego",
+        "ro" => "Română",
+        other => other,
+    }
+    .to_owned()
+}
+
 /// The summary's lines: what the conversation is and how it went so far.
 fn summary(view: &protocol::ConversationView) -> Vec<(&'static str, String)> {
     let at = |ms: i64| super::transcript::clock(ms).0;
@@ -64,6 +78,7 @@ fn summary(view: &protocol::ConversationView) -> Vec<(&'static str, String)> {
             format!("Rule {}", view.rule_id)
         },
     ));
+    lines.push(("Language", language_name(&view.language)));
     lines.push(("Sentiment", view.sentiment.label().to_owned()));
     // The levels the customer's messages moved it through, when it moved.
     if view.sentiment_trend.len() > 1 {

@@ -426,6 +426,7 @@ mod tests {
             sentiment_trend: Vec::new(),
             contact: None,
             case: None,
+            language: "en".to_owned(),
             created_at_ms: created,
             updated_at_ms: created,
         }

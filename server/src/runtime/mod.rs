@@ -593,6 +593,7 @@ pub fn view(conversation: &Conversation, messages: Vec<ChatMessage>) -> Conversa
         sentiment_trend: Vec::new(),
         contact: None,
         case: None,
+        language: conversation.language.clone(),
         created_at_ms: conversation.created_at_ms,
         updated_at_ms: conversation.updated_at_ms,
     }

@@ -30,6 +30,8 @@ pub struct StartChat<'a> {
     pub journey: Vec<protocol::JourneyStep>,
     /// The signed identity the site passed, unverified.
     pub identity_token: Option<String>,
+    /// The language the widget speaks to the visitor, as it says.
+    pub language: Option<String>,
 }
 
 /// A chat started: the conversation, and why the identity token it came with was refused, if it was (the
@@ -38,6 +40,21 @@ pub struct StartChat<'a> {
 pub struct Started {
     pub conversation: Conversation,
     pub identity_refused: Option<RuntimeError>,
+}
+
+/// The language a conversation is scored in: the primary subtag of what the widget said (`fr-CA` is
+/// `fr`), when the widget speaks it; else English.
+fn conversation_language(said: Option<&str>) -> String {
+    let primary = said
+        .unwrap_or_default()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    crate::text::languages()
+        .find(|known| *known == primary)
+        .unwrap_or("en")
+        .to_owned()
 }
 
 impl Runtime {
@@ -54,6 +71,7 @@ impl Runtime {
             dropped,
             journey,
             identity_token,
+            language,
         } = start;
         let by_address = match address {
             Some(address) => self.limits.start_chat_per_address.check(&address),
@@ -89,6 +107,7 @@ impl Runtime {
                 context: fitted.context,
                 dropped_context,
                 journey: protocol::fit_journey(journey),
+                language: conversation_language(language.as_deref()),
                 identity,
                 now_ms: self.now_ms(),
             })
@@ -326,5 +345,20 @@ impl Runtime {
         {
             tracing::error!("cannot record a visitor's closed socket: {error}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::conversation_language;
+
+    #[test]
+    fn a_conversation_is_scored_in_the_primary_language_the_widget_speaks() {
+        assert_eq!(conversation_language(Some("fr-CA")), "fr");
+        assert_eq!(conversation_language(Some("FR")), "fr");
+        assert_eq!(conversation_language(Some("ro_RO")), "ro");
+        assert_eq!(conversation_language(Some("ja")), "en");
+        assert_eq!(conversation_language(Some("")), "en");
+        assert_eq!(conversation_language(None), "en");
     }
 }

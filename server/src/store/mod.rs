@@ -117,6 +117,8 @@ pub struct Conversation {
     pub sentiment: protocol::Sentiment,
     /// The pages of the visit before the chat, oldest first.
     pub journey: Vec<protocol::JourneyStep>,
+    /// The language the customer writes in, a primary subtag (`fr`).
+    pub language: String,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
@@ -131,6 +133,8 @@ pub struct NewConversation {
     pub context: ContextVariables,
     pub dropped_context: Vec<protocol::context::DroppedVariable>,
     pub journey: Vec<protocol::JourneyStep>,
+    /// The language the customer writes in, a primary subtag (`fr`): their messages are scored in it.
+    pub language: String,
     /// The customer the site vouched for with a signed identity: the new conversation is linked to
     /// their contact (created with `contact_id` on their first chat) and titled with their name.
     pub identity: Option<Identity>,

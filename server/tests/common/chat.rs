@@ -540,6 +540,7 @@ impl Chatter {
                         dropped: Vec::new(),
                         journey: Vec::new(),
                         identity_token: None,
+                        language: None,
                     }
                 } else {
                     VisitorToServer::Resume {

@@ -690,6 +690,7 @@ impl Socket<ServerToVisitor> {
             dropped: Vec::new(),
             journey: Vec::new(),
             identity_token: None,
+            language: None,
         })
         .await;
     }

@@ -438,6 +438,7 @@ pub async fn visitor_starting_chat(
                 dropped: Vec::new(),
                 journey: Vec::new(),
                 identity_token: None,
+                language: None,
             })
             .await
     );

@@ -146,6 +146,7 @@ async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerT
             dropped,
             journey,
             identity_token,
+            language,
         } => {
             let start = crate::runtime::StartChat {
                 site_id,
@@ -156,6 +157,7 @@ async fn handle(runtime: &Runtime, visitor: &Visitor, text: &str) -> Vec<ServerT
                 dropped,
                 journey,
                 identity_token,
+                language,
             };
             match runtime.start_chat(start).await {
                 // A refused identity is said after the conversation, which goes on as anonymous.

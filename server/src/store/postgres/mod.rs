@@ -262,6 +262,10 @@ ALTER TABLE conversations ADD COLUMN contact_id TEXT REFERENCES contacts (id);
 ALTER TABLE conversations ADD COLUMN case_id TEXT REFERENCES cases (id);
 CREATE INDEX conversations_by_contact ON conversations (contact_id);
 "#,
+    // The language the customer writes in (the widget's), which their messages are scored in.
+    r#"
+ALTER TABLE conversations ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+"#,
 ];
 
 /// Connects `connections` times to the database at `url`, migrates it, and starts one writer thread per

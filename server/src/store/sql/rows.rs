@@ -7,7 +7,7 @@ use super::{DbError, Row, Tx, Value, args};
 use crate::domain::lifecycle::Channel;
 use crate::store::{Agent, Conversation, StoreError, StoreResult};
 
-pub(super) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity, context_dropped_json, sentiment, journey_json";
+pub(super) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, queue_id, rule_id, channel, state, agent_username, title, context_json, created_at_ms, updated_at_ms, units, holds_capacity, context_dropped_json, sentiment, journey_json, language";
 
 pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> {
     let channel: String = row.get(5)?;
@@ -38,6 +38,7 @@ pub(super) fn conversation_from_row(row: &Row) -> Result<Conversation, DbError> 
         holds_capacity: row.get(13)?,
         sentiment: protocol::Sentiment::parse(&sentiment).unwrap_or_default(),
         journey: serde_json::from_str(&journey_json).unwrap_or_default(),
+        language: row.get(17)?,
     })
 }
 

@@ -64,17 +64,18 @@ fn append(tx: &mut dyn Tx, conversation_id: &str, message: &NewMessage) -> Store
             sentiment_changed: None,
         });
     }
-    let seq: i64 = tx
+    let row = tx
         .query_opt(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at_ms = ?2 WHERE id = ?1 RETURNING last_seq",
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at_ms = ?2 WHERE id = ?1 RETURNING last_seq, language",
             args![conversation_id, message.now_ms],
         )?
-        .ok_or(StoreError::UnknownConversation)?
-        .get(0)?;
-    // A customer message is scored as it is stored, and the conversation's level follows from the
-    // latest ones in the same transaction.
+        .ok_or(StoreError::UnknownConversation)?;
+    let (seq, language): (i64, String) = (row.get(0)?, row.get(1)?);
+    // A customer message is scored as it is stored, in the conversation's language, and the
+    // conversation's level follows from the latest ones in the same transaction.
     let customer = message.author == Author::Visitor && !message.internal;
-    let score = customer.then(|| sentiment::to_ten_thousandths(sentiment::score(&message.body)));
+    let score = customer
+        .then(|| sentiment::to_ten_thousandths(sentiment::score_in(&language, &message.body)));
     tx.execute(
         "INSERT INTO messages (conversation_id, seq, client_message_id, author, author_name, body, sent_at_ms, internal, sentiment)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -296,10 +297,10 @@ impl Store for SqlStore {
             // Another node may have started the visitor's conversation since the look-up above: the unique
             // index then refuses this one, and theirs is the visitor's.
             let inserted = tx.execute(
-                "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms, units, context_dropped_json, journey_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9, ?10, ?11, ?12)
+                "INSERT INTO conversations (id, site_id, visitor_id, queue_id, rule_id, channel, state, title, context_json, created_at_ms, updated_at_ms, units, context_dropped_json, journey_json, language)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)
                  ON CONFLICT (site_id, visitor_id) WHERE state IN ('open', 'active', 'waiting') DO NOTHING",
-                args![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, workstream.channel.as_str(), format!("Visitor {number}"), context_json, new.now_ms, workstream.units, dropped_json, journey_json],
+                args![new.id, new.site_id, new.visitor_id, new.queue_id, new.rule_id, workstream.channel.as_str(), format!("Visitor {number}"), context_json, new.now_ms, workstream.units, dropped_json, journey_json, new.language],
             )?;
             if inserted == 0 {
                 let existing = query_conversations(

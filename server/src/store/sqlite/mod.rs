@@ -248,6 +248,10 @@ ALTER TABLE conversations ADD COLUMN contact_id TEXT REFERENCES contacts (id);
 ALTER TABLE conversations ADD COLUMN case_id TEXT REFERENCES cases (id);
 CREATE INDEX conversations_by_contact ON conversations (contact_id);
 "#,
+    // The language the customer writes in (the widget's), which their messages are scored in.
+    r#"
+ALTER TABLE conversations ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+"#,
 ];
 
 /// Opens (creating if needed) the database file, migrates it, and starts the writer thread. The thread

@@ -8,14 +8,30 @@
 //! the `so`/`this` precedence in the three-word negation check), so its scores match the reference
 //! implementation's: the tests hold it to the examples vaderSentiment prints.
 
+mod french;
+
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use protocol::Sentiment;
 
+pub use french::fold;
+
+/// The languages with an analyzer of their own; every other language is scored as English.
+pub const LANGUAGES: &[&str] = &["en", "fr"];
+
+/// A message's compound score in the conversation's language (a primary subtag, `fr`): French by
+/// VADER-FR, anything else by VADER.
+pub fn score_in(language: &str, text: &str) -> f64 {
+    match language {
+        "fr" => french::score(text),
+        _ => score(text),
+    }
+}
+
 /// The lexicon: word (or emoticon) → mean valence, from -4 to 4.
 static LEXICON: LazyLock<HashMap<&'static str, f64>> = LazyLock::new(|| {
-    include_str!("../../data/sentiment/vader_lexicon.tsv")
+    include_str!("../../../data/sentiment/vader_lexicon.tsv")
         .lines()
         .filter_map(|line| {
             let (word, valence) = line.split_once('\t')?;
@@ -27,7 +43,7 @@ static LEXICON: LazyLock<HashMap<&'static str, f64>> = LazyLock::new(|| {
 /// Single-character emoji → its words ("😁" → "beaming face with smiling eyes"), which the lexicon
 /// then scores.
 static EMOJI: LazyLock<HashMap<char, &'static str>> = LazyLock::new(|| {
-    include_str!("../../data/sentiment/vader_emoji.tsv")
+    include_str!("../../../data/sentiment/vader_emoji.tsv")
         .lines()
         .filter_map(|line| {
             let (emoji, words) = line.split_once('\t')?;
@@ -205,7 +221,7 @@ fn booster(word: &str) -> Option<f64> {
 }
 
 /// Idioms and phrases with lexicon words whose valence they replace.
-fn special_case(phrase: &str) -> Option<f64> {
+pub(super) fn special_case(phrase: &str) -> Option<f64> {
     match phrase {
         "the shit" | "the bomb" | "to die for" => Some(3.0),
         "bad ass" | "badass" => Some(1.5),
@@ -217,13 +233,12 @@ fn special_case(phrase: &str) -> Option<f64> {
     }
 }
 
-/// A message's compound score, from -1 (most negative) to 1 (most positive); 0 for no sentiment.
-pub fn score(text: &str) -> f64 {
-    // Emoji become their words, separated from what precedes them.
+/// Emoji become their words, separated from what precedes them.
+fn emoji_to_words(text: &str, emoji: &HashMap<char, &str>) -> String {
     let mut plain = String::with_capacity(text.len());
     let mut previous_space = true;
     for character in text.chars() {
-        if let Some(words) = EMOJI.get(&character) {
+        if let Some(words) = emoji.get(&character) {
             if !previous_space {
                 plain.push(' ');
             }
@@ -234,6 +249,12 @@ pub fn score(text: &str) -> f64 {
             previous_space = character == ' ';
         }
     }
+    plain
+}
+
+/// A message's compound score, from -1 (most negative) to 1 (most positive); 0 for no sentiment.
+pub fn score(text: &str) -> f64 {
+    let plain = emoji_to_words(text, &EMOJI);
     let text = plain.trim();
     let words: Vec<&str> = text.split_whitespace().map(strip_punctuation).collect();
     let lower: Vec<String> = words.iter().map(|word| word.to_lowercase()).collect();
@@ -409,6 +430,11 @@ fn special_idioms_check(mut valence: f64, lower: &[String], i: usize) -> f64 {
 }
 
 fn least_check(valence: f64, lower: &[String], i: usize) -> f64 {
+    least_check_with(valence, lower, i, in_lexicon)
+}
+
+/// "least" before a word turns it round, unless it is "at least" or "very least".
+fn least_check_with(valence: f64, lower: &[String], i: usize, in_lexicon: fn(&str) -> bool) -> f64 {
     let at = |index: usize| lower.get(index).map_or("", String::as_str);
     if i > 1 && !in_lexicon(at(i - 1)) && at(i - 1) == "least" {
         if at(i - 2) != "at" && at(i - 2) != "very" {
@@ -461,6 +487,11 @@ fn compound(sentiments: &[f64], text: &str) -> f64 {
     } else if sum < 0.0 {
         sum -= emphasis;
     }
+    normalize(sum)
+}
+
+/// A sum of valences into -1..1, as VADER normalises it.
+fn normalize(sum: f64) -> f64 {
     (sum / (sum * sum + 15.0).sqrt()).clamp(-1.0, 1.0)
 }
 
