@@ -79,7 +79,7 @@ fn french_score(text: &str) -> f64 {
     sentiment::score_in("fr", text)
 }
 
-/// The labelled French reviews: `"text",1` or `"text",-1` per line.
+/// The labelled French reviews: `"text","1"` or `"text","-1"` per line.
 fn french_reviews() -> Vec<Labelled> {
     let path = std::env::var_os("BECKON_FRENCH_CORPUS").map_or_else(
         || {
@@ -105,7 +105,8 @@ fn french_reviews() -> Vec<Labelled> {
                 .strip_prefix('"')?
                 .strip_suffix('"')?
                 .replace("\"\"", "\"");
-            let class = match label.trim() {
+            // Both fields are quoted: `"text","-1"`.
+            let class = match label.trim().trim_matches('"') {
                 "1" => 1,
                 "-1" => 0,
                 _ => return None,
