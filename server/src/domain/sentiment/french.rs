@@ -159,11 +159,6 @@ fn booster(word: &str) -> Option<f64> {
     }
 }
 
-/// The original's idioms, which it kept from the English VADER.
-fn special_case(phrase: &str) -> Option<f64> {
-    super::special_case(phrase)
-}
-
 /// A French message's compound score, from -1 to 1.
 pub fn score(text: &str) -> f64 {
     let plain = super::emoji_to_words(text, &EMOJI);
@@ -258,16 +253,7 @@ fn negated(word: &str) -> bool {
 }
 
 fn scalar_inc_dec(word: &str, lower: &str, valence: f64, cap_differential: bool) -> f64 {
-    let Some(mut scalar) = booster(lower) else {
-        return 0.0;
-    };
-    if valence < 0.0 {
-        scalar *= -1.0;
-    }
-    if is_upper(word) && cap_differential {
-        scalar += if valence > 0.0 { C_INCR } else { -C_INCR };
-    }
-    scalar
+    super::scalar_inc_dec_with(word, lower, valence, cap_differential, booster)
 }
 
 fn valence(words: &[&str], lower: &[String], i: usize, word: &str, cap_differential: bool) -> f64 {
@@ -313,39 +299,9 @@ fn valence(words: &[&str], lower: &[String], i: usize, word: &str, cap_different
     least_check(valence, lower, i)
 }
 
-fn special_idioms_check(mut valence: f64, lower: &[String], i: usize) -> f64 {
-    let at = |index: usize| lower.get(index).map_or("", String::as_str);
-    let two_one = format!("{} {}", at(i - 2), at(i - 1));
-    let three_two_one = format!("{} {} {}", at(i - 3), at(i - 2), at(i - 1));
-    let three_two = format!("{} {}", at(i - 3), at(i - 2));
-    if let Some(value) = [
-        &format!("{} {}", at(i - 1), at(i)),
-        &format!("{} {} {}", at(i - 2), at(i - 1), at(i)),
-        &two_one,
-        &three_two_one,
-        &three_two,
-    ]
-    .into_iter()
-    .find_map(|sequence| special_case(sequence))
-    {
-        valence = value;
-    }
-    if lower.len() - 1 > i
-        && let Some(value) = special_case(&format!("{} {}", at(i), at(i + 1)))
-    {
-        valence = value;
-    }
-    if lower.len() - 1 > i + 1
-        && let Some(value) = special_case(&format!("{} {} {}", at(i), at(i + 1), at(i + 2)))
-    {
-        valence = value;
-    }
-    for n_gram in [&three_two_one, &three_two, &two_one] {
-        if let Some(boost) = booster(n_gram) {
-            valence += boost;
-        }
-    }
-    valence
+/// The original kept the English VADER's idioms, with its own two- and three-word boosters.
+fn special_idioms_check(valence: f64, lower: &[String], i: usize) -> f64 {
+    super::special_idioms_check_with(valence, lower, i, booster)
 }
 
 fn least_check(valence: f64, lower: &[String], i: usize) -> f64 {
@@ -359,13 +315,7 @@ fn compound(sentiments: &[f64], text: &str) -> f64 {
         return 0.0;
     }
     let mut sum: f64 = sentiments.iter().sum();
-    let exclamations = text.matches('!').count().min(4) as f64 * 0.292;
-    let questions = match text.matches('?').count() {
-        count @ 2..=3 => count as f64 * 0.18,
-        count if count > 3 => 0.96,
-        _ => 0.0,
-    };
-    let emphasis = exclamations + questions + suspension(text);
+    let emphasis = super::marks_emphasis(text) + suspension(text);
     let capitals = capitals(text);
     if sum > 0.0 {
         sum += emphasis;

@@ -221,7 +221,7 @@ fn booster(word: &str) -> Option<f64> {
 }
 
 /// Idioms and phrases with lexicon words whose valence they replace.
-pub(super) fn special_case(phrase: &str) -> Option<f64> {
+fn special_case(phrase: &str) -> Option<f64> {
     match phrase {
         "the shit" | "the bomb" | "to die for" => Some(3.0),
         "bad ass" | "badass" => Some(1.5),
@@ -308,6 +308,17 @@ fn negated(word: &str) -> bool {
 
 /// What a preceding booster or dampener adds to `valence`.
 fn scalar_inc_dec(word: &str, lower: &str, valence: f64, cap_differential: bool) -> f64 {
+    scalar_inc_dec_with(word, lower, valence, cap_differential, booster)
+}
+
+/// What a preceding booster or dampener of `booster`'s list adds to `valence`.
+fn scalar_inc_dec_with(
+    word: &str,
+    lower: &str,
+    valence: f64,
+    cap_differential: bool,
+    booster: fn(&str) -> Option<f64>,
+) -> f64 {
     let Some(mut scalar) = booster(lower) else {
         return 0.0;
     };
@@ -392,7 +403,18 @@ fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64
     }
 }
 
-fn special_idioms_check(mut valence: f64, lower: &[String], i: usize) -> f64 {
+fn special_idioms_check(valence: f64, lower: &[String], i: usize) -> f64 {
+    special_idioms_check_with(valence, lower, i, booster)
+}
+
+/// The idioms around word `i` replace its valence; `booster`'s two- and three-word boosters before
+/// it add theirs.
+fn special_idioms_check_with(
+    mut valence: f64,
+    lower: &[String],
+    i: usize,
+    booster: fn(&str) -> Option<f64>,
+) -> f64 {
     let at = |index: usize| lower.get(index).map_or("", String::as_str);
     let one_zero = format!("{} {}", at(i - 1), at(i));
     let two_one_zero = format!("{} {} {}", at(i - 2), at(i - 1), at(i));
@@ -475,19 +497,24 @@ fn compound(sentiments: &[f64], text: &str) -> f64 {
         return 0.0;
     }
     let mut sum: f64 = sentiments.iter().sum();
-    let exclamations = text.matches('!').count().min(4) as f64 * 0.292;
-    let questions = match text.matches('?').count() {
-        count @ 2..=3 => count as f64 * 0.18,
-        count if count > 3 => 0.96,
-        _ => 0.0,
-    };
-    let emphasis = exclamations + questions;
+    let emphasis = marks_emphasis(text);
     if sum > 0.0 {
         sum += emphasis;
     } else if sum < 0.0 {
         sum -= emphasis;
     }
     normalize(sum)
+}
+
+/// The emphasis of `!` (up to four) and of two `?` or more.
+fn marks_emphasis(text: &str) -> f64 {
+    let exclamations = text.matches('!').count().min(4) as f64 * 0.292;
+    let questions = match text.matches('?').count() {
+        count @ 2..=3 => count as f64 * 0.18,
+        count if count > 3 => 0.96,
+        _ => 0.0,
+    };
+    exclamations + questions
 }
 
 /// A sum of valences into -1..1, as VADER normalises it.
