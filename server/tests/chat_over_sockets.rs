@@ -492,8 +492,48 @@ async fn an_agent_reconnecting_after_a_restart_is_welcomed_with_their_active_con
     }
 }
 
+/// A second tab's socket hears a message live before it asks to resume from 0: the replay holds back
+/// that copy, so the tab shows each message once, and what is stored later still comes live.
+async fn a_tab_that_resumes_is_shown_each_message_once(backend: Backend) {
+    let fixture = Fixture::on(backend);
+    let node = fixture.start().await;
+    let mut ann = node
+        .available_agent("ann", "Ann Agent", 2, &["sales"])
+        .await;
+    let visitor = visitor_id(12);
+    let mut first = node.visitor(&visitor).await;
+    first.start_chat("pricing-help").await;
+    let (conversation_id, _, _) = first.conversation().await;
+    assert_eq!(ann.offer().await, conversation_id);
+    ann.send(&AgentToServer::AcceptOffer {
+        conversation_id: conversation_id.clone(),
+    })
+    .await;
+    first.conversation().await;
+    ann.conversation().await;
+
+    let mut second = node.visitor(&visitor).await;
+    assert_eq!(second.conversation().await.0, conversation_id);
+    first.send_message("v-1", "Is the Pro plan monthly?").await;
+    assert_eq!(visitor_ack_and_echo(&mut first, "v-1").await, 1);
+    let shown = |frame: ServerToVisitor| match frame {
+        ServerToVisitor::Message { message } => (message.seq, message.client_message_id),
+        other => panic!("expected a message, got {other:?}"),
+    };
+    assert_eq!(shown(second.recv().await), (1, "v-1".to_owned()), "live");
+    second.send(&VisitorToServer::Resume { after_seq: 0 }).await;
+    first.send_message("v-2", "And yearly?").await;
+    assert_eq!(visitor_ack_and_echo(&mut first, "v-2").await, 2);
+    assert_eq!(
+        shown(second.recv().await),
+        (2, "v-2".to_owned()),
+        "the replay's copy of v-1 is held back"
+    );
+}
+
 on_every_backend! {
     #[tokio::test] a_live_chat_goes_from_invitation_to_closed_with_every_refusal_on_the_way,
+    #[tokio::test] a_tab_that_resumes_is_shown_each_message_once,
     #[tokio::test] a_rejected_offer_goes_to_the_other_available_agent_and_never_back,
     #[tokio::test] a_conversation_survives_a_restart_with_its_state_owner_and_messages,
     #[tokio::test] an_agent_reconnecting_after_a_restart_is_welcomed_with_their_active_conversation,

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use protocol::{AgentToServer, ErrorCode, ServerToAgent};
 
-use super::{going_away, limited, pump, same_origin, send_json};
+use super::{Forward, going_away, limited, pump, same_origin, send_json};
 use crate::http::auth::session_token;
 use crate::http::error::AppError;
 use crate::runtime::{Runtime, RuntimeError};
@@ -63,18 +63,19 @@ async fn serve(runtime: Arc<Runtime>, agent: Agent, session: String, mut socket:
             "frames are JSON text",
         ))
     };
-    let closes = |frame: &ServerToAgent| {
-        matches!(frame, ServerToAgent::SignedOut { .. }).then(|| CloseFrame {
+    let forward = |frame: &ServerToAgent| match frame {
+        ServerToAgent::SignedOut { .. } => Forward::SendAndClose(CloseFrame {
             code: protocol::SIGNED_OUT_CLOSE_CODE,
             reason: protocol::SIGNED_OUT_REASON.into(),
-        })
+        }),
+        _ => Forward::Send,
     };
     pump(
         &runtime,
         &mut socket,
         &mut outgoing,
         malformed,
-        closes,
+        forward,
         |text| {
             let (runtime, agent, signed_out) = (&runtime, &agent, &signed_out);
             async move {

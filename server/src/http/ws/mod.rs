@@ -52,16 +52,24 @@ pub fn same_origin(runtime: &Runtime, headers: &HeaderMap) -> bool {
     !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
 }
 
+/// What a socket does with a frame the hub queued for its connection.
+pub enum Forward {
+    Send,
+    /// The connection has shown it already.
+    Skip,
+    /// The last frame: it goes out, then the socket closes with this close frame.
+    SendAndClose(CloseFrame),
+}
+
 /// Runs a socket until the client leaves, the hub drops it, or the node stops. Each text frame goes to
 /// `handle`, whose replies go back in order; frames queued for this connection by the hub go out as they
-/// come, and one that `closes` answers ends the socket with that close frame. A binary frame gets the
-/// `malformed` reply.
+/// come, as `forward` decides for each. A binary frame gets the `malformed` reply.
 pub async fn pump<Out, Queued, Handle, Reply>(
     runtime: &Runtime,
     socket: &mut WebSocket,
     outgoing: &mut tokio::sync::mpsc::Receiver<Queued>,
     malformed: impl Fn() -> Out,
-    closes: impl Fn(&Queued) -> Option<CloseFrame>,
+    mut forward: impl FnMut(&Queued) -> Forward,
     mut handle: Handle,
 ) where
     Out: Serialize,
@@ -92,10 +100,14 @@ pub async fn pump<Out, Queued, Handle, Reply>(
             }
             frame = outgoing.recv() => match frame {
                 Some(frame) => {
+                    let decision = forward(&frame);
+                    if matches!(decision, Forward::Skip) {
+                        continue;
+                    }
                     if !send_json(socket, &frame).await {
                         return;
                     }
-                    if let Some(close) = closes(&frame) {
+                    if let Forward::SendAndClose(close) = decision {
                         let _ = tokio::time::timeout(
                             std::time::Duration::from_secs(1),
                             socket.send(Message::Close(Some(close))),

@@ -1,6 +1,8 @@
 //! The visitor's socket: start a chat, send messages with client ids, resume after a reconnect, end.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -9,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use protocol::{ErrorCode, ServerToVisitor, VisitorToServer};
 use serde::Deserialize;
 
-use super::{going_away, limited, pump, same_origin, send_json};
+use super::{Forward, going_away, limited, pump, same_origin, send_json};
 use crate::http::ClientAddress;
 use crate::http::error::AppError;
 use crate::runtime::{OfflineMessageRequest, Runtime, RuntimeError};
@@ -104,15 +106,33 @@ async fn serve(runtime: Arc<Runtime>, visitor: Visitor, mut socket: WebSocket) {
             None,
         )
     };
+    // A resume's replay and the live frames overlap around it: what one showed, the other skips.
+    let shown = Mutex::new(Shown::default());
+    let first_time = |frame: &ServerToVisitor| {
+        shown
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .first_time(frame)
+    };
     pump(
         &runtime,
         &mut socket,
         &mut outgoing,
         malformed,
-        |_| None,
+        |frame| {
+            if first_time(frame) {
+                Forward::Send
+            } else {
+                Forward::Skip
+            }
+        },
         |text| {
-            let (runtime, visitor) = (&runtime, &visitor);
-            async move { handle(runtime, visitor, &text).await }
+            let (runtime, visitor, first_time) = (&runtime, &visitor, &first_time);
+            async move {
+                let mut replies = handle(runtime, visitor, &text).await;
+                replies.retain(first_time);
+                replies
+            }
         },
     )
     .await;
@@ -122,6 +142,37 @@ async fn serve(runtime: Arc<Runtime>, visitor: Visitor, mut socket: WebSocket) {
         .remove_visitor(&site_id, &visitor_id, connection_id);
     if !runtime.is_stopping() {
         runtime.visitor_disconnected(&site_id, &visitor_id).await;
+    }
+}
+
+/// The messages one connection has shown lately, so that each goes out once: a message stored while a
+/// resume reads the transcript reaches the connection both live and in the replay, in either order
+/// (live frames from other nodes come through the bus, later). A message is known by its seq and a hash
+/// of its client id, so one of another conversation with the same seq still goes out; only the newest
+/// `SHOWN_REMEMBERED` are kept, since the overlap is the few messages stored around a resume.
+#[derive(Debug, Default)]
+struct Shown {
+    recent: BTreeMap<i64, u64>,
+}
+
+const SHOWN_REMEMBERED: usize = 256;
+
+impl Shown {
+    /// Whether the frame goes out: anything but a message this connection has shown already.
+    fn first_time(&mut self, frame: &ServerToVisitor) -> bool {
+        let ServerToVisitor::Message { message } = frame else {
+            return true;
+        };
+        let mut hasher = DefaultHasher::new();
+        message.client_message_id.hash(&mut hasher);
+        let id = hasher.finish();
+        if self.recent.insert(message.seq, id) == Some(id) {
+            return false;
+        }
+        if self.recent.len() > SHOWN_REMEMBERED {
+            self.recent.pop_first();
+        }
+        true
     }
 }
 
@@ -254,5 +305,68 @@ fn error_frame(error: RuntimeError, client_message_id: Option<String>) -> Server
         message: error.message,
         client_message_id,
         retry_after_ms: error.retry_after_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use protocol::{Author, ChatMessage};
+
+    use super::*;
+
+    fn message(seq: i64, client_message_id: &str) -> ServerToVisitor {
+        ServerToVisitor::Message {
+            message: ChatMessage {
+                seq,
+                client_message_id: client_message_id.to_owned(),
+                author: Author::Visitor,
+                author_name: String::new(),
+                body: "Hello".to_owned(),
+                sent_at_ms: 0,
+                internal: false,
+            },
+        }
+    }
+
+    #[test]
+    fn a_message_goes_out_once_whichever_way_it_comes_first() {
+        let mut shown = Shown::default();
+        assert!(shown.first_time(&message(1, "v-1")));
+        assert!(shown.first_time(&message(3, "v-3")), "out of order");
+        assert!(shown.first_time(&message(2, "v-2")));
+        for seq in 1..=3 {
+            assert!(!shown.first_time(&message(seq, &format!("v-{seq}"))));
+        }
+        let ack = ServerToVisitor::Ack {
+            client_message_id: "v-1".to_owned(),
+            seq: 1,
+        };
+        assert!(
+            shown.first_time(&ack) && shown.first_time(&ack),
+            "only messages are held back"
+        );
+    }
+
+    #[test]
+    fn another_conversation_s_message_with_a_seq_already_shown_goes_out() {
+        let mut shown = Shown::default();
+        assert!(shown.first_time(&message(1, "first chat")));
+        assert!(shown.first_time(&message(1, "second chat")));
+        assert!(!shown.first_time(&message(1, "second chat")));
+    }
+
+    #[test]
+    fn only_the_newest_messages_are_remembered() {
+        let mut shown = Shown::default();
+        let total = i64::try_from(SHOWN_REMEMBERED).expect("small") + 10;
+        for seq in 1..=total {
+            assert!(shown.first_time(&message(seq, &seq.to_string())));
+        }
+        assert_eq!(shown.recent.len(), SHOWN_REMEMBERED);
+        assert!(!shown.first_time(&message(total, &total.to_string())));
+        assert!(
+            shown.first_time(&message(1, "1")),
+            "forgotten, so shown again"
+        );
     }
 }
