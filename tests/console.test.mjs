@@ -712,6 +712,99 @@ step('the customer record: a contact and a case made from a chat survive a reloa
   await entry.waitFor({ state: 'detached' });
 });
 
+step('cases open from Home as record sessions: found by title or contact and status, retitled, resolved, their contact and conversations opened', async () => {
+  await agent.keyboard.press('Alt+0');
+  const cases = agent.locator('[data-console=home-case-item]');
+  await cases.first().waitFor();
+  assert.equal(await cases.count(), 1, 'the open cases, which the list shows first');
+  assert.match(await cases.textContent(), /Replace the flickering lamp\s*Open\s*Camille Martin · changed/);
+  await agent.locator('[data-console=home-case-status]').selectOption('resolved');
+  await agent.locator('[data-console=home-case-none]', { hasText: 'No resolved case you may see yet.' }).waitFor();
+  await agent.locator('[data-console=home-case-status]').selectOption('');
+  await agent.locator('[data-console=home-case-search]').fill('nothing-like-this');
+  await agent.locator('[data-console=home-case-go]').click();
+  await agent.locator('[data-console=home-case-none]', { hasText: 'No case you may see matches “nothing-like-this”.' }).waitFor();
+  await agent.locator('[data-console=home-case-search]').fill('camille');
+  await agent.locator('[data-console=home-case-go]').click();
+  const row = cases.filter({ hasText: 'Replace the flickering lamp' });
+  await row.waitFor();
+  const caseId = await row.getAttribute('data-id');
+  await row.locator('[data-console=home-case-pick]').click({ modifiers: ['Shift'] });
+  const entry = agent.locator(`[data-console=record-session][data-kind=case][data-id="${caseId}"]`);
+  await entry.waitFor();
+  assert.match(await entry.textContent(), /Replace the flickering lamp\s*Case/);
+  assert.equal(await agent.locator('#home-title').count(), 1, 'Home is still showing');
+  await axe(agent, 'Home with its contacts and cases');
+  await shot(agent, 'home-cases');
+
+  await entry.locator('[data-console=open-record]').click();
+  const view = agent.locator('[data-console=case-record]');
+  await view.locator('#record-title', { hasText: 'Replace the flickering lamp' }).waitFor();
+  assert.equal((await view.locator('[data-console=case-status]').textContent()).trim(), 'Open');
+  assert.equal(await view.locator('[data-console=case-contact-name]').textContent(), 'Camille Martin');
+  const conversations = view.locator('[data-console=record-conversation]');
+  assert.equal(await conversations.count(), 1, 'only the conversation the case was opened from');
+  await axe(agent, 'a case record (light)');
+  await shot(agent, 'case-record');
+  await agent.emulateMedia({ colorScheme: 'dark' });
+  await axe(agent, 'a case record (dark)');
+  await shot(agent, 'case-record-dark');
+  await agent.emulateMedia({ colorScheme: 'light' });
+
+  // Retitled: a blank title is named before anything is saved; the pane's entry follows the new one.
+  await view.locator('[data-console=case-retitle]').click();
+  await view.locator('[data-console=case-title-input]').fill('   ');
+  await view.locator('[data-console=case-title-save]').click();
+  await view.locator('.record-problem', { hasText: '`title`: a case needs a title' }).waitFor();
+  await view.locator('[data-console=case-title-input]').fill('Replace the flickering desk lamp');
+  await view.locator('[data-console=case-title-save]').click();
+  await view.locator('#record-title', { hasText: 'Replace the flickering desk lamp' }).waitFor();
+  await entry.filter({ hasText: 'Replace the flickering desk lamp' }).waitFor();
+  // Resolved here, and reopened.
+  await view.locator('[data-console=case-toggle]', { hasText: 'Resolve case' }).click();
+  await view.locator('[data-console=case-status]', { hasText: 'Resolved' }).waitFor();
+  await view.locator('[data-console=case-toggle]', { hasText: 'Reopen case' }).click();
+  await view.locator('[data-console=case-status]', { hasText: 'Open' }).waitFor();
+
+  // Its contact opens as a record of its own (Shift+click: in the background), its conversation to read.
+  await view.locator('[data-console=case-contact-open]').click({ modifiers: ['Shift'] });
+  const contactEntry = agent.locator('[data-console=record-session][data-kind=contact]', { hasText: 'Camille Martin' });
+  await contactEntry.waitFor();
+  assert.equal(await view.count(), 1, 'the case is still showing');
+  await conversations.locator('[data-console=record-conversation-open]').click();
+  await agent.locator('[data-console=read-only]').waitFor();
+  await contactEntry.locator('[data-console=open-record]').click();
+  await agent.locator('[data-console=contact-record] [data-console=record-case]', { hasText: 'Replace the flickering desk lamp' }).waitFor();
+  for (const open of [contactEntry, entry]) {
+    await open.locator('[data-console=close-record]').click();
+    await open.waitFor({ state: 'detached' });
+  }
+  await agent.setViewportSize({ width: 900, height: 800 });
+
+  // Many cases: Home lists the 20 most recently changed and says so; a 200-character title wraps.
+  const long = `A case whose title goes on ${'and on '.repeat(40)}`.slice(0, 200);
+  await agent.evaluate(async (titles) => {
+    const [contact] = await (await fetch('/api/sites/demo/contacts?q=camille')).json();
+    const record = await (await fetch(`/api/contacts/${contact.id}`)).json();
+    const live = record.conversations.find((conversation) => conversation.state === 'active');
+    for (const title of titles) {
+      const answer = await fetch('/api/cases', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ conversation_id: live.id, title }),
+      });
+      if (!answer.ok) throw new Error(`${answer.status}: ${await answer.text()}`);
+    }
+  }, [...Array.from({ length: 23 }, (_, n) => `Follow-up ${n + 1}`), long]);
+  await agent.keyboard.press('Alt+0');
+  await agent.locator('[data-console=more-found]', { hasText: 'The 20 most recently changed. Search to find others.' }).waitFor();
+  assert.equal(await cases.count(), 20);
+  assert.equal(await cases.first().locator('.found-name').textContent(), long, 'the newest first');
+  await cases.first().scrollIntoViewIfNeeded();
+  await shot(agent, 'home-cases-many-narrow');
+  await agent.setViewportSize({ width: 1280, height: 800 });
+});
+
 step('axe-core finds nothing on Home and on a session, light and dark', async () => {
   await agent.keyboard.press('Alt+0');
   await agent.locator('.home-view h2').first().waitFor();

@@ -367,6 +367,36 @@ pub async fn set_case_status(
     answer("PATCH", &url, Some(body)).await
 }
 
+/// The site's cases this agent may read whose title or contact's name contains `query`, in `status`
+/// when given.
+pub async fn search_cases(
+    site_id: &str,
+    query: &str,
+    status: Option<protocol::CaseStatus>,
+) -> Result<Vec<protocol::CaseEntry>, String> {
+    let mut url = format!("/api/sites/{}/cases?q={}", encode(site_id), encode(query));
+    if let Some(status) = status {
+        url.push_str(&format!("&status={}", status.as_str()));
+    }
+    answer("GET", &url, None).await
+}
+
+/// A case with its contact and conversations.
+pub async fn case_record(case_id: &str) -> Result<protocol::CaseRecord, String> {
+    let url = format!("/api/cases/{}", encode(case_id));
+    answer("GET", &url, None).await
+}
+
+/// Retitles a case.
+pub async fn rename_case(case_id: &str, title: &str) -> Result<protocol::Case, String> {
+    let url = format!("/api/cases/{}", encode(case_id));
+    let body = json(&protocol::CasePatch {
+        title: Some(title.to_owned()),
+        status: None,
+    })?;
+    answer("PATCH", &url, Some(body)).await
+}
+
 /// A contact with their cases and conversations.
 pub async fn contact_record(contact_id: &str) -> Result<protocol::ContactRecord, String> {
     let url = format!("/api/contacts/{}", encode(contact_id));

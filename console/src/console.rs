@@ -55,7 +55,7 @@ pub const SESSION_COLOURS: usize = 12;
 
 /// The pages pinned in the Sessions pane, shown while no session is focused, and the record sessions
 /// opened from Home.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Page {
     Home,
     /// Supervisors and admins: the Ongoing conversations dashboard.
@@ -64,12 +64,16 @@ pub enum Page {
     Audit,
     /// A contact's record session, by the contact's id.
     Contact(String),
+    /// A case's record session, by the case's id.
+    Case(String),
 }
 
-/// A contact's session in the Sessions pane: its record opened from Home.
+/// A record session in the Sessions pane: a contact or a case opened from Home.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordSession {
-    pub contact_id: String,
+    /// `Page::Contact` or `Page::Case`: what it shows.
+    pub page: Page,
+    /// The contact's name or the case's title.
     pub name: String,
     /// Its colour: the first one no other open session has.
     pub colour: usize,
@@ -319,12 +323,12 @@ impl Console {
         self.page.set(page);
     }
 
-    /// Opens the contact's record session (or finds it open), and shows it unless `background`
-    /// (shift+click).
-    pub fn open_contact(self, contact: &protocol::Contact, background: bool) {
+    /// Opens a contact's or case's record session (`page`), or finds it open, and shows it unless
+    /// `background` (shift+click).
+    pub fn open_record(self, page: Page, name: &str, background: bool) {
         let open = self
             .records
-            .with_untracked(|records| records.iter().any(|record| record.contact_id == contact.id));
+            .with_untracked(|records| records.iter().any(|record| record.page == page));
         if !open {
             let taken: Vec<usize> = self
                 .sessions
@@ -340,36 +344,40 @@ impl Console {
                 .unwrap_or(taken.len() % SESSION_COLOURS);
             self.records.update(|records| {
                 records.push(RecordSession {
-                    contact_id: contact.id.clone(),
-                    name: contact.name.clone(),
+                    page: page.clone(),
+                    name: name.to_owned(),
                     colour,
                 });
             });
         }
         if !background {
-            self.show_page(Page::Contact(contact.id.clone()));
+            self.show_page(page);
         }
     }
 
-    /// Closes a contact's record session; Home shows if it was showing.
-    pub fn close_contact(self, contact_id: &str) {
+    /// Closes a record session; Home shows if it was showing.
+    pub fn close_record(self, page: &Page) {
         self.records
-            .update(|records| records.retain(|record| record.contact_id != contact_id));
-        if self.page.get_untracked() == Page::Contact(contact_id.to_owned()) {
+            .update(|records| records.retain(|record| record.page != *page));
+        if self.page.get_untracked() == *page {
             self.show_page(Page::Home);
         }
     }
 
-    /// A contact's new name, in its record session's entry.
-    pub fn renamed_contact(self, contact: &protocol::Contact) {
-        self.records.update(|records| {
-            for record in records
-                .iter_mut()
-                .filter(|record| record.contact_id == contact.id)
-            {
-                record.name = contact.name.clone();
-            }
+    /// A record's name as it now stands (a renamed contact, a retitled case), in its session's entry.
+    pub fn renamed_record(self, page: &Page, name: &str) {
+        let stale = self.records.with_untracked(|records| {
+            records
+                .iter()
+                .any(|record| record.page == *page && record.name != name)
         });
+        if stale {
+            self.records.update(|records| {
+                for record in records.iter_mut().filter(|record| record.page == *page) {
+                    record.name = name.to_owned();
+                }
+            });
+        }
     }
 
     /// A supervisor action that opens or refreshes the conversation's session (`monitor`, `join`):

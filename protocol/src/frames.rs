@@ -277,7 +277,8 @@ pub enum VisitorToServer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<String>,
     },
-    /// Resume after a reconnect: send everything after `after_seq`.
+    /// Resume after a reconnect: send everything after `after_seq`. A connection never sends a message
+    /// twice: one stored while the replay is read comes once, live or in the replay.
     Resume { after_seq: i64 },
     Send {
         client_message_id: String,

@@ -36,14 +36,15 @@ pub use frames::{
     VisitorToServer, default_sentiment_alert, fit_journey,
 };
 pub use records::{
-    Case, CasePatch, CaseStatus, Contact, ContactConversation, ContactFields, ContactRecord,
-    LinkContact, NewCase, NewContact, check_case_title, check_contact,
+    Case, CaseEntry, CasePatch, CaseRecord, CaseStatus, Contact, ContactConversation,
+    ContactFields, ContactRecord, LinkContact, NewCase, NewContact, check_case_title,
+    check_contact,
 };
 pub use rest::{
     AgentPatch, AgentSummary, ArticleBlock, ArticleInline, AssignAnswer, AssignRequest, AuditEntry,
     Availability, BlockKind, HistoryEntry, InvitationEvent, KnowledgeArticle, KnowledgeHit,
     KnowledgeResults, LoginRequest, MAX_KNOWLEDGE_QUERY_CHARS, Me, NewAgentRequest, OfflineMessage,
-    PasswordChange, PasswordReset, PresenceRequest, QueueSummary, RuleStats, SiteConfig,
+    PasswordChange, PasswordReset, PresenceRequest, QueueSummary, RuleStats, SiteConfig, SiteName,
     SnippetPart, TransferOffered, TransferRequest,
 };
 pub use resume::ReceivedThrough;

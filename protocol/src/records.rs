@@ -17,6 +17,8 @@ named_enum! {
 pub const MAX_CONTACT_FIELD_CHARS: usize = 254;
 /// The longest contact notes, in characters.
 pub const MAX_CONTACT_NOTES_CHARS: usize = 4000;
+/// The most contacts or cases one search answers with: the most recently changed.
+pub const RECORD_SEARCH_LIMIT: usize = 20;
 /// The longest case title, in characters.
 pub const MAX_CASE_TITLE_CHARS: usize = 200;
 
@@ -137,6 +139,23 @@ pub struct ContactConversation {
 pub struct ContactRecord {
     pub contact: Contact,
     pub cases: Vec<Case>,
+    pub conversations: Vec<ContactConversation>,
+}
+
+/// A case as Home lists it: with its contact's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseEntry {
+    pub case: Case,
+    pub contact_name: String,
+}
+
+/// `GET /api/cases/{id}`: the case with its contact and the conversations linked to it, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseRecord {
+    pub case: Case,
+    pub contact: Contact,
     pub conversations: Vec<ContactConversation>,
 }
 

@@ -22,6 +22,16 @@ pub struct Me {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// The sites this server serves, in the configuration's order: whose contacts and cases Home lists.
+    pub sites: Vec<SiteName>,
+}
+
+/// A site by its id and the name the configuration gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SiteName {
+    pub id: String,
+    pub name: String,
 }
 
 /// `PUT /api/agents/{username}/presence`.

@@ -1363,7 +1363,9 @@ async fn a_consultant_stays_after_a_transfer_and_notes_never_reach_the_customer(
     })
     .await;
     assert_eq!(next_visitor_message(&mut visitor).await.body, "Bob here");
-    // A resume from the start replays everything the customer may read: no note.
+    // A widget that reconnects and resumes from the start is replayed everything the customer may
+    // read: no note.
+    let mut visitor = world.node.visitor(&visitor_id(1)).await;
     visitor
         .send(&VisitorToServer::Resume { after_seq: 0 })
         .await;

@@ -366,6 +366,63 @@ async fn the_customer_record_is_kept_with_the_conversations(backend: Backend) {
         Err(StoreError::UnknownRecord("case"))
     ));
 
+    // Cases are found by title or contact name, and status; an agent finds those of contacts they read.
+    store
+        .create_case("c-3", "case-2", "Delivery address", NOW + 4)
+        .await
+        .unwrap();
+    let cases = |query: &str, status: Option<CaseStatus>, username: &str, role: Role| {
+        let store = Arc::clone(&store);
+        let (query, username) = (query.to_owned(), username.to_owned());
+        async move {
+            store
+                .search_cases("demo", &query, status, &username, role)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|entry| (entry.case.title, entry.contact_name))
+                .collect::<Vec<_>>()
+        }
+    };
+    let entry = |title: &str, name: &str| (title.to_owned(), name.to_owned());
+    assert_eq!(
+        cases("", None, "zoe", Role::Supervisor).await,
+        [
+            entry("Delivery address", "Bo Lindqvist"),
+            entry("Refund order 1234", "Ana P. Pereira")
+        ],
+        "most recently changed first"
+    );
+    assert_eq!(
+        cases("REFUND", None, "ann", Role::Agent).await,
+        [entry("Refund order 1234", "Ana P. Pereira")]
+    );
+    assert_eq!(
+        cases("lindq", None, "zoe", Role::Supervisor).await,
+        [entry("Delivery address", "Bo Lindqvist")]
+    );
+    assert_eq!(
+        cases("", Some(CaseStatus::Resolved), "zoe", Role::Supervisor).await,
+        [entry("Refund order 1234", "Ana P. Pereira")]
+    );
+    assert!(cases("", None, "zoe", Role::Agent).await.is_empty());
+    assert!(cases("_", None, "zoe", Role::Supervisor).await.is_empty());
+    let case_record = store.case_record("case-1").await.unwrap();
+    assert_eq!(case_record.contact.name, "Ana P. Pereira");
+    assert_eq!(
+        case_record
+            .conversations
+            .iter()
+            .map(|conversation| conversation.id.as_str())
+            .collect::<Vec<_>>(),
+        ["c-1"],
+        "only the conversations linked to the case"
+    );
+    assert!(matches!(
+        store.case_record("nothing").await,
+        Err(StoreError::UnknownRecord("case"))
+    ));
+
     // All of it outlives the process.
     drop(store);
     let reopened = open(&config);

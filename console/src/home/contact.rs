@@ -2,9 +2,9 @@
 //! their conversations, each of which opens to read (Shift+click: without leaving the record).
 
 use leptos::prelude::*;
-use protocol::{CaseStatus, ContactFields, ContactRecord};
+use protocol::{CaseStatus, ContactConversation, ContactFields, ContactRecord};
 
-use crate::console::use_console;
+use crate::console::{Page, use_console};
 use crate::session::{ContactForm, fields_of, or_none, set_field};
 
 #[component]
@@ -19,7 +19,7 @@ pub fn ContactRecordView(contact_id: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let answer = crate::api::contact_record(&id.get_value()).await;
             if let Ok(loaded) = &answer {
-                console.renamed_contact(&loaded.contact);
+                console.renamed_record(&Page::Contact(id.get_value()), &loaded.contact.name);
             }
             record.try_set(Some(answer));
         });
@@ -117,17 +117,20 @@ pub fn ContactRecordView(contact_id: String) -> impl IntoView {
                                         <ul class="record-list" data-console="record-cases">
                                             {loaded.cases.iter().map(|case| {
                                                 let (case_id, status) = (case.id.clone(), case.status);
-                                                let next = if status == CaseStatus::Open { CaseStatus::Resolved } else { CaseStatus::Open };
+                                                let (next, verb) = case_toggle(status);
+                                                let (title, opened) = (case.title.clone(), Page::Case(case.id.clone()));
                                                 view! {
                                                     <li data-console="record-case">
                                                         <span class="found-name">{case.title.clone()}</span>
                                                         <span class="record-pill" class:resolved=status == CaseStatus::Resolved>{status.label()}</span>
                                                         <span class="muted found-reach">{format!("Opened {}", crate::session::clock_text(case.created_at_ms))}</span>
                                                         <button class="secondary" data-console="record-case-toggle"
-                                                            aria-label=format!("{} {}", if next == CaseStatus::Resolved { "Resolve" } else { "Reopen" }, case.title)
-                                                            on:click=move |_| set_status(case_id.clone(), next)>
-                                                            {if next == CaseStatus::Resolved { "Resolve" } else { "Reopen" }}
-                                                        </button>
+                                                            aria-label=format!("{verb} {}", case.title)
+                                                            on:click=move |_| set_status(case_id.clone(), next)>{verb}</button>
+                                                        <button class="secondary" data-console="record-case-open"
+                                                            aria-label=format!("Open the case {title}")
+                                                            title="Open the case's record; Shift+click opens it without leaving this one"
+                                                            on:click=move |event| console.open_record(opened.clone(), &title, event.shift_key())>"Open"</button>
                                                     </li>
                                                 }
                                             }).collect_view()}
@@ -135,20 +138,7 @@ pub fn ContactRecordView(contact_id: String) -> impl IntoView {
                                     }.into_any()
                                 }}
                                 <h3 class="context-title">"Conversations"</h3>
-                                <ul class="record-list" data-console="record-conversations">
-                                    {loaded.conversations.iter().map(|conversation| {
-                                        let conversation_id = conversation.id.clone();
-                                        view! {
-                                            <li data-console="record-conversation" data-id=conversation.id.clone()>
-                                                <span class="found-name">{conversation.title.clone()}</span>
-                                                <span class="muted found-reach">{format!("{} · started {}", conversation.state.label(), crate::session::clock_text(conversation.created_at_ms))}</span>
-                                                <button class="secondary" data-console="record-conversation-open"
-                                                    title="Read the conversation; Shift+click opens it without leaving this record"
-                                                    on:click=move |event| console.open_to_read(conversation_id.clone(), event.shift_key())>"Open"</button>
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
+                                <LinkedConversations conversations=loaded.conversations.clone() />
                             </section>
                         </div>
                     }.into_any()
@@ -156,4 +146,38 @@ pub fn ContactRecordView(contact_id: String) -> impl IntoView {
             }}
         </article>
     })
+}
+
+/// A record's conversations, newest first, each opened to read by Open (Shift+click: in the background).
+#[component]
+pub fn LinkedConversations(conversations: Vec<ContactConversation>) -> impl IntoView {
+    let console = use_console()?;
+    if conversations.is_empty() {
+        return Some(view! { <p class="muted" data-console="record-no-conversations">"No conversations."</p> }.into_any());
+    }
+    Some(view! {
+        <ul class="record-list" data-console="record-conversations">
+            {conversations.into_iter().map(|conversation| {
+                let conversation_id = conversation.id.clone();
+                view! {
+                    <li data-console="record-conversation" data-id=conversation.id.clone()>
+                        <span class="found-name">{conversation.title.clone()}</span>
+                        <span class="muted found-reach">{format!("{} · started {}", conversation.state.label(), crate::session::clock_text(conversation.created_at_ms))}</span>
+                        <button class="secondary" data-console="record-conversation-open"
+                            aria-label=format!("Open the conversation {}", conversation.title)
+                            title="Read the conversation; Shift+click opens it without leaving this record"
+                            on:click=move |event| console.open_to_read(conversation_id.clone(), event.shift_key())>"Open"</button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }.into_any())
+}
+
+/// What a case's button does next: resolve an open case, reopen a resolved one.
+pub fn case_toggle(status: CaseStatus) -> (CaseStatus, &'static str) {
+    match status {
+        CaseStatus::Open => (CaseStatus::Resolved, "Resolve"),
+        CaseStatus::Resolved => (CaseStatus::Open, "Reopen"),
+    }
 }

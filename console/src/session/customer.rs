@@ -326,7 +326,7 @@ pub fn ContactSearch(
     let input_id = format!("contact-search-{key}");
     let hook = move |what: &str| format!("{hooks}-{what}");
     view! {
-        <form class="record-form find-contact" role="search" on:submit=move |event| {
+        <form class="record-form find-contact" role="search" aria-label=label on:submit=move |event| {
             event.prevent_default();
             searched.set(true);
             search();
@@ -355,7 +355,9 @@ pub fn ContactSearch(
                         }
                     }</p>
                 }.into_any(),
-                (true, Some(Ok(contacts))) => view! {
+                (true, Some(Ok(contacts))) => {
+                    let count = contacts.len();
+                    view! {
                     <ul class="found-contacts" data-console=hook("list")>
                         {contacts.into_iter().map(|contact| {
                             let reach = [contact.email.as_str(), contact.phone.as_str()]
@@ -375,8 +377,23 @@ pub fn ContactSearch(
                             }
                         }).collect_view()}
                     </ul>
-                }.into_any(),
+                    <More count=count />
+                }.into_any()
+                }
             }}
         </div>
     }
+}
+
+/// Under a search's results: when the server answered with as many as it gives, that there may be
+/// more, and how to find them.
+#[component]
+pub fn More(count: usize) -> impl IntoView {
+    (count >= protocol::records::RECORD_SEARCH_LIMIT).then(|| {
+        view! {
+            <p class="muted more-found" data-console="more-found">
+                {format!("The {count} most recently changed. Search to find others.")}
+            </p>
+        }
+    })
 }

@@ -8,7 +8,9 @@ mod details;
 mod knowledge;
 mod transcript;
 
-pub use customer::{ContactForm, ContactSearch, CustomerDraft, fields_of, or_none, set_field};
+pub use customer::{
+    ContactForm, ContactSearch, CustomerDraft, More, fields_of, or_none, set_field,
+};
 
 use leptos::prelude::*;
 use protocol::{AgentToServer, ConversationState};

@@ -27,6 +27,7 @@ pub fn Workspace(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>)
     let role = me
         .get_untracked()
         .map_or(protocol::Role::Agent, |me| me.role);
+    let sites = me.get_untracked().map(|me| me.sites).unwrap_or_default();
     view! {
         <div class="workspace" class:collapsed=move || console.collapsed.get()>
             <top_bar::TopBar me=me />
@@ -38,8 +39,9 @@ pub fn Workspace(me: RwSignal<Option<Me>>, signed_out: RwSignal<Option<String>>)
                     (Some(id), _) => view! { <SessionView conversation_id=id /> }.into_any(),
                     (None, Page::Ongoing) => view! { <Ongoing /> }.into_any(),
                     (None, Page::Contact(contact_id)) => view! { <crate::home::ContactRecordView contact_id=contact_id /> }.into_any(),
+                    (None, Page::Case(case_id)) => view! { <crate::home::CaseRecordView case_id=case_id /> }.into_any(),
                     (None, Page::Audit) if role == protocol::Role::Admin => view! { <AuditLog /> }.into_any(),
-                    (None, _) => view! { <Home role=role /> }.into_any(),
+                    (None, _) => view! { <Home role=role sites=sites.clone() /> }.into_any(),
                 }}
             </main>
         </div>

@@ -75,10 +75,10 @@ pub fn SessionList(role: protocol::Role) -> impl IntoView {
                 key=|(index, session)| (*index, session.id.get_value())
                 children=move |(index, session)| view! { <SessionEntry session=session index=index /> }
             />
-            // Contacts' record sessions, opened from Home.
+            // Contacts' and cases' record sessions, opened from Home.
             <For
                 each=move || console.records.get()
-                key=|record| (record.contact_id.clone(), record.name.clone(), record.colour)
+                key=|record| (record.page.clone(), record.name.clone(), record.colour)
                 children=move |record| view! { <RecordEntry record=record /> }
             />
         </nav>
@@ -239,19 +239,23 @@ fn SessionEntry(session: SessionSignals, index: usize) -> impl IntoView {
     })
 }
 
-/// A contact's record session in the pane: its initials in its colour, its name, and an X that closes
-/// it at once (nothing is lost: the record is saved as it is edited).
+/// A contact's or case's record session in the pane: its initials in its colour, its name, what it is,
+/// and an X that closes it at once (nothing is lost: the record is saved as it is edited).
 #[component]
 fn RecordEntry(record: crate::console::RecordSession) -> impl IntoView {
     let console = use_console()?;
-    let page = Page::Contact(record.contact_id.clone());
-    let shown = page.clone();
+    let (kind, id) = match &record.page {
+        Page::Contact(id) => ("Contact", id.clone()),
+        Page::Case(id) => ("Case", id.clone()),
+        _ => return None,
+    };
+    let shown = record.page.clone();
     let focused = move || console.focused.get().is_none() && console.page.get() == shown;
+    let (page, closed) = (record.page.clone(), record.page.clone());
     let name = record.name.clone();
-    let contact_id = record.contact_id.clone();
     Some(view! {
         <div class=format!("session hue-{}", record.colour) class:focused=focused.clone()
-            data-console="record-session" data-id=record.contact_id.clone()>
+            data-console="record-session" data-kind=kind.to_lowercase() data-id=id>
             <button class="open" data-console="open-record" aria-current={
                     let focused = focused.clone();
                     move || focused().then_some("page")
@@ -260,12 +264,12 @@ fn RecordEntry(record: crate::console::RecordSession) -> impl IntoView {
                 <span class="icon" aria-hidden="true">{initials(&record.name)}</span>
                 <span class="text">
                     <span class="title">{record.name.clone()}</span>
-                    <span class="summary">"Contact"</span>
+                    <span class="summary">{kind}</span>
                 </span>
             </button>
             <button class="close" data-console="close-record"
                 aria-label=format!("Close the record of {name}")
-                on:click=move |_| console.close_contact(&contact_id)>"×"</button>
+                on:click=move |_| console.close_record(&closed)>"×"</button>
         </div>
     })
 }

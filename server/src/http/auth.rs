@@ -138,7 +138,7 @@ pub async fn login(
         session.token,
         SESSION_DAYS * 24 * 3600
     );
-    let mut response = Json(me_of(&session.agent)).into_response();
+    let mut response = Json(me_of(&runtime, &session.agent)).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -195,14 +195,21 @@ pub async fn change_password(
     responses((status = 200, description = "The session's agent.", body = Me), Unauthenticated),
     security(("session" = []))
 )]
-pub async fn me(agent: AuthenticatedAgent) -> Json<Me> {
-    Json(me_of(&agent.0))
+pub async fn me(State(runtime): State<Arc<Runtime>>, agent: AuthenticatedAgent) -> Json<Me> {
+    Json(me_of(&runtime, &agent.0))
 }
 
-fn me_of(agent: &Agent) -> Me {
+fn me_of(runtime: &Runtime, agent: &Agent) -> Me {
     Me {
         username: agent.username.clone(),
         display_name: agent.display_name.clone(),
         role: agent.role,
+        sites: runtime
+            .sites()
+            .map(|site| protocol::SiteName {
+                id: site.id.clone(),
+                name: site.name.clone(),
+            })
+            .collect(),
     }
 }

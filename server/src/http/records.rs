@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use protocol::{
-    Case, CasePatch, Contact, ContactFields, ContactRecord, ConversationView, LinkContact, NewCase,
-    NewContact,
+    Case, CaseEntry, CasePatch, CaseRecord, CaseStatus, Contact, ContactFields, ContactRecord,
+    ConversationView, LinkContact, NewCase, NewContact,
 };
 
 use super::auth::AuthenticatedAgent;
@@ -48,6 +48,59 @@ pub async fn search_contacts(
     Ok(Json(
         runtime.search_contacts(&agent, &site, &query.q).await?,
     ))
+}
+
+/// `GET /api/sites/{site}/cases`'s search.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// Part of a case's title or of its contact's name, any case; empty lists the latest cases.
+    #[param(max_length = 254)]
+    #[serde(default)]
+    q: String,
+    /// Only the cases in this status; absent lists both.
+    status: Option<CaseStatus>,
+}
+
+/// The site's cases you may read (those of the contacts you may read) whose title or contact's name
+/// contains the query, most recently changed first (at most 20).
+#[utoipa::path(
+    get,
+    path = "/api/sites/{site}/cases",
+    tag = "agent",
+    params(("site" = String, Path, description = "The site's id."), CaseQuery),
+    responses((status = 200, description = "The matching cases, each with its contact's name.", body = Vec<CaseEntry>), Malformed, Unauthenticated, Missing),
+    security(("session" = []))
+)]
+pub async fn search_cases(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(site): Path<String>,
+    query: Result<Query<CaseQuery>, QueryRejection>,
+) -> Answer<Vec<CaseEntry>> {
+    let query = super::error::query(query)?;
+    Ok(Json(
+        runtime
+            .search_cases(&agent, &site, &query.q, query.status)
+            .await?,
+    ))
+}
+
+/// A case with its contact and the conversations linked to it, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/cases/{id}",
+    tag = "agent",
+    params(("id" = String, Path, description = "The case's id.")),
+    responses((status = 200, description = "The case's record.", body = CaseRecord), Unauthenticated, Refused, Missing),
+    security(("session" = []))
+)]
+pub async fn case(
+    State(runtime): State<Arc<Runtime>>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Path(case_id): Path<String>,
+) -> Answer<CaseRecord> {
+    Ok(Json(runtime.case_record(&agent, &case_id).await?))
 }
 
 /// Creates a contact from a session's customer details and links the conversation to it, which then

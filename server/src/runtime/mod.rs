@@ -402,6 +402,11 @@ impl Runtime {
         self.settings.sites.iter().find(|site| site.id == site_id)
     }
 
+    /// The configured sites, in the configuration's order.
+    pub fn sites(&self) -> impl Iterator<Item = &crate::config::SiteConfig> {
+        self.settings.sites.iter()
+    }
+
     pub fn site_exists(&self, site_id: &str) -> bool {
         self.site(site_id).is_some()
     }

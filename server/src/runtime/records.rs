@@ -4,8 +4,8 @@
 //! every console that shows it updates.
 
 use protocol::{
-    Case, CasePatch, Contact, ContactFields, ContactRecord, ConversationView, ErrorCode, NewCase,
-    NewContact, Role,
+    Case, CaseEntry, CasePatch, CaseRecord, CaseStatus, Contact, ContactFields, ContactRecord,
+    ConversationView, ErrorCode, NewCase, NewContact, Role,
 };
 
 use super::{Runtime, RuntimeError, RuntimeResult, new_id};
@@ -119,6 +119,38 @@ impl Runtime {
         site_id: &str,
         query: &str,
     ) -> RuntimeResult<Vec<Contact>> {
+        self.search_request(site_id, query)?;
+        Ok(self
+            .store
+            .search_contacts(site_id, query, &agent.username, agent.role)
+            .await?)
+    }
+
+    /// The site's cases the agent may read whose title or contact's name contains `query`, in `status`
+    /// when given.
+    pub async fn search_cases(
+        &self,
+        agent: &Agent,
+        site_id: &str,
+        query: &str,
+        status: Option<CaseStatus>,
+    ) -> RuntimeResult<Vec<CaseEntry>> {
+        self.search_request(site_id, query)?;
+        Ok(self
+            .store
+            .search_cases(site_id, query, status, &agent.username, agent.role)
+            .await?)
+    }
+
+    /// The case with its contact and conversations, when the agent may read its contact.
+    pub async fn case_record(&self, agent: &Agent, case_id: &str) -> RuntimeResult<CaseRecord> {
+        let contact_id = self.store.case_contact(case_id).await?;
+        self.visible_contact(agent, &contact_id).await?;
+        Ok(self.store.case_record(case_id).await?)
+    }
+
+    /// Checks a search of the customer record: a known site, a query within a field's length.
+    fn search_request(&self, site_id: &str, query: &str) -> RuntimeResult<()> {
         self.known_site(site_id)?;
         if query.chars().count() > protocol::records::MAX_CONTACT_FIELD_CHARS {
             return Err(bad_request(format!(
@@ -126,10 +158,7 @@ impl Runtime {
                 protocol::records::MAX_CONTACT_FIELD_CHARS
             )));
         }
-        Ok(self
-            .store
-            .search_contacts(site_id, query, &agent.username, agent.role)
-            .await?)
+        Ok(())
     }
 
     /// Opens a case for the conversation's contact, linked to the conversation.

@@ -763,6 +763,16 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         role: Role,
     ) -> StoreResult<Vec<protocol::Contact>>;
     async fn contact_record(&self, contact_id: &str) -> StoreResult<protocol::ContactRecord>;
+    /// The site's cases of the contacts the agent may read, by title or contact name and status.
+    async fn search_cases(
+        &self,
+        site_id: &str,
+        query: &str,
+        status: Option<protocol::CaseStatus>,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<protocol::CaseEntry>>;
+    async fn case_record(&self, case_id: &str) -> StoreResult<protocol::CaseRecord>;
     /// Opens a case for the conversation's contact and links it to the conversation.
     async fn create_case(
         &self,

@@ -2,8 +2,8 @@
 //! conversation is titled with its contact's name, in the transaction that links or renames.
 
 use protocol::{
-    Case, CasePatch, CaseStatus, Contact, ContactConversation, ContactFields, ContactRecord,
-    ConversationState, Role,
+    Case, CaseEntry, CasePatch, CaseRecord, CaseStatus, Contact, ContactConversation,
+    ContactFields, ContactRecord, ConversationState, Role,
 };
 
 use super::rows::load_conversation;
@@ -14,8 +14,33 @@ const CONTACT_COLUMNS: &str =
     "id, site_id, name, email, phone, notes, external_id, created_at_ms, updated_at_ms";
 const CASE_COLUMNS: &str = "id, contact_id, title, status, created_at_ms, updated_at_ms";
 
+/// The contacts an agent reads besides a supervisor's all: those linked to a conversation they own,
+/// owned, take part in, or that is in one of their queues. `username` is the placeholder holding it.
+fn contacts_of_agent(username: &str) -> String {
+    format!(
+        "SELECT contact_id FROM conversations WHERE contact_id IS NOT NULL AND (
+             agent_username = {username}
+             OR queue_id IN (SELECT queue_id FROM agent_queues WHERE username = {username})
+             OR id IN (SELECT conversation_id FROM participants WHERE username = {username}))"
+    )
+}
+
+/// `LIKE` pattern for a substring search, any case, with the wildcards in the query escaped.
+fn contains_pattern(query: &str) -> String {
+    let escaped: String = query
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|character| match character {
+            '%' | '_' | '\\' => vec!['\\', character],
+            other => vec![other],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
 /// How many contacts a search answers with, and how many conversations a record lists.
-const SEARCH_LIMIT: i64 = 20;
+const SEARCH_LIMIT: i64 = protocol::records::RECORD_SEARCH_LIMIT as i64;
 const RECORD_CONVERSATIONS: i64 = 50;
 
 fn contact_from_row(row: &Row) -> StoreResult<Contact> {
@@ -181,10 +206,10 @@ pub(super) fn contact_visible(
     }
     Ok(tx
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM conversations WHERE contact_id = ?1 AND (
-                 agent_username = ?2
-                 OR queue_id IN (SELECT queue_id FROM agent_queues WHERE username = ?2)
-                 OR id IN (SELECT conversation_id FROM participants WHERE username = ?2)))",
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM ({}) AS visible WHERE contact_id = ?1)",
+                contacts_of_agent("?2")
+            ),
             args![contact_id, username],
         )?
         .get(0)?)
@@ -199,27 +224,16 @@ pub(super) fn search_contacts(
     username: &str,
     role: Role,
 ) -> StoreResult<Vec<Contact>> {
-    let escaped: String = query
-        .trim()
-        .to_lowercase()
-        .chars()
-        .flat_map(|character| match character {
-            '%' | '_' | '\\' => vec!['\\', character],
-            other => vec![other],
-        })
-        .collect();
-    let pattern = format!("%{escaped}%");
+    let pattern = contains_pattern(query);
     let everything = role >= Role::Supervisor;
     tx.query(
         &format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts
              WHERE site_id = ?1
                AND (LOWER(name) LIKE ?2 ESCAPE '\\' OR LOWER(email) LIKE ?2 ESCAPE '\\' OR phone LIKE ?2 ESCAPE '\\')
-               AND (?4 = 1 OR id IN (SELECT contact_id FROM conversations WHERE contact_id IS NOT NULL AND (
-                   agent_username = ?3
-                   OR queue_id IN (SELECT queue_id FROM agent_queues WHERE username = ?3)
-                   OR id IN (SELECT conversation_id FROM participants WHERE username = ?3))))
-             ORDER BY updated_at_ms DESC, id LIMIT ?5"
+               AND (?4 = 1 OR id IN ({}))
+             ORDER BY updated_at_ms DESC, id LIMIT ?5",
+            contacts_of_agent("?3")
         ),
         args![site_id, pattern, username, everything, SEARCH_LIMIT],
     )?
@@ -241,30 +255,86 @@ pub(super) fn record(tx: &mut dyn Tx, contact_id: &str) -> StoreResult<ContactRe
         .iter()
         .map(case_from_row)
         .collect::<StoreResult<_>>()?;
-    let conversations = tx
-        .query(
-            "SELECT id, title, state, created_at_ms FROM conversations WHERE contact_id = ?1
-             ORDER BY created_at_ms DESC, id LIMIT ?2",
-            args![contact_id, RECORD_CONVERSATIONS],
-        )?
-        .iter()
-        .map(|row| {
-            let state: String = row.get(2)?;
-            Ok(ContactConversation {
-                id: row.get(0)?,
-                title: row.get(1)?,
-                state: ConversationState::parse(&state).ok_or_else(|| {
-                    StoreError::Database(format!("unknown conversation state `{state}`"))
-                })?,
-                created_at_ms: row.get(3)?,
-            })
-        })
-        .collect::<StoreResult<_>>()?;
     Ok(ContactRecord {
         contact,
         cases,
-        conversations,
+        conversations: linked_conversations(tx, "contact_id", contact_id)?,
     })
+}
+
+/// The case with its contact and the conversations linked to it, newest first.
+pub(super) fn case_record(tx: &mut dyn Tx, case_id: &str) -> StoreResult<CaseRecord> {
+    let case = known_case(tx, case_id)?;
+    Ok(CaseRecord {
+        contact: known_contact(tx, &case.contact_id)?,
+        conversations: linked_conversations(tx, "case_id", case_id)?,
+        case,
+    })
+}
+
+/// The latest conversations whose `column` (their contact or case) is `id`, newest first.
+fn linked_conversations(
+    tx: &mut dyn Tx,
+    column: &str,
+    id: &str,
+) -> StoreResult<Vec<ContactConversation>> {
+    tx.query(
+        &format!(
+            "SELECT id, title, state, created_at_ms FROM conversations WHERE {column} = ?1
+             ORDER BY created_at_ms DESC, id LIMIT ?2"
+        ),
+        args![id, RECORD_CONVERSATIONS],
+    )?
+    .iter()
+    .map(|row| {
+        let state: String = row.get(2)?;
+        Ok(ContactConversation {
+            id: row.get(0)?,
+            title: row.get(1)?,
+            state: ConversationState::parse(&state).ok_or_else(|| {
+                StoreError::Database(format!("unknown conversation state `{state}`"))
+            })?,
+            created_at_ms: row.get(3)?,
+        })
+    })
+    .collect()
+}
+
+/// The site's cases whose title or contact's name contains `query` (any case), in `status` when given,
+/// that the agent may read (those of the contacts they may read), most recently changed first.
+pub(super) fn search_cases(
+    tx: &mut dyn Tx,
+    site_id: &str,
+    query: &str,
+    status: Option<CaseStatus>,
+    username: &str,
+    role: Role,
+) -> StoreResult<Vec<CaseEntry>> {
+    let pattern = contains_pattern(query);
+    let everything = role >= Role::Supervisor;
+    let status = status.map_or("", CaseStatus::as_str);
+    tx.query(
+        &format!(
+            "SELECT cases.id, cases.contact_id, cases.title, cases.status, cases.created_at_ms,
+                    cases.updated_at_ms, contacts.name
+             FROM cases JOIN contacts ON contacts.id = cases.contact_id
+             WHERE contacts.site_id = ?1
+               AND (LOWER(cases.title) LIKE ?2 ESCAPE '\\' OR LOWER(contacts.name) LIKE ?2 ESCAPE '\\')
+               AND (?3 = '' OR cases.status = ?3)
+               AND (?5 = 1 OR cases.contact_id IN ({}))
+             ORDER BY cases.updated_at_ms DESC, cases.id LIMIT ?6",
+            contacts_of_agent("?4")
+        ),
+        args![site_id, pattern, status, username, everything, SEARCH_LIMIT],
+    )?
+    .iter()
+    .map(|row| {
+        Ok(CaseEntry {
+            case: case_from_row(row)?,
+            contact_name: row.get(6)?,
+        })
+    })
+    .collect()
 }
 
 /// A new open case for the conversation's contact, linked to the conversation.

@@ -920,6 +920,25 @@ impl Store for SqlStore {
         self.run(move |tx| records::record(tx, &contact_id)).await
     }
 
+    async fn search_cases(
+        &self,
+        site_id: &str,
+        query: &str,
+        status: Option<protocol::CaseStatus>,
+        username: &str,
+        role: Role,
+    ) -> StoreResult<Vec<protocol::CaseEntry>> {
+        let (site_id, query, username) =
+            (site_id.to_owned(), query.to_owned(), username.to_owned());
+        self.run(move |tx| records::search_cases(tx, &site_id, &query, status, &username, role))
+            .await
+    }
+
+    async fn case_record(&self, case_id: &str) -> StoreResult<protocol::CaseRecord> {
+        let case_id = case_id.to_owned();
+        self.run(move |tx| records::case_record(tx, &case_id)).await
+    }
+
     async fn create_case(
         &self,
         conversation_id: &str,
