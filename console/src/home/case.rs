@@ -6,71 +6,51 @@ use leptos::prelude::*;
 use protocol::{CaseRecord, CaseStatus};
 
 use super::contact::{LinkedConversations, case_toggle};
+use super::record::Record;
 use crate::console::{Page, use_console};
 use crate::session::or_none;
 
 #[component]
 pub fn CaseRecordView(case_id: String) -> impl IntoView {
     let console = use_console()?;
-    let record = RwSignal::new(None::<Result<CaseRecord, String>>);
     // The title being rewritten, while the agent edits it.
     let retitling = RwSignal::new(None::<String>);
-    let problem = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let id = StoredValue::new(case_id);
-    let load = move || {
-        leptos::task::spawn_local(async move {
-            let answer = crate::api::case_record(&id.get_value()).await;
-            if let Ok(loaded) = &answer {
-                console.renamed_record(&Page::Case(id.get_value()), &loaded.case.title);
-            }
-            record.try_set(Some(answer));
-        });
-    };
-    load();
+    let record = Record::new(
+        move || {
+            let id = id.get_value();
+            async move { crate::api::case_record(&id).await }
+        },
+        move |loaded: &CaseRecord| {
+            console.renamed_record(&Page::Case(id.get_value()), &loaded.case.title)
+        },
+    );
+    let (problem, busy) = (record.problem, record.busy);
     let save_title = move || {
         let Some(title) = retitling.get_untracked() else {
             return;
         };
         if let Err(message) = protocol::check_case_title(&title) {
-            problem.set(Some(message));
-            return;
+            return record.refuse(message);
         }
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let answer = crate::api::rename_case(&id.get_value(), &title).await;
-            busy.try_set(false);
-            match answer {
-                Ok(_) => {
-                    problem.try_set(None);
-                    retitling.try_set(None);
-                    load();
-                }
-                Err(message) => {
-                    problem.try_set(Some(message));
-                }
-            }
-        });
+        let id = id.get_value();
+        record.change(
+            async move { crate::api::rename_case(&id, &title).await },
+            move || {
+                retitling.try_set(None);
+            },
+        );
     };
     let set_status = move |status: CaseStatus| {
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let answer = crate::api::set_case_status(&id.get_value(), status).await;
-            busy.try_set(false);
-            match answer {
-                Ok(_) => {
-                    problem.try_set(None);
-                    load();
-                }
-                Err(message) => {
-                    problem.try_set(Some(message));
-                }
-            }
-        });
+        let id = id.get_value();
+        record.change(
+            async move { crate::api::set_case_status(&id, status).await },
+            || (),
+        );
     };
     Some(view! {
         <article class="record-view" aria-labelledby="record-title" data-console="case-record">
-            {move || match record.get() {
+            {move || match record.loaded.get() {
                 None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                 Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
                 Some(Ok(loaded)) => {

@@ -4,64 +4,49 @@
 use leptos::prelude::*;
 use protocol::{CaseStatus, ContactConversation, ContactFields, ContactRecord};
 
+use super::record::Record;
 use crate::console::{Page, use_console};
 use crate::session::{ContactForm, fields_of, or_none, set_field};
 
 #[component]
 pub fn ContactRecordView(contact_id: String) -> impl IntoView {
     let console = use_console()?;
-    let record = RwSignal::new(None::<Result<ContactRecord, String>>);
     let editing = RwSignal::new(None::<ContactFields>);
-    let problem = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     let id = StoredValue::new(contact_id);
-    let load = move || {
-        leptos::task::spawn_local(async move {
-            let answer = crate::api::contact_record(&id.get_value()).await;
-            if let Ok(loaded) = &answer {
-                console.renamed_record(&Page::Contact(id.get_value()), &loaded.contact.name);
-            }
-            record.try_set(Some(answer));
-        });
-    };
-    load();
+    let record = Record::new(
+        move || {
+            let id = id.get_value();
+            async move { crate::api::contact_record(&id).await }
+        },
+        move |loaded: &ContactRecord| {
+            console.renamed_record(&Page::Contact(id.get_value()), &loaded.contact.name)
+        },
+    );
+    let (problem, busy) = (record.problem, record.busy);
     let save = move || {
         let Some(fields) = editing.get_untracked() else {
             return;
         };
         if let Err(message) = protocol::check_contact(&fields) {
-            problem.set(Some(message));
-            return;
+            return record.refuse(message);
         }
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let answer = crate::api::update_contact(&id.get_value(), &fields).await;
-            busy.try_set(false);
-            match answer {
-                Ok(_) => {
-                    problem.try_set(None);
-                    editing.try_set(None);
-                    load();
-                }
-                Err(message) => {
-                    problem.try_set(Some(message));
-                }
-            }
-        });
+        let id = id.get_value();
+        record.change(
+            async move { crate::api::update_contact(&id, &fields).await },
+            move || {
+                editing.try_set(None);
+            },
+        );
     };
     let set_status = move |case_id: String, status: CaseStatus| {
-        leptos::task::spawn_local(async move {
-            match crate::api::set_case_status(&case_id, status).await {
-                Ok(_) => load(),
-                Err(message) => {
-                    problem.try_set(Some(message));
-                }
-            }
-        });
+        record.change(
+            async move { crate::api::set_case_status(&case_id, status).await },
+            || (),
+        );
     };
     Some(view! {
         <article class="record-view" aria-labelledby="record-title" data-console="contact-record">
-            {move || match record.get() {
+            {move || match record.loaded.get() {
                 None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                 Some(Err(message)) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
                 Some(Ok(loaded)) => {

@@ -7,6 +7,7 @@ mod cases;
 mod contact;
 mod contacts;
 mod offline;
+mod record;
 mod work_items;
 
 pub use case::CaseRecordView;
