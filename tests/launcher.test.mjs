@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHmac } from 'node:crypto';
 import { launchBrowser, watchContext, describeProblems } from './lib/browser.mjs';
 import { demoConfig, finishSuite, freePort, runBeckon, startBeckon, stopBeckon } from './lib/beckon.mjs';
 import { axe, shot, steps } from './lib/suite.mjs';
@@ -25,15 +24,9 @@ const STARTUP_MS = 60_000;
 const AVAILABILITY_REFRESH_MS = 30_000;
 const AGENT = { username: 'ana', password: 'ana s3cret pass', name: 'Ana Agent' };
 const YELLOW = 'rgb(255, 212, 0)';
-/** The secret the demo shop signs its customers' identity tokens with, as its backend would. */
+/** The secret the demo shop's backend signs its customer's identity token with, and Beckon checks. */
 const IDENTITY_SECRET = 'the-demo-shop-identity-secret-0123456789';
 
-/** A JWT signed with HS256, as a site's backend mints one for its signed-in customer. */
-function signed(claims, secret) {
-  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const body = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
-  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
-}
 const LOOK = `
 [sites.look]
 colour = "#FFD400"
@@ -48,6 +41,10 @@ label = "Ask the lamp team"
 algorithm = "HS256"
 secret = "${IDENTITY_SECRET}"
 audience = "demo-shop"
+
+[demo.customer]
+name = "Camille Martin"
+email = "camille@example.com"
 `;
 
 let workDir;
@@ -335,23 +332,22 @@ step('by keyboard, the visitor ends the chat and Start a new chat opens the next
 });
 
 step("a signed-in customer's chat reaches the agent titled with their name, from the site's signed identity", async () => {
-  // The site's page passes its backend's token through the loader's queue, before the loader runs.
-  const token = signed(
-    { sub: 'customer-7', aud: 'demo-shop', exp: Math.floor(Date.now() / 1000) + 600, name: 'Camille Martin', email: 'camille@example.com' },
-    IDENTITY_SECRET,
-  );
+  // The demo shop's account page asks its backend for the customer's token and passes it to the loader.
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1100, height: 760 } });
   problems.visitor.push(await watchContext(context));
-  await context.addInitScript((token) => {
-    window.Beckon = { q: [['setAuthenticationTokenProvider', () => Promise.resolve(token)]] };
-  }, token);
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
-  await page.goto(`${demo}/index.html`);
+  const tokens = [];
+  page.on('response', (answer) => {
+    if (answer.url().endsWith('/account/token')) tokens.push(answer.status());
+  });
+  await page.goto(`${demo}/account.html`);
   const widget = page.frameLocator('iframe[title="Beckon chat"]');
   await widget.locator('[data-beckon=launcher]').click();
   await widget.locator('[data-beckon=composer]').fill('Is my order on its way?');
   await widget.locator('[data-beckon=composer]').press('Enter');
+  await axe(page, 'the demo shop\'s account page with the chat open');
+  await shot(page, 'demo-account-chat');
   const offer = agent.locator('[data-console=offer]', { hasText: 'Camille Martin' });
   await offer.waitFor({ state: 'visible' });
   await offer.locator('[data-console=accept-offer]').click();
@@ -361,6 +357,7 @@ step("a signed-in customer's chat reaches the agent titled with their name, from
   await agent.locator('[data-console=contact-verified]').waitFor();
   assert.equal((await agent.locator('[data-console=contact-email]').textContent()).trim(), 'camille@example.com');
   await shot(agent, 'customer-verified');
+  assert.deepEqual(tokens, [200], 'the token is asked for once, as the chat starts');
   await context.close();
 });
 

@@ -128,7 +128,12 @@ pub async fn start_with(
         }
     });
     if let (Some(listener), Some(demo)) = (demo_listener, &config.demo) {
-        let app = crate::http::demo::demo_app(demo.root.clone(), public_origin);
+        let app = crate::http::demo::demo_app(
+            demo.root.clone(),
+            public_origin,
+            demo.customer.clone(),
+            Arc::clone(&runtime),
+        );
         let mut stop_demo = stop;
         tasks.spawn(async move {
             let served = axum::serve(listener, app)

@@ -51,6 +51,30 @@ pub struct DemoConfig {
     pub listen: SocketAddr,
     pub site: String,
     pub root: PathBuf,
+    /// The shop's pretend signed-in customer, whose identity token its `account/token` signs.
+    pub customer: Option<DemoCustomer>,
+}
+
+/// The demo shop's signed-in customer, and what the shop's backend signs their token with: the site's
+/// HS256 secret and audience, as a real shop's backend holds its copy of them.
+#[derive(Clone)]
+pub struct DemoCustomer {
+    pub name: String,
+    pub email: String,
+    pub secret: String,
+    pub audience: String,
+}
+
+impl std::fmt::Debug for DemoCustomer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret: it must not reach a log.
+        formatter
+            .debug_struct("DemoCustomer")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +235,15 @@ struct RawDemo {
     listen: String,
     site: String,
     root: String,
+    customer: Option<RawDemoCustomer>,
+}
+
+/// `[demo.customer]`: who the demo shop's `account.html` is signed in as.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemoCustomer {
+    name: String,
+    email: String,
 }
 
 #[derive(Deserialize)]
@@ -252,6 +285,19 @@ struct RawIdentity {
 }
 
 impl RawIdentity {
+    /// HS256's shared secret: `secret`, or the environment variable `secret_env` names.
+    fn hs256_secret(&self, key: &str) -> Result<String, String> {
+        match (&self.secret, &self.secret_env) {
+            (Some(secret), None) => Ok(secret.clone()),
+            (None, Some(variable)) => std::env::var(variable).map_err(|_| {
+                format!("`{key}.secret_env`: the environment variable `{variable}` is not set")
+            }),
+            _ => Err(format!(
+                "`{key}`: HS256 needs exactly one of `secret` and `secret_env`"
+            )),
+        }
+    }
+
     fn check(
         self,
         site: &str,
@@ -266,29 +312,17 @@ impl RawIdentity {
         }
         match (
             self.algorithm.as_str(),
-            self.secret,
-            self.secret_env,
-            self.public_key_file,
+            &self.secret,
+            &self.secret_env,
+            &self.public_key_file,
         ) {
-            ("HS256", secret, secret_env, None) => {
-                let secret = match (secret, secret_env) {
-                    (Some(secret), None) => secret,
-                    (None, Some(variable)) => std::env::var(&variable).map_err(|_| {
-                        format!(
-                            "`{key}.secret_env`: the environment variable `{variable}` is not set"
-                        )
-                    })?,
-                    _ => {
-                        return Err(format!(
-                            "`{key}`: HS256 needs exactly one of `secret` and `secret_env`"
-                        ));
-                    }
-                };
+            ("HS256", _, _, None) => {
+                let secret = self.hs256_secret(&key)?;
                 IdentityKey::hs256(&secret, self.audience, self.issuer)
                     .map_err(|problem| format!("`{key}.secret`: {problem}"))
             }
             ("RS256", None, None, Some(file)) => {
-                let path = resolve(&file);
+                let path = resolve(file);
                 let pem = std::fs::read(&path).map_err(|error| {
                     format!("`{key}.public_key_file`: `{}`: {error}", path.display())
                 })?;
@@ -348,13 +382,32 @@ impl Config {
         let demo = match raw.demo {
             None => None,
             Some(demo) => {
-                if !raw.sites.iter().any(|site| site.id == demo.site) {
+                let Some(site) = raw.sites.iter().find(|site| site.id == demo.site) else {
                     return Err(format!("`demo.site`: unknown site `{}`", demo.site));
-                }
+                };
+                let customer = match demo.customer {
+                    None => None,
+                    Some(customer) => {
+                        let identity = site.identity.as_ref().filter(|identity| identity.algorithm == "HS256").ok_or_else(|| {
+                            format!(
+                                "`demo.customer`: the site `{}` needs `[sites.identity]` with HS256 for the shop to sign its customer in",
+                                site.id
+                            )
+                        })?;
+                        Some(DemoCustomer {
+                            name: customer.name,
+                            email: customer.email,
+                            secret: identity
+                                .hs256_secret(&format!("sites.{}.identity", site.id))?,
+                            audience: identity.audience.clone(),
+                        })
+                    }
+                };
                 Some(DemoConfig {
                     listen: address("demo.listen", &demo.listen)?,
                     site: demo.site,
                     root: resolve(&demo.root),
+                    customer,
                 })
             }
         };
@@ -745,6 +798,36 @@ name = "Sales"
         let late = routing.workstream("late");
         assert_eq!((late.channel, late.units), (Channel::LiveChat, 1));
         assert_eq!(routing.queues["late"].priority, 10);
+    }
+
+    #[test]
+    fn the_demo_shop_signs_its_customer_in_only_with_the_site_s_hs256_secret() {
+        let demo = |identity: &str| {
+            parse(&format!(
+                "{MINIMAL}[demo]\nlisten = \"127.0.0.1:0\"\nsite = \"shop\"\nroot = \"demo\"\n\
+                 [demo.customer]\nname = \"Camille Martin\"\nemail = \"camille@example.com\"\n\
+                 [[sites]]\nid = \"shop\"\nname = \"Shop\"\nrules_dir = \"rules\"\n{identity}"
+            ))
+        };
+        let config = demo(
+            "[sites.identity]\nalgorithm = \"HS256\"\nsecret = \"a-site-secret-of-at-least-32-bytes!\"\naudience = \"shop\"\n",
+        )
+        .unwrap();
+        let customer = config.demo.unwrap().customer.unwrap();
+        assert_eq!(
+            (customer.name.as_str(), customer.audience.as_str()),
+            ("Camille Martin", "shop")
+        );
+        assert_eq!(customer.secret, "a-site-secret-of-at-least-32-bytes!");
+        assert!(
+            !format!("{customer:?}").contains("a-site-secret"),
+            "its Debug hides the secret"
+        );
+        let error = demo("").unwrap_err().to_string();
+        assert!(
+            error.contains("`demo.customer`: the site `shop` needs `[sites.identity]` with HS256"),
+            "{error}"
+        );
     }
 
     #[test]
