@@ -779,6 +779,19 @@ step('cases open from Home as record sessions: found by title or contact and sta
     await open.locator('[data-console=close-record]').click();
     await open.waitFor({ state: 'detached' });
   }
+  // By keyboard alone: find the case, move to its Open, and open it.
+  await agent.keyboard.press('Alt+0');
+  await agent.locator('[data-console=home-case-search]').focus();
+  await agent.keyboard.type('desk lamp');
+  await agent.keyboard.press('Enter');
+  await cases.filter({ hasText: 'Replace the flickering desk lamp' }).waitFor();
+  for (const next of ['home-case-status', 'home-case-go', 'home-case-pick']) {
+    await agent.keyboard.press('Tab');
+    assert.equal(await agent.evaluate(() => document.activeElement?.dataset.console), next);
+  }
+  await agent.keyboard.press('Enter');
+  await view.locator('#record-title', { hasText: 'Replace the flickering desk lamp' }).waitFor();
+  await entry.locator('[data-console=close-record]').click();
   await agent.setViewportSize({ width: 900, height: 800 });
 
   // Many cases: Home lists the 20 most recently changed and says so; a 200-character title wraps.
