@@ -1,6 +1,7 @@
-//! Home's Cases: the site's cases this agent may see (those of the contacts they may see), open ones
-//! first by default, the most recently changed first, found by part of a title or contact name. Open
-//! opens the case's record session; Shift+click opens it without leaving Home.
+//! Home's Cases: the site's cases this agent may see (those of the contacts they may see), the open
+//! ones unless the agent asks for resolved or all, the most recently changed first, found by part of a
+//! title or contact name. Open opens the case's record session; Shift+click opens it without leaving
+//! Home.
 
 use leptos::prelude::*;
 use protocol::{CaseEntry, CaseStatus};

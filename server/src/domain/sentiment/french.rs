@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use super::{B_DECR, B_INCR, C_INCR, N_SCALAR, allcap_differential, is_upper, normalize};
+use super::{B_DECR, B_INCR, N_SCALAR, allcap_differential, normalize};
 
 /// Word (accents folded) → mean valence, from -4 to 4.
 static LEXICON: LazyLock<HashMap<String, f64>> = LazyLock::new(|| {
@@ -180,7 +180,14 @@ pub fn score(text: &str) -> f64 {
             sentiments.push(0.0);
             continue;
         }
-        sentiments.push(valence(&words, &lower, i, word, cap_differential));
+        sentiments.push(super::valence(
+            &FRENCH,
+            &words,
+            &lower,
+            i,
+            word,
+            cap_differential,
+        ));
     }
     compound(&sentiments, text)
 }
@@ -252,61 +259,26 @@ fn negated(word: &str) -> bool {
     NEGATE.contains(&word) || word.contains("n't")
 }
 
-fn scalar_inc_dec(word: &str, lower: &str, valence: f64, cap_differential: bool) -> f64 {
-    super::scalar_inc_dec_with(word, lower, valence, cap_differential, booster)
-}
-
-fn valence(words: &[&str], lower: &[String], i: usize, word: &str, cap_differential: bool) -> f64 {
+/// A word that is never negated keeps its valence; otherwise a negation `start + 1` words before turns
+/// it round.
+fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64 {
     let at = |index: usize| lower.get(index).map_or("", String::as_str);
-    let folded = fold(at(i));
-    let Some(&base) = LEXICON.get(&folded) else {
-        return 0.0;
-    };
-    let mut valence = base;
-    if folded == "no" && i + 1 < words.len() && in_lexicon(at(i + 1)) {
-        valence = 0.0;
+    if !NO_NEGATE.contains(at(i)) && negated(at(i - (start + 1))) {
+        valence * N_SCALAR
+    } else {
+        valence
     }
-    if (i > 0 && at(i - 1) == "no")
-        || (i > 1 && at(i - 2) == "no")
-        || (i > 2 && at(i - 3) == "no" && matches!(at(i - 1), "or" | "nor"))
-    {
-        valence = base * N_SCALAR;
-    }
-    if is_upper(word) && cap_differential {
-        valence += if valence > 0.0 { C_INCR } else { -C_INCR };
-    }
-    for start in 0..3 {
-        if i > start && !in_lexicon(at(i - (start + 1))) {
-            let before = words.get(i - (start + 1)).copied().unwrap_or_default();
-            let mut s = scalar_inc_dec(before, at(i - (start + 1)), valence, cap_differential);
-            if start == 1 && s != 0.0 {
-                s *= 0.95;
-            }
-            if start == 2 && s != 0.0 {
-                s *= 0.9;
-            }
-            valence += s;
-            // A word that is never negated keeps its valence; otherwise a negation `start + 1`
-            // words before turns it round.
-            if !NO_NEGATE.contains(at(i)) && negated(at(i - (start + 1))) {
-                valence *= N_SCALAR;
-            }
-            if start == 2 {
-                valence = special_idioms_check(valence, lower, i);
-            }
-        }
-    }
-    least_check(valence, lower, i)
 }
 
+/// VADER-FR: its lexicon is keyed without accents, and a neighbouring word is looked up as written.
 /// The original kept the English VADER's idioms, with its own two- and three-word boosters.
-fn special_idioms_check(valence: f64, lower: &[String], i: usize) -> f64 {
-    super::special_idioms_check_with(valence, lower, i, booster)
-}
-
-fn least_check(valence: f64, lower: &[String], i: usize) -> f64 {
-    super::least_check_with(valence, lower, i, in_lexicon)
-}
+const FRENCH: super::Language = super::Language {
+    key: |word| std::borrow::Cow::Owned(fold(word)),
+    lookup: |key| LEXICON.get(key).copied(),
+    in_lexicon,
+    booster,
+    negation_check,
+};
 
 /// The sum of the valences, emphasised by `!`, `?`, suspension points and words in capitals,
 /// normalised into -1..1.

@@ -269,7 +269,7 @@ pub fn score(text: &str) -> f64 {
             sentiments.push(0.0);
             continue;
         }
-        sentiments.push(valence(&words, &lower, i, word, cap_differential));
+        sentiments.push(valence(&ENGLISH, &words, &lower, i, word, cap_differential));
     }
     but_check(&lower, &mut sentiments);
     compound(&sentiments, text)
@@ -306,13 +306,30 @@ fn negated(word: &str) -> bool {
     NEGATE.contains(&word) || word.contains("n't")
 }
 
-/// What a preceding booster or dampener adds to `valence`.
-fn scalar_inc_dec(word: &str, lower: &str, valence: f64, cap_differential: bool) -> f64 {
-    scalar_inc_dec_with(word, lower, valence, cap_differential, booster)
+/// What a port of VADER puts into the steps the ports share: how its lexicon is keyed and read, its
+/// boosters and dampeners, and its negation rule.
+struct Language {
+    /// The form of a word of the text that the lexicon is keyed by.
+    key: fn(&str) -> std::borrow::Cow<'_, str>,
+    /// The valence of a key.
+    lookup: fn(&str) -> Option<f64>,
+    /// Whether a neighbouring word, as written, is in the lexicon.
+    in_lexicon: fn(&str) -> bool,
+    booster: fn(&str) -> Option<f64>,
+    /// Turns `valence` round when the word `start + 1` before word `i` negates it.
+    negation_check: fn(f64, &[String], usize, usize) -> f64,
 }
 
+const ENGLISH: Language = Language {
+    key: |word| std::borrow::Cow::Borrowed(word),
+    lookup: |key| LEXICON.get(key).copied(),
+    in_lexicon,
+    booster,
+    negation_check,
+};
+
 /// What a preceding booster or dampener of `booster`'s list adds to `valence`.
-fn scalar_inc_dec_with(
+fn scalar_inc_dec(
     word: &str,
     lower: &str,
     valence: f64,
@@ -331,14 +348,25 @@ fn scalar_inc_dec_with(
     scalar
 }
 
-fn valence(words: &[&str], lower: &[String], i: usize, word: &str, cap_differential: bool) -> f64 {
+/// The valence of word `i` in `language`: its lexicon value, turned round by "no" and negations,
+/// raised by capitals and the boosters before it, replaced by idioms.
+fn valence(
+    language: &Language,
+    words: &[&str],
+    lower: &[String],
+    i: usize,
+    word: &str,
+    cap_differential: bool,
+) -> f64 {
     let at = |index: usize| lower.get(index).map_or("", String::as_str);
-    let Some(&base) = LEXICON.get(at(i)) else {
+    let key = (language.key)(at(i));
+    let Some(base) = (language.lookup)(&key) else {
         return 0.0;
     };
+    let in_lexicon = language.in_lexicon;
     let mut valence = base;
     // "no" before a lexicon word negates it rather than counting itself.
-    if at(i) == "no" && i + 1 < words.len() && in_lexicon(at(i + 1)) {
+    if key == "no" && i + 1 < words.len() && in_lexicon(at(i + 1)) {
         valence = 0.0;
     }
     if (i > 0 && at(i - 1) == "no")
@@ -353,7 +381,13 @@ fn valence(words: &[&str], lower: &[String], i: usize, word: &str, cap_different
     for start in 0..3 {
         if i > start && !in_lexicon(at(i - (start + 1))) {
             let before = words.get(i - (start + 1)).copied().unwrap_or_default();
-            let mut s = scalar_inc_dec(before, at(i - (start + 1)), valence, cap_differential);
+            let mut s = scalar_inc_dec(
+                before,
+                at(i - (start + 1)),
+                valence,
+                cap_differential,
+                language.booster,
+            );
             if start == 1 && s != 0.0 {
                 s *= 0.95;
             }
@@ -361,13 +395,13 @@ fn valence(words: &[&str], lower: &[String], i: usize, word: &str, cap_different
                 s *= 0.9;
             }
             valence += s;
-            valence = negation_check(valence, lower, start, i);
+            valence = (language.negation_check)(valence, lower, start, i);
             if start == 2 {
-                valence = special_idioms_check(valence, lower, i);
+                valence = special_idioms_check(valence, lower, i, language.booster);
             }
         }
     }
-    least_check(valence, lower, i)
+    least_check(valence, lower, i, in_lexicon)
 }
 
 fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64 {
@@ -403,13 +437,9 @@ fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64
     }
 }
 
-fn special_idioms_check(valence: f64, lower: &[String], i: usize) -> f64 {
-    special_idioms_check_with(valence, lower, i, booster)
-}
-
 /// The idioms around word `i` replace its valence; `booster`'s two- and three-word boosters before
 /// it add theirs.
-fn special_idioms_check_with(
+fn special_idioms_check(
     mut valence: f64,
     lower: &[String],
     i: usize,
@@ -451,12 +481,8 @@ fn special_idioms_check_with(
     valence
 }
 
-fn least_check(valence: f64, lower: &[String], i: usize) -> f64 {
-    least_check_with(valence, lower, i, in_lexicon)
-}
-
 /// "least" before a word turns it round, unless it is "at least" or "very least".
-fn least_check_with(valence: f64, lower: &[String], i: usize, in_lexicon: fn(&str) -> bool) -> f64 {
+fn least_check(valence: f64, lower: &[String], i: usize, in_lexicon: fn(&str) -> bool) -> f64 {
     let at = |index: usize| lower.get(index).map_or("", String::as_str);
     if i > 1 && !in_lexicon(at(i - 1)) && at(i - 1) == "least" {
         if at(i - 2) != "at" && at(i - 2) != "very" {
