@@ -813,6 +813,7 @@ step('cases open from Home as record sessions: found by title or contact and sta
   await agent.locator('[data-console=more-found]', { hasText: 'The 20 most recently changed. Search to find others.' }).waitFor();
   assert.equal(await cases.count(), 20);
   assert.equal(await cases.first().locator('.found-name').textContent(), long, 'the newest first');
+  await axe(agent, 'Home with 20 cases, narrow');
   await cases.first().scrollIntoViewIfNeeded();
   await shot(agent, 'home-cases-many-narrow');
   await agent.setViewportSize({ width: 1280, height: 800 });
